@@ -1,0 +1,171 @@
+"""The shared cache: in-process by default, Redis when DANGJIAN_REDIS_URL is set.
+
+Everything that must be shared between server processes goes through this small interface:
+message de-duplication, the WeChat access token and its refresh lock, rate limits and the
+per-user conversation state.  Values are strings; callers encode JSON themselves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Protocol
+
+import redis.asyncio as aioredis
+from redis.exceptions import LockError
+
+from server.clock import Clock
+from server.errors import DangjianError
+
+
+class LockTimeout(DangjianError):
+    """Another holder kept the lock longer than we were willing to wait."""
+
+
+class Cache(Protocol):
+    backend: str
+
+    async def get(self, key: str) -> str | None: ...
+    async def set(self, key: str, value: str, ttl: float | None = None) -> None: ...
+    async def add(self, key: str, value: str, ttl: float) -> bool:
+        """Set only if absent (atomic across processes); True when this call set it."""
+        ...
+    async def delete(self, key: str) -> None: ...
+    async def incr(self, key: str, ttl: float) -> int:
+        """Increment a counter; the window (ttl) starts at the first increment."""
+        ...
+    def lock(self, name: str, ttl: float = 10, wait: float = 10) -> contextlib.AbstractAsyncContextManager[None]: ...  # noqa: E501
+    async def ping(self) -> None: ...
+    async def close(self) -> None: ...
+
+
+class MemoryCache:
+    """One process's cache.  Expiry follows the injected clock so tests can move time."""
+
+    backend = "memory"
+
+    def __init__(self, clock: Clock | None = None) -> None:
+        self._clock = clock or Clock()
+        self._data: dict[str, tuple[str, float | None]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def _live(self, key: str) -> tuple[str, float | None] | None:
+        item = self._data.get(key)
+        if item is None:
+            return None
+        if item[1] is not None and item[1] <= self._clock.timestamp():
+            del self._data[key]
+            return None
+        return item
+
+    def _expiry(self, ttl: float | None) -> float | None:
+        return None if ttl is None else self._clock.timestamp() + ttl
+
+    async def get(self, key: str) -> str | None:
+        item = self._live(key)
+        return None if item is None else item[0]
+
+    async def set(self, key: str, value: str, ttl: float | None = None) -> None:
+        self._data[key] = (value, self._expiry(ttl))
+
+    async def add(self, key: str, value: str, ttl: float) -> bool:
+        if self._live(key) is not None:
+            return False
+        self._data[key] = (value, self._expiry(ttl))
+        return True
+
+    async def delete(self, key: str) -> None:
+        self._data.pop(key, None)
+
+    async def incr(self, key: str, ttl: float) -> int:
+        item = self._live(key)
+        if item is None:
+            self._data[key] = ("1", self._expiry(ttl))
+            return 1
+        count = int(item[0]) + 1
+        self._data[key] = (str(count), item[1])
+        return count
+
+    @contextlib.asynccontextmanager
+    async def lock(self, name: str, ttl: float = 10, wait: float = 10) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(name, asyncio.Lock())
+        try:
+            await asyncio.wait_for(lock.acquire(), wait)
+        except TimeoutError:
+            raise LockTimeout(f"lock {name} busy") from None
+        try:
+            yield
+        finally:
+            lock.release()
+
+    async def ping(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        self._data.clear()
+
+
+class RedisCache:
+    """The cache shared by several server processes."""
+
+    backend = "redis"
+
+    def __init__(self, url: str, prefix: str = "dangjian:") -> None:
+        self._redis = aioredis.Redis.from_url(
+            url, decode_responses=True, socket_connect_timeout=2, socket_timeout=5
+        )
+        self._prefix = prefix
+
+    def _k(self, key: str) -> str:
+        return self._prefix + key
+
+    async def get(self, key: str) -> str | None:
+        value = await self._redis.get(self._k(key))
+        return None if value is None else str(value)
+
+    async def set(self, key: str, value: str, ttl: float | None = None) -> None:
+        px = None if ttl is None else max(1, int(ttl * 1000))
+        await self._redis.set(self._k(key), value, px=px)
+
+    async def add(self, key: str, value: str, ttl: float) -> bool:
+        return bool(await self._redis.set(self._k(key), value, px=max(1, int(ttl * 1000)), nx=True))
+
+    async def delete(self, key: str) -> None:
+        await self._redis.delete(self._k(key))
+
+    async def incr(self, key: str, ttl: float) -> int:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.incr(self._k(key))
+            # NX: only the first increment starts the window.
+            pipe.pexpire(self._k(key), max(1, int(ttl * 1000)), nx=True)
+            count, _ = await pipe.execute()
+        return int(count)
+
+    @contextlib.asynccontextmanager
+    async def lock(self, name: str, ttl: float = 10, wait: float = 10) -> AsyncIterator[None]:
+        lock = self._redis.lock(self._k("lock:" + name), timeout=ttl, blocking_timeout=wait)
+        if not await lock.acquire():
+            raise LockTimeout(f"lock {name} busy")
+        try:
+            yield
+        finally:
+            # The lock may have expired under a slow holder; that is not an error for us.
+            with contextlib.suppress(LockError):
+                await lock.release()
+
+    async def ping(self) -> None:
+        await self._redis.ping()
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+    @property
+    def client(self) -> aioredis.Redis:
+        return self._redis
+
+
+def create_cache(redis_url: str | None, prefix: str, clock: Clock) -> Cache:
+    if redis_url:
+        return RedisCache(redis_url, prefix)
+    return MemoryCache(clock)

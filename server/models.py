@@ -1,0 +1,133 @@
+"""The organisation and its members, and the WeChat identities bound to them.
+
+The tree is 党工委 (committee) → 党总支 (general branch, optional) → 党支部 (branch) → 党小组
+(party group); every level is an `Organisation` row with its `kind` and full `path`, so
+"everything under X" is a prefix query and tallies can roll up without recursion.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class OrgKind(StrEnum):
+    COMMITTEE = "committee"  # 党工委
+    GENERAL_BRANCH = "general_branch"  # 党总支
+    BRANCH = "branch"  # 党支部
+    GROUP = "group"  # 党小组
+
+
+ORG_KIND_LABELS = {
+    OrgKind.COMMITTEE: "党工委",
+    OrgKind.GENERAL_BRANCH: "党总支",
+    OrgKind.BRANCH: "党支部",
+    OrgKind.GROUP: "党小组",
+}
+
+
+class Role(StrEnum):
+    MEMBER = "党员"
+    GROUP_LEADER = "党小组长"
+    COMMITTEE_MEMBER = "支委委员"
+    DEPUTY_SECRETARY = "支部副书记"
+    SECRETARY = "支部书记"
+    GENERAL_SECRETARY = "总支书记"
+    STAFF = "党工委工作人员"
+
+
+# Roles that run a branch's business (review, schedule, ledger).
+BRANCH_LEADERS = frozenset({Role.SECRETARY, Role.DEPUTY_SECRETARY, Role.GENERAL_SECRETARY})
+
+
+class MemberStatus(StrEnum):
+    ACTIVE = "active"
+    TRANSFERRED = "transferred"  # 转出
+
+
+class Channel(StrEnum):
+    OFFICIAL_ACCOUNT = "oa"
+    MINIPROGRAM = "miniprogram"
+
+
+class Organisation(Model):
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=100)
+    kind = fields.CharEnumField(OrgKind, max_length=20)
+    parent: fields.ForeignKeyNullableRelation[Organisation] = fields.ForeignKeyField(
+        "models.Organisation", related_name="children", null=True, on_delete=fields.RESTRICT
+    )
+    # "XX街道党工委/第一社区党总支/第一支部/第一党小组": unique, and what imports refer to.
+    path = fields.CharField(max_length=500, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "organisation"
+
+    def __str__(self) -> str:
+        return self.path
+
+
+class Member(Model):
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=50, db_index=True)
+    phone = fields.CharField(max_length=11, unique=True)
+    gender = fields.CharField(max_length=1, null=True)  # 男 / 女
+    birth_date = fields.DateField(null=True)
+    education = fields.CharField(max_length=20, null=True)
+    joined_on = fields.DateField(null=True)  # 入党日期
+    organisation: fields.ForeignKeyRelation[Organisation] = fields.ForeignKeyField(
+        "models.Organisation", related_name="members", on_delete=fields.RESTRICT
+    )
+    group: fields.ForeignKeyNullableRelation[Organisation] = fields.ForeignKeyField(
+        "models.Organisation", related_name="group_members", null=True, on_delete=fields.SET_NULL
+    )
+    role = fields.CharEnumField(Role, max_length=20, default=Role.MEMBER)
+    status = fields.CharEnumField(MemberStatus, max_length=20, default=MemberStatus.ACTIVE)
+    is_mobile = fields.BooleanField(default=False)  # 流动党员
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    identities: fields.ReverseRelation[WeChatIdentity]
+
+    class Meta:
+        table = "member"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({mask_phone(self.phone)})"
+
+
+class WeChatIdentity(Model):
+    """One WeChat user (per app) bound to one member."""
+
+    id = fields.IntField(primary_key=True)
+    appid = fields.CharField(max_length=32)
+    openid = fields.CharField(max_length=64)
+    unionid = fields.CharField(max_length=64, null=True, db_index=True)
+    channel = fields.CharEnumField(Channel, max_length=20)
+    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "models.Member", related_name="identities", on_delete=fields.CASCADE
+    )
+    bound_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "wechat_identity"
+        # One WeChat user binds once per app, and a member has one identity per app.
+        unique_together = (("appid", "openid"), ("appid", "member"))
+
+
+def mask_phone(phone: str | None) -> str:
+    """138****5678: what logs and other people see."""
+    if not phone:
+        return ""
+    if len(phone) < 7:
+        return "*" * len(phone)
+    return f"{phone[:3]}****{phone[-4:]}"
+
+
+def mask_openid(openid: str | None) -> str:
+    if not openid:
+        return ""
+    return f"{openid[:6]}…{openid[-2:]}" if len(openid) > 10 else "…"

@@ -1,0 +1,224 @@
+"""Configuration: read once at start-up from the environment (and ./.env), validated, immutable.
+
+Nothing reads the environment at import time; `load_settings()` is called by the CLI and the
+tests build `Settings(...)` directly.  A bad value raises `ConfigError` naming the variable.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from server.errors import ConfigError
+
+# Used only in development mode, and logged loudly at start-up.  Public on purpose: the
+# terminal chat and the newcomer's first run need to sign messages without any setup.
+DEV_TOKEN = "dangjian-dev-token"
+DEV_AES_KEY = "ZGFuZ2ppYW4tZGV2ZWxvcG1lbnQta2V5LTMyYnl0ZXM"
+DEV_APPID = "wxdangjiandev0000"
+DEV_SECRET = "dangjian-dev-secret"
+DEFAULT_API_BASE = "https://api.weixin.qq.com"
+
+_TOKEN_RE = re.compile(r"^[A-Za-z0-9]{3,32}$")
+
+
+def _env(name: str, default: Any = None, **kw: Any) -> Any:
+    return Field(default, validation_alias=AliasChoices(name), **kw)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+        populate_by_name=True,
+    )
+
+    env: Literal["development", "production"] = _env("DANGJIAN_ENV", "development")
+    data_dir: Path = _env("DANGJIAN_DATA_DIR", Path("./data"))
+    db_url: str | None = _env("DANGJIAN_DB_URL")
+    redis_url: str | None = _env("DANGJIAN_REDIS_URL")
+    redis_prefix: str = _env("DANGJIAN_REDIS_PREFIX", "dangjian:")
+    host: str = _env("DANGJIAN_HOST", "127.0.0.1")
+    port: int = _env("DANGJIAN_PORT", 8080, ge=1, le=65535)
+    tz: str = _env("DANGJIAN_TZ", "Asia/Shanghai")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = _env("DANGJIAN_LOG_LEVEL", "INFO")
+    # WeChat gives up on a passive reply after 5 s; leave room for the network.
+    reply_deadline: float = _env("DANGJIAN_REPLY_DEADLINE", 4.0, gt=0, le=4.8)
+    max_body_bytes: int = _env("DANGJIAN_MAX_BODY_BYTES", 64 * 1024, ge=1024, le=1024 * 1024)
+    signature_max_age: int = _env("DANGJIAN_SIGNATURE_MAX_AGE", 300, ge=10)
+    bind_max_failures: int = _env("DANGJIAN_BIND_MAX_FAILURES", 5, ge=1, le=100)
+    conversation_timeout: int = _env("DANGJIAN_CONVERSATION_TIMEOUT", 600, ge=30)
+
+    wechat_token: str | None = _env("WECHAT_TOKEN")
+    wechat_aes_key: str | None = _env("WECHAT_AES_KEY")
+    wechat_aes_key_previous: str | None = _env("WECHAT_AES_KEY_PREVIOUS")
+    wechat_appid: str | None = _env("WECHAT_APPID")
+    wechat_secret: str | None = _env("WECHAT_SECRET")
+    wechat_mp_appid: str | None = _env("WECHAT_MP_APPID")
+    wechat_mp_secret: str | None = _env("WECHAT_MP_SECRET")
+    wechat_api_base: str | None = _env("WECHAT_API_BASE")
+
+    @field_validator("db_url")
+    @classmethod
+    def _db_scheme(cls, v: str | None) -> str | None:
+        if v is None or v == "":
+            return None
+        if not re.match(r"^(sqlite|postgres|postgresql|asyncpg)://", v):
+            raise ValueError("expected sqlite://PATH or postgres://USER@HOST:PORT/DB")
+        return v
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, v: str | None) -> str | None:
+        if v is None or v == "":
+            return None
+        if not re.match(r"^(redis|rediss|unix)://", v):
+            raise ValueError("expected redis://HOST:PORT/DB, or unset for the in-process cache")
+        return v
+
+    @field_validator("tz")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("expected an IANA time zone such as Asia/Shanghai") from exc
+        return v
+
+    @field_validator("wechat_token")
+    @classmethod
+    def _token(cls, v: str | None) -> str | None:
+        if v and not _TOKEN_RE.match(v):
+            raise ValueError("expected 3-32 letters or digits, as in the WeChat console")
+        return v or None
+
+    @field_validator("wechat_aes_key", "wechat_aes_key_previous")
+    @classmethod
+    def _aes_key(cls, v: str | None) -> str | None:
+        if not v:
+            return None
+        if len(v) != 43:
+            raise ValueError("expected the 43-character EncodingAESKey from the WeChat console")
+        try:
+            raw = base64.b64decode(v + "=", validate=True)
+        except binascii.Error as exc:
+            raise ValueError("expected base64 characters (A-Z, a-z, 0-9, +, /)") from exc
+        if len(raw) != 32:
+            raise ValueError("does not decode to a 32-byte AES key")
+        return v
+
+    @field_validator("wechat_api_base")
+    @classmethod
+    def _api_base(cls, v: str | None) -> str | None:
+        if not v:
+            return None
+        if not re.match(r"^https?://[^/\s]+", v):
+            raise ValueError("expected an http(s) URL such as https://api.weixin.qq.com")
+        return v.rstrip("/")
+
+    @model_validator(mode="after")
+    def _production_needs_wechat(self) -> Settings:
+        if self.env == "production":
+            missing = [
+                name
+                for name, value in (
+                    ("WECHAT_TOKEN", self.wechat_token),
+                    ("WECHAT_APPID", self.wechat_appid),
+                    ("WECHAT_SECRET", self.wechat_secret),
+                )
+                if not value
+            ]
+            if missing:
+                raise ValueError(
+                    f"{', '.join(missing)} is required when DANGJIAN_ENV=production"
+                )
+        return self
+
+    # -- derived values (no I/O) -------------------------------------------------------------
+
+    @property
+    def development(self) -> bool:
+        """True when WeChat settings were left out: the server signs with public dev secrets."""
+        return self.env != "production" and not self.wechat_token
+
+    @property
+    def token(self) -> str:
+        return self.wechat_token or DEV_TOKEN
+
+    @property
+    def aes_keys(self) -> list[str]:
+        """Current key first; the previous one is tried when decryption with it fails."""
+        current = self.wechat_aes_key or (DEV_AES_KEY if self.development else None)
+        return [k for k in (current, self.wechat_aes_key_previous) if k]
+
+    @property
+    def appid(self) -> str:
+        return self.wechat_appid or DEV_APPID
+
+    @property
+    def secret(self) -> str:
+        return self.wechat_secret or DEV_SECRET
+
+    @property
+    def mp_appid(self) -> str:
+        return self.wechat_mp_appid or self.appid
+
+    @property
+    def mp_secret(self) -> str:
+        return self.wechat_mp_secret or self.secret
+
+    @property
+    def embedded_fake_wechat(self) -> bool:
+        """With no API base in development, the fake WeChat API is mounted on this server."""
+        return self.development and not self.wechat_api_base
+
+    @property
+    def api_base(self) -> str:
+        if self.wechat_api_base:
+            return self.wechat_api_base
+        if self.embedded_fake_wechat:
+            return f"http://{self.host}:{self.port}/fake-wechat"
+        return DEFAULT_API_BASE
+
+    @property
+    def database_url(self) -> str:
+        if self.db_url:
+            return self.db_url
+        return f"sqlite://{(self.data_dir / 'dangjian.sqlite3').as_posix()}"
+
+    @property
+    def is_postgres(self) -> bool:
+        return not self.database_url.startswith("sqlite://")
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.tz)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings from the environment; turn pydantic's report into one readable error."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc)) from None
+
+
+def format_validation_error(exc: ValidationError) -> str:
+    lines = ["invalid configuration:"]
+    for err in exc.errors():
+        name = ".".join(str(p) for p in err["loc"]) or "configuration"
+        msg = err["msg"].removeprefix("Value error, ")
+        value = err.get("input")
+        secret = any(word in name for word in ("SECRET", "KEY", "TOKEN"))
+        shown = f" (got {value!r})" if isinstance(value, str | int) and not secret else ""
+        lines.append(f"  {name}: {msg}{shown}")
+    return "\n".join(lines)
