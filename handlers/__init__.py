@@ -1,0 +1,17 @@
+"""Chat features, one router per module, included in a fixed order: first match wins."""
+
+from __future__ import annotations
+
+from handlers import binding, common, fallback, help, start
+from server.dispatch import Router
+
+
+def build_router() -> Router:
+    # Order matters: a pending multi-turn flow and 取消 come first, the helpful fallback last.
+    return Router("root").include(
+        common.router,
+        start.router,
+        binding.router,
+        help.router,
+        fallback.router,
+    )

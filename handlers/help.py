@@ -1,0 +1,27 @@
+"""帮助 / 菜单: what this user can do, built from what the routers registered, by role."""
+
+from __future__ import annotations
+
+from server.dispatch import ChatContext, Router
+from server.dispatch.filters import Keyword
+from server.dispatch.router import HelpEntry
+
+router = Router("help")
+HELP = Keyword("帮助", "菜单", "功能", "help", "menu", "?", "？")
+
+router.help("帮助", "查看可以做的事", visible=lambda ctx: True, order=99)
+
+
+def render_menu(ctx: ChatContext, entries: list[HelpEntry]) -> str:
+    lines = [f"{ctx.member.name}同志，您可以发送：" if ctx.member else "您可以发送："]
+    for entry in entries:
+        if entry.visible(ctx):
+            lines.append(f"· {entry.usage} —— {entry.summary}")
+    if ctx.member is None:
+        lines.append("绑定党员身份后可以使用更多功能。")
+    return "\n".join(lines)
+
+
+@router.message(HELP)
+async def show_help(ctx: ChatContext, help_entries: list[HelpEntry]) -> str:
+    return render_menu(ctx, help_entries)

@@ -1,0 +1,115 @@
+"""The one application factory: `dangjian serve`, `python -m server` and the tests all use it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import aiohttp
+from aiohttp import web
+
+from handlers import build_router
+from server import gateway, ops
+from server.cache import create_cache
+from server.clock import Clock
+from server.db import close_database, open_database
+from server.dispatch import Dispatcher, Router
+from server.http_errors import error_middleware
+from server.metrics import Metrics
+from server.models import Channel
+from server.processing import MessageProcessor
+from server.settings import Settings
+from server.typedefs import (
+    CACHE,
+    CLOCK,
+    HTTP_SESSION,
+    METRICS,
+    PROCESSOR,
+    ROUTER,
+    SETTINGS,
+    WECHAT_CLIENTS,
+)
+from server.wechat.client import WeChatClient
+
+log = logging.getLogger("dangjian.app")
+
+
+# Resources, each in one cleanup context, in dependency order: database, cache, outbound
+# HTTP (WeChat clients), then the message pipeline that uses all three.
+
+
+async def database_ctx(app: web.Application) -> AsyncIterator[None]:
+    await open_database(app[SETTINGS].database_url)
+    yield
+    await close_database()
+
+
+async def cache_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    cache = create_cache(settings.redis_url, settings.redis_prefix, app[CLOCK])
+    await cache.ping()
+    app[CACHE] = cache
+    yield
+    await cache.close()
+
+
+async def wechat_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    session = aiohttp.ClientSession()
+    app[HTTP_SESSION] = session
+
+    def client(appid: str, secret: str) -> WeChatClient:
+        return WeChatClient(
+            session=session,
+            base_url=settings.api_base,
+            appid=appid,
+            secret=secret,
+            cache=app[CACHE],
+            clock=app[CLOCK],
+            metrics=app[METRICS],
+        )
+
+    app[WECHAT_CLIENTS] = {
+        Channel.OFFICIAL_ACCOUNT: client(settings.appid, settings.secret),
+        Channel.MINIPROGRAM: client(settings.mp_appid, settings.mp_secret),
+    }
+    yield
+    await session.close()
+
+
+async def pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    dispatcher = Dispatcher(
+        app[ROUTER],
+        cache=app[CACHE],
+        conversation_ttl=settings.conversation_timeout,
+        deps={"settings": settings, "cache": app[CACHE], "clock": app[CLOCK]},
+    )
+    processor = MessageProcessor(
+        dispatcher, app[CACHE], app[WECHAT_CLIENTS], app[METRICS], settings.reply_deadline
+    )
+    app[PROCESSOR] = processor
+    app[METRICS].up.set(1)
+    yield
+    app[METRICS].up.set(0)
+    await processor.drain()
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None,
+               router: Router | None = None) -> web.Application:
+    """`router` replaces the chat features (tests that need a handler of their own)."""
+    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[error_middleware])
+    app[SETTINGS] = settings
+    app[ROUTER] = router or build_router()
+    app[CLOCK] = clock or Clock(settings.zone)
+    app[METRICS] = Metrics()
+    app.cleanup_ctx.extend([database_ctx, cache_ctx, wechat_ctx, pipeline_ctx])
+    gateway.setup_routes(app)
+    ops.setup_routes(app)
+    if settings.embedded_fake_wechat:
+        from server.wechat.fake import FakeWeChat, create_fake_app
+
+        # Development only: outbound calls land on this same server, so late replies and
+        # notices can be watched (`dangjian chat` prints them) with nothing else running.
+        app.add_subapp("/fake-wechat", create_fake_app(FakeWeChat(clock=app[CLOCK])))
+    return app

@@ -1,0 +1,166 @@
+"""`dangjian` (and `python -m server`): one entry point, a subcommand per job.
+
+Every command that opens the database brings its schema up to date first (server/db.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from server.errors import ConfigError
+from server.logs import setup_logging
+from server.settings import Settings, load_settings
+
+log = logging.getLogger("dangjian")
+
+
+def _announce_mode(settings: Settings) -> None:
+    if settings.development:
+        log.warning(
+            "DEVELOPMENT MODE: no WECHAT_TOKEN set; signing with the public development token "
+            "and AES key. Never expose this server to WeChat; set DANGJIAN_ENV=production."
+        )
+    if settings.embedded_fake_wechat:
+        log.warning("outbound WeChat calls go to the embedded fake at %s", settings.api_base)
+    elif settings.development:
+        log.warning("outbound WeChat calls go to %s", settings.api_base)
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from server.app import create_app
+
+    if args.host or args.port:
+        settings = settings.model_copy(
+            update={k: v for k, v in (("host", args.host), ("port", args.port)) if v}
+        )
+    _announce_mode(settings)
+    if args.demo:
+        from server.db import database
+        from server.services.demo import seed_demo
+
+        async def seed() -> str:
+            async with database(settings.database_url):
+                return (await seed_demo()).summary()
+
+        print(asyncio.run(seed()))
+        print(
+            f"\n聊天试用 / chat with the bot, in another terminal:\n"
+            f"  dangjian chat --server http://{settings.host}:{settings.port}\n"
+        )
+    web.run_app(
+        create_app(settings), host=settings.host, port=settings.port, access_log=None,
+        print=lambda msg: log.info(msg.strip()),
+    )
+    return 0
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from server.db import database
+
+    async def run() -> None:
+        async with database(settings.database_url):
+            pass
+
+    asyncio.run(run())
+    print("database schema is up to date")
+    return 0
+
+
+def cmd_import_members(settings: Settings, args: argparse.Namespace) -> int:
+    from server.db import database
+    from server.services.importer import import_members
+
+    async def run() -> int:
+        async with database(settings.database_url):
+            report = await import_members(args.file, dry_run=args.dry_run, progress=True)
+        print(report.summary())
+        return 1 if report.errors else 0
+
+    return asyncio.run(run())
+
+
+def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from server.db import database
+    from server.services.demo import seed_demo
+
+    async def run() -> None:
+        async with database(settings.database_url):
+            print((await seed_demo(args.seed)).summary())
+
+    asyncio.run(run())
+    return 0
+
+
+def cmd_fake_wechat(settings: Settings, args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from server.wechat.fake import FakeWeChat, create_fake_app
+
+    print(f"fake WeChat API on http://{args.host}:{args.port} "
+          f"(point WECHAT_API_BASE at it; calls are listed at /_fake/calls)")
+    web.run_app(create_fake_app(FakeWeChat()), host=args.host, port=args.port, print=None)
+    return 0
+
+
+def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
+    from server.chat_cli import options_from_args, run_chat
+
+    return asyncio.run(run_chat(options_from_args(args, settings)))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from server.chat_cli import add_arguments as add_chat_arguments
+
+    parser = argparse.ArgumentParser(prog="dangjian", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the server (WeChat gateway, API, scheduler)")
+    serve.add_argument("--demo", action="store_true", help="load the demo street first")
+    serve.add_argument("--host", help="override DANGJIAN_HOST")
+    serve.add_argument("--port", type=int, help="override DANGJIAN_PORT")
+    serve.set_defaults(func=cmd_serve)
+
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+
+    imp = sub.add_parser("import-members", help="import members from CSV or XLSX")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--dry-run", action="store_true", help="check the file, write nothing")
+    imp.set_defaults(func=cmd_import_members)
+
+    seed = sub.add_parser("seed-demo", help="create the synthetic demo street")
+    seed.add_argument("--seed", type=int, default=2023, help="random seed (default 2023)")
+    seed.set_defaults(func=cmd_seed_demo)
+
+    fake = sub.add_parser("fake-wechat", help="run the local fake of the WeChat API")
+    fake.add_argument("--host", default="127.0.0.1")
+    fake.add_argument("--port", type=int, default=8081)
+    fake.set_defaults(func=cmd_fake_wechat)
+
+    chat = sub.add_parser("chat", help="chat with a running server as a WeChat user")
+    add_chat_arguments(chat)
+    chat.set_defaults(func=cmd_chat)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"dangjian: {exc}", file=sys.stderr)
+        return 2
+    setup_logging(settings.log_level)
+    try:
+        return int(args.func(settings, args))
+    except ConfigError as exc:
+        print(f"dangjian: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

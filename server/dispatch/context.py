@@ -1,0 +1,57 @@
+"""What a handler can ask for, by parameter name."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+from server.dispatch.state import Conversation
+from server.models import Member, WeChatIdentity
+from server.wechat.messages import InboundMessage
+
+_SPACES = re.compile(r"\s+")
+# Punctuation a member may leave at the ends of a command ("帮助。", "【绑定】").
+EDGE_PUNCT = "。．.，,！!？?；;：:、~～…【】[]「」『』\"'“”‘’()（）《》<>"
+
+
+def normalise(text: str) -> str:
+    """Full-width to half-width (NFKC), one space between words, edge punctuation removed."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _SPACES.sub(" ", text).strip()
+    return text.strip(EDGE_PUNCT + " ")
+
+
+@dataclass
+class ChatContext:
+    message: InboundMessage
+    appid: str
+    member: Member | None
+    identity: WeChatIdentity | None
+    conversation: Conversation
+    deps: dict[str, Any] = field(default_factory=dict)
+    text: str | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        raw = self.message.text
+        self.text = normalise(raw) if raw is not None else None
+
+    @property
+    def bound(self) -> bool:
+        return self.member is not None
+
+    def injectables(self) -> dict[str, Any]:
+        return {
+            **self.deps,
+            "ctx": self,
+            "message": self.message,
+            "text": self.text,
+            "raw_text": self.message.text,
+            "openid": self.message.from_user,
+            "appid": self.appid,
+            "channel": self.message.channel,
+            "member": self.member,
+            "identity": self.identity,
+            "conversation": self.conversation,
+        }

@@ -1,0 +1,65 @@
+"""Feeds one inbound message through the routers and turns errors into polite replies.
+
+This is the one place the chat layer translates the error hierarchy: a `DangjianError`
+becomes its `user_message`; anything else is logged with its stack and the member gets an
+apology instead of silence (WeChat would otherwise show "该公众号暂时无法提供服务").
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from server.cache import Cache
+from server.dispatch.context import ChatContext
+from server.dispatch.router import Router
+from server.dispatch.state import Conversation
+from server.errors import DangjianError
+from server.models import MemberStatus, WeChatIdentity
+from server.wechat.messages import InboundMessage
+
+log = logging.getLogger("dangjian.chat")
+
+APOLOGY = "抱歉，系统刚才出了点问题，请稍后再试。如果一直这样，请联系支部书记。"
+
+
+class Dispatcher:
+    def __init__(self, root: Router, *, cache: Cache, conversation_ttl: float,
+                 deps: dict[str, Any]) -> None:
+        self.root = root
+        self.cache = cache
+        self.conversation_ttl = conversation_ttl
+        self.deps = {**deps, "help_entries": root.all_help()}
+
+    async def feed(self, message: InboundMessage, appid: str,
+                   extra: dict[str, Any] | None = None) -> str | None:
+        identity = await WeChatIdentity.get_or_none(
+            appid=appid, openid=message.from_user
+        ).prefetch_related("member")
+        member = identity.member if identity is not None else None
+        if member is not None and member.status != MemberStatus.ACTIVE:
+            member = None  # transferred out: no longer served as a member of this street
+        conversation = await Conversation.load(
+            self.cache, appid, message.from_user, self.conversation_ttl
+        )
+        ctx = ChatContext(
+            message=message,
+            appid=appid,
+            member=member,
+            identity=identity,
+            conversation=conversation,
+            deps={**self.deps, **(extra or {})},
+        )
+        try:
+            resolved = await self.root.resolve(ctx)
+            if resolved is None:
+                return None
+            handler, found = resolved
+            return await handler.call(ctx, found)
+        except DangjianError as exc:
+            return exc.user_message
+        except Exception:
+            log.exception("handler failed", extra={"msg_type": message.msg_type})
+            return APOLOGY
+        finally:
+            await conversation.save()

@@ -1,0 +1,32 @@
+"""The one place the HTTP layer translates errors: JSON with the field at fault, never a trace."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from server.errors import DangjianError
+
+log = logging.getLogger("dangjian.http")
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except DangjianError as exc:
+        body: dict[str, object] = {"error": str(exc)}
+        if exc.field:
+            body["field"] = exc.field
+        if exc.http_status >= 500:
+            log.error("request failed: %s", exc, extra={"path": request.path})
+        else:
+            log.info("request refused: %s", exc, extra={"path": request.path,
+                                                        "status": exc.http_status})
+        return web.json_response(body, status=exc.http_status)
+    except Exception:
+        log.exception("unhandled error", extra={"path": request.path})
+        return web.json_response({"error": "internal server error"}, status=500)

@@ -1,0 +1,24 @@
+"""Typed keys for application state (never string keys)."""
+
+from __future__ import annotations
+
+import aiohttp
+from aiohttp import web
+
+from server.cache import Cache
+from server.clock import Clock
+from server.dispatch import Router
+from server.metrics import Metrics
+from server.models import Channel
+from server.processing import MessageProcessor
+from server.settings import Settings
+from server.wechat.client import WeChatClient
+
+SETTINGS = web.AppKey("settings", Settings)
+CLOCK = web.AppKey("clock", Clock)
+METRICS = web.AppKey("metrics", Metrics)
+CACHE = web.AppKey("cache", Cache)
+HTTP_SESSION = web.AppKey("http_session", aiohttp.ClientSession)
+WECHAT_CLIENTS = web.AppKey("wechat_clients", dict[Channel, WeChatClient])
+PROCESSOR = web.AppKey("processor", MessageProcessor)
+ROUTER = web.AppKey("router", Router)

@@ -1,0 +1,114 @@
+"""Shared fixtures: a real app from the one factory, a fake WeChat API, and a WeChat peer."""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from server.app import create_app
+from server.clock import Clock
+from server.models import Member, MemberStatus, Organisation, OrgKind, Role
+from server.settings import Settings
+from server.typedefs import PROCESSOR
+from server.wechat.fake import create_fake_app
+from server.wechat.fake_state import FakeWeChat
+from tests.wechat_peer import WeChatPeer
+
+TOKEN = "testtoken2026"
+APPID = "wxtestappid00001"
+
+
+def new_aes_key() -> str:
+    return base64.b64encode(secrets.token_bytes(32)).decode()[:43]
+
+
+@pytest.fixture
+def aes_key() -> str:
+    return new_aes_key()
+
+
+@pytest.fixture
+async def fake_wechat(aiohttp_server: Any) -> AsyncIterator[tuple[FakeWeChat, str]]:
+    fake = FakeWeChat()
+    server = await aiohttp_server(create_fake_app(fake))
+    yield fake, str(server.make_url("")).rstrip("/")
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path, aes_key: str, fake_wechat: tuple[FakeWeChat, str]
+                  ) -> Callable[..., Settings]:
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "db_url": f"sqlite://{tmp_path}/test.sqlite3",
+            "wechat_token": TOKEN,
+            "wechat_aes_key": aes_key,
+            "wechat_appid": APPID,
+            "wechat_secret": "test-secret",
+            "wechat_api_base": fake_wechat[1],
+            "data_dir": tmp_path,
+        }
+        values.update(overrides)
+        return Settings(_env_file=None, **values)
+
+    return make
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings]) -> Settings:
+    return make_settings()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock("Asia/Shanghai")
+
+
+@pytest.fixture
+async def client(aiohttp_client: Any, settings: Settings, clock: Clock) -> TestClient:
+    return await aiohttp_client(create_app(settings, clock=clock))
+
+
+@pytest.fixture
+def peer(settings: Settings, aes_key: str) -> WeChatPeer:
+    return WeChatPeer(token=TOKEN, aes_key=aes_key, appid=APPID)
+
+
+async def drain(client: TestClient) -> None:
+    """Wait for replies that go out through the API after the HTTP answer."""
+    await client.app[PROCESSOR].drain()
+
+
+async def make_branch(path: str = "示范街道党工委/第一社区党总支/第一社区第一党支部"
+                      ) -> Organisation:
+    parent = None
+    built = []
+    for depth, name in enumerate(path.split("/")):
+        built.append(name)
+        kind = (OrgKind.COMMITTEE if depth == 0 else
+                OrgKind.GENERAL_BRANCH if name.endswith("总支") else OrgKind.BRANCH)
+        parent, _ = await Organisation.get_or_create(
+            path="/".join(built), defaults={"name": name, "kind": kind, "parent": parent})
+    assert parent is not None
+    return parent
+
+
+async def make_member(name: str, phone: str, *, role: Role = Role.MEMBER,
+                      org: Organisation | None = None,
+                      status: MemberStatus = MemberStatus.ACTIVE) -> Member:
+    org = org or await make_branch()
+    return await Member.create(name=name, phone=phone, role=role, organisation=org,
+                               status=status, gender="女")
+
+
+def integration_required() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
+
+__all__ = ["TestServer"]
