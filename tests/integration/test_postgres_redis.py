@@ -1,0 +1,162 @@
+"""Scale-out: the same app on PostgreSQL + Redis, and two server processes sharing them."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from server.app import create_app
+from server.db import close_database, open_database
+from server.models import WeChatIdentity
+from server.wechat.fake_state import FakeWeChat
+from tests.conftest import APPID, TOKEN, make_member
+from tests.wechat_peer import WeChatPeer, openid_for
+
+pytestmark = pytest.mark.integration
+WANG = openid_for("wang-fang")
+
+
+async def test_binding_and_retries_on_postgres_and_redis(
+        aiohttp_client: Any, make_settings: Callable[..., Any], pg_url: str, redis_url: str,
+        redis_prefix: str, redis_cleanup: None, peer: WeChatPeer) -> None:
+    settings = make_settings(db_url=pg_url, redis_url=redis_url, redis_prefix=redis_prefix)
+    client = await aiohttp_client(create_app(settings))
+    health = await (await client.get("/healthz")).json()
+    assert health == {"status": "ok", "database": "ok", "cache": "ok", "cache_backend": "redis"}
+
+    await make_member("王芳", "13912345678")
+    plain, _ = peer.text_xml(WANG, "绑定 王芳 5678")
+    first = await peer.post(client, plain, peer.signed_query())
+    retry = await peer.post(client, plain, peer.signed_query())
+    assert "绑定成功" in (first.text or "") and retry.text == first.text
+    assert await WeChatIdentity.filter(openid=WANG).count() == 1
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _wait_healthy(session: aiohttp.ClientSession, url: str, proc: subprocess.Popen[bytes],
+                        log: Path) -> None:
+    for _ in range(300):
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited early:\n{log.read_text()[-3000:]}")
+        try:
+            async with session.get(url + "/healthz") as resp:
+                if resp.status == 200:
+                    return
+        except aiohttp.ClientError:
+            pass
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"server never became healthy:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture
+async def two_servers(pg_url: str, redis_url: str, redis_prefix: str, redis_cleanup: None,
+                      aes_key: str, fake_wechat: tuple[FakeWeChat, str], tmp_path: Path
+                      ) -> AsyncIterator[list[str]]:
+    """Two `dangjian serve` processes started together on one fresh database and one Redis."""
+    env = {
+        **os.environ,
+        "DANGJIAN_DB_URL": pg_url,
+        "DANGJIAN_REDIS_URL": redis_url,
+        "DANGJIAN_REDIS_PREFIX": redis_prefix,
+        "WECHAT_TOKEN": TOKEN,
+        "WECHAT_AES_KEY": aes_key,
+        "WECHAT_APPID": APPID,
+        "WECHAT_SECRET": "test-secret",
+        "WECHAT_API_BASE": fake_wechat[1],
+        "DANGJIAN_LOG_LEVEL": "WARNING",
+    }
+    procs, urls = [], []
+    for i in range(2):
+        port = _free_port()
+        log = tmp_path / f"server{i}.log"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "server", "serve", "--port", str(port)],
+            env=env, cwd=tmp_path, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+        )
+        procs.append((proc, log))
+        urls.append(f"http://127.0.0.1:{port}")
+    try:
+        async with aiohttp.ClientSession() as session:
+            for (proc, log), url in zip(procs, urls, strict=True):
+                await _wait_healthy(session, url, proc, log)
+        await open_database(pg_url, migrate=False)
+        yield urls
+    finally:
+        await close_database()
+        for proc, _ in procs:
+            proc.terminate()
+        for proc, _ in procs:
+            proc.wait(timeout=10)
+
+
+async def _post(session: aiohttp.ClientSession, url: str, peer: WeChatPeer, body: str) -> str:
+    async with session.post(url + "/wechat", params=peer.signed_query(), data=body.encode()
+                            ) as resp:
+        return peer.read_reply(resp.status, await resp.text(), {}).text or ""
+
+
+async def test_a_retry_landing_on_the_other_process_has_one_effect(
+        two_servers: list[str], peer: WeChatPeer) -> None:
+    a, b = two_servers
+    await make_member("王芳", "13912345678")
+    plain, _ = peer.text_xml(WANG, "绑定 王芳 5678")
+    async with aiohttp.ClientSession() as session:
+        first = await _post(session, a, peer, plain)
+        retry = await _post(session, b, peer, plain)
+    assert "绑定成功" in first and retry == first
+    assert await WeChatIdentity.filter(openid=WANG).count() == 1
+
+
+async def test_simultaneous_copies_on_both_processes_run_once(
+        two_servers: list[str], peer: WeChatPeer) -> None:
+    a, b = two_servers
+    await make_member("李明", "13800001111")
+    async with aiohttp.ClientSession() as session:
+        for n in range(10):
+            openid = openid_for(f"racer-{n}")
+            await WeChatIdentity.filter(openid=openid).delete()
+            plain, _ = peer.text_xml(openid, "绑定 李明 1111")
+            replies = await asyncio.gather(_post(session, a, peer, plain),
+                                           _post(session, b, peer, plain))
+            assert replies[0] == replies[1], replies
+            # Only the first racer binds; later ones are refused, but each exactly once.
+            expected = "绑定成功" if n == 0 else "另一个微信号"
+            assert expected in replies[0]
+    assert await WeChatIdentity.all().count() == 1
+
+
+async def test_both_processes_share_one_access_token(
+        two_servers: list[str], peer: WeChatPeer, fake_wechat: tuple[FakeWeChat, str]) -> None:
+    """Late replies from both processes use one token: only one refresh reached WeChat."""
+    fake, _ = fake_wechat
+    a, b = two_servers
+    # Nothing to call yet: a token is only fetched when needed.
+    assert fake.calls_to("/cgi-bin/stable_token") == []
+    async with aiohttp.ClientSession() as session:
+        for n, url in enumerate((a, b, a, b)):
+            fake.interact(openid_for(f"mp-{n}"), "message")
+            push = (f'{{"ToUserName":"gh","FromUserName":"{openid_for(f"mp-{n}")}",'
+                    f'"CreateTime":1795600000,"MsgType":"text","Content":"帮助","MsgId":{900 + n}}}')
+            async with session.post(url + "/wechat", params=peer.signed_query(),
+                                    data=push.encode()) as resp:
+                assert await resp.text() == "success"
+    for _ in range(100):
+        if len(fake.calls_to("/cgi-bin/message/custom/send")) == 4:
+            break
+        await asyncio.sleep(0.05)
+    assert len(fake.calls_to("/cgi-bin/message/custom/send")) == 4
+    assert len(fake.calls_to("/cgi-bin/stable_token")) == 1

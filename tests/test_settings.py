@@ -1,0 +1,81 @@
+"""Configuration is validated once at start-up, and a bad value names its variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.cli import main
+from server.errors import ConfigError
+from server.settings import DEV_TOKEN, load_settings
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    for name in ("DANGJIAN_ENV", "WECHAT_TOKEN", "WECHAT_AES_KEY", "WECHAT_APPID",
+                 "WECHAT_SECRET", "DANGJIAN_DB_URL", "DANGJIAN_REDIS_URL", "WECHAT_API_BASE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_defaults_start_in_development_mode() -> None:
+    s = load_settings()
+    assert s.development and s.token == DEV_TOKEN
+    assert s.database_url.endswith("data/dangjian.sqlite3")
+    assert s.redis_url is None and s.port == 8080 and s.tz == "Asia/Shanghai"
+    assert s.embedded_fake_wechat and s.api_base == "http://127.0.0.1:8080/fake-wechat"
+
+
+@pytest.mark.parametrize(("name", "value", "expected"), [
+    ("DANGJIAN_PORT", "eighty", "DANGJIAN_PORT"),
+    ("DANGJIAN_PORT", "70000", "DANGJIAN_PORT"),
+    ("DANGJIAN_TZ", "Mars/Olympus", "DANGJIAN_TZ"),
+    ("DANGJIAN_DB_URL", "mysql://x", "DANGJIAN_DB_URL"),
+    ("DANGJIAN_REDIS_URL", "localhost:6379", "DANGJIAN_REDIS_URL"),
+    ("WECHAT_AES_KEY", "short", "WECHAT_AES_KEY"),
+    ("WECHAT_TOKEN", "has spaces!", "WECHAT_TOKEN"),
+    ("WECHAT_API_BASE", "ftp://x", "WECHAT_API_BASE"),
+    ("DANGJIAN_ENV", "staging", "DANGJIAN_ENV"),
+])
+def test_a_bad_value_names_the_variable(monkeypatch: pytest.MonkeyPatch, name: str, value: str,
+                                        expected: str) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    assert expected in str(err.value)
+
+
+def test_secrets_are_not_echoed_in_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WECHAT_AES_KEY", "S3cr3t-but-wrong-length")
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    assert "S3cr3t" not in str(err.value)
+
+
+def test_production_requires_the_wechat_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DANGJIAN_ENV", "production")
+    monkeypatch.setenv("WECHAT_TOKEN", "abc123")
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    assert "WECHAT_APPID" in str(err.value) and "WECHAT_SECRET" in str(err.value)
+
+
+def test_production_with_everything_is_not_development(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {"DANGJIAN_ENV": "production", "WECHAT_TOKEN": "abc123",
+                        "WECHAT_APPID": "wx1", "WECHAT_SECRET": "s"}.items():
+        monkeypatch.setenv(name, value)
+    s = load_settings()
+    assert not s.development and s.api_base == "https://api.weixin.qq.com"
+
+
+def test_dotenv_file_in_the_working_directory_is_read(tmp_path) -> None:
+    (tmp_path / ".env").write_text("DANGJIAN_PORT=9090\nDANGJIAN_TZ=Asia/Urumqi\n")
+    s = load_settings()
+    assert s.port == 9090 and s.tz == "Asia/Urumqi"
+
+
+def test_the_cli_refuses_to_start_and_names_the_variable(monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]
+                                                         ) -> None:
+    monkeypatch.setenv("DANGJIAN_PORT", "eighty")
+    assert main(["migrate"]) == 2
+    assert "DANGJIAN_PORT" in capsys.readouterr().err
