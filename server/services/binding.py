@@ -6,6 +6,7 @@ the shared cache, and a refusal never says whether the name or the digits were w
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -15,7 +16,9 @@ from tortoise.transactions import in_transaction
 
 from server.cache import Cache
 from server.errors import Conflict, RateLimited, ValidationFailed
-from server.models import Channel, Member, MemberStatus, WeChatIdentity
+from server.models import Channel, Member, MemberStatus, WeChatIdentity, mask_openid
+
+log = logging.getLogger("dangjian.binding")
 
 FAILURE_WINDOW = 3600
 _DIGITS = re.compile(r"^\d{4}$|^1\d{10}$")
@@ -81,7 +84,8 @@ class Binder:
             raise RateLimited("绑定尝试次数过多，请一小时后再试，或联系支部书记协助绑定。")
 
     async def _fail(self, req: BindRequest, message: str) -> None:
-        await self.cache.incr(self._failures_key(req), FAILURE_WINDOW)
+        failures = await self.cache.incr(self._failures_key(req), FAILURE_WINDOW)
+        log.info("bind refused", extra={"openid": mask_openid(req.openid), "failures": failures})
         raise ValidationFailed(message, field="member")
 
     async def bind(self, req: BindRequest, *, among: tuple[int, ...] | None = None) -> BindResult:
@@ -123,4 +127,6 @@ class Binder:
             if again is not None and again.member_id == member.id:  # type: ignore[attr-defined]
                 return BindResult(BindOutcome.ALREADY, member)
             await self._fail(req, TAKEN)
+        log.info("identity bound", extra={"member_id": member.id, "channel": req.channel.value,
+                                          "openid": mask_openid(req.openid)})
         return BindResult(BindOutcome.BOUND, member)
