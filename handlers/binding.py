@@ -1,4 +1,4 @@
-"""绑定 姓名 手机号后四位: tie this WeChat user to a member of the organisation; 我的身份 shows it."""
+"""绑定 姓名 手机号后四位 ties this WeChat user to a member; 我的身份 shows who that is."""
 
 from __future__ import annotations
 
@@ -30,11 +30,18 @@ async def describe(member: Member) -> str:
     return f"{member.name}（{member.role.value}）\n{where}{group}\n手机 {mask_phone(member.phone)}"
 
 
-def _request(message: InboundMessage, appid: str, channel: Channel, name: str,
-             digits: str) -> BindRequest:
+def _request(
+    message: InboundMessage, appid: str, channel: Channel, name: str, digits: str
+) -> BindRequest:
     unionid = message.raw.get("UnionId") if isinstance(message.raw.get("UnionId"), str) else None
-    return BindRequest(appid=appid, openid=message.from_user, channel=channel, name=name,
-                       digits=digits, unionid=unionid)
+    return BindRequest(
+        appid=appid,
+        openid=message.from_user,
+        channel=channel,
+        name=name,
+        digits=digits,
+        unionid=unionid,
+    )
 
 
 async def _answer(result_member: Member, outcome: BindOutcome) -> str:
@@ -45,8 +52,15 @@ async def _answer(result_member: Member, outcome: BindOutcome) -> str:
 
 
 @router.message(InState(ASK_FULL_PHONE))
-async def full_phone(text: str, message: InboundMessage, appid: str, channel: Channel,
-                     conversation: Conversation, cache: Cache, settings: Settings) -> str:
+async def full_phone(
+    text: str,
+    message: InboundMessage,
+    appid: str,
+    channel: Channel,
+    conversation: Conversation,
+    cache: Cache,
+    settings: Settings,
+) -> str:
     digits = re.sub(r"[\s-]", "", text)
     if not re.fullmatch(r"1\d{10}", digits):
         return "请发送您完整的 11 位手机号（回复 取消 放弃绑定）。"
@@ -60,8 +74,15 @@ async def full_phone(text: str, message: InboundMessage, appid: str, channel: Ch
 
 
 @router.message(Command("绑定", "bind"))
-async def bind(args: str, message: InboundMessage, appid: str, channel: Channel,
-               conversation: Conversation, cache: Cache, settings: Settings) -> str:
+async def bind(
+    args: str,
+    message: InboundMessage,
+    appid: str,
+    channel: Channel,
+    conversation: Conversation,
+    cache: Cache,
+    settings: Settings,
+) -> str:
     if not args:
         return USAGE
     name, digits = parse_bind_args(args)

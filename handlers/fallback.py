@@ -30,8 +30,9 @@ async def not_understood(text: str) -> str:
     return f"抱歉，我还不明白「{shown}」。回复 帮助 查看可以做的事。"
 
 
-@router.handler(MsgType("image", "video", "shortvideo", "location", "link", "file",
-                        "miniprogrampage"))
+@router.handler(
+    MsgType("image", "video", "shortvideo", "location", "link", "file", "miniprogrampage")
+)
 async def unsupported_media(message: InboundMessage) -> str:
     return "目前我只能看懂文字和语音消息。回复 帮助 查看可以做的事。"
 

@@ -1,1 +1,1 @@
-"""Scheduled jobs (三会一课 notices, daily tallies): plain async functions registered in one place."""
+"""Scheduled jobs (三会一课 notices, tallies): plain async functions registered in one place."""

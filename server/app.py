@@ -95,8 +95,9 @@ async def pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
     await processor.drain()
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None,
-               router: Router | None = None) -> web.Application:
+def create_app(
+    settings: Settings, *, clock: Clock | None = None, router: Router | None = None
+) -> web.Application:
     """`router` replaces the chat features (tests that need a handler of their own)."""
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[error_middleware])
     app[SETTINGS] = settings

@@ -55,7 +55,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             f"  dangjian chat --server http://{settings.host}:{settings.port}\n"
         )
     web.run_app(
-        create_app(settings), host=settings.host, port=settings.port, access_log=None,
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        access_log=None,
         print=lambda msg: log.info(msg.strip()),
     )
     return 0
@@ -103,8 +106,10 @@ def cmd_fake_wechat(settings: Settings, args: argparse.Namespace) -> int:
 
     from server.wechat.fake import FakeWeChat, create_fake_app
 
-    print(f"fake WeChat API on http://{args.host}:{args.port} "
-          f"(point WECHAT_API_BASE at it; calls are listed at /_fake/calls)")
+    print(
+        f"fake WeChat API on http://{args.host}:{args.port} "
+        f"(point WECHAT_API_BASE at it; calls are listed at /_fake/calls)"
+    )
     web.run_app(create_fake_app(FakeWeChat()), host=args.host, port=args.port, print=None)
     return 0
 

@@ -24,8 +24,9 @@ async def error_middleware(request: web.Request, handler: web.Handler) -> web.St
         if exc.http_status >= 500:
             log.error("request failed: %s", exc, extra={"path": request.path})
         else:
-            log.info("request refused: %s", exc, extra={"path": request.path,
-                                                        "status": exc.http_status})
+            log.info(
+                "request refused: %s", exc, extra={"path": request.path, "status": exc.http_status}
+            )
         return web.json_response(body, status=exc.http_status)
     except Exception:
         log.exception("unhandled error", extra={"path": request.path})

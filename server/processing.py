@@ -32,8 +32,14 @@ ASYNC = json.dumps({"s": "async"})
 
 
 class MessageProcessor:
-    def __init__(self, dispatcher: Dispatcher, cache: Cache, clients: dict[Channel, WeChatClient],
-                 metrics: Metrics, deadline: float) -> None:
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        cache: Cache,
+        clients: dict[Channel, WeChatClient],
+        metrics: Metrics,
+        deadline: float,
+    ) -> None:
         self.dispatcher = dispatcher
         self.cache = cache
         self.clients = clients
@@ -61,8 +67,10 @@ class MessageProcessor:
             reply = await asyncio.wait_for(asyncio.shield(task), self.deadline)
         except TimeoutError:
             await self.cache.set(key, ASYNC, RESULT_TTL)
-            log.warning("reply missed the deadline; sending through the API",
-                        extra={"msg_type": message.msg_type})
+            log.warning(
+                "reply missed the deadline; sending through the API",
+                extra={"msg_type": message.msg_type},
+            )
             self._deliver_later(task, message)
             self.metrics.messages.labels(message.msg_type, "async").inc()
             return None

@@ -138,9 +138,7 @@ class Settings(BaseSettings):
                 if not value
             ]
             if missing:
-                raise ValueError(
-                    f"{', '.join(missing)} is required when DANGJIAN_ENV=production"
-                )
+                raise ValueError(f"{', '.join(missing)} is required when DANGJIAN_ENV=production")
         return self
 
     # -- derived values (no I/O) -------------------------------------------------------------

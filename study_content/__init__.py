@@ -1,1 +1,1 @@
-"""The study corpus: units a member reads, quizzes on and asks about (filled in by the study issue)."""
+"""The study corpus: units a member reads, is quizzed on and asks about (the study issue)."""

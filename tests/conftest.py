@@ -42,8 +42,9 @@ async def fake_wechat(aiohttp_server: Any) -> AsyncIterator[tuple[FakeWeChat, st
 
 
 @pytest.fixture
-def make_settings(tmp_path: Path, aes_key: str, fake_wechat: tuple[FakeWeChat, str]
-                  ) -> Callable[..., Settings]:
+def make_settings(
+    tmp_path: Path, aes_key: str, fake_wechat: tuple[FakeWeChat, str]
+) -> Callable[..., Settings]:
     def make(**overrides: Any) -> Settings:
         values: dict[str, Any] = {
             "db_url": f"sqlite://{tmp_path}/test.sqlite3",
@@ -85,26 +86,39 @@ async def drain(client: TestClient) -> None:
     await client.app[PROCESSOR].drain()
 
 
-async def make_branch(path: str = "示范街道党工委/第一社区党总支/第一社区第一党支部"
-                      ) -> Organisation:
+async def make_branch(
+    path: str = "示范街道党工委/第一社区党总支/第一社区第一党支部",
+) -> Organisation:
     parent = None
     built = []
     for depth, name in enumerate(path.split("/")):
         built.append(name)
-        kind = (OrgKind.COMMITTEE if depth == 0 else
-                OrgKind.GENERAL_BRANCH if name.endswith("总支") else OrgKind.BRANCH)
+        kind = (
+            OrgKind.COMMITTEE
+            if depth == 0
+            else OrgKind.GENERAL_BRANCH
+            if name.endswith("总支")
+            else OrgKind.BRANCH
+        )
         parent, _ = await Organisation.get_or_create(
-            path="/".join(built), defaults={"name": name, "kind": kind, "parent": parent})
+            path="/".join(built), defaults={"name": name, "kind": kind, "parent": parent}
+        )
     assert parent is not None
     return parent
 
 
-async def make_member(name: str, phone: str, *, role: Role = Role.MEMBER,
-                      org: Organisation | None = None,
-                      status: MemberStatus = MemberStatus.ACTIVE) -> Member:
+async def make_member(
+    name: str,
+    phone: str,
+    *,
+    role: Role = Role.MEMBER,
+    org: Organisation | None = None,
+    status: MemberStatus = MemberStatus.ACTIVE,
+) -> Member:
     org = org or await make_branch()
-    return await Member.create(name=name, phone=phone, role=role, organisation=org,
-                               status=status, gender="女")
+    return await Member.create(
+        name=name, phone=phone, role=role, organisation=org, status=status, gender="女"
+    )
 
 
 def integration_required() -> bool:

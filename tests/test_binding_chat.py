@@ -17,20 +17,23 @@ WANG = openid_for("wang-fang")
 OTHER = openid_for("someone-else")
 
 
-async def test_a_new_follower_is_welcomed_and_told_how_to_bind(client: TestClient,
-                                                               peer: WeChatPeer) -> None:
+async def test_a_new_follower_is_welcomed_and_told_how_to_bind(
+    client: TestClient, peer: WeChatPeer
+) -> None:
     reply = await peer.event(client, WANG, "subscribe")
     assert "绑定 姓名 手机号后四位" in (reply.text or "")
 
 
-async def test_an_unbound_user_asking_anything_is_told_how_to_bind(client: TestClient,
-                                                                   peer: WeChatPeer) -> None:
+async def test_an_unbound_user_asking_anything_is_told_how_to_bind(
+    client: TestClient, peer: WeChatPeer
+) -> None:
     reply = await peer.say(client, WANG, "今天学什么")
     assert "还没有绑定" in (reply.text or "")
 
 
-async def test_member_binds_with_name_and_last_four_digits(client: TestClient,
-                                                           peer: WeChatPeer) -> None:
+async def test_member_binds_with_name_and_last_four_digits(
+    client: TestClient, peer: WeChatPeer
+) -> None:
     member = await make_member("王芳", "13912345678")
     reply = await peer.say(client, WANG, "绑定 王芳 5678")
     assert "绑定成功" in (reply.text or "")
@@ -46,35 +49,41 @@ async def test_member_binds_with_name_and_last_four_digits(client: TestClient,
     assert "第一社区第一党支部" in (who.text or "")
 
 
-@pytest.mark.parametrize("line", ["绑定　王芳　５６７８。", "绑定王芳5678", "【绑定】王芳 5678",
-                                  "bind 王芳 13912345678"])
-async def test_binding_tolerates_full_width_and_missing_spaces(client: TestClient,
-                                                               peer: WeChatPeer,
-                                                               line: str) -> None:
+@pytest.mark.parametrize(
+    "line", ["绑定　王芳　５６７８。", "绑定王芳5678", "【绑定】王芳 5678", "bind 王芳 13912345678"]
+)
+async def test_binding_tolerates_full_width_and_missing_spaces(
+    client: TestClient, peer: WeChatPeer, line: str
+) -> None:
     await make_member("王芳", "13912345678")
     reply = await peer.say(client, WANG, line)
     assert "绑定成功" in (reply.text or ""), reply.text
 
 
 async def test_wrong_digits_are_refused_without_saying_which_part_was_wrong(
-        client: TestClient, peer: WeChatPeer) -> None:
+    client: TestClient, peer: WeChatPeer
+) -> None:
     await make_member("王芳", "13912345678")
     reply = await peer.say(client, WANG, "绑定 王芳 0000")
     assert "没有找到" in (reply.text or "")
     assert not await WeChatIdentity.exists(openid=WANG)
 
 
-@pytest.mark.parametrize("line", ["绑定 5678", "绑定 王芳", "绑定 王芳 12", "绑定 王芳 23912345678"])
-async def test_malformed_bind_lines_get_the_format(client: TestClient, peer: WeChatPeer,
-                                                   line: str) -> None:
+@pytest.mark.parametrize(
+    "line", ["绑定 5678", "绑定 王芳", "绑定 王芳 12", "绑定 王芳 23912345678"]
+)
+async def test_malformed_bind_lines_get_the_format(
+    client: TestClient, peer: WeChatPeer, line: str
+) -> None:
     await make_member("王芳", "13912345678")
     reply = await peer.say(client, WANG, line)
     assert "绑定 张三 1234" in (reply.text or ""), reply.text
     assert not await WeChatIdentity.exists(openid=WANG)
 
 
-async def test_a_bare_bind_command_explains_the_format(client: TestClient,
-                                                      peer: WeChatPeer) -> None:
+async def test_a_bare_bind_command_explains_the_format(
+    client: TestClient, peer: WeChatPeer
+) -> None:
     reply = await peer.say(client, WANG, "绑定")
     assert "绑定 张三 1234" in (reply.text or "")
 
@@ -83,8 +92,9 @@ async def test_failed_tries_are_limited_per_hour(aiohttp_client, make_settings) 
     clock = FrozenClock(datetime(2026, 11, 25, 2, 0, tzinfo=UTC))
     settings = make_settings(bind_max_failures=3)
     client = await aiohttp_client(create_app(settings, clock=clock))
-    peer = WeChatPeer(token=settings.token, aes_key=settings.aes_keys[0], appid=settings.appid,
-                      clock=clock)
+    peer = WeChatPeer(
+        token=settings.token, aes_key=settings.aes_keys[0], appid=settings.appid, clock=clock
+    )
     await make_member("王芳", "13912345678")
     for digits in ("0001", "0002", "0003"):
         assert "没有找到" in ((await peer.say(client, WANG, f"绑定 王芳 {digits}")).text or "")
@@ -97,8 +107,9 @@ async def test_failed_tries_are_limited_per_hour(aiohttp_client, make_settings) 
     assert "绑定成功" in ((await peer.say(client, WANG, "绑定 王芳 5678")).text or "")
 
 
-async def test_same_name_and_digits_ask_for_the_full_number(client: TestClient,
-                                                            peer: WeChatPeer) -> None:
+async def test_same_name_and_digits_ask_for_the_full_number(
+    client: TestClient, peer: WeChatPeer
+) -> None:
     await make_member("李明", "13800001111")
     second = await make_member("李明", "13900001111")
     ask = await peer.say(client, WANG, "绑定 李明 1111")
@@ -123,8 +134,9 @@ async def test_the_full_number_flow_can_be_cancelled(client: TestClient, peer: W
     assert "还没有绑定" in (reply.text or "")
 
 
-async def test_a_member_bound_to_another_wechat_is_refused(client: TestClient,
-                                                          peer: WeChatPeer) -> None:
+async def test_a_member_bound_to_another_wechat_is_refused(
+    client: TestClient, peer: WeChatPeer
+) -> None:
     await make_member("王芳", "13912345678")
     assert "绑定成功" in ((await peer.say(client, OTHER, "绑定 王芳 5678")).text or "")
     reply = await peer.say(client, WANG, "绑定 王芳 5678")
@@ -167,12 +179,16 @@ async def test_menu_click_runs_the_command_in_its_key(client: TestClient, peer: 
     assert "您可以发送" in (reply.text or "")
 
 
-async def test_voice_message_is_understood_through_recognition(client: TestClient,
-                                                               peer: WeChatPeer) -> None:
+async def test_voice_message_is_understood_through_recognition(
+    client: TestClient, peer: WeChatPeer
+) -> None:
     import time
-    xml = (f"<xml><ToUserName>gh</ToUserName><FromUserName>{WANG}</FromUserName>"
-           f"<CreateTime>{int(time.time())}</CreateTime><MsgType>voice</MsgType>"
-           "<MediaId>m</MediaId><Format>amr</Format><Recognition>帮助。</Recognition>"
-           "<MsgId>5566778899</MsgId></xml>")
+
+    xml = (
+        f"<xml><ToUserName>gh</ToUserName><FromUserName>{WANG}</FromUserName>"
+        f"<CreateTime>{int(time.time())}</CreateTime><MsgType>voice</MsgType>"
+        "<MediaId>m</MediaId><Format>amr</Format><Recognition>帮助。</Recognition>"
+        "<MsgId>5566778899</MsgId></xml>"
+    )
     reply = await peer.post(client, xml, peer.signed_query())
     assert "您可以发送" in (reply.text or "")

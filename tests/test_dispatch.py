@@ -6,31 +6,38 @@ from typing import Any
 
 import pytest
 
+from handlers.help import render_menu
 from server.cache import MemoryCache
 from server.dispatch import ChatContext, Router, normalise
 from server.dispatch.filters import Command, HasRole, Keyword
 from server.dispatch.state import Conversation
 from server.models import Channel, Member, Role
 from server.wechat.messages import InboundMessage
-from handlers.help import render_menu
 
 
-def ctx_for(text: str | None, member: Member | None = None, msg_type: str = "text"
-            ) -> ChatContext:
-    message = InboundMessage(to_user="gh", from_user="o" + "x" * 27, create_time=1,
-                             msg_type=msg_type, channel=Channel.OFFICIAL_ACCOUNT, msg_id="1",
-                             content=text)
+def ctx_for(text: str | None, member: Member | None = None, msg_type: str = "text") -> ChatContext:
+    message = InboundMessage(
+        to_user="gh",
+        from_user="o" + "x" * 27,
+        create_time=1,
+        msg_type=msg_type,
+        channel=Channel.OFFICIAL_ACCOUNT,
+        msg_id="1",
+        content=text,
+    )
     conv = Conversation(MemoryCache(), "k", 60)
-    return ChatContext(message=message, appid="wx", member=member, identity=None,
-                       conversation=conv)
+    return ChatContext(message=message, appid="wx", member=member, identity=None, conversation=conv)
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("  帮助。 ", "帮助"),
-    ("ＨＥＬＰ！", "HELP"),
-    ("绑定　张三　１２３４", "绑定 张三 1234"),
-    ("【菜单】", "菜单"),
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("  帮助。 ", "帮助"),
+        ("ＨＥＬＰ！", "HELP"),
+        ("绑定　张三　１２３４", "绑定 张三 1234"),
+        ("【菜单】", "菜单"),
+    ],
+)
 def test_normalise_folds_full_width_and_trims_punctuation(raw: str, expected: str) -> None:
     assert normalise(raw) == expected
 

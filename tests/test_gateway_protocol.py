@@ -19,16 +19,18 @@ async def test_url_verification_echoes_echostr(client: TestClient, peer: WeChatP
     assert await resp.text() == "8374619203"
 
 
-async def test_url_verification_with_a_forged_signature_is_refused(client: TestClient,
-                                                                   peer: WeChatPeer) -> None:
+async def test_url_verification_with_a_forged_signature_is_refused(
+    client: TestClient, peer: WeChatPeer
+) -> None:
     query = peer.signed_query(token="someone-elses-token")
     resp = await client.get("/wechat", params={**query, "echostr": "8374619203"})
     assert resp.status == 403
     assert "8374619203" not in await resp.text()
 
 
-async def test_plaintext_message_gets_a_plaintext_reply(client: TestClient,
-                                                        peer: WeChatPeer) -> None:
+async def test_plaintext_message_gets_a_plaintext_reply(
+    client: TestClient, peer: WeChatPeer
+) -> None:
     reply = await peer.say(client, ALICE, "帮助")
     assert reply.status == 200
     assert "绑定" in (reply.text or "")
@@ -36,8 +38,9 @@ async def test_plaintext_message_gets_a_plaintext_reply(client: TestClient,
     assert reply.fields["FromUserName"] == peer.to_user
 
 
-async def test_safe_mode_message_gets_an_encrypted_reply(client: TestClient,
-                                                         peer: WeChatPeer) -> None:
+async def test_safe_mode_message_gets_an_encrypted_reply(
+    client: TestClient, peer: WeChatPeer
+) -> None:
     reply = await peer.say(client, ALICE, "帮助", mode="safe")
     assert reply.status == 200
     assert "<Encrypt>" in reply.body and "帮助" not in reply.body
@@ -63,8 +66,9 @@ async def test_previous_aes_key_still_decrypts_during_rotation(
     assert reply.body.startswith("<xml><Encrypt>")
 
 
-async def test_forged_signature_is_403_and_touches_nothing(client: TestClient,
-                                                           peer: WeChatPeer) -> None:
+async def test_forged_signature_is_403_and_touches_nothing(
+    client: TestClient, peer: WeChatPeer
+) -> None:
     plain, _ = peer.text_xml(ALICE, "绑定 张三 1234")
     query = peer.signed_query(token="forged")
     resp = await client.post("/wechat", params=query, data=plain.encode())
@@ -72,8 +76,9 @@ async def test_forged_signature_is_403_and_touches_nothing(client: TestClient,
     assert "Traceback" not in await resp.text()
 
 
-async def test_msg_signature_is_checked_separately_from_signature(client: TestClient,
-                                                                  peer: WeChatPeer) -> None:
+async def test_msg_signature_is_checked_separately_from_signature(
+    client: TestClient, peer: WeChatPeer
+) -> None:
     plain, _ = peer.text_xml(ALICE, "帮助")
     body, query = peer.envelope(plain, "safe")
     query["msg_signature"] = sign(TOKEN, query["timestamp"], query["nonce"], "other-ciphertext")
@@ -100,8 +105,9 @@ async def test_oversized_body_is_413(client: TestClient, peer: WeChatPeer) -> No
     assert resp.status == 413
 
 
-async def test_malformed_xml_is_400_without_a_stack_trace(client: TestClient,
-                                                          peer: WeChatPeer) -> None:
+async def test_malformed_xml_is_400_without_a_stack_trace(
+    client: TestClient, peer: WeChatPeer
+) -> None:
     resp = await client.post("/wechat", params=peer.signed_query(), data=b"<xml><Content>oops")
     assert resp.status == 400
     text = await resp.text()
@@ -119,8 +125,9 @@ async def test_billion_laughs_is_refused(client: TestClient, peer: WeChatPeer) -
 
 
 async def test_xml_without_required_fields_is_400(client: TestClient, peer: WeChatPeer) -> None:
-    resp = await client.post("/wechat", params=peer.signed_query(),
-                             data=b"<xml><Content>hi</Content></xml>")
+    resp = await client.post(
+        "/wechat", params=peer.signed_query(), data=b"<xml><Content>hi</Content></xml>"
+    )
     assert resp.status == 400
 
 
@@ -132,8 +139,10 @@ async def test_malformed_json_is_400(client: TestClient, peer: WeChatPeer) -> No
 async def test_garbage_ciphertext_is_400(client: TestClient, peer: WeChatPeer) -> None:
     body = "<xml><ToUserName>gh</ToUserName><Encrypt><![CDATA[bm90IHJlYWw=]]></Encrypt></xml>"
     query = peer.signed_query()
-    query.update(encrypt_type="aes",
-                 msg_signature=sign(TOKEN, query["timestamp"], query["nonce"], "bm90IHJlYWw="))
+    query.update(
+        encrypt_type="aes",
+        msg_signature=sign(TOKEN, query["timestamp"], query["nonce"], "bm90IHJlYWw="),
+    )
     resp = await client.post("/wechat", params=query, data=body.encode())
     assert resp.status == 400
 
@@ -144,8 +153,10 @@ async def test_unknown_event_is_answered_success(client: TestClient, peer: WeCha
 
 
 async def test_image_message_gets_a_polite_answer(client: TestClient, peer: WeChatPeer) -> None:
-    xml = (f"<xml><ToUserName>gh</ToUserName><FromUserName>{ALICE}</FromUserName>"
-           f"<CreateTime>{int(time.time())}</CreateTime><MsgType>image</MsgType>"
-           "<PicUrl>http://x/y.jpg</PicUrl><MediaId>m1</MediaId><MsgId>99887766</MsgId></xml>")
+    xml = (
+        f"<xml><ToUserName>gh</ToUserName><FromUserName>{ALICE}</FromUserName>"
+        f"<CreateTime>{int(time.time())}</CreateTime><MsgType>image</MsgType>"
+        "<PicUrl>http://x/y.jpg</PicUrl><MediaId>m1</MediaId><MsgId>99887766</MsgId></xml>"
+    )
     reply = await peer.post(client, xml, peer.signed_query())
     assert "文字" in (reply.text or "")

@@ -24,8 +24,9 @@ async def test_models_have_no_changes_missing_from_migrations() -> None:
     )
 
 
-def test_migrate_command_creates_the_schema(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_migrate_command_creates_the_schema(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DANGJIAN_DB_URL", f"sqlite://{tmp_path}/m.sqlite3")
     assert main(["migrate"]) == 0
@@ -41,6 +42,7 @@ async def test_opening_a_database_twice_applies_nothing_the_second_time(tmp_path
     from tortoise import connections
 
     rows = await connections.get("default").execute_query_dict(
-        "SELECT app, name FROM tortoise_migrations")
+        "SELECT app, name FROM tortoise_migrations"
+    )
     await close_database()
     assert [(r["app"], r["name"]) for r in rows] == [("models", "0001_initial")]

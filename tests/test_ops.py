@@ -18,8 +18,9 @@ async def test_healthz_reports_database_and_cache(client: TestClient) -> None:
     assert body == {"status": "ok", "database": "ok", "cache": "ok", "cache_backend": "memory"}
 
 
-async def test_healthz_is_503_when_the_cache_is_unreachable(client: TestClient,
-                                                            monkeypatch) -> None:
+async def test_healthz_is_503_when_the_cache_is_unreachable(
+    client: TestClient, monkeypatch
+) -> None:
     from server.typedefs import CACHE
 
     async def refused() -> None:
@@ -32,8 +33,9 @@ async def test_healthz_is_503_when_the_cache_is_unreachable(client: TestClient,
     assert body["cache"] == "error: ConnectionRefusedError" and body["database"] == "ok"
 
 
-async def test_metrics_count_messages_latency_and_outbound_calls(client: TestClient,
-                                                                 peer: WeChatPeer) -> None:
+async def test_metrics_count_messages_latency_and_outbound_calls(
+    client: TestClient, peer: WeChatPeer
+) -> None:
     await peer.say(client, openid_for("a"), "帮助")
     text = await (await client.get("/metrics")).text()
     assert 'dangjian_messages_total{outcome="replied",type="text"} 1.0' in text
@@ -47,9 +49,15 @@ def test_scrub_masks_phone_numbers_and_openids() -> None:
 
 
 def test_json_logs_are_scrubbed_including_extra_fields() -> None:
-    record = logging.makeLogRecord({"name": "dangjian.chat", "levelname": "INFO",
-                                    "msg": "bind %s", "args": ("13912345678",),
-                                    "openid": "oAbCdEfGhIjKlMnOpQrStUvWxYz0"})
+    record = logging.makeLogRecord(
+        {
+            "name": "dangjian.chat",
+            "levelname": "INFO",
+            "msg": "bind %s",
+            "args": ("13912345678",),
+            "openid": "oAbCdEfGhIjKlMnOpQrStUvWxYz0",
+        }
+    )
     entry = json.loads(JsonFormatter().format(record))
     assert entry["msg"] == "bind 139****5678"
     assert entry["openid"] == "oAbCdE…z0"

@@ -19,7 +19,8 @@ WANG = openid_for("wang-fang")
 
 
 async def test_a_retry_repeats_no_side_effect_and_gets_the_same_reply(
-        client: TestClient, peer: WeChatPeer) -> None:
+    client: TestClient, peer: WeChatPeer
+) -> None:
     await make_member("王芳", "13912345678")
     plain, _ = peer.text_xml(WANG, "绑定 王芳 5678")
     body, query = peer.envelope(plain, "plain")
@@ -33,7 +34,8 @@ async def test_a_retry_repeats_no_side_effect_and_gets_the_same_reply(
 
 
 async def test_a_retry_arriving_while_the_first_still_runs_waits_for_its_result(
-        aiohttp_client, make_settings, peer: WeChatPeer) -> None:
+    aiohttp_client, make_settings, peer: WeChatPeer
+) -> None:
     release = asyncio.Event()
     runs = []
     router = Router("slow")
@@ -58,8 +60,8 @@ async def test_a_retry_arriving_while_the_first_still_runs_waits_for_its_result(
 
 
 async def test_work_past_the_deadline_answers_success_and_replies_through_the_api(
-        aiohttp_client, make_settings, peer: WeChatPeer,
-        fake_wechat: tuple[FakeWeChat, str]) -> None:
+    aiohttp_client, make_settings, peer: WeChatPeer, fake_wechat: tuple[FakeWeChat, str]
+) -> None:
     fake, _ = fake_wechat
     release = asyncio.Event()
     router = Router("slow")
@@ -84,7 +86,8 @@ async def test_work_past_the_deadline_answers_success_and_replies_through_the_ap
 
 
 async def test_events_are_deduplicated_by_sender_and_create_time(
-        client: TestClient, peer: WeChatPeer) -> None:
+    client: TestClient, peer: WeChatPeer
+) -> None:
     xml = peer.event_xml(WANG, "subscribe", create_time=1795600000)
     query = peer.signed_query()
     first = await peer.post(client, xml, query)
@@ -95,11 +98,18 @@ async def test_events_are_deduplicated_by_sender_and_create_time(
 
 
 async def test_miniprogram_json_push_is_answered_through_the_api(
-        client: TestClient, peer: WeChatPeer, fake_wechat: tuple[FakeWeChat, str]) -> None:
+    client: TestClient, peer: WeChatPeer, fake_wechat: tuple[FakeWeChat, str]
+) -> None:
     fake, _ = fake_wechat
     fake.interact(WANG, "message")
-    push = {"ToUserName": "gh_mini", "FromUserName": WANG, "CreateTime": 1795600000,
-            "MsgType": "text", "Content": "帮助", "MsgId": 424242}
+    push = {
+        "ToUserName": "gh_mini",
+        "FromUserName": WANG,
+        "CreateTime": 1795600000,
+        "MsgType": "text",
+        "Content": "帮助",
+        "MsgId": 424242,
+    }
     body, query = peer.envelope(json.dumps(push, ensure_ascii=False), "safe", as_json=True)
     reply = await peer.post(client, body, query)
     assert reply.is_success  # never a passive reply to the mini-program
@@ -107,8 +117,9 @@ async def test_miniprogram_json_push_is_answered_through_the_api(
     assert "绑定" in (fake.messages_to(WANG)[0].text or "")
 
 
-async def test_miniprogram_plain_xml_on_its_own_path(client: TestClient, peer: WeChatPeer,
-                                                     fake_wechat: tuple[FakeWeChat, str]) -> None:
+async def test_miniprogram_plain_xml_on_its_own_path(
+    client: TestClient, peer: WeChatPeer, fake_wechat: tuple[FakeWeChat, str]
+) -> None:
     fake, _ = fake_wechat
     fake.interact(WANG, "message")
     plain, _ = peer.text_xml(WANG, "帮助")
@@ -118,8 +129,9 @@ async def test_miniprogram_plain_xml_on_its_own_path(client: TestClient, peer: W
     assert len(fake.messages_to(WANG)) == 1
 
 
-async def test_a_failing_handler_gets_an_apology_not_silence(aiohttp_client, make_settings,
-                                                            peer: WeChatPeer) -> None:
+async def test_a_failing_handler_gets_an_apology_not_silence(
+    aiohttp_client, make_settings, peer: WeChatPeer
+) -> None:
     router = Router("broken")
 
     @router.message()

@@ -12,8 +12,16 @@ from server.settings import DEV_TOKEN, load_settings
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     monkeypatch.chdir(tmp_path)  # no stray .env
-    for name in ("DANGJIAN_ENV", "WECHAT_TOKEN", "WECHAT_AES_KEY", "WECHAT_APPID",
-                 "WECHAT_SECRET", "DANGJIAN_DB_URL", "DANGJIAN_REDIS_URL", "WECHAT_API_BASE"):
+    for name in (
+        "DANGJIAN_ENV",
+        "WECHAT_TOKEN",
+        "WECHAT_AES_KEY",
+        "WECHAT_APPID",
+        "WECHAT_SECRET",
+        "DANGJIAN_DB_URL",
+        "DANGJIAN_REDIS_URL",
+        "WECHAT_API_BASE",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -25,19 +33,23 @@ def test_defaults_start_in_development_mode() -> None:
     assert s.embedded_fake_wechat and s.api_base == "http://127.0.0.1:8080/fake-wechat"
 
 
-@pytest.mark.parametrize(("name", "value", "expected"), [
-    ("DANGJIAN_PORT", "eighty", "DANGJIAN_PORT"),
-    ("DANGJIAN_PORT", "70000", "DANGJIAN_PORT"),
-    ("DANGJIAN_TZ", "Mars/Olympus", "DANGJIAN_TZ"),
-    ("DANGJIAN_DB_URL", "mysql://x", "DANGJIAN_DB_URL"),
-    ("DANGJIAN_REDIS_URL", "localhost:6379", "DANGJIAN_REDIS_URL"),
-    ("WECHAT_AES_KEY", "short", "WECHAT_AES_KEY"),
-    ("WECHAT_TOKEN", "has spaces!", "WECHAT_TOKEN"),
-    ("WECHAT_API_BASE", "ftp://x", "WECHAT_API_BASE"),
-    ("DANGJIAN_ENV", "staging", "DANGJIAN_ENV"),
-])
-def test_a_bad_value_names_the_variable(monkeypatch: pytest.MonkeyPatch, name: str, value: str,
-                                        expected: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("DANGJIAN_PORT", "eighty", "DANGJIAN_PORT"),
+        ("DANGJIAN_PORT", "70000", "DANGJIAN_PORT"),
+        ("DANGJIAN_TZ", "Mars/Olympus", "DANGJIAN_TZ"),
+        ("DANGJIAN_DB_URL", "mysql://x", "DANGJIAN_DB_URL"),
+        ("DANGJIAN_REDIS_URL", "localhost:6379", "DANGJIAN_REDIS_URL"),
+        ("WECHAT_AES_KEY", "short", "WECHAT_AES_KEY"),
+        ("WECHAT_TOKEN", "has spaces!", "WECHAT_TOKEN"),
+        ("WECHAT_API_BASE", "ftp://x", "WECHAT_API_BASE"),
+        ("DANGJIAN_ENV", "staging", "DANGJIAN_ENV"),
+    ],
+)
+def test_a_bad_value_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, expected: str
+) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError) as err:
         load_settings()
@@ -60,8 +72,12 @@ def test_production_requires_the_wechat_settings(monkeypatch: pytest.MonkeyPatch
 
 
 def test_production_with_everything_is_not_development(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in {"DANGJIAN_ENV": "production", "WECHAT_TOKEN": "abc123",
-                        "WECHAT_APPID": "wx1", "WECHAT_SECRET": "s"}.items():
+    for name, value in {
+        "DANGJIAN_ENV": "production",
+        "WECHAT_TOKEN": "abc123",
+        "WECHAT_APPID": "wx1",
+        "WECHAT_SECRET": "s",
+    }.items():
         monkeypatch.setenv(name, value)
     s = load_settings()
     assert not s.development and s.api_base == "https://api.weixin.qq.com"
@@ -73,9 +89,9 @@ def test_dotenv_file_in_the_working_directory_is_read(tmp_path) -> None:
     assert s.port == 9090 and s.tz == "Asia/Urumqi"
 
 
-def test_the_cli_refuses_to_start_and_names_the_variable(monkeypatch: pytest.MonkeyPatch,
-                                                         capsys: pytest.CaptureFixture[str]
-                                                         ) -> None:
+def test_the_cli_refuses_to_start_and_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("DANGJIAN_PORT", "eighty")
     assert main(["migrate"]) == 2
     assert "DANGJIAN_PORT" in capsys.readouterr().err

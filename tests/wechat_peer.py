@@ -70,8 +70,9 @@ class WeChatPeer:
         )
         return xml, msg_id
 
-    def event_xml(self, openid: str, event: str, key: str = "", create_time: int | None = None
-                  ) -> str:
+    def event_xml(
+        self, openid: str, event: str, key: str = "", create_time: int | None = None
+    ) -> str:
         return (
             f"<xml><ToUserName><![CDATA[{self.to_user}]]></ToUserName>"
             f"<FromUserName><![CDATA[{openid}]]></FromUserName>"
@@ -80,14 +81,20 @@ class WeChatPeer:
             f"<EventKey><![CDATA[{key}]]></EventKey></xml>"
         )
 
-    def signed_query(self, *, timestamp: int | None = None, nonce: str = "nonce123",
-                     token: str | None = None) -> dict[str, str]:
+    def signed_query(
+        self, *, timestamp: int | None = None, nonce: str = "nonce123", token: str | None = None
+    ) -> dict[str, str]:
         ts = str(timestamp if timestamp is not None else self._now())
-        return {"signature": sign(token or self.token, ts, nonce), "timestamp": ts,
-                "nonce": nonce, "openid": "ignored"}
+        return {
+            "signature": sign(token or self.token, ts, nonce),
+            "timestamp": ts,
+            "nonce": nonce,
+            "openid": "ignored",
+        }
 
-    def envelope(self, plain: str, mode: Mode, *, as_json: bool = False
-                 ) -> tuple[str, dict[str, str]]:
+    def envelope(
+        self, plain: str, mode: Mode, *, as_json: bool = False
+    ) -> tuple[str, dict[str, str]]:
         """The body and query string for `plain` in the given mode, as WeChat would send it."""
         query = self.signed_query()
         if mode == "plain":
@@ -95,13 +102,17 @@ class WeChatPeer:
         crypto = WeChatCrypto(self.token, self.aes_key, self.appid)
         enc_xml = crypto.encrypt_message(plain, query["nonce"], query["timestamp"])
         encrypted = xmltodict.parse(enc_xml)["xml"]["Encrypt"]
-        query.update(encrypt_type="aes", msg_signature=sign(
-            self.token, query["timestamp"], query["nonce"], encrypted))
+        query.update(
+            encrypt_type="aes",
+            msg_signature=sign(self.token, query["timestamp"], query["nonce"], encrypted),
+        )
         if as_json:
             return json.dumps({"ToUserName": self.to_user, "Encrypt": encrypted}), query
         if mode == "safe":
-            body = (f"<xml><ToUserName><![CDATA[{self.to_user}]]></ToUserName>"
-                    f"<Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>")
+            body = (
+                f"<xml><ToUserName><![CDATA[{self.to_user}]]></ToUserName>"
+                f"<Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
+            )
         else:  # compatible mode: plaintext fields and the ciphertext side by side
             body = plain.replace("</xml>", f"<Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>")
         return body, query
@@ -112,23 +123,27 @@ class WeChatPeer:
         fields = xmltodict.parse(body)["xml"]
         if "Encrypt" in fields:
             crypto = WeChatCrypto(self.token, self.aes_key, self.appid)
-            plain = crypto.decrypt_message(body, fields["MsgSignature"], fields["TimeStamp"],
-                                           fields["Nonce"])
+            plain = crypto.decrypt_message(
+                body, fields["MsgSignature"], fields["TimeStamp"], fields["Nonce"]
+            )
             fields = xmltodict.parse(plain)["xml"]
         return Reply(status, body, fields)
 
-    async def post(self, client: TestClient, body: str, query: dict[str, str],
-                   path: str = "/wechat") -> Reply:
+    async def post(
+        self, client: TestClient, body: str, query: dict[str, str], path: str = "/wechat"
+    ) -> Reply:
         resp = await client.post(path, params=query, data=body.encode())
         return self.read_reply(resp.status, await resp.text(), query)
 
-    async def say(self, client: TestClient, openid: str, content: str, mode: Mode = "plain"
-                  ) -> Reply:
+    async def say(
+        self, client: TestClient, openid: str, content: str, mode: Mode = "plain"
+    ) -> Reply:
         plain, _ = self.text_xml(openid, content)
         body, query = self.envelope(plain, mode)
         return await self.post(client, body, query)
 
-    async def event(self, client: TestClient, openid: str, event: str, key: str = "",
-                    mode: Mode = "plain") -> Reply:
+    async def event(
+        self, client: TestClient, openid: str, event: str, key: str = "", mode: Mode = "plain"
+    ) -> Reply:
         body, query = self.envelope(self.event_xml(openid, event, key), mode)
         return await self.post(client, body, query)

@@ -24,15 +24,17 @@ APOLOGY = "抱歉，系统刚才出了点问题，请稍后再试。如果一直
 
 
 class Dispatcher:
-    def __init__(self, root: Router, *, cache: Cache, conversation_ttl: float,
-                 deps: dict[str, Any]) -> None:
+    def __init__(
+        self, root: Router, *, cache: Cache, conversation_ttl: float, deps: dict[str, Any]
+    ) -> None:
         self.root = root
         self.cache = cache
         self.conversation_ttl = conversation_ttl
         self.deps = {**deps, "help_entries": root.all_help()}
 
-    async def feed(self, message: InboundMessage, appid: str,
-                   extra: dict[str, Any] | None = None) -> str | None:
+    async def feed(
+        self, message: InboundMessage, appid: str, extra: dict[str, Any] | None = None
+    ) -> str | None:
         identity = await WeChatIdentity.get_or_none(
             appid=appid, openid=message.from_user
         ).prefetch_related("member")

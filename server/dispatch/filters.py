@@ -35,7 +35,7 @@ class Command:
         lowered = ctx.text.lower()
         for word in self.words:
             if lowered.startswith(word):
-                rest = ctx.text[len(word):]
+                rest = ctx.text[len(word) :]
                 if word.isascii() and rest and not rest.startswith(" "):
                     continue  # "helpme" is not the command "help"
                 return {"args": rest.strip(EDGE_PUNCT + " "), "command": word}

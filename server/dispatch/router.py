@@ -57,9 +57,11 @@ class Handler:
 
     async def call(self, ctx: ChatContext, found: dict[str, Any]) -> str | None:
         available = {**ctx.injectables(), **found}
-        kwargs = available if self.takes_kwargs else {
-            k: v for k, v in available.items() if k in self.params
-        }
+        kwargs = (
+            available
+            if self.takes_kwargs
+            else {k: v for k, v in available.items() if k in self.params}
+        )
         return await self.func(**kwargs)
 
 
@@ -84,8 +86,9 @@ class Router:
     def event(self, *filters: Filter) -> Callable[[HandlerFunc], HandlerFunc]:
         return self.handler(_is_event, *filters)
 
-    def help(self, usage: str, summary: str, *, visible: Callable[[ChatContext], bool],
-             order: int = 100) -> None:
+    def help(
+        self, usage: str, summary: str, *, visible: Callable[[ChatContext], bool], order: int = 100
+    ) -> None:
         self.help_entries.append(HelpEntry(usage, summary, visible, order))
 
     def include(self, *routers: Router) -> Router:

@@ -127,6 +127,12 @@ class Binder:
             if again is not None and again.member_id == member.id:  # type: ignore[attr-defined]
                 return BindResult(BindOutcome.ALREADY, member)
             await self._fail(req, TAKEN)
-        log.info("identity bound", extra={"member_id": member.id, "channel": req.channel.value,
-                                          "openid": mask_openid(req.openid)})
+        log.info(
+            "identity bound",
+            extra={
+                "member_id": member.id,
+                "channel": req.channel.value,
+                "openid": mask_openid(req.openid),
+            },
+        )
         return BindResult(BindOutcome.BOUND, member)

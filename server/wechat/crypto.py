@@ -34,8 +34,9 @@ def sha1_signature(*parts: str) -> str:
     return hashlib.sha1("".join(sorted(parts)).encode("utf-8")).hexdigest()
 
 
-def check_signature(token: str, signature: str | None, timestamp: str | None,
-                    nonce: str | None) -> None:
+def check_signature(
+    token: str, signature: str | None, timestamp: str | None, nonce: str | None
+) -> None:
     if not (signature and timestamp and nonce):
         raise SignatureRejected("missing signature, timestamp or nonce")
     expected = sha1_signature(token, timestamp, nonce)
@@ -43,8 +44,9 @@ def check_signature(token: str, signature: str | None, timestamp: str | None,
         raise SignatureRejected("signature mismatch")
 
 
-def check_msg_signature(token: str, msg_signature: str | None, timestamp: str, nonce: str,
-                        encrypted: str) -> None:
+def check_msg_signature(
+    token: str, msg_signature: str | None, timestamp: str, nonce: str, encrypted: str
+) -> None:
     if not msg_signature:
         raise SignatureRejected("missing msg_signature")
     expected = sha1_signature(token, timestamp, nonce, encrypted)
@@ -93,8 +95,9 @@ def new_nonce(length: int = 10) -> str:
     return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(length))
 
 
-def encrypted_reply_xml(plain_reply: str, token: str, aes_key: str, appid: str,
-                        timestamp: str) -> str:
+def encrypted_reply_xml(
+    plain_reply: str, token: str, aes_key: str, appid: str, timestamp: str
+) -> str:
     """The safe-mode envelope WeChat expects around a passive reply."""
     ciphertext = encrypt(plain_reply, aes_key, appid)
     nonce = new_nonce()

@@ -30,7 +30,7 @@ async def pg_url() -> AsyncIterator[str]:
     dsn = "postgresql://" + PG_ADMIN.split("://", 1)[1]
     try:
         admin = await asyncpg.connect(dsn, timeout=3)
-    except Exception as exc:  # noqa: BLE001 - any failure means: no PostgreSQL here
+    except Exception as exc:
         _unavailable("PostgreSQL at 127.0.0.1:5432", exc)
     name = f"dangjian_test_{uuid.uuid4().hex[:12]}"
     await admin.execute(f'CREATE DATABASE "{name}"')
@@ -49,7 +49,7 @@ async def redis_url() -> AsyncIterator[str]:
     client = aioredis.Redis.from_url(REDIS, socket_connect_timeout=3)
     try:
         await client.ping()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         await client.aclose()
         _unavailable("Redis at 127.0.0.1:6379", exc)
     yield REDIS

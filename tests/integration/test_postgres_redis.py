@@ -26,8 +26,14 @@ WANG = openid_for("wang-fang")
 
 
 async def test_binding_and_retries_on_postgres_and_redis(
-        aiohttp_client: Any, make_settings: Callable[..., Any], pg_url: str, redis_url: str,
-        redis_prefix: str, redis_cleanup: None, peer: WeChatPeer) -> None:
+    aiohttp_client: Any,
+    make_settings: Callable[..., Any],
+    pg_url: str,
+    redis_url: str,
+    redis_prefix: str,
+    redis_cleanup: None,
+    peer: WeChatPeer,
+) -> None:
     settings = make_settings(db_url=pg_url, redis_url=redis_url, redis_prefix=redis_prefix)
     client = await aiohttp_client(create_app(settings))
     health = await (await client.get("/healthz")).json()
@@ -47,8 +53,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def _wait_healthy(session: aiohttp.ClientSession, url: str, proc: subprocess.Popen[bytes],
-                        log: Path) -> None:
+async def _wait_healthy(
+    session: aiohttp.ClientSession, url: str, proc: subprocess.Popen[bytes], log: Path
+) -> None:
     for _ in range(300):
         if proc.poll() is not None:
             raise AssertionError(f"server exited early:\n{log.read_text()[-3000:]}")
@@ -63,9 +70,15 @@ async def _wait_healthy(session: aiohttp.ClientSession, url: str, proc: subproce
 
 
 @pytest.fixture
-async def two_servers(pg_url: str, redis_url: str, redis_prefix: str, redis_cleanup: None,
-                      aes_key: str, fake_wechat: tuple[FakeWeChat, str], tmp_path: Path
-                      ) -> AsyncIterator[list[str]]:
+async def two_servers(
+    pg_url: str,
+    redis_url: str,
+    redis_prefix: str,
+    redis_cleanup: None,
+    aes_key: str,
+    fake_wechat: tuple[FakeWeChat, str],
+    tmp_path: Path,
+) -> AsyncIterator[list[str]]:
     """Two `dangjian serve` processes started together on one fresh database and one Redis."""
     env = {
         **os.environ,
@@ -85,7 +98,10 @@ async def two_servers(pg_url: str, redis_url: str, redis_prefix: str, redis_clea
         log = tmp_path / f"server{i}.log"
         proc = subprocess.Popen(
             [sys.executable, "-m", "server", "serve", "--port", str(port)],
-            env=env, cwd=tmp_path, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+            env=env,
+            cwd=tmp_path,
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
         )
         procs.append((proc, log))
         urls.append(f"http://127.0.0.1:{port}")
@@ -104,13 +120,15 @@ async def two_servers(pg_url: str, redis_url: str, redis_prefix: str, redis_clea
 
 
 async def _post(session: aiohttp.ClientSession, url: str, peer: WeChatPeer, body: str) -> str:
-    async with session.post(url + "/wechat", params=peer.signed_query(), data=body.encode()
-                            ) as resp:
+    async with session.post(
+        url + "/wechat", params=peer.signed_query(), data=body.encode()
+    ) as resp:
         return peer.read_reply(resp.status, await resp.text(), {}).text or ""
 
 
 async def test_a_retry_landing_on_the_other_process_has_one_effect(
-        two_servers: list[str], peer: WeChatPeer) -> None:
+    two_servers: list[str], peer: WeChatPeer
+) -> None:
     a, b = two_servers
     await make_member("王芳", "13912345678")
     plain, _ = peer.text_xml(WANG, "绑定 王芳 5678")
@@ -122,7 +140,8 @@ async def test_a_retry_landing_on_the_other_process_has_one_effect(
 
 
 async def test_simultaneous_copies_on_both_processes_run_once(
-        two_servers: list[str], peer: WeChatPeer) -> None:
+    two_servers: list[str], peer: WeChatPeer
+) -> None:
     a, b = two_servers
     await make_member("李明", "13800001111")
     async with aiohttp.ClientSession() as session:
@@ -130,8 +149,9 @@ async def test_simultaneous_copies_on_both_processes_run_once(
             openid = openid_for(f"racer-{n}")
             await WeChatIdentity.filter(openid=openid).delete()
             plain, _ = peer.text_xml(openid, "绑定 李明 1111")
-            replies = await asyncio.gather(_post(session, a, peer, plain),
-                                           _post(session, b, peer, plain))
+            replies = await asyncio.gather(
+                _post(session, a, peer, plain), _post(session, b, peer, plain)
+            )
             assert replies[0] == replies[1], replies
             # Only the first racer binds; later ones are refused, but each exactly once.
             expected = "绑定成功" if n == 0 else "另一个微信号"
@@ -140,7 +160,8 @@ async def test_simultaneous_copies_on_both_processes_run_once(
 
 
 async def test_both_processes_share_one_access_token(
-        two_servers: list[str], peer: WeChatPeer, fake_wechat: tuple[FakeWeChat, str]) -> None:
+    two_servers: list[str], peer: WeChatPeer, fake_wechat: tuple[FakeWeChat, str]
+) -> None:
     """Late replies from both processes use one token: only one refresh reached WeChat."""
     fake, _ = fake_wechat
     a, b = two_servers
@@ -149,10 +170,13 @@ async def test_both_processes_share_one_access_token(
     async with aiohttp.ClientSession() as session:
         for n, url in enumerate((a, b, a, b)):
             fake.interact(openid_for(f"mp-{n}"), "message")
-            push = (f'{{"ToUserName":"gh","FromUserName":"{openid_for(f"mp-{n}")}",'
-                    f'"CreateTime":1795600000,"MsgType":"text","Content":"帮助","MsgId":{900 + n}}}')
-            async with session.post(url + "/wechat", params=peer.signed_query(),
-                                    data=push.encode()) as resp:
+            push = (
+                f'{{"ToUserName":"gh","FromUserName":"{openid_for(f"mp-{n}")}",'
+                f'"CreateTime":1795600000,"MsgType":"text","Content":"帮助","MsgId":{900 + n}}}'
+            )
+            async with session.post(
+                url + "/wechat", params=peer.signed_query(), data=push.encode()
+            ) as resp:
                 assert await resp.text() == "success"
     for _ in range(100):
         if len(fake.calls_to("/cgi-bin/message/custom/send")) == 4:
