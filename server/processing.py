@@ -29,6 +29,7 @@ log = logging.getLogger("dangjian.gateway")
 RESULT_TTL = 300  # WeChat's retries arrive within ~15 s; keep results well beyond that.
 PENDING = json.dumps({"s": "pending"})
 ASYNC = json.dumps({"s": "async"})
+_RELEASED = object()  # the claim vanished before it was settled
 
 
 class MessageProcessor:
@@ -50,12 +51,18 @@ class MessageProcessor:
     async def process(self, message: InboundMessage, appid: str) -> str | None:
         """The passive reply for this push, or None for `success`."""
         key = f"dedup:{appid}:{message.dedup_key}"
+        give_up = time.monotonic() + self.deadline
         # The claim outlives the deadline, so a live owner always settles it first.
-        if not await self.cache.add(key, PENDING, ttl=self.deadline + 2):
-            self.metrics.retries_deduplicated.inc()
-            self.metrics.messages.labels(message.msg_type, "duplicate").inc()
-            return await self._await_result(key)
+        while not await self.cache.add(key, PENDING, ttl=self.deadline + 2):
+            outcome = await self._await_result(key, give_up)
+            if outcome is not _RELEASED:
+                self.metrics.retries_deduplicated.inc()
+                self.metrics.messages.labels(message.msg_type, "duplicate").inc()
+                return outcome  # type: ignore[return-value]
+            # The owner died or gave up before settling: this copy takes over the work.
+        return await self._handle(message, appid, key)
 
+    async def _handle(self, message: InboundMessage, appid: str, key: str) -> str | None:
         task = asyncio.create_task(self.dispatcher.feed(message, appid))
         if message.channel is Channel.MINIPROGRAM:
             # Mini-program customer service never takes a passive reply.
@@ -75,19 +82,18 @@ class MessageProcessor:
             self.metrics.messages.labels(message.msg_type, "async").inc()
             return None
         except BaseException:
-            await self.cache.delete(key)  # let WeChat's retry try again
+            await self.cache.delete(key)  # release the claim: a retry may take over
             raise
         await self.cache.set(key, json.dumps({"s": "done", "r": reply}), RESULT_TTL)
         self.metrics.messages.labels(message.msg_type, "replied" if reply else "ignored").inc()
         return reply
 
-    async def _await_result(self, key: str) -> str | None:
-        give_up = time.monotonic() + self.deadline
+    async def _await_result(self, key: str, give_up: float) -> str | object | None:
         interval = 0.005
         while time.monotonic() < give_up:
             raw = await self.cache.get(key)
             if raw is None:
-                return None  # the owner failed and released the claim; WeChat will retry
+                return _RELEASED
             state = json.loads(raw)
             if state["s"] == "done":
                 return state.get("r")
@@ -95,6 +101,7 @@ class MessageProcessor:
                 return None
             await asyncio.sleep(interval)
             interval = min(interval * 2, 0.05)
+        # Still pending at our own deadline: answer `success`; the owner settles it.
         return None
 
     def _deliver_later(self, task: asyncio.Task[str | None], message: InboundMessage) -> None:

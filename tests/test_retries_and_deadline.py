@@ -12,7 +12,7 @@ from server.dispatch import Router
 from server.models import WeChatIdentity
 from server.typedefs import METRICS
 from server.wechat.fake_state import FakeWeChat
-from tests.conftest import drain, make_member
+from tests.conftest import APPID, drain, make_member
 from tests.wechat_peer import WeChatPeer, openid_for
 
 WANG = openid_for("wang-fang")
@@ -142,3 +142,19 @@ async def test_a_failing_handler_gets_an_apology_not_silence(
     reply = await peer.say(client, WANG, "你好")
     assert "抱歉" in (reply.text or "")
     assert "bug" not in reply.body
+
+
+async def test_a_retry_takes_over_when_the_first_copy_was_abandoned(
+    aiohttp_client, make_settings, peer: WeChatPeer
+) -> None:
+    """The first process died mid-message (its claim expired): the retry does the work."""
+    from server.typedefs import CACHE
+
+    client = await aiohttp_client(create_app(make_settings()))
+    await make_member("王芳", "13912345678")
+    plain, msg_id = peer.text_xml(WANG, "绑定 王芳 5678")
+    cache = client.app[CACHE]
+    await cache.add(f"dedup:{APPID}:msg:{msg_id}", '{"s": "pending"}', ttl=0.05)
+    reply = await peer.post(client, plain, peer.signed_query())
+    assert "绑定成功" in (reply.text or "")
+    assert await WeChatIdentity.filter(openid=WANG).count() == 1
