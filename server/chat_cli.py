@@ -580,9 +580,16 @@ def _connect_host(host: str) -> str:
 def options_from_args(args: argparse.Namespace, settings: Settings) -> ChatOptions:
     script = [f"/event {args.event}"] if args.event else []
     script += args.command or []
+    server = args.server or f"http://{_connect_host(settings.host)}:{settings.port}"
+    # A development server mounts the fake WeChat on itself, wherever --server points.
+    default_api = (
+        f"{server.rstrip('/')}/fake-wechat"
+        if settings.embedded_fake_wechat
+        else _client_url(settings.api_base)
+    )
     return ChatOptions(
-        server=args.server or f"http://{_connect_host(settings.host)}:{settings.port}",
-        api_base=args.api_base or _client_url(settings.api_base),
+        server=server,
+        api_base=args.api_base or default_api,
         user=args.user,
         token=settings.token,
         aes_key=settings.aes_keys[0] if settings.aes_keys else None,
