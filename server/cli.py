@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from server.errors import ConfigError
+from server.errors import ConfigError, DangjianError
 from server.logs import setup_logging
 from server.settings import Settings, load_settings
 
@@ -167,5 +167,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"dangjian: {exc}", file=sys.stderr)
         return 2
+    except DangjianError as exc:
+        # A bad file, a refused seed: say what is wrong, no traceback.
+        print(f"dangjian: {exc.user_message}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
