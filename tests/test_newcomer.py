@@ -115,4 +115,4 @@ def test_import_members_refuses_an_unusable_file_clearly(
     (tmp_path / name).write_text(content)
     assert main(["import-members", str(tmp_path / name)]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("dangjian: ") and "Traceback" not in err
+    assert "\ndangjian: " in "\n" + err and "Traceback" not in err
