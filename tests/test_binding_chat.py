@@ -192,3 +192,11 @@ async def test_voice_message_is_understood_through_recognition(
     )
     reply = await peer.post(client, xml, peer.signed_query())
     assert "您可以发送" in (reply.text or "")
+
+
+@pytest.mark.parametrize("line", ["绑定 Li Lei 4321", "绑定 王 芳 5678"])
+async def test_names_with_spaces_bind(client: TestClient, peer: WeChatPeer, line: str) -> None:
+    await make_member("Li Lei", "13812344321")
+    await make_member("王芳", "13912345678")
+    reply = await peer.say(client, WANG, line)
+    assert "绑定成功" in (reply.text or ""), reply.text

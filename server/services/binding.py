@@ -61,13 +61,19 @@ def parse_bind_args(args: str) -> tuple[str, str]:
         raise ValidationFailed(
             "请按格式发送：绑定 姓名 手机号后四位，例如：绑定 张三 1234", field="args"
         )
-    name = re.sub(r"\s+", "", match.group(1))
+    # One space kept: Latin names are stored as "Li Lei"; Chinese ones without spaces.
+    name = re.sub(r"\s+", " ", match.group(1)).strip()
     digits = re.sub(r"[\s-]", "", match.group(2))
     if not _DIGITS.match(digits):
         raise ValidationFailed(
             "手机号请填写后四位（或完整的 11 位号码），例如：绑定 张三 1234", field="digits"
         )
     return name, digits
+
+
+def _spellings(name: str) -> list[str]:
+    """'王 芳' is 王芳; 'Li Lei' stays itself (and LiLei, for a roster typed without the space)."""
+    return list(dict.fromkeys([name, name.replace(" ", "")]))
 
 
 class Binder:
@@ -95,13 +101,15 @@ class Binder:
             appid=req.appid, openid=req.openid
         ).prefetch_related("member")
         if current is not None:
-            if current.member.name == req.name and current.member.phone.endswith(req.digits):
+            if current.member.name in _spellings(req.name) and current.member.phone.endswith(
+                req.digits
+            ):
                 return BindResult(BindOutcome.ALREADY, current.member)
             raise Conflict(
                 f"您的微信已绑定为 {current.member.name}。如需更换，请联系支部书记解除绑定。"
             )
 
-        query = Member.filter(name=req.name, status=MemberStatus.ACTIVE)
+        query = Member.filter(name__in=_spellings(req.name), status=MemberStatus.ACTIVE)
         if among is not None:
             query = query.filter(id__in=among)
         candidates = [m for m in await query if m.phone.endswith(req.digits)]
