@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import re
 
-from server.cache import Cache
-from server.dispatch import Router
+from server.dispatch import ChatContext, Router
 from server.dispatch.filters import Command, InState, Keyword, bound, unbound
 from server.dispatch.state import Conversation
-from server.models import Channel, Member, OrgKind, mask_phone
+from server.models import Member, OrgKind, mask_phone
 from server.services.binding import Binder, BindOutcome, BindRequest, parse_bind_args
-from server.settings import Settings
-from server.wechat.messages import InboundMessage
 
 router = Router("binding")
 ASK_FULL_PHONE = "bind:full_phone"
@@ -30,17 +27,15 @@ async def describe(member: Member) -> str:
     return f"{member.name}（{member.role.value}）\n{where}{group}\n手机 {mask_phone(member.phone)}"
 
 
-def _request(
-    message: InboundMessage, appid: str, channel: Channel, name: str, digits: str
-) -> BindRequest:
-    unionid = message.raw.get("UnionId") if isinstance(message.raw.get("UnionId"), str) else None
+def _request(ctx: ChatContext, name: str, digits: str) -> BindRequest:
+    unionid = ctx.message.raw.get("UnionId")
     return BindRequest(
-        appid=appid,
-        openid=message.from_user,
-        channel=channel,
+        appid=ctx.appid,
+        openid=ctx.message.from_user,
+        channel=ctx.message.channel,
         name=name,
         digits=digits,
-        unionid=unionid,
+        unionid=unionid if isinstance(unionid, str) else None,
     )
 
 
@@ -53,13 +48,7 @@ async def _answer(result_member: Member, outcome: BindOutcome) -> str:
 
 @router.message(InState(ASK_FULL_PHONE))
 async def full_phone(
-    text: str,
-    message: InboundMessage,
-    appid: str,
-    channel: Channel,
-    conversation: Conversation,
-    cache: Cache,
-    settings: Settings,
+    text: str, ctx: ChatContext, conversation: Conversation, binder: Binder
 ) -> str:
     digits = re.sub(r"[\s-]", "", text)
     if not re.fullmatch(r"1\d{10}", digits):
@@ -67,27 +56,17 @@ async def full_phone(
     name = str(conversation.data.get("name", ""))
     among = tuple(int(i) for i in conversation.data.get("candidates", []))
     conversation.clear()
-    binder = Binder(cache, settings.bind_max_failures)
-    result = await binder.bind(_request(message, appid, channel, name, digits), among=among)
+    result = await binder.bind(_request(ctx, name, digits), among=among)
     assert result.member is not None  # a full number cannot be ambiguous
     return await _answer(result.member, result.outcome)
 
 
 @router.message(Command("绑定", "bind"))
-async def bind(
-    args: str,
-    message: InboundMessage,
-    appid: str,
-    channel: Channel,
-    conversation: Conversation,
-    cache: Cache,
-    settings: Settings,
-) -> str:
+async def bind(args: str, ctx: ChatContext, conversation: Conversation, binder: Binder) -> str:
     if not args:
         return USAGE
     name, digits = parse_bind_args(args)
-    binder = Binder(cache, settings.bind_max_failures)
-    result = await binder.bind(_request(message, appid, channel, name, digits))
+    result = await binder.bind(_request(ctx, name, digits))
     if result.outcome is BindOutcome.AMBIGUOUS:
         conversation.set(ASK_FULL_PHONE, name=name, candidates=list(result.candidates))
         return (

@@ -18,6 +18,7 @@ from server.http_errors import error_middleware
 from server.metrics import Metrics
 from server.models import Channel
 from server.processing import MessageProcessor
+from server.services.binding import Binder
 from server.settings import Settings
 from server.typedefs import (
     CACHE,
@@ -83,7 +84,12 @@ async def pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
         app[ROUTER],
         cache=app[CACHE],
         conversation_ttl=settings.conversation_timeout,
-        deps={"settings": settings, "cache": app[CACHE], "clock": app[CLOCK]},
+        deps={
+            "settings": settings,
+            "cache": app[CACHE],
+            "clock": app[CLOCK],
+            "binder": Binder(app[CACHE], settings.bind_max_failures),
+        },
     )
     processor = MessageProcessor(
         dispatcher, app[CACHE], app[WECHAT_CLIENTS], app[METRICS], settings.reply_deadline
