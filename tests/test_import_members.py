@@ -473,3 +473,18 @@ async def test_ensure_path_infers_kinds_and_reuses_levels(db: None) -> None:
     with pytest.raises(ValidationFailed, match="directly under the committee"):
         await ensure_path(f"{STREET}/石门村党总支部/二级总支")
     assert await Organisation.all().count() == 4  # nothing half-made by the failures
+
+
+async def test_a_bad_party_group_name_is_a_row_error_not_a_file_error(
+    db: None, tmp_path: Path
+) -> None:
+    roster = tmp_path / "groups.csv"
+    roster.write_text(
+        "姓名,手机号,所在组织,党小组\n"
+        "张三,13800001234,示范街道党工委/第一党支部,第一党小组\n"
+        "李四,13800005678,示范街道党工委/第一党支部,第一/第二党小组\n",
+        encoding="utf-8",
+    )
+    report = await import_members(roster)
+    assert [(e.line, e.field) for e in report.errors] == [(3, "党小组")]
+    assert report.created == 0

@@ -1,0 +1,67 @@
+"""What an import reports: each bad cell or row, the counts, and the summary the CLI prints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from server.errors import ValidationFailed
+
+ROW_FIELD = "整行 row"  # RowError.field when the problem is the row, not one cell
+
+
+def file_error(message_zh: str, message_en: str) -> ValidationFailed:
+    """A problem with the file as a whole (type, encoding, header): raised, not collected."""
+    return ValidationFailed(f"{message_zh} / {message_en}", field="file")
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    line: int  # as the spreadsheet shows it: the header is line 1
+    field: str  # the column header as written in the file
+    reason: str
+
+    def __str__(self) -> str:
+        return f"第{self.line}行 line {self.line} [{self.field}]: {self.reason}"
+
+
+@dataclass
+class ImportReport:
+    file: str
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    organisations_created: int = 0
+    dry_run: bool = False
+    ignored_columns: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def summary(self, max_errors: int = 100) -> str:
+        lines = [f"导入 Import {self.file}: 共 {self.rows} 行 / {self.rows} rows"]
+        if self.ignored_columns:
+            lines.append(f"  已忽略的列 ignored columns: {', '.join(self.ignored_columns)}")
+        if self.errors:
+            lines.append(
+                f"发现 {len(self.errors)} 处错误，未写入任何数据 / "
+                f"{len(self.errors)} errors found, nothing was written:"
+            )
+            lines.extend(f"  {error}" for error in self.errors[:max_errors])
+            if len(self.errors) > max_errors:
+                rest = len(self.errors) - max_errors
+                lines.append(f"  …另有 {rest} 处错误 / …and {rest} more")
+            return "\n".join(lines)
+        verb = "将" if self.dry_run else ""
+        lines.append(
+            f"  {verb}新建 created {self.created}，{verb}更新 updated {self.updated}，"
+            f"未变 unchanged {self.unchanged}，"
+            f"{verb}新建组织 organisations created {self.organisations_created}"
+        )
+        if self.dry_run:
+            lines.append("试运行，未写入任何数据 / dry run: nothing was written")
+        elif self.created == self.updated == self.organisations_created == 0:
+            lines.append("数据已是最新 / already up to date, nothing changed")
+        return "\n".join(lines)
