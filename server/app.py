@@ -40,14 +40,17 @@ log = logging.getLogger("dangjian.app")
 
 
 async def database_ctx(app: web.Application) -> AsyncIterator[None]:
-    await open_database(app[SETTINGS].database_url)
+    settings = app[SETTINGS]
+    await open_database(settings.database_url, pool_size=settings.db_pool_size)
     yield
     await close_database()
 
 
 async def cache_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    cache = create_cache(settings.redis_url, settings.redis_prefix, app[CLOCK])
+    cache = create_cache(
+        settings.redis_url, settings.redis_prefix, app[CLOCK], pool_size=settings.redis_pool_size
+    )
     await cache.ping()
     app[CACHE] = cache
     yield

@@ -115,10 +115,18 @@ class RedisCache:
 
     backend = "redis"
 
-    def __init__(self, url: str, prefix: str = "dangjian:") -> None:
-        self._redis = aioredis.Redis.from_url(
-            url, decode_responses=True, socket_connect_timeout=2, socket_timeout=5
+    def __init__(self, url: str, prefix: str = "dangjian:", pool_size: int = 100) -> None:
+        # A blocking pool makes a burst wait for a free connection instead of failing with
+        # MaxConnectionsError (the default pool's behaviour) and answering WeChat with a 500.
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url,
+            max_connections=pool_size,
+            timeout=5,
+            decode_responses=True,
+            socket_connect_timeout=2,
+            socket_timeout=5,
         )
+        self._redis = aioredis.Redis.from_pool(pool)  # owns the pool: aclose() closes it
         self._prefix = prefix
 
     def _k(self, key: str) -> str:
@@ -169,7 +177,7 @@ class RedisCache:
         return self._redis
 
 
-def create_cache(redis_url: str | None, prefix: str, clock: Clock) -> Cache:
+def create_cache(redis_url: str | None, prefix: str, clock: Clock, pool_size: int = 100) -> Cache:
     if redis_url:
-        return RedisCache(redis_url, prefix)
+        return RedisCache(redis_url, prefix, pool_size)
     return MemoryCache(clock)

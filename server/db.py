@@ -26,9 +26,11 @@ MIGRATIONS = "migrations"
 MIGRATION_LOCK_ID = 0x64616E676A69616E  # "dangjian"
 
 
-def tortoise_config(db_url: str) -> dict[str, Any]:
+def tortoise_config(db_url: str, pool_size: int | None = None) -> dict[str, Any]:
     if db_url.startswith("postgresql://"):
         db_url = "postgres://" + db_url.removeprefix("postgresql://")
+    if pool_size and db_url.startswith("postgres://") and "maxsize=" not in db_url:
+        db_url += ("&" if "?" in db_url else "?") + f"minsize=1&maxsize={pool_size}"
     return {
         "connections": {"default": db_url},
         "apps": {
@@ -72,7 +74,8 @@ async def _advisory_lock(db_url: str) -> AsyncIterator[None]:
     # ORM's pool would hand the unlock to a different session.
     import asyncpg
 
-    dsn = "postgresql://" + db_url.split("://", 1)[1]
+    # Only the address: pool options in the URL are tortoise's, and PostgreSQL rejects them.
+    dsn = "postgresql://" + db_url.split("://", 1)[1].split("?", 1)[0]
     conn = await asyncpg.connect(dsn)
     try:
         await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_ID)
@@ -84,14 +87,14 @@ async def _advisory_lock(db_url: str) -> AsyncIterator[None]:
         await conn.close()
 
 
-async def open_database(db_url: str, *, migrate: bool = True) -> None:
+async def open_database(db_url: str, *, migrate: bool = True, pool_size: int | None = None) -> None:
     _ensure_sqlite_dir(db_url)
     # tortoise caches each model's INSERT statement by connection name, not by dialect; a
     # process that opened SQLite before PostgreSQL (the test suite) would reuse '?' markers.
     EXECUTOR_CACHE.clear()
     # Global fallback: aiohttp runs request handlers in tasks that do not inherit the
     # start-up task's context variables, and they must all see this one ORM context.
-    await Tortoise.init(config=tortoise_config(db_url), _enable_global_fallback=True)
+    await Tortoise.init(config=tortoise_config(db_url, pool_size), _enable_global_fallback=True)
     if migrate:
         await apply_migrations(db_url)
     log.info("database ready", extra={"backend": db_url.split("://", 1)[0]})

@@ -71,8 +71,12 @@ class MessageProcessor:
             self.metrics.messages.labels(message.msg_type, "async").inc()
             return None
         try:
-            reply = await asyncio.wait_for(asyncio.shield(task), self.deadline)
-        except TimeoutError:
+            # asyncio.wait leaves the task running past the deadline, unlike wait_for.
+            done, _ = await asyncio.wait((task,), timeout=self.deadline)
+        except BaseException:
+            await self.cache.delete(key)  # release the claim: a retry may take over
+            raise
+        if not done:
             await self.cache.set(key, ASYNC, RESULT_TTL)
             log.warning(
                 "reply missed the deadline; sending through the API",
@@ -81,9 +85,7 @@ class MessageProcessor:
             self._deliver_later(task, message)
             self.metrics.messages.labels(message.msg_type, "async").inc()
             return None
-        except BaseException:
-            await self.cache.delete(key)  # release the claim: a retry may take over
-            raise
+        reply = task.result()
         await self.cache.set(key, json.dumps({"s": "done", "r": reply}), RESULT_TTL)
         self.metrics.messages.labels(message.msg_type, "replied" if reply else "ignored").inc()
         return reply

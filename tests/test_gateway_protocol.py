@@ -124,6 +124,17 @@ async def test_billion_laughs_is_refused(client: TestClient, peer: WeChatPeer) -
     assert resp.status == 400
 
 
+async def test_external_entities_are_refused(client: TestClient, peer: WeChatPeer) -> None:
+    xxe = (
+        '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+        f"<xml><FromUserName>{ALICE}</FromUserName><MsgType>text</MsgType>"
+        "<Content>&xxe;</Content><MsgId>1</MsgId></xml>"
+    )
+    resp = await client.post("/wechat", params=peer.signed_query(), data=xxe.encode())
+    assert resp.status == 400
+    assert "root:" not in await resp.text()
+
+
 async def test_xml_without_required_fields_is_400(client: TestClient, peer: WeChatPeer) -> None:
     resp = await client.post(
         "/wechat", params=peer.signed_query(), data=b"<xml><Content>hi</Content></xml>"

@@ -35,9 +35,12 @@ class Dispatcher:
     async def feed(
         self, message: InboundMessage, appid: str, extra: dict[str, Any] | None = None
     ) -> str | None:
-        identity = await WeChatIdentity.get_or_none(
-            appid=appid, openid=message.from_user
-        ).prefetch_related("member")
+        # One query (a join) whether or not the user is bound: this runs for every message.
+        identity = (
+            await WeChatIdentity.filter(appid=appid, openid=message.from_user)
+            .select_related("member")
+            .first()
+        )
         member = identity.member if identity is not None else None
         if member is not None and member.status != MemberStatus.ACTIVE:
             member = None  # transferred out: no longer served as a member of this street

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from typing import Any
-from xml.parsers.expat import ExpatError
+from xml.etree.ElementTree import Element, ParseError
 
-import xmltodict
+from defusedxml import ElementTree as SafeElementTree
+from defusedxml.common import DefusedXmlException
 
 from server.errors import DangjianError
 from server.models import Channel
@@ -32,14 +33,19 @@ def parse_body(body: bytes) -> dict[str, Any]:
             raise MalformedMessage("JSON body must be an object")
         return data
     try:
-        # xmltodict refuses entity declarations (billion laughs, XXE) with ValueError.
-        doc = xmltodict.parse(stripped, disable_entities=True)
-    except (ExpatError, ValueError):
+        # defusedxml refuses DTDs and entity declarations (billion laughs, XXE) outright;
+        # ElementTree is several times faster than xmltodict on these small flat documents.
+        root = SafeElementTree.fromstring(stripped)
+    except (ParseError, DefusedXmlException, ValueError):
         raise MalformedMessage("malformed XML") from None
-    root = doc.get("xml") if isinstance(doc, dict) else None
-    if not isinstance(root, dict):
+    if root.tag != "xml" or len(root) == 0:
         raise MalformedMessage("XML body must have an <xml> root with fields")
-    return root
+    return _fields(root)
+
+
+def _fields(element: Element) -> dict[str, Any]:
+    """Child elements as a dict; nested ones (SendPicsInfo, ScanCodeInfo...) as nested dicts."""
+    return {child.tag: _fields(child) if len(child) else (child.text or None) for child in element}
 
 
 def _text(value: Any) -> str | None:
