@@ -15,7 +15,8 @@ from server.dispatch.context import ChatContext
 from server.dispatch.router import Router
 from server.dispatch.state import Conversation
 from server.errors import DangjianError
-from server.models import MemberStatus, WeChatIdentity
+from server.models import MemberStatus
+from server.services.identities import find_identity
 from server.wechat.messages import InboundMessage
 
 log = logging.getLogger("dangjian.chat")
@@ -35,12 +36,7 @@ class Dispatcher:
     async def feed(
         self, message: InboundMessage, appid: str, extra: dict[str, Any] | None = None
     ) -> str | None:
-        # One query (a join) whether or not the user is bound: this runs for every message.
-        identity = (
-            await WeChatIdentity.filter(appid=appid, openid=message.from_user)
-            .select_related("member")
-            .first()
-        )
+        identity = await find_identity(appid, message.from_user)
         member = identity.member if identity is not None else None
         if member is not None and member.status != MemberStatus.ACTIVE:
             member = None  # transferred out: no longer served as a member of this street

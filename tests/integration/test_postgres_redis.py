@@ -45,6 +45,8 @@ async def test_binding_and_retries_on_postgres_and_redis(
     retry = await peer.post(client, plain, peer.signed_query())
     assert "绑定成功" in (first.text or "") and retry.text == first.text
     assert await WeChatIdentity.filter(openid=WANG).count() == 1
+    who = await peer.say(client, WANG, "我的身份")  # the per-message identity join, on PostgreSQL
+    assert "王芳" in (who.text or "") and "139****5678" in (who.text or "")
 
 
 def _free_port() -> int:

@@ -1,0 +1,58 @@
+"""The per-message identity lookup returns real model instances, typed as the ORM types them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from server.db import close_database, open_database
+from server.models import Channel, MemberStatus, Role, WeChatIdentity
+from server.services.identities import find_identity
+from tests.conftest import make_member
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[None]:
+    await open_database(f"sqlite://{tmp_path}/ids.sqlite3")
+    yield
+    await close_database()
+
+
+async def test_unbound_user_has_no_identity(db: None) -> None:
+    assert await find_identity("wx1", "o-nobody") is None
+
+
+async def test_bound_user_comes_with_the_member_as_the_orm_would_load_it(db: None) -> None:
+    member = await make_member("王芳", "13912345678", role=Role.SECRETARY)
+    member.birth_date = date(1985, 3, 4)
+    await member.save()
+    await WeChatIdentity.create(
+        appid="wx1", openid="o-wang", channel=Channel.OFFICIAL_ACCOUNT, member=member
+    )
+    await WeChatIdentity.create(
+        appid="wx2",
+        openid="o-wang",
+        channel=Channel.MINIPROGRAM,
+        member=await make_member("李明", "13800001111"),
+    )
+    found = await find_identity("wx1", "o-wang")
+    assert found is not None
+    via_orm = await WeChatIdentity.get(appid="wx1", openid="o-wang").prefetch_related("member")
+    assert found.channel is Channel.OFFICIAL_ACCOUNT and found.id == via_orm.id
+    assert found.member.role is Role.SECRETARY and found.member.status is MemberStatus.ACTIVE
+    assert found.member.birth_date == date(1985, 3, 4)
+    for field in (
+        "id",
+        "name",
+        "phone",
+        "role",
+        "status",
+        "birth_date",
+        "organisation_id",
+        "is_mobile",
+        "created_at",
+    ):
+        assert getattr(found.member, field) == getattr(via_orm.member, field), field
