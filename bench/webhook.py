@@ -223,6 +223,10 @@ def run_baseline_server(port: int) -> int:
     app = baseline_app(
         os.environ["WECHAT_TOKEN"], os.environ["WECHAT_AES_KEY"], os.environ["WECHAT_APPID"]
     )
+    # The same event loop `dangjian serve` uses, so the ratio compares the work, not the loop.
+    from server.cli import use_fast_event_loop
+
+    use_fast_event_loop()
     web.run_app(app, host=HOST, port=port, access_log=None, print=None)
     return 0
 

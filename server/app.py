@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 
@@ -19,6 +21,7 @@ from server.metrics import Metrics
 from server.models import Channel
 from server.processing import MessageProcessor
 from server.services.binding import Binder
+from server.services.identities import IdentityDirectory
 from server.settings import Settings
 from server.typedefs import (
     CACHE,
@@ -83,15 +86,19 @@ async def wechat_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
+    identities = IdentityDirectory(app[CACHE], app[CLOCK], settings.identity_ttl)
+    listener = asyncio.create_task(identities.listen())
     dispatcher = Dispatcher(
         app[ROUTER],
         cache=app[CACHE],
+        identities=identities,
         conversation_ttl=settings.conversation_timeout,
         deps={
             "settings": settings,
             "cache": app[CACHE],
             "clock": app[CLOCK],
-            "binder": Binder(app[CACHE], settings.bind_max_failures),
+            "identities": identities,
+            "binder": Binder(app[CACHE], settings.bind_max_failures, identities),
         },
     )
     processor = MessageProcessor(
@@ -102,6 +109,9 @@ async def pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
     yield
     app[METRICS].up.set(0)
     await processor.drain()
+    listener.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await listener
 
 
 def create_app(

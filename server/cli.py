@@ -31,6 +31,15 @@ def _announce_mode(settings: Settings) -> None:
         log.warning("outbound WeChat calls go to %s", settings.api_base)
 
 
+def use_fast_event_loop() -> None:
+    """uvloop where it is installed (Linux, macOS): the same asyncio, less CPU per request."""
+    try:
+        import uvloop
+    except ImportError:
+        return
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from aiohttp import web
 
@@ -54,6 +63,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             f"\n聊天试用 / chat with the bot, in another terminal:\n"
             f"  dangjian chat --server http://{settings.host}:{settings.port}\n"
         )
+    use_fast_event_loop()
     web.run_app(
         create_app(settings),
         host=settings.host,

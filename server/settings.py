@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     redis_prefix: str = _env("DANGJIAN_REDIS_PREFIX", "dangjian:")
     # Per process.  Too small a pool queues requests behind each other and stretches p99.
     db_pool_size: int = _env("DANGJIAN_DB_POOL_SIZE", 20, ge=1, le=500)
-    redis_pool_size: int = _env("DANGJIAN_REDIS_POOL_SIZE", 100, ge=1, le=10_000)
+    redis_pool_size: int = _env("DANGJIAN_REDIS_POOL_SIZE", 1000, ge=1, le=100_000)
     host: str = _env("DANGJIAN_HOST", "127.0.0.1")
     port: int = _env("DANGJIAN_PORT", 8080, ge=1, le=65535)
     tz: str = _env("DANGJIAN_TZ", "Asia/Shanghai")
@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     signature_max_age: int = _env("DANGJIAN_SIGNATURE_MAX_AGE", 300, ge=10)
     bind_max_failures: int = _env("DANGJIAN_BIND_MAX_FAILURES", 5, ge=1, le=100)
     conversation_timeout: int = _env("DANGJIAN_CONVERSATION_TIMEOUT", 600, ge=30)
+    # How long a process may answer from its memory of who a WeChat user is (0: always ask
+    # the database).  Binds clear it everywhere at once; this bounds other changes.
+    identity_ttl: float = _env("DANGJIAN_IDENTITY_TTL", 30, ge=0, le=3600)
 
     wechat_token: str | None = _env("WECHAT_TOKEN")
     wechat_aes_key: str | None = _env("WECHAT_AES_KEY")

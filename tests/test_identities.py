@@ -56,3 +56,61 @@ async def test_bound_user_comes_with_the_member_as_the_orm_would_load_it(db: Non
         "created_at",
     ):
         assert getattr(found.member, field) == getattr(via_orm.member, field), field
+
+
+async def _bind(openid: str, phone: str, name: str) -> None:
+    member = await make_member(name, phone)
+    await WeChatIdentity.create(
+        appid="wx1", openid=openid, channel=Channel.OFFICIAL_ACCOUNT, member=member
+    )
+
+
+async def test_directory_remembers_for_its_ttl_then_asks_again(db: None) -> None:
+    from datetime import UTC, datetime
+
+    from server.cache import MemoryCache
+    from server.clock import FrozenClock
+    from server.services.identities import IdentityDirectory
+
+    clock = FrozenClock(datetime(2026, 11, 25, tzinfo=UTC))
+    directory = IdentityDirectory(MemoryCache(clock), clock, ttl=30)
+    assert await directory.find("wx1", "o-new") is None
+    await _bind("o-new", "13912345678", "王芳")  # behind the directory's back (an import)
+    assert await directory.find("wx1", "o-new") is None  # still remembered as unbound
+    clock.advance(31)
+    found = await directory.find("wx1", "o-new")
+    assert found is not None and found.member.name == "王芳"
+
+
+async def test_forget_reaches_every_directory_sharing_the_cache(db: None) -> None:
+    import asyncio
+
+    from server.cache import MemoryCache
+    from server.clock import Clock
+    from server.services.identities import IdentityDirectory
+
+    cache, clock = MemoryCache(), Clock()
+    here, there = (IdentityDirectory(cache, clock, ttl=300) for _ in range(2))
+    listener = asyncio.create_task(there.listen())
+    await asyncio.sleep(0)  # let it subscribe
+    assert await there.find("wx1", "o-new") is None
+    await _bind("o-new", "13912345678", "王芳")
+    await here.forget("wx1", "o-new")
+    await asyncio.sleep(0)
+    found = await there.find("wx1", "o-new")
+    listener.cancel()
+    assert found is not None and found.member.name == "王芳"
+
+
+async def test_cached_members_are_fresh_objects(db: None) -> None:
+    from server.cache import MemoryCache
+    from server.clock import Clock
+    from server.services.identities import IdentityDirectory
+
+    directory = IdentityDirectory(MemoryCache(), Clock(), ttl=300)
+    await _bind("o-wang", "13912345678", "王芳")
+    first = await directory.find("wx1", "o-wang")
+    assert first is not None
+    first.member.name = "改掉"
+    second = await directory.find("wx1", "o-wang")
+    assert second is not None and second.member.name == "王芳"

@@ -16,7 +16,7 @@ from server.dispatch.router import Router
 from server.dispatch.state import Conversation
 from server.errors import DangjianError
 from server.models import MemberStatus
-from server.services.identities import find_identity
+from server.services.identities import IdentityDirectory
 from server.wechat.messages import InboundMessage
 
 log = logging.getLogger("dangjian.chat")
@@ -26,17 +26,24 @@ APOLOGY = "抱歉，系统刚才出了点问题，请稍后再试。如果一直
 
 class Dispatcher:
     def __init__(
-        self, root: Router, *, cache: Cache, conversation_ttl: float, deps: dict[str, Any]
+        self,
+        root: Router,
+        *,
+        cache: Cache,
+        identities: IdentityDirectory,
+        conversation_ttl: float,
+        deps: dict[str, Any],
     ) -> None:
         self.root = root
         self.cache = cache
+        self.identities = identities
         self.conversation_ttl = conversation_ttl
         self.deps = {**deps, "help_entries": root.all_help()}
 
     async def feed(
         self, message: InboundMessage, appid: str, extra: dict[str, Any] | None = None
     ) -> str | None:
-        identity = await find_identity(appid, message.from_user)
+        identity = await self.identities.find(appid, message.from_user)
         member = identity.member if identity is not None else None
         if member is not None and member.status != MemberStatus.ACTIVE:
             member = None  # transferred out: no longer served as a member of this street

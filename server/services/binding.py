@@ -17,6 +17,7 @@ from tortoise.transactions import in_transaction
 from server.cache import Cache
 from server.errors import Conflict, RateLimited, ValidationFailed
 from server.models import Channel, Member, MemberStatus, WeChatIdentity, mask_openid
+from server.services.identities import IdentityDirectory
 
 log = logging.getLogger("dangjian.binding")
 
@@ -77,9 +78,10 @@ def _spellings(name: str) -> list[str]:
 
 
 class Binder:
-    def __init__(self, cache: Cache, max_failures: int) -> None:
+    def __init__(self, cache: Cache, max_failures: int, identities: IdentityDirectory) -> None:
         self.cache = cache
         self.max_failures = max_failures
+        self.identities = identities
 
     def _failures_key(self, req: BindRequest) -> str:
         return f"bind-fail:{req.appid}:{req.openid}"
@@ -135,6 +137,7 @@ class Binder:
             if again is not None and again.member_id == member.id:  # type: ignore[attr-defined]
                 return BindResult(BindOutcome.ALREADY, member)
             await self._fail(req, TAKEN)
+        await self.identities.forget(req.appid, req.openid)
         log.info(
             "identity bound",
             extra={

@@ -141,6 +141,24 @@ async def test_a_retry_landing_on_the_other_process_has_one_effect(
     assert await WeChatIdentity.filter(openid=WANG).count() == 1
 
 
+async def test_a_bind_on_one_process_is_known_at_once_on_the_other(
+    two_servers: list[str], peer: WeChatPeer
+) -> None:
+    a, b = two_servers
+    await make_member("王芳", "13912345678")
+    async with aiohttp.ClientSession() as session:
+        before = await _post(session, b, peer, peer.text_xml(WANG, "我的身份")[0])
+        assert "还没有绑定" in before  # b now remembers this user as unbound
+        bound = await _post(session, a, peer, peer.text_xml(WANG, "绑定 王芳 5678")[0])
+        assert "绑定成功" in bound
+        for _ in range(20):  # publish/subscribe crosses processes in well under a second
+            after = await _post(session, b, peer, peer.text_xml(WANG, "我的身份")[0])
+            if "王芳" in after:
+                break
+            await asyncio.sleep(0.05)
+    assert "王芳" in after and "139****5678" in after
+
+
 async def test_simultaneous_copies_on_both_processes_run_once(
     two_servers: list[str], peer: WeChatPeer
 ) -> None:
