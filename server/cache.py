@@ -32,6 +32,12 @@ class Cache(Protocol):
         """Set only if absent (atomic across processes); True when this call set it."""
         ...
 
+    async def add_and_get(
+        self, key: str, value: str, ttl: float, other: str
+    ) -> tuple[bool, str | None]:
+        """`add(key)` and `get(other)` in one round trip (the per-message hot path)."""
+        ...
+
     async def delete(self, key: str) -> None: ...
     async def incr(self, key: str, ttl: float) -> int:
         """Increment a counter; the window (ttl) starts at the first increment."""
@@ -87,6 +93,11 @@ class MemoryCache:
             return False
         self._data[key] = (value, self._expiry(ttl))
         return True
+
+    async def add_and_get(
+        self, key: str, value: str, ttl: float, other: str
+    ) -> tuple[bool, str | None]:
+        return await self.add(key, value, ttl), await self.get(other)
 
     async def delete(self, key: str) -> None:
         self._data.pop(key, None)
@@ -164,6 +175,15 @@ class RedisCache:
 
     async def add(self, key: str, value: str, ttl: float) -> bool:
         return bool(await self._redis.set(self._k(key), value, px=max(1, int(ttl * 1000)), nx=True))
+
+    async def add_and_get(
+        self, key: str, value: str, ttl: float, other: str
+    ) -> tuple[bool, str | None]:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.set(self._k(key), value, px=max(1, int(ttl * 1000)), nx=True)
+            pipe.get(self._k(other))
+            added, found = await pipe.execute()
+        return bool(added), None if found is None else str(found)
 
     async def delete(self, key: str) -> None:
         await self._redis.delete(self._k(key))

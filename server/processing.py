@@ -19,6 +19,7 @@ from typing import Any
 
 from server.cache import Cache
 from server.dispatch import Dispatcher
+from server.dispatch.state import Conversation
 from server.metrics import Metrics
 from server.models import Channel
 from server.wechat.client import WeChatClient
@@ -52,18 +53,28 @@ class MessageProcessor:
         """The passive reply for this push, or None for `success`."""
         key = f"dedup:{appid}:{message.dedup_key}"
         give_up = time.monotonic() + self.deadline
-        # The claim outlives the deadline, so a live owner always settles it first.
-        while not await self.cache.add(key, PENDING, ttl=self.deadline + 2):
+        conversation_key = Conversation.key_for(appid, message.from_user)
+        while True:
+            # The claim outlives the deadline, so a live owner always settles it first.  The
+            # sender's conversation state comes back in the same round trip.
+            claimed, conversation = await self.cache.add_and_get(
+                key, PENDING, self.deadline + 2, conversation_key
+            )
+            if claimed:
+                return await self._handle(message, appid, key, conversation)
             outcome = await self._await_result(key, give_up)
             if outcome is not _RELEASED:
                 self.metrics.retries_deduplicated.inc()
                 self.metrics.messages.labels(message.msg_type, "duplicate").inc()
                 return outcome  # type: ignore[return-value]
             # The owner died or gave up before settling: this copy takes over the work.
-        return await self._handle(message, appid, key)
 
-    async def _handle(self, message: InboundMessage, appid: str, key: str) -> str | None:
-        task = asyncio.create_task(self.dispatcher.feed(message, appid))
+    async def _handle(
+        self, message: InboundMessage, appid: str, key: str, conversation: str | None
+    ) -> str | None:
+        task = asyncio.create_task(
+            self.dispatcher.feed(message, appid, conversation_raw=conversation)
+        )
         if message.channel is Channel.MINIPROGRAM:
             # Mini-program customer service never takes a passive reply.
             await self.cache.set(key, ASYNC, RESULT_TTL)

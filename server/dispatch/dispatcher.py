@@ -8,7 +8,7 @@ apology instead of silence (WeChat would otherwise show "该公众号暂时无�
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Literal
 
 from server.cache import Cache
 from server.dispatch.context import ChatContext
@@ -41,14 +41,18 @@ class Dispatcher:
         self.deps = {**deps, "help_entries": root.all_help()}
 
     async def feed(
-        self, message: InboundMessage, appid: str, extra: dict[str, Any] | None = None
+        self,
+        message: InboundMessage,
+        appid: str,
+        extra: dict[str, Any] | None = None,
+        conversation_raw: str | Literal[False] | None = False,
     ) -> str | None:
         identity = await self.identities.find(appid, message.from_user)
         member = identity.member if identity is not None else None
         if member is not None and member.status != MemberStatus.ACTIVE:
             member = None  # transferred out: no longer served as a member of this street
         conversation = await Conversation.load(
-            self.cache, appid, message.from_user, self.conversation_ttl
+            self.cache, appid, message.from_user, self.conversation_ttl, conversation_raw
         )
         ctx = ChatContext(
             message=message,

@@ -7,7 +7,7 @@ own after DANGJIAN_CONVERSATION_TIMEOUT so an abandoned flow never traps the use
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
 from server.cache import Cache
 
@@ -21,10 +21,22 @@ class Conversation:
         self.data: dict[str, Any] = {}
         self._dirty = False
 
+    @staticmethod
+    def key_for(appid: str, openid: str) -> str:
+        return f"conv:{appid}:{openid}"
+
     @classmethod
-    async def load(cls, cache: Cache, appid: str, openid: str, ttl: float) -> Conversation:
-        conv = cls(cache, f"conv:{appid}:{openid}", ttl)
-        raw = await cache.get(conv._key)
+    async def load(
+        cls,
+        cache: Cache,
+        appid: str,
+        openid: str,
+        ttl: float,
+        prefetched: str | Literal[False] | None = False,
+    ) -> Conversation:
+        """`prefetched`: the stored value when the caller already read it (False: read it)."""
+        conv = cls(cache, cls.key_for(appid, openid), ttl)
+        raw = await cache.get(conv._key) if prefetched is False else prefetched
         if raw:
             try:
                 stored = json.loads(raw)

@@ -1,0 +1,88 @@
+"""The cache contract, on the in-process cache and on the real Redis alike."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from server.cache import Cache, LockTimeout, MemoryCache, RedisCache
+
+REDIS = os.environ.get("DANGJIAN_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def cache(request: pytest.FixtureRequest) -> AsyncIterator[Cache]:
+    if request.param == "memory":
+        yield MemoryCache()
+        return
+    redis = RedisCache(REDIS, prefix=f"dangjian_test:{uuid.uuid4().hex[:12]}:")
+    try:
+        await redis.ping()
+    except Exception as exc:
+        await redis.close()
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true requires Redis at {REDIS}: {exc}")
+        pytest.skip(f"Redis at {REDIS} is not reachable: {exc}")
+    yield redis
+    client = redis.client
+    keys = [k async for k in client.scan_iter(match=redis._k("*"))]
+    if keys:
+        await client.delete(*keys)
+    await redis.close()
+
+
+async def test_add_is_set_if_absent(cache: Cache) -> None:
+    assert await cache.add("k", "first", ttl=60)
+    assert not await cache.add("k", "second", ttl=60)
+    assert await cache.get("k") == "first"
+
+
+async def test_add_and_get_claims_and_reads_in_one_go(cache: Cache) -> None:
+    await cache.set("other", "state")
+    assert await cache.add_and_get("claim", "pending", 60, "other") == (True, "state")
+    assert await cache.add_and_get("claim", "pending", 60, "missing") == (False, None)
+
+
+async def test_values_expire(cache: Cache) -> None:
+    await cache.set("short", "v", ttl=0.05)
+    await asyncio.sleep(0.1)
+    assert await cache.get("short") is None
+
+
+async def test_incr_counts_within_one_window(cache: Cache) -> None:
+    assert [await cache.incr("n", ttl=60) for _ in range(3)] == [1, 2, 3]
+    await cache.delete("n")
+    assert await cache.incr("n", ttl=60) == 1
+
+
+async def test_lock_excludes_a_second_holder(cache: Cache) -> None:
+    async with cache.lock("job", ttl=5, wait=1):
+        with pytest.raises(LockTimeout):
+            async with cache.lock("job", ttl=5, wait=0.1):
+                pass
+    async with cache.lock("job", ttl=5, wait=1):
+        pass
+
+
+async def test_publish_reaches_subscribers(cache: Cache) -> None:
+    received: list[str] = []
+
+    async def listen() -> None:
+        async for message in cache.subscribe("news"):
+            received.append(message)
+            if message == "second":
+                return
+
+    task = asyncio.create_task(listen())
+    for _ in range(50):  # wait until subscribed: a message published before is not delivered
+        await asyncio.sleep(0.02)
+        await cache.publish("news", "ping")
+        if received:
+            break
+    await cache.publish("news", "second")
+    await asyncio.wait_for(task, 2)
+    assert received[-1] == "second" and set(received) == {"ping", "second"}
