@@ -290,16 +290,38 @@ async def test_closed_port_gives_unavailable(
     assert clock.slept == [pytest.approx(0.2), pytest.approx(0.4)]
 
 
-async def test_slow_answer_times_out_and_is_retried(
+async def test_a_slow_token_answer_times_out_and_is_retried(
     make_client: MakeClient, fake: FakeWeChat, metrics: Metrics
+) -> None:
+    client = make_client(timeout=0.05)
+    fake.fail_next("/cgi-bin/stable_token", delay=0.5)
+    assert await client.access_token()
+    assert counted(metrics, "stable_token", "network") == 1
+    assert counted(metrics, "stable_token", "0") == 1
+
+
+async def test_a_send_that_timed_out_is_not_resent(
+    make_client: MakeClient, fake: FakeWeChat
+) -> None:
+    """WeChat may have delivered it: a member must not get the same message twice."""
+    client = make_client(timeout=0.05)
+    await client.access_token()
+    fake.interact(ALICE, "message")
+    fake.fail_next(CUSTOM, delay=0.5)
+    with pytest.raises(WeChatUnavailable) as caught:
+        await client.send_custom_text(ALICE, "会议通知")
+    assert "not resent" in str(caught.value)
+    assert len(fake.calls_to(CUSTOM)) <= 1
+
+
+async def test_a_login_code_is_not_replayed_after_a_timeout(
+    make_client: MakeClient, fake: FakeWeChat
 ) -> None:
     client = make_client(timeout=0.05)
     fake.add_code("slow-code", ALICE)
     fake.fail_next(LOGIN, delay=0.5)
-    answer = await client.code2session("slow-code")
-    assert answer["openid"] == ALICE
-    assert counted(metrics, "code2session", "network") == 1
-    assert counted(metrics, "code2session", "0") == 1
+    with pytest.raises(WeChatUnavailable):
+        await client.code2session("slow-code")
 
 
 async def test_quota_error_is_raised_at_once(

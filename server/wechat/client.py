@@ -36,10 +36,13 @@ API_CODE2SESSION = "code2session"
 class _Transient(Exception):
     """One attempt failed in a way worth retrying; `label` is the metrics errcode."""
 
-    def __init__(self, label: str, detail: str) -> None:
+    def __init__(self, label: str, detail: str, *, maybe_delivered: bool = False) -> None:
         super().__init__(detail)
         self.label = label
         self.detail = detail
+        # The request may have reached WeChat (timeout, dropped connection): resending a
+        # message could deliver it twice.
+        self.maybe_delivered = maybe_delivered
 
 
 def mask(value: str) -> str:
@@ -147,7 +150,9 @@ class WeChatClient:
         return await self.send_custom(payload)
 
     async def send_custom(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return await self.call(API_CUSTOM_SEND, "/cgi-bin/message/custom/send", payload=payload)
+        return await self.call(
+            API_CUSTOM_SEND, "/cgi-bin/message/custom/send", payload=payload, idempotent=False
+        )
 
     async def send_subscribe(
         self,
@@ -182,7 +187,9 @@ class WeChatClient:
             payload["url"] = url
         if miniprogram is not None:
             payload["miniprogram"] = miniprogram
-        return await self.call(API_TEMPLATE_SEND, "/cgi-bin/message/template/send", payload=payload)
+        return await self.call(
+            API_TEMPLATE_SEND, "/cgi-bin/message/template/send", payload=payload, idempotent=False
+        )
 
     async def code2session(self, js_code: str) -> dict[str, Any]:
         """Exchange a mini-program login code; the session_key must never leave the server."""
@@ -193,7 +200,12 @@ class WeChatClient:
             "grant_type": "authorization_code",
         }
         return await self.call(
-            API_CODE2SESSION, "/sns/jscode2session", method="GET", params=params, with_token=False
+            API_CODE2SESSION,
+            "/sns/jscode2session",
+            method="GET",
+            params=params,
+            with_token=False,
+            idempotent=False,  # a login code is single-use
         )
 
     async def call(
@@ -205,8 +217,13 @@ class WeChatClient:
         payload: dict[str, Any] | None = None,
         params: dict[str, str] | None = None,
         with_token: bool = True,
+        idempotent: bool = True,
     ) -> dict[str, Any]:
-        """Any WeChat API: `api` labels metrics and errors, `path` is relative to base_url."""
+        """Any WeChat API: `api` labels metrics and errors, `path` is relative to base_url.
+
+        `idempotent=False` (message sends, login codes): an attempt that may have reached
+        WeChat is not repeated, so a member never gets the same message twice.
+        """
         refreshed = False
         while True:
             query = dict(params or {})
@@ -214,7 +231,7 @@ class WeChatClient:
             if with_token:
                 token = await self.access_token()
                 query["access_token"] = token
-            data = await self._attempts(api, method, path, query, payload)
+            data = await self._attempts(api, method, path, query, payload, idempotent)
             code = _errcode(data)
             if code == 0:
                 return data
@@ -236,6 +253,7 @@ class WeChatClient:
         path: str,
         query: dict[str, str],
         payload: dict[str, Any] | None,
+        idempotent: bool = True,
     ) -> dict[str, Any]:
         """Send with back-off on -1 and network errors; return the first other answer."""
         last = ""
@@ -245,6 +263,10 @@ class WeChatClient:
             except _Transient as exc:
                 self._count(api, exc.label)
                 last = exc.detail
+                if exc.maybe_delivered and not idempotent:
+                    raise WeChatUnavailable(
+                        f"{last}; not resent, it may have been delivered", api=api
+                    ) from None
             else:
                 code = _errcode(data)
                 self._count(api, str(code))
@@ -280,8 +302,11 @@ class WeChatClient:
         except aiohttp.ClientResponseError as exc:
             # Never str(exc): it carries the URL, and so the access token or the secret.
             raise _Transient("network", f"HTTP {exc.status}") from None
-        except (aiohttp.ClientError, TimeoutError) as exc:
+        except aiohttp.ClientConnectorError as exc:
+            # Never connected, so nothing was sent: always safe to try again.
             raise _Transient("network", type(exc).__name__) from None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise _Transient("network", type(exc).__name__, maybe_delivered=True) from None
         try:
             # WeChat labels some JSON answers text/plain, so parse the bytes ourselves.
             data = json.loads(raw)
