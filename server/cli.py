@@ -94,9 +94,30 @@ def cmd_import_members(settings: Settings, args: argparse.Namespace) -> int:
         async with database(settings.database_url):
             report = await import_members(args.file, dry_run=args.dry_run, progress=True)
         print(report.summary())
+        if report.ok and not args.dry_run and report.updated:
+            await _tell_servers_roster_changed(settings)
         return 1 if report.errors else 0
 
     return asyncio.run(run())
+
+
+async def _tell_servers_roster_changed(settings: Settings) -> None:
+    """Running servers drop what they remember of members (roles, transfers) at once.
+
+    Only servers sharing Redis can hear it; an embedded single server catches up within
+    DANGJIAN_IDENTITY_TTL seconds.
+    """
+    if not settings.redis_url:
+        return
+    from server.cache import RedisCache
+    from server.clock import Clock
+    from server.services.identities import IdentityDirectory
+
+    cache = RedisCache(settings.redis_url, settings.redis_prefix)
+    try:
+        await IdentityDirectory(cache, Clock(), 0).forget_everyone()
+    finally:
+        await cache.close()
 
 
 def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:

@@ -204,3 +204,50 @@ async def test_both_processes_share_one_access_token(
         await asyncio.sleep(0.05)
     assert len(fake.calls_to("/cgi-bin/message/custom/send")) == 4
     assert len(fake.calls_to("/cgi-bin/stable_token")) == 1
+
+
+async def test_an_import_run_beside_the_servers_is_seen_at_once(
+    aiohttp_client: Any,
+    make_settings: Callable[..., Any],
+    pg_url: str,
+    redis_url: str,
+    redis_prefix: str,
+    redis_cleanup: None,
+    peer: WeChatPeer,
+    tmp_path: Path,
+) -> None:
+    """A roster import from the command line updates what running servers remember."""
+    settings = make_settings(db_url=pg_url, redis_url=redis_url, redis_prefix=redis_prefix)
+    client = await aiohttp_client(create_app(settings))
+    roster = tmp_path / "roster.csv"
+    header = "姓名,手机号,所在组织,职务\n"
+    org = "示范街道党工委/第一党支部"
+
+    def import_roster(role: str) -> None:
+        roster.write_text(f"{header}王芳,13912345678,{org},{role}\n", encoding="utf-8")
+        env = {
+            **os.environ,
+            "DANGJIAN_DB_URL": pg_url,
+            "DANGJIAN_REDIS_URL": redis_url,
+            "DANGJIAN_REDIS_PREFIX": redis_prefix,
+        }
+        done = subprocess.run(
+            [sys.executable, "-m", "server", "import-members", str(roster)],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    import_roster("党员")
+    assert "绑定成功" in ((await peer.say(client, WANG, "绑定 王芳 5678")).text or "")
+    assert "（党员）" in ((await peer.say(client, WANG, "我的身份")).text or "")
+    import_roster("支部书记")
+    for _ in range(20):
+        who = (await peer.say(client, WANG, "我的身份")).text or ""
+        if "支部书记" in who:
+            break
+        await asyncio.sleep(0.05)
+    assert "（支部书记）" in who
