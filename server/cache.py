@@ -148,13 +148,17 @@ class RedisCache:
 
     backend = "redis"
 
-    def __init__(self, url: str, prefix: str = "dangjian:", pool_size: int = 1000) -> None:
-        # A plain pool: redis-py's BlockingConnectionPool queues through an asyncio.Condition
-        # that cost ~75 µs per command under load (bench/webhook.py). The ceiling is high
-        # instead: a connection is only opened per command in flight at the same moment.
+    # Connections beyond the command slots: subscriptions and locks hold their own.
+    SPARE_CONNECTIONS = 16
+
+    def __init__(self, url: str, prefix: str = "dangjian:", pool_size: int = 200) -> None:
+        # A burst beyond pool_size commands waits for a slot instead of failing with redis-py's
+        # MaxConnectionsError.  A semaphore rather than redis-py's BlockingConnectionPool: that
+        # one queues through an asyncio.Condition costing ~75 µs per command (bench/webhook.py).
+        self._slots = asyncio.Semaphore(pool_size)
         pool = aioredis.ConnectionPool.from_url(
             url,
-            max_connections=pool_size,
+            max_connections=pool_size + self.SPARE_CONNECTIONS,
             decode_responses=True,
             socket_connect_timeout=2,
             socket_timeout=5,
@@ -166,33 +170,38 @@ class RedisCache:
         return self._prefix + key
 
     async def get(self, key: str) -> str | None:
-        value = await self._redis.get(self._k(key))
+        async with self._slots:
+            value = await self._redis.get(self._k(key))
         return None if value is None else str(value)
 
     async def set(self, key: str, value: str, ttl: float | None = None) -> None:
         px = None if ttl is None else max(1, int(ttl * 1000))
-        await self._redis.set(self._k(key), value, px=px)
+        async with self._slots:
+            await self._redis.set(self._k(key), value, px=px)
 
     async def add(self, key: str, value: str, ttl: float) -> bool:
-        return bool(await self._redis.set(self._k(key), value, px=max(1, int(ttl * 1000)), nx=True))
+        async with self._slots:
+            added = await self._redis.set(self._k(key), value, px=_ms(ttl), nx=True)
+        return bool(added)
 
     async def add_and_get(
         self, key: str, value: str, ttl: float, other: str
     ) -> tuple[bool, str | None]:
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.set(self._k(key), value, px=max(1, int(ttl * 1000)), nx=True)
+        async with self._slots, self._redis.pipeline(transaction=False) as pipe:
+            pipe.set(self._k(key), value, px=_ms(ttl), nx=True)
             pipe.get(self._k(other))
             added, found = await pipe.execute()
         return bool(added), None if found is None else str(found)
 
     async def delete(self, key: str) -> None:
-        await self._redis.delete(self._k(key))
+        async with self._slots:
+            await self._redis.delete(self._k(key))
 
     async def incr(self, key: str, ttl: float) -> int:
-        async with self._redis.pipeline(transaction=True) as pipe:
+        async with self._slots, self._redis.pipeline(transaction=True) as pipe:
             pipe.incr(self._k(key))
             # NX: only the first increment starts the window.
-            pipe.pexpire(self._k(key), max(1, int(ttl * 1000)), nx=True)
+            pipe.pexpire(self._k(key), _ms(ttl), nx=True)
             count, _ = await pipe.execute()
         return int(count)
 
@@ -209,7 +218,8 @@ class RedisCache:
                 await lock.release()
 
     async def publish(self, channel: str, message: str) -> None:
-        await self._redis.publish(self._k(channel), message)
+        async with self._slots:
+            await self._redis.publish(self._k(channel), message)
 
     async def subscribe(self, channel: str) -> AsyncIterator[str]:
         pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
@@ -223,7 +233,8 @@ class RedisCache:
             await pubsub.aclose()
 
     async def ping(self) -> None:
-        await self._redis.ping()
+        async with self._slots:
+            await self._redis.ping()
 
     async def close(self) -> None:
         await self._redis.aclose()
@@ -233,7 +244,11 @@ class RedisCache:
         return self._redis
 
 
-def create_cache(redis_url: str | None, prefix: str, clock: Clock, pool_size: int = 1000) -> Cache:
+def _ms(seconds: float) -> int:
+    return max(1, int(seconds * 1000))
+
+
+def create_cache(redis_url: str | None, prefix: str, clock: Clock, pool_size: int = 200) -> Cache:
     if redis_url:
         return RedisCache(redis_url, prefix, pool_size)
     return MemoryCache(clock)

@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     redis_prefix: str = _env("DANGJIAN_REDIS_PREFIX", "dangjian:")
     # Per process.  Too small a pool queues requests behind each other and stretches p99.
     db_pool_size: int = _env("DANGJIAN_DB_POOL_SIZE", 20, ge=1, le=500)
-    redis_pool_size: int = _env("DANGJIAN_REDIS_POOL_SIZE", 1000, ge=1, le=100_000)
+    redis_pool_size: int = _env("DANGJIAN_REDIS_POOL_SIZE", 200, ge=1, le=10_000)
     host: str = _env("DANGJIAN_HOST", "127.0.0.1")
     port: int = _env("DANGJIAN_PORT", 8080, ge=1, le=65535)
     tz: str = _env("DANGJIAN_TZ", "Asia/Shanghai")

@@ -86,3 +86,22 @@ async def test_publish_reaches_subscribers(cache: Cache) -> None:
     await cache.publish("news", "second")
     await asyncio.wait_for(task, 2)
     assert received[-1] == "second" and set(received) == {"ping", "second"}
+
+
+async def test_a_burst_beyond_the_pool_waits_instead_of_failing() -> None:
+    redis = RedisCache(REDIS, prefix=f"dangjian_test:{uuid.uuid4().hex[:12]}:", pool_size=4)
+    try:
+        await redis.ping()
+    except Exception as exc:
+        await redis.close()
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true requires Redis at {REDIS}: {exc}")
+        pytest.skip(f"Redis at {REDIS} is not reachable: {exc}")
+    try:
+        results = await asyncio.gather(*(redis.add(f"k{i}", "v", 60) for i in range(300)))
+        assert all(results)
+    finally:
+        keys = [k async for k in redis.client.scan_iter(match=redis._k("*"))]
+        if keys:
+            await redis.client.delete(*keys)
+        await redis.close()
