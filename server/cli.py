@@ -25,6 +25,12 @@ def _announce_mode(settings: Settings) -> None:
             "DEVELOPMENT MODE: no WECHAT_TOKEN set; signing with the public development token "
             "and AES key. Never expose this server to WeChat; set DANGJIAN_ENV=production."
         )
+    if settings.development and settings.host not in ("127.0.0.1", "localhost", "::1"):
+        log.error(
+            "DEVELOPMENT MODE on %s: anyone who can reach this address can sign messages with "
+            "the public development token. Set WECHAT_TOKEN (and DANGJIAN_ENV=production).",
+            settings.host,
+        )
     if settings.embedded_fake_wechat:
         log.warning("outbound WeChat calls go to the embedded fake at %s", settings.api_base)
     elif settings.development:
