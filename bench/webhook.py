@@ -565,6 +565,8 @@ async def start_pipeline(
         "WECHAT_APPID": side.appid,
         "WECHAT_SECRET": "bench-secret",
         "WECHAT_API_BASE": api_base,
+        # The console's mode the pushes are sent in (the server refuses plaintext otherwise).
+        "WECHAT_ENCRYPT_MODE": args.mode,
         "DANGJIAN_LOG_LEVEL": "WARNING",
         "DANGJIAN_DATA_DIR": str(workdir / key),
     }

@@ -11,9 +11,10 @@ from aiohttp import web
 
 from server.models import Channel
 from server.settings import Settings
-from server.typedefs import CLOCK, METRICS, PROCESSOR, SETTINGS
+from server.typedefs import CACHE, CLOCK, METRICS, PROCESSOR, SETTINGS
 from server.wechat import crypto
 from server.wechat.messages import MalformedMessage, parse_body, to_message
+from server.wechat.replay import bind_signature_to_body
 from server.wechat.replies import SUCCESS, text_reply
 
 
@@ -61,8 +62,15 @@ async def receive(request: web.Request) -> web.Response:
         )
         plain, reply_key = crypto.decrypt(ciphertext, settings.aes_keys, appid)
         fields = parse_body(plain.encode("utf-8"))
-    else:
+    elif settings.plaintext_allowed:
+        await bind_signature_to_body(
+            request.app[CACHE], request.query["signature"], body, settings.signature_max_age
+        )
         fields, reply_key = envelope, None
+    else:
+        # A plaintext signature covers no body: anyone holding one captured URL could post
+        # any member's messages.  In compat and safe mode WeChat always encrypts.
+        raise crypto.SignatureRejected("plaintext push refused: WECHAT_ENCRYPT_MODE is not plain")
     message = to_message(fields, channel)
 
     reply = await request.app[PROCESSOR].process(message, appid)

@@ -65,7 +65,7 @@ class MessageProcessor:
             outcome = await self._await_result(key, give_up)
             if outcome is not _RELEASED:
                 self.metrics.retries_deduplicated.inc()
-                self.metrics.messages.labels(message.msg_type, "duplicate").inc()
+                self.metrics.messages.labels(message.type_label, "duplicate").inc()
                 return outcome  # type: ignore[return-value]
             # The owner died or gave up before settling: this copy takes over the work.
 
@@ -79,7 +79,7 @@ class MessageProcessor:
             # Mini-program customer service never takes a passive reply.
             await self.cache.set(key, ASYNC, RESULT_TTL)
             self._deliver_later(task, message)
-            self.metrics.messages.labels(message.msg_type, "async").inc()
+            self.metrics.messages.labels(message.type_label, "async").inc()
             return None
         try:
             # asyncio.wait leaves the task running past the deadline, unlike wait_for.
@@ -94,11 +94,11 @@ class MessageProcessor:
                 extra={"msg_type": message.msg_type},
             )
             self._deliver_later(task, message)
-            self.metrics.messages.labels(message.msg_type, "async").inc()
+            self.metrics.messages.labels(message.type_label, "async").inc()
             return None
         reply = task.result()
         await self.cache.set(key, json.dumps({"s": "done", "r": reply}), RESULT_TTL)
-        self.metrics.messages.labels(message.msg_type, "replied" if reply else "ignored").inc()
+        self.metrics.messages.labels(message.type_label, "replied" if reply else "ignored").inc()
         return reply
 
     async def _await_result(self, key: str, give_up: float) -> str | object | None:

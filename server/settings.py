@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     wechat_token: str | None = _env("WECHAT_TOKEN")
     wechat_aes_key: str | None = _env("WECHAT_AES_KEY")
     wechat_aes_key_previous: str | None = _env("WECHAT_AES_KEY_PREVIOUS")
+    # The console's 消息加解密方式.  Unset: safe when an EncodingAESKey is configured.  In
+    # compat and safe mode a plaintext push is refused: its signature does not cover the body.
+    wechat_encrypt_mode: Literal["plain", "compat", "safe"] | None = _env("WECHAT_ENCRYPT_MODE")
     wechat_appid: str | None = _env("WECHAT_APPID")
     wechat_secret: str | None = _env("WECHAT_SECRET")
     wechat_mp_appid: str | None = _env("WECHAT_MP_APPID")
@@ -132,6 +135,12 @@ class Settings(BaseSettings):
         return v.rstrip("/")
 
     @model_validator(mode="after")
+    def _encrypted_modes_need_a_key(self) -> Settings:
+        if self.wechat_encrypt_mode in ("compat", "safe") and not self.wechat_aes_key:
+            raise ValueError(f"WECHAT_ENCRYPT_MODE={self.wechat_encrypt_mode} needs WECHAT_AES_KEY")
+        return self
+
+    @model_validator(mode="after")
     def _production_needs_wechat(self) -> Settings:
         if self.env == "production":
             missing = [
@@ -163,6 +172,16 @@ class Settings(BaseSettings):
         """Current key first; the previous one is tried when decryption with it fails."""
         current = self.wechat_aes_key or (DEV_AES_KEY if self.development else None)
         return [k for k in (current, self.wechat_aes_key_previous) if k]
+
+    @property
+    def encrypt_mode(self) -> str:
+        if self.wechat_encrypt_mode:
+            return self.wechat_encrypt_mode
+        return "safe" if self.wechat_aes_key else "plain"
+
+    @property
+    def plaintext_allowed(self) -> bool:
+        return self.encrypt_mode == "plain"
 
     @property
     def appid(self) -> str:

@@ -53,6 +53,8 @@ def make_settings(
             "wechat_appid": APPID,
             "wechat_secret": "test-secret",
             "wechat_api_base": fake_wechat[1],
+            # Most stories are told in plaintext; the encrypted ones say so per message.
+            "wechat_encrypt_mode": "plain",
             "data_dir": tmp_path,
         }
         values.update(overrides)

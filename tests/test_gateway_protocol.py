@@ -202,3 +202,58 @@ def test_the_parser_keeps_nested_elements_and_refuses_dtds() -> None:
     assert fields == {"A": "1", "B": {"C": "2", "D": None}, "E": "x]]>y"}
     with pytest.raises(MalformedMessage):
         parse_body(b"<!DOCTYPE xml [<!ELEMENT xml ANY>]><xml><A>1</A></xml>")
+
+
+async def test_safe_mode_refuses_plaintext_pushes(
+    aiohttp_client, make_settings, peer: WeChatPeer
+) -> None:
+    """A plaintext signature covers no body: in safe mode it must not be accepted at all."""
+    from server.app import create_app
+
+    client = await aiohttp_client(create_app(make_settings(wechat_encrypt_mode=None)))
+    plain = await peer.say(client, ALICE, "帮助")
+    assert plain.status == 403  # safe is the default once an EncodingAESKey is configured
+    encrypted = await peer.say(client, ALICE, "帮助", mode="safe")
+    assert "绑定" in (encrypted.text or "")
+
+
+async def test_a_captured_signature_cannot_carry_another_body(
+    client: TestClient, peer: WeChatPeer
+) -> None:
+    query = peer.signed_query()
+    genuine, _ = peer.text_xml(ALICE, "帮助")
+    forged, _ = peer.text_xml(openid_for("victim"), "我的身份")
+    assert (await peer.post(client, genuine, query)).status == 200
+    assert (await peer.post(client, genuine, dict(query))).status == 200  # WeChat's retry
+    assert (await peer.post(client, forged, dict(query))).status == 403
+
+
+async def test_a_non_ascii_signature_is_403_not_500(client: TestClient, peer: WeChatPeer) -> None:
+    query = {**peer.signed_query(), "signature": "é" * 40}
+    resp = await client.get("/wechat", params={**query, "echostr": "x"})
+    assert resp.status == 403
+    plain, _ = peer.text_xml(ALICE, "帮助")
+    body, query = peer.envelope(plain, "safe")
+    query["msg_signature"] = "签名" * 20
+    assert (await client.post("/wechat", params=query, data=body.encode())).status == 403
+
+
+async def test_deeply_nested_json_is_400(client: TestClient, peer: WeChatPeer) -> None:
+    bomb = '{"a":' + "[" * 20000 + "]" * 20000 + "}"
+    resp = await client.post("/wechat/miniprogram", params=peer.signed_query(), data=bomb.encode())
+    assert resp.status == 400
+
+
+async def test_invented_message_types_share_one_metric_label(
+    client: TestClient, peer: WeChatPeer
+) -> None:
+    for n in range(5):
+        xml = (
+            f"<xml><ToUserName>gh</ToUserName><FromUserName>{ALICE}</FromUserName>"
+            f"<CreateTime>{int(time.time())}</CreateTime><MsgType>t{n:06d}</MsgType>"
+            f"<MsgId>{424200 + n}</MsgId></xml>"
+        )
+        assert (await peer.post(client, xml, peer.signed_query())).status == 200
+    metrics = await (await client.get("/metrics")).text()
+    assert "t000001" not in metrics
+    assert 'type="other"' in metrics

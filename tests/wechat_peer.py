@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -82,8 +83,9 @@ class WeChatPeer:
         )
 
     def signed_query(
-        self, *, timestamp: int | None = None, nonce: str = "nonce123", token: str | None = None
+        self, *, timestamp: int | None = None, nonce: str | None = None, token: str | None = None
     ) -> dict[str, str]:
+        nonce = nonce or secrets.token_hex(5)  # WeChat's nonce differs on every push
         ts = str(timestamp if timestamp is not None else self._now())
         return {
             "signature": sign(token or self.token, ts, nonce),

@@ -34,13 +34,17 @@ def sha1_signature(*parts: str) -> str:
     return hashlib.sha1("".join(sorted(parts)).encode("utf-8")).hexdigest()
 
 
+def _same_digest(expected: str, given: str) -> bool:
+    # Bytes, so a non-ASCII forgery is a mismatch rather than compare_digest's TypeError.
+    return hmac.compare_digest(expected.encode(), given.lower().encode("utf-8", "replace"))
+
+
 def check_signature(
     token: str, signature: str | None, timestamp: str | None, nonce: str | None
 ) -> None:
     if not (signature and timestamp and nonce):
         raise SignatureRejected("missing signature, timestamp or nonce")
-    expected = sha1_signature(token, timestamp, nonce)
-    if not hmac.compare_digest(expected, signature.lower()):
+    if not _same_digest(sha1_signature(token, timestamp, nonce), signature):
         raise SignatureRejected("signature mismatch")
 
 
@@ -49,8 +53,7 @@ def check_msg_signature(
 ) -> None:
     if not msg_signature:
         raise SignatureRejected("missing msg_signature")
-    expected = sha1_signature(token, timestamp, nonce, encrypted)
-    if not hmac.compare_digest(expected, msg_signature.lower()):
+    if not _same_digest(sha1_signature(token, timestamp, nonce, encrypted), msg_signature):
         raise SignatureRejected("msg_signature mismatch")
 
 

@@ -26,7 +26,7 @@ def parse_body(body: bytes) -> dict[str, Any]:
     if stripped.startswith("{"):
         try:
             data = json.loads(stripped)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nesting meant to crash us
             raise MalformedMessage("malformed JSON") from None
         if not isinstance(data, dict):
             raise MalformedMessage("JSON body must be an object")
@@ -86,6 +86,24 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
+# Metric labels come from this fixed set: a label per unknown MsgType would let anyone who can
+# sign a push grow the metrics without bound.
+KNOWN_TYPES = frozenset(
+    {
+        "text",
+        "voice",
+        "image",
+        "video",
+        "shortvideo",
+        "location",
+        "link",
+        "file",
+        "event",
+        "miniprogrampage",
+    }
+)
+
+
 @dataclass(frozen=True)
 class InboundMessage:
     to_user: str
@@ -99,6 +117,10 @@ class InboundMessage:
     event_key: str | None = None
     recognition: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def type_label(self) -> str:
+        return self.msg_type if self.msg_type in KNOWN_TYPES else "other"
 
     @property
     def dedup_key(self) -> str:

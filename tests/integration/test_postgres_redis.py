@@ -92,6 +92,7 @@ async def two_servers(
         "WECHAT_APPID": APPID,
         "WECHAT_SECRET": "test-secret",
         "WECHAT_API_BASE": fake_wechat[1],
+        "WECHAT_ENCRYPT_MODE": "plain",
         "DANGJIAN_LOG_LEVEL": "WARNING",
     }
     procs, urls = [], []
