@@ -200,3 +200,31 @@ async def test_names_with_spaces_bind(client: TestClient, peer: WeChatPeer, line
     await make_member("王芳", "13912345678")
     reply = await peer.say(client, WANG, line)
     assert "绑定成功" in (reply.text or ""), reply.text
+
+
+async def test_guesses_sent_all_at_once_are_each_counted(aiohttp_client, make_settings) -> None:
+    """Seventy simultaneous guesses: only the allowed few are even looked at."""
+    import asyncio
+
+    settings = make_settings(bind_max_failures=5)
+    client = await aiohttp_client(create_app(settings))
+    peer = WeChatPeer(token=settings.token, aes_key=settings.aes_keys[0], appid=settings.appid)
+    await make_member("王芳", "13912345678")
+    replies = await asyncio.gather(
+        *(peer.say(client, WANG, f"绑定 王芳 {n}") for n in range(5630, 5700))
+    )
+    looked_at = [r.text for r in replies if "次数过多" not in (r.text or "")]
+    assert len(looked_at) <= 5, looked_at
+    if not any("绑定成功" in (t or "") for t in looked_at):
+        assert not await WeChatIdentity.exists(openid=WANG)
+
+
+async def test_a_successful_bind_clears_the_count(aiohttp_client, make_settings) -> None:
+    settings = make_settings(bind_max_failures=2)
+    client = await aiohttp_client(create_app(settings))
+    peer = WeChatPeer(token=settings.token, aes_key=settings.aes_keys[0], appid=settings.appid)
+    await make_member("王芳", "13912345678")
+    assert "没有找到" in ((await peer.say(client, WANG, "绑定 王芳 0000")).text or "")
+    assert "绑定成功" in ((await peer.say(client, WANG, "绑定 王芳 5678")).text or "")
+    for _ in range(3):
+        assert "已经绑定过了" in ((await peer.say(client, WANG, "绑定 王芳 5678")).text or "")

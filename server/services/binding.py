@@ -83,22 +83,26 @@ class Binder:
         self.max_failures = max_failures
         self.identities = identities
 
-    def _failures_key(self, req: BindRequest) -> str:
-        return f"bind-fail:{req.appid}:{req.openid}"
+    def _tries_key(self, req: BindRequest) -> str:
+        return f"bind-tries:{req.appid}:{req.openid}"
 
-    async def _check_allowed(self, req: BindRequest) -> None:
-        count = await self.cache.get(self._failures_key(req))
-        if count is not None and int(count) >= self.max_failures:
+    async def _count_try(self, req: BindRequest) -> None:
+        # Counted before anything is looked up: guesses sent all at once are each counted
+        # before any of them is answered, so none slips past the limit.
+        tries = await self.cache.incr(self._tries_key(req), FAILURE_WINDOW)
+        if tries > self.max_failures:
             raise RateLimited("绑定尝试次数过多，请一小时后再试，或联系支部书记协助绑定。")
 
+    async def _succeeded(self, req: BindRequest) -> None:
+        await self.cache.delete(self._tries_key(req))
+
     async def _fail(self, req: BindRequest, message: str) -> None:
-        failures = await self.cache.incr(self._failures_key(req), FAILURE_WINDOW)
-        log.info("bind refused", extra={"openid": mask_openid(req.openid), "failures": failures})
+        log.info("bind refused", extra={"openid": mask_openid(req.openid)})
         raise ValidationFailed(message, field="member")
 
     async def bind(self, req: BindRequest, *, among: tuple[int, ...] | None = None) -> BindResult:
         """Bind, or say why not.  `among` narrows to the candidates of an ambiguous first try."""
-        await self._check_allowed(req)
+        await self._count_try(req)
         current = await WeChatIdentity.get_or_none(
             appid=req.appid, openid=req.openid
         ).prefetch_related("member")
@@ -106,6 +110,7 @@ class Binder:
             if current.member.name in _spellings(req.name) and current.member.phone.endswith(
                 req.digits
             ):
+                await self._succeeded(req)
                 return BindResult(BindOutcome.ALREADY, current.member)
             raise Conflict(
                 f"您的微信已绑定为 {current.member.name}。如需更换，请联系支部书记解除绑定。"
@@ -137,6 +142,7 @@ class Binder:
             if again is not None and again.member_id == member.id:  # type: ignore[attr-defined]
                 return BindResult(BindOutcome.ALREADY, member)
             await self._fail(req, TAKEN)
+        await self._succeeded(req)
         await self.identities.forget(req.appid, req.openid)
         log.info(
             "identity bound",
