@@ -28,6 +28,9 @@ from server.wechat.messages import InboundMessage
 log = logging.getLogger("dangjian.gateway")
 
 RESULT_TTL = 300  # WeChat's retries arrive within ~15 s; keep results well beyond that.
+# A live owner settles its claim at its deadline; a claim it never settles (the process died)
+# lapses this long after, before WeChat's retry arrives (5 s after the first try).
+CLAIM_MARGIN = 0.5
 PENDING = json.dumps({"s": "pending"})
 ASYNC = json.dumps({"s": "async"})
 _RELEASED = object()  # the claim vanished before it was settled
@@ -55,13 +58,14 @@ class MessageProcessor:
         give_up = time.monotonic() + self.deadline
         conversation_key = Conversation.key_for(appid, message.from_user)
         while True:
-            # The claim outlives the deadline, so a live owner always settles it first.  The
-            # sender's conversation state comes back in the same round trip.
+            # The sender's conversation state comes back in the same round trip as the claim.
             claimed, conversation = await self.cache.add_and_get(
-                key, PENDING, self.deadline + 2, conversation_key
+                key, PENDING, self.deadline + CLAIM_MARGIN, conversation_key
             )
             if claimed:
-                return await self._handle(message, appid, key, conversation)
+                # A copy taking over from a dead owner has only what is left of its own time.
+                budget = max(0.0, give_up - time.monotonic())
+                return await self._handle(message, appid, key, conversation, budget)
             outcome = await self._await_result(key, give_up)
             if outcome is not _RELEASED:
                 self.metrics.retries_deduplicated.inc()
@@ -70,7 +74,12 @@ class MessageProcessor:
             # The owner died or gave up before settling: this copy takes over the work.
 
     async def _handle(
-        self, message: InboundMessage, appid: str, key: str, conversation: str | None
+        self,
+        message: InboundMessage,
+        appid: str,
+        key: str,
+        conversation: str | None,
+        budget: float,
     ) -> str | None:
         task = asyncio.create_task(
             self.dispatcher.feed(message, appid, conversation_raw=conversation)
@@ -83,7 +92,7 @@ class MessageProcessor:
             return None
         try:
             # asyncio.wait leaves the task running past the deadline, unlike wait_for.
-            done, _ = await asyncio.wait((task,), timeout=self.deadline)
+            done, _ = await asyncio.wait((task,), timeout=budget)
         except BaseException:
             await self.cache.delete(key)  # release the claim: a retry may take over
             raise
@@ -96,7 +105,11 @@ class MessageProcessor:
             self._deliver_later(task, message)
             self.metrics.messages.labels(message.type_label, "async").inc()
             return None
-        reply = task.result()
+        try:
+            reply = task.result()
+        except BaseException:
+            await self.cache.delete(key)  # nothing was done: let WeChat's retry try again
+            raise
         await self.cache.set(key, json.dumps({"s": "done", "r": reply}), RESULT_TTL)
         self.metrics.messages.labels(message.type_label, "replied" if reply else "ignored").inc()
         return reply

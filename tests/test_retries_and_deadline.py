@@ -158,3 +158,48 @@ async def test_a_retry_takes_over_when_the_first_copy_was_abandoned(
     reply = await peer.post(client, plain, peer.signed_query())
     assert "绑定成功" in (reply.text or "")
     assert await WeChatIdentity.filter(openid=WANG).count() == 1
+
+
+async def test_a_database_failure_gets_an_apology_and_settles_the_message(
+    client: TestClient, peer: WeChatPeer, monkeypatch
+) -> None:
+    from server.services.identities import IdentityDirectory
+
+    async def broken(self: object, appid: str, openid: str) -> None:
+        raise ConnectionError("database went away")
+
+    monkeypatch.setattr(IdentityDirectory, "find", broken)
+    plain, _ = peer.text_xml(WANG, "帮助")
+    first = await peer.post(client, plain, peer.signed_query())
+    assert first.status == 200 and "抱歉" in (first.text or "")
+    retry = await peer.post(client, plain, peer.signed_query())
+    assert retry.text == first.text
+
+
+async def test_a_copy_taking_over_late_answers_within_its_own_time(
+    aiohttp_client, make_settings, peer: WeChatPeer, fake_wechat: tuple[FakeWeChat, str]
+) -> None:
+    """The retry waited for a dead owner's claim to lapse; it has little time left."""
+    import time as _time
+
+    from server.typedefs import CACHE
+
+    fake, _ = fake_wechat
+    release = asyncio.Event()
+    router = Router("slow")
+
+    @router.message()
+    async def slow() -> str:
+        await release.wait()
+        return "结果"
+
+    client = await aiohttp_client(create_app(make_settings(reply_deadline=0.6), router=router))
+    fake.interact(WANG, "message")
+    plain, msg_id = peer.text_xml(WANG, "慢")
+    await client.app[CACHE].add(f"dedup:{APPID}:msg:{msg_id}", '{"s": "pending"}', ttl=0.4)
+    started = _time.monotonic()
+    reply = await peer.post(client, plain, peer.signed_query())
+    assert reply.is_success and _time.monotonic() - started < 0.9
+    release.set()
+    await drain(client)
+    assert [m.text for m in fake.messages_to(WANG)] == ["结果"]

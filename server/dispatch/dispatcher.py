@@ -47,21 +47,12 @@ class Dispatcher:
         extra: dict[str, Any] | None = None,
         conversation_raw: str | Literal[False] | None = False,
     ) -> str | None:
-        identity = await self.identities.find(appid, message.from_user)
-        member = identity.member if identity is not None else None
-        if member is not None and member.status != MemberStatus.ACTIVE:
-            member = None  # transferred out: no longer served as a member of this street
-        conversation = await Conversation.load(
-            self.cache, appid, message.from_user, self.conversation_ttl, conversation_raw
-        )
-        ctx = ChatContext(
-            message=message,
-            appid=appid,
-            member=member,
-            identity=identity,
-            conversation=conversation,
-            deps={**self.deps, **(extra or {})},
-        )
+        try:
+            ctx = await self._context(message, appid, extra, conversation_raw)
+        except Exception:
+            # The database or the cache is failing: an apology beats WeChat's error screen.
+            log.exception("could not load the sender", extra={"msg_type": message.msg_type})
+            return APOLOGY
         try:
             resolved = await self.root.resolve(ctx)
             if resolved is None:
@@ -74,4 +65,30 @@ class Dispatcher:
             log.exception("handler failed", extra={"msg_type": message.msg_type})
             return APOLOGY
         finally:
-            await conversation.save()
+            try:
+                await ctx.conversation.save()
+            except Exception:
+                log.exception("could not save the conversation state")
+
+    async def _context(
+        self,
+        message: InboundMessage,
+        appid: str,
+        extra: dict[str, Any] | None,
+        conversation_raw: str | Literal[False] | None,
+    ) -> ChatContext:
+        identity = await self.identities.find(appid, message.from_user)
+        member = identity.member if identity is not None else None
+        if member is not None and member.status != MemberStatus.ACTIVE:
+            member = None  # transferred out: no longer served as a member of this street
+        conversation = await Conversation.load(
+            self.cache, appid, message.from_user, self.conversation_ttl, conversation_raw
+        )
+        return ChatContext(
+            message=message,
+            appid=appid,
+            member=member,
+            identity=identity,
+            conversation=conversation,
+            deps={**self.deps, **(extra or {})},
+        )
