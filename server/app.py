@@ -16,6 +16,7 @@ from server.cache import create_cache
 from server.clock import Clock
 from server.db import close_database, open_database
 from server.dispatch import Dispatcher, Router
+from server.errors import ConfigError
 from server.http_errors import error_middleware
 from server.metrics import Metrics
 from server.models import Channel
@@ -54,7 +55,13 @@ async def cache_ctx(app: web.Application) -> AsyncIterator[None]:
     cache = create_cache(
         settings.redis_url, settings.redis_prefix, app[CLOCK], pool_size=settings.redis_pool_size
     )
-    await cache.ping()
+    try:
+        await cache.ping()
+    except Exception as exc:
+        await cache.close()
+        raise ConfigError(
+            f"DANGJIAN_REDIS_URL: cannot reach Redis ({type(exc).__name__}: {exc})"
+        ) from None
     app[CACHE] = cache
     yield
     await cache.close()

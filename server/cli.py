@@ -47,14 +47,12 @@ def use_fast_event_loop() -> None:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    from aiohttp import web
-
-    from server.app import create_app
+    from server.serving import serve
 
     if args.host or args.port:
-        settings = settings.model_copy(
-            update={k: v for k, v in (("host", args.host), ("port", args.port)) if v}
-        )
+        pairs = (("DANGJIAN_HOST", args.host), ("DANGJIAN_PORT", args.port))
+        # Validated like the environment, and errors name the same variables.
+        settings = load_settings(**{name: value for name, value in pairs if value})
     _announce_mode(settings)
     if args.demo:
         from server.db import database
@@ -70,13 +68,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             f"  dangjian chat --server http://{settings.host}:{settings.port}\n"
         )
     use_fast_event_loop()
-    web.run_app(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        access_log=None,
-        print=lambda msg: log.info(msg.strip()),
-    )
+    asyncio.run(serve(settings))
     return 0
 
 

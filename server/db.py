@@ -18,6 +18,8 @@ from tortoise import Tortoise, connections
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.migrations.executor import MigrationExecutor
 
+from server.errors import ConfigError
+
 log = logging.getLogger("dangjian.db")
 
 MODELS = ["server.models"]
@@ -88,13 +90,25 @@ async def _advisory_lock(db_url: str) -> AsyncIterator[None]:
 
 
 async def open_database(db_url: str, *, migrate: bool = True, pool_size: int | None = None) -> None:
-    _ensure_sqlite_dir(db_url)
+    try:
+        _ensure_sqlite_dir(db_url)
+    except OSError as exc:
+        raise ConfigError(
+            f"DANGJIAN_DB_URL / DANGJIAN_DATA_DIR: cannot create the database folder ({exc})"
+        ) from None
     # tortoise caches each model's INSERT statement by connection name, not by dialect; a
     # process that opened SQLite before PostgreSQL (the test suite) would reuse '?' markers.
     EXECUTOR_CACHE.clear()
     # Global fallback: aiohttp runs request handlers in tasks that do not inherit the
     # start-up task's context variables, and they must all see this one ORM context.
     await Tortoise.init(config=tortoise_config(db_url, pool_size), _enable_global_fallback=True)
+    try:
+        await ping_database()  # tortoise connects lazily; find out now, with a clear message
+    except Exception as exc:
+        await Tortoise.close_connections()
+        raise ConfigError(
+            f"DANGJIAN_DB_URL: cannot open the database ({type(exc).__name__}: {exc})"
+        ) from None
     if migrate:
         await apply_migrations(db_url)
     log.info("database ready", extra={"backend": db_url.split("://", 1)[0]})

@@ -11,6 +11,7 @@ import binascii
 import re
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
@@ -83,6 +84,15 @@ class Settings(BaseSettings):
             return None
         if not re.match(r"^(sqlite|postgres|postgresql|asyncpg)://", v):
             raise ValueError("expected sqlite://PATH or postgres://USER@HOST:PORT/DB")
+        if v.startswith("sqlite://"):
+            if v == "sqlite://":
+                raise ValueError("expected a file path after sqlite://")
+            return v
+        parts = urlsplit(v)
+        if not parts.hostname or parts.path.strip("/") == "":
+            raise ValueError(
+                "a PostgreSQL URL needs a host and a database: postgres://USER@HOST/DB"
+            )
         return v
 
     @field_validator("redis_url")
@@ -92,7 +102,17 @@ class Settings(BaseSettings):
             return None
         if not re.match(r"^(redis|rediss|unix)://", v):
             raise ValueError("expected redis://HOST:PORT/DB, or unset for the in-process cache")
+        db = urlsplit(v).path.strip("/")
+        if v.startswith("redis") and db and not db.isdigit():
+            raise ValueError(f"the database after the host must be a number, not {db!r}")
         return v
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, v: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9.\-]+|\[?[0-9A-Fa-f:.]+\]?", v):
+            raise ValueError("expected an IP address or a host name, such as 127.0.0.1")
+        return v.strip("[]")
 
     @field_validator("tz")
     @classmethod
@@ -233,6 +253,8 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc)) from None
+    except UnicodeDecodeError:
+        raise ConfigError(".env: the file is not UTF-8 text") from None
 
 
 def format_validation_error(exc: ValidationError) -> str:

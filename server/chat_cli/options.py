@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
+from server.errors import ConfigError
+
 if TYPE_CHECKING:
     from server.settings import Settings
 
@@ -88,10 +90,23 @@ def _connect_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
+def _check_url(flag: str, url: str) -> None:
+    try:
+        parts = urlsplit(url)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+    except ValueError:  # a malformed IPv6 literal, a port that is not a number
+        ok = False
+    if not ok:
+        raise ConfigError(f"{flag}: expected a URL such as http://127.0.0.1:8080, got {url!r}")
+
+
 def options_from_args(args: argparse.Namespace, settings: Settings) -> ChatOptions:
     script = [f"/event {args.event}"] if args.event else []
     script += args.command or []
     server = args.server or f"http://{_connect_host(settings.host)}:{settings.port}"
+    for flag, url in (("--server", server), ("--api-base", args.api_base)):
+        if url is not None:
+            _check_url(flag, url)
     # A development server mounts the fake WeChat on itself, wherever --server points.
     default_api = (
         f"{server.rstrip('/')}/fake-wechat"

@@ -1,0 +1,94 @@
+"""Starting up with something wrong: one line that names the variable, and a clean exit."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from server.cli import main
+from server.errors import ConfigError
+from server.settings import load_settings
+
+
+def run_cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DANGJIAN_", "WECHAT_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "server", *args],
+        env={**clean, "DANGJIAN_DATA_DIR": str(tmp_path), **env},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_serve_with_redis_unreachable_names_the_variable_and_exits(tmp_path: Path) -> None:
+    done = run_cli(tmp_path, "serve", "--port", "18071", DANGJIAN_REDIS_URL="redis://127.0.0.1:1/0")
+    assert done.returncode == 2, done.stderr
+    assert "DANGJIAN_REDIS_URL: cannot reach Redis" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_migrate_with_postgres_unreachable_names_the_variable(tmp_path: Path) -> None:
+    done = run_cli(tmp_path, "migrate", DANGJIAN_DB_URL="postgres://postgres@127.0.0.1:1/x")
+    assert done.returncode == 2
+    assert "DANGJIAN_DB_URL: cannot open the database" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_serve_on_a_port_in_use_says_so(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = run_cli(tmp_path, "serve", "--port", str(port))
+    assert done.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+
+
+def test_serve_port_flag_is_validated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["serve", "--port", "70000"]) == 2
+    assert "DANGJIAN_PORT" in capsys.readouterr().err
+
+
+def test_chat_with_a_malformed_server_url_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["chat", "--server", "http://[::1", "-c", "帮助"]) == 2
+    assert "--server" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DANGJIAN_DB_URL", "postgres://"),
+        ("DANGJIAN_DB_URL", "postgres://postgres@127.0.0.1:5432"),
+        ("DANGJIAN_DB_URL", "sqlite://"),
+        ("DANGJIAN_REDIS_URL", "redis://127.0.0.1:6379/abc"),
+        ("DANGJIAN_HOST", "no such host"),
+    ],
+)
+def test_incomplete_addresses_are_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str, value: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    assert name in str(err.value)
+
+
+def test_a_dotenv_that_is_not_utf8_is_named(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_bytes("DANGJIAN_TZ=亚洲\n".encode("gb18030"))
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    assert ".env" in str(err.value)
