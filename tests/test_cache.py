@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -14,12 +15,10 @@ from server.cache import Cache, LockTimeout, MemoryCache, RedisCache
 REDIS = os.environ.get("DANGJIAN_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 
-@pytest.fixture(params=["memory", "redis"])
-async def cache(request: pytest.FixtureRequest) -> AsyncIterator[Cache]:
-    if request.param == "memory":
-        yield MemoryCache()
-        return
-    redis = RedisCache(REDIS, prefix=f"dangjian_test:{uuid.uuid4().hex[:12]}:")
+@contextlib.asynccontextmanager
+async def real_redis(pool_size: int = 200) -> AsyncIterator[RedisCache]:
+    """A RedisCache with a private key prefix, emptied afterwards; skipped where Redis is not."""
+    redis = RedisCache(REDIS, prefix=f"dangjian_test:{uuid.uuid4().hex[:12]}:", pool_size=pool_size)
     try:
         await redis.ping()
     except Exception as exc:
@@ -27,12 +26,22 @@ async def cache(request: pytest.FixtureRequest) -> AsyncIterator[Cache]:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"CI=true requires Redis at {REDIS}: {exc}")
         pytest.skip(f"Redis at {REDIS} is not reachable: {exc}")
-    yield redis
-    client = redis.client
-    keys = [k async for k in client.scan_iter(match=redis._k("*"))]
-    if keys:
-        await client.delete(*keys)
-    await redis.close()
+    try:
+        yield redis
+    finally:
+        keys = [k async for k in redis.client.scan_iter(match=redis._k("*"))]
+        if keys:
+            await redis.client.delete(*keys)
+        await redis.close()
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def cache(request: pytest.FixtureRequest) -> AsyncIterator[Cache]:
+    if request.param == "memory":
+        yield MemoryCache()
+        return
+    async with real_redis() as redis:
+        yield redis
 
 
 async def test_add_is_set_if_absent(cache: Cache) -> None:
@@ -89,19 +98,6 @@ async def test_publish_reaches_subscribers(cache: Cache) -> None:
 
 
 async def test_a_burst_beyond_the_pool_waits_instead_of_failing() -> None:
-    redis = RedisCache(REDIS, prefix=f"dangjian_test:{uuid.uuid4().hex[:12]}:", pool_size=4)
-    try:
-        await redis.ping()
-    except Exception as exc:
-        await redis.close()
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true requires Redis at {REDIS}: {exc}")
-        pytest.skip(f"Redis at {REDIS} is not reachable: {exc}")
-    try:
+    async with real_redis(pool_size=4) as redis:
         results = await asyncio.gather(*(redis.add(f"k{i}", "v", 60) for i in range(300)))
-        assert all(results)
-    finally:
-        keys = [k async for k in redis.client.scan_iter(match=redis._k("*"))]
-        if keys:
-            await redis.client.delete(*keys)
-        await redis.close()
+    assert all(results)
