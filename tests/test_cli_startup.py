@@ -92,3 +92,37 @@ def test_a_dotenv_that_is_not_utf8_is_named(
     with pytest.raises(ConfigError) as err:
         load_settings()
     assert ".env" in str(err.value)
+
+
+async def test_fake_wechat_command_serves_the_fake_api(tmp_path: Path) -> None:
+    import asyncio
+
+    import aiohttp
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "server", "fake-wechat", "--port", str(port)],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    body = {"grant_type": "client_credential", "appid": "wx1", "secret": "s"}
+    try:
+        async with aiohttp.ClientSession() as session:
+            for _ in range(100):  # until the process listens
+                try:
+                    async with session.post(f"{base}/cgi-bin/stable_token", json=body) as resp:
+                        answer = await resp.json(content_type=None)
+                    break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.1)
+            assert answer["errcode"] == 0 and answer["access_token"]
+            async with session.get(f"{base}/_fake/calls?since=0") as resp:
+                calls = (await resp.json())["calls"]
+        assert calls[0]["path"] == "/cgi-bin/stable_token"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
