@@ -27,6 +27,7 @@ from server.settings import Settings
 from server.typedefs import (
     CACHE,
     CLOCK,
+    CORPUS,
     HTTP_SESSION,
     METRICS,
     PROCESSOR,
@@ -35,12 +36,19 @@ from server.typedefs import (
     WECHAT_CLIENTS,
 )
 from server.wechat.client import WeChatClient
+from study_content.corpus import load_corpus
 
 log = logging.getLogger("dangjian.app")
 
 
 # Resources, each in one cleanup context, in dependency order: database, cache, outbound
 # HTTP (WeChat clients), then the message pipeline that uses all three.
+
+
+async def corpus_ctx(app: web.Application) -> AsyncIterator[None]:
+    # First, before anything is opened: an invalid corpus stops the start with the full report.
+    app[CORPUS] = load_corpus(*app[SETTINGS].content_folders)
+    yield
 
 
 async def database_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -130,7 +138,7 @@ def create_app(
     app[ROUTER] = router or build_router()
     app[CLOCK] = clock or Clock(settings.zone)
     app[METRICS] = Metrics()
-    app.cleanup_ctx.extend([database_ctx, cache_ctx, wechat_ctx, pipeline_ctx])
+    app.cleanup_ctx.extend([corpus_ctx, database_ctx, cache_ctx, wechat_ctx, pipeline_ctx])
     gateway.setup_routes(app)
     ops.setup_routes(app)
     if settings.embedded_fake_wechat:

@@ -149,6 +149,19 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(run_chat(options_from_args(args, settings)))
 
 
+def cmd_content_check(settings: Settings, args: argparse.Namespace) -> int:
+    from study_content.corpus import CorpusInvalid, load_corpus
+
+    folders = settings.content_folders
+    try:
+        units = load_corpus(*folders)
+    except CorpusInvalid as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"{len(units)} study units OK in {', '.join(str(f) for f in folders)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from server.chat_cli import add_arguments as add_chat_arguments
 
@@ -176,6 +189,11 @@ def build_parser() -> argparse.ArgumentParser:
     fake.add_argument("--host", default="127.0.0.1")
     fake.add_argument("--port", type=int, default=8081)
     fake.set_defaults(func=cmd_fake_wechat)
+
+    content = sub.add_parser("content", help="the study corpus")
+    content_sub = content.add_subparsers(dest="content_command", required=True, metavar="ACTION")
+    check = content_sub.add_parser("check", help="validate every study unit, file by file")
+    check.set_defaults(func=cmd_content_check)
 
     chat = sub.add_parser("chat", help="chat with a running server as a WeChat user")
     add_chat_arguments(chat)

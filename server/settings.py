@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     env: Literal["development", "production"] = _env("DANGJIAN_ENV", "development")
     data_dir: Path = _env("DANGJIAN_DATA_DIR", Path("./data"))
     db_url: str | None = _env("DANGJIAN_DB_URL")
+    # A branch's own study units, added to the shipped ones (study_content/units).
+    content_dir: Path | None = _env("DANGJIAN_CONTENT_DIR")
     redis_url: str | None = _env("DANGJIAN_REDIS_URL")
     redis_prefix: str = _env("DANGJIAN_REDIS_PREFIX", "dangjian:")
     # Per process.  Too small a pool queues requests behind each other and stretches p99.
@@ -241,6 +243,12 @@ class Settings(BaseSettings):
     @property
     def is_postgres(self) -> bool:
         return not self.database_url.startswith("sqlite://")
+
+    @property
+    def content_folders(self) -> list[Path]:
+        from study_content.corpus import SHIPPED
+
+        return [SHIPPED, self.content_dir] if self.content_dir else [SHIPPED]
 
     @property
     def zone(self) -> ZoneInfo:

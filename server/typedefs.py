@@ -13,6 +13,7 @@ from server.models import Channel
 from server.processing import MessageProcessor
 from server.settings import Settings
 from server.wechat.client import WeChatClient
+from study_content.corpus import Unit
 
 SETTINGS = web.AppKey("settings", Settings)
 CLOCK = web.AppKey("clock", Clock)
@@ -22,3 +23,4 @@ HTTP_SESSION = web.AppKey("http_session", aiohttp.ClientSession)
 WECHAT_CLIENTS = web.AppKey("wechat_clients", dict[Channel, WeChatClient])
 PROCESSOR = web.AppKey("processor", MessageProcessor)
 ROUTER = web.AppKey("router", Router)
+CORPUS = web.AppKey("corpus", list[Unit])

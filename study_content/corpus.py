@@ -1,0 +1,179 @@
+"""The study corpus: units in plain files, loaded and checked once.
+
+A unit is a Markdown file with TOML front matter between `+++` lines:
+
+    +++
+    id = "constitution-nature"
+    title = "党的性质和宗旨"
+    tags = ["党章", "党的性质"]
+    source = "《中国共产党章程》总纲"
+
+    [[questions]]
+    question = "……"
+    choices = ["……", "……", "……", "……"]
+    answer = "B"
+    explanation = "……"
+    +++
+    正文 (300–800 characters)
+
+TOML because Python reads it without a dependency (tomllib) and secretaries can edit it in any
+editor.  The shipped units live in `study_content/units/`; a branch adds its own by dropping
+files into the folder named by DANGJIAN_CONTENT_DIR.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from server.errors import ConfigError
+
+SHIPPED = Path(__file__).parent / "units"
+BODY_MIN, BODY_MAX = 300, 800
+LETTERS = "ABCD"
+_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
+
+
+@dataclass(frozen=True)
+class Question:
+    question: str
+    choices: tuple[str, ...]
+    answer: str  # "A".."D"
+    explanation: str
+
+
+@dataclass(frozen=True)
+class Unit:
+    id: str
+    title: str
+    tags: tuple[str, ...]
+    source: str
+    body: str
+    questions: tuple[Question, ...]
+    path: Path = field(compare=False)
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: Path
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+class CorpusInvalid(ConfigError):
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        listed = "\n".join(f"  {p}" for p in problems)
+        super().__init__(f"the study corpus has {len(problems)} problem(s):\n{listed}")
+
+
+def body_length(body: str) -> int:
+    """Characters a reader reads: whitespace and Markdown markup do not count."""
+    return len(re.sub(r"[\s#>*`_\-]", "", body))
+
+
+def _split(text: str) -> tuple[str, str] | None:
+    if not text.startswith("+++"):
+        return None
+    end = text.find("\n+++", 3)
+    if end < 0:
+        return None
+    return text[3:end], text[end + 4 :].strip()
+
+
+def _questions(raw: object, problems: list[str]) -> tuple[Question, ...]:
+    if not isinstance(raw, list) or not 2 <= len(raw) <= 3:
+        problems.append("needs 2 or 3 [[questions]]")
+        return ()
+    found = []
+    for n, item in enumerate(raw, 1):
+        if not isinstance(item, dict):
+            problems.append(f"question {n} is not a table")
+            continue
+        text, choices = item.get("question"), item.get("choices")
+        answer, why = item.get("answer"), item.get("explanation")
+        if not isinstance(text, str) or not text.strip():
+            problems.append(f"question {n}: no question text")
+        if (
+            not isinstance(choices, list)
+            or not 3 <= len(choices) <= 4
+            or not all(isinstance(c, str) and c.strip() for c in choices)
+        ):
+            problems.append(f"question {n}: choices must be 3 or 4 non-empty strings")
+            continue
+        if len(set(choices)) != len(choices):
+            problems.append(f"question {n}: two choices are the same")
+        if not isinstance(answer, str) or answer not in LETTERS[: len(choices)]:
+            problems.append(f"question {n}: answer must be one of {LETTERS[: len(choices)]}")
+        if not isinstance(why, str) or not why.strip() or "\n" in why.strip():
+            problems.append(f"question {n}: explanation must be one line")
+        if isinstance(text, str) and isinstance(answer, str) and isinstance(why, str):
+            found.append(
+                Question(text.strip(), tuple(c.strip() for c in choices), answer, why.strip())
+            )
+    return tuple(found)
+
+
+def parse_unit(path: Path) -> tuple[Unit | None, list[str]]:
+    """One file: the unit, or None and what is wrong with it."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [f"cannot read the file ({exc})"]
+    parts = _split(text)
+    if parts is None:
+        return None, ["no front matter: the file must start with +++ and close it with +++"]
+    try:
+        meta = tomllib.loads(parts[0])
+    except tomllib.TOMLDecodeError as exc:
+        return None, [f"front matter is not valid TOML ({exc})"]
+    problems: list[str] = []
+    uid, title, source = meta.get("id"), meta.get("title"), meta.get("source")
+    tags = meta.get("tags")
+    if not isinstance(uid, str) or not _ID.match(uid):
+        problems.append("id must be lowercase letters, digits and '-' (2-64 characters)")
+    if not isinstance(title, str) or not title.strip():
+        problems.append("title is missing")
+    if not isinstance(source, str) or not source.strip():
+        problems.append("source is missing (document title, and article where there is one)")
+    if not isinstance(tags, list) or not tags or not all(isinstance(t, str) and t for t in tags):
+        problems.append("tags must be a non-empty list of strings")
+    length = body_length(parts[1])
+    if not BODY_MIN <= length <= BODY_MAX:
+        problems.append(f"body has {length} characters; it must have {BODY_MIN}-{BODY_MAX}")
+    questions = _questions(meta.get("questions"), problems)
+    if problems:
+        return None, problems
+    return Unit(uid, title.strip(), tuple(tags), source.strip(), parts[1], questions, path), []
+
+
+def load_corpus(*folders: Path) -> list[Unit]:
+    """Every unit under the folders, or CorpusInvalid listing every problem in every file."""
+    units: list[Unit] = []
+    problems: list[Problem] = []
+    seen: dict[str, Path] = {}
+    for folder in folders:
+        if not folder.is_dir():
+            problems.append(Problem(folder, "is not a folder"))
+            continue
+        for path in sorted(folder.rglob("*.md")):
+            if path.name.lower() == "readme.md":
+                continue
+            unit, wrong = parse_unit(path)
+            problems.extend(Problem(path, message) for message in wrong)
+            if unit is None:
+                continue
+            if unit.id in seen:
+                problems.append(
+                    Problem(path, f"duplicate id {unit.id!r} (also in {seen[unit.id]})")
+                )
+                continue
+            seen[unit.id] = path
+            units.append(unit)
+    if problems:
+        raise CorpusInvalid(problems)
+    return units

@@ -1,0 +1,160 @@
+"""The study corpus: the shipped units are valid and cover the ground; bad units are named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from server.cli import main
+from study_content.corpus import SHIPPED, CorpusInvalid, body_length, load_corpus
+
+GOOD_BODY = "党章学习。" * 80  # 400 characters
+
+QUESTION = """
+[[questions]]
+question = "问题{n}？"
+choices = ["甲", "乙", "丙", "丁"]
+answer = "B"
+explanation = "因为乙。"
+"""
+
+
+def unit_file(
+    folder: Path,
+    name: str,
+    *,
+    uid: str | None = None,
+    body: str = GOOD_BODY,
+    questions: int = 2,
+    extra: str = "",
+    front: str | None = None,
+) -> Path:
+    uid = uid or name
+    meta = (
+        front
+        if front is not None
+        else (
+            f'id = "{uid}"\ntitle = "标题"\ntags = ["党章"]\nsource = "《中国共产党章程》"\n{extra}'
+            + "".join(QUESTION.format(n=n) for n in range(questions))
+        )
+    )
+    path = folder / f"{name}.md"
+    path.write_text(f"+++\n{meta}\n+++\n{body}\n", encoding="utf-8")
+    return path
+
+
+def test_the_shipped_corpus_is_valid_and_covers_the_ground() -> None:
+    units = load_corpus(SHIPPED)
+    assert len(units) >= 60
+    tags = {tag for unit in units for tag in unit.tags}
+    for topic in ("党章", "组织生活", "党史", "纪律与理论", "社区党建"):
+        assert topic in tags, topic
+    for unit in units:
+        assert 300 <= body_length(unit.body) <= 800, unit.id
+        assert 2 <= len(unit.questions) <= 3, unit.id
+    answers = {q.answer for unit in units for q in unit.questions}
+    assert answers >= {"A", "B", "C", "D"}  # not always the same letter
+
+
+def test_a_valid_unit_loads(tmp_path: Path) -> None:
+    unit_file(tmp_path, "ok-unit")
+    [unit] = load_corpus(tmp_path)
+    assert unit.id == "ok-unit" and unit.questions[0].choices[1] == "乙"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [
+        ({"body": "太短"}, "body has"),
+        ({"body": "长" * 900}, "body has"),
+        ({"questions": 1}, "2 or 3"),
+        ({"questions": 4}, "2 or 3"),
+        ({"uid": "Bad ID"}, "id must be"),
+        ({"front": 'id = "x1"\ntitle = "t"'}, "source is missing"),
+        ({"front": "id = 'unterminated"}, "not valid TOML"),
+        ({"extra": ""}, None),
+    ],
+)
+def test_each_problem_is_reported_with_its_file(
+    tmp_path: Path, kwargs: dict[str, object], expected: str | None
+) -> None:
+    path = unit_file(tmp_path, "unit-under-test", **kwargs)  # type: ignore[arg-type]
+    if expected is None:
+        assert load_corpus(tmp_path)
+        return
+    with pytest.raises(CorpusInvalid) as err:
+        load_corpus(tmp_path)
+    assert str(path) in str(err.value) and expected in str(err.value)
+
+
+def test_malformed_questions_are_reported(tmp_path: Path) -> None:
+    bad = QUESTION.format(n=9).replace('answer = "B"', 'answer = "E"')
+    unit_file(
+        tmp_path,
+        "bad-answer",
+        front=(
+            'id = "bad-answer"\ntitle = "t"\ntags = ["党章"]\nsource = "《党章》"\n'
+            + QUESTION.format(n=1)
+            + bad
+        ),
+    )
+    with pytest.raises(CorpusInvalid) as err:
+        load_corpus(tmp_path)
+    assert "question 2: answer must be one of ABCD" in str(err.value)
+
+
+def test_a_file_without_front_matter_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "plain.md").write_text("只是正文", encoding="utf-8")
+    with pytest.raises(CorpusInvalid) as err:
+        load_corpus(tmp_path)
+    assert "no front matter" in str(err.value)
+
+
+def test_duplicate_ids_across_folders_are_reported(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    unit_file(tmp_path / "a", "same-id")
+    second = unit_file(tmp_path / "b", "same-id")
+    with pytest.raises(CorpusInvalid) as err:
+        load_corpus(tmp_path / "a", tmp_path / "b")
+    assert f"{second}: duplicate id 'same-id'" in str(err.value)
+
+
+def test_content_check_reports_every_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DANGJIAN_CONTENT_DIR", str(tmp_path))
+    unit_file(tmp_path, "short-one", body="短")
+    unit_file(tmp_path, "party-nature")  # clashes with a shipped unit's id
+    assert main(["content", "check"]) == 1
+    err = capsys.readouterr().err
+    assert "short-one.md: body has" in err and "duplicate id 'party-nature'" in err
+
+
+def test_content_check_passes_on_a_good_branch_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DANGJIAN_CONTENT_DIR", str(tmp_path))
+    unit_file(tmp_path, "branch-own-unit")
+    assert main(["content", "check"]) == 0
+    assert "study units OK" in capsys.readouterr().out
+
+
+async def test_the_server_refuses_to_start_on_an_invalid_corpus(
+    make_settings, tmp_path: Path
+) -> None:
+    from aiohttp import web
+
+    from server.app import create_app
+
+    folder = tmp_path / "branch-units"
+    folder.mkdir()
+    unit_file(folder, "broken", questions=0)
+    runner = web.AppRunner(create_app(make_settings(content_dir=folder)))
+    with pytest.raises(CorpusInvalid) as err:
+        await runner.setup()
+    await runner.cleanup()
+    assert "broken.md: needs 2 or 3" in str(err.value)
