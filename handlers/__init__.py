@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers import binding, common, fallback, help, start
+from handlers import binding, checkin, common, fallback, help, start
 from server.dispatch import Router
 
 
@@ -12,6 +12,7 @@ def build_router() -> Router:
         common.router,
         start.router,
         binding.router,
+        checkin.router,
         help.router,
         fallback.router,
     )

@@ -23,6 +23,7 @@ from server.models import Channel
 from server.processing import MessageProcessor
 from server.services.binding import Binder
 from server.services.identities import IdentityDirectory
+from server.services.points import PointsRules
 from server.settings import Settings
 from server.typedefs import (
     CACHE,
@@ -99,6 +100,19 @@ async def wechat_ctx(app: web.Application) -> AsyncIterator[None]:
     await session.close()
 
 
+def points_rules(settings: Settings) -> PointsRules:
+    thresholds = tuple(int(x) for x in settings.star_thresholds.split(","))
+    return PointsRules(
+        check_in=settings.points_check_in,
+        reading=settings.points_reading,
+        quiz_correct=settings.points_quiz_correct,
+        submission=settings.points_submission,
+        meeting=settings.points_meeting,
+        daily_cap=settings.points_daily_cap,
+        star_thresholds=thresholds,  # type: ignore[arg-type]  # validated: four numbers
+    )
+
+
 async def pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     identities = IdentityDirectory(app[CACHE], app[CLOCK], settings.identity_ttl)
@@ -114,6 +128,7 @@ async def pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
             "clock": app[CLOCK],
             "identities": identities,
             "binder": Binder(app[CACHE], settings.bind_max_failures, identities),
+            "points_rules": points_rules(settings),
         },
     )
     processor = MessageProcessor(

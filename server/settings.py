@@ -67,6 +67,16 @@ class Settings(BaseSettings):
     # the database).  Binds clear it everywhere at once; this bounds other changes.
     identity_ttl: float = _env("DANGJIAN_IDENTITY_TTL", 30, ge=0, le=3600)
 
+    # Points (星级党员): what each deed earns, the most a member can earn in a day, and the
+    # rolling 12-month totals at which stars 2, 3, 4 and 5 begin (everyone has at least one).
+    points_check_in: int = _env("DANGJIAN_POINTS_CHECK_IN", 1, ge=0, le=100)
+    points_reading: int = _env("DANGJIAN_POINTS_READING", 2, ge=0, le=100)
+    points_quiz_correct: int = _env("DANGJIAN_POINTS_QUIZ_CORRECT", 1, ge=0, le=100)
+    points_submission: int = _env("DANGJIAN_POINTS_SUBMISSION", 5, ge=0, le=100)
+    points_meeting: int = _env("DANGJIAN_POINTS_MEETING", 3, ge=0, le=100)
+    points_daily_cap: int = _env("DANGJIAN_POINTS_DAILY_CAP", 10, ge=1, le=1000)
+    star_thresholds: str = _env("DANGJIAN_STAR_THRESHOLDS", "100,250,500,800")
+
     wechat_token: str | None = _env("WECHAT_TOKEN")
     wechat_aes_key: str | None = _env("WECHAT_AES_KEY")
     wechat_aes_key_previous: str | None = _env("WECHAT_AES_KEY_PREVIOUS")
@@ -123,6 +133,19 @@ class Settings(BaseSettings):
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError("expected an IANA time zone such as Asia/Shanghai") from exc
+        return v
+
+    @field_validator("star_thresholds")
+    @classmethod
+    def _stars(cls, v: str) -> str:
+        try:
+            values = [int(x) for x in v.split(",")]
+        except ValueError:
+            raise ValueError(
+                "expected four increasing whole numbers, e.g. 100,250,500,800"
+            ) from None
+        if len(values) != 4 or values != sorted(set(values)) or values[0] <= 0:
+            raise ValueError("expected four increasing whole numbers, e.g. 100,250,500,800")
         return v
 
     @field_validator("wechat_token")

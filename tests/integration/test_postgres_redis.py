@@ -252,3 +252,24 @@ async def test_an_import_run_beside_the_servers_is_seen_at_once(
             break
         await asyncio.sleep(0.05)
     assert "（支部书记）" in who
+
+
+async def test_check_ins_split_across_both_processes_count_once(
+    two_servers: list[str], peer: WeChatPeer
+) -> None:
+    from server.activity import CheckIn
+    from server.models import Channel
+
+    member = await make_member("王芳", "13912345678")
+    await WeChatIdentity.create(
+        appid=APPID, openid=WANG, channel=Channel.OFFICIAL_ACCOUNT, member=member
+    )
+    async with aiohttp.ClientSession() as session:
+        replies = await asyncio.gather(
+            *(
+                _post(session, two_servers[n % 2], peer, peer.text_xml(WANG, "打卡")[0])
+                for n in range(10)
+            )
+        )
+    assert sum("打卡成功" in r for r in replies) == 1
+    assert await CheckIn.filter(member_id=member.id).count() == 1

@@ -1,0 +1,59 @@
+"""What members do that feeds the tallies: one row per event, with the organisation at the time.
+
+Each table has a unique key that makes the event happen at most once (a member checks in once
+a day; reads a unit once a day; earns a given award once), so retries, double taps and two
+processes can never count anything twice.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class CheckIn(Model):
+    id = fields.IntField(primary_key=True)
+    member: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "models.Member", related_name="check_ins", on_delete=fields.CASCADE
+    )
+    # Where the member belonged that day: tallies stay right after a transfer.
+    organisation: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "models.Organisation", related_name="check_ins", on_delete=fields.RESTRICT
+    )
+    day = fields.DateField()  # in DANGJIAN_TZ
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "check_in"
+        unique_together = (("member", "day"),)
+
+
+class PointsReason(StrEnum):
+    CHECK_IN = "check_in"
+    READING = "reading"
+    QUIZ = "quiz"
+    SUBMISSION = "submission"
+    MEETING = "meeting"
+
+
+class PointsEntry(Model):
+    """Points, awarded by the server only. The deed names what earned them, so it pays once."""
+
+    id = fields.IntField(primary_key=True)
+    member: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "models.Member", related_name="points", on_delete=fields.CASCADE
+    )
+    organisation: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "models.Organisation", related_name="points", on_delete=fields.RESTRICT
+    )
+    day = fields.DateField()
+    reason = fields.CharEnumField(PointsReason, max_length=20)
+    deed = fields.CharField(max_length=100)
+    points = fields.IntField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "points_entry"
+        unique_together = (("member", "deed"),)

@@ -1,0 +1,67 @@
+"""打卡: one check-in per member per day (in DANGJIAN_TZ), enforced by the database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from tortoise.exceptions import IntegrityError
+
+from server.activity import CheckIn, PointsReason
+from server.models import Member
+from server.services.points import PointsRules, award, points_on
+
+
+@dataclass(frozen=True)
+class CheckInResult:
+    first_today: bool  # False: this member had already checked in today
+    streak: int  # consecutive days up to and including today
+    month_days: int  # days checked in this calendar month
+    points_awarded: int  # by this check-in (0 on a repeat, or at the daily cap)
+    points_today: int
+
+
+async def check_in(member: Member, today: date, rules: PointsRules) -> CheckInResult:
+    try:
+        await CheckIn.create(
+            member_id=member.id,
+            organisation_id=member.organisation_id,  # type: ignore[attr-defined]
+            day=today,
+        )
+        first = True
+    except IntegrityError:
+        first = False  # the unique (member, day) key: a retry or a second tap changes nothing
+    awarded = 0
+    if first:
+        awarded = await award(
+            member,
+            PointsReason.CHECK_IN,
+            f"check_in:{today.isoformat()}",
+            rules.check_in,
+            today,
+            rules,
+        )
+    return CheckInResult(
+        first_today=first,
+        streak=await streak(member, today),
+        month_days=await CheckIn.filter(
+            member_id=member.id, day__gte=today.replace(day=1), day__lte=today
+        ).count(),
+        points_awarded=awarded,
+        points_today=await points_on(member, today),
+    )
+
+
+async def streak(member: Member, today: date) -> int:
+    """Consecutive check-in days ending today (or yesterday, before today's check-in)."""
+    days = set(
+        await CheckIn.filter(member_id=member.id, day__gte=today - timedelta(days=400)).values_list(
+            "day", flat=True
+        )
+    )
+    day = today if today in days else today - timedelta(days=1)
+    count = 0
+    while day in days:
+        count += 1
+        day -= timedelta(days=1)
+    return count

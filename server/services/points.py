@@ -1,0 +1,71 @@
+"""Points for 星级党员: awarded by the server only, once per deed, within a daily cap."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from tortoise.exceptions import IntegrityError
+from tortoise.functions import Sum
+
+from server.activity import PointsEntry, PointsReason
+from server.models import Member
+
+
+@dataclass(frozen=True)
+class PointsRules:
+    check_in: int = 1
+    reading: int = 2
+    quiz_correct: int = 1
+    submission: int = 5
+    meeting: int = 3
+    daily_cap: int = 10
+    star_thresholds: tuple[int, int, int, int] = (100, 250, 500, 800)
+
+    def star(self, twelve_month_total: int) -> int:
+        return 1 + sum(1 for threshold in self.star_thresholds if twelve_month_total >= threshold)
+
+
+async def _sum(member: Member, since: date, until: date) -> int:
+    row = (
+        await PointsEntry.filter(member_id=member.id, day__gte=since, day__lte=until)
+        .annotate(total=Sum("points"))
+        .first()
+        .values("total")
+    )
+    return int((row or {}).get("total") or 0)
+
+
+async def points_on(member: Member, day: date) -> int:
+    return await _sum(member, day, day)
+
+
+async def award(
+    member: Member, reason: PointsReason, deed: str, points: int, day: date, rules: PointsRules
+) -> int:
+    """Award up to `points` for `deed` (once ever); returns what was actually awarded."""
+    room = rules.daily_cap - await points_on(member, day)
+    granted = max(0, min(points, room))
+    if granted == 0:
+        return 0
+    try:
+        await PointsEntry.create(
+            member_id=member.id,
+            organisation_id=member.organisation_id,  # type: ignore[attr-defined]
+            day=day,
+            reason=reason,
+            deed=deed,
+            points=granted,
+        )
+    except IntegrityError:
+        return 0  # this deed was already paid (a retry, a double tap, another process)
+    return granted
+
+
+async def year_total(member: Member, today: date) -> int:
+    """The rolling 12 months that set the star level."""
+    return await _sum(member, today - timedelta(days=365), today)
+
+
+async def month_total(member: Member, today: date) -> int:
+    return await _sum(member, today.replace(day=1), today)
