@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers import binding, checkin, common, fallback, help, start
+from handlers import binding, checkin, common, fallback, help, start, study
 from server.dispatch import Router
 
 
@@ -13,6 +13,7 @@ def build_router() -> Router:
         start.router,
         binding.router,
         checkin.router,
+        study.router,
         help.router,
         fallback.router,
     )

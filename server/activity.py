@@ -57,3 +57,22 @@ class PointsEntry(Model):
     class Meta:
         table = "points_entry"
         unique_together = (("member", "deed"),)
+
+
+class UnitReading(Model):
+    """A member read a study unit: once per unit per day, each one a study person-time."""
+
+    id = fields.IntField(primary_key=True)
+    member: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "models.Member", related_name="readings", on_delete=fields.CASCADE
+    )
+    organisation: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "models.Organisation", related_name="readings", on_delete=fields.RESTRICT
+    )
+    unit_id = fields.CharField(max_length=64)
+    day = fields.DateField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "unit_reading"
+        unique_together = (("member", "unit_id", "day"),)

@@ -129,6 +129,7 @@ async def pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
             "identities": identities,
             "binder": Binder(app[CACHE], settings.bind_max_failures, identities),
             "points_rules": points_rules(settings),
+            "corpus": app[CORPUS],
         },
     )
     processor = MessageProcessor(
