@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers import binding, checkin, common, fallback, help, start, study
+from handlers import binding, checkin, common, fallback, help, record, start, study
 from server.dispatch import Router
 
 
@@ -14,6 +14,7 @@ def build_router() -> Router:
         binding.router,
         checkin.router,
         study.router,
+        record.router,
         help.router,
         fallback.router,
     )

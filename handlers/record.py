@@ -1,0 +1,27 @@
+"""我的: this member's own check-ins, study, points and star level."""
+
+from __future__ import annotations
+
+from server.clock import Clock
+from server.dispatch import Router
+from server.dispatch.filters import Keyword, bound
+from server.models import Member
+from server.services.points import PointsRules
+from server.services.record import my_record
+
+router = Router("record")
+router.help("我的", "查看自己的打卡、学习和积分", visible=bound, order=70)
+
+
+@router.message(Keyword("我的", "我的记录", "我的积分", "mine"), bound)
+async def show_my_record(member: Member, clock: Clock, points_rules: PointsRules) -> str:
+    today = clock.today()
+    r = await my_record(member, today, points_rules)
+    return (
+        f"{member.name}同志，{today.month}月的记录：\n"
+        f"· 打卡 {r.check_ins_this_month} 天，已连续 {r.streak} 天\n"
+        f"· 学习 {r.readings_this_month} 篇次\n"
+        f"· 积分：本月 {r.points_this_month} 分，近 12 个月 {r.points_12_months} 分\n"
+        f"· 星级：{'★' * r.star}{'☆' * (5 - r.star)}（{r.star} 星）\n"
+        "积分只有您自己能看到。"
+    )

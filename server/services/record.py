@@ -1,0 +1,38 @@
+"""我的: a member's own record.  Only their own: there is no ranking of individuals anywhere."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from server.activity import CheckIn, UnitReading
+from server.models import Member
+from server.services.checkin import streak
+from server.services.points import PointsRules, month_total, year_total
+
+
+@dataclass(frozen=True)
+class MyRecord:
+    check_ins_this_month: int
+    streak: int
+    readings_this_month: int
+    points_this_month: int
+    points_12_months: int
+    star: int
+
+
+async def my_record(member: Member, today: date, rules: PointsRules) -> MyRecord:
+    first = today.replace(day=1)
+    twelve = await year_total(member, today)
+    return MyRecord(
+        check_ins_this_month=await CheckIn.filter(
+            member_id=member.id, day__gte=first, day__lte=today
+        ).count(),
+        streak=await streak(member, today),
+        readings_this_month=await UnitReading.filter(
+            member_id=member.id, day__gte=first, day__lte=today
+        ).count(),
+        points_this_month=await month_total(member, today),
+        points_12_months=twelve,
+        star=rules.star(twelve),
+    )

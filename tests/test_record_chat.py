@@ -1,0 +1,58 @@
+"""我的: a member sees their own month at a glance, and nobody else's."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from aiohttp.test_utils import TestClient
+
+from server.activity import PointsEntry, PointsReason
+from tests.test_checkin_chat import WANG, bound_member
+from tests.wechat_peer import WeChatPeer, openid_for
+
+
+async def test_my_record_after_a_check_in_and_a_reading(
+    client: TestClient, peer: WeChatPeer
+) -> None:
+    await bound_member()
+    await peer.say(client, WANG, "打卡")
+    await peer.say(client, WANG, "今日学习")
+    reply = (await peer.say(client, WANG, "我的")).text or ""
+    assert "打卡 1 天，已连续 1 天" in reply and "学习 1 篇次" in reply
+    assert "本月 3 分" in reply  # 1 for the check-in, 2 for reading
+    assert "（1 星）" in reply
+
+
+async def test_the_star_level_follows_the_rolling_twelve_months(
+    client: TestClient, peer: WeChatPeer
+) -> None:
+    member = await bound_member()
+    today = date.today()
+    for n in range(30):  # 300 points spread over the past months
+        await PointsEntry.create(
+            member=member,
+            organisation_id=member.organisation_id,
+            day=today - timedelta(days=10 * n),
+            reason=PointsReason.QUIZ,
+            deed=f"old:{n}",
+            points=10,
+        )
+    await PointsEntry.create(
+        member=member,
+        organisation_id=member.organisation_id,
+        day=today - timedelta(days=400),
+        reason=PointsReason.QUIZ,
+        deed="too-old",
+        points=500,
+    )
+    reply = (await peer.say(client, WANG, "我的")).text or ""
+    assert "近 12 个月 300 分" in reply and "（3 星）" in reply  # 250 <= 300 < 500
+
+
+async def test_my_record_shows_only_my_own(client: TestClient, peer: WeChatPeer) -> None:
+    await bound_member()
+    other = openid_for("li-ming")
+    await bound_member("李明", "13800001111", openid=other)
+    await peer.say(client, other, "打卡")
+    reply = (await peer.say(client, WANG, "我的")).text or ""
+    assert "打卡 0 天" in reply and "李明" not in reply
