@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers import binding, checkin, common, fallback, help, record, start, study
+from handlers import binding, checkin, common, fallback, help, quiz, record, start, study
 from server.dispatch import Router
 
 
@@ -16,5 +16,6 @@ def build_router() -> Router:
         study.router,
         record.router,
         help.router,
+        quiz.router,  # after the commands: a command typed mid-quiz still works
         fallback.router,
     )

@@ -76,3 +76,44 @@ class UnitReading(Model):
     class Meta:
         table = "unit_reading"
         unique_together = (("member", "unit_id", "day"),)
+
+
+class QuizAttempt(Model):
+    """One 答题 session of five questions. finished_at stays empty when it expired unfinished."""
+
+    id = fields.IntField(primary_key=True)
+    member: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "models.Member", related_name="quiz_attempts", on_delete=fields.CASCADE
+    )
+    organisation: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "models.Organisation", related_name="quiz_attempts", on_delete=fields.RESTRICT
+    )
+    day = fields.DateField()
+    questions = fields.JSONField()  # [[unit_id, question_index], ...]
+    score = fields.IntField(default=0)
+    finished_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "quiz_attempt"
+
+
+class QuizAnswer(Model):
+    """One answered question: what the weakest-topics-first choice learns from."""
+
+    id = fields.IntField(primary_key=True)
+    attempt: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "models.QuizAttempt", related_name="answers", on_delete=fields.CASCADE
+    )
+    member: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "models.Member", related_name="quiz_answers", on_delete=fields.CASCADE
+    )
+    position = fields.IntField()
+    unit_id = fields.CharField(max_length=64)
+    tag = fields.CharField(max_length=50)  # the unit's first tag: its topic
+    correct = fields.BooleanField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "quiz_answer"
+        unique_together = (("attempt", "position"),)
