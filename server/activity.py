@@ -13,15 +13,23 @@ from tortoise import fields
 from tortoise.models import Model
 
 
+def _member(related_name: str) -> fields.ForeignKeyRelation:
+    return fields.ForeignKeyField(
+        "models.Member", related_name=related_name, on_delete=fields.CASCADE
+    )
+
+
+def _organisation_then(related_name: str) -> fields.ForeignKeyRelation:
+    """Where the member belonged when it happened: tallies stay right after a transfer."""
+    return fields.ForeignKeyField(
+        "models.Organisation", related_name=related_name, on_delete=fields.RESTRICT
+    )
+
+
 class CheckIn(Model):
     id = fields.IntField(primary_key=True)
-    member: fields.ForeignKeyRelation = fields.ForeignKeyField(
-        "models.Member", related_name="check_ins", on_delete=fields.CASCADE
-    )
-    # Where the member belonged that day: tallies stay right after a transfer.
-    organisation: fields.ForeignKeyRelation = fields.ForeignKeyField(
-        "models.Organisation", related_name="check_ins", on_delete=fields.RESTRICT
-    )
+    member: fields.ForeignKeyRelation = _member("check_ins")
+    organisation: fields.ForeignKeyRelation = _organisation_then("check_ins")
     day = fields.DateField()  # in DANGJIAN_TZ
     created_at = fields.DatetimeField(auto_now_add=True)
 
@@ -42,12 +50,8 @@ class PointsEntry(Model):
     """Points, awarded by the server only. The deed names what earned them, so it pays once."""
 
     id = fields.IntField(primary_key=True)
-    member: fields.ForeignKeyRelation = fields.ForeignKeyField(
-        "models.Member", related_name="points", on_delete=fields.CASCADE
-    )
-    organisation: fields.ForeignKeyRelation = fields.ForeignKeyField(
-        "models.Organisation", related_name="points", on_delete=fields.RESTRICT
-    )
+    member: fields.ForeignKeyRelation = _member("points")
+    organisation: fields.ForeignKeyRelation = _organisation_then("points")
     day = fields.DateField()
     reason = fields.CharEnumField(PointsReason, max_length=20)
     deed = fields.CharField(max_length=100)
@@ -63,12 +67,8 @@ class UnitReading(Model):
     """A member read a study unit: once per unit per day, each one a study person-time."""
 
     id = fields.IntField(primary_key=True)
-    member: fields.ForeignKeyRelation = fields.ForeignKeyField(
-        "models.Member", related_name="readings", on_delete=fields.CASCADE
-    )
-    organisation: fields.ForeignKeyRelation = fields.ForeignKeyField(
-        "models.Organisation", related_name="readings", on_delete=fields.RESTRICT
-    )
+    member: fields.ForeignKeyRelation = _member("readings")
+    organisation: fields.ForeignKeyRelation = _organisation_then("readings")
     unit_id = fields.CharField(max_length=64)
     day = fields.DateField()
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -82,12 +82,8 @@ class QuizAttempt(Model):
     """One 答题 session of five questions. finished_at stays empty when it expired unfinished."""
 
     id = fields.IntField(primary_key=True)
-    member: fields.ForeignKeyRelation = fields.ForeignKeyField(
-        "models.Member", related_name="quiz_attempts", on_delete=fields.CASCADE
-    )
-    organisation: fields.ForeignKeyRelation = fields.ForeignKeyField(
-        "models.Organisation", related_name="quiz_attempts", on_delete=fields.RESTRICT
-    )
+    member: fields.ForeignKeyRelation = _member("quiz_attempts")
+    organisation: fields.ForeignKeyRelation = _organisation_then("quiz_attempts")
     day = fields.DateField()
     questions = fields.JSONField()  # [[unit_id, question_index], ...]
     score = fields.IntField(default=0)
@@ -105,9 +101,7 @@ class QuizAnswer(Model):
     attempt: fields.ForeignKeyRelation = fields.ForeignKeyField(
         "models.QuizAttempt", related_name="answers", on_delete=fields.CASCADE
     )
-    member: fields.ForeignKeyRelation = fields.ForeignKeyField(
-        "models.Member", related_name="quiz_answers", on_delete=fields.CASCADE
-    )
+    member: fields.ForeignKeyRelation = _member("quiz_answers")
     position = fields.IntField()
     unit_id = fields.CharField(max_length=64)
     tag = fields.CharField(max_length=50)  # the unit's first tag: its topic

@@ -44,9 +44,7 @@ async def check_in(member: Member, today: date, rules: PointsRules) -> CheckInRe
     return CheckInResult(
         first_today=first,
         streak=await streak(member, today),
-        month_days=await CheckIn.filter(
-            member_id=member.id, day__gte=today.replace(day=1), day__lte=today
-        ).count(),
+        month_days=await month_check_ins(member, today),
         points_awarded=awarded,
         points_today=await points_on(member, today),
     )
@@ -65,3 +63,9 @@ async def streak(member: Member, today: date) -> int:
         count += 1
         day -= timedelta(days=1)
     return count
+
+
+async def month_check_ins(member: Member, today: date) -> int:
+    return await CheckIn.filter(
+        member_id=member.id, day__gte=today.replace(day=1), day__lte=today
+    ).count()

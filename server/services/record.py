@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from server.activity import CheckIn, UnitReading
+from server.activity import UnitReading
 from server.models import Member
-from server.services.checkin import streak
+from server.services.checkin import month_check_ins, streak
 from server.services.points import PointsRules, month_total, year_total
 
 
@@ -25,9 +25,7 @@ async def my_record(member: Member, today: date, rules: PointsRules) -> MyRecord
     first = today.replace(day=1)
     twelve = await year_total(member, today)
     return MyRecord(
-        check_ins_this_month=await CheckIn.filter(
-            member_id=member.id, day__gte=first, day__lte=today
-        ).count(),
+        check_ins_this_month=await month_check_ins(member, today),
         streak=await streak(member, today),
         readings_this_month=await UnitReading.filter(
             member_id=member.id, day__gte=first, day__lte=today
