@@ -25,17 +25,24 @@ pytestmark = pytest.mark.integration
 WANG = openid_for("wang-fang")
 
 
-async def test_binding_and_retries_on_postgres_and_redis(
+@pytest.fixture
+async def scaled_client(
     aiohttp_client: Any,
     make_settings: Callable[..., Any],
     pg_url: str,
     redis_url: str,
     redis_prefix: str,
     redis_cleanup: None,
-    peer: WeChatPeer,
-) -> None:
+) -> Any:
+    """The app, in process, on its own PostgreSQL database and Redis key prefix."""
     settings = make_settings(db_url=pg_url, redis_url=redis_url, redis_prefix=redis_prefix)
-    client = await aiohttp_client(create_app(settings))
+    return await aiohttp_client(create_app(settings))
+
+
+async def test_binding_and_retries_on_postgres_and_redis(
+    scaled_client: Any, peer: WeChatPeer
+) -> None:
+    client = scaled_client
     health = await (await client.get("/healthz")).json()
     assert health == {"status": "ok", "database": "ok", "cache": "ok", "cache_backend": "redis"}
 
@@ -208,18 +215,15 @@ async def test_both_processes_share_one_access_token(
 
 
 async def test_an_import_run_beside_the_servers_is_seen_at_once(
-    aiohttp_client: Any,
-    make_settings: Callable[..., Any],
+    scaled_client: Any,
     pg_url: str,
     redis_url: str,
     redis_prefix: str,
-    redis_cleanup: None,
     peer: WeChatPeer,
     tmp_path: Path,
 ) -> None:
     """A roster import from the command line updates what running servers remember."""
-    settings = make_settings(db_url=pg_url, redis_url=redis_url, redis_prefix=redis_prefix)
-    client = await aiohttp_client(create_app(settings))
+    client = scaled_client
     roster = tmp_path / "roster.csv"
     header = "姓名,手机号,所在组织,职务\n"
     org = "示范街道党工委/第一党支部"
