@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from handlers import binding, checkin, common, fallback, help, quiz, record, start, study
+from handlers import (
+    binding,
+    checkin,
+    common,
+    fallback,
+    help,
+    quiz,
+    record,
+    start,
+    study,
+    submissions,
+)
 from server.dispatch import Router
 
 
@@ -13,9 +24,11 @@ def build_router() -> Router:
         start.router,
         binding.router,
         checkin.router,
+        submissions.router,  # before study: 继续 while reviewing pages through the 心得
         study.router,
         record.router,
         help.router,
+        submissions.drafting,  # a draft's text after the commands, before free-text questions
         quiz.router,  # after the commands: a command typed mid-quiz still works
         fallback.router,
     )

@@ -111,3 +111,51 @@ class QuizAnswer(Model):
     class Meta:
         table = "quiz_answer"
         unique_together = (("attempt", "position"),)
+
+
+class SubmissionStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    RETURNED = "returned"
+
+
+SUBMISSION_STATUS_LABELS = {
+    SubmissionStatus.PENDING: "待审核",
+    SubmissionStatus.APPROVED: "已通过",
+    SubmissionStatus.RETURNED: "已退回",
+}
+
+
+class Submission(Model):
+    """A 心得体会: each one handed in is an experience exchange, reviewed by the branch.
+
+    The digest (of the text without spaces) is unique per member, so a double tap, a retry or
+    two processes store the same text once.
+    """
+
+    id = fields.IntField(primary_key=True)
+    member: fields.ForeignKeyRelation = _member("submissions")
+    organisation: fields.ForeignKeyRelation = _organisation_then("submissions")
+    day = fields.DateField()
+    content = fields.TextField()
+    length = fields.IntField()  # characters that count: no spaces, punctuation or emoji
+    digest = fields.CharField(max_length=64)
+    via = fields.CharField(max_length=10, default="text")  # text or voice (recognised)
+    unit_id = fields.CharField(max_length=64, null=True)  # the study unit it reflects on
+    status = fields.CharEnumField(
+        SubmissionStatus, max_length=10, default=SubmissionStatus.PENDING, db_index=True
+    )
+    # A near-copy: what it resembles (a submission number or a unit id) and how much.
+    resembles = fields.CharField(max_length=100, null=True)
+    similarity = fields.FloatField(null=True)
+    reviewer: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "models.Member", related_name="reviews", null=True, on_delete=fields.SET_NULL
+    )
+    reviewed_at = fields.DatetimeField(null=True)
+    return_reason = fields.CharField(max_length=200, null=True)
+    notified_at = fields.DatetimeField(null=True)  # the member was told the outcome
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "submission"
+        unique_together = (("member", "digest"),)

@@ -130,6 +130,7 @@ async def pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
             "binder": Binder(app[CACHE], settings.bind_max_failures, identities),
             "points_rules": points_rules(settings),
             "corpus": app[CORPUS],
+            "wechat_clients": app[WECHAT_CLIENTS],
         },
     )
     processor = MessageProcessor(

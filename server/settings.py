@@ -77,6 +77,18 @@ class Settings(BaseSettings):
     points_daily_cap: int = _env("DANGJIAN_POINTS_DAILY_CAP", 10, ge=1, le=1000)
     star_thresholds: str = _env("DANGJIAN_STAR_THRESHOLDS", "100,250,500,800")
 
+    # 心得: the share of a submission's phrases found in another submission or a study unit
+    # at which it is flagged for the secretary as a near-copy (flagged, never rejected).
+    copy_threshold: float = _env("DANGJIAN_COPY_THRESHOLD", 0.6, gt=0, le=1)
+
+    # Optional: questions answered by an OpenAI-compatible model from the retrieved passages.
+    # Off unless a URL is set; any failure falls back to quoting the best passage.
+    llm_url: str | None = _env("DANGJIAN_LLM_URL")
+    llm_key: str | None = _env("DANGJIAN_LLM_KEY")
+    llm_model: str = _env("DANGJIAN_LLM_MODEL", "qwen-plus")
+    # Inside WeChat's 5-second reply window, with room for retrieval and the network.
+    llm_timeout: float = _env("DANGJIAN_LLM_TIMEOUT", 3.0, gt=0, le=4.5)
+
     wechat_token: str | None = _env("WECHAT_TOKEN")
     wechat_aes_key: str | None = _env("WECHAT_AES_KEY")
     wechat_aes_key_previous: str | None = _env("WECHAT_AES_KEY_PREVIOUS")
@@ -177,6 +189,15 @@ class Settings(BaseSettings):
             return None
         if not re.match(r"^https?://[^/\s]+", v):
             raise ValueError("expected an http(s) URL such as https://api.weixin.qq.com")
+        return v.rstrip("/")
+
+    @field_validator("llm_url")
+    @classmethod
+    def _llm_url(cls, v: str | None) -> str | None:
+        if not v:
+            return None
+        if not re.match(r"^https?://[^/\s]+", v):
+            raise ValueError("expected the endpoint's base URL, such as https://api.example.com/v1")
         return v.rstrip("/")
 
     @model_validator(mode="after")
