@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from server.activity import SUBMISSION_STATUS_LABELS
 from server.clock import Clock
 from server.dispatch import Router
 from server.dispatch.filters import Keyword, bound
@@ -17,11 +18,15 @@ router.help("我的", "查看自己的打卡、学习和积分", visible=bound, 
 async def show_my_record(member: Member, clock: Clock, points_rules: PointsRules) -> str:
     today = clock.today()
     r = await my_record(member, today, points_rules)
+    exchanged = "，".join(
+        f"{SUBMISSION_STATUS_LABELS[status]} {n} 篇" for status, n in r.submissions.items()
+    )
     return (
         f"{member.name}同志，{today.month}月的记录：\n"
         f"· 打卡 {r.check_ins_this_month} 天，已连续 {r.streak} 天\n"
         f"· 学习 {r.readings_this_month} 篇次\n"
         f"· 积分：本月 {r.points_this_month} 分，近 12 个月 {r.points_12_months} 分\n"
         f"· 星级：{'★' * r.star}{'☆' * (5 - r.star)}（{r.star} 星）\n"
+        f"· 心得：{exchanged}\n"
         "积分只有您自己能看到。"
     )

@@ -144,9 +144,7 @@ async def my_submissions(member: Member) -> str:
     latest, counts = await submissions.mine(member)
     if not latest:
         return "您还没有提交过心得。回复 写心得 写下您的学习体会吧。"
-    summary = "，".join(
-        f"{SUBMISSION_STATUS_LABELS[s]} {counts[s.value]} 篇" for s in SubmissionStatus
-    )
+    summary = "，".join(f"{SUBMISSION_STATUS_LABELS[s]} {counts[s]} 篇" for s in SubmissionStatus)
     lines = [f"您的心得：{summary}。最近的："]
     for s in latest:
         when = f"{s.day.month}月{s.day.day}日"

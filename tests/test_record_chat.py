@@ -56,3 +56,14 @@ async def test_my_record_shows_only_my_own(client: TestClient, peer: WeChatPeer)
     await peer.say(client, other, "打卡")
     reply = (await peer.say(client, WANG, "我的")).text or ""
     assert "打卡 0 天" in reply and "李明" not in reply
+
+
+async def test_my_record_shows_my_reflections_by_status(
+    client: TestClient, peer: WeChatPeer
+) -> None:
+    await bound_member()
+    reply = (await peer.say(client, WANG, "我的")).text or ""
+    assert "心得：待审核 0 篇，已通过 0 篇，已退回 0 篇" in reply
+    await peer.say(client, WANG, "心得 " + "我认真学习了党章，体会到党员要在群众中带头，" * 4)
+    reply = (await peer.say(client, WANG, "我的")).text or ""
+    assert "心得：待审核 1 篇，已通过 0 篇，已退回 0 篇" in reply

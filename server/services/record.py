@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from server.activity import UnitReading
+from server.activity import SubmissionStatus, UnitReading
 from server.models import Member
 from server.services.checkin import month_check_ins, streak
 from server.services.points import PointsRules, month_total, year_total
+from server.services.submissions import counts_by_status
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,7 @@ class MyRecord:
     points_this_month: int
     points_12_months: int
     star: int
+    submissions: dict[SubmissionStatus, int]  # all this member's 心得, by status
 
 
 async def my_record(member: Member, today: date, rules: PointsRules) -> MyRecord:
@@ -33,4 +35,5 @@ async def my_record(member: Member, today: date, rules: PointsRules) -> MyRecord
         points_this_month=await month_total(member, today),
         points_12_months=twelve,
         star=rules.star(twelve),
+        submissions=await counts_by_status(member),
     )

@@ -129,13 +129,19 @@ async def submit(
         raise AlreadySubmitted(await Submission.get(member_id=member.id, digest=digest)) from None
 
 
-async def mine(member: Member, limit: int = 10) -> tuple[list[Submission], dict[str, int]]:
+async def counts_by_status(member: Member) -> dict[SubmissionStatus, int]:
+    counts = dict.fromkeys(SubmissionStatus, 0)
+    for status in await Submission.filter(member_id=member.id).values_list("status", flat=True):
+        counts[SubmissionStatus(status)] += 1
+    return counts
+
+
+async def mine(
+    member: Member, limit: int = 10
+) -> tuple[list[Submission], dict[SubmissionStatus, int]]:
     """This member's latest submissions and how many they have in each status."""
     latest = await Submission.filter(member_id=member.id).order_by("-id").limit(limit)
-    counts = {s.value: 0 for s in SubmissionStatus}
-    for status in await Submission.filter(member_id=member.id).values_list("status", flat=True):
-        counts[str(status)] += 1
-    return latest, counts
+    return latest, await counts_by_status(member)
 
 
 # --- review by the branch ---------------------------------------------------------------

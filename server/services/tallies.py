@@ -1,0 +1,97 @@
+"""The participation tallies staff report upward, defined once, here.
+
+- **学习人次 (study person-times)**: each time a member studied.  A study unit read in chat
+  counts once per member, unit and day (the `unit_reading` row); a finished 答题 counts once.
+  Opening the same unit twice in a day is one person-time; two units are two.  (Attendance at a
+  党课 or 主题党日 joins this count when meetings arrive.)
+- **交流体会人次 (experience exchanges)**: each 心得体会 handed in during the period that the
+  branch has not returned: pending and approved ones.  A returned one does not count; its
+  revision, handed in again, does.
+- **Distinct members**: people, not times — who studied at least once, who exchanged at least once.
+- Every event is counted for the organisation the member belonged to *when it happened*, and by
+  its day in DANGJIAN_TZ; a period is inclusive of both ends.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from tortoise.models import Model
+from tortoise.queryset import QuerySet
+
+from server.activity import CheckIn, QuizAttempt, Submission, SubmissionStatus, UnitReading
+from server.models import Organisation
+from server.services.scope import under
+
+
+@dataclass(frozen=True)
+class Participation:
+    organisation: str  # the subtree's path
+    start: date
+    end: date
+    readings: int
+    quizzes: int
+    members_studied: int
+    check_ins: int
+    submitted: int  # every 心得 handed in, whatever became of it
+    approved: int
+    returned: int
+    members_exchanged: int
+
+    @property
+    def study_person_times(self) -> int:
+        return self.readings + self.quizzes
+
+    @property
+    def exchange_person_times(self) -> int:
+        return self.submitted - self.returned
+
+    @property
+    def pending(self) -> int:
+        return self.submitted - self.approved - self.returned
+
+    def sentence(self) -> str:
+        """The line staff paste into their reports."""
+        span = f"{_chinese(self.start)}至{_chinese(self.end)}"
+        return (
+            f"{span}，共组织党员学习{self.study_person_times}人次，"
+            f"交流体会{self.exchange_person_times}人次"
+        )
+
+
+def _chinese(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def _in(model: type[Model], path: str, start: date, end: date) -> QuerySet[Any]:
+    return model.filter(under(path), day__gte=start, day__lte=end)
+
+
+async def _members(*querysets: QuerySet[Any]) -> set[int]:
+    found: set[int] = set()
+    for qs in querysets:
+        found.update(await qs.distinct().values_list("member_id", flat=True))
+    return found
+
+
+async def participation(org: Organisation, start: date, end: date) -> Participation:
+    path = org.path
+    readings = _in(UnitReading, path, start, end)
+    quizzes = _in(QuizAttempt, path, start, end).filter(finished_at__isnull=False)
+    handed_in = _in(Submission, path, start, end)
+    exchanged = handed_in.exclude(status=SubmissionStatus.RETURNED)
+    return Participation(
+        organisation=path,
+        start=start,
+        end=end,
+        readings=await readings.count(),
+        quizzes=await quizzes.count(),
+        members_studied=len(await _members(readings, quizzes)),
+        check_ins=await _in(CheckIn, path, start, end).count(),
+        submitted=await handed_in.count(),
+        approved=await handed_in.filter(status=SubmissionStatus.APPROVED).count(),
+        returned=await handed_in.filter(status=SubmissionStatus.RETURNED).count(),
+        members_exchanged=len(await _members(exchanged)),
+    )
