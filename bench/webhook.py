@@ -115,15 +115,15 @@ class WeChatSide:
     def __post_init__(self) -> None:
         self.crypto = WeChatCrypto(self.token, self.aes_key, self.appid)
 
-    def push(self, port: int, openid: str) -> Push:
-        """One `帮助` text push with a unique MsgId and a fresh timestamp, nonce and signature."""
+    def push(self, port: int, openid: str, content: str = CONTENT) -> Push:
+        """One text push with a unique MsgId and a fresh timestamp, nonce and signature."""
         timestamp = str(int(time.time()))
         nonce = secrets.token_hex(8)
         plain = (
             f"<xml><ToUserName><![CDATA[{TO_USER}]]></ToUserName>"
             f"<FromUserName><![CDATA[{openid}]]></FromUserName>"
             f"<CreateTime>{timestamp}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-            f"<Content><![CDATA[{CONTENT}]]></Content><MsgId>{next(_msg_ids)}</MsgId></xml>"
+            f"<Content><![CDATA[{content}]]></Content><MsgId>{next(_msg_ids)}</MsgId></xml>"
         )
         query = {
             "signature": sign(self.token, timestamp, nonce),
@@ -442,6 +442,7 @@ class Target:
     server: Server
     result: Result
     warm: bool = False
+    db_url: str | None = None  # the pipeline's database, for benchmarks that seed it
 
 
 async def drive(
@@ -597,7 +598,7 @@ async def start_pipeline(
     expected_cache = "redis" if key == "postgres" else "memory"
     if health.get("cache_backend") != expected_cache:
         raise ServerFailed(f"{name}: expected the {expected_cache} cache; /healthz: {health}")
-    return Target(key, server, Result(name))
+    return Target(key, server, Result(name), db_url=env["DANGJIAN_DB_URL"])
 
 
 async def run(args: argparse.Namespace) -> int:

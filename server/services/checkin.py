@@ -22,6 +22,7 @@ class CheckInResult:
 
 
 async def check_in(member: Member, today: date, rules: PointsRules) -> CheckInResult:
+    # Four statements for a first check-in, three for a repeat: this is the busiest message.
     try:
         await CheckIn.create(
             member_id=member.id,
@@ -31,6 +32,8 @@ async def check_in(member: Member, today: date, rules: PointsRules) -> CheckInRe
         first = True
     except IntegrityError:
         first = False  # the unique (member, day) key: a retry or a second tap changes nothing
+    days = await _recent_days(member, today)
+    earned = await points_on(member, today)
     awarded = 0
     if first:
         awarded = await award(
@@ -40,29 +43,38 @@ async def check_in(member: Member, today: date, rules: PointsRules) -> CheckInRe
             rules.check_in,
             today,
             rules,
+            earned_today=earned,
         )
     return CheckInResult(
         first_today=first,
-        streak=await streak(member, today),
-        month_days=await month_check_ins(member, today),
+        streak=_streak(days, today),
+        month_days=sum(1 for d in days if d >= today.replace(day=1)),
         points_awarded=awarded,
-        points_today=await points_on(member, today),
+        points_today=earned + awarded,
     )
 
 
-async def streak(member: Member, today: date) -> int:
+async def _recent_days(member: Member, today: date) -> set[date]:
+    """Check-in days back far enough for any streak a year can hold, and this month."""
+    return set(
+        await CheckIn.filter(
+            member_id=member.id, day__gte=today - timedelta(days=400), day__lte=today
+        ).values_list("day", flat=True)
+    )
+
+
+def _streak(days: set[date], today: date) -> int:
     """Consecutive check-in days ending today (or yesterday, before today's check-in)."""
-    days = set(
-        await CheckIn.filter(member_id=member.id, day__gte=today - timedelta(days=400)).values_list(
-            "day", flat=True
-        )
-    )
     day = today if today in days else today - timedelta(days=1)
     count = 0
     while day in days:
         count += 1
         day -= timedelta(days=1)
     return count
+
+
+async def streak(member: Member, today: date) -> int:
+    return _streak(await _recent_days(member, today), today)
 
 
 async def month_check_ins(member: Member, today: date) -> int:

@@ -37,14 +37,29 @@ async def _sum(member: Member, since: date, until: date) -> int:
 
 
 async def points_on(member: Member, day: date) -> int:
-    return await _sum(member, day, day)
+    # A day holds a handful of rows: summing them here is cheaper than building an aggregate.
+    return sum(
+        await PointsEntry.filter(member_id=member.id, day=day).values_list("points", flat=True)
+    )
 
 
 async def award(
-    member: Member, reason: PointsReason, deed: str, points: int, day: date, rules: PointsRules
+    member: Member,
+    reason: PointsReason,
+    deed: str,
+    points: int,
+    day: date,
+    rules: PointsRules,
+    *,
+    earned_today: int | None = None,
 ) -> int:
-    """Award up to `points` for `deed` (once ever); returns what was actually awarded."""
-    room = rules.daily_cap - await points_on(member, day)
+    """Award up to `points` for `deed` (once ever); returns what was actually awarded.
+
+    `earned_today`: the member's points on `day` when the caller has just read them.
+    """
+    if earned_today is None:
+        earned_today = await points_on(member, day)
+    room = rules.daily_cap - earned_today
     granted = max(0, min(points, room))
     if granted == 0:
         return 0
