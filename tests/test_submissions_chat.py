@@ -254,9 +254,7 @@ async def test_returning_needs_a_reason_and_the_member_sees_it(
     assert revised.resembles is None
 
 
-async def test_a_long_reflection_is_read_page_by_page(
-    client: TestClient, peer: WeChatPeer
-) -> None:
+async def test_a_long_reflection_is_read_page_by_page(client: TestClient, peer: WeChatPeer) -> None:
     await bound_member()
     await secretary()
     long_text = "".join(f"第{i}点体会：{REFLECTION}" for i in range(6))  # about 770 characters
