@@ -1,0 +1,265 @@
+"""Question answering by retrieval: Okapi BM25 over passages of the study units.
+
+We never compose an answer: a member's question is matched against passages of a few whole
+sentences, the best are quoted with their unit, and when nothing matches well enough the caller
+gets [] (and suggests `topics()`).  Words come from a private jieba tokenizer that knows the
+Party's fixed terms; character bigrams back them up where the question and the text segment
+differently.  Pure Python: an inverted index, so a query touches only its own terms' postings.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import threading
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import jieba
+
+from study_content.corpus import Unit
+
+K1, B = 1.5, 0.75
+BIGRAM_WEIGHT = 0.3  # bigrams back words up; a stray bigram must not outvote a word
+PART_WEIGHT = 0.5  # 党小组 inside the 网格党小组 asked about: related, but not what was asked
+SUBJECT_BOOST = 1.5  # a question word in a unit's title or tags counts this much again
+SPREAD = 0.3  # a unit's other matching passages add this share: it is *about* the words
+PASSAGE_MIN, PASSAGE_MAX = 150, 300  # characters of a quoted passage
+MAX_QUESTION = 200  # longer input is a paste, not a question: we do not guess at it
+# Confidence, judged on the best passage with its unit's title and tags: `matched` is the IDF
+# weight of the question's words found there, `share` its part of the question's whole weight.
+# Words no unit uses weigh the most, so a question about something else falls short.
+NAMED_IDF, NAMED_SHARE = 1.5, 0.25  # a subject term (fixed term or tag) found: a quarter will do
+MIN_MATCHED, MIN_SHARE = 6.0, 0.5  # otherwise several good words and half of the question,
+SHORT_MATCHED, SHORT_SHARE = 3.0, 0.9  # or, for a short question, one good word and all of it
+RELATIVE = 0.5  # later results must rank within this factor of the first
+
+# Fixed terms that jieba's general dictionary splits (三会 / 一课) or does not know.
+DOMAIN_TERMS = """
+三会一课 两个维护 两个确立 四个意识 四个自信 四个服从 四种形态 四风 四单制
+四议两公开 民主集中制 党小组 党小组会 党小组长 网格党小组 老党员 双报到
+组织生活 组织生活会 民主生活会 民主评议 民主评议党员 谈心谈话 主题党日
+预备党员 预备期 入党誓词 入党申请 入党积极分子 发展对象 入党介绍人 党费
+五星支部 星级党员 支委会 支部委员会 党员大会 支部大会 党课 微党课 党支部
+党总支 党章 总纲 八项规定 八项义务 八项权利 初心使命 先锋队 先锋岗 承诺践诺
+三务公开 党务公开 党群服务中心 流动党员 组织关系 在职党员 结对帮扶 自行脱党
+留党察看 开除党籍 纪律处分 廉洁纪律 群众纪律 组织纪律 政治纪律 工作纪律
+生活纪律 党内监督 批评和自我批评 群众路线 根本宗旨 行动指南 指导思想
+共产主义 党龄 转正 表决权 南湖红船 南昌起义 古田会议 遵义会议 长征精神
+抗日战争 七届二中全会 两个务必 三个务必 十一届三中全会 改革开放 南方谈话
+中国式现代化 社会主要矛盾 新时代 全面从严治党 会议记录 工作台账 三个代表
+两学一做 一大 七大 十四大 十八大 十九大 二十大 志愿服务 基层治理 历史决议
+党员义务 党员权利
+""".split()
+
+# Question words and filler: they say nothing about which unit answers.
+STOPWORDS = frozenset(
+    """
+    的 了 是 吗 呢 吧 啊 呀 嘛 么 哦 呗 嗯 和 与 及 或 跟 在 对 把 被 给 从 向
+    到 由 来 去 上 里 这 那 这个 那个 这些 那些 这样 那样 之 其 而 就 都 也 还
+    又 再 才 只 很 太 最 更 不 没 没有 就是 还是 不是 是不是 有没有 是从 是啥
+    什么 什么样 什么时候 怎么 怎样 怎么样 怎么办 怎么个 如何 哪 哪些 哪个 哪几
+    哪几个 哪几种 哪里 哪儿 哪天 哪年 哪一年 为什么 为何 谁 由谁 由谁来 啥 咋
+    几 几个 几次 几种 多 多少 多久 多大 多长 多长时间 请问 问 问问 一下 下 我
+    我们 咱 咱们 你 你们 您 他 她 它 他们 自己 大家 有 要 想 应该 应当 可以 能
+    能不能 不能 才能 会不会 得 地 着 过 个 一个 说 说说 讲讲 告诉 知道 请 帮
+    帮我 一点 点 些 一些 到底 究竟 具体 指 指的是 意思 内容 包括 一般 平时 主要
+    干 干些 干什么 搞 做 算 算是 当 尽 走 时候 出来 好 行 作为 身为 一名
+    """.split()
+)
+
+_lock = threading.Lock()
+_tokenizer: jieba.Tokenizer | None = None
+_SENTENCE = re.compile(r"[^。！？；]+[。！？；]*[”’」』）)]*")  # a closing quote stays with it
+
+
+def _jieba() -> jieba.Tokenizer:
+    """A private tokenizer, built once per process (~1 s); jieba's global one stays untouched."""
+    global _tokenizer
+    with _lock:
+        if _tokenizer is None:
+            logging.getLogger("jieba").setLevel(logging.WARNING)  # it reports its cache loads
+            tokenizer = jieba.Tokenizer()
+            for term in DOMAIN_TERMS:
+                tokenizer.add_word(term, freq=100_000)  # outweigh the general dictionary
+            for term in (t for t in STOPWORDS if len(t) > 1):
+                tokenizer.add_word(term)  # cut 哪天 whole so that it drops, not 哪 and a stray 天
+            _tokenizer = tokenizer
+        return _tokenizer
+
+
+def _keep(token: str) -> bool:
+    return token not in STOPWORDS and any(ch.isalnum() for ch in token)
+
+
+class Terms(NamedTuple):
+    words: list[str]  # jieba's precise cut, minus stopwords
+    parts: list[str]  # dictionary words inside longer ones (jieba's search mode): 党小组
+    grams: list[str]  # "\0" + character bigrams of each run of kept words
+
+    def all(self) -> list[str]:
+        return self.words + self.parts + self.grams
+
+
+def analyse(text: str) -> Terms:
+    tokenizer = _jieba()
+    found = Terms([], [], [])
+    run = ""
+    # No HMM: it glues unknown characters into one-off "words" (哪三务, 卡算) that match nothing.
+    for word in [*tokenizer.cut(unicodedata.normalize("NFKC", text).lower(), HMM=False), "。"]:
+        if not _keep(word):
+            found.grams.extend("\0" + run[i : i + 2] for i in range(len(run) - 1))
+            run = ""
+            continue
+        for n in (2, 3):
+            subs = (word[i : i + n] for i in range(len(word) - n + 1) if len(word) > n)
+            found.parts.extend(s for s in subs if tokenizer.FREQ.get(s) and _keep(s))
+        found.words.append(word)
+        run += word
+    return found
+
+
+def _sentences(line: str) -> Iterator[str]:
+    line = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", line)  # Markdown, as the reader sees it
+    line = re.sub(r"[*_`]+", "", re.sub(r"^\s*(?:#{1,6}|>|[-*+]|\d+[.)])\s+", "", line)).strip()
+    for sentence in _SENTENCE.findall(line):
+        # A run-on sentence is quoted in pieces rather than not at all.
+        yield from (sentence[i : i + PASSAGE_MAX] for i in range(0, len(sentence), PASSAGE_MAX))
+
+
+def passages(body: str) -> list[str]:
+    """Whole sentences grouped to PASSAGE_MIN..PASSAGE_MAX characters; paragraphs keep "\\n"."""
+    found: list[str] = []
+    text, joint = "", ""  # joint: how `text` attaches to the passage before it
+    for line in body.splitlines():
+        for n, sentence in enumerate(_sentences(line)):
+            if text and len(text) + 1 + len(sentence) > PASSAGE_MAX:
+                found.append(text)
+                text = ""
+            if not text:
+                joint = "\n" if n == 0 else ""
+            text += ("\n" if n == 0 and text else "") + sentence
+            if len(text) >= PASSAGE_MIN:
+                found.append(text)
+                text = ""
+    if text and found and len(found[-1]) + len(joint) + len(text) <= PASSAGE_MAX:
+        found[-1] += joint + text  # no orphaned closing sentence
+    elif text:
+        found.append(text)
+    return found
+
+
+@dataclass(frozen=True)
+class Passage:
+    unit: Unit
+    text: str  # the passage quoted to the member: a few whole sentences of the unit's body
+    score: float
+
+
+class CorpusIndex:
+    """Built once by `build`, read-only afterwards: safe to share between requests."""
+
+    def __init__(self, corpus: Sequence[Unit], docs: list[tuple[int, str]]) -> None:
+        self._units = list(corpus)
+        self._docs = docs  # passages: (unit position, text)
+        counts = [Counter(analyse(text).all()) for _, text in docs]
+        self._doc_terms = [set(count) for count in counts]
+        # Postings hold BM25's term-frequency part, precomputed: a query only multiplies and adds.
+        lengths = [sum(count.values()) for count in counts]
+        average = sum(lengths) / len(lengths) if lengths else 1.0
+        self._postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        for doc, (count, length) in enumerate(zip(counts, lengths, strict=True)):
+            norm = K1 * (1 - B + B * length / average)
+            for term, tf in count.items():
+                self._postings[term].append((doc, tf * (K1 + 1) / (tf + norm)))
+        n = len(docs)
+        self._idf = {
+            t: math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for t, p in self._postings.items()
+        }
+        self._idf_unseen = math.log(1 + (n + 0.5) / 0.5)  # a word no unit uses weighs the most
+        subjects = [analyse(" ".join((u.title, *u.tags))) for u in self._units]
+        self._subjects = [set(s.all()) for s in subjects]
+        self._subject_units: dict[str, list[int]] = defaultdict(list)
+        for position, subject in enumerate(subjects):
+            for term in set(subject.words + subject.parts):
+                self._subject_units[term].append(position)
+        # Subject terms name what a unit is about: the fixed terms and the words of its tags.
+        fixed = analyse(" ".join(DOMAIN_TERMS)).words
+        tags = [analyse(" ".join(u.tags)) for u in self._units]
+        self._named = [set(fixed + t.words + t.parts) for t in tags]
+
+    @classmethod
+    def build(cls, corpus: Sequence[Unit]) -> CorpusIndex:
+        return cls(
+            corpus, [(p, text) for p, unit in enumerate(corpus) for text in passages(unit.body)]
+        )
+
+    def _weight(self, term: str) -> float:
+        return self._idf.get(term, self._idf_unseen) * (BIGRAM_WEIGHT if term[0] == "\0" else 1.0)
+
+    def search(self, question: str, limit: int = 3) -> list[Passage]:
+        """Confident matches, best first (at most one passage per unit); [] when nothing matches
+        well enough."""
+        if limit <= 0 or len(question) > MAX_QUESTION:
+            return []
+        asked = analyse(question)
+        inside = set(asked.parts) - set(asked.words)
+        query = {
+            t: self._weight(t) * (PART_WEIGHT if t in inside else 1.0)
+            for t in dict.fromkeys(asked.all())
+            if t in self._idf
+        }
+        scores: dict[int, float] = defaultdict(float)
+        for term, weight in query.items():
+            for doc, part in self._postings[term]:
+                scores[doc] += weight * part
+        ranks: dict[int, float] = defaultdict(float)
+        best: dict[int, int] = {}  # unit position -> its best passage
+        for doc in sorted(scores, key=lambda d: (-scores[d], d)):
+            position = self._docs[doc][0]
+            ranks[position] += scores[doc] * (SPREAD if position in best else 1.0)
+            best.setdefault(position, doc)
+        for term, weight in query.items():
+            for position in self._subject_units.get(term, ()) if term[0] != "\0" else ():
+                if position in best:
+                    ranks[position] += SUBJECT_BOOST * weight
+        words = list(dict.fromkeys(asked.words))
+        total = sum(self._weight(w) for w in words)
+        found: list[Passage] = []
+        for position in sorted(ranks, key=lambda p: (-ranks[p], p)):  # ties: corpus order
+            if found and ranks[position] < found[0].score * RELATIVE:
+                break
+            if self._confident(words, total, best[position]):
+                text = self._docs[best[position]][1]
+                found.append(Passage(self._units[position], text, ranks[position]))
+            elif not found:  # the best match itself is not confident: nothing below it is
+                break
+            if len(found) == limit:
+                break
+        return found
+
+    def _confident(self, words: list[str], total: float, doc: int) -> bool:
+        position = self._docs[doc][0]
+        have = self._doc_terms[doc] | self._subjects[position]
+        covered = [  # as a word, or as all its bigrams where the text segments it otherwise
+            w
+            for w in words
+            if w in have
+            or (len(w) > 1 and all("\0" + w[i : i + 2] in have for i in range(len(w) - 1)))
+        ]
+        matched = sum(self._weight(w) for w in covered)
+        share = matched / total if total else 0.0
+        if any(w in self._named[position] and self._weight(w) >= NAMED_IDF for w in covered):
+            return share >= NAMED_SHARE
+        return (matched >= MIN_MATCHED and share >= MIN_SHARE) or (
+            matched >= SHORT_MATCHED and share >= SHORT_SHARE
+        )
+
+    def topics(self) -> list[str]:
+        """Topics to suggest when nothing matched: the distinct first tags of the units, in
+        corpus order."""
+        return list(dict.fromkeys(unit.tags[0] for unit in self._units))
