@@ -8,6 +8,7 @@ from handlers import (
     common,
     fallback,
     help,
+    questions,
     quiz,
     record,
     start,
@@ -30,5 +31,6 @@ def build_router() -> Router:
         help.router,
         submissions.drafting,  # a draft's text after the commands, before free-text questions
         quiz.router,  # after the commands: a command typed mid-quiz still works
+        questions.router,  # any other text from a member is a question
         fallback.router,
     )

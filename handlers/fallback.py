@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from server.dispatch import Router
-from server.dispatch.filters import MsgType, bound, unbound
+from server.dispatch.filters import MsgType, unbound
 from server.wechat.messages import InboundMessage
 
 router = Router("fallback")
@@ -22,12 +22,6 @@ async def unrecognised_voice() -> str:
 @router.message(unbound)
 async def ask_to_bind() -> str:
     return HOW_TO_BIND
-
-
-@router.message(bound)
-async def not_understood(text: str) -> str:
-    shown = text if len(text) <= 20 else text[:20] + "…"
-    return f"抱歉，我还不明白「{shown}」。回复 帮助 查看可以做的事。"
 
 
 @router.handler(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 
@@ -23,12 +24,14 @@ from server.models import Channel
 from server.processing import MessageProcessor
 from server.services.binding import Binder
 from server.services.identities import IdentityDirectory
+from server.services.llm import LLMAnswerer
 from server.services.points import PointsRules
 from server.settings import Settings
 from server.typedefs import (
     CACHE,
     CLOCK,
     CORPUS,
+    CORPUS_INDEX,
     HTTP_SESSION,
     METRICS,
     PROCESSOR,
@@ -37,7 +40,8 @@ from server.typedefs import (
     WECHAT_CLIENTS,
 )
 from server.wechat.client import WeChatClient
-from study_content.corpus import load_corpus
+from study_content.corpus import Unit, load_corpus
+from study_content.retrieval import CorpusIndex
 
 log = logging.getLogger("dangjian.app")
 
@@ -46,9 +50,16 @@ log = logging.getLogger("dangjian.app")
 # HTTP (WeChat clients), then the message pipeline that uses all three.
 
 
+@functools.lru_cache(maxsize=4)
+def _index(units: tuple[Unit, ...]) -> CorpusIndex:
+    # Segmenting every unit takes a quarter of a second: once per corpus, not once per app.
+    return CorpusIndex.build(units)
+
+
 async def corpus_ctx(app: web.Application) -> AsyncIterator[None]:
     # First, before anything is opened: an invalid corpus stops the start with the full report.
     app[CORPUS] = load_corpus(*app[SETTINGS].content_folders)
+    app[CORPUS_INDEX] = _index(tuple(app[CORPUS]))
     yield
 
 
@@ -113,6 +124,19 @@ def points_rules(settings: Settings) -> PointsRules:
     )
 
 
+def _answerer(settings: Settings, session: aiohttp.ClientSession) -> LLMAnswerer | None:
+    """The optional model that phrases answers from the retrieved passages (off by default)."""
+    if not settings.llm_url:
+        return None
+    return LLMAnswerer(
+        session,
+        base_url=settings.llm_url,
+        api_key=settings.llm_key,
+        model=settings.llm_model,
+        timeout=settings.llm_timeout,
+    )
+
+
 async def pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     identities = IdentityDirectory(app[CACHE], app[CLOCK], settings.identity_ttl)
@@ -130,6 +154,8 @@ async def pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
             "binder": Binder(app[CACHE], settings.bind_max_failures, identities),
             "points_rules": points_rules(settings),
             "corpus": app[CORPUS],
+            "corpus_index": app[CORPUS_INDEX],
+            "answerer": _answerer(settings, app[HTTP_SESSION]),
             "wechat_clients": app[WECHAT_CLIENTS],
         },
     )

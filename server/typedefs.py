@@ -14,6 +14,7 @@ from server.processing import MessageProcessor
 from server.settings import Settings
 from server.wechat.client import WeChatClient
 from study_content.corpus import Unit
+from study_content.retrieval import CorpusIndex
 
 SETTINGS = web.AppKey("settings", Settings)
 CLOCK = web.AppKey("clock", Clock)
@@ -24,3 +25,4 @@ WECHAT_CLIENTS = web.AppKey("wechat_clients", dict[Channel, WeChatClient])
 PROCESSOR = web.AppKey("processor", MessageProcessor)
 ROUTER = web.AppKey("router", Router)
 CORPUS = web.AppKey("corpus", list[Unit])
+CORPUS_INDEX = web.AppKey("corpus_index", CorpusIndex)
