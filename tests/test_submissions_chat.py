@@ -314,3 +314,16 @@ async def test_two_decisions_on_one_reflection_one_wins(
     assert await PointsEntry.filter(member_id=member.id, reason="submission").count() <= 1
     again = (await peer.say(client, LI, f"通过 {number}")).text or ""
     assert "已经审核过了" in again
+
+
+async def test_a_retry_of_the_draft_text_is_not_taken_as_a_second_message(
+    client: TestClient, peer: WeChatPeer
+) -> None:
+    await bound_member()
+    await peer.say(client, WANG, "写心得")
+    plain, _ = peer.text_xml(WANG, REFLECTION)
+    first = await peer.post(client, *peer.envelope(plain, "plain"))
+    # The draft is closed by now; WeChat's retry must get the same answer, not a new question.
+    again = await peer.post(client, *peer.envelope(plain, "plain"))
+    assert "心得已提交" in (first.text or "") and again.text == first.text
+    assert await Submission.all().count() == 1
