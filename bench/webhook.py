@@ -443,6 +443,7 @@ class Target:
     result: Result
     warm: bool = False
     db_url: str | None = None  # the pipeline's database, for benchmarks that seed it
+    env: dict[str, str] | None = None  # how the server was started, to start more like it
 
 
 async def drive(
@@ -598,7 +599,7 @@ async def start_pipeline(
     expected_cache = "redis" if key == "postgres" else "memory"
     if health.get("cache_backend") != expected_cache:
         raise ServerFailed(f"{name}: expected the {expected_cache} cache; /healthz: {health}")
-    return Target(key, server, Result(name), db_url=env["DANGJIAN_DB_URL"])
+    return Target(key, server, Result(name), db_url=env["DANGJIAN_DB_URL"], env=clean_env(env))
 
 
 async def run(args: argparse.Namespace) -> int:
