@@ -123,6 +123,16 @@ def analyse(text: str) -> Terms:
     return found
 
 
+# How members say it -> how the units say it.  A bare 党 is always the Communist Party here, and
+# the units never abbreviate it; 信教 is 信仰宗教 in the discipline rules.
+SAYINGS = {"党": "中国共产党", "信教": "信仰宗教", "入党宣誓": "入党誓词"}
+
+
+def _in_the_corpus_words(question: str) -> str:
+    words = _jieba().cut(unicodedata.normalize("NFKC", question).lower(), HMM=False)
+    return "".join(SAYINGS.get(word, word) for word in words)
+
+
 def _sentences(line: str) -> Iterator[str]:
     line = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", line)  # Markdown, as the reader sees it
     line = re.sub(r"[*_`]+", "", re.sub(r"^\s*(?:#{1,6}|>|[-*+]|\d+[.)])\s+", "", line)).strip()
@@ -206,7 +216,7 @@ class CorpusIndex:
         well enough."""
         if limit <= 0 or len(question) > MAX_QUESTION:
             return []
-        asked = analyse(question)
+        asked = analyse(_in_the_corpus_words(question))
         inside = set(asked.parts) - set(asked.words)
         query = {
             t: self._weight(t) * (PART_WEIGHT if t in inside else 1.0)
