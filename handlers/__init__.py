@@ -11,6 +11,7 @@ from handlers import (
     questions,
     quiz,
     record,
+    review,
     start,
     study,
     submissions,
@@ -25,12 +26,13 @@ def build_router() -> Router:
         start.router,
         binding.router,
         checkin.router,
-        submissions.router,  # before study: 继续 while reviewing pages through the 心得
+        submissions.router,
+        review.router,  # before study: 继续 while reviewing pages through the 心得
         study.router,
         record.router,
         help.router,
-        submissions.drafting,  # a draft's text after the commands, before free-text questions
         quiz.router,  # after the commands: a command typed mid-quiz still works
+        submissions.drafting,  # a draft's text after the commands, before free-text questions
         questions.router,  # any other text from a member is a question
         fallback.router,
     )

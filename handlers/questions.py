@@ -13,6 +13,7 @@ import re
 from server.dispatch import ChatContext, Router
 from server.dispatch.filters import bound
 from server.services.llm import LLMAnswerer
+from server.services.submissions import MIN_LENGTH, counted_length
 from study_content.retrieval import CorpusIndex, Passage
 
 router = Router("questions")
@@ -70,4 +71,10 @@ async def ask(question: str, corpus_index: CorpusIndex, answerer: LLMAnswerer | 
 
 @router.message(bound)
 async def free_text(text: str, corpus_index: CorpusIndex, answerer: LLMAnswerer | None) -> str:
+    if counted_length(text) >= MIN_LENGTH:
+        # A long text out of the blue is most likely a 心得 whose 写心得 draft timed out.
+        return (
+            "这段话比较长，看起来像是心得体会，还没有提交。要提交心得，请在开头加上「心得」"
+            "再发送一次，或者先回复 写心得。如果是提问，请说得简短一些。"
+        )
     return await answer(text, corpus_index, answerer)

@@ -18,6 +18,7 @@ from server.errors import DangjianError
 from server.models import MemberStatus
 from server.services.identities import IdentityDirectory
 from server.wechat.messages import InboundMessage
+from server.wechat.replies import MAX_TEXT_BYTES, fit
 
 log = logging.getLogger("dangjian.chat")
 
@@ -58,7 +59,16 @@ class Dispatcher:
             if resolved is None:
                 return None
             handler, found = resolved
-            return await handler.call(ctx, found)
+            reply = await handler.call(ctx, found)
+            if reply is not None and len(reply.encode()) > MAX_TEXT_BYTES:
+                # Handlers build their replies to fit; this is the net under them.
+                log.warning(
+                    "reply over %d bytes cut",
+                    MAX_TEXT_BYTES,
+                    extra={"handler": handler.func.__qualname__},
+                )
+                reply = fit(reply)
+            return reply
         except DangjianError as exc:
             return exc.user_message
         except Exception:

@@ -29,7 +29,7 @@ class CheckInResult:
 # earns within the daily cap, and the days that make the streak, in a single round trip.  The
 # unique keys decide exactly as the portable path's do: ON CONFLICT DO NOTHING where it catches
 # IntegrityError.  The final SELECT sees the snapshot from before the insert, so today is added
-# to the days in Python when this was the first check-in.
+# to the days in Python.
 _CHECK_IN_POSTGRES = """
 WITH new AS (
     INSERT INTO check_in (member_id, organisation_id, day, created_at)
@@ -108,7 +108,9 @@ async def _check_in_postgres(
         ],
     )
     row = rows[0]
-    days = set(row["days"]) | ({today} if row["first"] else set())
+    # Today's row exists either way: this statement wrote it, or a concurrent one did (whose
+    # commit this statement's snapshot may predate).
+    days = set(row["days"]) | {today}
     return CheckInResult(
         first_today=row["first"],
         streak=_streak(days, today),

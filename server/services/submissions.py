@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
 
 from server.activity import PointsReason, Submission, SubmissionStatus
 from server.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -106,6 +107,8 @@ async def submit(
     check_length(text)
     digest = hashlib.sha256(similarity.words_only(text).encode()).hexdigest()
     if existing := await Submission.get_or_none(member_id=member.id, digest=digest):
+        if existing.status == SubmissionStatus.RETURNED and await _reopen(existing, today):
+            return existing  # sent back by mistake, or for a reason the member has answered
         raise AlreadySubmitted(existing)
     earlier = similarity.closest(text, await _candidates(member, unit_id))
     units = similarity.closest(text, [(f"unit:{u.id}", u.body) for u in corpus], cached=True)
@@ -127,6 +130,21 @@ async def submit(
     except IntegrityError:
         # The same text from a second process or a double tap a moment ago.
         raise AlreadySubmitted(await Submission.get(member_id=member.id, digest=digest)) from None
+
+
+async def _reopen(submission: Submission, today: date) -> bool:
+    """A returned 心得 handed in again word for word goes back to the queue as of today."""
+    reopened = await Submission.filter(id=submission.id, status=SubmissionStatus.RETURNED).update(
+        status=SubmissionStatus.PENDING,
+        day=today,
+        reviewer_id=None,
+        reviewed_at=None,
+        return_reason=None,
+        notified_at=None,
+    )
+    if reopened:
+        await submission.refresh_from_db()
+    return bool(reopened)
 
 
 async def counts_by_status(member: Member) -> dict[SubmissionStatus, int]:
@@ -179,6 +197,14 @@ async def find_for_review(reviewer: Member, number: int) -> Submission:
     return found
 
 
+async def visible_ids(reviewer: Member, ids: Sequence[int]) -> set[int]:
+    """Which of these submissions the reviewer may see: a flag may point outside their scope."""
+    if not ids:
+        return set()
+    query = Submission.filter(under(await _scope(reviewer)), id__in=list(ids))
+    return set(await query.values_list("id", flat=True))
+
+
 async def _decide(
     reviewer: Member, number: int, status: SubmissionStatus, now: datetime, reason: str | None
 ) -> Submission:
@@ -204,16 +230,18 @@ class Approval:
 async def approve(
     reviewer: Member, number: int, now: datetime, today: date, rules: PointsRules
 ) -> Approval:
-    submission = await _decide(reviewer, number, SubmissionStatus.APPROVED, now, None)
-    author = await Member.get(id=submission.member_id)  # type: ignore[attr-defined]
-    points = await award(
-        author,
-        PointsReason.SUBMISSION,
-        f"submission:{submission.id}",
-        rules.submission,
-        today,
-        rules,
-    )
+    # The decision and its points together: never approved without the points it earns.
+    async with in_transaction():
+        submission = await _decide(reviewer, number, SubmissionStatus.APPROVED, now, None)
+        author = await Member.get(id=submission.member_id)  # type: ignore[attr-defined]
+        points = await award(
+            author,
+            PointsReason.SUBMISSION,
+            f"submission:{submission.id}",
+            rules.submission,
+            today,
+            rules,
+        )
     return Approval(submission, points)
 
 

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from server.activity import CheckIn, PointsEntry, PointsReason
@@ -70,3 +71,48 @@ async def test_ten_at_once_leave_one_check_in_and_one_award(db: str) -> None:
     assert sum(r.first_today for r in results) == 1
     assert sum(r.points_awarded for r in results) == 1
     assert await CheckIn.all().count() == 1 and await PointsEntry.all().count() == 1
+
+
+async def test_ten_at_once_after_two_days_all_see_a_three_day_streak(db: str) -> None:
+    member = await make_member("王芳", "13900000001")
+    for back in (1, 2):
+        await check_in(member, TODAY - timedelta(days=back), RULES)
+    results = await asyncio.gather(*(check_in(member, TODAY, RULES) for _ in range(10)))
+    assert {(r.streak, r.month_days) for r in results} == {(3, 3)}
+
+
+@pytest.fixture
+async def pg(pg_url: str) -> AsyncIterator[str]:
+    await open_database(pg_url)
+    yield pg_url
+    await close_database()
+
+
+async def test_a_check_in_waiting_behind_another_still_counts_today(pg: str) -> None:
+    """PostgreSQL: the loser of a race reads a snapshot older than the winner's commit."""
+    member = await make_member("王芳", "13900000001")
+    await check_in(member, TODAY - timedelta(days=1), RULES)
+    other = await asyncpg.connect("postgresql://" + pg.split("://", 1)[1])
+    try:
+        async with other.transaction():
+            await other.execute(
+                "INSERT INTO check_in (member_id, organisation_id, day, created_at)"
+                " VALUES ($1, $2, $3, now())",
+                member.id,
+                member.organisation_id,  # type: ignore[attr-defined]
+                TODAY,
+            )
+            waiting = asyncio.create_task(check_in(member, TODAY, RULES))
+            for _ in range(1000):  # until it is blocked on the winner's row (at most ~10 s)
+                if await other.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                ):
+                    break
+                await asyncio.sleep(0.01)
+            else:
+                pytest.fail("the second check-in never waited on the first")
+        result = await waiting
+    finally:
+        await other.close()
+    assert (result.first_today, result.streak, result.month_days) == (False, 2, 2)

@@ -1,0 +1,175 @@
+"""审核: branch secretaries review their members' 心得 in chat; the member hears the outcome."""
+
+from __future__ import annotations
+
+import re
+
+from server.activity import SUBMISSION_STATUS_LABELS, Submission
+from server.clock import Clock
+from server.dispatch import ChatContext, Router
+from server.dispatch.filters import HasRole, InState, Keyword, bound
+from server.dispatch.router import Filter
+from server.dispatch.state import Conversation
+from server.messaging import tell
+from server.models import BRANCH_LEADERS, Channel, Member
+from server.services import submissions
+from server.services.points import PointsRules
+from server.wechat.client import WeChatClient
+from server.wechat.replies import MAX_TEXT_BYTES, byte_pages
+from study_content.corpus import Unit
+
+router = Router("review")
+REVIEWING = "submission:reviewing"
+PAGE_BYTES = 1500  # of the 心得 per reply, leaving room for the heading within 2,048
+leader = HasRole(BRANCH_LEADERS)
+router.help("审核", "审核本支部党员的心得（通过 N / 退回 N 原因）", visible=leader, order=60)
+
+
+def _number(pattern: str) -> Filter:
+    compiled = re.compile(pattern)
+
+    def match(ctx: ChatContext) -> dict[str, str] | bool:
+        found = compiled.fullmatch(ctx.text or "")
+        return found.groupdict() if found else False
+
+    return match
+
+
+LIST = Keyword("审核", "审核心得", "待审核")
+REVIEW_ONE = _number(r"(?:审核|查看心得)\s*(?P<number>\d{1,9})")
+APPROVE = _number(r"通过\s*(?P<number>\d{1,9})")
+RETURN = _number(r"退回\s*(?P<number>\d{1,9})\s*(?P<reason>.*)")
+
+
+def _flag(submission: Submission, corpus: list[Unit], visible: set[int]) -> str:
+    if not submission.resembles:
+        return ""
+    kind, _, what = submission.resembles.partition(":")
+    share = f"{round((submission.similarity or 0) * 100)}%"
+    if kind == "unit":
+        title = next((u.title for u in corpus if u.id == what), what)
+        return f"⚠ 与学习内容《{title}》雷同约 {share}"
+    if what.isdigit() and int(what) in visible:
+        return f"⚠ 与编号 {what} 的心得雷同约 {share}"
+    return f"⚠ 与其他组织的一篇心得雷同约 {share}"  # the reviewer cannot open that one
+
+
+async def _visible_flags(reviewer: Member, items: list[Submission]) -> set[int]:
+    labels = [s.resembles.partition(":") for s in items if s.resembles]
+    return await submissions.visible_ids(
+        reviewer, [int(n) for kind, _, n in labels if kind == "submission" and n.isdigit()]
+    )
+
+
+def _when(s: Submission) -> str:
+    return f"{s.day.month}月{s.day.day}日"
+
+
+@router.message(LIST, leader)
+async def list_pending(member: Member, corpus: list[Unit]) -> str:
+    pending, total = await submissions.pending_for(member)
+    if not pending:
+        return "目前没有待审核的心得。"
+    visible = await _visible_flags(member, pending)
+    tail = "\n回复 审核 N 看全文，通过 N，或 退回 N 原因。"
+    reply, shown = f"待审核的心得共 {total} 篇（先交的在前）：", 0
+    for s in pending:
+        flag = _flag(s, corpus, visible)
+        line = f"\n【{s.id}】{s.member.name} {_when(s)} {s.length} 字{' ' + flag if flag else ''}"
+        line += f"\n  {' '.join(s.content.split())[:40]}…"
+        if len((reply + line + tail).encode()) > MAX_TEXT_BYTES - 120:
+            break
+        reply, shown = reply + line, shown + 1
+    if total > shown:
+        reply += f"\n……还有 {total - shown} 篇，处理完这些再回复 审核。"
+    return reply + tail
+
+
+def _page_reply(s: Submission, page: int, conversation: Conversation) -> str:
+    pages = byte_pages(s.content, PAGE_BYTES)
+    if page + 1 < len(pages):
+        conversation.set(REVIEWING, number=s.id, page=page + 1)
+        return pages[page] + "\n回复 继续 看后面的内容。"
+    conversation.clear()
+    done = "（全文完）" if page else ""
+    return f"{pages[min(page, len(pages) - 1)]}\n{done}回复 通过 {s.id}，或 退回 {s.id} 原因。"
+
+
+@router.message(REVIEW_ONE, leader)
+async def show_one(
+    number: str, member: Member, corpus: list[Unit], conversation: Conversation
+) -> str:
+    s = await submissions.find_for_review(member, int(number))
+    flag = _flag(s, corpus, await _visible_flags(member, [s]))
+    head = (
+        f"【{s.id}】{s.member.name} {_when(s)} {s.length} 字 {SUBMISSION_STATUS_LABELS[s.status]}"
+    )
+    return head + (f"\n{flag}" if flag else "") + "\n" + _page_reply(s, 0, conversation)
+
+
+@router.message(Keyword("继续"), InState(REVIEWING), leader)
+async def show_more(member: Member, conversation: Conversation) -> str:
+    s = await submissions.find_for_review(member, int(conversation.data.get("number", 0)))
+    return _page_reply(s, int(conversation.data.get("page", 1)), conversation)
+
+
+async def _tell_author(
+    submission: Submission, text: str, clock: Clock, clients: dict[Channel, WeChatClient]
+) -> str:
+    if await tell(submission.member_id, text, clients):  # type: ignore[attr-defined]
+        await submissions.mark_notified(submission, clock.now())
+        return "已通知本人。"
+    return "本人 48 小时内没有和公众号互动，暂时无法推送通知；他回复 我的心得 时会看到结果。"
+
+
+@router.message(APPROVE, leader)
+async def approve(
+    number: str,
+    member: Member,
+    clock: Clock,
+    points_rules: PointsRules,
+    wechat_clients: dict[Channel, WeChatClient],
+) -> str:
+    approval = await submissions.approve(
+        member, int(number), clock.now(), clock.today(), points_rules
+    )
+    s = approval.submission
+    earned = f"，积分 +{approval.points}" if approval.points else ""
+    told = await _tell_author(
+        s,
+        f"您 {_when(s)} 提交的心得（编号 {s.id}）已通过支部审核{earned}。感谢您的分享！",
+        clock,
+        wechat_clients,
+    )
+    return f"已通过编号 {s.id} 的心得{earned}。{told}"
+
+
+@router.message(RETURN, leader)
+async def send_back(
+    number: str,
+    reason: str,
+    raw_text: str,
+    member: Member,
+    clock: Clock,
+    wechat_clients: dict[Channel, WeChatClient],
+) -> str:
+    # The reason as typed, Chinese punctuation and all (the matched text is normalised).
+    typed = re.fullmatch(r"\s*退回\s*[0-9０-９]+\s*(.*)", raw_text, re.S)
+    reason = typed.group(1) if typed and typed.group(1).strip() else reason
+    s = await submissions.return_for_revision(member, int(number), reason, clock.now())
+    told = await _tell_author(
+        s,
+        f"您 {_when(s)} 提交的心得（编号 {s.id}）被支部退回，原因：{s.return_reason}\n"
+        "修改后可以回复 写心得 重新提交。",
+        clock,
+        wechat_clients,
+    )
+    return f"已退回编号 {s.id} 的心得。{told}"
+
+
+@router.message(LIST, bound)
+@router.message(REVIEW_ONE, bound)
+@router.message(APPROVE, bound)
+@router.message(RETURN, bound)
+async def not_a_reviewer() -> str:
+    return "审核心得需要支部书记或副书记的权限。回复 我的心得 查看您自己的心得。"
