@@ -8,6 +8,7 @@ from handlers import (
     common,
     fallback,
     help,
+    meetings,
     questions,
     quiz,
     record,
@@ -28,6 +29,7 @@ def build_router() -> Router:
         checkin.router,
         submissions.router,
         review.router,  # before study: 继续 while reviewing pages through the 心得
+        meetings.router,
         study.router,
         record.router,
         help.router,

@@ -6,9 +6,8 @@ import re
 
 from server.activity import SUBMISSION_STATUS_LABELS, Submission
 from server.clock import Clock
-from server.dispatch import ChatContext, Router
-from server.dispatch.filters import HasRole, InState, Keyword, bound
-from server.dispatch.router import Filter
+from server.dispatch import Router
+from server.dispatch.filters import HasRole, InState, Keyword, Pattern, bound
 from server.dispatch.state import Conversation
 from server.messaging import tell
 from server.models import BRANCH_LEADERS, Channel, Member
@@ -25,20 +24,10 @@ leader = HasRole(BRANCH_LEADERS)
 router.help("审核", "审核本支部党员的心得（通过 N / 退回 N 原因）", visible=leader, order=60)
 
 
-def _number(pattern: str) -> Filter:
-    compiled = re.compile(pattern)
-
-    def match(ctx: ChatContext) -> dict[str, str] | bool:
-        found = compiled.fullmatch(ctx.text or "")
-        return found.groupdict() if found else False
-
-    return match
-
-
 LIST = Keyword("审核", "审核心得", "待审核")
-REVIEW_ONE = _number(r"(?:审核|查看心得)\s*(?P<number>\d{1,9})")
-APPROVE = _number(r"通过\s*(?P<number>\d{1,9})")
-RETURN = _number(r"退回\s*(?P<number>\d{1,9})\s*(?P<reason>.*)")
+REVIEW_ONE = Pattern(r"(?:审核|查看心得)\s*(?P<number>\d{1,9})")
+APPROVE = Pattern(r"通过\s*(?P<number>\d{1,9})")
+RETURN = Pattern(r"退回\s*(?P<number>\d{1,9})\s*(?P<reason>.*)")
 
 
 def _flag(submission: Submission, corpus: list[Unit], visible: set[int]) -> str:

@@ -81,6 +81,11 @@ class Settings(BaseSettings):
     # at which it is flagged for the secretary as a near-copy (flagged, never rejected).
     copy_threshold: float = _env("DANGJIAN_COPY_THRESHOLD", 0.6, gt=0, le=1)
 
+    # 三会一课: how long a meeting lasts unless said otherwise, and the branch's own meeting types
+    # beyond the standard ones (comma-separated; all active members are expected at them).
+    meeting_minutes: int = _env("DANGJIAN_MEETING_MINUTES", 90, ge=15, le=600)
+    extra_meeting_types: str = _env("DANGJIAN_EXTRA_MEETING_TYPES", "")
+
     # Optional: questions answered by an OpenAI-compatible model from the retrieved passages.
     # Off unless a URL is set; any failure falls back to quoting the best passage.
     llm_url: str | None = _env("DANGJIAN_LLM_URL")
@@ -190,6 +195,14 @@ class Settings(BaseSettings):
         if not re.match(r"^https?://[^/\s]+", v):
             raise ValueError("expected an http(s) URL such as https://api.weixin.qq.com")
         return v.rstrip("/")
+
+    @field_validator("extra_meeting_types")
+    @classmethod
+    def _meeting_types(cls, v: str) -> str:
+        names = [n.strip() for n in re.split(r"[,，、]", v) if n.strip()]
+        if any(len(n) > 20 or " " in n for n in names):
+            raise ValueError("each meeting type is one word of at most 20 characters")
+        return ",".join(names)
 
     @field_validator("llm_url")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from server.dispatch.context import EDGE_PUNCT, ChatContext, normalise
@@ -40,6 +41,21 @@ class Command:
                     continue  # "helpme" is not the command "help"
                 return {"args": rest.strip(EDGE_PUNCT + " "), "command": word}
         return False
+
+
+class Pattern:
+    """The whole message matches a regular expression; its named groups become arguments.
+
+    `通过 12`, `会议 3`: commands that carry a number are matched exactly, so that a sentence
+    which merely begins with 通过 is not taken for one.
+    """
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = re.compile(pattern, re.S)
+
+    def __call__(self, ctx: ChatContext) -> FilterResult:
+        found = self.pattern.fullmatch(ctx.text or "")
+        return found.groupdict() if found else False
 
 
 class EventType:

@@ -1,0 +1,150 @@
+"""三会一课 in chat: 安排 (preview, then 确认), 会议, 会议 N, 取消会议 N, 改期 N."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from server.clock import Clock
+from server.dispatch import Router
+from server.dispatch.filters import Command, HasRole, InState, Keyword, Pattern, bound
+from server.dispatch.state import Conversation
+from server.errors import ValidationFailed
+from server.meetings import Attendance, Meeting
+from server.models import BRANCH_LEADERS, Member, Role
+from server.services import meetings
+from server.services.when import parse_when
+from server.settings import Settings
+
+router = Router("meetings")
+DRAFT = "meeting:draft"
+WEEKDAYS = "一二三四五六日"
+schedulers = HasRole({*BRANCH_LEADERS, Role.GROUP_LEADER})
+
+router.help("会议", "查看近期的会议（会议 N 看详情）", visible=bound, order=45)
+router.help(
+    "安排 类型 时间 主题 [地点 …]",
+    "安排会议，例如：安排 支委会 明天下午3点 研究发展党员 地点 党群服务中心",
+    visible=schedulers,
+    order=61,
+)
+
+
+SHOW = Pattern(r"会议\s*(?P<number>\d{1,9})")
+CANCEL_MEETING = Pattern(r"取消会议\s*(?P<number>\d{1,9})\s*(?P<reason>.*)")
+RESCHEDULE = Pattern(r"改期\s*(?P<number>\d{1,9})\s*(?P<when>.+)")
+
+
+def when_text(moment: datetime, clock: Clock) -> str:
+    local = moment.astimezone(clock.zone)
+    return f"{local.month}月{local.day}日（周{WEEKDAYS[local.weekday()]}）{local:%H:%M}"
+
+
+def _span(meeting: Meeting | meetings.Draft, clock: Clock) -> str:
+    end = meeting.ends_at.astimezone(clock.zone)
+    return f"{when_text(meeting.starts_at, clock)}–{end:%H:%M}"
+
+
+def _parse(text: str, clock: Clock) -> tuple[datetime, str]:
+    # In the organisation's zone: "明天" is tomorrow in Shanghai, not in UTC.
+    parsed = parse_when(text, clock.local_now())  # UnparseableTime is a ValidationFailed
+    return parsed.start, parsed.rest
+
+
+def _split_place(rest: str) -> tuple[str, str | None]:
+    topic, marker, place = rest.partition("地点")
+    return topic.strip(" ，,"), (place.strip(" ：:，,") if marker else None)
+
+
+def _kind(args: str, settings: Settings) -> tuple[str, str]:
+    extra = tuple(n for n in settings.extra_meeting_types.split(",") if n)
+    names = sorted([*meetings.STANDARD, *meetings.ALIASES, *extra], key=len, reverse=True)
+    for name in names:
+        if args.startswith(name):
+            kind = meetings.kind_of(name, extra)
+            if kind:
+                return kind, args[len(name) :].strip()
+    known = "、".join([*meetings.STANDARD, *extra])
+    raise ValidationFailed(
+        f"没看懂会议类型。可以安排：{known}。例如：安排 支委会 明天下午3点 研究发展党员",
+        field="kind",
+    )
+
+
+@router.message(Command("安排", "安排会议"), bound)
+async def propose(
+    args: str, member: Member, clock: Clock, settings: Settings, conversation: Conversation
+) -> str:
+    kind, rest = _kind(args, settings)
+    starts_at, rest = _parse(rest, clock)
+    topic, place = _split_place(rest)
+    draft = await meetings.prepare(
+        member, kind, starts_at, topic, place, clock.now(), settings.meeting_minutes
+    )
+    conversation.set(DRAFT, **draft.to_state())
+    return (
+        f"请确认会议安排：\n类型：{draft.kind}\n时间：{_span(draft, clock)}\n"
+        f"地点：{draft.place or '（未填）'}\n主题：{draft.topic}\n应到 {draft.expected} 人。\n"
+        "回复 确认 安排，回复 取消 放弃。"
+    )
+
+
+@router.message(Keyword("确认", "确定"), InState(DRAFT), bound)
+async def confirm(member: Member, clock: Clock, conversation: Conversation) -> str:
+    draft = meetings.Draft.from_state(conversation.data)
+    conversation.clear()
+    meeting = await meetings.schedule(member, draft, clock.now())
+    return (
+        f"已安排{meeting.kind}，会议编号 {meeting.id}：{_span(meeting, clock)}，{meeting.topic}。\n"
+        f"回复 会议 {meeting.id} 查看，改期 {meeting.id} 时间，或 取消会议 {meeting.id}。"
+    )
+
+
+@router.message(Keyword("确认", "确定"), bound)
+async def nothing_to_confirm() -> str:
+    return "现在没有待确认的会议安排。安排会议请发送：安排 类型 时间 主题。"
+
+
+@router.message(Keyword("会议", "我的会议", "近期会议"), bound)
+async def list_upcoming(member: Member, clock: Clock) -> str:
+    found = await meetings.upcoming(member, clock.now())
+    if not found:
+        return "近期没有安排会议。"
+    lines = ["近期会议："]
+    for m in found:
+        place = f" @{m.place}" if m.place else ""
+        lines.append(f"【{m.id}】{when_text(m.starts_at, clock)} {m.kind}：{m.topic}{place}")
+    lines.append("回复 会议 N 查看详情。")
+    return "\n".join(lines)
+
+
+LABELS = {
+    Attendance.PRESENT.value: "已签到",
+    Attendance.LEAVE.value: "请假",
+    Attendance.ABSENT.value: "缺席",
+    Attendance.UNKNOWN.value: "未签到",
+}
+
+
+@router.message(SHOW, bound)
+async def show(number: str, member: Member, clock: Clock) -> str:
+    m = await meetings.visible(member, int(number))
+    counts = await meetings.roster_counts(m)
+    roster = "，".join(f"{LABELS[k]} {v}" for k, v in counts.items() if v)
+    status = "（已取消）" if m.status == "cancelled" else ""
+    return (
+        f"【{m.id}】{m.kind}{status}\n时间：{_span(m, clock)}\n地点：{m.place or '（未填）'}\n"
+        f"主题：{m.topic}\n应到 {sum(counts.values())} 人：{roster or '无'}"
+    )
+
+
+@router.message(CANCEL_MEETING, bound)
+async def cancel(number: str, reason: str, member: Member, clock: Clock) -> str:
+    m = await meetings.cancel(member, int(number), reason, clock.now())
+    return f"已取消编号 {m.id} 的{m.kind}（{when_text(m.starts_at, clock)}，{m.topic}）。"
+
+
+@router.message(RESCHEDULE, bound)
+async def reschedule(number: str, when: str, member: Member, clock: Clock) -> str:
+    starts_at, _ = _parse(when, clock)
+    m = await meetings.reschedule(member, int(number), starts_at, clock.now())
+    return f"已改期：编号 {m.id} 的{m.kind}改到 {_span(m, clock)}。"

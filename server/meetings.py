@@ -1,0 +1,102 @@
+"""三会一课 meetings: the meeting, who is expected at it, and every change made to it.
+
+A meeting belongs to a branch (or, for a 党小组会, to a party group).  Its expected attendees are
+fixed when it is scheduled — from the type: the committee for a 支委会, the group for a 党小组会,
+every active member of the branch for the others — plus invitees (列席); later transfers do not
+rewrite who was expected.  Each change (scheduled, rescheduled, cancelled, corrected) is a row
+with who made it, so the ledger can show the history.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class MeetingStatus(StrEnum):
+    PLANNED = "planned"
+    NOTIFIED = "notified"
+    HELD = "held"
+    CANCELLED = "cancelled"
+
+
+class AttendeeRole(StrEnum):
+    EXPECTED = "expected"
+    INVITED = "invited"  # 列席: attends without being expected
+
+
+class Attendance(StrEnum):
+    UNKNOWN = "unknown"  # before the end, neither signed in nor on leave
+    PRESENT = "present"
+    LEAVE = "leave"
+    ABSENT = "absent"
+
+
+class Meeting(Model):
+    id = fields.IntField(primary_key=True)  # the 会议编号 N that chat commands use
+    organisation: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "models.Organisation", related_name="meetings", on_delete=fields.RESTRICT
+    )
+    kind = fields.CharField(max_length=20)  # 支部党员大会, 支委会, 党小组会, 党课, 主题党日, ...
+    topic = fields.CharField(max_length=200)
+    place = fields.CharField(max_length=100, null=True)
+    starts_at = fields.DatetimeField(db_index=True)
+    ends_at = fields.DatetimeField()
+    chair: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "models.Member", related_name="chaired", null=True, on_delete=fields.SET_NULL
+    )
+    recorder: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "models.Member", related_name="recorded", null=True, on_delete=fields.SET_NULL
+    )
+    status = fields.CharEnumField(MeetingStatus, max_length=10, default=MeetingStatus.PLANNED)
+    created_by: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "models.Member", related_name="meetings_created", null=True, on_delete=fields.SET_NULL
+    )
+    minutes = fields.TextField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "meeting"
+
+
+class MeetingAttendee(Model):
+    id = fields.IntField(primary_key=True)
+    meeting: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "models.Meeting", related_name="attendees", on_delete=fields.CASCADE
+    )
+    member: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "models.Member", related_name="attendances", on_delete=fields.CASCADE
+    )
+    # Where the member belonged when the meeting was scheduled: tallies stay right after a move.
+    organisation: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "models.Organisation", related_name="attendances", on_delete=fields.RESTRICT
+    )
+    role = fields.CharEnumField(AttendeeRole, max_length=10, default=AttendeeRole.EXPECTED)
+    attendance = fields.CharEnumField(Attendance, max_length=10, default=Attendance.UNKNOWN)
+    reason = fields.CharField(max_length=200, null=True)  # of a leave, or of a correction
+    signed_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "meeting_attendee"
+        unique_together = (("meeting", "member"),)
+
+
+class MeetingChange(Model):
+    """Who changed what and when: scheduled, rescheduled, cancelled, corrected (补录)."""
+
+    id = fields.IntField(primary_key=True)
+    meeting: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "models.Meeting", related_name="changes", on_delete=fields.CASCADE
+    )
+    by: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "models.Member", related_name="meeting_changes", null=True, on_delete=fields.SET_NULL
+    )
+    action = fields.CharField(max_length=20)
+    detail = fields.JSONField(default=dict)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "meeting_change"

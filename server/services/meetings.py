@@ -1,0 +1,307 @@
+"""三会一课: scheduling a meeting, who is expected, listing, cancelling and rescheduling.
+
+Plain functions over the ORM, used by the chat commands now and the REST API later.  A meeting
+is checked before it is written: its type, that the scheduler may call it, that it is not in
+the past, and that it does not overlap another meeting of the same branch (its groups included).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from tortoise.transactions import in_transaction
+
+from server.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from server.meetings import AttendeeRole, Meeting, MeetingAttendee, MeetingChange, MeetingStatus
+from server.models import BRANCH_LEADERS, Member, MemberStatus, Organisation, Role
+from server.services.scope import under
+
+BRANCH_MEETING = "支部党员大会"
+COMMITTEE_MEETING = "支委会"
+GROUP_MEETING = "党小组会"
+PARTY_LECTURE = "党课"
+THEME_DAY = "主题党日"
+STANDARD = (BRANCH_MEETING, COMMITTEE_MEETING, GROUP_MEETING, PARTY_LECTURE, THEME_DAY)
+ALIASES = {
+    "党员大会": BRANCH_MEETING,
+    "支部大会": BRANCH_MEETING,
+    "支部委员会": COMMITTEE_MEETING,
+    "支委会议": COMMITTEE_MEETING,
+    "小组会": GROUP_MEETING,
+    "党小组会议": GROUP_MEETING,
+    "党日": THEME_DAY,
+    "主题党日活动": THEME_DAY,
+}
+COMMITTEE_ROLES = frozenset(
+    {Role.SECRETARY, Role.DEPUTY_SECRETARY, Role.COMMITTEE_MEMBER, Role.GENERAL_SECRETARY}
+)
+TOPIC_MAX = 200
+PLACE_MAX = 100
+
+
+def kind_of(word: str, extra: Sequence[str] = ()) -> str | None:
+    """The meeting type a secretary typed, by its name or a common alias; None if unknown."""
+    if word in STANDARD or word in extra:
+        return word
+    return ALIASES.get(word)
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A meeting checked and shown to the secretary, written only on 确认."""
+
+    kind: str
+    organisation_id: int
+    starts_at: datetime
+    ends_at: datetime
+    topic: str
+    place: str | None
+    expected: int
+
+    def to_state(self) -> dict[str, object]:
+        return {
+            "kind": self.kind,
+            "organisation_id": self.organisation_id,
+            "starts_at": self.starts_at.isoformat(),
+            "ends_at": self.ends_at.isoformat(),
+            "topic": self.topic,
+            "place": self.place,
+            "expected": self.expected,
+        }
+
+    @classmethod
+    def from_state(cls, data: dict[str, object]) -> Draft:
+        return cls(
+            kind=str(data["kind"]),
+            organisation_id=int(str(data["organisation_id"])),
+            starts_at=datetime.fromisoformat(str(data["starts_at"])),
+            ends_at=datetime.fromisoformat(str(data["ends_at"])),
+            topic=str(data["topic"]),
+            place=str(data["place"]) if data.get("place") else None,
+            expected=int(str(data.get("expected", 0))),
+        )
+
+
+async def where_held(scheduler: Member, kind: str) -> Organisation:
+    """The organisation the meeting belongs to, if this member may call it."""
+    if kind == GROUP_MEETING:
+        # The group leader calls the group's meeting (Art. 13); a secretary can for their group.
+        if scheduler.role not in (Role.GROUP_LEADER, *BRANCH_LEADERS):
+            raise PermissionDenied("党小组会由党小组长安排。")
+        if scheduler.group_id is None:  # type: ignore[attr-defined]
+            raise ValidationFailed("您还没有编入党小组，无法安排党小组会。", field="group")
+        return await Organisation.get(id=scheduler.group_id)  # type: ignore[attr-defined]
+    if scheduler.role not in BRANCH_LEADERS:
+        raise PermissionDenied(f"{kind}由支部书记（或副书记）安排。")
+    return await Organisation.get(id=scheduler.organisation_id)  # type: ignore[attr-defined]
+
+
+async def expected_members(kind: str, org: Organisation) -> list[Member]:
+    active = Member.filter(status=MemberStatus.ACTIVE)
+    if kind == GROUP_MEETING:
+        return await active.filter(group_id=org.id).order_by("id")
+    members = active.filter(organisation_id=org.id)
+    if kind == COMMITTEE_MEETING:
+        return await members.filter(role__in=list(COMMITTEE_ROLES)).order_by("id")
+    return await members.order_by("id")
+
+
+async def _branch_path(org: Organisation) -> str:
+    """Clashes are checked across the branch: a group's meeting and the branch's collide."""
+    if org.parent_id is not None and org.kind == "group":  # type: ignore[attr-defined]
+        parent = await Organisation.get(id=org.parent_id)  # type: ignore[attr-defined]
+        return parent.path
+    return org.path
+
+
+async def _clash(
+    org: Organisation, starts_at: datetime, ends_at: datetime, ignore: int | None = None
+) -> Meeting | None:
+    query = Meeting.filter(
+        under(await _branch_path(org)),
+        starts_at__lt=ends_at,
+        ends_at__gt=starts_at,
+    ).exclude(status=MeetingStatus.CANCELLED)
+    if ignore is not None:
+        query = query.exclude(id=ignore)
+    return await query.order_by("starts_at").first()
+
+
+def _utc(moment: datetime) -> datetime:
+    # Stored and compared in UTC: SQLite compares datetimes as text, so +08:00 and +00:00
+    # values of the same instant would not order correctly side by side.
+    return moment.astimezone(UTC)
+
+
+def _check_future(starts_at: datetime, now: datetime) -> None:
+    if starts_at <= now:
+        raise ValidationFailed("这个时间已经过去了，请换一个以后的时间。", field="starts_at")
+
+
+async def _check_free(
+    org: Organisation, starts_at: datetime, ends_at: datetime, ignore: int | None = None
+) -> None:
+    other = await _clash(org, starts_at, ends_at, ignore)
+    if other is not None:
+        raise Conflict(
+            f"这个时间和编号 {other.id} 的{other.kind}（{other.topic}）冲突了，请换一个时间。"
+        )
+
+
+async def prepare(
+    scheduler: Member,
+    kind: str,
+    starts_at: datetime,
+    topic: str,
+    place: str | None,
+    now: datetime,
+    minutes: int,
+) -> Draft:
+    topic, place = topic.strip(), (place or "").strip() or None
+    if not topic:
+        raise ValidationFailed(
+            "请写上会议主题，例如：安排 支委会 明天下午3点 研究发展党员", field="topic"
+        )
+    if len(topic) > TOPIC_MAX:
+        raise ValidationFailed(f"会议主题最多 {TOPIC_MAX} 字。", field="topic")
+    if place and len(place) > PLACE_MAX:
+        raise ValidationFailed(f"地点最多 {PLACE_MAX} 字。", field="place")
+    org = await where_held(scheduler, kind)
+    starts_at = _utc(starts_at)
+    _check_future(starts_at, now)
+    ends_at = starts_at + timedelta(minutes=minutes)
+    await _check_free(org, starts_at, ends_at)
+    expected = len(await expected_members(kind, org))
+    return Draft(kind, org.id, starts_at, ends_at, topic, place, expected)
+
+
+async def schedule(scheduler: Member, draft: Draft, now: datetime) -> Meeting:
+    """Write the meeting and its expected attendees, once the secretary has confirmed."""
+    _check_future(draft.starts_at, now)
+    async with in_transaction():
+        # Locking the organisation row serialises two confirmations for the same branch, so
+        # the clash check cannot pass twice for overlapping meetings.
+        org = await Organisation.select_for_update().get(id=draft.organisation_id)
+        await _check_free(org, draft.starts_at, draft.ends_at)
+        meeting = await Meeting.create(
+            organisation=org,
+            kind=draft.kind,
+            topic=draft.topic,
+            place=draft.place,
+            starts_at=draft.starts_at,
+            ends_at=draft.ends_at,
+            chair=scheduler,
+            created_by=scheduler,
+        )
+        await MeetingAttendee.bulk_create(
+            [
+                MeetingAttendee(
+                    meeting=meeting,
+                    member=m,
+                    organisation_id=m.organisation_id,  # type: ignore[attr-defined]
+                    role=AttendeeRole.EXPECTED,
+                )
+                for m in await expected_members(draft.kind, org)
+            ]
+        )
+        await MeetingChange.create(
+            meeting=meeting, by=scheduler, action="scheduled", detail=_when(meeting)
+        )
+    return meeting
+
+
+def _when(meeting: Meeting) -> dict[str, str]:
+    return {"starts_at": meeting.starts_at.isoformat(), "ends_at": meeting.ends_at.isoformat()}
+
+
+async def upcoming(member: Member, now: datetime, limit: int = 10) -> list[Meeting]:
+    """A secretary sees the branch's; anyone else the meetings they are expected or invited at."""
+    query = Meeting.filter(ends_at__gte=now).exclude(status=MeetingStatus.CANCELLED)
+    if member.role in BRANCH_LEADERS:
+        org = await Organisation.get(id=member.organisation_id)  # type: ignore[attr-defined]
+        query = query.filter(under(org.path))
+    else:
+        query = query.filter(attendees__member_id=member.id)
+    return await query.order_by("starts_at", "id").limit(limit).distinct()
+
+
+async def visible(member: Member, number: int) -> Meeting:
+    """Meeting N if this member may see it: an attendee, or a leader of its branch."""
+    meeting = await Meeting.get_or_none(id=number).prefetch_related("organisation")
+    if meeting is not None:
+        if await MeetingAttendee.exists(meeting_id=meeting.id, member_id=member.id):
+            return meeting
+        if member.role in BRANCH_LEADERS and await _leads(member, meeting):
+            return meeting
+    raise NotFound(f"没有找到编号为 {number} 的会议。回复 会议 查看近期会议。")
+
+
+async def _leads(member: Member, meeting: Meeting) -> bool:
+    org = await Organisation.get(id=member.organisation_id)  # type: ignore[attr-defined]
+    return await Meeting.filter(under(org.path), id=meeting.id).exists()
+
+
+async def _manageable(member: Member, number: int) -> Meeting:
+    meeting = await visible(member, number)
+    may = (member.role in BRANCH_LEADERS and await _leads(member, meeting)) or (
+        meeting.kind == GROUP_MEETING
+        and member.role == Role.GROUP_LEADER
+        and meeting.organisation_id == member.group_id  # type: ignore[attr-defined]
+    )
+    if not may:
+        raise PermissionDenied("只有安排会议的书记（党小组会为党小组长）可以改动这个会议。")
+    if meeting.status == MeetingStatus.CANCELLED:
+        raise Conflict(f"编号 {number} 的会议已经取消了。")
+    return meeting
+
+
+async def cancel(member: Member, number: int, reason: str, now: datetime) -> Meeting:
+    meeting = await _manageable(member, number)
+    if meeting.ends_at <= now:
+        raise Conflict(f"编号 {number} 的会议已经结束，不能取消。")
+    async with in_transaction():
+        changed = (
+            await Meeting.filter(id=meeting.id)
+            .exclude(status=MeetingStatus.CANCELLED)
+            .update(status=MeetingStatus.CANCELLED)
+        )
+        if not changed:
+            raise Conflict(f"编号 {number} 的会议已经取消了。")
+        await MeetingChange.create(
+            meeting=meeting, by=member, action="cancelled", detail={"reason": reason.strip()}
+        )
+    await meeting.refresh_from_db()
+    return meeting
+
+
+async def reschedule(member: Member, number: int, starts_at: datetime, now: datetime) -> Meeting:
+    meeting = await _manageable(member, number)
+    if meeting.starts_at <= now:
+        raise Conflict(f"编号 {number} 的会议已经开始，不能改期。")
+    starts_at = _utc(starts_at)
+    _check_future(starts_at, now)
+    ends_at = starts_at + (meeting.ends_at - meeting.starts_at)
+    before = _when(meeting)
+    async with in_transaction():
+        org = await Organisation.select_for_update().get(id=meeting.organisation_id)  # type: ignore[attr-defined]
+        await _check_free(org, starts_at, ends_at, ignore=meeting.id)
+        await Meeting.filter(id=meeting.id).update(starts_at=starts_at, ends_at=ends_at)
+        await meeting.refresh_from_db()
+        await MeetingChange.create(
+            meeting=meeting,
+            by=member,
+            action="rescheduled",
+            detail={"before": before, "after": _when(meeting)},
+        )
+    return meeting
+
+
+async def roster_counts(meeting: Meeting) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for attendance in await MeetingAttendee.filter(meeting_id=meeting.id).values_list(
+        "attendance", flat=True
+    ):
+        counts[str(attendance)] = counts.get(str(attendance), 0) + 1
+    return counts

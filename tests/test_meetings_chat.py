@@ -1,0 +1,249 @@
+"""三会一课 in chat: a secretary schedules in a sentence, confirms, lists, cancels and moves it."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from server.meetings import Meeting, MeetingAttendee, MeetingChange, MeetingStatus
+from server.models import Channel, Member, MemberStatus, Organisation, OrgKind, Role, WeChatIdentity
+from server.services import meetings
+from tests.conftest import APPID, make_branch, make_member
+from tests.test_checkin_chat import frozen_app
+from tests.wechat_peer import WeChatPeer, openid_for
+
+# Wednesday 25 November 2026, 10:00 in Shanghai.
+NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+SECRETARY, MEMBER, LEADER, OTHER = (openid_for(n) for n in ("sec", "mem", "leader", "other"))
+
+
+async def bind(member: Member, openid: str) -> Member:
+    await WeChatIdentity.create(
+        appid=APPID, openid=openid, channel=Channel.OFFICIAL_ACCOUNT, member=member
+    )
+    return member
+
+
+async def branch_with_people() -> dict[str, Member]:
+    """A branch: a secretary, a committee member, a group of two, two members, one transferred."""
+    branch = await make_branch()
+    group, _ = await Organisation.get_or_create(
+        path=branch.path + "/第一网格党小组",
+        defaults={"name": "第一网格党小组", "kind": OrgKind.GROUP, "parent": branch},
+    )
+    people = {
+        "secretary": await make_member("李书记", "13700000001", role=Role.SECRETARY, org=branch),
+        "committee": await make_member(
+            "周委员", "13700000002", role=Role.COMMITTEE_MEMBER, org=branch
+        ),
+        "leader": await make_member("吴组长", "13700000003", role=Role.GROUP_LEADER, org=branch),
+        "member": await make_member("王芳", "13700000004", org=branch),
+        "other": await make_member("郑七", "13700000005", org=branch),
+        "gone": await make_member(
+            "钱八", "13700000006", org=branch, status=MemberStatus.TRANSFERRED
+        ),
+    }
+    for key in ("leader", "member"):
+        people[key].group = group
+        await people[key].save()
+    await bind(people["secretary"], SECRETARY)
+    await bind(people["member"], MEMBER)
+    await bind(people["leader"], LEADER)
+    return people
+
+
+async def app(aiohttp_client: Any, make_settings: Any) -> tuple[TestClient, WeChatPeer]:
+    client, peer, _ = await frozen_app(aiohttp_client, make_settings, NOW)
+    return client, peer
+
+
+async def say(client: TestClient, peer: WeChatPeer, who: str, text: str) -> str:
+    return (await peer.say(client, who, text)).text or ""
+
+
+async def test_a_committee_meeting_in_one_sentence_then_confirmed(
+    aiohttp_client: Any, make_settings: Any
+) -> None:
+    client, peer = await app(aiohttp_client, make_settings)
+    people = await branch_with_people()
+    preview = await say(
+        client, peer, SECRETARY, "安排 支委会 明天下午3点 研究发展党员 地点 党群服务中心"
+    )
+    assert "类型：支委会" in preview and "11月26日（周四）15:00–16:30" in preview
+    assert "地点：党群服务中心" in preview and "主题：研究发展党员" in preview
+    assert "应到 2 人" in preview  # the secretary and the committee member
+    assert await Meeting.all().count() == 0  # nothing written before 确认
+    done = await say(client, peer, SECRETARY, "确认")
+    meeting = await Meeting.get()
+    assert f"会议编号 {meeting.id}" in done
+    assert meeting.starts_at == datetime(2026, 11, 26, 7, 0, tzinfo=UTC)
+    expected = set(
+        await MeetingAttendee.filter(meeting=meeting).values_list("member_id", flat=True)
+    )
+    assert expected == {people["secretary"].id, people["committee"].id}
+    assert [c.action for c in await MeetingChange.filter(meeting=meeting)] == ["scheduled"]
+
+
+async def test_a_general_meeting_expects_every_active_member_of_the_branch(
+    aiohttp_client: Any, make_settings: Any
+) -> None:
+    client, peer = await app(aiohttp_client, make_settings)
+    people = await branch_with_people()
+    preview = await say(client, peer, SECRETARY, "安排 党员大会 12月1日15:00 第四季度党员大会")
+    assert "类型：支部党员大会" in preview and "应到 5 人" in preview  # not the transferred one
+    await say(client, peer, SECRETARY, "确认")
+    ids = set(await MeetingAttendee.all().values_list("member_id", flat=True))
+    assert people["gone"].id not in ids and len(ids) == 5
+
+
+async def test_the_group_leader_calls_the_group_meeting_for_the_group(
+    aiohttp_client: Any, make_settings: Any
+) -> None:
+    client, peer = await app(aiohttp_client, make_settings)
+    people = await branch_with_people()
+    preview = await say(client, peer, LEADER, "安排 党小组会 下周三 14:30 学习党章")
+    assert "12月2日（周三）14:30" in preview and "应到 2 人" in preview
+    await say(client, peer, LEADER, "确认")
+    meeting = await Meeting.get()
+    assert meeting.organisation_id == people["leader"].group_id  # type: ignore[attr-defined]
+
+
+async def test_an_ordinary_member_cannot_schedule(aiohttp_client: Any, make_settings: Any) -> None:
+    client, peer = await app(aiohttp_client, make_settings)
+    await branch_with_people()
+    reply = await say(client, peer, MEMBER, "安排 支委会 明天下午3点 研究发展党员")
+    assert "由支部书记" in reply and await Meeting.all().count() == 0
+
+
+async def test_a_time_in_the_past_or_not_understood_gets_a_clear_answer(
+    aiohttp_client: Any, make_settings: Any
+) -> None:
+    client, peer = await app(aiohttp_client, make_settings)
+    await branch_with_people()
+    assert "已经过去了" in await say(client, peer, SECRETARY, "安排 支委会 今天上午9点 复盘")
+    assert "没看懂" in await say(client, peer, SECRETARY, "安排 支委会 改天吧 复盘")
+    assert "可以安排" in await say(client, peer, SECRETARY, "安排 茶话会 明天下午3点 聊聊")
+    assert "会议主题" in await say(client, peer, SECRETARY, "安排 支委会 明天下午3点")
+    assert await Meeting.all().count() == 0
+
+
+async def test_a_clash_with_another_meeting_of_the_branch_is_refused(
+    aiohttp_client: Any, make_settings: Any
+) -> None:
+    client, peer = await app(aiohttp_client, make_settings)
+    await branch_with_people()
+    await say(client, peer, SECRETARY, "安排 支委会 明天下午3点 研究发展党员")
+    await say(client, peer, SECRETARY, "确认")
+    first = await Meeting.get()
+    # The group's meeting at 4 overlaps the committee's 3:00–4:30.
+    reply = await say(client, peer, LEADER, "安排 党小组会 明天下午4点 学习党章")
+    assert f"和编号 {first.id} 的支委会" in reply and "冲突" in reply
+
+
+async def test_cancelling_the_preview_writes_nothing(
+    aiohttp_client: Any, make_settings: Any
+) -> None:
+    client, peer = await app(aiohttp_client, make_settings)
+    await branch_with_people()
+    await say(client, peer, SECRETARY, "安排 支委会 明天下午3点 研究发展党员")
+    assert "已取消" in await say(client, peer, SECRETARY, "取消")
+    assert "没有待确认" in await say(client, peer, SECRETARY, "确认")
+    assert await Meeting.all().count() == 0
+
+
+async def test_members_see_their_meetings_and_other_branches_see_nothing(
+    aiohttp_client: Any, make_settings: Any
+) -> None:
+    client, peer = await app(aiohttp_client, make_settings)
+    await branch_with_people()
+    await say(client, peer, SECRETARY, "安排 党员大会 12月1日15:00 第四季度党员大会 地点 会议室")
+    await say(client, peer, SECRETARY, "确认")
+    await say(client, peer, SECRETARY, "安排 支委会 明天下午3点 研究发展党员")
+    await say(client, peer, SECRETARY, "确认")
+    general, committee = await Meeting.all().order_by("id")
+    mine = await say(client, peer, MEMBER, "会议")
+    assert f"【{general.id}】" in mine and f"【{committee.id}】" not in mine
+    branch = await say(client, peer, SECRETARY, "会议")
+    assert branch.index(f"【{committee.id}】") < branch.index(f"【{general.id}】")  # soonest first
+    detail = await say(client, peer, MEMBER, f"会议 {general.id}")
+    assert "支部党员大会" in detail and "地点：会议室" in detail and "应到 5 人" in detail
+    stranger = await make_member(
+        "赵书记",
+        "13800000009",
+        role=Role.SECRETARY,
+        org=await make_branch("示范街道党工委/第二社区党总支/第二社区第一党支部"),
+    )
+    await bind(stranger, OTHER)
+    there = await say(client, peer, OTHER, f"会议 {general.id}")
+    nowhere = await say(client, peer, OTHER, "会议 999999")
+    assert there == nowhere.replace("999999", str(general.id))
+    assert "没有找到" in await say(client, peer, MEMBER, f"会议 {committee.id}")
+
+
+async def test_cancel_and_reschedule_are_kept_with_who_did_them(
+    aiohttp_client: Any, make_settings: Any
+) -> None:
+    client, peer = await app(aiohttp_client, make_settings)
+    people = await branch_with_people()
+    await say(client, peer, SECRETARY, "安排 党员大会 明天下午3点 第四季度党员大会")
+    await say(client, peer, SECRETARY, "确认")
+    meeting = await Meeting.get()
+    moved = await say(client, peer, SECRETARY, f"改期 {meeting.id} 12月3日上午9点")
+    assert "12月3日（周四）09:00–10:30" in moved
+    assert "改动这个会议" in await say(client, peer, MEMBER, f"取消会议 {meeting.id}")
+    gone = await say(client, peer, SECRETARY, f"取消会议 {meeting.id} 书记出差")
+    assert "已取消" in gone
+    await meeting.refresh_from_db()
+    assert meeting.status == MeetingStatus.CANCELLED
+    changes = await MeetingChange.filter(meeting=meeting).order_by("id")
+    assert [c.action for c in changes] == ["scheduled", "rescheduled", "cancelled"]
+    assert all(c.by_id == people["secretary"].id for c in changes)  # type: ignore[attr-defined]
+    assert changes[2].detail == {"reason": "书记出差"}
+    assert "已经取消" in await say(client, peer, SECRETARY, f"改期 {meeting.id} 12月4日上午9点")
+    assert "近期没有" in await say(client, peer, MEMBER, "会议")
+
+
+async def test_two_confirmations_at_once_cannot_both_take_the_same_hour(
+    aiohttp_client: Any, make_settings: Any
+) -> None:
+    await app(aiohttp_client, make_settings)
+    people = await branch_with_people()
+    secretary = people["secretary"]
+    draft = await meetings.prepare(
+        secretary, "支委会", datetime(2026, 11, 26, 7, 0, tzinfo=UTC), "研究", None, NOW, 90
+    )
+    results = await asyncio.gather(
+        meetings.schedule(secretary, draft, NOW),
+        meetings.schedule(secretary, draft, NOW),
+        return_exceptions=True,
+    )
+    assert sum(isinstance(r, Meeting) for r in results) == 1
+    assert await Meeting.all().count() == 1
+
+
+async def test_a_branch_adds_its_own_meeting_type(aiohttp_client: Any, make_settings: Any) -> None:
+    clock_client, peer, _ = await frozen_app(
+        aiohttp_client,
+        lambda **kw: make_settings(extra_meeting_types="读书会，组织生活会", **kw),
+        NOW,
+    )
+    await branch_with_people()
+    preview = await say(clock_client, peer, SECRETARY, "安排 读书会 明天晚上7点 共读党史")
+    assert "类型：读书会" in preview and "应到 5 人" in preview
+
+
+def test_a_meeting_type_that_is_not_a_word_stops_the_start() -> None:
+    from server.errors import ConfigError
+    from server.settings import load_settings
+
+    try:
+        load_settings(
+            DANGJIAN_EXTRA_MEETING_TYPES="读书会,这是一个非常非常非常非常非常长的会议类型名称啊"
+        )
+    except ConfigError as exc:
+        assert "DANGJIAN_EXTRA_MEETING_TYPES" in str(exc)
+    else:
+        raise AssertionError("an over-long meeting type was accepted")
