@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from handlers import (
+    attendance,
     binding,
     checkin,
     common,
@@ -30,6 +31,7 @@ def build_router() -> Router:
         submissions.router,
         review.router,  # before study: 继续 while reviewing pages through the 心得
         meetings.router,
+        attendance.router,
         study.router,
         record.router,
         help.router,

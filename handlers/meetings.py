@@ -9,11 +9,12 @@ from server.dispatch import Router
 from server.dispatch.filters import Command, HasRole, InState, Keyword, Pattern, bound
 from server.dispatch.state import Conversation
 from server.errors import ValidationFailed
-from server.meetings import Attendance, Meeting
+from server.meetings import Attendance, Meeting, MeetingStatus
 from server.models import BRANCH_LEADERS, Member, Role
-from server.services import meetings
+from server.services import attendance, meetings
 from server.services.when import parse_when
 from server.settings import Settings
+from server.wechat.replies import MAX_TEXT_BYTES
 
 router = Router("meetings")
 DRAFT = "meeting:draft"
@@ -128,13 +129,28 @@ LABELS = {
 @router.message(SHOW, bound)
 async def show(number: str, member: Member, clock: Clock) -> str:
     m = await meetings.visible(member, int(number))
+    await attendance.close(m, clock.now())  # after the end, the undecided become absent
     counts = await meetings.roster_counts(m)
     roster = "，".join(f"{LABELS[k]} {v}" for k, v in counts.items() if v)
-    status = "（已取消）" if m.status == "cancelled" else ""
-    return (
+    status = "（已取消）" if m.status == MeetingStatus.CANCELLED else ""
+    reply = (
         f"【{m.id}】{m.kind}{status}\n时间：{_span(m, clock)}\n地点：{m.place or '（未填）'}\n"
         f"主题：{m.topic}\n应到 {sum(counts.values())} 人：{roster or '无'}"
     )
+    quorum = attendance.quorum(m, counts)
+    if quorum is False and m.status == MeetingStatus.HELD:
+        reply += "\n⚠ 到会人数未超过应到人数的一半，不足法定人数。"
+    if member.role in BRANCH_LEADERS:
+        for who in await meetings.not_present(m):
+            line = f"\n· {who.member.name}：{LABELS[str(who.attendance)]}"
+            line += f"（{who.reason}）" if who.reason else ""
+            if len((reply + line).encode()) > MAX_TEXT_BYTES - 200:
+                reply += "\n……"
+                break
+            reply += line
+    if m.minutes:
+        reply += f"\n已记纪要 {len(m.minutes)} 字。"
+    return reply
 
 
 @router.message(CANCEL_MEETING, bound)

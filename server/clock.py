@@ -45,6 +45,12 @@ class FrozenClock(Clock):
     def timestamp(self) -> float:
         return self._now.timestamp()
 
+    def set(self, moment: datetime) -> None:
+        """Jump to `moment` (aware): the day of the meeting, the minute before midnight."""
+        if moment.tzinfo is None:
+            raise ValueError("FrozenClock needs an aware datetime")
+        self._now = moment.astimezone(UTC)
+
     def advance(self, seconds: float = 0, **kw: float) -> None:
         self._now += timedelta(seconds=seconds, **kw)
 

@@ -55,6 +55,8 @@ class Meeting(Model):
         "models.Member", related_name="meetings_created", null=True, on_delete=fields.SET_NULL
     )
     minutes = fields.TextField(null=True)
+    # Seeds the rotating 6-digit sign-in code: random per meeting, never shown to anyone.
+    signin_secret = fields.CharField(max_length=64, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

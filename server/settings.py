@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     # beyond the standard ones (comma-separated; all active members are expected at them).
     meeting_minutes: int = _env("DANGJIAN_MEETING_MINUTES", 90, ge=15, le=600)
     extra_meeting_types: str = _env("DANGJIAN_EXTRA_MEETING_TYPES", "")
+    # The sign-in code changes this often (seconds); the previous one is still accepted, so a
+    # member reading it just before it turns over is not refused.
+    signin_rotation: int = _env("DANGJIAN_SIGNIN_ROTATION", 300, ge=30, le=3600)
 
     # Optional: questions answered by an OpenAI-compatible model from the retrieved passages.
     # Off unless a URL is set; any failure falls back to quoting the best passage.

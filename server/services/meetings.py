@@ -7,6 +7,7 @@ the past, and that it does not overlap another meeting of the same branch (its g
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -194,6 +195,7 @@ async def schedule(scheduler: Member, draft: Draft, now: datetime) -> Meeting:
             ends_at=draft.ends_at,
             chair=scheduler,
             created_by=scheduler,
+            signin_secret=secrets.token_hex(32),
         )
         await MeetingAttendee.bulk_create(
             [
@@ -243,7 +245,7 @@ async def _leads(member: Member, meeting: Meeting) -> bool:
     return await Meeting.filter(under(org.path), id=meeting.id).exists()
 
 
-async def _manageable(member: Member, number: int) -> Meeting:
+async def manageable(member: Member, number: int) -> Meeting:
     meeting = await visible(member, number)
     may = (member.role in BRANCH_LEADERS and await _leads(member, meeting)) or (
         meeting.kind == GROUP_MEETING
@@ -258,7 +260,7 @@ async def _manageable(member: Member, number: int) -> Meeting:
 
 
 async def cancel(member: Member, number: int, reason: str, now: datetime) -> Meeting:
-    meeting = await _manageable(member, number)
+    meeting = await manageable(member, number)
     if meeting.ends_at <= now:
         raise Conflict(f"编号 {number} 的会议已经结束，不能取消。")
     async with in_transaction():
@@ -277,7 +279,7 @@ async def cancel(member: Member, number: int, reason: str, now: datetime) -> Mee
 
 
 async def reschedule(member: Member, number: int, starts_at: datetime, now: datetime) -> Meeting:
-    meeting = await _manageable(member, number)
+    meeting = await manageable(member, number)
     if meeting.starts_at <= now:
         raise Conflict(f"编号 {number} 的会议已经开始，不能改期。")
     starts_at = _utc(starts_at)
@@ -305,3 +307,13 @@ async def roster_counts(meeting: Meeting) -> dict[str, int]:
     ):
         counts[str(attendance)] = counts.get(str(attendance), 0) + 1
     return counts
+
+
+async def not_present(meeting: Meeting) -> list[MeetingAttendee]:
+    """Who was on leave or absent (or has not signed in yet), with their reasons."""
+    return (
+        await MeetingAttendee.filter(meeting_id=meeting.id)
+        .exclude(attendance="present")
+        .order_by("id")
+        .prefetch_related("member")
+    )

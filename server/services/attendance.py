@@ -1,0 +1,243 @@
+"""Attendance: rotating sign-in codes, leave, absence after the end, corrections, minutes.
+
+The code for meeting N is HMAC-SHA256(the meeting's random secret, the current time window) as
+six digits: nothing to store, different for every meeting, and a photo of it is useless a few
+minutes later.  It works from 30 minutes before the start until the end.  Every correction
+(补录) is kept with who made it and why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from server.activity import PointsReason
+from server.cache import Cache
+from server.errors import Conflict, NotFound, RateLimited, ValidationFailed
+from server.meetings import Attendance, Meeting, MeetingAttendee, MeetingChange, MeetingStatus
+from server.models import Member, Organisation
+from server.services.meetings import BRANCH_MEETING, manageable, visible
+from server.services.points import PointsRules, award
+from server.services.scope import under
+
+OPENS_BEFORE = timedelta(minutes=30)
+WRONG_CODES_ALLOWED = 5  # per member per rotation window: a million codes are not guessed
+REASON_MAX = 200
+MINUTES_MAX = 5000
+
+
+def _window(at: datetime, rotation: int) -> int:
+    return int(at.timestamp()) // rotation
+
+
+def _code(secret: str, window: int) -> str:
+    digest = hmac.new(secret.encode(), str(window).encode(), hashlib.sha256).digest()
+    return f"{int.from_bytes(digest[:8], 'big') % 1_000_000:06d}"
+
+
+def is_open(meeting: Meeting, now: datetime) -> bool:
+    return meeting.starts_at - OPENS_BEFORE <= now <= meeting.ends_at
+
+
+async def _secret(meeting: Meeting) -> str:
+    if not meeting.signin_secret:  # a meeting written before codes existed
+        meeting.signin_secret = secrets.token_hex(32)
+        await Meeting.filter(id=meeting.id, signin_secret__isnull=True).update(
+            signin_secret=meeting.signin_secret
+        )
+        await meeting.refresh_from_db()
+    return str(meeting.signin_secret)
+
+
+@dataclass(frozen=True)
+class SigninCode:
+    meeting: Meeting
+    code: str
+    changes_at: datetime
+
+
+async def signin_code(leader: Member, number: int, now: datetime, rotation: int) -> SigninCode:
+    meeting = await manageable(leader, number)
+    if now < meeting.starts_at - OPENS_BEFORE:
+        raise Conflict("签到码在会议开始前 30 分钟开放，请到时再来取。")
+    if now > meeting.ends_at:
+        raise Conflict(f"编号 {number} 的会议已经结束，不能再签到；漏签的请用 补录。")
+    window = _window(now, rotation)
+    changes_at = datetime.fromtimestamp((window + 1) * rotation, tz=now.tzinfo)
+    return SigninCode(meeting, _code(await _secret(meeting), window), changes_at)
+
+
+async def _matches(meeting: Meeting, code: str, now: datetime, rotation: int) -> bool:
+    secret = await _secret(meeting)
+    window = _window(now, rotation)
+    # The previous code too: the member read it just before it turned over.
+    return any(hmac.compare_digest(_code(secret, w), code) for w in (window, window - 1))
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    meeting: Meeting
+    points: int
+
+
+async def sign_in(
+    member: Member,  # `now` in the organisation's zone: the reply may quote a time
+    code: str,
+    now: datetime,
+    today: date,
+    rotation: int,
+    cache: Cache,
+    rules: PointsRules,
+) -> SignedIn:
+    tries = f"signin-fail:{member.id}:{_window(now, rotation)}"
+    branch = await Organisation.get(id=member.organisation_id)  # type: ignore[attr-defined]
+    # The member's own meetings, and the branch's (to say "not on the list" rather than "wrong").
+    open_meetings = (
+        await Meeting.filter(
+            Q(attendees__member_id=member.id) | under(branch.path),
+            # In UTC: SQLite compares stored datetimes as text.
+            starts_at__lte=now.astimezone(UTC) + OPENS_BEFORE,
+            ends_at__gte=now.astimezone(UTC),
+        )
+        .exclude(status=MeetingStatus.CANCELLED)
+        .distinct()
+    )
+    for meeting in open_meetings:
+        if not await _matches(meeting, code, now, rotation):
+            continue
+        row = await MeetingAttendee.get_or_none(meeting_id=meeting.id, member_id=member.id)
+        if row is None:
+            raise Conflict(
+                f"您不在编号 {meeting.id} 的{meeting.kind}应到名单中。如需列席，请联系支部书记。"
+            )
+        changed = (
+            await MeetingAttendee.filter(id=row.id)
+            .exclude(attendance=Attendance.PRESENT)
+            .update(attendance=Attendance.PRESENT, signed_at=now.astimezone(UTC))
+        )
+        if not changed:
+            await row.refresh_from_db()
+            at = row.signed_at.astimezone(now.tzinfo) if row.signed_at else now
+            raise Conflict(f"您已经签到过了（{at:%H:%M}），不用重复签到。")
+        points = await award(
+            member,
+            PointsReason.MEETING,
+            f"meeting:{meeting.id}",
+            rules.meeting,
+            today,
+            rules,
+        )
+        return SignedIn(meeting, points)
+    if await cache.incr(tries, rotation * 2) > WRONG_CODES_ALLOWED:
+        raise RateLimited("签到码错误次数太多，请稍后再试，或请书记为您补录。")
+    raise ValidationFailed(
+        "签到码不对或已过期。请看现场最新的签到码再发一次：签到 六位数字。", field="code"
+    )
+
+
+async def ask_leave(member: Member, number: int, reason: str, now: datetime) -> Meeting:
+    meeting = await visible(member, number)
+    row = await MeetingAttendee.get_or_none(meeting_id=meeting.id, member_id=member.id)
+    if row is None:
+        raise Conflict(f"您不在编号 {number} 的会议应到名单中，不用请假。")
+    if meeting.status == MeetingStatus.CANCELLED:
+        raise Conflict(f"编号 {number} 的会议已经取消了，不用请假。")
+    if now >= meeting.starts_at:
+        raise Conflict("会议已经开始，不能再请假；如有特殊情况请联系支部书记补录。")
+    reason = reason.strip()
+    if not reason:
+        raise ValidationFailed(f"请写明请假原因，例如：请假 {number} 在外地出差", field="reason")
+    if len(reason) > REASON_MAX:
+        raise ValidationFailed(f"请假原因最多 {REASON_MAX} 字。", field="reason")
+    await MeetingAttendee.filter(id=row.id).update(attendance=Attendance.LEAVE, reason=reason)
+    return meeting
+
+
+async def close(meeting: Meeting, now: datetime) -> None:
+    """After the end: whoever neither signed in nor asked for leave was absent; the meeting held."""
+    if meeting.status == MeetingStatus.CANCELLED or now <= meeting.ends_at:
+        return
+    async with in_transaction():
+        await MeetingAttendee.filter(
+            meeting_id=meeting.id, attendance=Attendance.UNKNOWN, role="expected"
+        ).update(attendance=Attendance.ABSENT)
+        await (
+            Meeting.filter(id=meeting.id)
+            .exclude(status=MeetingStatus.HELD)
+            .update(status=MeetingStatus.HELD)
+        )
+    await meeting.refresh_from_db()
+
+
+CORRECTIONS = {"出席": Attendance.PRESENT, "请假": Attendance.LEAVE, "缺席": Attendance.ABSENT}
+
+
+async def correct(
+    leader: Member, number: int, name: str, to: str, reason: str, now: datetime
+) -> MeetingAttendee:
+    """补录: the secretary sets one member's attendance, with a reason, kept in the history."""
+    meeting = await manageable(leader, number)
+    if to not in CORRECTIONS:
+        raise ValidationFailed("补录的情况只能是 出席、请假 或 缺席。", field="attendance")
+    if not reason.strip():
+        raise ValidationFailed(
+            f"请写明补录原因，例如：补录 {number} 王芳 出席 手机没电未能签到", field="reason"
+        )
+    rows = await MeetingAttendee.filter(meeting_id=meeting.id, member__name=name).prefetch_related(
+        "member"
+    )
+    if not rows:
+        raise NotFound(f"编号 {number} 的会议名单里没有「{name}」。")
+    if len(rows) > 1:
+        raise Conflict(f"名单里有 {len(rows)} 位「{name}」，请联系管理员在后台补录。")
+    row = rows[0]
+    before = str(row.attendance)
+    async with in_transaction():
+        await MeetingAttendee.filter(id=row.id).update(
+            attendance=CORRECTIONS[to], reason=reason.strip()[:REASON_MAX]
+        )
+        await MeetingChange.create(
+            meeting=meeting,
+            by=leader,
+            action="corrected",
+            detail={
+                "member": row.member.id,
+                "from": before,
+                "to": CORRECTIONS[to].value,
+                "reason": reason.strip(),
+            },
+        )
+    await row.refresh_from_db()
+    return row
+
+
+async def record_minutes(leader: Member, number: int, text: str) -> Meeting:
+    """纪要: the minutes and resolutions as the secretary or recorder wrote them (never ours)."""
+    meeting = await manageable(leader, number)
+    text = text.strip()
+    if not text:
+        raise ValidationFailed(
+            f"请写上纪要内容，例如：纪要 {number} 会议讨论并通过了……", field="minutes"
+        )
+    if len(text) > MINUTES_MAX:
+        raise ValidationFailed(f"纪要最多 {MINUTES_MAX} 字。", field="minutes")
+    async with in_transaction():
+        await Meeting.filter(id=meeting.id).update(minutes=text)
+        await MeetingChange.create(
+            meeting=meeting, by=leader, action="minutes", detail={"length": len(text)}
+        )
+    await meeting.refresh_from_db()
+    return meeting
+
+
+def quorum(meeting: Meeting, counts: dict[str, int]) -> bool | None:
+    """A 支部党员大会 needs more than half of those expected present (None: no rule applies)."""
+    if meeting.kind != BRANCH_MEETING:
+        return None
+    return counts.get(Attendance.PRESENT.value, 0) * 2 > sum(counts.values())
