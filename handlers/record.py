@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from server.activity import SUBMISSION_STATUS_LABELS
 from server.clock import Clock
 from server.dispatch import Router
@@ -17,7 +19,9 @@ router.help("我的", "查看自己的打卡、学习和积分", visible=bound, 
 @router.message(Keyword("我的", "我的记录", "我的积分", "mine"), bound)
 async def show_my_record(member: Member, clock: Clock, points_rules: PointsRules) -> str:
     today = clock.today()
-    r = await my_record(member, today, points_rules)
+    year_start = datetime(today.year, 1, 1, tzinfo=clock.zone)
+    r = await my_record(member, today, points_rules, year_start, clock.now())
+    met = r.meetings
     exchanged = "，".join(
         f"{SUBMISSION_STATUS_LABELS[status]} {n} 篇" for status, n in r.submissions.items()
     )
@@ -28,5 +32,6 @@ async def show_my_record(member: Member, clock: Clock, points_rules: PointsRules
         f"· 积分：本月 {r.points_this_month} 分，近 12 个月 {r.points_12_months} 分\n"
         f"· 星级：{'★' * r.star}{'☆' * (5 - r.star)}（{r.star} 星）\n"
         f"· 心得：{exchanged}\n"
+        f"· 今年会议：出席 {met['present']} 次，请假 {met['leave']} 次，缺席 {met['absent']} 次\n"
         "积分只有您自己能看到。"
     )

@@ -153,3 +153,18 @@ async def test_minutes_are_the_secretarys_own_words(
     await meeting.refresh_from_db()
     assert meeting.minutes == text
     assert "已记纪要" in await say(client, peer, SECRETARY, f"会议 {meeting.id}")
+
+
+async def test_my_record_counts_this_years_meetings(
+    aiohttp_client: Any, make_settings: Any
+) -> None:
+    client, peer, clock, meeting = await scheduled(aiohttp_client, make_settings)
+    clock.set(STARTS)
+    code = code_in(await say(client, peer, SECRETARY, f"签到码 {meeting.id}"))
+    await say(client, peer, MEMBER, f"签到 {code}")
+    mine = await say(client, peer, MEMBER, "我的")
+    assert "今年会议：出席 0 次" in mine  # not over yet
+    clock.advance(hours=2)
+    assert "今年会议：出席 1 次，请假 0 次，缺席 0 次" in await say(client, peer, MEMBER, "我的")
+    # The secretary signed in nowhere and nobody has looked at the meeting since: still absent.
+    assert "缺席 1 次" in await say(client, peer, SECRETARY, "我的")

@@ -317,3 +317,23 @@ async def not_present(meeting: Meeting) -> list[MeetingAttendee]:
         .order_by("id")
         .prefetch_related("member")
     )
+
+
+async def attendance_record(member: Member, since: datetime, now: datetime) -> dict[str, int]:
+    """A member's meetings since `since` that have ended: attended, on leave, absent."""
+    counts = {"present": 0, "leave": 0, "absent": 0}
+    rows = (
+        await MeetingAttendee.filter(
+            member_id=member.id,
+            role=AttendeeRole.EXPECTED,
+            meeting__starts_at__gte=_utc(since),
+            meeting__ends_at__lte=_utc(now),
+        )
+        .exclude(meeting__status=MeetingStatus.CANCELLED)
+        .values_list("attendance", flat=True)
+    )
+    for attendance in rows:
+        # Not yet closed by anyone looking at the meeting: neither signed in nor on leave.
+        key = {"present": "present", "leave": "leave"}.get(str(attendance), "absent")
+        counts[key] += 1
+    return counts

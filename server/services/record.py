@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from server.activity import SubmissionStatus, UnitReading
 from server.models import Member
 from server.services.checkin import month_check_ins, streak
+from server.services.meetings import attendance_record
 from server.services.points import PointsRules, month_total, year_total
 from server.services.submissions import counts_by_status
 
@@ -21,9 +22,12 @@ class MyRecord:
     points_12_months: int
     star: int
     submissions: dict[SubmissionStatus, int]  # all this member's 心得, by status
+    meetings: dict[str, int]  # this year's ended meetings: present, leave, absent
 
 
-async def my_record(member: Member, today: date, rules: PointsRules) -> MyRecord:
+async def my_record(
+    member: Member, today: date, rules: PointsRules, year_start: datetime, now: datetime
+) -> MyRecord:
     first = today.replace(day=1)
     twelve = await year_total(member, today)
     return MyRecord(
@@ -36,4 +40,5 @@ async def my_record(member: Member, today: date, rules: PointsRules) -> MyRecord
         points_12_months=twelve,
         star=rules.star(twelve),
         submissions=await counts_by_status(member),
+        meetings=await attendance_record(member, year_start, now),
     )

@@ -1,9 +1,9 @@
 """The participation tallies staff report upward, defined once, here.
 
 - **学习人次 (study person-times)**: each time a member studied.  A study unit read in chat
-  counts once per member, unit and day (the `unit_reading` row); a finished 答题 counts once.
-  Opening the same unit twice in a day is one person-time; two units are two.  (Attendance at a
-  党课 or 主题党日 joins this count when meetings arrive.)
+  counts once per member, unit and day (the `unit_reading` row); a finished 答题 counts once;
+  being present at a 党课 or a 主题党日 (organised study) counts once.  Opening the same unit
+  twice in a day is one person-time; two units are two.
 - **交流体会人次 (experience exchanges)**: each 心得体会 handed in during the period that the
   branch has not returned: pending and approved ones.  A returned one does not count; its
   revision, handed in again, does.
@@ -15,14 +15,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from server.activity import CheckIn, QuizAttempt, Submission, SubmissionStatus, UnitReading
+from server.meetings import Attendance, MeetingAttendee, MeetingStatus
 from server.models import Organisation
+from server.services.meetings import PARTY_LECTURE, THEME_DAY
 from server.services.scope import under
 
 
@@ -33,6 +36,7 @@ class Participation:
     end: date
     readings: int
     quizzes: int
+    lessons: int  # present at a 党课 or 主题党日
     members_studied: int
     check_ins: int
     submitted: int  # every 心得 handed in, whatever became of it
@@ -42,7 +46,7 @@ class Participation:
 
     @property
     def study_person_times(self) -> int:
-        return self.readings + self.quizzes
+        return self.readings + self.quizzes + self.lessons
 
     @property
     def exchange_person_times(self) -> int:
@@ -61,6 +65,10 @@ class Participation:
         )
 
 
+# Meetings that are organised study: being present is a study person-time.
+STUDY_MEETINGS = [PARTY_LECTURE, THEME_DAY]
+
+
 def _chinese(day: date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
@@ -76,10 +84,20 @@ async def _members(*querysets: QuerySet[Any]) -> set[int]:
     return found
 
 
-async def participation(org: Organisation, start: date, end: date) -> Participation:
+async def participation(org: Organisation, start: date, end: date, zone: ZoneInfo) -> Participation:
+    """`zone`: DANGJIAN_TZ, in which a meeting's day is its local date."""
     path = org.path
     readings = _in(UnitReading, path, start, end)
     quizzes = _in(QuizAttempt, path, start, end).filter(finished_at__isnull=False)
+    first = datetime.combine(start, time.min, zone).astimezone(UTC)
+    after = datetime.combine(end + timedelta(days=1), time.min, zone).astimezone(UTC)
+    lessons = MeetingAttendee.filter(
+        under(path),
+        attendance=Attendance.PRESENT,
+        meeting__kind__in=STUDY_MEETINGS,
+        meeting__starts_at__gte=first,
+        meeting__starts_at__lt=after,
+    ).exclude(meeting__status=MeetingStatus.CANCELLED)
     handed_in = _in(Submission, path, start, end)
     exchanged = handed_in.exclude(status=SubmissionStatus.RETURNED)
     return Participation(
@@ -88,7 +106,8 @@ async def participation(org: Organisation, start: date, end: date) -> Participat
         end=end,
         readings=await readings.count(),
         quizzes=await quizzes.count(),
-        members_studied=len(await _members(readings, quizzes)),
+        lessons=await lessons.count(),
+        members_studied=len(await _members(readings, quizzes, lessons)),
         check_ins=await _in(CheckIn, path, start, end).count(),
         submitted=await handed_in.count(),
         approved=await handed_in.filter(status=SubmissionStatus.APPROVED).count(),
