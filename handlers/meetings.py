@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from scheduler.runner import poke
 from server.clock import Clock
 from server.dispatch import Router
 from server.dispatch.filters import Command, HasRole, InState, Keyword, Pattern, bound
@@ -90,10 +93,17 @@ async def propose(
 
 
 @router.message(Keyword("确认", "确定"), InState(DRAFT), bound)
-async def confirm(member: Member, clock: Clock, conversation: Conversation) -> str:
+async def confirm(
+    member: Member,
+    clock: Clock,
+    conversation: Conversation,
+    reminder_offsets: list[tuple[str, int]],
+    scheduler: AsyncIOScheduler,
+) -> str:
     draft = meetings.Draft.from_state(conversation.data)
     conversation.clear()
-    meeting = await meetings.schedule(member, draft, clock.now())
+    meeting = await meetings.schedule(member, draft, clock.now(), reminder_offsets)
+    poke(scheduler)  # the notices go out now, not at the next tick
     return (
         f"已安排{meeting.kind}，会议编号 {meeting.id}：{_span(meeting, clock)}，{meeting.topic}。\n"
         f"回复 会议 {meeting.id} 查看，改期 {meeting.id} 时间，或 取消会议 {meeting.id}。"
@@ -154,13 +164,24 @@ async def show(number: str, member: Member, clock: Clock) -> str:
 
 
 @router.message(CANCEL_MEETING, bound)
-async def cancel(number: str, reason: str, member: Member, clock: Clock) -> str:
+async def cancel(
+    number: str, reason: str, member: Member, clock: Clock, scheduler: AsyncIOScheduler
+) -> str:
     m = await meetings.cancel(member, int(number), reason, clock.now())
+    poke(scheduler)
     return f"已取消编号 {m.id} 的{m.kind}（{when_text(m.starts_at, clock)}，{m.topic}）。"
 
 
 @router.message(RESCHEDULE, bound)
-async def reschedule(number: str, when: str, member: Member, clock: Clock) -> str:
+async def reschedule(
+    number: str,
+    when: str,
+    member: Member,
+    clock: Clock,
+    reminder_offsets: list[tuple[str, int]],
+    scheduler: AsyncIOScheduler,
+) -> str:
     starts_at, _ = _parse(when, clock)
-    m = await meetings.reschedule(member, int(number), starts_at, clock.now())
+    m = await meetings.reschedule(member, int(number), starts_at, clock.now(), reminder_offsets)
+    poke(scheduler)
     return f"已改期：编号 {m.id} 的{m.kind}改到 {_span(m, clock)}。"

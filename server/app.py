@@ -12,6 +12,7 @@ import aiohttp
 from aiohttp import web
 
 from handlers import build_router
+from scheduler.runner import scheduler_ctx
 from server import gateway, ops
 from server.cache import create_cache
 from server.clock import Clock
@@ -26,7 +27,7 @@ from server.services.binding import Binder
 from server.services.identities import IdentityDirectory
 from server.services.llm import LLMAnswerer
 from server.services.points import PointsRules
-from server.settings import Settings
+from server.settings import Settings, parse_offsets
 from server.typedefs import (
     CACHE,
     CLOCK,
@@ -36,6 +37,7 @@ from server.typedefs import (
     METRICS,
     PROCESSOR,
     ROUTER,
+    SCHEDULER,
     SETTINGS,
     WECHAT_CLIENTS,
 )
@@ -157,6 +159,8 @@ async def pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
             "corpus_index": app[CORPUS_INDEX],
             "answerer": _answerer(settings, app[HTTP_SESSION]),
             "wechat_clients": app[WECHAT_CLIENTS],
+            "scheduler": app[SCHEDULER],
+            "reminder_offsets": parse_offsets(settings.reminder_offsets),
         },
     )
     processor = MessageProcessor(
@@ -181,7 +185,9 @@ def create_app(
     app[ROUTER] = router or build_router()
     app[CLOCK] = clock or Clock(settings.zone)
     app[METRICS] = Metrics()
-    app.cleanup_ctx.extend([corpus_ctx, database_ctx, cache_ctx, wechat_ctx, pipeline_ctx])
+    app.cleanup_ctx.extend(
+        [corpus_ctx, database_ctx, cache_ctx, wechat_ctx, scheduler_ctx, pipeline_ctx]
+    )
     gateway.setup_routes(app)
     ops.setup_routes(app)
     if settings.embedded_fake_wechat:

@@ -23,7 +23,7 @@ from server.errors import ConfigError
 
 log = logging.getLogger("dangjian.db")
 
-MODELS = ["server.models", "server.activity", "server.meetings"]
+MODELS = ["server.models", "server.activity", "server.meetings", "server.notices"]
 MIGRATIONS = "migrations"
 # Any fixed 64-bit number will do; it only has to be the same in every process.
 MIGRATION_LOCK_ID = 0x64616E676A69616E  # "dangjian"

@@ -88,6 +88,25 @@ class Settings(BaseSettings):
     # The sign-in code changes this often (seconds); the previous one is still accepted, so a
     # member reading it just before it turns over is not refused.
     signin_rotation: int = _env("DANGJIAN_SIGNIN_ROTATION", 300, ge=30, le=3600)
+    # Notices: reminders before the start (d, h, m or s), how often the outbox is looked at,
+    # and how fast it sends (0: no rate limit) with how many calls in flight.
+    reminder_offsets: str = _env("DANGJIAN_REMINDER_OFFSETS", "1d,1h")
+    # Off: this process never runs the scheduled jobs (web-only processes beside a worker).
+    scheduler: bool = _env("DANGJIAN_SCHEDULER", True)
+    outbox_interval: float = _env("DANGJIAN_OUTBOX_INTERVAL", 10.0, gt=0, le=3600)
+    notice_rate: float = _env("DANGJIAN_NOTICE_RATE", 0.0, ge=0)
+    notice_concurrency: int = _env("DANGJIAN_NOTICE_CONCURRENCY", 20, ge=1, le=500)
+    # Templates: the mini-program's subscribe message and the official account's template
+    # message for meeting notices, each with its fields as key=what (what: kind, topic, time,
+    # place, note).  Unset template: that channel is skipped.
+    subscribe_template: str | None = _env("WECHAT_SUBSCRIBE_TEMPLATE_MEETING")
+    subscribe_fields: str = _env(
+        "WECHAT_SUBSCRIBE_FIELDS", "thing1=topic,time2=time,thing3=place,thing4=note"
+    )
+    oa_template: str | None = _env("WECHAT_TEMPLATE_MEETING")
+    oa_template_fields: str = _env(
+        "WECHAT_TEMPLATE_FIELDS", "thing1=topic,time2=time,thing3=place,thing4=note"
+    )
 
     # Optional: questions answered by an OpenAI-compatible model from the retrieved passages.
     # Off unless a URL is set; any failure falls back to quoting the best passage.
@@ -207,6 +226,18 @@ class Settings(BaseSettings):
             raise ValueError("each meeting type is one word of at most 20 characters")
         return ",".join(names)
 
+    @field_validator("reminder_offsets")
+    @classmethod
+    def _offsets(cls, v: str) -> str:
+        parse_offsets(v)
+        return v
+
+    @field_validator("subscribe_fields", "oa_template_fields")
+    @classmethod
+    def _fields(cls, v: str) -> str:
+        parse_fields(v)
+        return v
+
     @field_validator("llm_url")
     @classmethod
     def _llm_url(cls, v: str | None) -> str | None:
@@ -313,6 +344,35 @@ class Settings(BaseSettings):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.tz)
+
+
+_OFFSET = re.compile(r"^(\d+)([dhms])$")
+_UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+FIELD_SOURCES = frozenset({"kind", "topic", "time", "place", "note"})
+
+
+def parse_offsets(value: str) -> list[tuple[str, int]]:
+    """`1d,1h,30m,90s` as (label, seconds) pairs, largest first."""
+    found = []
+    for part in (p.strip() for p in value.split(",") if p.strip()):
+        matched = _OFFSET.match(part)
+        if not matched or int(matched.group(1)) == 0:
+            raise ValueError(f"{part!r} is not an offset such as 1d, 1h, 30m or 90s")
+        found.append((part, int(matched.group(1)) * _UNIT_SECONDS[matched.group(2)]))
+    return sorted(set(found), key=lambda item: -item[1])
+
+
+def parse_fields(value: str) -> dict[str, str]:
+    """`thing1=topic,time2=time` as {template key: what goes there}."""
+    mapping = {}
+    for part in (p.strip() for p in value.split(",") if p.strip()):
+        key, _, source = part.partition("=")
+        if not re.match(r"^[a-z_]+\d+$", key.strip()) or source.strip() not in FIELD_SOURCES:
+            raise ValueError(
+                f"{part!r}: expected key=what, what one of {', '.join(sorted(FIELD_SOURCES))}"
+            )
+        mapping[key.strip()] = source.strip()
+    return mapping
 
 
 def load_settings(**overrides: Any) -> Settings:

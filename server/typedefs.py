@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import aiohttp
 from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from server.cache import Cache
 from server.clock import Clock
@@ -11,6 +12,7 @@ from server.dispatch import Router
 from server.metrics import Metrics
 from server.models import Channel
 from server.processing import MessageProcessor
+from server.services.outbox import Outbox
 from server.settings import Settings
 from server.wechat.client import WeChatClient
 from study_content.corpus import Unit
@@ -26,3 +28,5 @@ PROCESSOR = web.AppKey("processor", MessageProcessor)
 ROUTER = web.AppKey("router", Router)
 CORPUS = web.AppKey("corpus", list[Unit])
 CORPUS_INDEX = web.AppKey("corpus_index", CorpusIndex)
+OUTBOX = web.AppKey("outbox", Outbox)
+SCHEDULER = web.AppKey("scheduler", AsyncIOScheduler)

@@ -17,6 +17,7 @@ from tortoise.transactions import in_transaction
 from server.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from server.meetings import AttendeeRole, Meeting, MeetingAttendee, MeetingChange, MeetingStatus
 from server.models import BRANCH_LEADERS, Member, MemberStatus, Organisation, Role
+from server.services import notices
 from server.services.scope import under
 
 BRANCH_MEETING = "支部党员大会"
@@ -178,8 +179,13 @@ async def prepare(
     return Draft(kind, org.id, starts_at, ends_at, topic, place, expected)
 
 
-async def schedule(scheduler: Member, draft: Draft, now: datetime) -> Meeting:
-    """Write the meeting and its expected attendees, once the secretary has confirmed."""
+async def schedule(
+    scheduler: Member, draft: Draft, now: datetime, offsets: Sequence[tuple[str, int]] = ()
+) -> Meeting:
+    """Write the meeting, its expected attendees and its notices, once confirmed.
+
+    `offsets`: the reminders before the start, as DANGJIAN_REMINDER_OFFSETS gives them.
+    """
     _check_future(draft.starts_at, now)
     async with in_transaction():
         # Locking the organisation row serialises two confirmations for the same branch, so
@@ -211,6 +217,7 @@ async def schedule(scheduler: Member, draft: Draft, now: datetime) -> Meeting:
         await MeetingChange.create(
             meeting=meeting, by=scheduler, action="scheduled", detail=_when(meeting)
         )
+        await notices.plan_new(meeting, list(offsets), now)
     return meeting
 
 
@@ -260,6 +267,7 @@ async def manageable(member: Member, number: int) -> Meeting:
 
 
 async def cancel(member: Member, number: int, reason: str, now: datetime) -> Meeting:
+    """Cancelled, kept with who did it; everyone told of it before is told it is off."""
     meeting = await manageable(member, number)
     if meeting.ends_at <= now:
         raise Conflict(f"编号 {number} 的会议已经结束，不能取消。")
@@ -271,14 +279,22 @@ async def cancel(member: Member, number: int, reason: str, now: datetime) -> Mee
         )
         if not changed:
             raise Conflict(f"编号 {number} 的会议已经取消了。")
-        await MeetingChange.create(
+        change = await MeetingChange.create(
             meeting=meeting, by=member, action="cancelled", detail={"reason": reason.strip()}
         )
+        await notices.plan_cancel(meeting, change.id, now)
     await meeting.refresh_from_db()
     return meeting
 
 
-async def reschedule(member: Member, number: int, starts_at: datetime, now: datetime) -> Meeting:
+async def reschedule(
+    member: Member,
+    number: int,
+    starts_at: datetime,
+    now: datetime,
+    offsets: Sequence[tuple[str, int]] = (),
+) -> Meeting:
+    """Moved, kept with who did it; those told before are told, and reminders planned anew."""
     meeting = await manageable(member, number)
     if meeting.starts_at <= now:
         raise Conflict(f"编号 {number} 的会议已经开始，不能改期。")
@@ -291,12 +307,13 @@ async def reschedule(member: Member, number: int, starts_at: datetime, now: date
         await _check_free(org, starts_at, ends_at, ignore=meeting.id)
         await Meeting.filter(id=meeting.id).update(starts_at=starts_at, ends_at=ends_at)
         await meeting.refresh_from_db()
-        await MeetingChange.create(
+        change = await MeetingChange.create(
             meeting=meeting,
             by=member,
             action="rescheduled",
             detail={"before": before, "after": _when(meeting)},
         )
+        await notices.plan_change(meeting, change.id, list(offsets), now)
     return meeting
 
 

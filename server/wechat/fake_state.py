@@ -147,6 +147,13 @@ class FakeWeChat:
             raise ValueError("give an errcode, an HTTP status or a delay")
         self._s.failures[path] = Failure(errcode, status, delay, times)
 
+    def clear_failures(self, path: str | None = None) -> None:
+        """Stop failing calls to `path` (None: every path): the outage is over."""
+        if path is None:
+            self._s.failures.clear()
+        else:
+            self._s.failures.pop(path, None)
+
     def take_failure(self, path: str) -> Failure | None:
         return take_failure(self._s.failures, path)
 

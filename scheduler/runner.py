@@ -1,0 +1,86 @@
+"""APScheduler inside the app's lifetime; the database is the source of truth.
+
+Nothing about a meeting lives in the scheduler: the outbox rows are the plan.  The one job
+looks at the outbox every DANGJIAN_OUTBOX_INTERVAL seconds (and at once when a meeting changes,
+through `poke`), so a restart loses nothing, and a notice due while the server was down goes out
+on start if its meeting has not begun, or is recorded as missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from datetime import datetime
+
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from scheduler.jobs import deliver_notices
+from scheduler.leadership import Leadership
+from server.services.outbox import Outbox, Templates
+from server.settings import parse_fields
+from server.typedefs import CACHE, CLOCK, OUTBOX, SCHEDULER, SETTINGS, WECHAT_CLIENTS
+
+log = logging.getLogger("dangjian.scheduler")
+JOB = "deliver-notices"
+
+
+async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings, clock = app[SETTINGS], app[CLOCK]
+    outbox = Outbox(
+        app[WECHAT_CLIENTS],
+        Templates(
+            subscribe_id=settings.subscribe_template,
+            subscribe_fields=parse_fields(settings.subscribe_fields),
+            oa_id=settings.oa_template,
+            oa_fields=parse_fields(settings.oa_template_fields),
+        ),
+        settings.zone,
+        concurrency=settings.notice_concurrency,
+        rate=settings.notice_rate,
+    )
+    leader = Leadership(app[CACHE], ttl=max(30.0, 3 * settings.outbox_interval))
+    running: set[asyncio.Task[None]] = set()
+
+    async def tick() -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            running.add(task)  # so shutdown waits for a run in progress
+        try:
+            if await leader.hold():
+                await deliver_notices(outbox, clock)
+        except Exception:
+            log.exception("delivering notices failed; the next tick tries again")
+        finally:
+            running.discard(task)  # type: ignore[arg-type]
+
+    scheduler = AsyncIOScheduler(timezone=settings.zone)
+    scheduler.add_job(
+        tick,
+        "interval",
+        seconds=settings.outbox_interval,
+        id=JOB,
+        max_instances=1,
+        coalesce=True,
+        next_run_time=datetime.now(settings.zone),  # at start: whatever fell due while down
+    )
+    app[OUTBOX] = outbox
+    app[SCHEDULER] = scheduler
+    if settings.scheduler:
+        scheduler.start()
+    else:
+        log.info("DANGJIAN_SCHEDULER=off: this process runs no scheduled jobs")
+    yield
+    if scheduler.running:
+        scheduler.shutdown(wait=False)
+    if running:  # let a run finish its rows before the database closes under it
+        await asyncio.wait(set(running), timeout=10)
+    await leader.release()
+
+
+def poke(scheduler: AsyncIOScheduler) -> None:
+    """Look at the outbox now (a meeting was just scheduled or changed)."""
+    job = scheduler.get_job(JOB) if scheduler.running else None
+    if job is not None:
+        job.modify(next_run_time=datetime.now(scheduler.timezone))
