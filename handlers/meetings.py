@@ -14,7 +14,7 @@ from server.dispatch.state import Conversation
 from server.errors import ValidationFailed
 from server.meetings import Attendance, Meeting, MeetingStatus
 from server.models import BRANCH_LEADERS, Member, Role
-from server.services import attendance, meetings
+from server.services import attendance, meetings, notices
 from server.services.when import parse_when
 from server.settings import Settings
 from server.wechat.replies import MAX_TEXT_BYTES
@@ -158,6 +158,11 @@ async def show(number: str, member: Member, clock: Clock) -> str:
                 reply += "\n……"
                 break
             reply += line
+    if member.role in BRANCH_LEADERS:
+        missed = list(dict.fromkeys(n.member.name for n in await notices.unreachable(m)))
+        if missed:
+            shown = "、".join(missed[:20]) + ("等" if len(missed) > 20 else "")
+            reply += f"\n通知未能送达 {len(missed)} 人：{shown}（请当面或电话告知）"
     if m.minutes:
         reply += f"\n已记纪要 {len(m.minutes)} 字。"
     return reply

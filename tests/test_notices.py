@@ -244,3 +244,19 @@ async def test_the_apps_scheduler_sends_the_notice_right_after_confirmation(
         await asyncio.sleep(0.01)
     assert [m.kind for m in fake.messages_to(MEMBER)] == ["custom"]
     assert WeChatIdentity and APPID  # the member is bound on the official account
+
+
+async def test_the_secretary_sees_who_could_not_be_reached(
+    aiohttp_client: Any, make_settings: Any, fake_wechat: tuple[FakeWeChat, str]
+) -> None:
+    fake, _ = fake_wechat
+    client, peer, clock, meeting, _ = await meeting_with_notices(aiohttp_client, make_settings)
+    fake.interact(MEMBER)
+    fake.interact(SECRETARY)
+    await outbox(client).deliver_due(clock.now())
+    detail = await say(client, peer, SECRETARY, f"会议 {meeting.id}")
+    assert (
+        "通知未能送达 3 人" in detail
+        and "郑七" in detail
+        and "王芳" not in detail.split("通知")[-1]
+    )
