@@ -130,6 +130,22 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ledger(settings: Settings, args: argparse.Namespace) -> int:
+    from server.db import database
+    from server.services.ledger import write_ledger
+
+    out = Path(args.out or f"台账-{args.branch.rsplit('/', 1)[-1]}-{args.year}.xlsx")
+
+    async def run() -> dict[str, int]:
+        async with database(settings.database_url):
+            return await write_ledger(args.branch, args.year, settings.zone, out)
+
+    counts = asyncio.run(run())
+    listed = "，".join(f"{kind} {n} 次" for kind, n in counts.items())
+    print(f"wrote {out}: {listed}")
+    return 0
+
+
 def cmd_fake_wechat(settings: Settings, args: argparse.Namespace) -> int:
     from aiohttp import web
 
@@ -185,6 +201,11 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--seed", type=int, default=2023, help="random seed (default 2023)")
     seed.set_defaults(func=cmd_seed_demo)
 
+    ledger = sub.add_parser("ledger", help="write a branch's 三会一课 ledger for a year as XLSX")
+    ledger.add_argument("--branch", required=True, help="the branch's path, as in the import")
+    ledger.add_argument("--year", type=int, required=True)
+    ledger.add_argument("--out", help="the XLSX file (default: 台账-<branch>-<year>.xlsx)")
+    ledger.set_defaults(func=cmd_ledger)
     fake = sub.add_parser("fake-wechat", help="run the local fake of the WeChat API")
     fake.add_argument("--host", default="127.0.0.1")
     fake.add_argument("--port", type=int, default=8081)
