@@ -353,3 +353,12 @@ async def test_control_api_rejects_bad_input(
     async with http.post(endpoint, json=body) as resp:
         assert resp.status == 400
         assert (await resp.json())["errcode"] == 47001
+
+
+def test_a_flaky_path_fails_every_nth_call() -> None:
+    fake = FakeWeChat()
+    fake.flaky("/cgi-bin/message/custom/send", errcode=-1, every=3)
+    taken = [fake.take_failure("/cgi-bin/message/custom/send") for _ in range(6)]
+    assert [t.errcode if t else None for t in taken] == [None, None, -1, None, None, -1]
+    fake.flaky("/cgi-bin/message/custom/send", every=0)
+    assert fake.take_failure("/cgi-bin/message/custom/send") is None

@@ -24,6 +24,9 @@ Control API (JSON bodies; bad input -> HTTP 400 with errcode 47001):
         exercises the client's real timeout), then answer HTTP `status` with a plain-text
         body if given (recorded as errcode -1), else WeChat's JSON error `errcode` (e.g. -1
         system busy, 45009 daily quota, 48001 unauthorised), else answer normally.
+    POST /_fake/flaky         {"path", "errcode": -1, "every": 100}
+        Every `every`-th call to `path` fails with `errcode` (a steady 1% with 100);
+        `every: 0` stops it.
     POST /_fake/expire-tokens every token expires now (42001 from then on)
     POST /_fake/reset         forget all state, including the call log (seq restarts at 1)
     GET  /_fake/calls?since=N[&path=P]
@@ -231,6 +234,9 @@ def create_fake_app(fake: FakeWeChat) -> web.Application:
             _str(b, "code"), _str(b, "openid"), _optional_str(b, "unionid")
         ),
         "fail": _fail,
+        "flaky": lambda f, b: f.flaky(
+            _str(b, "path"), int(b.get("errcode", -1)), int(b.get("every", 100))
+        ),
         "expire-tokens": lambda f, b: f.expire_tokens(),
         "reset": lambda f, b: f.reset(),
     }

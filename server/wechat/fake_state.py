@@ -76,6 +76,7 @@ class _State:
     followers: set[str] = field(default_factory=set)
     templates: dict[str, list[str] | None] = field(default_factory=dict)
     failures: dict[str, Failure] = field(default_factory=dict)
+    flaky: dict[str, list[int]] = field(default_factory=dict)  # path: [errcode, every, calls]
     calls: list[CallRecord] = field(default_factory=list)
     messages: list[SentMessage] = field(default_factory=list)
 
@@ -154,7 +155,19 @@ class FakeWeChat:
         else:
             self._s.failures.pop(path, None)
 
+    def flaky(self, path: str, errcode: int = -1, every: int = 100) -> None:
+        """Every `every`-th call to `path` fails with `errcode` (0 or less: stop)."""
+        if every <= 0:
+            self._s.flaky.pop(path, None)
+        else:
+            self._s.flaky[path] = [errcode, every, 0]
+
     def take_failure(self, path: str) -> Failure | None:
+        rule = self._s.flaky.get(path)
+        if rule is not None:
+            rule[2] += 1
+            if rule[2] % rule[1] == 0:
+                return Failure(rule[0], None, None, 1)
         return take_failure(self._s.failures, path)
 
     def expire_tokens(self) -> None:
