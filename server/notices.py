@@ -42,6 +42,7 @@ class Notice(Model):
     errcode = fields.IntField(null=True)
     attempts = fields.IntField(default=0)
     claimed_at = fields.DatetimeField(null=True)
+    claim = fields.CharField(max_length=16, null=True, db_index=True)  # which sender's batch
     sent_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 

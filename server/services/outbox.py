@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -22,7 +24,7 @@ from tortoise.expressions import F
 
 from server.errors import WeChatAPIError
 from server.meetings import Meeting, MeetingStatus
-from server.models import Channel, Member, WeChatIdentity
+from server.models import Channel, WeChatIdentity
 from server.notices import Notice, NoticeStatus, SubscribeGrant
 from server.wechat.client import WeChatClient
 
@@ -30,6 +32,7 @@ log = logging.getLogger("dangjian.outbox")
 WEEKDAYS = "一二三四五六日"
 LIMITS = {"thing": 20, "phrase": 5, "name": 10, "character_string": 32, "number": 32}
 STALE_CLAIM = timedelta(minutes=5)  # a row still "sending" this long after its claim: a crash
+CHUNK = 500  # notices claimed and settled together: a crash leaves at most this many uncertain
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,13 @@ class Report:
 
 class _QuotaExhausted(Exception):
     pass
+
+
+@dataclass(frozen=True)
+class Outcome:
+    what: str  # sent | unreachable | retry | quota
+    channel: str | None = None
+    errcode: int | None = None
 
 
 def cut(key: str, value: str) -> str:
@@ -80,6 +90,7 @@ class Outbox:
         self.max_attempts = max_attempts
         self.batch = batch
         self.paused_until: datetime | None = None
+        self._slot = 0.0  # monotonic time of the last reserved send, for the rate limit
 
     # --- the run ----------------------------------------------------------------------------
 
@@ -95,84 +106,122 @@ class Outbox:
             await Notice.filter(status=NoticeStatus.PENDING, due_at__lte=now.astimezone(UTC))
             .order_by("due_at", "id")
             .limit(self.batch)
-            .prefetch_related("meeting", "member")
+            .prefetch_related("meeting")  # the member's id is enough: no Member rows
         )
-        gate = asyncio.Semaphore(self.concurrency)
-        spacing = 1 / self.rate if self.rate else 0.0
-        start = time.monotonic()
-
-        async def one(n: int, notice: Notice) -> None:
-            if spacing:  # a steady rate: the n-th send waits for its slot
-                await asyncio.sleep(max(0.0, start + n * spacing - time.monotonic()))
-            async with gate:
-                await self._one(notice, now, report)
-
-        try:
-            await asyncio.gather(*(one(n, notice) for n, notice in enumerate(due)))
-        except _QuotaExhausted:
-            report.paused = True
+        self._slot = time.monotonic()
+        for first in range(0, len(due), CHUNK):
+            if self.paused_until and now < self.paused_until:
+                report.paused = True
+                break
+            await self._chunk(due[first : first + CHUNK], now, report)
         return report
 
-    async def _one(self, notice: Notice, now: datetime, report: Report) -> None:
-        if self.paused_until and now < self.paused_until:
+    async def _chunk(self, rows: list[Notice], now: datetime, report: Report) -> None:
+        """A few hundred notices: decided, claimed and settled in a handful of statements."""
+        live: list[Notice] = []
+        for notice in rows:
+            news = notice.kind.startswith(("changed", "cancelled"))
+            if not news and notice.meeting.status == MeetingStatus.CANCELLED:
+                await self._settle([notice.id], NoticeStatus.VOID)
+            elif not news and notice.meeting.starts_at <= now:
+                await self._settle([notice.id], NoticeStatus.MISSED)  # the server was down
+                report.missed += 1
+            else:
+                live.append(notice)
+        if not live:
             return
-        meeting: Meeting = notice.meeting
-        news = notice.kind.startswith(("changed", "cancelled"))
-        if not news and meeting.status == MeetingStatus.CANCELLED:
-            await self._settle(notice, NoticeStatus.VOID)
-            return
-        if not news and meeting.starts_at <= now:
-            await self._settle(notice, NoticeStatus.MISSED)  # the server was down at its time
-            report.missed += 1
-            return
-        claimed = await Notice.filter(id=notice.id, status=NoticeStatus.PENDING).update(
+        token = secrets.token_hex(8)
+        await Notice.filter(id__in=[n.id for n in live], status=NoticeStatus.PENDING).update(
             status=NoticeStatus.SENDING,
             attempts=F("attempts") + 1,
             claimed_at=now.astimezone(UTC),
+            claim=token,
         )
-        if not claimed:
-            return  # another sender has it
+        # Only the rows this sender claimed: another sender may have taken some meanwhile.
+        mine = set(await Notice.filter(claim=token).values_list("id", flat=True))
+        live = [n for n in live if n.id in mine]
+        identities: dict[int, dict[Channel, WeChatIdentity]] = defaultdict(dict)
+        for identity in await WeChatIdentity.filter(member_id__in={n.member_id for n in live}):  # type: ignore[attr-defined]
+            identities[identity.member_id][identity.channel] = identity  # type: ignore[attr-defined]
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def one(notice: Notice) -> tuple[Notice, Outcome]:
+            await self._wait_for_slot()
+            async with gate:
+                ids = identities.get(notice.member_id, {})  # type: ignore[attr-defined]
+                return notice, await self._outcome(notice, ids)
+
+        done = await asyncio.gather(*(one(n) for n in live))
+        await self._settle_all(done, now, report)
+
+    async def _wait_for_slot(self) -> None:
+        if self.rate:  # a steady rate: each send waits for its turn
+            self._slot = max(self._slot, time.monotonic()) + 1 / self.rate
+            await asyncio.sleep(max(0.0, self._slot - 1 / self.rate - time.monotonic()))
+
+    async def _outcome(self, notice: Notice, ids: dict[Channel, WeChatIdentity]) -> Outcome:
         try:
-            channel, errcode = await self._deliver(notice, meeting, notice.member)
+            channel, errcode = await self._deliver(notice, notice.meeting, notice.member_id, ids)  # type: ignore[attr-defined]
         except _QuotaExhausted:
-            await self._settle(notice, NoticeStatus.PENDING)
+            return Outcome("quota")
+        except WeChatAPIError as exc:  # transient (-1, the API unreachable)
+            return Outcome("retry", errcode=exc.errcode)
+        if channel is None:
+            return Outcome("unreachable", errcode=errcode)
+        return Outcome("sent", channel=channel)
+
+    async def _settle_all(
+        self, done: list[tuple[Notice, Outcome]], now: datetime, report: Report
+    ) -> None:
+        groups: dict[tuple[str, str | None, int | None], list[int]] = defaultdict(list)
+        for notice, outcome in done:
+            what = outcome.what
+            if what == "retry" and notice.attempts + 1 >= self.max_attempts:
+                what = "failed"
+            groups[(what, outcome.channel, outcome.errcode)].append(notice.id)
+            if what == "retry":  # each its own back-off: 30 s, 1 min, 2 min, ...
+                backoff = timedelta(seconds=30 * 2**notice.attempts)
+                await self._settle(
+                    [notice.id], NoticeStatus.PENDING, due_at=(now + backoff).astimezone(UTC)
+                )
+        for (what, channel, errcode), ids in groups.items():
+            if what == "sent":
+                await self._settle(
+                    ids, NoticeStatus.SENT, channel=channel, sent_at=now.astimezone(UTC)
+                )
+                report.sent += len(ids)
+            elif what == "unreachable":
+                await self._settle(ids, NoticeStatus.UNREACHABLE, errcode=errcode)
+                report.unreachable += len(ids)
+            elif what == "failed":
+                await self._settle(ids, NoticeStatus.FAILED, errcode=errcode)
+                report.failed += len(ids)
+            elif what == "retry":
+                report.retried += len(ids)
+            elif what == "quota":
+                await self._settle(ids, NoticeStatus.PENDING)
+        if any(outcome.what == "quota" for _, outcome in done):
             tomorrow = (now.astimezone(self.zone) + timedelta(days=1)).date()
             self.paused_until = datetime.combine(tomorrow, datetime.min.time(), self.zone)
+            report.paused = True
             log.warning("45009: the day's quota is spent; notices resume at midnight")
-            raise
-        except WeChatAPIError as exc:  # transient (-1, unreachable API): later, or give up
-            if notice.attempts + 1 >= self.max_attempts:
-                await self._settle(notice, NoticeStatus.FAILED, errcode=exc.errcode)
-                report.failed += 1
-            else:
-                backoff = timedelta(seconds=30 * 2**notice.attempts)
-                await self._settle(notice, NoticeStatus.PENDING, due_at=now + backoff)
-                report.retried += 1
-            return
-        if channel is None:
-            await self._settle(notice, NoticeStatus.UNREACHABLE, errcode=errcode)
-            report.unreachable += 1
-        else:
-            await self._settle(
-                notice, NoticeStatus.SENT, channel=channel, sent_at=now.astimezone(UTC)
-            )
-            report.sent += 1
 
-    async def _settle(self, notice: Notice, status: NoticeStatus, **values: object) -> None:
-        if "due_at" in values:
-            values["due_at"] = values["due_at"].astimezone(UTC)  # type: ignore[attr-defined]
-        await Notice.filter(id=notice.id).update(status=status, **values)
+    async def _settle(self, ids: list[int], status: NoticeStatus, **values: object) -> None:
+        await Notice.filter(id__in=ids).update(status=status, claim=None, **values)
 
     # --- the channels -----------------------------------------------------------------------
 
     async def _deliver(
-        self, notice: Notice, meeting: Meeting, member: Member
+        self,
+        notice: Notice,
+        meeting: Meeting,
+        member_id: int,
+        ids: dict[Channel, WeChatIdentity],
     ) -> tuple[str | None, int | None]:
-        ids = {i.channel: i for i in await WeChatIdentity.filter(member_id=member.id)}
         mp, oa = ids.get(Channel.MINIPROGRAM), ids.get(Channel.OFFICIAL_ACCOUNT)
         last: int | None = None
         t = self.templates
-        if t.subscribe_id and mp and await self._take_grant(member, t.subscribe_id):
+        if t.subscribe_id and mp and await self._take_grant(member_id, t.subscribe_id):
             data = self._data(t.subscribe_fields, notice, meeting)
             sent, last = await self._try(
                 self.clients[Channel.MINIPROGRAM].send_subscribe(mp.openid, t.subscribe_id, data)
@@ -180,7 +229,7 @@ class Outbox:
             if sent:
                 return "subscribe", None
             if last == 43101:  # the member withdrew the subscription: no grants left
-                await SubscribeGrant.filter(member_id=member.id, template_id=t.subscribe_id).update(
+                await SubscribeGrant.filter(member_id=member_id, template_id=t.subscribe_id).update(
                     remaining=0
                 )
         if t.oa_id and oa:
@@ -211,11 +260,11 @@ class Outbox:
             return False, exc.errcode  # this channel refused this message: the next one
         return True, None
 
-    async def _take_grant(self, member: Member, template_id: str) -> bool:
+    async def _take_grant(self, member_id: int, template_id: str) -> bool:
         # One grant per message, taken atomically: two sends cannot spend the same grant.
         return bool(
             await SubscribeGrant.filter(
-                member_id=member.id, template_id=template_id, remaining__gt=0
+                member_id=member_id, template_id=template_id, remaining__gt=0
             ).update(remaining=F("remaining") - 1)
         )
 
