@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from server.clock import Clock
 from server.services.outbox import Outbox, Report
+from server.services.snapshot import snapshot_day
 
 log = logging.getLogger("dangjian.scheduler")
 
@@ -23,3 +25,11 @@ async def deliver_notices(outbox: Outbox, clock: Clock) -> Report:
             report.retried,
         )
     return report
+
+
+async def daily_snapshot(clock: Clock) -> int:
+    """Just after midnight: yesterday's tally snapshot, replacing any earlier run of that day."""
+    yesterday = clock.today() - timedelta(days=1)
+    written = await snapshot_day(yesterday, clock.zone)
+    log.info("tally snapshot for %s: %d organisations", yesterday.isoformat(), written)
+    return written

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from scheduler.jobs import deliver_notices
+from scheduler.jobs import daily_snapshot, deliver_notices
 from scheduler.leadership import Leadership
 from server.services.outbox import Outbox, Templates
 from server.settings import parse_fields
@@ -43,17 +43,23 @@ async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
     leader = Leadership(app[CACHE], ttl=max(30.0, 3 * settings.outbox_interval))
     running: set[asyncio.Task[None]] = set()
 
-    async def tick() -> None:
+    async def as_leader(job: Callable[[], Awaitable[object]]) -> None:
         task = asyncio.current_task()
         if task is not None:
             running.add(task)  # so shutdown waits for a run in progress
         try:
             if await leader.hold():
-                await deliver_notices(outbox, clock)
+                await job()
         except Exception:
-            log.exception("delivering notices failed; the next tick tries again")
+            log.exception("a scheduled job failed; it runs again at its next time")
         finally:
             running.discard(task)  # type: ignore[arg-type]
+
+    async def tick() -> None:
+        await as_leader(lambda: deliver_notices(outbox, clock))
+
+    async def snapshot() -> None:
+        await as_leader(lambda: daily_snapshot(clock))
 
     scheduler = AsyncIOScheduler(timezone=settings.zone)
     scheduler.add_job(
@@ -65,6 +71,7 @@ async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
         coalesce=True,
         next_run_time=datetime.now(settings.zone),  # at start: whatever fell due while down
     )
+    scheduler.add_job(snapshot, "cron", hour=0, minute=5, id="daily-snapshot", coalesce=True)
     app[OUTBOX] = outbox
     app[SCHEDULER] = scheduler
     if settings.scheduler:

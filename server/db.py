@@ -23,7 +23,13 @@ from server.errors import ConfigError
 
 log = logging.getLogger("dangjian.db")
 
-MODELS = ["server.models", "server.activity", "server.meetings", "server.notices"]
+MODELS = [
+    "server.models",
+    "server.activity",
+    "server.meetings",
+    "server.notices",
+    "server.snapshots",
+]
 MIGRATIONS = "migrations"
 # Any fixed 64-bit number will do; it only has to be the same in every process.
 MIGRATION_LOCK_ID = 0x64616E676A69616E  # "dangjian"

@@ -1,0 +1,39 @@
+"""The daily tally snapshot: what staff reports read, so a year's view does not scan a year."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class TallySnapshot(Model):
+    """One organisation, one day, written just after midnight (a re-run replaces it).
+
+    Counts are of events attributed to this organisation itself, by its members at the time.
+    A subtree is the sum of its own rows and its descendants. Distinct members add up across
+    organisations within a day, but not across days.
+    """
+
+    id = fields.IntField(primary_key=True)
+    organisation: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "models.Organisation", related_name="snapshots", on_delete=fields.CASCADE
+    )
+    day = fields.DateField(db_index=True)
+    check_ins = fields.IntField(default=0)
+    readings = fields.IntField(default=0)
+    quizzes = fields.IntField(default=0)
+    lessons = fields.IntField(default=0)
+    members_studied = fields.IntField(default=0)
+    submitted = fields.IntField(default=0)
+    approved = fields.IntField(default=0)
+    returned = fields.IntField(default=0)
+    meetings = fields.JSONField(default=dict)  # held, by type
+    expected = fields.IntField(default=0)
+    present = fields.IntField(default=0)
+    leave = fields.IntField(default=0)
+    absent = fields.IntField(default=0)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "tally_snapshot"
+        unique_together = (("organisation", "day"),)
