@@ -6,8 +6,12 @@ import logging
 from datetime import timedelta
 
 from server.clock import Clock
+from server.messaging import tell
+from server.models import Channel, Organisation, OrgKind
+from server.services import compliance
 from server.services.outbox import Outbox, Report
 from server.services.snapshot import snapshot_day
+from server.wechat.client import WeChatClient
 
 log = logging.getLogger("dangjian.scheduler")
 
@@ -33,3 +37,33 @@ async def daily_snapshot(clock: Clock) -> int:
     written = await snapshot_day(yesterday, clock.zone)
     log.info("tally snapshot for %s: %d organisations", yesterday.isoformat(), written)
     return written
+
+
+async def compliance_check(
+    clock: Clock, clients: dict[Channel, WeChatClient], lecture_every: str
+) -> int:
+    """Tell each branch's secretaries what the branch still owes this month / quarter."""
+    told = 0
+    for branch in await Organisation.filter(kind=OrgKind.BRANCH).order_by("id"):
+        owed = await compliance.missing(branch, clock.today(), clock.zone, lecture_every)
+        if not owed:
+            continue
+        text = (
+            f"【三会一课提醒】{branch.name}还没有安排："
+            + "、".join(owed)
+            + "。回复 安排 … 安排会议。"
+        )
+        for leader in await compliance.leaders_of(branch):
+            told += await tell(leader.id, text, clients)
+    log.info("compliance check: %d secretaries told", told)
+    return told
+
+
+async def weekly_digest(clock: Clock, clients: dict[Channel, WeChatClient]) -> int:
+    told = 0
+    for branch in await Organisation.filter(kind=OrgKind.BRANCH).order_by("id"):
+        text = await compliance.digest(branch, clock.today(), clock.now())
+        for leader in await compliance.leaders_of(branch):
+            told += await tell(leader.id, text, clients)
+    log.info("weekly digest: %d secretaries told", told)
+    return told

@@ -16,7 +16,7 @@ from datetime import datetime
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from scheduler.jobs import daily_snapshot, deliver_notices
+from scheduler.jobs import compliance_check, daily_snapshot, deliver_notices, weekly_digest
 from scheduler.leadership import Leadership
 from server.services.outbox import Outbox, Templates
 from server.settings import parse_fields
@@ -72,6 +72,19 @@ async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
         next_run_time=datetime.now(settings.zone),  # at start: whatever fell due while down
     )
     scheduler.add_job(snapshot, "cron", hour=0, minute=5, id="daily-snapshot", coalesce=True)
+    hour, minute = (int(x) for x in settings.report_time.split(":"))
+    clients = app[WECHAT_CLIENTS]
+
+    async def check() -> None:
+        await as_leader(lambda: compliance_check(clock, clients, settings.lecture_every))
+
+    async def digest() -> None:
+        await as_leader(lambda: weekly_digest(clock, clients))
+
+    scheduler.add_job(
+        check, "cron", day=settings.compliance_day, hour=hour, minute=minute, id="compliance"
+    )
+    scheduler.add_job(digest, "cron", day_of_week="mon", hour=hour, minute=minute, id="digest")
     app[OUTBOX] = outbox
     app[SCHEDULER] = scheduler
     if settings.scheduler:

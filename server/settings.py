@@ -91,6 +91,14 @@ class Settings(BaseSettings):
     # Notices: reminders before the start (d, h, m or s), how often the outbox is looked at,
     # and how fast it sends (0: no rate limit) with how many calls in flight.
     reminder_offsets: str = _env("DANGJIAN_REMINDER_OFFSETS", "1d,1h")
+    # Compliance: 党课 at least once per month | quarter | half | year; the check that warns
+    # each secretary of what is still owed runs on this day of every month, and the weekly
+    # digest on Mondays, both at DANGJIAN_REPORT_TIME.
+    lecture_every: Literal["month", "quarter", "half", "year"] = _env(
+        "DANGJIAN_LECTURE_EVERY", "quarter"
+    )
+    compliance_day: int = _env("DANGJIAN_COMPLIANCE_DAY", 20, ge=1, le=28)
+    report_time: str = _env("DANGJIAN_REPORT_TIME", "09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     # Off: this process never runs the scheduled jobs (web-only processes beside a worker).
     scheduler: bool = _env("DANGJIAN_SCHEDULER", True)
     outbox_interval: float = _env("DANGJIAN_OUTBOX_INTERVAL", 10.0, gt=0, le=3600)
