@@ -16,7 +16,8 @@ import pytest
 
 from server.app import create_app
 from server.db import close_database, open_database
-from server.models import WeChatIdentity
+from server.models import Channel, Role, WeChatIdentity
+from server.notices import Notice
 from server.wechat.fake_state import FakeWeChat
 from tests.conftest import APPID, TOKEN, make_member
 from tests.wechat_peer import WeChatPeer, openid_for
@@ -101,6 +102,8 @@ async def two_servers(
         "WECHAT_API_BASE": fake_wechat[1],
         "WECHAT_ENCRYPT_MODE": "plain",
         "DANGJIAN_LOG_LEVEL": "WARNING",
+        # Both processes run the scheduler; only the leader may deliver, briskly here.
+        "DANGJIAN_OUTBOX_INTERVAL": "0.3",
     }
     procs, urls = [], []
     for i in range(2):
@@ -277,3 +280,36 @@ async def test_check_ins_split_across_both_processes_count_once(
         )
     assert sum("打卡成功" in r for r in replies) == 1
     assert await CheckIn.filter(member_id=member.id).count() == 1
+
+
+async def test_meeting_notices_from_two_processes_reach_each_member_once(
+    two_servers: list[str], peer: WeChatPeer, fake_wechat: tuple[FakeWeChat, str]
+) -> None:
+    fake, _ = fake_wechat
+    a, b = two_servers
+    secretary = await make_member("李书记", "13700000001", role=Role.SECRETARY)
+    members = [await make_member(f"党员{i}", f"1370000010{i}") for i in range(8)]
+    for n, person in enumerate([secretary, *members]):
+        openid = openid_for(f"two-servers-{n}")
+        await WeChatIdentity.create(
+            appid=APPID, openid=openid, channel=Channel.OFFICIAL_ACCOUNT, member=person
+        )
+        fake.interact(openid)
+    boss = openid_for("two-servers-0")
+    async with aiohttp.ClientSession() as session:
+        # Scheduled through one process, confirmed through the other (the draft is in Redis).
+        preview = await _post(
+            session, a, peer, peer.text_xml(boss, "安排 党员大会 明天下午3点 学习党章")[0]
+        )
+        assert "应到 9 人" in preview
+        done = await _post(session, b, peer, peer.text_xml(boss, "确认")[0])
+        assert "会议编号" in done
+        for _ in range(200):  # the leader's scheduler sends within a few ticks
+            if await Notice.filter(kind="scheduled", status="sent").count() == 9:
+                break
+            await asyncio.sleep(0.05)
+    assert await Notice.filter(kind="scheduled", status="sent").count() == 9
+    for n in range(9):
+        told = [m for m in fake.messages_to(openid_for(f"two-servers-{n}")) if m.kind == "custom"]
+        notices = [m for m in told if (m.text or "").startswith("【会议通知】")]
+        assert len(notices) == 1, n
