@@ -146,6 +146,18 @@ def cmd_ledger(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_plan(settings: Settings, args: argparse.Namespace) -> int:
+    from server.db import database
+    from server.services.plan import plan_year
+
+    async def run() -> int:
+        async with database(settings.database_url):
+            return await plan_year(args.year, settings.lecture_every)
+
+    print(f"planned {asyncio.run(run())} meetings for {args.year}")
+    return 0
+
+
 def cmd_fake_wechat(settings: Settings, args: argparse.Namespace) -> int:
     from aiohttp import web
 
@@ -206,6 +218,9 @@ def build_parser() -> argparse.ArgumentParser:
     ledger.add_argument("--year", type=int, required=True)
     ledger.add_argument("--out", help="the XLSX file (default: 台账-<branch>-<year>.xlsx)")
     ledger.set_defaults(func=cmd_ledger)
+    plan = sub.add_parser("plan", help="plan every branch's 三会一课 for a year, from the rules")
+    plan.add_argument("--year", type=int, required=True)
+    plan.set_defaults(func=cmd_plan)
     fake = sub.add_parser("fake-wechat", help="run the local fake of the WeChat API")
     fake.add_argument("--host", default="127.0.0.1")
     fake.add_argument("--port", type=int, default=8081)

@@ -102,3 +102,20 @@ class MeetingChange(Model):
 
     class Meta:
         table = "meeting_change"
+
+
+class PlannedMeeting(Model):
+    """The yearly calendar from the rules: a meeting due in a period, not yet given a time."""
+
+    id = fields.IntField(primary_key=True)
+    organisation: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "models.Organisation", related_name="plan", on_delete=fields.CASCADE
+    )
+    kind = fields.CharField(max_length=20)
+    period_start = fields.DateField()
+    period_end = fields.DateField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "planned_meeting"
+        unique_together = (("organisation", "kind", "period_start"),)
