@@ -260,3 +260,19 @@ async def test_the_secretary_sees_who_could_not_be_reached(
         and "郑七" in detail
         and "王芳" not in detail.split("通知")[-1]
     )
+
+
+async def test_a_token_expiring_mid_fan_out_is_renewed_and_nothing_is_lost(
+    aiohttp_client: Any, make_settings: Any, fake_wechat: tuple[FakeWeChat, str]
+) -> None:
+    fake, _ = fake_wechat
+    client, _, clock, meeting, _ = await meeting_with_notices(aiohttp_client, make_settings)
+    fake.interact(MEMBER)
+    fake.interact(SECRETARY)
+    assert (await outbox(client).deliver_due(clock.now())).sent == 2  # a token is now held
+    await meeting.refresh_from_db()
+    assert meeting.status == "notified"  # its first notices went out
+    fake.expire_tokens()  # the token the client holds is refused from now on (42001)
+    clock.set(STARTS - timedelta(hours=23, minutes=59))  # the day-before reminders are due
+    assert (await outbox(client).deliver_due(clock.now())).sent == 2
+    assert len(fake.messages_to(MEMBER)) == 2 and len(fake.messages_to(SECRETARY)) == 2

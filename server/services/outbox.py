@@ -184,6 +184,11 @@ class Outbox:
                 await self._settle(
                     [notice.id], NoticeStatus.PENDING, due_at=(now + backoff).astimezone(UTC)
                 )
+        told = {n.meeting_id for n, o in done if o.what == "sent" and n.kind == "scheduled"}  # type: ignore[attr-defined]
+        if told:  # planned → notified, once its first notice has gone out
+            await Meeting.filter(id__in=told, status=MeetingStatus.PLANNED).update(
+                status=MeetingStatus.NOTIFIED
+            )
         for (what, channel, errcode), ids in groups.items():
             if what == "sent":
                 await self._settle(
