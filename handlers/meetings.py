@@ -25,6 +25,7 @@ WEEKDAYS = "一二三四五六日"
 schedulers = HasRole({*BRANCH_LEADERS, Role.GROUP_LEADER})
 
 router.help("会议", "查看近期的会议（会议 N 看详情）", visible=bound, order=45)
+router.help("列席 N 姓名", "请一位党员列席会议 N（不计入应到）", visible=schedulers, order=65)
 router.help(
     "安排 类型 时间 主题 [地点 …]",
     "安排会议，例如：安排 支委会 明天下午3点 研究发展党员 地点 党群服务中心",
@@ -35,6 +36,7 @@ router.help(
 
 SHOW = Pattern(r"会议\s*(?P<number>\d{1,9})")
 CANCEL_MEETING = Pattern(r"取消会议\s*(?P<number>\d{1,9})\s*(?P<reason>.*)")
+INVITE = Pattern(r"列席\s*(?P<number>\d{1,9})\s+(?P<name>[^\s\d]+)\s*(?P<tail>\d{4})?")
 RESCHEDULE = Pattern(r"改期\s*(?P<number>\d{1,9})\s*(?P<when>.+)")
 
 
@@ -190,3 +192,18 @@ async def reschedule(
     m = await meetings.reschedule(member, int(number), starts_at, clock.now(), reminder_offsets)
     poke(scheduler)
     return f"已改期：编号 {m.id} 的{m.kind}改到 {_span(m, clock)}。"
+
+
+@router.message(INVITE, bound)
+async def invite(
+    number: str,
+    name: str,
+    tail: str | None,
+    member: Member,
+    clock: Clock,
+    reminder_offsets: list[tuple[str, int]],
+    scheduler: AsyncIOScheduler,
+) -> str:
+    guest = await meetings.invite(member, int(number), name, tail, clock.now(), reminder_offsets)
+    poke(scheduler)
+    return f"已请{guest.name}列席编号 {number} 的会议，会通知本人。"

@@ -247,3 +247,22 @@ def test_a_meeting_type_that_is_not_a_word_stops_the_start() -> None:
         assert "DANGJIAN_EXTRA_MEETING_TYPES" in str(exc)
     else:
         raise AssertionError("an over-long meeting type was accepted")
+
+
+async def test_an_invitee_attends_without_being_expected(
+    aiohttp_client: Any, make_settings: Any
+) -> None:
+    client, peer = await app(aiohttp_client, make_settings)
+    await branch_with_people()
+    await say(client, peer, SECRETARY, "安排 支委会 明天下午3点 研究发展党员")
+    await say(client, peer, SECRETARY, "确认")
+    meeting = await Meeting.get()
+    assert "没有找到党员「赵大」" in await say(client, peer, SECRETARY, f"列席 {meeting.id} 赵大")
+    done = await say(client, peer, SECRETARY, f"列席 {meeting.id} 王芳")
+    assert "已请王芳列席" in done
+    assert "已经在" in await say(client, peer, SECRETARY, f"列席 {meeting.id} 王芳")
+    row = await MeetingAttendee.get(meeting=meeting, member__name="王芳")
+    assert row.role == "invited"
+    assert "应到 2 人" in await say(client, peer, SECRETARY, f"会议 {meeting.id}")
+    assert f"【{meeting.id}】" in await say(client, peer, MEMBER, "会议")  # she sees it now
+    assert "改动这个会议" in await say(client, peer, MEMBER, f"列席 {meeting.id} 郑七")

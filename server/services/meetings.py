@@ -319,9 +319,10 @@ async def reschedule(
 
 async def roster_counts(meeting: Meeting) -> dict[str, int]:
     counts: dict[str, int] = {}
-    for attendance in await MeetingAttendee.filter(meeting_id=meeting.id).values_list(
-        "attendance", flat=True
-    ):
+    # Those expected only: invitees (列席) attend, but are not counted as should-attend.
+    for attendance in await MeetingAttendee.filter(
+        meeting_id=meeting.id, role=AttendeeRole.EXPECTED
+    ).values_list("attendance", flat=True):
         counts[str(attendance)] = counts.get(str(attendance), 0) + 1
     return counts
 
@@ -354,3 +355,45 @@ async def attendance_record(member: Member, since: datetime, now: datetime) -> d
         key = {"present": "present", "leave": "leave"}.get(str(attendance), "absent")
         counts[key] += 1
     return counts
+
+
+async def invite(
+    leader: Member,
+    number: int,
+    name: str,
+    phone_tail: str | None,
+    now: datetime,
+    offsets: Sequence[tuple[str, int]] = (),
+) -> Member:
+    """列席: a member from anywhere in the committee attends without being expected."""
+    meeting = await manageable(leader, number)
+    if meeting.ends_at <= now:
+        raise Conflict(f"编号 {number} 的会议已经结束。")
+    org = await Organisation.get(id=leader.organisation_id)  # type: ignore[attr-defined]
+    top = org.path.split("/", 1)[0]
+    found = await Member.filter(under(top), name=name, status=MemberStatus.ACTIVE).order_by("id")
+    if phone_tail:
+        found = [m for m in found if m.phone.endswith(phone_tail)]
+    if not found:
+        raise NotFound(f"没有找到党员「{name}」。")
+    if len(found) > 1:
+        raise Conflict(
+            f"有 {len(found)} 位「{name}」，请加上手机号后四位：列席 {number} {name} 1234"
+        )
+    guest = found[0]
+    async with in_transaction():
+        _, created = await MeetingAttendee.get_or_create(
+            meeting_id=meeting.id,
+            member_id=guest.id,
+            defaults={
+                "organisation_id": guest.organisation_id,  # type: ignore[attr-defined]
+                "role": AttendeeRole.INVITED,
+            },
+        )
+        if not created:
+            raise Conflict(f"{name}已经在编号 {number} 的会议名单里了。")
+        await MeetingChange.create(
+            meeting=meeting, by=leader, action="invited", detail={"member": guest.id}
+        )
+        await notices.plan_new(meeting, list(offsets), now, members=[guest.id])
+    return guest

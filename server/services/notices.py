@@ -44,8 +44,14 @@ async def _reminders(
             await _write(meeting, members, f"reminder:{label}:{stamp}", due.astimezone(UTC))
 
 
-async def plan_new(meeting: Meeting, offsets: list[tuple[str, int]], now: datetime) -> None:
-    members = await _attendees(meeting)
+async def plan_new(
+    meeting: Meeting,
+    offsets: list[tuple[str, int]],
+    now: datetime,
+    members: list[int] | None = None,
+) -> None:
+    """The notice now and the reminders, for every attendee (or just `members`, added later)."""
+    members = await _attendees(meeting) if members is None else members
     await _write(meeting, members, "scheduled", now.astimezone(UTC))
     await _reminders(meeting, members, offsets, now)
 
