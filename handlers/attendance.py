@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from handlers.meetings import schedulers, when_text
 from server.cache import Cache
 from server.clock import Clock
@@ -22,7 +24,7 @@ router.help(
 router.help("纪要 N 内容", "记下会议 N 的纪要和决议", visible=schedulers, order=64)
 
 CODE = Pattern(r"签到码\s*(?P<number>\d{1,9})")
-SIGN_IN = Pattern(r"签到\s*(?P<code>\d{6})")
+SIGN_IN = Pattern(r"签到\s*(?P<code>[0-9]{6})")  # ASCII digits: \d also matches ١٢٣
 SIGN_IN_MALFORMED = Pattern(r"签到\s*(?P<typed>.*)")
 LEAVE = Pattern(r"请假\s*(?P<number>\d{1,9})\s*(?P<reason>.*)")
 CORRECT = Pattern(
@@ -71,7 +73,7 @@ async def sign_in_malformed() -> str:
 
 @router.message(LEAVE, bound)
 async def ask_leave(number: str, reason: str, raw_text: str, member: Member, clock: Clock) -> str:
-    typed = raw_text.strip()[len("请假") :].strip().removeprefix(number).strip()
+    typed = _after_number(raw_text, "请假")
     m = await attendance.ask_leave(member, int(number), typed or reason, clock.now())
     return f"已为您请假：编号 {m.id} 的{m.kind}（{when_text(m.starts_at, clock)}）。"
 
@@ -86,6 +88,12 @@ async def correct(
 
 @router.message(MINUTES, bound)
 async def minutes(number: str, text: str, raw_text: str, member: Member) -> str:
-    typed = raw_text.strip()[len("纪要") :].strip().removeprefix(number).strip()
+    typed = _after_number(raw_text, "纪要")
     m = await attendance.record_minutes(member, int(number), typed or text)
     return f"已记下编号 {m.id} 的{m.kind}纪要（{len(m.minutes or '')} 字）。"
+
+
+def _after_number(raw_text: str, command: str) -> str:
+    """What the member typed after `command N`, punctuation as typed (full-width N too)."""
+    found = re.fullmatch(rf"\s*{command}\s*[0-9０-９]+\s*(.*)", raw_text, re.S)
+    return found.group(1).strip() if found else ""

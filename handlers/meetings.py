@@ -52,7 +52,10 @@ def _span(meeting: Meeting | meetings.Draft, clock: Clock) -> str:
 
 def _parse(text: str, clock: Clock) -> tuple[datetime, str]:
     # In the organisation's zone: "明天" is tomorrow in Shanghai, not in UTC.
-    parsed = parse_when(text, clock.local_now())  # UnparseableTime is a ValidationFailed
+    now = clock.local_now()
+    parsed = parse_when(text, now)  # UnparseableTime is a ValidationFailed
+    if abs(parsed.start.year - now.year) > 2:  # 0001 or 9999 would overflow the arithmetic
+        raise ValidationFailed("只能安排两年以内的会议。", field="starts_at")
     return parsed.start, parsed.rest
 
 
@@ -124,10 +127,16 @@ async def list_upcoming(member: Member, clock: Clock) -> str:
         return "近期没有安排会议。"
     lines = ["近期会议："]
     for m in found:
-        place = f" @{m.place}" if m.place else ""
-        lines.append(f"【{m.id}】{when_text(m.starts_at, clock)} {m.kind}：{m.topic}{place}")
+        place = f" @{_short(m.place, 12)}" if m.place else ""
+        lines.append(
+            f"【{m.id}】{when_text(m.starts_at, clock)} {m.kind}：{_short(m.topic, 30)}{place}"
+        )
     lines.append("回复 会议 N 查看详情。")
     return "\n".join(lines)
+
+
+def _short(text: str, most: int) -> str:
+    return text if len(text) <= most else text[: most - 1] + "…"
 
 
 LABELS = {

@@ -93,9 +93,12 @@ async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
         log.info("DANGJIAN_SCHEDULER=off: this process runs no scheduled jobs")
     yield
     if scheduler.running:
+        # Pause first: shutdown cancels a run in progress, which would leave its claimed
+        # notices unsent and, five minutes later, marked uncertain for good.
+        scheduler.pause()
+        if running:  # let a run finish its rows before the database closes under it
+            await asyncio.wait(set(running), timeout=30)
         scheduler.shutdown(wait=False)
-    if running:  # let a run finish its rows before the database closes under it
-        await asyncio.wait(set(running), timeout=10)
     await leader.release()
 
 

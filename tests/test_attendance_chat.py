@@ -168,3 +168,38 @@ async def test_my_record_counts_this_years_meetings(
     assert "今年会议：出席 1 次，请假 0 次，缺席 0 次" in await say(client, peer, MEMBER, "我的")
     # The secretary signed in nowhere and nobody has looked at the meeting since: still absent.
     assert "缺席 1 次" in await say(client, peer, SECRETARY, "我的")
+
+
+async def test_after_too_many_wrong_codes_even_the_right_one_waits(
+    aiohttp_client: Any, make_settings: Any
+) -> None:
+    client, peer, clock, meeting = await scheduled(aiohttp_client, make_settings)
+    clock.set(STARTS)
+    real = code_in(await say(client, peer, SECRETARY, f"签到码 {meeting.id}"))
+    wrong = f"{(int(real) + 1) % 1_000_000:06d}"
+    for _ in range(5):
+        await say(client, peer, MEMBER, f"签到 {wrong}")
+    assert "错误次数太多" in await say(client, peer, MEMBER, f"签到 {real}")
+    assert "六位数字" in await say(client, peer, MEMBER, "签到 ١٢٣٤٥٦")  # not ASCII digits
+
+
+async def test_no_leave_after_signing_in_and_no_move_once_sign_in_opened(
+    aiohttp_client: Any, make_settings: Any
+) -> None:
+    client, peer, clock, meeting = await scheduled(aiohttp_client, make_settings)
+    clock.set(STARTS)
+    clock.advance(minutes=-20)
+    code = code_in(await say(client, peer, SECRETARY, f"签到码 {meeting.id}"))
+    await say(client, peer, MEMBER, f"签到 {code}")
+    assert "已经签到了" in await say(client, peer, MEMBER, f"请假 {meeting.id} 有事")
+    assert "不能改期" in await say(client, peer, SECRETARY, f"改期 {meeting.id} 12月3日下午3点")
+
+
+async def test_a_full_width_meeting_number_does_not_end_up_in_the_reason(
+    aiohttp_client: Any, make_settings: Any
+) -> None:
+    client, peer, _, meeting = await scheduled(aiohttp_client, make_settings)
+    number = chr(ord("0") + meeting.id + 0xFEE0) if meeting.id < 10 else str(meeting.id)
+    await say(client, peer, MEMBER, f"请假　{number}　在外地出差")
+    row = await MeetingAttendee.get(meeting=meeting, member__name="王芳")
+    assert row.reason == "在外地出差"

@@ -276,3 +276,30 @@ async def test_a_token_expiring_mid_fan_out_is_renewed_and_nothing_is_lost(
     clock.set(STARTS - timedelta(hours=23, minutes=59))  # the day-before reminders are due
     assert (await outbox(client).deliver_due(clock.now())).sent == 2
     assert len(fake.messages_to(MEMBER)) == 2 and len(fake.messages_to(SECRETARY)) == 2
+
+
+async def test_moving_a_meeting_keeps_first_notices_waiting_and_back_revives_reminders(
+    aiohttp_client: Any, make_settings: Any
+) -> None:
+    client, peer, _, meeting, _ = await meeting_with_notices(aiohttp_client, make_settings)
+    await say(client, peer, SECRETARY, f"改期 {meeting.id} 12月3日下午3点")
+    # Nobody had been told yet: their first notices still wait, and will say the new time.
+    assert set((await statuses(meeting, "scheduled")).values()) == {"pending"}
+    await say(client, peer, SECRETARY, f"改期 {meeting.id} 明天下午3点")  # back again
+    back = await statuses(meeting, f"reminder:1h:{int(STARTS.timestamp())}")
+    assert set(back.values()) == {"pending"}
+
+
+async def test_members_whose_notice_failed_are_listed_too(
+    aiohttp_client: Any, make_settings: Any, fake_wechat: tuple[FakeWeChat, str]
+) -> None:
+    fake, _ = fake_wechat
+    client, peer, clock, meeting, _ = await meeting_with_notices(aiohttp_client, make_settings)
+    fake.interact(MEMBER)
+    fake.interact(SECRETARY)
+    await Notice.filter(meeting=meeting, kind="scheduled", member__name="王芳").update(
+        status="failed", errcode=-1
+    )
+    await outbox(client).deliver_due(clock.now())
+    detail = await say(client, peer, SECRETARY, f"会议 {meeting.id}")
+    assert "王芳" in detail.split("通知未能送达")[-1]

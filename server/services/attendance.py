@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
@@ -22,11 +22,11 @@ from server.cache import Cache
 from server.errors import Conflict, NotFound, RateLimited, ValidationFailed
 from server.meetings import Attendance, Meeting, MeetingAttendee, MeetingChange, MeetingStatus
 from server.models import Member, Organisation
-from server.services.meetings import BRANCH_MEETING, manageable, visible
+from server.services.meetings import BRANCH_MEETING, SIGNIN_OPENS, manageable, visible
 from server.services.points import PointsRules, award
 from server.services.scope import under
 
-OPENS_BEFORE = timedelta(minutes=30)
+OPENS_BEFORE = SIGNIN_OPENS
 WRONG_CODES_ALLOWED = 5  # per member per rotation window: a million codes are not guessed
 REASON_MAX = 200
 MINUTES_MAX = 5000
@@ -96,6 +96,9 @@ async def sign_in(
     rules: PointsRules,
 ) -> SignedIn:
     tries = f"signin-fail:{member.id}:{_window(now, rotation)}"
+    # Refused before any code is looked at: otherwise guessing would go on past the limit.
+    if int(await cache.get(tries) or 0) >= WRONG_CODES_ALLOWED:
+        raise RateLimited("签到码错误次数太多，请稍后再试，或请书记为您补录。")
     branch = await Organisation.get(id=member.organisation_id)  # type: ignore[attr-defined]
     # The member's own meetings, and the branch's (to say "not on the list" rather than "wrong").
     open_meetings = (
@@ -134,8 +137,7 @@ async def sign_in(
             rules,
         )
         return SignedIn(meeting, points)
-    if await cache.incr(tries, rotation * 2) > WRONG_CODES_ALLOWED:
-        raise RateLimited("签到码错误次数太多，请稍后再试，或请书记为您补录。")
+    await cache.incr(tries, rotation * 2)
     raise ValidationFailed(
         "签到码不对或已过期。请看现场最新的签到码再发一次：签到 六位数字。", field="code"
     )
@@ -150,6 +152,8 @@ async def ask_leave(member: Member, number: int, reason: str, now: datetime) -> 
         raise Conflict(f"编号 {number} 的会议已经取消了，不用请假。")
     if now >= meeting.starts_at:
         raise Conflict("会议已经开始，不能再请假；如有特殊情况请联系支部书记补录。")
+    if row.attendance == Attendance.PRESENT:
+        raise Conflict("您已经签到了，不能再请假；如需离开请告诉书记。")
     reason = reason.strip()
     if not reason:
         raise ValidationFailed(f"请写明请假原因，例如：请假 {number} 在外地出差", field="reason")

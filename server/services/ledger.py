@@ -19,6 +19,7 @@ from openpyxl.styles import Alignment, Font
 from server.errors import NotFound
 from server.meetings import Attendance, AttendeeRole, Meeting, MeetingAttendee, MeetingChange
 from server.models import Organisation
+from server.services.attendance import close
 from server.services.meetings import STANDARD
 from server.services.scope import under
 
@@ -80,6 +81,9 @@ async def write_ledger(branch_path: str, year: int, zone: ZoneInfo, out: Path) -
     meetings = await Meeting.filter(
         under(branch.path), starts_at__gte=first, starts_at__lt=after
     ).order_by("starts_at", "id")
+    now = datetime.now(UTC)
+    for meeting in meetings:  # an ended meeting nobody looked at since: absences recorded now
+        await close(meeting, now)
     by_kind: dict[str, list[Meeting]] = defaultdict(list)
     for meeting in meetings:
         by_kind[meeting.kind].append(meeting)

@@ -40,6 +40,8 @@ COMMITTEE_ROLES = frozenset(
     {Role.SECRETARY, Role.DEPUTY_SECRETARY, Role.COMMITTEE_MEMBER, Role.GENERAL_SECRETARY}
 )
 TOPIC_MAX = 200
+MAX_AHEAD_DAYS = 731
+SIGNIN_OPENS = timedelta(minutes=30)  # before the start (attendance.OPENS_BEFORE)
 PLACE_MAX = 100
 
 
@@ -140,6 +142,8 @@ def _utc(moment: datetime) -> datetime:
 def _check_future(starts_at: datetime, now: datetime) -> None:
     if starts_at <= now:
         raise ValidationFailed("这个时间已经过去了，请换一个以后的时间。", field="starts_at")
+    if starts_at > now + timedelta(days=MAX_AHEAD_DAYS):
+        raise ValidationFailed("只能安排两年以内的会议。", field="starts_at")
 
 
 async def _check_free(
@@ -296,8 +300,9 @@ async def reschedule(
 ) -> Meeting:
     """Moved, kept with who did it; those told before are told, and reminders planned anew."""
     meeting = await manageable(member, number)
-    if meeting.starts_at <= now:
-        raise Conflict(f"编号 {number} 的会议已经开始，不能改期。")
+    if meeting.starts_at - SIGNIN_OPENS <= now:
+        # Sign-in has opened: some may already be present at the time it was called for.
+        raise Conflict(f"编号 {number} 的会议即将开始或已经开始，不能改期；可以取消后重新安排。")
     starts_at = _utc(starts_at)
     _check_future(starts_at, now)
     ends_at = starts_at + (meeting.ends_at - meeting.starts_at)

@@ -20,8 +20,10 @@ async def _attendees(meeting: Meeting) -> list[int]:
 
 
 async def _told(meeting: Meeting) -> list[int]:
+    # Sending and uncertain ones too: they may well have reached the member.
+    told = [NoticeStatus.SENT, NoticeStatus.SENDING, NoticeStatus.UNCERTAIN]
     return list(
-        await Notice.filter(meeting_id=meeting.id, status=NoticeStatus.SENT)
+        await Notice.filter(meeting_id=meeting.id, status__in=told)
         .distinct()
         .values_list("member_id", flat=True)
     )
@@ -41,7 +43,12 @@ async def _reminders(
     for label, seconds in offsets:
         due = meeting.starts_at - timedelta(seconds=seconds)
         if due > now:  # a reminder already overdue is covered by the notice sent now
-            await _write(meeting, members, f"reminder:{label}:{stamp}", due.astimezone(UTC))
+            kind = f"reminder:{label}:{stamp}"
+            await _write(meeting, members, kind, due.astimezone(UTC))
+            # Moved back to a time it had before: those reminders exist, voided; revive them.
+            await Notice.filter(
+                meeting_id=meeting.id, kind=kind, member_id__in=members, status=NoticeStatus.VOID
+            ).update(status=NoticeStatus.PENDING)
 
 
 async def plan_new(
@@ -56,31 +63,43 @@ async def plan_new(
     await _reminders(meeting, members, offsets, now)
 
 
-async def _void_pending(meeting: Meeting) -> None:
-    await Notice.filter(meeting_id=meeting.id, status=NoticeStatus.PENDING).update(
-        status=NoticeStatus.VOID
-    )
+async def _void_reminders(meeting: Meeting) -> None:
+    # Only reminders: a first notice still waiting goes out anyway, and says the new time.
+    await Notice.filter(
+        meeting_id=meeting.id, status=NoticeStatus.PENDING, kind__startswith="reminder:"
+    ).update(status=NoticeStatus.VOID)
 
 
 async def plan_change(
     meeting: Meeting, change_id: int, offsets: list[tuple[str, int]], now: datetime
 ) -> None:
     told = await _told(meeting)
-    await _void_pending(meeting)
+    await _void_reminders(meeting)
     await _write(meeting, told, f"changed:{change_id}", now.astimezone(UTC))
     await _reminders(meeting, await _attendees(meeting), offsets, now)
 
 
 async def plan_cancel(meeting: Meeting, change_id: int, now: datetime) -> None:
     told = await _told(meeting)
-    await _void_pending(meeting)
+    # Everything still waiting is void: the outbox also voids any notice of a cancelled meeting.
+    await Notice.filter(meeting_id=meeting.id, status=NoticeStatus.PENDING).update(
+        status=NoticeStatus.VOID
+    )
     await _write(meeting, told, f"cancelled:{change_id}", now.astimezone(UTC))
 
 
 async def unreachable(meeting: Meeting) -> list[Notice]:
-    """Members no channel reached: the secretary tells them in person."""
-    return (
-        await Notice.filter(meeting_id=meeting.id, status=NoticeStatus.UNREACHABLE)
+    """Members nothing reached (unreachable, failed, missed, uncertain): told in person."""
+    reached = set(await _told(meeting))
+    lost = [
+        NoticeStatus.UNREACHABLE,
+        NoticeStatus.FAILED,
+        NoticeStatus.MISSED,
+        NoticeStatus.UNCERTAIN,
+    ]
+    rows = (
+        await Notice.filter(meeting_id=meeting.id, status__in=lost)
         .prefetch_related("member")
         .order_by("id")
     )
+    return [n for n in rows if n.member_id not in reached or n.status == NoticeStatus.UNCERTAIN]  # type: ignore[attr-defined]
