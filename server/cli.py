@@ -10,6 +10,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from server.errors import ConfigError, DangjianError
@@ -138,7 +139,7 @@ def cmd_ledger(settings: Settings, args: argparse.Namespace) -> int:
 
     async def run() -> dict[str, int]:
         async with database(settings.database_url):
-            return await write_ledger(args.branch, args.year, settings.zone, out)
+            return await write_ledger(args.branch, args.year, settings.zone, out, datetime.now(UTC))
 
     counts = asyncio.run(run())
     listed = "，".join(f"{kind} {n} 次" for kind, n in counts.items())

@@ -41,7 +41,7 @@ async def test_the_years_ledger_has_a_row_per_meeting_with_each_absentee_and_rea
     branch = (await general.organisation).path
 
     out = tmp_path / "台账.xlsx"
-    counts = await write_ledger(branch, 2026, ZONE, out)
+    counts = await write_ledger(branch, 2026, ZONE, out, clock.now())
     assert counts == {"支部党员大会": 1, "支委会": 1}
     book = load_workbook(out)
     sheet = book["支部党员大会"]

@@ -71,7 +71,9 @@ async def _rows(meeting: Meeting, zone: ZoneInfo) -> list[object]:
     ]
 
 
-async def write_ledger(branch_path: str, year: int, zone: ZoneInfo, out: Path) -> dict[str, int]:
+async def write_ledger(
+    branch_path: str, year: int, zone: ZoneInfo, out: Path, now: datetime
+) -> dict[str, int]:
     """Write the year's ledger for the branch (and its groups); the number of meetings by type."""
     branch = await Organisation.get_or_none(path=branch_path)
     if branch is None:
@@ -81,7 +83,6 @@ async def write_ledger(branch_path: str, year: int, zone: ZoneInfo, out: Path) -
     meetings = await Meeting.filter(
         under(branch.path), starts_at__gte=first, starts_at__lt=after
     ).order_by("starts_at", "id")
-    now = datetime.now(UTC)
     for meeting in meetings:  # an ended meeting nobody looked at since: absences recorded now
         await close(meeting, now)
     by_kind: dict[str, list[Meeting]] = defaultdict(list)
