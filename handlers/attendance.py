@@ -22,6 +22,9 @@ router.help(
     "补录 N 姓名 出席/请假/缺席 原因", "更正一位党员的出勤，留有记录", visible=schedulers, order=63
 )
 router.help("纪要 N 内容", "记下会议 N 的纪要和决议", visible=schedulers, order=64)
+router.help(
+    "记录人 N 姓名", "指定会议 N 的记录人（记录人也可以记纪要）", visible=schedulers, order=66
+)
 
 CODE = Pattern(r"签到码\s*(?P<number>\d{1,9})")
 SIGN_IN = Pattern(r"签到\s*(?P<code>[0-9]{6})")  # ASCII digits: \d also matches ١٢٣
@@ -30,6 +33,7 @@ LEAVE = Pattern(r"请假\s*(?P<number>\d{1,9})\s*(?P<reason>.*)")
 CORRECT = Pattern(
     r"补录\s*(?P<number>\d{1,9})\s+(?P<name>\S+)\s+(?P<to>出席|请假|缺席)\s*(?P<reason>.*)"
 )
+RECORDER = Pattern(r"记录人\s*(?P<number>\d{1,9})\s+(?P<name>\S+)")
 MINUTES = Pattern(r"纪要\s*(?P<number>\d{1,9})\s*(?P<text>.*)")
 
 
@@ -84,6 +88,12 @@ async def correct(
 ) -> str:
     row = await attendance.correct(member, int(number), name, to, reason, clock.now())
     return f"已补录：编号 {number} 的会议，{row.member.name} 记为{to}（原因：{row.reason}）。"
+
+
+@router.message(RECORDER, bound)
+async def recorder(number: str, name: str, member: Member) -> str:
+    who = await attendance.appoint_recorder(member, int(number), name)
+    return f"已指定{who.name}为编号 {number} 的会议记录人，他也可以发送 纪要 {number} 内容。"
 
 
 @router.message(MINUTES, bound)

@@ -61,7 +61,11 @@ async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
     async def snapshot() -> None:
         await as_leader(lambda: daily_snapshot(clock))
 
-    scheduler = AsyncIOScheduler(timezone=settings.zone)
+    # A run held up (a busy loop) by up to six hours still happens.  A run due while no
+    # process was up is not caught up: the jobs are in memory; see the README.
+    scheduler = AsyncIOScheduler(
+        timezone=settings.zone, job_defaults={"misfire_grace_time": 6 * 3600}
+    )
     scheduler.add_job(
         tick,
         "interval",

@@ -203,3 +203,13 @@ async def test_a_full_width_meeting_number_does_not_end_up_in_the_reason(
     await say(client, peer, MEMBER, f"请假　{number}　在外地出差")
     row = await MeetingAttendee.get(meeting=meeting, member__name="王芳")
     assert row.reason == "在外地出差"
+
+
+async def test_the_recorder_keeps_the_minutes(aiohttp_client: Any, make_settings: Any) -> None:
+    client, peer, _, meeting = await scheduled(aiohttp_client, make_settings)
+    assert "改动这个会议" in await say(client, peer, MEMBER, f"纪要 {meeting.id} 我来记")
+    assert "没有「赵大」" in await say(client, peer, SECRETARY, f"记录人 {meeting.id} 赵大")
+    assert "已指定王芳" in await say(client, peer, SECRETARY, f"记录人 {meeting.id} 王芳")
+    assert "已记下" in await say(client, peer, MEMBER, f"纪要 {meeting.id} 会议学习了党章。")
+    await meeting.refresh_from_db()
+    assert meeting.minutes == "会议学习了党章。" and meeting.recorder_id is not None  # type: ignore[attr-defined]

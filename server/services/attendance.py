@@ -223,7 +223,9 @@ async def correct(
 
 async def record_minutes(leader: Member, number: int, text: str) -> Meeting:
     """纪要: the minutes and resolutions as the secretary or recorder wrote them (never ours)."""
-    meeting = await manageable(leader, number)
+    meeting = await visible(leader, number)
+    if meeting.recorder_id != leader.id:  # type: ignore[attr-defined]
+        meeting = await manageable(leader, number)  # not the recorder: must run the meeting
     text = text.strip()
     if not text:
         raise ValidationFailed(
@@ -245,3 +247,20 @@ def quorum(meeting: Meeting, counts: dict[str, int]) -> bool | None:
     if meeting.kind != BRANCH_MEETING:
         return None
     return counts.get(Attendance.PRESENT.value, 0) * 2 > sum(counts.values())
+
+
+async def appoint_recorder(leader: Member, number: int, name: str) -> Member:
+    """记录人: one of those at the meeting keeps its record (and may write its 纪要)."""
+    meeting = await manageable(leader, number)
+    rows = await MeetingAttendee.filter(meeting_id=meeting.id, member__name=name).prefetch_related(
+        "member"
+    )
+    if len(rows) != 1:
+        raise NotFound(f"编号 {number} 的会议名单里{'有多位' if rows else '没有'}「{name}」。")
+    recorder = rows[0].member
+    async with in_transaction():
+        await Meeting.filter(id=meeting.id).update(recorder_id=recorder.id)
+        await MeetingChange.create(
+            meeting=meeting, by=leader, action="recorder", detail={"member": recorder.id}
+        )
+    return recorder

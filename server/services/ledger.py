@@ -28,7 +28,15 @@ COLUMNS = (
     "缺席人员及原因", "请假人员及原因", "列席人员", "纪要及决议", "状态", "变更记录",
 )  # fmt: skip
 STATUS = {"planned": "已安排", "notified": "已通知", "held": "已召开", "cancelled": "已取消"}
-ACTIONS = {"scheduled": "安排", "rescheduled": "改期", "cancelled": "取消", "corrected": "补录"}
+ACTIONS = {
+    "scheduled": "安排",
+    "rescheduled": "改期",
+    "cancelled": "取消",
+    "corrected": "补录",
+    "invited": "列席",
+    "recorder": "指定记录人",
+    "minutes": "纪要",
+}
 
 
 async def _rows(meeting: Meeting, zone: ZoneInfo) -> list[object]:
