@@ -159,6 +159,26 @@ def cmd_plan(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_snapshot(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from server.db import database
+    from server.services.snapshot import snapshot_day
+
+    try:
+        day = date.fromisoformat(args.day)
+    except ValueError:
+        print(f"--day: expected a date such as 2026-11-24, got {args.day!r}", file=sys.stderr)
+        return 2
+
+    async def run() -> int:
+        async with database(settings.database_url):
+            return await snapshot_day(day, settings.zone)
+
+    print(f"tally snapshot for {day.isoformat()}: {asyncio.run(run())} organisations")
+    return 0
+
+
 def cmd_fake_wechat(settings: Settings, args: argparse.Namespace) -> int:
     from aiohttp import web
 
@@ -222,6 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
     plan = sub.add_parser("plan", help="plan every branch's 三会一课 for a year, from the rules")
     plan.add_argument("--year", type=int, required=True)
     plan.set_defaults(func=cmd_plan)
+    snap = sub.add_parser("snapshot", help="write (or rewrite) the tally snapshot of one day")
+    snap.add_argument("--day", required=True, help="the day, e.g. 2026-11-24")
+    snap.set_defaults(func=cmd_snapshot)
     fake = sub.add_parser("fake-wechat", help="run the local fake of the WeChat API")
     fake.add_argument("--host", default="127.0.0.1")
     fake.add_argument("--port", type=int, default=8081)
