@@ -8,6 +8,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from scheduler.runner import poke
 from server.clock import Clock
+from server.clock import when_text as clock_when_text
 from server.dispatch import Router
 from server.dispatch.filters import Command, HasRole, InState, Keyword, Pattern, bound
 from server.dispatch.state import Conversation
@@ -21,7 +22,6 @@ from server.wechat.replies import MAX_TEXT_BYTES
 
 router = Router("meetings")
 DRAFT = "meeting:draft"
-WEEKDAYS = "一二三四五六日"
 schedulers = HasRole({*BRANCH_LEADERS, Role.GROUP_LEADER})
 
 router.help("会议", "查看近期的会议（会议 N 看详情）", visible=bound, order=45)
@@ -41,8 +41,7 @@ RESCHEDULE = Pattern(r"改期\s*(?P<number>\d{1,9})\s*(?P<when>.+)")
 
 
 def when_text(moment: datetime, clock: Clock) -> str:
-    local = moment.astimezone(clock.zone)
-    return f"{local.month}月{local.day}日（周{WEEKDAYS[local.weekday()]}）{local:%H:%M}"
+    return clock_when_text(moment, clock.zone)
 
 
 def _span(meeting: Meeting | meetings.Draft, clock: Clock) -> str:

@@ -7,6 +7,24 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+WEEKDAYS = "一二三四五六日"  # Monday first, as date.weekday()
+
+
+def day_start(day: date, zone: ZoneInfo) -> datetime:
+    """Midnight at the start of `day` in `zone`, in UTC: what a stored datetime is compared to."""
+    return datetime.combine(day, datetime.min.time(), zone).astimezone(UTC)
+
+
+def day_span(first: date, last: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The local days `first` to `last` (both included) as a half-open UTC range."""
+    return day_start(first, zone), day_start(last + timedelta(days=1), zone)
+
+
+def when_text(moment: datetime, zone: ZoneInfo) -> str:
+    """11月26日（周四）15:00, in the organisation's zone."""
+    local = moment.astimezone(zone)
+    return f"{local.month}月{local.day}日（周{WEEKDAYS[local.weekday()]}）{local:%H:%M}"
+
 
 class Clock:
     """Wall-clock time in UTC plus the organisation's zone for 'today' and 'this month'."""

@@ -7,10 +7,11 @@ year).  A meeting counts when it is scheduled or held in the period (not cancell
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from server.activity import CheckIn, Submission, SubmissionStatus
+from server.clock import day_span
 from server.meetings import Attendance, AttendeeRole, Meeting, MeetingAttendee, MeetingStatus
 from server.models import BRANCH_LEADERS, Member, MemberStatus, Organisation, OrgKind
 from server.services.meetings import (
@@ -34,18 +35,13 @@ def period(today: date, months: int) -> tuple[date, date]:
     return start, end
 
 
-def _utc(day: date, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, time.min, zone).astimezone(UTC)
-
-
 async def _held(
     org_path: str, kind: str, start: date, end: date, zone: ZoneInfo, exact: bool = False
 ) -> bool:
-    query = Meeting.filter(
-        kind=kind,
-        starts_at__gte=_utc(start, zone),
-        starts_at__lt=_utc(end + timedelta(days=1), zone),
-    ).exclude(status=MeetingStatus.CANCELLED)
+    first, after = day_span(start, end, zone)
+    query = Meeting.filter(kind=kind, starts_at__gte=first, starts_at__lt=after).exclude(
+        status=MeetingStatus.CANCELLED
+    )
     query = query.filter(organisation__path=org_path) if exact else query.filter(under(org_path))
     return await query.exists()
 

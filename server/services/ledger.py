@@ -9,13 +9,14 @@ meetings are listed too, marked, so the record is complete.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
+from server.clock import day_span
 from server.errors import NotFound
 from server.meetings import Attendance, AttendeeRole, Meeting, MeetingAttendee, MeetingChange
 from server.models import Organisation
@@ -86,8 +87,7 @@ async def write_ledger(
     branch = await Organisation.get_or_none(path=branch_path)
     if branch is None:
         raise NotFound(f"no organisation at {branch_path!r}", field="branch")
-    first = datetime(year, 1, 1, tzinfo=zone).astimezone(UTC)
-    after = datetime(year + 1, 1, 1, tzinfo=zone).astimezone(UTC)
+    first, after = day_span(date(year, 1, 1), date(year, 12, 31), zone)
     meetings = await Meeting.filter(
         under(branch.path), starts_at__gte=first, starts_at__lt=after
     ).order_by("starts_at", "id")

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from tortoise.expressions import F
 
+from server.clock import day_start, when_text
 from server.errors import WeChatAPIError
 from server.meetings import Meeting, MeetingStatus
 from server.models import Channel, WeChatIdentity
@@ -29,7 +30,6 @@ from server.notices import Notice, NoticeStatus, SubscribeGrant
 from server.wechat.client import WeChatClient
 
 log = logging.getLogger("dangjian.outbox")
-WEEKDAYS = "一二三四五六日"
 LIMITS = {"thing": 20, "phrase": 5, "name": 10, "character_string": 32, "number": 32}
 STALE_CLAIM = timedelta(minutes=5)  # a row still "sending" this long after its claim: a crash
 CHUNK = 500  # notices claimed and settled together: a crash leaves at most this many uncertain
@@ -207,7 +207,7 @@ class Outbox:
                 await self._settle(ids, NoticeStatus.PENDING)
         if any(outcome.what == "quota" for _, outcome in done):
             tomorrow = (now.astimezone(self.zone) + timedelta(days=1)).date()
-            self.paused_until = datetime.combine(tomorrow, datetime.min.time(), self.zone)
+            self.paused_until = day_start(tomorrow, self.zone)
             report.paused = True
             log.warning("45009: the day's quota is spent; notices resume at midnight")
 
@@ -275,10 +275,6 @@ class Outbox:
 
     # --- what it says -----------------------------------------------------------------------
 
-    def when(self, meeting: Meeting) -> str:
-        t = meeting.starts_at.astimezone(self.zone)
-        return f"{t.month}月{t.day}日（周{WEEKDAYS[t.weekday()]}）{t:%H:%M}"
-
     def _note(self, notice: Notice) -> str:
         head = notice.kind.split(":", 1)[0]
         return {"reminder": "会议提醒", "changed": "会议时间有变", "cancelled": "会议取消"}.get(
@@ -302,7 +298,8 @@ class Outbox:
         if head == "cancelled":
             return f"【会议取消】编号 {meeting.id} 的{meeting.kind}（{meeting.topic}）已取消。"
         title = {"reminder": "会议提醒", "changed": "会议改期"}.get(head, "会议通知")
+        when = when_text(meeting.starts_at, self.zone)
         return (
-            f"【{title}】{meeting.kind}：{meeting.topic}\n时间：{self.when(meeting)}{where}\n"
+            f"【{title}】{meeting.kind}：{meeting.topic}\n时间：{when}{where}\n"
             f"不能参加请回复：请假 {meeting.id} 原因"
         )

@@ -9,25 +9,21 @@ transaction: it replaces, never adds.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from zoneinfo import ZoneInfo
 
 from tortoise.transactions import in_transaction
 
 from server.activity import CheckIn, QuizAttempt, Submission, SubmissionStatus, UnitReading
+from server.clock import day_span
 from server.meetings import Attendance, AttendeeRole, Meeting, MeetingAttendee, MeetingStatus
 from server.services.tallies import STUDY_MEETINGS
 from server.snapshots import TallySnapshot
 
 
-def _bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    start = datetime.combine(day, time.min, zone).astimezone(UTC)
-    return start, datetime.combine(day + timedelta(days=1), time.min, zone).astimezone(UTC)
-
-
 async def snapshot_day(day: date, zone: ZoneInfo) -> int:
     """Write `day`'s rows; the number of organisations with anything to count."""
-    start, end = _bounds(day, zone)
+    start, end = day_span(day, day, zone)
     rows: dict[int, dict[str, int]] = defaultdict(Counter)  # type: ignore[arg-type]
     studied: dict[int, set[int]] = defaultdict(set)
     meetings_by_org: dict[int, Counter[str]] = defaultdict(Counter)

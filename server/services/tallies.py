@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,6 +23,7 @@ from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from server.activity import CheckIn, QuizAttempt, Submission, SubmissionStatus, UnitReading
+from server.clock import day_span
 from server.meetings import Attendance, MeetingAttendee, MeetingStatus
 from server.models import Organisation
 from server.services.meetings import PARTY_LECTURE, THEME_DAY
@@ -89,8 +90,7 @@ async def participation(org: Organisation, start: date, end: date, zone: ZoneInf
     path = org.path
     readings = _in(UnitReading, path, start, end)
     quizzes = _in(QuizAttempt, path, start, end).filter(finished_at__isnull=False)
-    first = datetime.combine(start, time.min, zone).astimezone(UTC)
-    after = datetime.combine(end + timedelta(days=1), time.min, zone).astimezone(UTC)
+    first, after = day_span(start, end, zone)
     lessons = MeetingAttendee.filter(
         under(path),
         attendance=Attendance.PRESENT,
