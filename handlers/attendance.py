@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 from handlers.meetings import schedulers, when_text
 from server.cache import Cache
 from server.clock import Clock
 from server.dispatch import Router
+from server.dispatch.context import text_after_number
 from server.dispatch.filters import Pattern, bound
 from server.models import Member
 from server.services import attendance
@@ -77,7 +76,7 @@ async def sign_in_malformed() -> str:
 
 @router.message(LEAVE, bound)
 async def ask_leave(number: str, reason: str, raw_text: str, member: Member, clock: Clock) -> str:
-    typed = _after_number(raw_text, "请假")
+    typed = text_after_number(raw_text, "请假")
     m = await attendance.ask_leave(member, int(number), typed or reason, clock.now())
     return f"已为您请假：编号 {m.id} 的{m.kind}（{when_text(m.starts_at, clock)}）。"
 
@@ -98,12 +97,6 @@ async def recorder(number: str, name: str, member: Member) -> str:
 
 @router.message(MINUTES, bound)
 async def minutes(number: str, text: str, raw_text: str, member: Member) -> str:
-    typed = _after_number(raw_text, "纪要")
+    typed = text_after_number(raw_text, "纪要")
     m = await attendance.record_minutes(member, int(number), typed or text)
     return f"已记下编号 {m.id} 的{m.kind}纪要（{len(m.minutes or '')} 字）。"
-
-
-def _after_number(raw_text: str, command: str) -> str:
-    """What the member typed after `command N`, punctuation as typed (full-width N too)."""
-    found = re.fullmatch(rf"\s*{command}\s*[0-9０-９]+\s*(.*)", raw_text, re.S)
-    return found.group(1).strip() if found else ""

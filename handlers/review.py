@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 from server.activity import SUBMISSION_STATUS_LABELS, Submission
 from server.clock import Clock
 from server.dispatch import Router
+from server.dispatch.context import text_after_number
 from server.dispatch.filters import HasRole, InState, Keyword, Pattern, bound
 from server.dispatch.state import Conversation
 from server.messaging import tell
@@ -143,8 +142,7 @@ async def send_back(
     wechat_clients: dict[Channel, WeChatClient],
 ) -> str:
     # The reason as typed, Chinese punctuation and all (the matched text is normalised).
-    typed = re.fullmatch(r"\s*退回\s*[0-9０-９]+\s*(.*)", raw_text, re.S)
-    reason = typed.group(1) if typed and typed.group(1).strip() else reason
+    reason = text_after_number(raw_text, "退回") or reason
     s = await submissions.return_for_revision(member, int(number), reason, clock.now())
     told = await _tell_author(
         s,

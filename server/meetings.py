@@ -34,6 +34,15 @@ class Attendance(StrEnum):
     ABSENT = "absent"
 
 
+def after_the_end(attendance: str) -> str:
+    """present, leave or absent: once a meeting is over, anyone undecided was absent.
+
+    Rows are marked absent only when someone closes the meeting; counts must not wait for that.
+    """
+    value = str(attendance)
+    return value if value in (Attendance.PRESENT.value, Attendance.LEAVE.value) else "absent"
+
+
 class Meeting(Model):
     id = fields.IntField(primary_key=True)  # the 会议编号 N that chat commands use
     organisation: fields.ForeignKeyRelation = fields.ForeignKeyField(

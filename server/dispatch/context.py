@@ -23,6 +23,16 @@ def normalise(text: str) -> str:
     return text.strip(EDGE_PUNCT + " ")
 
 
+def text_after_number(raw_text: str, command: str) -> str:
+    """What the user typed after `command N`, as typed: full-width punctuation kept.
+
+    Commands are matched on the normalised text; reasons and minutes are kept from the raw one,
+    so the number (full-width too) is skipped here rather than cut by its normalised length.
+    """
+    found = re.fullmatch(rf"\s*{re.escape(command)}\s*[0-9０-９]+\s*(.*)", raw_text, re.S)
+    return found.group(1).strip() if found else ""
+
+
 @dataclass
 class ChatContext:
     message: InboundMessage

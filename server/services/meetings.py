@@ -15,7 +15,14 @@ from datetime import UTC, datetime, timedelta
 from tortoise.transactions import in_transaction
 
 from server.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from server.meetings import AttendeeRole, Meeting, MeetingAttendee, MeetingChange, MeetingStatus
+from server.meetings import (
+    AttendeeRole,
+    Meeting,
+    MeetingAttendee,
+    MeetingChange,
+    MeetingStatus,
+    after_the_end,
+)
 from server.models import BRANCH_LEADERS, Member, MemberStatus, Organisation, Role
 from server.services import notices
 from server.services.scope import under
@@ -356,9 +363,7 @@ async def attendance_record(member: Member, since: datetime, now: datetime) -> d
         .values_list("attendance", flat=True)
     )
     for attendance in rows:
-        # Not yet closed by anyone looking at the meeting: neither signed in nor on leave.
-        key = {"present": "present", "leave": "leave"}.get(str(attendance), "absent")
-        counts[key] += 1
+        counts[after_the_end(attendance)] += 1
     return counts
 
 

@@ -16,7 +16,14 @@ from tortoise.transactions import in_transaction
 
 from server.activity import CheckIn, QuizAttempt, Submission, SubmissionStatus, UnitReading
 from server.clock import day_span
-from server.meetings import Attendance, AttendeeRole, Meeting, MeetingAttendee, MeetingStatus
+from server.meetings import (
+    Attendance,
+    AttendeeRole,
+    Meeting,
+    MeetingAttendee,
+    MeetingStatus,
+    after_the_end,
+)
 from server.services.tallies import STUDY_MEETINGS
 from server.snapshots import TallySnapshot
 
@@ -58,8 +65,7 @@ async def snapshot_day(day: date, zone: ZoneInfo) -> int:
     ).values_list("organisation_id", "member_id", "meeting_id", "attendance")
     for org, member, meeting_id, state in attendance:
         rows[org]["expected"] += 1
-        key = {"present": "present", "leave": "leave"}.get(str(state), "absent")
-        rows[org][key] += 1
+        rows[org][after_the_end(state)] += 1
         if state == Attendance.PRESENT and meeting_id in study:
             rows[org]["lessons"] += 1
             studied[org].add(member)
