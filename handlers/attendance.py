@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from handlers.meetings import schedulers, when_text
+from handlers.meetings import schedulers
 from server.cache import Cache
-from server.clock import Clock
+from server.clock import Clock, when_text
 from server.dispatch import Router
 from server.dispatch.context import text_after_number
 from server.dispatch.filters import Pattern, bound
@@ -66,7 +66,7 @@ async def sign_in(
     )
     m = done.meeting
     earned = f"，积分 +{done.points}" if done.points else ""
-    return f"签到成功：{m.kind}（{when_text(m.starts_at, clock)}，{m.topic}）{earned}。"
+    return f"签到成功：{m.kind}（{when_text(m.starts_at, clock.zone)}，{m.topic}）{earned}。"
 
 
 @router.message(SIGN_IN_MALFORMED, bound)
@@ -78,7 +78,7 @@ async def sign_in_malformed() -> str:
 async def ask_leave(number: str, reason: str, raw_text: str, member: Member, clock: Clock) -> str:
     typed = text_after_number(raw_text, "请假")
     m = await attendance.ask_leave(member, int(number), typed or reason, clock.now())
-    return f"已为您请假：编号 {m.id} 的{m.kind}（{when_text(m.starts_at, clock)}）。"
+    return f"已为您请假：编号 {m.id} 的{m.kind}（{when_text(m.starts_at, clock.zone)}）。"
 
 
 @router.message(CORRECT, bound)

@@ -7,8 +7,7 @@ from datetime import datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from scheduler.runner import poke
-from server.clock import Clock
-from server.clock import when_text as clock_when_text
+from server.clock import Clock, when_text
 from server.dispatch import Router
 from server.dispatch.filters import Command, HasRole, InState, Keyword, Pattern, bound
 from server.dispatch.state import Conversation
@@ -40,13 +39,9 @@ INVITE = Pattern(r"列席\s*(?P<number>\d{1,9})\s+(?P<name>[^\s\d]+)\s*(?P<tail>
 RESCHEDULE = Pattern(r"改期\s*(?P<number>\d{1,9})\s*(?P<when>.+)")
 
 
-def when_text(moment: datetime, clock: Clock) -> str:
-    return clock_when_text(moment, clock.zone)
-
-
 def _span(meeting: Meeting | meetings.Draft, clock: Clock) -> str:
     end = meeting.ends_at.astimezone(clock.zone)
-    return f"{when_text(meeting.starts_at, clock)}–{end:%H:%M}"
+    return f"{when_text(meeting.starts_at, clock.zone)}–{end:%H:%M}"
 
 
 def _parse(text: str, clock: Clock) -> tuple[datetime, str]:
@@ -128,7 +123,7 @@ async def list_upcoming(member: Member, clock: Clock) -> str:
     for m in found:
         place = f" @{_short(m.place, 12)}" if m.place else ""
         lines.append(
-            f"【{m.id}】{when_text(m.starts_at, clock)} {m.kind}：{_short(m.topic, 30)}{place}"
+            f"【{m.id}】{when_text(m.starts_at, clock.zone)} {m.kind}：{_short(m.topic, 30)}{place}"
         )
     lines.append("回复 会议 N 查看详情。")
     return "\n".join(lines)
@@ -184,7 +179,7 @@ async def cancel(
 ) -> str:
     m = await meetings.cancel(member, int(number), reason, clock.now())
     poke(scheduler)
-    return f"已取消编号 {m.id} 的{m.kind}（{when_text(m.starts_at, clock)}，{m.topic}）。"
+    return f"已取消编号 {m.id} 的{m.kind}（{when_text(m.starts_at, clock.zone)}，{m.topic}）。"
 
 
 @router.message(RESCHEDULE, bound)
