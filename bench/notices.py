@@ -30,7 +30,8 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import webhook as wh  # bench/ is not a package: a sibling script
+import webhook as wh  # bench/ is not a package: sibling scripts
+from study import bound_branch
 
 TARGET = 1000.0
 CUSTOM = "/cgi-bin/message/custom/send"
@@ -45,26 +46,7 @@ async def seed(db_url: str, openids: Sequence[str]) -> None:
     starts = now + timedelta(days=1)
     try:
         async with conn.transaction():
-            branch = await conn.fetchval(
-                "INSERT INTO organisation (name, kind, path, created_at)"
-                " VALUES ('压测支部', 'branch', '压测支部', $1) RETURNING id",
-                now,
-            )
-            members = await conn.fetch(
-                "INSERT INTO member (name, phone, organisation_id, role, status, is_mobile,"
-                " created_at, updated_at)"
-                " SELECT '党员' || n, (13000000000 + n)::text, $1, '党员', 'active', false, $2, $2"
-                " FROM generate_series(1, $3) AS n RETURNING id",
-                branch,
-                now,
-                len(openids),
-            )
-            ids = [m["id"] for m in members]
-            await conn.copy_records_to_table(
-                "wechat_identity",
-                records=[(APPID, o, "oa", m, now) for o, m in zip(openids, ids, strict=True)],
-                columns=["appid", "openid", "channel", "member_id", "bound_at"],
-            )
+            branch, ids = await bound_branch(conn, APPID, openids, now)
             meeting = await conn.fetchval(
                 "INSERT INTO meeting (organisation_id, kind, topic, starts_at, ends_at, status,"
                 " created_at, updated_at) VALUES ($1, '支部党员大会', '学习二十大精神', $2, $3,"

@@ -25,6 +25,7 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import xmltodict
@@ -39,40 +40,51 @@ CONTENT = "打卡"
 BASELINE_REPEAT = 4
 
 
+async def bound_branch(
+    conn: Any, appid: str, openids: Sequence[str], now: datetime
+) -> tuple[int, list[int]]:
+    """Inside `conn`'s transaction: one branch of members, each bound to one openid.
+
+    Returns the branch's id and the members' ids, in the order of `openids`.
+    """
+    committee = await conn.fetchval(
+        "INSERT INTO organisation (name, kind, path, created_at)"
+        " VALUES ($1, 'committee', $1, $2) RETURNING id",
+        "压测街道党工委",
+        now,
+    )
+    branch = await conn.fetchval(
+        "INSERT INTO organisation (name, kind, parent_id, path, created_at)"
+        " VALUES ('压测支部', 'branch', $1, '压测街道党工委/压测支部', $2) RETURNING id",
+        committee,
+        now,
+    )
+    members = await conn.fetch(
+        "INSERT INTO member (name, phone, organisation_id, role, status, is_mobile,"
+        " created_at, updated_at)"
+        " SELECT '党员' || n, (13000000000 + n)::text, $1, '党员', 'active', false, $2, $2"
+        " FROM generate_series(1, $3) AS n RETURNING id",
+        branch,
+        now,
+        len(openids),
+    )
+    ids = [m["id"] for m in members]
+    await conn.copy_records_to_table(
+        "wechat_identity",
+        records=[(appid, o, "oa", m, now) for o, m in zip(openids, ids, strict=True)],
+        columns=["appid", "openid", "channel", "member_id", "bound_at"],
+    )
+    return branch, ids
+
+
 async def seed(db_url: str, appid: str, openids: Sequence[str]) -> None:
     """One branch of `len(openids)` members, each bound to one openid."""
     import asyncpg
 
     conn = await asyncpg.connect("postgresql://" + db_url.split("://", 1)[1])
-    now = datetime.now(UTC)
     try:
         async with conn.transaction():
-            committee = await conn.fetchval(
-                "INSERT INTO organisation (name, kind, path, created_at)"
-                " VALUES ($1, 'committee', $1, $2) RETURNING id",
-                "压测街道党工委",
-                now,
-            )
-            branch = await conn.fetchval(
-                "INSERT INTO organisation (name, kind, parent_id, path, created_at)"
-                " VALUES ('压测支部', 'branch', $1, '压测街道党工委/压测支部', $2) RETURNING id",
-                committee,
-                now,
-            )
-            members = await conn.fetch(
-                "INSERT INTO member (name, phone, organisation_id, role, status, is_mobile,"
-                " created_at, updated_at)"
-                " SELECT '党员' || n, (13000000000 + n)::text, $1, '党员', 'active', false, $2, $2"
-                " FROM generate_series(1, $3) AS n RETURNING id",
-                branch,
-                now,
-                len(openids),
-            )
-            await conn.executemany(
-                "INSERT INTO wechat_identity (appid, openid, channel, member_id, bound_at)"
-                " VALUES ($1, $2, 'oa', $3, $4)",
-                [(appid, o, m["id"], now) for o, m in zip(openids, members, strict=True)],
-            )
+            await bound_branch(conn, appid, openids, datetime.now(UTC))
     finally:
         await conn.close()
 
