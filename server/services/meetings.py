@@ -247,25 +247,32 @@ async def upcoming(member: Member, now: datetime, limit: int = 10) -> list[Meeti
     return await query.order_by("starts_at", "id").limit(limit).distinct()
 
 
-async def visible(member: Member, number: int) -> Meeting:
-    """Meeting N if this member may see it: an attendee, or a leader of its branch."""
+async def _access(member: Member, number: int) -> tuple[Meeting, bool]:
+    """Meeting N and whether this member leads it, if they may see it at all."""
     meeting = await Meeting.get_or_none(id=number).prefetch_related("organisation")
     if meeting is not None:
-        if await MeetingAttendee.exists(meeting_id=meeting.id, member_id=member.id):
-            return meeting
-        if member.role in BRANCH_LEADERS and await _leads(member, meeting):
-            return meeting
+        leads = await _leads(member, meeting)
+        if leads or await MeetingAttendee.exists(meeting_id=meeting.id, member_id=member.id):
+            return meeting, leads
     raise NotFound(f"没有找到编号为 {number} 的会议。回复 会议 查看近期会议。")
 
 
 async def _leads(member: Member, meeting: Meeting) -> bool:
-    org = await Organisation.get(id=member.organisation_id)  # type: ignore[attr-defined]
-    return await Meeting.filter(under(org.path), id=meeting.id).exists()
+    """A branch leader of the meeting's organisation, or of one above it."""
+    if member.role not in BRANCH_LEADERS:
+        return False
+    mine = await Organisation.get(id=member.organisation_id)  # type: ignore[attr-defined]
+    return (meeting.organisation.path + "/").startswith(mine.path + "/")
+
+
+async def visible(member: Member, number: int) -> Meeting:
+    """Meeting N if this member may see it: an attendee, or a leader of its branch."""
+    return (await _access(member, number))[0]
 
 
 async def manageable(member: Member, number: int) -> Meeting:
-    meeting = await visible(member, number)
-    may = (member.role in BRANCH_LEADERS and await _leads(member, meeting)) or (
+    meeting, leads = await _access(member, number)
+    may = leads or (
         meeting.kind == GROUP_MEETING
         and member.role == Role.GROUP_LEADER
         and meeting.organisation_id == member.group_id  # type: ignore[attr-defined]
