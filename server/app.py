@@ -14,6 +14,7 @@ from aiohttp import web
 from handlers import build_router
 from scheduler.runner import scheduler_ctx
 from server import gateway, ops
+from server.api import setup_api
 from server.cache import create_cache
 from server.clock import Clock
 from server.db import close_database, open_database
@@ -29,11 +30,13 @@ from server.services.llm import LLMAnswerer
 from server.services.points import PointsRules
 from server.settings import Settings, parse_offsets
 from server.typedefs import (
+    BINDER,
     CACHE,
     CLOCK,
     CORPUS,
     CORPUS_INDEX,
     HTTP_SESSION,
+    IDENTITIES,
     METRICS,
     PROCESSOR,
     ROUTER,
@@ -143,6 +146,8 @@ async def pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     identities = IdentityDirectory(app[CACHE], app[CLOCK], settings.identity_ttl)
     listener = asyncio.create_task(identities.listen())
+    app[IDENTITIES] = identities
+    app[BINDER] = Binder(app[CACHE], settings.bind_max_failures, identities)
     dispatcher = Dispatcher(
         app[ROUTER],
         cache=app[CACHE],
@@ -153,7 +158,7 @@ async def pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
             "cache": app[CACHE],
             "clock": app[CLOCK],
             "identities": identities,
-            "binder": Binder(app[CACHE], settings.bind_max_failures, identities),
+            "binder": app[BINDER],
             "points_rules": points_rules(settings),
             "corpus": app[CORPUS],
             "corpus_index": app[CORPUS_INDEX],
@@ -189,6 +194,7 @@ def create_app(
         [corpus_ctx, database_ctx, cache_ctx, wechat_ctx, scheduler_ctx, pipeline_ctx]
     )
     gateway.setup_routes(app)
+    setup_api(app)
     ops.setup_routes(app)
     if settings.embedded_fake_wechat:
         from server.wechat.fake import FakeWeChat, create_fake_app

@@ -41,6 +41,13 @@ class Conflict(DangjianError):
     http_status = 409
 
 
+class Unauthorized(DangjianError):
+    """No valid sign-in: a missing, expired, revoked or forged token."""
+
+    user_message = "请先登录（登录已过期或凭证无效）。"
+    http_status = 401
+
+
 class PermissionDenied(DangjianError):
     user_message = "抱歉，您没有权限进行这个操作。"
     http_status = 403

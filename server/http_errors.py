@@ -27,7 +27,8 @@ async def error_middleware(request: web.Request, handler: web.Handler) -> web.St
             log.info(
                 "request refused: %s", exc, extra={"path": request.path, "status": exc.http_status}
             )
-        return web.json_response(body, status=exc.http_status)
+        headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
+        return web.json_response(body, status=exc.http_status, headers=headers)
     except Exception:
         log.exception("unhandled error", extra={"path": request.path})
         return web.json_response({"error": "internal server error"}, status=500)

@@ -36,6 +36,8 @@ class Role(StrEnum):
     SECRETARY = "支部书记"
     GENERAL_SECRETARY = "总支书记"
     STAFF = "党工委工作人员"
+    # Sees and runs everything; the first one is named by `dangjian admin-link`.
+    ADMIN = "系统管理员"
 
 
 # Roles that run a branch's business (review, schedule, ledger).

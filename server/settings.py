@@ -66,6 +66,13 @@ class Settings(BaseSettings):
     # How long a process may answer from its memory of who a WeChat user is (0: always ask
     # the database).  Binds clear it everywhere at once; this bounds other changes.
     identity_ttl: float = _env("DANGJIAN_IDENTITY_TTL", 30, ge=0, le=3600)
+    # The REST API's bearer tokens and the dashboard's sign-in: how long a mini-program session
+    # lasts, how long a one-time 后台 link stays usable, and how long a dashboard sign-in lasts.
+    api_session_ttl: int = _env("DANGJIAN_API_SESSION_TTL", 7200, ge=60, le=30 * 86400)
+    admin_link_ttl: int = _env("DANGJIAN_ADMIN_LINK_TTL", 600, ge=30, le=86400)
+    admin_session_ttl: int = _env("DANGJIAN_ADMIN_SESSION_TTL", 8 * 3600, ge=300, le=7 * 86400)
+    # Where members' browsers reach this server (links sent in chat); unset: http://HOST:PORT.
+    public_url: str | None = _env("DANGJIAN_PUBLIC_URL")
 
     # Points (星级党员): what each deed earns, the most a member can earn in a day, and the
     # rolling 12-month totals at which stars 2, 3, 4 and 5 begin (everyone has at least one).
@@ -246,6 +253,15 @@ class Settings(BaseSettings):
         parse_fields(v)
         return v
 
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, v: str | None) -> str | None:
+        if not v:
+            return None
+        if not re.match(r"^https?://[^/\s]+", v):
+            raise ValueError("expected this server's address, such as https://dj.example.gov.cn")
+        return v.rstrip("/")
+
     @field_validator("llm_url")
     @classmethod
     def _llm_url(cls, v: str | None) -> str | None:
@@ -332,6 +348,11 @@ class Settings(BaseSettings):
         if self.embedded_fake_wechat:
             return f"http://{self.host}:{self.port}/fake-wechat"
         return DEFAULT_API_BASE
+
+    @property
+    def base_url(self) -> str:
+        """This server as members' browsers reach it, without a trailing slash."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def database_url(self) -> str:

@@ -12,7 +12,10 @@ from server.dispatch import Router
 from server.metrics import Metrics
 from server.models import Channel
 from server.processing import MessageProcessor
+from server.services.binding import Binder
+from server.services.identities import IdentityDirectory
 from server.services.outbox import Outbox
+from server.sessions import SessionStore
 from server.settings import Settings
 from server.wechat.client import WeChatClient
 from study_content.corpus import Unit
@@ -30,3 +33,6 @@ CORPUS = web.AppKey("corpus", list[Unit])
 CORPUS_INDEX = web.AppKey("corpus_index", CorpusIndex)
 OUTBOX = web.AppKey("outbox", Outbox)
 SCHEDULER = web.AppKey("scheduler", AsyncIOScheduler)
+IDENTITIES = web.AppKey("identities", IdentityDirectory)
+BINDER = web.AppKey("binder", Binder)
+API_SESSIONS = web.AppKey("api_sessions", SessionStore)

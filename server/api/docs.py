@@ -1,0 +1,184 @@
+"""The OpenAPI 3 document, written from the same declarations that register the routes."""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from server.api.spec import PREFIX, Auth, Call, Endpoint, Routes
+
+routes = Routes("文档")
+
+_ERRORS = {
+    "400": "输入有误：`field` 指出哪个字段",
+    "401": "未登录、令牌过期或无效",
+    "403": "无权访问，或对象不存在（两者回答相同）",
+}
+
+
+def _schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, sub in schema.pop("$defs", {}).items():
+        components[name] = sub
+    components[model.__name__] = schema
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _parameters(endpoint: Endpoint) -> list[dict[str, Any]]:
+    params = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+        for name in re.findall(r"{(\w+)}", endpoint.path)
+    ]
+    if endpoint.query is not None:
+        schema = endpoint.query.model_json_schema()
+        required = set(schema.get("required", []))
+        for name, prop in schema.get("properties", {}).items():
+            params.append(
+                {
+                    "name": name,
+                    "in": "query",
+                    "required": name in required,
+                    "description": prop.get("description", ""),
+                    "schema": {k: v for k, v in prop.items() if k not in {"title", "description"}},
+                }
+            )
+    return params
+
+
+def _operation(endpoint: Endpoint, components: dict[str, Any]) -> dict[str, Any]:
+    responses: dict[str, Any] = {
+        "200": {"description": "成功", "content": {endpoint.produces: {}}},
+        "400": {"$ref": "#/components/responses/Error400"},
+    }
+    if endpoint.auth is not Auth.PUBLIC:
+        responses["401"] = {"$ref": "#/components/responses/Error401"}
+        responses["403"] = {"$ref": "#/components/responses/Error403"}
+    op: dict[str, Any] = {
+        "operationId": endpoint.handler.__name__,
+        "summary": endpoint.summary,
+        "tags": [endpoint.tag],
+        "parameters": _parameters(endpoint),
+        "responses": responses,
+    }
+    if endpoint.description:
+        op["description"] = endpoint.description
+    if endpoint.auth is Auth.PUBLIC:
+        op["security"] = []
+    if endpoint.body is not None:
+        op["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _schema(endpoint.body, components)}},
+        }
+    return op
+
+
+def openapi() -> dict[str, Any]:
+    from server.api import endpoints  # the registry is assembled there
+
+    components: dict[str, Any] = {
+        "Error": {
+            "type": "object",
+            "properties": {"error": {"type": "string"}, "field": {"type": "string"}},
+            "required": ["error"],
+        }
+    }
+    paths: dict[str, dict[str, Any]] = {}
+    for endpoint in endpoints():
+        paths.setdefault(PREFIX + endpoint.path, {})[endpoint.method.lower()] = _operation(
+            endpoint, components
+        )
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "dangjian 小程序接口",
+            "version": "1",
+            "description": (
+                "党员学习、三会一课与参与统计。"
+                "除登录外，所有接口需 `Authorization: Bearer <token>`。"
+            ),
+        },
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}],
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "responses": {
+                f"Error{code}": {"description": text, "content": error}
+                for code, text in _ERRORS.items()
+            },
+        },
+    }
+
+
+@routes.get("/openapi.json", summary="本接口的 OpenAPI 3 文档", auth=Auth.PUBLIC)
+async def openapi_json(call: Call[Any]) -> dict[str, Any]:
+    return openapi()
+
+
+def _fields(doc: dict[str, Any], op: dict[str, Any]) -> str:
+    body = op.get("requestBody", {}).get("content", {}).get("application/json", {})
+    ref = body.get("schema", {}).get("$ref", "")
+    if not ref:
+        return ""
+    schema = doc["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    items = []
+    for name, prop in schema.get("properties", {}).items():
+        what = str(prop.get("description", prop.get("type", "")))
+        items.append(f"<li><code>{html.escape(name)}</code> {html.escape(what)}</li>")
+    return "".join(items)
+
+
+def _article(doc: dict[str, Any], path: str, method: str, op: dict[str, Any]) -> str:
+    params = "".join(
+        f"<li><code>{html.escape(p['name'])}</code>（{p['in']}）"
+        f"{html.escape(p.get('description', ''))}</li>"
+        for p in op["parameters"]
+    )
+    fields = _fields(doc, op)
+    lock = "" if op.get("security") == [] else " 🔒"
+    parts = [
+        f"<h3><span class=m>{method.upper()}</span> <code>{html.escape(path)}</code>{lock}</h3>",
+        f"<p>{html.escape(op['summary'])}</p>",
+        f"<p class=d>{html.escape(op['description'])}</p>" if op.get("description") else "",
+        f"<h4>参数</h4><ul>{params}</ul>" if params else "",
+        f"<h4>请求体</h4><ul>{fields}</ul>" if fields else "",
+    ]
+    return f"<article>{''.join(parts)}</article>"
+
+
+_STYLE = (
+    "body{font-family:system-ui,sans-serif;max-width:960px;margin:auto;padding:1em;line-height:1.5}"
+    "article{border:1px solid #ddd;border-radius:6px;padding:.5em 1em;margin:.6em 0}"
+    ".m{background:#b71c1c;color:#fff;border-radius:4px;padding:0 .4em;font-size:.85em}"
+    "h3{font-size:1em;margin:.3em 0}.d{color:#555}code{word-break:break-all}"
+)
+
+
+@routes.get("/docs", summary="接口文档（网页）", auth=Auth.PUBLIC, produces="text/html")
+async def docs_page(call: Call[Any]) -> web.Response:
+    """A readable page of every endpoint, from the same document; no scripts, no CDN."""
+    doc = openapi()
+    sections: dict[str, list[str]] = {}
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            sections.setdefault(op["tags"][0], []).append(_article(doc, path, method, op))
+    content = "".join(
+        f"<section><h2>{html.escape(tag)}</h2>{''.join(items)}</section>"
+        for tag, items in sections.items()
+    )
+    page = (
+        "<!doctype html><html lang=zh-CN><head><meta charset=utf-8>"
+        "<meta name=viewport content='width=device-width,initial-scale=1'>"
+        f"<title>dangjian 接口文档</title><style>{_STYLE}</style></head>"
+        "<body><h1>dangjian 小程序接口 v1</h1>"
+        f"<p>机器可读的文档：<a href='{PREFIX}/openapi.json'>{PREFIX}/openapi.json</a>。"
+        "🔒 表示需要 <code>Authorization: Bearer &lt;token&gt;</code>，令牌由 "
+        f"<code>POST {PREFIX}/auth/login</code> 取得。</p>{content}</body></html>"
+    )
+    return web.Response(text=page, content_type="text/html")

@@ -1,0 +1,187 @@
+"""Declaring an API endpoint once: its route, its input models, who may call it, its docs.
+
+Each feature module has a `Routes` and decorates plain async functions that take a `Call`.
+The same declarations register the aiohttp routes and write the OpenAPI document, so the
+document cannot drift from the routes.  Input is parsed by pydantic models; the first problem
+becomes a 400 naming the field (`ValidationFailed`), translated by the one error middleware.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from tortoise.queryset import QuerySet
+
+from server.errors import NotFound, ValidationFailed
+from server.models import Member
+from server.services.access import Scope
+from server.sessions import Session
+
+PREFIX = "/api/v1"
+M = TypeVar("M", bound=BaseModel)
+
+
+class Auth(StrEnum):
+    PUBLIC = "public"  # no token
+    SESSION = "session"  # a valid token, bound or not (bind, me)
+    MEMBER = "member"  # a token of a bound, active member
+
+
+class Input(BaseModel):
+    """Request bodies and query strings: unknown fields are refused, not ignored."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class PageQuery(Input):
+    page: int = Field(1, ge=1, le=10_000, description="从 1 开始的页码")
+    per_page: int = Field(20, ge=1, le=100, description="每页条数，最多 100")
+
+
+@dataclass
+class Call(Generic[M]):
+    """What an endpoint function receives."""
+
+    request: web.Request
+    session: Session | None
+    body: Any = None
+    query: Any = None
+    scope: Scope | None = None
+
+    @property
+    def app(self) -> web.Application:
+        return self.request.app
+
+    @property
+    def member(self) -> Member:
+        assert self.session is not None and self.session.member is not None
+        return self.session.member
+
+    def number(self, name: str = "id") -> int:
+        """A path parameter that must be a positive id."""
+        raw = self.request.match_info.get(name, "")
+        if not raw.isascii() or not raw.isdigit() or len(raw) > 12 or int(raw) == 0:
+            raise ValidationFailed(f"{name} 应为正整数", field=name)
+        return int(raw)
+
+
+Handler = Callable[[Call[Any]], Awaitable[Any]]
+
+
+@dataclass
+class Endpoint:
+    method: str
+    path: str  # under PREFIX, with {name} parameters
+    handler: Handler
+    summary: str
+    tag: str
+    auth: Auth
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    description: str = ""
+    produces: str = "application/json"
+    statuses: tuple[int, ...] = field(default=())
+
+
+class Routes:
+    """One feature's endpoints."""
+
+    def __init__(self, tag: str) -> None:
+        self.tag = tag
+        self.endpoints: list[Endpoint] = []
+
+    def _add(self, method: str, path: str, **kw: Any) -> Callable[[Handler], Handler]:
+        def register(fn: Handler) -> Handler:
+            self.endpoints.append(
+                Endpoint(
+                    method=method,
+                    path=path,
+                    handler=fn,
+                    summary=kw.pop("summary"),
+                    tag=kw.pop("tag", self.tag),
+                    auth=kw.pop("auth", Auth.MEMBER),
+                    description=(fn.__doc__ or "").strip(),
+                    **kw,
+                )
+            )
+            return fn
+
+        return register
+
+    def get(self, path: str, **kw: Any) -> Callable[[Handler], Handler]:
+        return self._add("GET", path, **kw)
+
+    def post(self, path: str, **kw: Any) -> Callable[[Handler], Handler]:
+        return self._add("POST", path, **kw)
+
+    def patch(self, path: str, **kw: Any) -> Callable[[Handler], Handler]:
+        return self._add("PATCH", path, **kw)
+
+    def delete(self, path: str, **kw: Any) -> Callable[[Handler], Handler]:
+        return self._add("DELETE", path, **kw)
+
+
+def _field_of(exc: ValidationError) -> tuple[str, str]:
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "body"
+    if first["type"] == "extra_forbidden":
+        return where, f"{where}: 不支持这个字段"
+    if first["type"] == "missing":
+        return where, f"{where}: 必填"
+    return where, f"{where}: {first['msg']}"
+
+
+def parse(model: type[M], data: Any) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        name, message = _field_of(exc)
+        raise ValidationFailed(message, field=name) from None
+
+
+async def read_body(request: web.Request, model: type[M]) -> M:
+    if request.content_type != "application/json":
+        raise ValidationFailed("请求体应为 JSON（Content-Type: application/json）", field="body")
+    try:
+        data = json.loads(await request.read() or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationFailed("请求体不是合法的 JSON", field="body") from None
+    if not isinstance(data, dict):
+        raise ValidationFailed("请求体应为 JSON 对象", field="body")
+    return parse(model, data)
+
+
+def read_query(request: web.Request, model: type[M]) -> M:
+    repeated = [key for key in request.query if len(request.query.getall(key)) > 1]
+    if repeated:
+        raise ValidationFailed(f"{repeated[0]}: 只能出现一次", field=repeated[0])
+    return parse(model, dict(request.query))
+
+
+async def page_of(
+    query: QuerySet[Any], paging: PageQuery, render: Callable[[Any], Any]
+) -> dict[str, Any]:
+    """One page of a list, with the total: {"items", "page", "per_page", "total"}."""
+    total = await query.count()
+    rows = await query.offset((paging.page - 1) * paging.per_page).limit(paging.per_page)
+    return {
+        "items": [render(row) for row in rows],
+        "page": paging.page,
+        "per_page": paging.per_page,
+        "total": total,
+    }
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def not_found(what: str = "对象") -> NotFound:
+    return NotFound(f"{what}不存在")
