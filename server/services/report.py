@@ -1,0 +1,610 @@
+"""The staff participation report: one organisation's tallies for a period, broken down.
+
+The numbers are those of `tallies.participation` and `snapshot_day`, for the organisation and
+everything under it, each event counted where the member belonged when it happened:
+
+- 学习人次 = readings + finished quizzes + lessons (present, as an expected attendee, at a held
+  党课 or 主题党日); 交流体会人次 = 心得 handed in minus those returned;
+- meetings held (not cancelled) by type, counted for the meeting's organisation on its local day;
+  expected / present / leave / absent of their expected attendees, an undecided one counting as
+  absent (`after_the_end`), for the attendee's organisation.
+
+Days before `today` are read from the daily snapshot (summed in SQL); `today` and later days are
+counted live.  Distinct members cannot be added up across days, so `members_studied` is always
+counted live, in a few grouped queries.  `use_snapshots=False` counts everything live: the
+benchmark's comparison, and what the tests check the snapshot path against.
+
+A breakdown's rows add up to the total: events attributed to the organisation itself (or, by
+branch, outside every branch) get a row of their own when there are any.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from tortoise import connections
+from tortoise.expressions import Q
+from tortoise.functions import Count, Sum
+
+from server.activity import CheckIn, QuizAttempt, Submission, SubmissionStatus, UnitReading
+from server.clock import day_span
+from server.errors import ValidationFailed
+from server.meetings import (
+    Attendance,
+    AttendeeRole,
+    Meeting,
+    MeetingAttendee,
+    MeetingStatus,
+    after_the_end,
+)
+from server.models import Member, MemberStatus, Organisation, OrgKind
+from server.services.meetings import STANDARD
+from server.services.tallies import STUDY_MEETINGS
+from server.snapshots import TallySnapshot
+
+BREAKDOWNS = ("child", "branch", "day", "week", "month")
+MAX_YEARS = 3
+# The counts a snapshot row holds (besides meetings and distinct members), summed as they are.
+COUNTS = (
+    "check_ins", "readings", "quizzes", "lessons", "submitted", "approved", "returned",
+    "expected", "present", "leave", "absent",
+)  # fmt: skip
+OTHER = "other"  # the row of events outside every branch, in a breakdown by branch
+
+
+@dataclass(frozen=True)
+class TallyRow:
+    """One organisation or one time bucket (or the total) of a report."""
+
+    key: str
+    label: str
+    org_id: int | None
+    start: date
+    end: date
+    study_person_times: int
+    readings: int
+    quizzes: int
+    lessons: int
+    members_studied: int
+    check_ins: int
+    submitted: int
+    approved: int
+    returned: int
+    exchange_person_times: int
+    meetings: dict[str, int]
+    meetings_held: int
+    expected: int
+    present: int
+    leave: int
+    absent: int
+    attendance_rate: float | None
+    active_members: int
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["start"], out["end"] = self.start.isoformat(), self.end.isoformat()
+        return out
+
+
+@dataclass(frozen=True)
+class TallyReport:
+    org_id: int
+    org_name: str
+    org_path: str
+    start: date
+    end: date
+    by: str | None
+    total: TallyRow
+    rows: list[TallyRow]
+    sentence: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "org_id": self.org_id,
+            "org_name": self.org_name,
+            "org_path": self.org_path,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "by": self.by,
+            "sentence": self.sentence,
+            "total": self.total.as_dict(),
+            "rows": [r.as_dict() for r in self.rows],
+        }
+
+
+@dataclass
+class _Tally:
+    counts: Counter[str] = field(default_factory=Counter)
+    meetings: Counter[str] = field(default_factory=Counter)
+
+    def add(self, other: _Tally) -> None:
+        self.counts.update(other.counts)
+        self.meetings.update(other.meetings)
+
+
+# Counts are gathered per organisation id (by="child"/"branch"/None) or per day (time buckets).
+Grain = str  # "organisation_id" or "day"
+Parts = dict[Any, _Tally]
+
+
+def validate(start: date, end: date, by: str | None) -> None:
+    if by is not None and by not in BREAKDOWNS:
+        raise ValidationFailed(
+            f"未知的分组方式 {by!r}，可选：{'、'.join(BREAKDOWNS)} (unknown breakdown)", field="by"
+        )
+    if start > end:
+        raise ValidationFailed("开始日期晚于结束日期 (from is after to)", field="from")
+    if end >= _years_later(start, MAX_YEARS):
+        raise ValidationFailed(
+            f"统计期间不能超过{MAX_YEARS}年 (a report spans at most {MAX_YEARS} years)", field="to"
+        )
+
+
+def _years_later(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28) + timedelta(days=1)
+
+
+def _chinese(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def sentence_for(start: date, end: date, today: date, studied: int, exchanged: int) -> str:
+    """The line staff paste into their reports: "2026年以来" for this year so far."""
+    if (start.month, start.day) == (1, 1) and end >= today and end.year == start.year:
+        span = f"{start.year}年以来"
+    else:
+        span = f"{_chinese(start)}至{_chinese(end)}"
+    return f"{span}，共组织党员学习{studied}人次，交流体会{exchanged}人次"
+
+
+async def tally_report(
+    org: Organisation,
+    start: date,
+    end: date,
+    *,
+    by: str | None,
+    today: date,
+    zone: ZoneInfo,
+    use_snapshots: bool = True,
+) -> TallyReport:
+    validate(start, end, by)
+    # The subtree's own rows: `scope.under` with the organisation itself as the relation.
+    subtree = Q(path=org.path) | Q(path__startswith=org.path + "/")
+    orgs = await Organisation.filter(subtree).order_by("id").values("id", "name", "path", "kind")
+    ids = [o["id"] for o in orgs]
+    grain: Grain = "day" if by in ("day", "week", "month") else "organisation_id"
+
+    parts: list[Parts] = []
+    live_from = start
+    if use_snapshots and start < today:
+        last = min(end, today - timedelta(days=1))
+        parts.append(await _from_snapshots(ids, start, last, grain))
+        live_from = last + timedelta(days=1)
+    if live_from <= end:
+        parts.append(await _live(ids, live_from, end, zone, grain))
+    pairs = await _studied_pairs(ids, start, end, zone)
+    active = await _active_members(ids)
+
+    if by in ("day", "week", "month"):
+        buckets = _buckets(start, end, by)
+        bucket_of = _bucket_of(by)
+        per_key = _merge(parts, lambda day: bucket_of(day).isoformat())
+        studied = await _studied_by_bucket(ids, start, end, zone, by)
+        rows = [
+            _row(
+                bucket_key(by, date.fromisoformat(key)),
+                label,
+                None,
+                first,
+                last,
+                per_key.get(key, _Tally()),
+                studied.get(key, 0),
+                sum(active.values()),
+            )
+            for key, label, first, last in buckets
+        ]
+    else:
+        row_of, heads = _org_rows(org, orgs, by)
+        per_key = _merge(parts, lambda org_id: row_of.get(org_id, OTHER))
+        people: dict[str, set[int]] = defaultdict(set)
+        for org_id, member in pairs:
+            people[row_of.get(org_id, OTHER)].add(member)
+        members: Counter[str] = Counter()
+        for org_id, n in active.items():
+            members[row_of.get(org_id, OTHER)] += n
+        rows = []
+        for key, label, org_id in heads:
+            tally, who = per_key.get(key, _Tally()), people.get(key, set())
+            if org_id is None and not (tally.counts or tally.meetings or who or members[key]):
+                continue  # nothing outside the listed organisations: no row for it
+            rows.append(_row(key, label, org_id, start, end, tally, len(who), members[key]))
+
+    everything = _Tally()
+    for part in parts:
+        for tally in part.values():
+            everything.add(tally)
+    total = _row(
+        "total",
+        "合计",
+        org.id,
+        start,
+        end,
+        everything,
+        len({member for _org, member in pairs}),
+        sum(active.values()),
+    )
+    return TallyReport(
+        org_id=org.id,
+        org_name=org.name,
+        org_path=org.path,
+        start=start,
+        end=end,
+        by=by,
+        total=total,
+        rows=rows,
+        sentence=sentence_for(
+            start, end, today, total.study_person_times, total.exchange_person_times
+        ),
+    )
+
+
+def _row(
+    key: str,
+    label: str,
+    org_id: int | None,
+    start: date,
+    end: date,
+    tally: _Tally,
+    members_studied: int,
+    active_members: int,
+) -> TallyRow:
+    c = tally.counts
+    meetings = {
+        kind: tally.meetings[kind] for kind in _kinds(tally.meetings) if tally.meetings[kind]
+    }
+    return TallyRow(
+        key=key,
+        label=label,
+        org_id=org_id,
+        start=start,
+        end=end,
+        study_person_times=c["readings"] + c["quizzes"] + c["lessons"],
+        readings=c["readings"],
+        quizzes=c["quizzes"],
+        lessons=c["lessons"],
+        members_studied=members_studied,
+        check_ins=c["check_ins"],
+        submitted=c["submitted"],
+        approved=c["approved"],
+        returned=c["returned"],
+        exchange_person_times=c["submitted"] - c["returned"],
+        meetings=meetings,
+        meetings_held=sum(meetings.values()),
+        expected=c["expected"],
+        present=c["present"],
+        leave=c["leave"],
+        absent=c["absent"],
+        attendance_rate=round(c["present"] / c["expected"], 4) if c["expected"] else None,
+        active_members=active_members,
+    )
+
+
+def _kinds(meetings: Iterable[str]) -> list[str]:
+    """The standard types in their order, then the branch's own types by name."""
+    present = set(meetings)
+    return [k for k in STANDARD if k in present] + sorted(present - set(STANDARD))
+
+
+def meeting_kinds(report: TallyReport) -> list[str]:
+    """Every meeting type held in the report, in a stable order: the export's columns."""
+    return _kinds({kind for row in (report.total, *report.rows) for kind in row.meetings})
+
+
+def _merge(parts: list[Parts], key_of: Callable[[Any], str]) -> dict[str, _Tally]:
+    merged: dict[str, _Tally] = defaultdict(_Tally)
+    for part in parts:
+        for raw, tally in part.items():
+            merged[key_of(raw)].add(tally)
+    return merged
+
+
+# ---- rows: organisations -------------------------------------------------------------------
+
+
+def _org_rows(
+    root: Organisation, orgs: list[dict[str, Any]], by: str | None
+) -> tuple[dict[int, str], list[tuple[str, str, int | None]]]:
+    """Which row each organisation's events go to, and the rows (key, label, org id) in order."""
+    depth = root.path.count("/") + 1
+    if by == "child":
+        listed = [
+            o
+            for o in orgs
+            if o["path"].count("/") == depth
+            and (root.kind == OrgKind.BRANCH or str(o["kind"]) != OrgKind.GROUP.value)
+        ]
+        own = (str(root.id), f"{root.name}（本级）", root.id)
+    elif by == "branch":
+        listed = [o for o in orgs if str(o["kind"]) == OrgKind.BRANCH.value]
+        own = (OTHER, "支部以外（党工委、党总支本级等）", None)
+    else:
+        return {o["id"]: "total" for o in orgs}, []
+    heads_of = {o["path"]: str(o["id"]) for o in listed}
+    row_of: dict[int, str] = {}
+    for o in orgs:
+        parts = o["path"].split("/")
+        # The nearest listed organisation at or above this one, else the org's own row.
+        for n in range(len(parts), depth, -1):
+            key = heads_of.get("/".join(parts[:n]))
+            if key is not None:
+                row_of[o["id"]] = key
+                break
+        else:
+            row_of[o["id"]] = own[0]
+    heads = [(str(o["id"]), o["name"], o["id"]) for o in listed]
+    return row_of, [*heads, own]
+
+
+# ---- rows: time buckets --------------------------------------------------------------------
+
+
+def _bucket_of(by: str) -> Callable[[date], date]:
+    if by == "week":
+        return lambda day: day - timedelta(days=day.weekday())
+    if by == "month":
+        return lambda day: day.replace(day=1)
+    return lambda day: day
+
+
+def _buckets(start: date, end: date, by: str) -> list[tuple[str, str, date, date]]:
+    """(key, label, first, last) of each bucket, clipped to [start, end]; key = bucket start."""
+    bucket_of = _bucket_of(by)
+    out = []
+    first = start
+    while first <= end:
+        head = bucket_of(first)
+        if by == "week":
+            nxt = head + timedelta(days=7)
+            iso = head.isocalendar()
+            label = f"第{iso.week}周（{head.month}月{head.day}日起）"
+        elif by == "month":
+            nxt = (head + timedelta(days=32)).replace(day=1)
+            label = f"{head.year}年{head.month}月"
+        else:
+            nxt = head + timedelta(days=1)
+            label = f"{head.month}月{head.day}日"
+        out.append((head.isoformat(), label, first, min(end, nxt - timedelta(days=1))))
+        first = nxt
+    return out
+
+
+def bucket_key(by: str, head: date) -> str:
+    """The public key of a bucket: 2026-03-01, 2026-W10, 2026-03."""
+    if by == "week":
+        iso = head.isocalendar()
+        return f"{iso.year}-W{iso.week:02d}"
+    if by == "month":
+        return f"{head.year}-{head.month:02d}"
+    return head.isoformat()
+
+
+# ---- counting ------------------------------------------------------------------------------
+
+
+async def _from_snapshots(ids: list[int], first: date, last: date, grain: Grain) -> Parts:
+    """The snapshot rows of the subtree for [first, last], summed in SQL per org or per day."""
+    out: Parts = defaultdict(_Tally)
+    sums = {f"s_{name}": Sum(name) for name in COUNTS}
+    rows = (
+        await TallySnapshot.filter(organisation_id__in=ids, day__gte=first, day__lte=last)
+        .annotate(**sums)
+        .group_by(grain)
+        .values(grain, *sums)
+    )
+    for row in rows:
+        counts = out[row[grain]].counts
+        for name in COUNTS:
+            counts[name] += int(row[f"s_{name}"] or 0)
+    for key, kind, n in await _snapshot_meetings(ids, first, last, grain):
+        out[key].meetings[kind] += int(n)
+    return out
+
+
+async def _snapshot_meetings(
+    ids: list[int], first: date, last: date, grain: Grain
+) -> list[tuple[Any, str, int]]:
+    """Meetings held by type, from the snapshots' JSON, summed in SQL (one row per key and type).
+
+    The ids and dates are ours (ints, ISO dates), written into the text; nothing from a user.
+    """
+    conn = connections.get("default")
+    postgres = conn.capabilities.dialect == "postgres"
+    expand = (
+        "CROSS JOIN LATERAL jsonb_each_text(s.meetings::jsonb) j"
+        if postgres
+        else (", json_each(s.meetings) j")
+    )
+    value = "CAST(j.value AS INTEGER)"
+    sql = (
+        f"SELECT s.{grain} AS k, j.key AS kind, SUM({value}) AS n FROM tally_snapshot s {expand}"
+        f" WHERE s.organisation_id IN ({_ints(ids)})"
+        f" AND s.day >= '{first.isoformat()}' AND s.day <= '{last.isoformat()}'"
+        f" GROUP BY s.{grain}, j.key"
+    )
+    rows = await conn.execute_query_dict(sql)
+    return [(_day_or_id(r["k"], grain), str(r["kind"]), int(r["n"])) for r in rows]
+
+
+def _ints(ids: Iterable[int]) -> str:
+    return ",".join(str(int(i)) for i in ids) or "NULL"
+
+
+def _day_or_id(value: Any, grain: Grain) -> Any:
+    if grain == "day" and not isinstance(value, date):
+        return date.fromisoformat(str(value))
+    return value
+
+
+async def _live(ids: list[int], first: date, last: date, zone: ZoneInfo, grain: Grain) -> Parts:
+    """Everything for [first, last] from the event tables, grouped in SQL per org or per day."""
+    out: Parts = defaultdict(_Tally)
+
+    def span(model: Any) -> Any:
+        return model.filter(organisation_id__in=ids, day__gte=first, day__lte=last)
+
+    simple = (
+        ("check_ins", span(CheckIn)),
+        ("readings", span(UnitReading)),
+        ("quizzes", span(QuizAttempt).filter(finished_at__isnull=False)),
+    )
+    for name, qs in simple:
+        for row in await qs.annotate(n=Count("id")).group_by(grain).values(grain, "n"):
+            out[row[grain]].counts[name] += row["n"]
+    handed_in = span(Submission).annotate(n=Count("id")).group_by(grain, "status")
+    for row in await handed_in.values(grain, "status", "n"):
+        counts = out[row[grain]].counts
+        counts["submitted"] += row["n"]
+        status = str(getattr(row["status"], "value", row["status"]))
+        if status == SubmissionStatus.APPROVED.value:
+            counts["approved"] += row["n"]
+        elif status == SubmissionStatus.RETURNED.value:
+            counts["returned"] += row["n"]
+
+    begin, after = day_span(first, last, zone)
+    held = Meeting.filter(
+        organisation_id__in=ids, starts_at__gte=begin, starts_at__lt=after
+    ).exclude(status=MeetingStatus.CANCELLED)
+    attendees = MeetingAttendee.filter(
+        organisation_id__in=ids,
+        role=AttendeeRole.EXPECTED,
+        meeting__starts_at__gte=begin,
+        meeting__starts_at__lt=after,
+    ).exclude(meeting__status=MeetingStatus.CANCELLED)
+    if grain == "organisation_id":
+        rows = await held.annotate(n=Count("id")).group_by(grain, "kind").values(grain, "kind", "n")
+        for row in rows:
+            out[row[grain]].meetings[row["kind"]] += row["n"]
+        grouped = attendees.annotate(n=Count("id")).group_by(grain, "attendance", "meeting__kind")
+        for row in await grouped.values(grain, "attendance", "meeting__kind", "n"):
+            _attend(out[row[grain]], row["attendance"], row["meeting__kind"], row["n"])
+    else:
+        for kind, starts_at in await held.values_list("kind", "starts_at"):
+            out[_local_day(starts_at, zone)].meetings[kind] += 1
+        grouped = attendees.annotate(n=Count("id")).group_by(
+            "meeting__starts_at", "attendance", "meeting__kind"
+        )
+        for row in await grouped.values("meeting__starts_at", "attendance", "meeting__kind", "n"):
+            day = _local_day(row["meeting__starts_at"], zone)
+            _attend(out[day], row["attendance"], row["meeting__kind"], row["n"])
+    return out
+
+
+def _attend(tally: _Tally, state: Any, kind: str, n: int) -> None:
+    """Expected attendees as `snapshot_day` counts them; present at organised study is a lesson."""
+    value = str(getattr(state, "value", state))
+    tally.counts["expected"] += n
+    tally.counts[after_the_end(value)] += n
+    if value == Attendance.PRESENT.value and kind in STUDY_MEETINGS:
+        tally.counts["lessons"] += n
+
+
+def _local_day(moment: datetime, zone: ZoneInfo) -> date:
+    return moment.astimezone(zone).date()
+
+
+async def _active_members(ids: list[int]) -> dict[int, int]:
+    rows = (
+        await Member.filter(organisation_id__in=ids, status=MemberStatus.ACTIVE)
+        .annotate(n=Count("id"))
+        .group_by("organisation_id")
+        .values("organisation_id", "n")
+    )
+    return {row["organisation_id"]: row["n"] for row in rows}
+
+
+def _lessons(ids: list[int], first: date, last: date, zone: ZoneInfo) -> Any:
+    begin, after = day_span(first, last, zone)
+    return MeetingAttendee.filter(
+        organisation_id__in=ids,
+        role=AttendeeRole.EXPECTED,
+        attendance=Attendance.PRESENT,
+        meeting__kind__in=STUDY_MEETINGS,
+        meeting__starts_at__gte=begin,
+        meeting__starts_at__lt=after,
+    ).exclude(meeting__status=MeetingStatus.CANCELLED)
+
+
+async def _studied_pairs(
+    ids: list[int], first: date, last: date, zone: ZoneInfo
+) -> set[tuple[int, int]]:
+    """Distinct (organisation, member) who studied in the period: a few thousand rows at most."""
+    found: set[tuple[int, int]] = set()
+    sources = (
+        UnitReading.filter(organisation_id__in=ids, day__gte=first, day__lte=last),
+        QuizAttempt.filter(
+            organisation_id__in=ids, day__gte=first, day__lte=last, finished_at__isnull=False
+        ),
+        _lessons(ids, first, last, zone),
+    )
+    for qs in sources:
+        found.update(await qs.distinct().values_list("organisation_id", "member_id"))
+    return found
+
+
+async def _studied_by_bucket(
+    ids: list[int], first: date, last: date, zone: ZoneInfo, by: str
+) -> dict[str, int]:
+    """Distinct members who studied, per time bucket: one UNION query grouped in SQL.
+
+    A lesson's bucket is its meeting's local day, worked out here for the (few) study meetings
+    and written into the query as a CASE; the ids and dates written into the text are ours.
+    """
+    conn = connections.get("default")
+    postgres = conn.capabilities.dialect == "postgres"
+    bucket_of = _bucket_of(by)
+
+    def literal(day: date) -> str:
+        return f"DATE '{day.isoformat()}'" if postgres else f"'{day.isoformat()}'"
+
+    if by == "day":
+        expr = "day"
+    elif postgres:
+        expr = f"CAST(date_trunc('{by}', day) AS DATE)"
+    else:
+        expr = (
+            "date(day, '-6 days', 'weekday 1')" if by == "week" else "date(day, 'start of month')"
+        )
+    where = (
+        f"organisation_id IN ({_ints(ids)})"
+        f" AND day >= '{first.isoformat()}' AND day <= '{last.isoformat()}'"
+    )
+    selects = [
+        f"SELECT {expr} AS b, member_id FROM unit_reading WHERE {where}",
+        f"SELECT {expr} AS b, member_id FROM quiz_attempt WHERE {where}"
+        " AND finished_at IS NOT NULL",
+    ]
+    lessons = (
+        await _lessons(ids, first, last, zone)
+        .distinct()
+        .values_list("meeting_id", "meeting__starts_at")
+    )
+    if lessons:
+        case = " ".join(
+            f"WHEN {int(m)} THEN {literal(bucket_of(_local_day(at, zone)))}" for m, at in lessons
+        )
+        selects.append(
+            f"SELECT CASE meeting_id {case} END AS b, member_id FROM meeting_attendee"
+            f" WHERE organisation_id IN ({_ints(ids)}) AND role = 'expected'"
+            f" AND attendance = 'present' AND meeting_id IN ({_ints(m for m, _ in lessons)})"
+        )
+    sql = f"SELECT b, COUNT(*) AS n FROM ({' UNION '.join(selects)}) u GROUP BY b"
+    rows = await conn.execute_query_dict(sql)
+    return {_day_or_id(r["b"], "day").isoformat(): int(r["n"]) for r in rows}

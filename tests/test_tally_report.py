@@ -1,0 +1,349 @@
+"""The staff member's report: a street's tallies for a period, by organisation or by time.
+
+Staff open the report for the committee (or any organisation) and a period, and read the line
+they paste upward plus a table: by direct child, by branch, by day, week or month.  Past days
+come from the nightly snapshot, today is counted live; both must give the same figures.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+from dataclasses import asdict
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from server.activity import CheckIn, QuizAttempt, Submission, UnitReading
+from server.db import close_database, open_database
+from server.errors import ValidationFailed
+from server.meetings import Attendance, AttendeeRole, Meeting, MeetingAttendee
+from server.models import Member, MemberStatus, Organisation, OrgKind
+from server.services.report import BREAKDOWNS, TallyReport, TallyRow, tally_report
+from server.services.snapshot import snapshot_day
+from server.services.tallies import participation
+from tests.conftest import make_branch, make_member
+from tests.test_tallies import COMMITTEE, EAST, ONE, TWO, WEST, ZONE
+
+TODAY = date(2026, 3, 20)
+YEAR = (date(2026, 1, 1), TODAY)
+ADDED = (
+    "study_person_times", "readings", "quizzes", "lessons", "check_ins", "submitted",
+    "approved", "returned", "exchange_person_times", "meetings_held", "expected", "present",
+    "leave", "absent",
+)  # fmt: skip
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[None]:
+    await open_database(f"sqlite://{tmp_path}/report.sqlite3")
+    yield
+    await close_database()
+
+
+async def org(path: str) -> Organisation:
+    return await Organisation.get(path=path)
+
+
+async def group_of(branch: Organisation, name: str) -> Organisation:
+    return await Organisation.create(
+        name=name, kind=OrgKind.GROUP, parent=branch, path=f"{branch.path}/{name}"
+    )
+
+
+def noon(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
+
+
+async def meeting(org_id: int, kind: str, starts: datetime, status: str = "held") -> Meeting:
+    return await Meeting.create(
+        organisation_id=org_id,
+        kind=kind,
+        topic="学习",
+        starts_at=starts,
+        ends_at=starts + timedelta(hours=1),
+        status=status,
+    )
+
+
+async def a_busy_quarter(seed: int = 7) -> list[Member]:
+    """Three branches (one with a group), a committee staff member, and ten weeks of activity.
+
+    Includes a transfer mid-way, a 党课 at 23:30 local, a cancelled meeting, undecided
+    attendance, returned 心得, abandoned quizzes — and events today, not yet snapshotted.
+    """
+    rng = random.Random(seed)
+    one, two, west = await make_branch(ONE), await make_branch(TWO), await make_branch(WEST)
+    grid = await group_of(one, "第一网格党小组")
+    committee = await org(COMMITTEE)
+    members = [
+        await make_member(f"党员{n}", f"1390000{n:04d}", org=[one, two, west][n % 3])
+        for n in range(18)
+    ]
+    members.append(await make_member("党工委干事", "13900009999", org=committee))
+    await make_member("转出者", "13900008888", org=two, status=MemberStatus.TRANSFERRED)
+    day = date(2026, 1, 10)
+    while day <= TODAY:
+        if day == date(2026, 2, 15):  # 党员0 moves from 第一支部 to 西社区
+            members[0].organisation = west
+            await members[0].save()
+        for m in members:
+            org_id = m.organisation_id  # type: ignore[attr-defined]
+            if rng.random() < 0.6:
+                await CheckIn.create(member=m, organisation_id=org_id, day=day)
+            for unit in rng.sample(range(6), rng.choice((0, 0, 1, 2))):
+                await UnitReading.create(
+                    member=m, organisation_id=org_id, unit_id=f"u{unit}", day=day
+                )
+            if rng.random() < 0.2:
+                await QuizAttempt.create(
+                    member=m,
+                    organisation_id=org_id,
+                    day=day,
+                    questions=[],
+                    finished_at=noon(day) if rng.random() < 0.8 else None,
+                )
+            if rng.random() < 0.1:
+                await Submission.create(
+                    member=m,
+                    organisation_id=org_id,
+                    day=day,
+                    content="心得" * 30,
+                    length=60,
+                    digest=f"{m.id}-{day}",
+                    status=rng.choice(("pending", "approved", "approved", "returned")),
+                )
+        if day.weekday() == 2:  # Wednesdays: a meeting in each branch, a group meeting in one
+            for branch in (one, two, west):
+                kind = rng.choice(("党课", "主题党日", "支委会", "支部党员大会"))
+                starts = (
+                    noon(day) if rng.random() < 0.7 else noon(day) + timedelta(hours=11, minutes=30)
+                )
+                status = "cancelled" if rng.random() < 0.1 else "held"
+                held = await meeting(branch.id, kind, starts, status)
+                for m in members:
+                    if m.organisation_id == branch.id:  # type: ignore[attr-defined]
+                        await MeetingAttendee.create(
+                            meeting=held,
+                            member=m,
+                            organisation_id=branch.id,
+                            attendance=rng.choice(list(Attendance)),
+                        )
+            await meeting(grid.id, "党小组会", noon(day))
+        day += timedelta(days=1)
+    return members
+
+
+async def snapshot_every_past_day(first: date = date(2026, 1, 1)) -> None:
+    day = first
+    while day < TODAY:
+        await snapshot_day(day, ZONE)
+        day += timedelta(days=1)
+
+
+async def report(path: str, start: date, end: date, by: str | None, **kw: object) -> TallyReport:
+    return await tally_report(await org(path), start, end, by=by, today=TODAY, zone=ZONE, **kw)  # type: ignore[arg-type]
+
+
+def summed(rows: list[TallyRow], name: str) -> int:
+    return sum(getattr(r, name) for r in rows)
+
+
+async def test_every_breakdown_adds_up_to_the_total(db: None) -> None:
+    await a_busy_quarter()
+    await snapshot_every_past_day()
+    for path in (COMMITTEE, EAST, ONE):
+        for by in BREAKDOWNS:
+            r = await report(path, *YEAR, by)
+            for name in ADDED:
+                assert summed(r.rows, name) == getattr(r.total, name), (path, by, name)
+            kinds: dict[str, int] = {}
+            for row in r.rows:
+                for kind, n in row.meetings.items():
+                    kinds[kind] = kinds.get(kind, 0) + n
+            assert kinds == r.total.meetings
+
+
+async def test_the_snapshot_path_and_the_live_path_give_the_same_report(db: None) -> None:
+    await a_busy_quarter()
+    await snapshot_every_past_day()
+    spans = [YEAR, (date(2026, 2, 1), date(2026, 2, 28)), (date(2026, 3, 18), date(2026, 4, 5))]
+    for path in (COMMITTEE, EAST, WEST):
+        for by in (None, *BREAKDOWNS):
+            for span in spans:
+                fast = await report(path, *span, by)
+                slow = await report(path, *span, by, use_snapshots=False)
+                assert fast == slow, (path, by, span)
+
+
+async def test_the_total_is_what_participation_counts(db: None) -> None:
+    await a_busy_quarter()
+    await snapshot_every_past_day()
+    for path in (COMMITTEE, EAST, ONE, WEST):
+        live = await participation(await org(path), *YEAR, ZONE)
+        t = (await report(path, *YEAR, None)).total
+        assert (t.readings, t.quizzes, t.lessons) == (live.readings, live.quizzes, live.lessons)
+        assert t.study_person_times == live.study_person_times
+        assert t.exchange_person_times == live.exchange_person_times
+        assert t.members_studied == live.members_studied
+        assert (t.check_ins, t.approved, t.returned) == (
+            live.check_ins,
+            live.approved,
+            live.returned,
+        )
+
+
+async def test_the_committee_by_child_lists_general_branches_and_its_own_row(db: None) -> None:
+    await a_busy_quarter()
+    await snapshot_every_past_day()
+    r = await report(COMMITTEE, *YEAR, "child")
+    labels = [row.label for row in r.rows]
+    assert labels[:2] == ["东社区党总支", "西社区党总支"]
+    assert labels[2] == "示范街道党工委（本级）"  # the staff member's own check-ins
+    by_branch = await report(COMMITTEE, *YEAR, "branch")
+    assert [row.label for row in by_branch.rows][:3] == [
+        "东社区第一党支部",
+        "东社区第二党支部",
+        "西社区第一党支部",
+    ]
+    assert by_branch.rows[-1].org_id is None  # outside every branch: the committee staff
+    assert sum(row.active_members for row in by_branch.rows) == r.total.active_members == 19
+
+
+async def test_a_branch_by_child_lists_its_party_groups(db: None) -> None:
+    await a_busy_quarter()
+    await snapshot_every_past_day()
+    r = await report(ONE, *YEAR, "child")
+    group = next(row for row in r.rows if row.label == "第一网格党小组")
+    assert group.meetings == {"党小组会": r.total.meetings["党小组会"]}
+    own = next(row for row in r.rows if row.label.endswith("（本级）"))
+    assert own.readings == r.total.readings  # members belong to the branch, not the group
+
+
+async def test_events_count_where_the_member_was_at_the_time(db: None) -> None:
+    one, west = await make_branch(ONE), await make_branch(WEST)
+    wang = await make_member("王芳", "13900000001", org=one)
+    await UnitReading.create(
+        member=wang, organisation_id=one.id, unit_id="u1", day=date(2026, 2, 1)
+    )
+    wang.organisation = west
+    await wang.save()
+    await UnitReading.create(
+        member=wang, organisation_id=west.id, unit_id="u1", day=date(2026, 3, 1)
+    )
+    await snapshot_every_past_day()
+    r = await report(COMMITTEE, *YEAR, "branch")
+    rows = {row.label: row for row in r.rows}
+    assert rows["东社区第一党支部"].readings == 1 and rows["西社区第一党支部"].readings == 1
+    assert rows["东社区第一党支部"].members_studied == rows["西社区第一党支部"].members_studied == 1
+    assert r.total.members_studied == 1  # one person, in two places
+    assert rows["东社区第一党支部"].active_members == 0  # she is in the west now
+
+
+async def test_todays_events_show_before_the_snapshot_runs(db: None) -> None:
+    wang = await make_member("王芳", "13900000001", org=await make_branch(ONE))
+    await snapshot_every_past_day()
+    before = await report(COMMITTEE, *YEAR, "day")
+    await UnitReading.create(
+        member=wang, organisation_id=wang.organisation_id, unit_id="u", day=TODAY
+    )  # type: ignore[attr-defined]
+    lecture = await meeting(wang.organisation_id, "党课", noon(TODAY))  # type: ignore[attr-defined]
+    await MeetingAttendee.create(
+        meeting=lecture,
+        member=wang,
+        organisation_id=wang.organisation_id,
+        attendance="present",  # type: ignore[attr-defined]
+    )
+    after = await report(COMMITTEE, *YEAR, "day")
+    assert after.total.study_person_times == before.total.study_person_times + 2
+    assert after.rows[-1].key == "2026-03-20" and after.rows[-1].label == "3月20日"
+    assert (after.rows[-1].readings, after.rows[-1].lessons) == (1, 1)
+    assert after.rows[-1].members_studied == 1 and after.rows[-1].meetings == {"党课": 1}
+
+
+async def test_an_invitee_is_not_expected_and_their_presence_is_not_a_lesson(db: None) -> None:
+    # As the snapshot counts it (snapshot_day): only expected attendees.
+    wang = await make_member("王芳", "13900000001", org=await make_branch(ONE))
+    guest = await make_member("列席者", "13900000002", org=await make_branch(TWO))
+    lecture = await meeting(wang.organisation_id, "党课", noon(date(2026, 3, 2)))  # type: ignore[attr-defined]
+    await MeetingAttendee.create(
+        meeting=lecture, member=wang, organisation_id=wang.organisation_id, attendance="absent"
+    )  # type: ignore[attr-defined]
+    await MeetingAttendee.create(
+        meeting=lecture,
+        member=guest,
+        organisation_id=guest.organisation_id,  # type: ignore[attr-defined]
+        attendance="present",
+        role=AttendeeRole.INVITED,
+    )
+    await snapshot_every_past_day()
+    for use in (True, False):
+        t = (await report(COMMITTEE, *YEAR, None, use_snapshots=use)).total
+        assert (t.expected, t.present, t.absent, t.lessons, t.attendance_rate) == (1, 0, 1, 0, 0.0)
+
+
+async def test_time_buckets_are_iso_weeks_and_months_clipped_to_the_period(db: None) -> None:
+    await make_branch(ONE)
+    weeks = await report(COMMITTEE, date(2026, 3, 4), date(2026, 3, 20), "week")
+    assert [(r.key, r.label, r.start, r.end) for r in weeks.rows] == [
+        ("2026-W10", "第10周（3月2日起）", date(2026, 3, 4), date(2026, 3, 8)),
+        ("2026-W11", "第11周（3月9日起）", date(2026, 3, 9), date(2026, 3, 15)),
+        ("2026-W12", "第12周（3月16日起）", date(2026, 3, 16), date(2026, 3, 20)),
+    ]
+    months = await report(COMMITTEE, date(2026, 1, 15), date(2026, 3, 20), "month")
+    assert [(r.key, r.label) for r in months.rows] == [
+        ("2026-01", "2026年1月"),
+        ("2026-02", "2026年2月"),
+        ("2026-03", "2026年3月"),
+    ]
+    assert months.rows[0].start == date(2026, 1, 15) and months.rows[1].end == date(2026, 2, 28)
+
+
+async def test_the_sentence_since_new_year_and_for_any_other_span(db: None) -> None:
+    await a_busy_quarter()
+    await snapshot_every_past_day()
+    year = await report(COMMITTEE, *YEAR, None)
+    t = year.total
+    assert year.sentence == (
+        f"2026年以来，共组织党员学习{t.study_person_times}人次，"
+        f"交流体会{t.exchange_person_times}人次"
+    )
+    spring = await report(COMMITTEE, date(2026, 3, 1), date(2026, 5, 31), None)
+    assert spring.sentence.startswith("2026年3月1日至2026年5月31日，共组织党员学习")
+    closed = await report(COMMITTEE, date(2026, 1, 1), date(2026, 2, 28), None)
+    assert closed.sentence.startswith("2026年1月1日至2026年2月28日")  # the year is not over
+
+
+async def test_the_report_as_json(db: None) -> None:
+    await a_busy_quarter()
+    await snapshot_every_past_day()
+    data = (await report(COMMITTEE, *YEAR, "month")).as_dict()
+    assert data["start"] == "2026-01-01" and data["by"] == "month"
+    assert data["rows"][0]["start"] == "2026-01-01" and data["total"]["key"] == "total"
+    assert set(data["total"]) == set(asdict(next(iter([(await report(ONE, *YEAR, None)).total]))))
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "by", "field"),
+    [
+        (date(2026, 5, 1), date(2026, 4, 1), None, "from"),
+        (date(2016, 1, 1), date(2026, 1, 1), None, "to"),
+        (date(2023, 3, 20), date(2026, 3, 20), None, "to"),
+        (date(2026, 1, 1), date(2026, 2, 1), "quarter", "by"),
+        (date(2026, 1, 1), date(2026, 2, 1), "branch; DROP TABLE member", "by"),
+    ],
+)
+async def test_hostile_input_is_refused_naming_the_field(
+    db: None, start: date, end: date, by: str | None, field: str
+) -> None:
+    await make_branch(ONE)
+    with pytest.raises(ValidationFailed) as refused:
+        await report(COMMITTEE, start, end, by)
+    assert refused.value.field == field
+
+
+async def test_three_years_exactly_is_allowed(db: None) -> None:
+    await make_branch(ONE)
+    r = await report(COMMITTEE, date(2023, 3, 21), date(2026, 3, 20), "month")
+    assert len(r.rows) == 37
