@@ -117,16 +117,7 @@ async def wechat_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def points_rules(settings: Settings) -> PointsRules:
-    thresholds = tuple(int(x) for x in settings.star_thresholds.split(","))
-    return PointsRules(
-        check_in=settings.points_check_in,
-        reading=settings.points_reading,
-        quiz_correct=settings.points_quiz_correct,
-        submission=settings.points_submission,
-        meeting=settings.points_meeting,
-        daily_cap=settings.points_daily_cap,
-        star_thresholds=thresholds,  # type: ignore[arg-type]  # validated: four numbers
-    )
+    return PointsRules.from_settings(settings)
 
 
 def _answerer(settings: Settings, session: aiohttp.ClientSession) -> LLMAnswerer | None:

@@ -10,6 +10,7 @@ from tortoise.functions import Sum
 
 from server.activity import PointsEntry, PointsReason
 from server.models import Member
+from server.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,19 @@ class PointsRules:
 
     def star(self, twelve_month_total: int) -> int:
         return 1 + sum(1 for threshold in self.star_thresholds if twelve_month_total >= threshold)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PointsRules:
+        thresholds = tuple(int(x) for x in settings.star_thresholds.split(","))
+        return cls(
+            check_in=settings.points_check_in,
+            reading=settings.points_reading,
+            quiz_correct=settings.points_quiz_correct,
+            submission=settings.points_submission,
+            meeting=settings.points_meeting,
+            daily_cap=settings.points_daily_cap,
+            star_thresholds=thresholds,  # type: ignore[arg-type]  # validated: four numbers
+        )
 
 
 async def _sum(member: Member, since: date, until: date) -> int:
