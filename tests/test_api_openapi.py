@@ -1,0 +1,83 @@
+"""The OpenAPI document is the API: every route is in it, and everything in it is a route."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from server.api import endpoints
+from server.api.spec import PREFIX, Auth
+from server.wechat.fake_state import FakeWeChat
+from tests.api_helpers import login
+
+
+def _routes(client: TestClient) -> set[tuple[str, str]]:
+    found = set()
+    for route in client.app.router.routes():
+        path = route.resource.canonical if route.resource else ""
+        if path.startswith(PREFIX) and route.method != "HEAD":
+            found.add((route.method, path))
+    return found
+
+
+async def test_the_document_lists_exactly_the_real_routes(client: TestClient) -> None:
+    doc = await (await client.get(f"{PREFIX}/openapi.json")).json()
+    documented = {(method.upper(), path) for path, ops in doc["paths"].items() for method in ops}
+    assert documented == _routes(client)
+    assert doc["openapi"].startswith("3.")
+
+
+async def test_every_operation_is_described_and_its_references_resolve(
+    client: TestClient,
+) -> None:
+    doc = await (await client.get(f"{PREFIX}/openapi.json")).json()
+    ids = []
+    for path, ops in doc["paths"].items():
+        for op in ops.values():
+            assert op["summary"], path
+            ids.append(op["operationId"])
+            for name in re.findall(r"{(\w+)}", path):
+                assert any(p["name"] == name and p["in"] == "path" for p in op["parameters"])
+    assert len(ids) == len(set(ids)), "operationIds are unique"
+    text = str(doc)
+    for ref in re.findall(r"#/components/(\w+)/(\w+)", text):
+        assert ref[1] in doc["components"][ref[0]], ref
+
+
+async def test_the_docs_page_shows_every_path(client: TestClient) -> None:
+    resp = await client.get(f"{PREFIX}/docs")
+    assert resp.status == 200
+    page = await resp.text()
+    for _, path in _routes(client):
+        assert path in page
+    assert "<script" not in page  # readable without anything from elsewhere
+
+
+def _concrete(path: str) -> str:
+    return PREFIX + re.sub(r"{\w+}", "1", path)
+
+
+async def test_every_endpoint_but_login_and_docs_needs_a_token(client: TestClient) -> None:
+    for endpoint in endpoints():
+        if endpoint.auth is Auth.PUBLIC:
+            continue
+        resp = await client.request(endpoint.method, _concrete(endpoint.path), json={})
+        assert resp.status == 401, (endpoint.method, endpoint.path)
+
+
+async def test_member_endpoints_ask_an_unbound_user_to_bind_first(
+    client: TestClient, fake_wechat: tuple[FakeWeChat, str]
+) -> None:
+    token = (await login(client, fake_wechat[0], "o-unbound"))["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    for endpoint in endpoints():
+        if endpoint.auth is not Auth.MEMBER:
+            continue
+        resp = await client.request(
+            endpoint.method, _concrete(endpoint.path), json={}, headers=headers
+        )
+        body: Any = await resp.json()
+        assert resp.status == 403, (endpoint.method, endpoint.path, body)
+        assert "绑定" in body["error"]

@@ -1,0 +1,190 @@
+"""Staff read the participation tallies they report upward, within their own scope."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, date, datetime
+from typing import Any
+
+import openpyxl
+import pytest
+from aiohttp.test_utils import TestClient
+
+from server.app import create_app
+from server.clock import FrozenClock
+from server.models import Member, Organisation, Role
+from server.services.points import PointsRules
+from server.services.report import tally_report
+from server.services.snapshot import snapshot_day
+from server.services.study import record_reading
+from server.typedefs import CORPUS, SETTINGS
+from server.wechat.fake_state import FakeWeChat
+from tests.api_helpers import signed_in
+from tests.conftest import make_branch, make_member
+
+NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+COMMITTEE = "示范街道党工委"
+ONE = f"{COMMITTEE}/东社区党总支/东社区第一党支部"
+TWO = f"{COMMITTEE}/西社区党总支/西社区第一党支部"
+
+
+class Street:
+    def __init__(self, client: TestClient, fake: FakeWeChat) -> None:
+        self.client = client
+        self.fake = fake
+
+    async def build(self) -> None:
+        self.one = await make_branch(ONE)
+        self.two = await make_branch(TWO)
+        self.committee = await Organisation.get(path=COMMITTEE)
+        self.staff = await make_member("赵敏", "13900000009", role=Role.STAFF, org=self.committee)
+        self.secretary_one = await make_member(
+            "李书记", "13900000001", role=Role.SECRETARY, org=self.one
+        )
+        self.secretary_two = await make_member(
+            "周书记", "13900000002", role=Role.SECRETARY, org=self.two
+        )
+        self.member_one = await make_member("王芳", "13900000003", org=self.one)
+        corpus = self.client.app[CORPUS]
+        rules = _rules(self.client)
+        # Three readings in branch one, one in branch two, earlier this year and today.
+        await record_reading(self.member_one, corpus[0], date(2026, 3, 2), rules)
+        await record_reading(self.member_one, corpus[1], date(2026, 11, 20), rules)
+        await record_reading(self.secretary_one, corpus[0], date(2026, 11, 3), rules)
+        await record_reading(self.secretary_two, corpus[2], date(2026, 11, 19), rules)
+        # The nightly job has run for the past days; today's reading is live.
+        for day in (date(2026, 3, 2), date(2026, 11, 3), date(2026, 11, 19)):
+            await snapshot_day(day, self.client.app[SETTINGS].zone)
+
+    async def headers(self, member: Member) -> dict[str, str]:
+        return await signed_in(self.client, self.fake, member)
+
+    async def get(self, member: Member, path: str, **params: Any) -> tuple[int, Any]:
+        resp = await self.client.get(path, params=params, headers=await self.headers(member))
+        if resp.content_type == "application/json":
+            return resp.status, await resp.json()
+        return resp.status, await resp.read()
+
+
+def _rules(client: TestClient) -> PointsRules:
+    return PointsRules.from_settings(client.app[SETTINGS])
+
+
+@pytest.fixture
+async def street(
+    aiohttp_client: Any, make_settings: Any, fake_wechat: tuple[FakeWeChat, str]
+) -> Street:
+    client = await aiohttp_client(create_app(make_settings(), clock=FrozenClock(NOW)))
+    built = Street(client, fake_wechat[0])
+    await built.build()
+    return built
+
+
+async def test_staff_see_the_whole_committee_this_year_by_default(street: Street) -> None:
+    status, body = await street.get(street.staff, "/api/v1/tallies")
+    assert status == 200, body
+    assert body["org_id"] == street.committee.id
+    assert (body["start"], body["end"]) == ("2026-01-01", "2026-11-20")
+    assert body["total"]["readings"] == 4
+    assert body["total"]["study_person_times"] == 4
+    assert body["total"]["members_studied"] == 3
+    assert body["sentence"] == "2026年以来，共组织党员学习4人次，交流体会0人次"
+
+
+async def test_the_answer_is_the_report_the_service_computes(street: Street) -> None:
+    status, body = await street.get(
+        street.staff, "/api/v1/tallies", by="branch", **{"from": "2026-11-01", "to": "2026-11-20"}
+    )
+    assert status == 200
+    expected = await tally_report(
+        street.committee,
+        date(2026, 11, 1),
+        date(2026, 11, 20),
+        by="branch",
+        today=date(2026, 11, 20),
+        zone=street.client.app[SETTINGS].zone,
+    )
+    assert body == expected.as_dict()
+    by_branch = {row["label"]: row["readings"] for row in body["rows"]}
+    assert by_branch["东社区第一党支部"] == 2 and by_branch["西社区第一党支部"] == 1
+
+
+async def test_a_breakdown_by_month_adds_up_to_the_total(street: Street) -> None:
+    status, body = await street.get(street.staff, "/api/v1/tallies", by="month")
+    assert status == 200
+    assert sum(row["readings"] for row in body["rows"]) == body["total"]["readings"]
+
+
+async def test_a_secretary_sees_their_own_branch(street: Street) -> None:
+    status, body = await street.get(street.secretary_one, "/api/v1/tallies")
+    assert status == 200
+    assert body["org_id"] == street.one.id
+    assert body["total"]["readings"] == 3
+
+
+async def test_another_branch_is_refused_exactly_like_a_missing_one(street: Street) -> None:
+    other = await street.get(street.secretary_one, "/api/v1/tallies", org=street.two.id)
+    missing = await street.get(street.secretary_one, "/api/v1/tallies", org=987654)
+    above = await street.get(street.secretary_one, "/api/v1/tallies", org=street.committee.id)
+    assert other[0] == missing[0] == above[0] == 403
+    assert other[1] == missing[1] == above[1]
+    export = await street.get(street.secretary_one, "/api/v1/tallies/export", org=street.two.id)
+    assert export == missing
+
+
+async def test_a_plain_member_has_no_tallies(street: Street) -> None:
+    status, body = await street.get(street.member_one, "/api/v1/tallies")
+    assert status == 403
+    assert "后台" in body["error"] or "书记" in body["error"]
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"from": "2026-13-45"}, "from"),
+        ({"to": "yesterday"}, "to"),
+        ({"from": "2026-11-20", "to": "2026-01-01"}, "from"),
+        ({"from": "2010-01-01", "to": "2026-01-01"}, "to"),
+        ({"by": "evil"}, "by"),
+        ({"org": "1 OR 1=1"}, "org"),
+        ({"org": "1; DROP TABLE member"}, "org"),
+        ({"org": "-3"}, "org"),
+        ({"orgs": "1"}, "orgs"),
+    ],
+)
+async def test_bad_filters_are_refused_naming_the_field(
+    street: Street, params: dict[str, str], field: str
+) -> None:
+    status, body = await street.get(street.staff, "/api/v1/tallies", **params)
+    assert status == 400, body
+    assert body["field"] == field
+    assert await Member.all().count() == 4  # nothing was touched
+
+
+async def test_the_export_is_the_same_report_as_xlsx_and_csv(street: Street) -> None:
+    status, data = await street.get(street.staff, "/api/v1/tallies/export", by="branch")
+    assert status == 200
+    sheets = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
+    cells = [str(c) for row in sheets.worksheets[0].iter_rows(values_only=True) for c in row]
+    assert any("2026年以来，共组织党员学习4人次" in c for c in cells)
+
+    status, data = await street.get(
+        street.staff, "/api/v1/tallies/export", by="branch", format="csv"
+    )
+    assert status == 200
+    assert data.startswith(b"\xef\xbb\xbf")  # Excel reads the Chinese as UTF-8
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert any("东社区第一党支部" in row for row in rows)
+
+    status, body = await street.get(street.staff, "/api/v1/tallies/export", format="pdf")
+    assert status == 400 and body["field"] == "format"
+
+
+async def test_the_export_names_the_file_for_download(street: Street) -> None:
+    resp = await street.client.get(
+        "/api/v1/tallies/export", headers=await street.headers(street.staff)
+    )
+    disposition = resp.headers["Content-Disposition"]
+    assert disposition.startswith("attachment;")
+    assert "filename*=UTF-8''" in disposition
