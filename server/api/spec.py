@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -32,6 +32,10 @@ class Auth(StrEnum):
     PUBLIC = "public"  # no token
     SESSION = "session"  # a valid token, bound or not (bind, me)
     MEMBER = "member"  # a token of a bound, active member
+
+
+# A database id in a query or body: positive and within a 32-bit integer column.
+Id = Annotated[int, Field(ge=1, le=2_147_483_647)]
 
 
 class Input(BaseModel):
@@ -67,7 +71,7 @@ class Call(Generic[M]):
     def number(self, name: str = "id") -> int:
         """A path parameter that must be a positive id."""
         raw = self.request.match_info.get(name, "")
-        if not raw.isascii() or not raw.isdigit() or len(raw) > 12 or int(raw) == 0:
+        if not raw.isascii() or not raw.isdigit() or not 0 < int(raw) <= 2_147_483_647:
             raise ValidationFailed(f"{name} 应为正整数", field=name)
         return int(raw)
 
@@ -123,6 +127,9 @@ class Routes:
 
     def patch(self, path: str, **kw: Any) -> Callable[[Handler], Handler]:
         return self._add("PATCH", path, **kw)
+
+    def put(self, path: str, **kw: Any) -> Callable[[Handler], Handler]:
+        return self._add("PUT", path, **kw)
 
     def delete(self, path: str, **kw: Any) -> Callable[[Handler], Handler]:
         return self._add("DELETE", path, **kw)

@@ -9,9 +9,10 @@ from urllib.parse import quote
 from aiohttp import web
 from pydantic import Field
 
-from server.api.spec import Call, Input, Routes
+from server.api.spec import Call, Id, Input, Routes
 from server.services.access import organisation_in_scope, require_dashboard
 from server.services.report import TallyReport, tally_report
+from server.services.tally_export import filename, to_csv, to_xlsx
 from server.typedefs import CLOCK, SETTINGS
 
 routes = Routes("统计")
@@ -21,7 +22,7 @@ _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class TallyQuery(Input):
-    org: int | None = Field(None, ge=1, description="组织 id；默认为本人可见范围的最上级")
+    org: Id | None = Field(None, description="组织 id；默认为本人可见范围的最上级")
     start: date | None = Field(
         None, alias="from", description="开始日期 YYYY-MM-DD；默认今年 1 月 1 日"
     )
@@ -61,8 +62,6 @@ async def tallies(call: Call[Any]) -> dict[str, Any]:
     produces="application/octet-stream",
 )
 async def export(call: Call[Any]) -> web.Response:
-    from server.services.tally_export import filename, to_csv, to_xlsx
-
     report = await report_for(call, call.query)
     fmt = call.query.format
     data = to_xlsx(report) if fmt == "xlsx" else to_csv(report)
