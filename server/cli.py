@@ -12,10 +12,14 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from server.errors import ConfigError, DangjianError
 from server.logs import setup_logging
 from server.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from server.models import Organisation
 
 log = logging.getLogger("dangjian")
 
@@ -179,6 +183,75 @@ def cmd_snapshot(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+TALLY_ARGUMENTS = {"from": "--from", "to": "--to", "by": "--by"}
+
+
+def cmd_tally(settings: Settings, args: argparse.Namespace) -> int:
+    """The staff participation report for an organisation and a period, as XLSX or CSV."""
+    from datetime import date
+
+    from server.db import database
+    from server.errors import ValidationFailed
+    from server.services.report import tally_report
+    from server.services.tally_export import filename, to_csv, to_xlsx
+
+    today = datetime.now(settings.zone).date()
+    span = {}
+    for name, given, default in (
+        ("from", args.start, today.replace(month=1, day=1)),
+        ("to", args.end, today),
+    ):
+        try:
+            span[name] = date.fromisoformat(given) if given else default
+        except ValueError:
+            print(f"--{name}: expected a date such as 2026-11-25, got {given!r}", file=sys.stderr)
+            return 2
+
+    async def run() -> tuple[str, bytes, str] | str:
+        async with database(settings.database_url):
+            org = await _tally_org(args.org)
+            if isinstance(org, str):
+                return org
+            try:
+                report = await tally_report(
+                    org, span["from"], span["to"], by=args.by, today=today, zone=settings.zone
+                )
+            except ValidationFailed as exc:
+                return f"{TALLY_ARGUMENTS.get(exc.field or '', '--from')}: {exc.user_message}"
+        data = to_xlsx(report) if args.format == "xlsx" else to_csv(report)
+        return report.sentence, data, filename(report, args.format)
+
+    outcome = asyncio.run(run())
+    if isinstance(outcome, str):
+        print(outcome, file=sys.stderr)
+        return 2
+    sentence, data, default_name = outcome
+    out = Path(args.out or default_name)
+    try:
+        out.write_bytes(data)
+    except OSError as exc:
+        print(f"--out: cannot write {out} ({exc.strerror})", file=sys.stderr)
+        return 2
+    print(sentence)
+    print(f"wrote {out}")
+    return 0
+
+
+async def _tally_org(given: str | None) -> Organisation | str:
+    """The organisation named by --org (an id or a full path), or the committee; else the error."""
+    from server.models import Organisation
+
+    if given is None:
+        top = await Organisation.filter(parent_id=None).order_by("id").first()
+        return top or "--org: there is no organisation yet (import members or seed the demo first)"
+    found = await (
+        Organisation.get_or_none(id=int(given))
+        if given.isdigit()
+        else Organisation.get_or_none(path=given.strip().strip("/"))
+    )
+    return found or f"--org: no organisation with the id or path {given!r}"
+
+
 def cmd_fake_wechat(settings: Settings, args: argparse.Namespace) -> int:
     from aiohttp import web
 
@@ -245,6 +318,14 @@ def build_parser() -> argparse.ArgumentParser:
     snap = sub.add_parser("snapshot", help="write (or rewrite) the tally snapshot of one day")
     snap.add_argument("--day", required=True, help="the day, e.g. 2026-11-24")
     snap.set_defaults(func=cmd_snapshot)
+    tally = sub.add_parser("tally", help="the participation report of an organisation, XLSX or CSV")
+    tally.add_argument("--org", help="the organisation's id or full path (default: the committee)")
+    tally.add_argument("--from", dest="start", help="first day (default: 1 January this year)")
+    tally.add_argument("--to", dest="end", help="last day (default: today in DANGJIAN_TZ)")
+    tally.add_argument("--by", choices=("child", "branch", "day", "week", "month"))
+    tally.add_argument("--format", choices=("xlsx", "csv"), default="xlsx")
+    tally.add_argument("--out", help="the file to write (default: tally-<org>-<from>-<to>.<fmt>)")
+    tally.set_defaults(func=cmd_tally)
     fake = sub.add_parser("fake-wechat", help="run the local fake of the WeChat API")
     fake.add_argument("--host", default="127.0.0.1")
     fake.add_argument("--port", type=int, default=8081)
