@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from handlers import (
+    admin,
     attendance,
     binding,
     checkin,
@@ -34,6 +35,7 @@ def build_router() -> Router:
         attendance.router,
         study.router,
         record.router,
+        admin.router,  # 后台: before the fallback and free-text questions
         help.router,
         quiz.router,  # after the commands: a command typed mid-quiz still works
         submissions.drafting,  # a draft's text after the commands, before free-text questions

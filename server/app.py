@@ -14,6 +14,7 @@ from aiohttp import web
 from handlers import build_router
 from scheduler.runner import scheduler_ctx
 from server import gateway, ops
+from server.admin import setup_admin
 from server.api import setup_api
 from server.cache import create_cache
 from server.clock import Clock
@@ -187,6 +188,7 @@ def create_app(
     gateway.setup_routes(app)
     setup_api(app)
     ops.setup_routes(app)
+    setup_admin(app)  # the staff dashboard under /admin
     if settings.embedded_fake_wechat:
         from server.wechat.fake import FakeWeChat, create_fake_app
 

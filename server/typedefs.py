@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import aiohttp
+import jinja2
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -36,3 +37,5 @@ SCHEDULER = web.AppKey("scheduler", AsyncIOScheduler)
 IDENTITIES = web.AppKey("identities", IdentityDirectory)
 BINDER = web.AppKey("binder", Binder)
 API_SESSIONS = web.AppKey("api_sessions", SessionStore)
+# The staff dashboard's template environment (its own key: the API docs may use jinja2 too).
+ADMIN_TEMPLATES = web.AppKey("admin_templates", jinja2.Environment)

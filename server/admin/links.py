@@ -1,0 +1,113 @@
+"""Signing in to the dashboard: a one-time link sent in chat, then a cookie session.
+
+Neither token is stored: the cache holds their SHA-256, so a cache dump cannot be replayed.  A
+link is used once, even when two processes are handed it at the same moment: the first to
+`add` the "used" marker wins, and only then is the link deleted.  Sessions are opaque tokens
+in an HttpOnly cookie; signing out deletes the cache entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+
+from server.cache import Cache
+from server.errors import ValidationFailed
+from server.models import Member, MemberStatus, Role
+from server.services.access import DASHBOARD_ROLES
+from server.settings import Settings
+
+log = logging.getLogger("dangjian.admin")
+
+LINK = "admin:link:"
+LINK_USED = "admin:link-used:"
+SESSION = "admin:session:"
+COOKIE = "dj_admin"
+# Tokens are 43 URL-safe characters; anything far off is forged without asking the cache.
+_TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def well_formed(token: str | None) -> bool:
+    return token is not None and 20 <= len(token) <= 100 and set(token) <= _TOKEN_CHARS
+
+
+async def issue_link(cache: Cache, settings: Settings, member: Member) -> str:
+    """A sign-in link for `member`, usable once within DANGJIAN_ADMIN_LINK_TTL seconds."""
+    token = secrets.token_urlsafe(32)
+    await cache.set(LINK + _hash(token), str(member.id), ttl=settings.admin_link_ttl)
+    log.info("dashboard link issued", extra={"member_id": member.id})
+    return f"{settings.base_url}/admin/login?t={token}"
+
+
+async def link_is_live(cache: Cache, token: str | None) -> bool:
+    """Whether the link still works (the page with the button says so before it is pressed)."""
+    return well_formed(token) and await cache.get(LINK + _hash(token or "")) is not None
+
+
+async def consume_link(cache: Cache, settings: Settings, token: str | None) -> int | None:
+    """The member id the link was issued to, once; None if expired, used or forged."""
+    if not well_formed(token):
+        return None
+    digest = _hash(token or "")
+    member_id = await cache.get(LINK + digest)
+    if member_id is None:
+        return None
+    # First writer wins across processes; the marker outlives the link itself.
+    if not await cache.add(LINK_USED + digest, "1", ttl=settings.admin_link_ttl):
+        return None
+    await cache.delete(LINK + digest)
+    return int(member_id)
+
+
+async def open_session(cache: Cache, settings: Settings, member_id: int) -> str:
+    token = secrets.token_urlsafe(32)
+    value = json.dumps({"member_id": member_id})
+    await cache.set(SESSION + _hash(token), value, ttl=settings.admin_session_ttl)
+    return token
+
+
+async def session_member(cache: Cache, token: str | None) -> Member | None:
+    """The signed-in member behind a session cookie, if it is still allowed the dashboard."""
+    if not well_formed(token):
+        return None
+    raw = await cache.get(SESSION + _hash(token or ""))
+    if raw is None:
+        return None
+    return await session_member_by_id(int(json.loads(raw)["member_id"]))
+
+
+async def session_member_by_id(member_id: int) -> Member | None:
+    """The member, if they may use the dashboard now."""
+    member = await Member.get_or_none(id=member_id).prefetch_related("organisation")
+    # Checked on every page: a secretary replaced or transferred loses the dashboard at once.
+    if member is None or member.status != MemberStatus.ACTIVE or member.role not in DASHBOARD_ROLES:
+        return None
+    return member
+
+
+async def close_session(cache: Cache, token: str | None) -> None:
+    if well_formed(token):
+        await cache.delete(SESSION + _hash(token or ""))
+
+
+async def admin_link_for_phone(phone: str, settings: Settings, cache: Cache) -> str:
+    """`dangjian admin-link <phone>`: a sign-in link; how the first administrator is made.
+
+    A member whose role does not open the dashboard becomes 系统管理员 (Role.ADMIN).
+    """
+    member = await Member.get_or_none(phone=phone.strip())
+    if member is None or member.status != MemberStatus.ACTIVE:
+        raise ValidationFailed("没有这个手机号的在册党员。", field="phone")
+    if member.role not in DASHBOARD_ROLES:
+        member.role = Role.ADMIN
+        await member.save(update_fields=["role"])
+        log.warning(
+            "member promoted to admin from the command line", extra={"member_id": member.id}
+        )
+    return await issue_link(cache, settings, member)
