@@ -143,6 +143,53 @@ async def sign_in(
     )
 
 
+async def sign_in_to(
+    member: Member,
+    meeting: Meeting,  # one the caller has checked the member may see
+    code: str,
+    now: datetime,  # in the organisation's zone: the answer may quote a time
+    today: date,
+    rotation: int,
+    cache: Cache,
+    rules: PointsRules,
+) -> SignedIn:
+    """Sign in to this one meeting (the mini-program names it), with `sign_in`'s lock-out.
+
+    The wrong-code counter is `sign_in`'s own key, so guesses in chat and in the mini-program
+    count together.  A code that belongs to another open meeting is wrong here.
+    """
+    tries = f"signin-fail:{member.id}:{_window(now, rotation)}"
+    if int(await cache.get(tries) or 0) >= WRONG_CODES_ALLOWED:
+        raise RateLimited("签到码错误次数太多，请稍后再试，或请书记为您补录。")
+    if meeting.status == MeetingStatus.CANCELLED:
+        raise Conflict(f"编号 {meeting.id} 的会议已经取消了。")
+    if now < meeting.starts_at - OPENS_BEFORE:
+        raise Conflict("签到在会议开始前 30 分钟开放，请到时再签。")
+    if now > meeting.ends_at:
+        raise Conflict(f"编号 {meeting.id} 的会议已经结束，不能再签到；漏签的请联系书记补录。")
+    if not await _matches(meeting, code, now, rotation):
+        await cache.incr(tries, rotation * 2)
+        raise ValidationFailed("签到码不对或已过期，请看现场最新的签到码再试。", field="code")
+    row = await MeetingAttendee.get_or_none(meeting_id=meeting.id, member_id=member.id)
+    if row is None:
+        raise Conflict(
+            f"您不在编号 {meeting.id} 的{meeting.kind}应到名单中。如需列席，请联系支部书记。"
+        )
+    changed = (
+        await MeetingAttendee.filter(id=row.id)
+        .exclude(attendance=Attendance.PRESENT)
+        .update(attendance=Attendance.PRESENT, signed_at=now.astimezone(UTC))
+    )
+    if not changed:
+        await row.refresh_from_db()
+        at = row.signed_at.astimezone(now.tzinfo) if row.signed_at else now
+        raise Conflict(f"您已经签到过了（{at:%H:%M}），不用重复签到。")
+    points = await award(
+        member, PointsReason.MEETING, f"meeting:{meeting.id}", rules.meeting, today, rules
+    )
+    return SignedIn(meeting, points)
+
+
 async def ask_leave(member: Member, number: int, reason: str, now: datetime) -> Meeting:
     meeting = await visible(member, number)
     row = await MeetingAttendee.get_or_none(meeting_id=meeting.id, member_id=member.id)

@@ -1,0 +1,202 @@
+"""三会一课 from the member's side of the mini-program: what is coming, signing in, leave."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from server.activity import PointsEntry
+from server.meetings import Attendance, Meeting, MeetingAttendee
+from server.models import Member, Organisation, Role
+from server.services import attendance, meetings
+from server.typedefs import SETTINGS
+from server.wechat.fake_state import FakeWeChat
+from tests.conftest import make_member
+from tests.test_api_member import NOW, OTHER_BRANCH, World, hidden_alike, people, start
+
+STARTS = datetime(2026, 11, 26, 7, 0, tzinfo=UTC)  # tomorrow 15:00 in Shanghai
+
+
+async def meeting_of(
+    secretary: Member, starts: datetime = STARTS, topic: str = "学习二十大精神"
+) -> Meeting:
+    """The secretary schedules a 支部党员大会, as 安排 … 确认 does in chat."""
+    draft = await meetings.prepare(secretary, "支部党员大会", starts, topic, "会议室", NOW, 90)
+    return await meetings.schedule(secretary, draft, NOW)
+
+
+async def code_for(world: World, secretary: Member, meeting: Meeting) -> str:
+    rotation = world.client.app[SETTINGS].signin_rotation
+    return (await attendance.signin_code(secretary, meeting.id, world.clock.now(), rotation)).code
+
+
+async def two_branches(world: World) -> tuple[dict[str, Member], Meeting, Meeting]:
+    folk = await people()
+    ours = await meeting_of(folk["secretary"])
+    other_branch = await Organisation.get(path=OTHER_BRANCH)
+    other_secretary = await make_member(
+        "赵书记", "13900000001", role=Role.SECRETARY, org=other_branch
+    )
+    theirs = await meeting_of(other_secretary, topic="学习党章")
+    folk["other_secretary"] = other_secretary
+    return folk, ours, theirs
+
+
+async def test_a_member_sees_the_meetings_she_is_expected_at(
+    aiohttp_client: Any, make_settings: Any, fake_wechat: tuple[FakeWeChat, str]
+) -> None:
+    world = await start(aiohttp_client, make_settings, fake_wechat)
+    folk, ours, theirs = await two_branches(world)
+    headers = await world.headers(folk["wang"])
+    status, listed = await world.call("GET", "/meetings", headers)
+    assert status == 200 and [m["id"] for m in listed["items"]] == [ours.id]  # not theirs.id
+    assert theirs.id not in {m["id"] for m in listed["items"]}
+    status, shown = await world.call("GET", f"/meetings/{ours.id}", headers)
+    assert status == 200
+    assert shown["kind"] == "支部党员大会" and shown["topic"] == "学习二十大精神"
+    assert shown["place"] == "会议室" and shown["status"] == "planned"
+    assert shown["starts_at"] == "2026-11-26T07:00:00+00:00"
+    assert shown["ends_at"] == "2026-11-26T08:30:00+00:00"
+    assert shown["organisation"]["name"] == "第一社区第一党支部"
+    assert shown["mine"] == {
+        "role": "expected",
+        "attendance": "unknown",
+        "reason": None,
+        "signed_at": None,
+    }
+    assert shown["signin_open"] is False and shown["may_ask_leave"] is True
+    assert listed["items"][0] == shown
+    status, body = await world.call("GET", "/meetings", headers, params={"limit": "1000"})
+    assert status == 400 and body["field"] == "limit"
+
+
+async def test_another_branchs_meeting_is_hidden_like_one_that_does_not_exist(
+    aiohttp_client: Any, make_settings: Any, fake_wechat: tuple[FakeWeChat, str]
+) -> None:
+    world = await start(aiohttp_client, make_settings, fake_wechat)
+    folk, _, theirs = await two_branches(world)
+    headers = await world.headers(folk["wang"])
+    missing = theirs.id + 100
+    await hidden_alike(world, "GET", f"/meetings/{theirs.id}", f"/meetings/{missing}", headers)
+    world.clock.set(STARTS - timedelta(minutes=10))  # sign-in is open for both meetings
+    headers = await world.headers(folk["wang"])
+    code = await code_for(world, folk["other_secretary"], theirs)
+    await hidden_alike(
+        world,
+        "POST",
+        f"/meetings/{theirs.id}/signin",
+        f"/meetings/{missing}/signin",
+        headers,
+        json={"code": code},
+    )
+    world.clock.set(NOW)
+    headers = await world.headers(folk["wang"])
+    await hidden_alike(
+        world,
+        "POST",
+        f"/meetings/{theirs.id}/leave",
+        f"/meetings/{missing}/leave",
+        headers,
+        json={"reason": "出差"},
+    )
+    rows = await MeetingAttendee.filter(meeting_id=theirs.id).values_list("attendance", flat=True)
+    assert set(rows) == {Attendance.UNKNOWN}
+    for junk in ("1 OR 1=1", "';DROP TABLE member;--", "0"):
+        status, body = await world.call("GET", f"/meetings/{junk}", headers)
+        assert status == 400 and body["field"] == "id", (junk, body)
+
+
+async def test_a_member_signs_in_with_the_code_on_the_screen(
+    aiohttp_client: Any, make_settings: Any, fake_wechat: tuple[FakeWeChat, str]
+) -> None:
+    world = await start(aiohttp_client, make_settings, fake_wechat)
+    folk = await people()
+    meeting = await meeting_of(folk["secretary"])
+    world.clock.set(STARTS - timedelta(minutes=10))
+    headers = await world.headers(folk["wang"])
+    code = await code_for(world, folk["secretary"], meeting)
+    path = f"/meetings/{meeting.id}/signin"
+    status, done = await world.call("POST", path, headers, json={"code": code})
+    assert status == 200 and done["points"] == 3
+    assert done["meeting"]["mine"]["attendance"] == "present"
+    assert done["meeting"]["mine"]["signed_at"] == "2026-11-26T06:50:00+00:00"
+    status, again = await world.call("POST", path, headers, json={"code": code})
+    assert status == 409 and "已经签到" in again["error"]
+    assert await PointsEntry.filter(member_id=folk["wang"].id, reason="meeting").count() == 1
+    # After the meeting her year shows it attended.
+    world.clock.set(STARTS + timedelta(hours=2))
+    headers = await world.headers(folk["wang"])
+    status, me = await world.call("GET", "/profile", headers)
+    assert me["meetings_this_year"] == {"present": 1, "leave": 0, "absent": 0}
+    status, later = await world.call("GET", f"/meetings/{meeting.id}", headers)
+    assert later["signin_open"] is False and later["may_ask_leave"] is False
+
+
+async def test_wrong_codes_are_400_until_the_lock_out(
+    aiohttp_client: Any, make_settings: Any, fake_wechat: tuple[FakeWeChat, str]
+) -> None:
+    world = await start(aiohttp_client, make_settings, fake_wechat)
+    folk, ours, theirs = await two_branches(world)
+    world.clock.set(STARTS - timedelta(minutes=10))
+    headers = await world.headers(folk["wang"])
+    path = f"/meetings/{ours.id}/signin"
+    for code in ("12345", "1234567", "12345a", "1 OR 1=1", 123456, None):
+        status, body = await world.call("POST", path, headers, json={"code": code})
+        assert status == 400 and body["field"] == "code", (code, body)
+    status, body = await world.call("POST", path, headers, json={"code": "000000", "at": 1})
+    assert status == 400 and body["field"] == "at"
+    # Another meeting's code (open at the same time) does not sign her in to either.
+    other_code = await code_for(world, folk["other_secretary"], theirs)
+    right = await code_for(world, folk["secretary"], ours)
+    wrong = [c for c in (other_code, "000000", "111111", "222222", "333333") if c != right][:5]
+    for code in wrong:
+        status, body = await world.call("POST", path, headers, json={"code": code})
+        assert status == 400 and body["field"] == "code"
+    status, _ = await world.call("POST", path, headers, json={"code": right})
+    assert status == 429  # five wrong codes in this window: even the right one waits
+    rows = await MeetingAttendee.filter(member_id=folk["wang"].id).values_list(
+        "attendance", flat=True
+    )
+    assert set(rows) == {Attendance.UNKNOWN}
+
+
+async def test_signing_in_before_it_opens_is_refused(
+    aiohttp_client: Any, make_settings: Any, fake_wechat: tuple[FakeWeChat, str]
+) -> None:
+    world = await start(aiohttp_client, make_settings, fake_wechat)
+    folk = await people()
+    meeting = await meeting_of(folk["secretary"])
+    headers = await world.headers(folk["wang"])
+    status, body = await world.call(
+        "POST", f"/meetings/{meeting.id}/signin", headers, json={"code": "123456"}
+    )
+    assert status == 409 and "30 分钟" in body["error"]
+
+
+async def test_a_member_asks_for_leave_before_the_meeting(
+    aiohttp_client: Any, make_settings: Any, fake_wechat: tuple[FakeWeChat, str]
+) -> None:
+    world = await start(aiohttp_client, make_settings, fake_wechat)
+    folk = await people()
+    meeting = await meeting_of(folk["secretary"])
+    headers = await world.headers(folk["wang"])
+    path = f"/meetings/{meeting.id}/leave"
+    for body, field in (
+        ({"reason": "   "}, "reason"),
+        ({"reason": "出" * 201}, "reason"),
+        ({"reason": "出" * 5000}, "reason"),
+        ({"reason": 42}, "reason"),
+        ({}, "reason"),
+        ({"reason": "出差", "attendance": "present"}, "attendance"),
+    ):
+        status, answer = await world.call("POST", path, headers, json=body)
+        assert status == 400 and answer["field"] == field, (body, answer)
+    row = await MeetingAttendee.get(meeting_id=meeting.id, member_id=folk["wang"].id)
+    assert row.attendance == Attendance.UNKNOWN and row.reason is None
+    status, shown = await world.call("POST", path, headers, json={"reason": "在外地出差"})
+    assert status == 200 and shown["mine"]["attendance"] == "leave"
+    assert shown["mine"]["reason"] == "在外地出差"
+    world.clock.set(STARTS + timedelta(minutes=5))
+    headers = await world.headers(folk["zheng"])
+    status, late = await world.call("POST", path, headers, json={"reason": "临时有事"})
+    assert status == 409 and "已经开始" in late["error"]
