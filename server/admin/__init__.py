@@ -47,7 +47,9 @@ async def page_errors(request: web.Request, handler: web.Handler) -> web.StreamR
     if not request.path.startswith("/admin/static/"):
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers.setdefault("Cache-Control", "no-store")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        # same-origin: the login link's token never leaves in a Referer, and our own forms
+        # still carry an Origin (with no-referrer, Chromium sends "Origin: null").
+        response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
     return response
 

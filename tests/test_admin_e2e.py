@@ -1,0 +1,302 @@
+"""The dashboard in a real browser: headless Chromium against a real running server.
+
+A 党工委 staff member sends 后台 in chat, opens the link, presses 进入后台 and reads the
+street's year; the headline numbers are the REST API's (`GET /api/v1/tallies`) for the same
+organisation and period.  She switches to 本月 and the numbers follow, sorts the branch table,
+downloads the XLSX, and sees the charts drawn by Chart.js from /admin/static — and the page
+asks nothing of any host but ours.
+
+Debian's chromium at /usr/bin/chromium is driven by the playwright package (its own browser
+download does not work here).  Without either, the test is skipped — except in CI, where it fails.
+"""
+
+from __future__ import annotations
+
+import socket
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import openpyxl
+import pytest
+
+from server.activity import CheckIn, QuizAttempt, Submission, UnitReading
+from server.app import create_app
+from server.clock import FrozenClock
+from server.meetings import Attendance, AttendeeRole, Meeting, MeetingAttendee
+from server.models import Channel, Member, Organisation, OrgKind, Role, WeChatIdentity
+from server.services.snapshot import snapshot_day
+from server.wechat.fake_state import FakeWeChat
+from tests.api_helpers import signed_in
+from tests.conftest import APPID, integration_required, make_branch, make_member
+from tests.wechat_peer import WeChatPeer, openid_for
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ZONE = ZoneInfo("Asia/Shanghai")
+TODAY = date(2026, 11, 25)
+NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+COMMITTEE = "示范街道党工委"
+ONE = f"{COMMITTEE}/东社区党总支/东社区第一党支部"
+TWO = f"{COMMITTEE}/东社区党总支/东社区第二党支部"
+WEST = f"{COMMITTEE}/西社区党总支/西社区第一党支部"
+STAFF = openid_for("staff-zhao")
+HEADLINE = (
+    "study_person_times", "members_studied", "check_ins", "exchange_person_times", "submitted",
+    "approved", "meetings_held", "attendance_rate", "active_members",
+)  # fmt: skip
+
+
+def _browser_or_skip() -> None:
+    problem = None
+    if not CHROMIUM.exists():
+        problem = f"{CHROMIUM} is missing (apt-get install chromium)"
+    else:
+        try:
+            import playwright.async_api  # noqa: F401
+        except ImportError:
+            problem = "the playwright package is missing (pip install -e '.[test]')"
+    if problem is None:
+        return
+    if integration_required():
+        pytest.fail(f"the dashboard's browser test cannot run in CI: {problem}")
+    pytest.skip(f"no headless browser: {problem}")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _noon(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, 4, 0, tzinfo=UTC)
+
+
+async def _seed() -> tuple[Member, set[date]]:
+    """Three branches with a month of activity in October and a busier November so far."""
+    one, two, west = await make_branch(ONE), await make_branch(TWO), await make_branch(WEST)
+    await Organisation.create(
+        name="第一网格党小组", kind=OrgKind.GROUP, parent=one, path=f"{ONE}/第一网格党小组"
+    )
+    committee = await Organisation.get(path=COMMITTEE)
+    staff = await make_member("赵干事", "13900000009", role=Role.STAFF, org=committee)
+    await WeChatIdentity.create(
+        appid=APPID, openid=STAFF, channel=Channel.OFFICIAL_ACCOUNT, member=staff
+    )
+    members = {
+        branch.id: [
+            await make_member(f"{branch.name[:3]}党员{n}", f"139{branch.id:04d}{n:04d}", org=branch)
+            for n in range(per)
+        ]
+        for branch, per in ((one, 5), (two, 3), (west, 4))
+    }
+    days: set[date] = set()
+    busy = {one.id: 3, two.id: 1, west.id: 2}  # readings per member per active day
+    for day in [date(2026, 10, d) for d in (8, 15, 22)] + [date(2026, 11, d) for d in (5, 12, 24)]:
+        days.add(day)
+        for branch_id, people in members.items():
+            for n, m in enumerate(people):
+                await CheckIn.create(member=m, organisation_id=branch_id, day=day)
+                for u in range(busy[branch_id] if n % 2 == 0 else 1):
+                    await UnitReading.create(
+                        member=m, organisation_id=branch_id, unit_id=f"u{u}", day=day
+                    )
+            await QuizAttempt.create(
+                member=people[0], organisation_id=branch_id, day=day, questions=[],
+                finished_at=_noon(day),
+            )  # fmt: skip
+    for n, (m, status) in enumerate(
+        [(members[one.id][0], "approved"), (members[one.id][1], "pending"),
+         (members[two.id][0], "pending"), (members[west.id][0], "returned")]
+    ):  # fmt: skip
+        await Submission.create(
+            member=m, organisation_id=m.organisation_id, day=date(2026, 11, 12),  # type: ignore[attr-defined]
+            content="学习心得" * 20, length=80, digest=f"d{n}", status=status,
+            resembles="unit:u1" if n == 1 else None, similarity=0.93 if n == 1 else None,
+        )  # fmt: skip
+    # A 党课 in October and a 支委会 in November, with attendance.
+    for branch, kind, day in ((one, "党课", date(2026, 10, 15)), (two, "支委会", TODAY)):
+        starts = _noon(day) - timedelta(hours=3)  # 09:00 local
+        meeting = await Meeting.create(
+            organisation=branch, kind=kind, topic="学习", starts_at=starts,
+            ends_at=starts + timedelta(hours=1), status="held",
+        )  # fmt: skip
+        for n, m in enumerate(members[branch.id]):
+            await MeetingAttendee.create(
+                meeting=meeting, member=m, organisation_id=branch.id,
+                role=AttendeeRole.EXPECTED,
+                attendance=Attendance.PRESENT if n else Attendance.LEAVE,
+            )  # fmt: skip
+    # The nightly snapshot of every past day with activity: the report reads those.
+    for day in sorted(days | {date(2026, 10, 15)}):
+        if day < TODAY:
+            await snapshot_day(day, ZONE)
+    return staff, days
+
+
+async def _numbers(page: Any) -> dict[str, str]:
+    return {
+        key: await page.get_attribute(f'.number[data-key="{key}"]', "data-value")
+        for key in HEADLINE
+    }
+
+
+def _expected(total: dict[str, Any]) -> dict[str, str]:
+    return {key: "" if total[key] is None else str(total[key]) for key in HEADLINE}
+
+
+async def _branch_order(page: Any) -> list[str]:
+    return await page.eval_on_selector_all(
+        "#branches tbody tr", "rows => rows.map(r => r.cells[0].textContent.trim())"
+    )
+
+
+async def test_staff_read_the_street_in_a_browser(
+    aiohttp_server: Any,
+    aiohttp_client: Any,
+    make_settings: Any,
+    fake_wechat: tuple[FakeWeChat, str],
+    tmp_path: Path,
+) -> None:
+    _browser_or_skip()
+    from playwright.async_api import async_playwright
+
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    settings = make_settings(identity_ttl=0, public_url=base)
+    clock = FrozenClock(NOW)
+    server = await aiohttp_server(create_app(settings, clock=clock), port=port)
+    client = await aiohttp_client(server)
+    peer = WeChatPeer(
+        token=settings.token, aes_key=settings.aes_keys[0], appid=settings.appid, clock=clock
+    )
+    staff, _ = await _seed()
+
+    # What the mini-program's API says for the same organisation and periods, asked by a
+    # colleague of the same scope (in tests both channels share one appid: one identity each).
+    colleague = await make_member("钱干事", "13900000008", role=Role.STAFF, org=staff.organisation)
+    api = await signed_in(client, fake_wechat[0], colleague)
+
+    async def tallies(**query: str) -> dict[str, Any]:
+        resp = await client.get("/api/v1/tallies", params=query, headers=api)
+        assert resp.status == 200, await resp.text()
+        return await resp.json()
+
+    year = await tallies()
+    month = await tallies(**{"from": "2026-11-01", "to": "2026-11-25"})
+    by_branch = await tallies(**{"from": "2026-11-01", "to": "2026-11-25", "by": "branch"})
+    assert year["total"]["study_person_times"] != month["total"]["study_person_times"]
+
+    reply = (await peer.say(client, STAFF, "后台")).text or ""
+    link = reply[reply.index(base) :].split()[0]
+
+    requests: list[str] = []
+    problems: list[str] = []
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        try:
+            context = await browser.new_context(
+                accept_downloads=True, viewport={"width": 1280, "height": 900}, locale="zh-CN"
+            )
+            context.set_default_timeout(15_000)
+            page = await context.new_page()
+            page.on("request", lambda r: requests.append(r.url))
+            page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+            page.on(
+                "console",
+                lambda m: (
+                    problems.append(f"console {m.type}: {m.text}")
+                    if m.type in ("error", "warning")
+                    else None
+                ),
+            )
+
+            await page.goto(link)
+            async with page.expect_navigation():
+                await page.click("text=进入后台")
+            assert urlsplit(page.url).path == "/admin", await page.content()
+            assert await page.text_content("#org-name") == "示范街道党工委"
+            assert await _numbers(page) == _expected(year["total"])
+            assert await page.text_content("#sentence") == year["sentence"] + "。"
+            assert "2026年以来" in year["sentence"]
+            assert await page.get_attribute('.period[data-period="year"]', "class") == (
+                "period active"
+            )
+            assert await page.text_content("#pending-count") == "2"
+            assert "疑似雷同 93%" in (await page.text_content("#pending") or "")
+
+            # Chart.js from our own static files drew both charts.
+            await page.wait_for_selector("body[data-charts=ready]")
+            assert await page.evaluate("() => window.Chart.version") == "4.6.1"
+            for canvas in ("#chart-months", "#chart-branches"):
+                drawn = await page.evaluate(
+                    "(sel) => !!window.Chart.getChart(document.querySelector(sel))", canvas
+                )
+                assert drawn, canvas
+            months = await page.evaluate(
+                "() => window.Chart.getChart(document.querySelector('#chart-months')).data.labels"
+            )
+            assert months == [f"2026年{m}月" for m in range(1, 12)]
+
+            # 本月: the numbers follow.
+            async with page.expect_navigation():
+                await page.click('.period[data-period="month"]')
+            assert "from=2026-11-01" in page.url and "to=2026-11-25" in page.url
+            assert await _numbers(page) == _expected(month["total"])
+            assert await page.text_content("#sentence") == month["sentence"] + "。"
+
+            # Sorting the branch table by 学习人次, up then down.
+            rows = by_branch["rows"]  # the branches, and the committee's own row
+            assert await _branch_order(page) == [r["label"] for r in rows]
+
+            def ordered(reverse: bool) -> list[str]:
+                by_study = sorted(rows, key=lambda r: r["study_person_times"], reverse=reverse)
+                return [r["label"] for r in by_study]
+
+            await page.click("#branches th:text('学习人次')")
+            assert await _branch_order(page) == ordered(reverse=False)
+            await page.click("#branches th:text('学习人次')")
+            assert await _branch_order(page) == ordered(reverse=True)
+            two = await page.get_attribute(
+                "#branches tbody tr:has-text('东社区第二党支部') td:nth-child(9) .badge", "class"
+            )
+            assert two == "badge badge-green"  # its 支委会 this morning
+
+            # The XLSX of the month, by branch.
+            async with page.expect_download() as info:
+                await page.click("#export-xlsx")
+            download = await info.value
+            saved = tmp_path / download.suggested_filename
+            await download.save_as(saved)
+            assert download.suggested_filename.endswith(".xlsx")
+            book = openpyxl.load_workbook(saved, read_only=True)
+            summary = {row[0]: row[1] for row in book["汇总"].iter_rows(values_only=True)}
+            assert summary["学习人次"] == month["total"]["study_person_times"]
+            assert summary["交流体会人次"] == month["total"]["exchange_person_times"]
+            labels = [row[0] for row in book["按党支部"].iter_rows(min_row=2, values_only=True)]
+            assert labels == [r["label"] for r in rows] + ["合计"]
+
+            # Signing out: the dashboard is closed again.
+            async with page.expect_navigation():
+                await page.click("text=退出")
+            assert "请在微信中发送「后台」获取登录链接" in (await page.content())
+            await page.goto(f"{base}/admin")
+            assert urlsplit(page.url).path == "/admin/signin"
+        finally:
+            await browser.close()
+
+    hosts = {urlsplit(url).netloc for url in requests if url.startswith(("http:", "https:"))}
+    assert hosts == {f"127.0.0.1:{port}"}, hosts
+    assert any("/admin/static/vendor/chart.umd.js" in url for url in requests)
+    assert problems == []
