@@ -6,6 +6,7 @@ tests/test_api_member_*.py files.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -13,10 +14,11 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from server.activity import CheckIn, PointsEntry, UnitReading
+from server.activity import CheckIn, PointsEntry, QuizAttempt, Submission, UnitReading
 from server.app import create_app
 from server.clock import FrozenClock
-from server.models import Member, Role
+from server.models import Member, MemberStatus, Role
+from server.notices import SubscribeGrant
 from server.services.access import Hidden
 from server.typedefs import CORPUS, SETTINGS
 from server.wechat.fake_state import FakeWeChat
@@ -119,6 +121,44 @@ async def test_signed_in_but_not_bound_is_403_on_a_members_page(
     assert await CheckIn.all().count() == 0
 
 
+def member_endpoints() -> list[tuple[str, str]]:
+    """Every endpoint of server/api/member.py, with ids filled in."""
+    from server.api.member import routes
+
+    fill = {"{id}": "1", "{unit_id}": "constitution-nature"}
+    found = []
+    for endpoint in routes.endpoints:
+        path = endpoint.path
+        for name, value in fill.items():
+            path = path.replace(name, value)
+        found.append((endpoint.method, path))
+    return found
+
+
+async def test_every_members_page_wants_a_bound_active_member(
+    aiohttp_client: Any, make_settings: Any, fake_wechat: tuple[FakeWeChat, str]
+) -> None:
+    world = await start(aiohttp_client, make_settings, fake_wechat)
+    await people()
+    moved = await make_member(
+        "钱八", "13700000006", org=await make_branch(), status=MemberStatus.TRANSFERRED
+    )
+    moved_headers = await world.headers(moved)
+    answer = await login(world.client, world.fake, openid_for("just-looking"))
+    unbound = {"Authorization": f"Bearer {answer['token']}"}
+    endpoints = member_endpoints()
+    assert len(endpoints) == 17
+    for method, path in endpoints:
+        status, body = await world.call(method, path, None, json={})
+        assert status == 401 and body["field"] == "Authorization", (method, path, body)
+        status, body = await world.call(method, path, unbound, json={})
+        assert status == 403 and "绑定" in body["error"], (method, path, body)
+        status, body = await world.call(method, path, moved_headers, json={})
+        assert status == 403 and "转出" in body["error"], (method, path, body)
+    for table in (CheckIn, UnitReading, PointsEntry, QuizAttempt, Submission, SubscribeGrant):
+        assert await table.all().count() == 0, table
+
+
 async def test_binding_in_the_mini_programs_chat_binds_the_signed_in_session(
     aiohttp_client: Any, make_settings: Any, fake_wechat: tuple[FakeWeChat, str]
 ) -> None:
@@ -173,6 +213,19 @@ async def test_a_member_checks_in_once_a_day_and_a_second_tap_says_already(
     assert again["points_awarded"] == 0 and again["streak"] == 2
     assert await CheckIn.filter(member_id=wang.id).count() == 2
     assert await PointsEntry.filter(member_id=wang.id).count() == 2
+
+
+async def test_two_taps_at_once_check_in_once(
+    aiohttp_client: Any, make_settings: Any, fake_wechat: tuple[FakeWeChat, str]
+) -> None:
+    world = await start(aiohttp_client, make_settings, fake_wechat)
+    wang = (await people())["wang"]
+    headers = await world.headers(wang)
+    answers = await asyncio.gather(*(world.call("POST", "/checkin", headers) for _ in range(3)))
+    assert [status for status, _ in answers] == [200, 200, 200]
+    assert sorted(body["already"] for _, body in answers) == [False, True, True]
+    assert await CheckIn.filter(member_id=wang.id).count() == 1
+    assert sum(await PointsEntry.filter(member_id=wang.id).values_list("points", flat=True)) == 1
 
 
 async def test_my_profile_shows_my_record_with_the_phone_masked(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from server.activity import PointsEntry, QuizAnswer, QuizAttempt, Submission, SubmissionStatus
+from server.models import Member
 from server.typedefs import CORPUS
 from server.wechat.fake_state import FakeWeChat
 from study_content.corpus import Unit
@@ -98,6 +100,21 @@ async def test_quiz_answers_out_of_order_or_malformed_are_400_and_change_nothing
     assert await QuizAnswer.all().count() == 0
 
 
+async def test_the_same_answer_sent_twice_at_once_counts_once(
+    aiohttp_client: Any, make_settings: Any, fake_wechat: tuple[FakeWeChat, str]
+) -> None:
+    world = await start(aiohttp_client, make_settings, fake_wechat)
+    headers = await world.headers((await people())["wang"])
+    _, attempt = await world.call("POST", "/quiz", headers)
+    path = f"/quiz/{attempt['id']}/answers"
+    body = {"position": 0, "choice": "A"}
+    answers = await asyncio.gather(
+        *(world.call("POST", path, headers, json=body) for _ in range(2))
+    )
+    assert sorted(status for status, _ in answers) == [200, 409]
+    assert await QuizAnswer.filter(attempt_id=attempt["id"]).count() == 1
+
+
 async def test_another_members_quiz_is_hidden_like_one_that_does_not_exist(
     aiohttp_client: Any, make_settings: Any, fake_wechat: tuple[FakeWeChat, str]
 ) -> None:
@@ -140,6 +157,8 @@ async def test_a_member_hands_in_a_xinde_and_follows_its_review(
     status, twice = await world.call("POST", "/submissions", headers, json=body)
     assert status == 409 and str(handed["id"]) in twice["error"]
     assert await Submission.filter(member_id=wang.id).count() == 1
+    status, me = await world.call("GET", "/profile", headers)
+    assert me["submissions"] == {"pending": 1, "approved": 0, "returned": 0}
     # The secretary returns it with a note; she reads the note in the mini-program.
     await Submission.filter(id=handed["id"]).update(
         status=SubmissionStatus.RETURNED, return_reason="请结合本职工作再谈谈"
@@ -147,6 +166,11 @@ async def test_a_member_hands_in_a_xinde_and_follows_its_review(
     status, mine = await world.call("GET", f"/submissions/{handed['id']}", headers)
     assert status == 200 and mine["status"] == "returned"
     assert mine["return_reason"] == "请结合本职工作再谈谈"
+    # Quoting SQL is just text: stored and shown as written.
+    sql = "';DROP TABLE member;-- " + ESSAY
+    status, odd = await world.call("POST", "/submissions", headers, json={"text": sql})
+    assert status == 200 and odd["text"] == sql
+    assert await Member.all().count() == 4
 
 
 async def test_my_xinde_are_listed_newest_first_a_page_at_a_time(
