@@ -22,7 +22,7 @@ from pydantic import Field
 
 from scheduler.runner import poke
 from server.activity import CheckIn, PointsEntry, Submission, SubmissionStatus
-from server.api.spec import Call, Input, PageQuery, Routes, iso, page_of
+from server.api.spec import Call, Id, Input, PageQuery, Routes, iso, page_of
 from server.clock import day_span
 from server.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from server.meetings import AttendeeRole, Meeting, MeetingAttendee, MeetingStatus
@@ -37,6 +37,7 @@ from server.services.access import (
     require_leader,
 )
 from server.services.ledger import write_ledger
+from server.services.points import PointsRules
 from server.services.scope import under
 from server.settings import parse_offsets
 from server.typedefs import CLOCK, CORPUS, SCHEDULER, SETTINGS, WECHAT_CLIENTS
@@ -44,7 +45,6 @@ from server.typedefs import CLOCK, CORPUS, SCHEDULER, SETTINGS, WECHAT_CLIENTS
 routes = Routes("支部管理")
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-ID_MAX = 2**31 - 1
 # Read here: a body field named `attendance` hides the module inside the model's class body.
 CORRECTION_REASON_MAX = attendance.REASON_MAX
 ATTENDANCE_WORDS = {"present": "出席", "leave": "请假", "absent": "缺席"}
@@ -133,8 +133,8 @@ class NewMeeting(Input):
     minutes: int | None = Field(None, ge=15, le=600, description="时长（分钟），默认 90")
     topic: str = Field(min_length=1, max_length=meetings.TOPIC_MAX, description="会议主题")
     place: str | None = Field(None, max_length=meetings.PLACE_MAX, description="地点")
-    organisation_id: int | None = Field(
-        None, ge=1, le=ID_MAX, description="召开的组织（党小组会为党小组）；默认本支部"
+    organisation_id: Id | None = Field(
+        None, description="召开的组织（党小组会为党小组）；默认本支部"
     )
 
 
@@ -259,7 +259,7 @@ async def meeting_roster(call: Call[Any]) -> dict[str, Any]:
 
 
 class Correction(Input):
-    member_id: int = Field(ge=1, le=ID_MAX, description="名单中的党员")
+    member_id: Id = Field(description="名单中的党员")
     attendance: Literal["present", "leave", "absent"] = Field(description="改为：出席、请假或缺席")
     reason: str = Field(min_length=1, max_length=CORRECTION_REASON_MAX, description="补录原因")
 
@@ -448,13 +448,15 @@ def _day(s: Submission) -> str:
 async def review_approve(call: Call[Any]) -> dict[str, Any]:
     """已审核过的返回 409。notified 为 false：本人不在 48 小时互动窗口内，
     会在「我的心得」中看到结果。"""
-    from server.app import points_rules  # server.app imports this module: read at call time
-
     found = await _submission(call)
     clock = call.app[CLOCK]
     with _hidden_if_refused():
         approval = await submissions.approve(
-            call.member, found.id, clock.now(), clock.today(), points_rules(call.app[SETTINGS])
+            call.member,
+            found.id,
+            clock.now(),
+            clock.today(),
+            PointsRules.from_settings(call.app[SETTINGS]),
         )
     s = approval.submission
     earned = f"，积分 +{approval.points}" if approval.points else ""
@@ -496,7 +498,7 @@ async def review_return(call: Call[Any]) -> dict[str, Any]:
 
 
 class MembersQuery(PageQuery):
-    org: int | None = Field(None, ge=1, le=ID_MAX, description="组织（支部或党小组）id")
+    org: Id | None = Field(None, description="组织（支部或党小组）id")
     status: MemberStatus | None = Field(None, description="active 或 transferred")
     q: str | None = Field(None, max_length=50, description="姓名中的字，或手机号后四位")
 
@@ -584,7 +586,7 @@ async def branch_member(call: Call[Any]) -> dict[str, Any]:
 
 
 class LedgerQuery(Input):
-    branch: int = Field(ge=1, le=ID_MAX, description="支部的组织 id")
+    branch: Id = Field(description="支部的组织 id")
     year: int = Field(ge=2000, le=2100, description="年份")
 
 
