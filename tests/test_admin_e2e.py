@@ -249,6 +249,14 @@ async def test_staff_read_the_street_in_a_browser(
             )
             assert months == [f"2026年{m}月" for m in range(1, 12)]
 
+            # On a phone the page fits the screen; only the tables scroll sideways.
+            await page.set_viewport_size({"width": 390, "height": 844})
+            # (Chart.js redraws its canvases for the new width on the next frame.)
+            await page.wait_for_function(
+                "() => document.documentElement.scrollWidth <= window.innerWidth"
+            )
+            await page.set_viewport_size({"width": 1280, "height": 900})
+
             # 本月: the numbers follow.
             async with page.expect_navigation():
                 await page.click('.period[data-period="month"]')
