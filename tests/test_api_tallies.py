@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestClient
 
 from server.app import create_app
 from server.clock import FrozenClock
+from server.meetings import Meeting
 from server.models import Member, Organisation, Role
 from server.services.points import PointsRules
 from server.services.report import tally_report
@@ -188,3 +189,36 @@ async def test_the_export_names_the_file_for_download(street: Street) -> None:
     disposition = resp.headers["Content-Disposition"]
     assert disposition.startswith("attachment;")
     assert "filename*=UTF-8''" in disposition
+
+
+async def test_staff_see_which_branches_owe_meetings_this_month(street: Street) -> None:
+    # Branch one held its 支委会 on the 5th and has the quarter's 党员大会 booked for the 27th.
+    for kind, day in (("支委会", 5), ("支部党员大会", 27)):
+        await Meeting.create(
+            kind=kind,
+            organisation=street.one,
+            topic="学习贯彻全会精神",
+            starts_at=datetime(2026, 11, day, 7, 0, tzinfo=UTC),
+            ends_at=datetime(2026, 11, day, 8, 30, tzinfo=UTC),
+        )
+    status, body = await street.get(street.staff, "/api/v1/compliance")
+    assert status == 200, body
+    assert body["total"] == 2
+    lights = {item["branch_name"]: item["columns"] for item in body["items"]}
+    assert lights["东社区第一党支部"]["committee"] == "green"
+    assert lights["东社区第一党支部"]["branch_meeting"] == "amber"
+    assert lights["西社区第一党支部"]["committee"] == "red"
+    assert body["red"] == 2  # both still owe the quarter's 党课
+
+    status, body = await street.get(street.secretary_one, "/api/v1/compliance")
+    assert [item["branch_name"] for item in body["items"]] == ["东社区第一党支部"]
+
+
+async def test_compliance_of_another_branch_is_hidden(street: Street) -> None:
+    other = await street.get(street.secretary_one, "/api/v1/compliance", org=street.two.id)
+    missing = await street.get(street.secretary_one, "/api/v1/compliance", org=2_000_000)
+    assert other == missing and other[0] == 403
+    status, body = await street.get(street.member_one, "/api/v1/compliance")
+    assert status == 403
+    status, body = await street.get(street.staff, "/api/v1/compliance", state="purple")
+    assert status == 400 and body["field"] == "state"

@@ -9,8 +9,11 @@ from urllib.parse import quote
 from aiohttp import web
 from pydantic import Field
 
-from server.api.spec import Call, Id, Input, Routes
-from server.services.access import organisation_in_scope, require_dashboard
+from server.api.spec import Call, Id, Input, PageQuery, Routes
+from server.errors import ValidationFailed
+from server.models import OrgKind
+from server.services.access import branches_in, organisation_in_scope, require_dashboard
+from server.services.compliance_status import RED, branch_lights
 from server.services.report import TallyReport, tally_report
 from server.services.tally_export import filename, to_csv, to_xlsx
 from server.typedefs import CLOCK, SETTINGS
@@ -77,3 +80,45 @@ async def export(call: Call[Any]) -> web.Response:
             )
         },
     )
+
+
+class ComplianceQuery(PageQuery):
+    org: Id | None = Field(None, description="组织 id：只看其下的支部；默认本人可见的全部支部")
+    state: Literal["red", "amber", "green"] | None = Field(
+        None, description="只看总体为该颜色的支部（red 有欠缺，amber 已安排未召开）"
+    )
+
+
+@routes.get("/compliance", summary="各支部三会一课落实情况（红黄绿）", query=ComplianceQuery)
+async def compliance(call: Call[Any]) -> dict[str, Any]:
+    """本月支委会、本月党小组会、本季度支部党员大会和党课。
+
+    green 已召开，amber 已安排、尚未召开，red 两者都没有。
+    """
+    require_dashboard(call.member)
+    assert call.scope is not None
+    query: ComplianceQuery = call.query
+    branches = await branches_in(call.scope)
+    if query.org is not None:
+        org = await organisation_in_scope(call.scope, query.org)
+        branches = [b for b in branches if b.path == org.path or b.path.startswith(org.path + "/")]
+        if org.kind is OrgKind.GROUP:
+            raise ValidationFailed("请选择支部或更上级的组织", field="org")
+    settings = call.app[SETTINGS]
+    lights = await branch_lights(
+        branches,
+        call.app[CLOCK].today(),
+        settings.zone,
+        settings.lecture_every,
+        now=call.app[CLOCK].now(),
+    )
+    if query.state is not None:
+        lights = [b for b in lights if b.overall == query.state]
+    first = (query.page - 1) * query.per_page
+    return {
+        "items": [b.as_dict() for b in lights[first : first + query.per_page]],
+        "page": query.page,
+        "per_page": query.per_page,
+        "total": len(lights),
+        "red": sum(1 for b in lights if b.overall == RED),
+    }
