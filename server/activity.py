@@ -36,6 +36,7 @@ class CheckIn(Model):
     class Meta:
         table = "check_in"
         unique_together = (("member", "day"),)
+        indexes = (("day", "organisation_id"),)  # a day counted live, per organisation
 
 
 class PointsReason(StrEnum):
@@ -76,6 +77,8 @@ class UnitReading(Model):
     class Meta:
         table = "unit_reading"
         unique_together = (("member", "unit_id", "day"),)
+        # A day counted live, and who studied in a period (a skip over the pairs, see report)
+        indexes = (("day", "organisation_id"), ("organisation_id", "member_id", "day"))
 
 
 class QuizAttempt(Model):
@@ -92,6 +95,7 @@ class QuizAttempt(Model):
 
     class Meta:
         table = "quiz_attempt"
+        indexes = (("day", "organisation_id"), ("organisation_id", "member_id", "day"))
 
 
 class QuizAnswer(Model):
@@ -159,3 +163,4 @@ class Submission(Model):
     class Meta:
         table = "submission"
         unique_together = (("member", "digest"),)
+        indexes = (("day", "organisation_id"),)
