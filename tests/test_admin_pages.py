@@ -8,6 +8,7 @@ naming the field.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -121,6 +122,19 @@ async def test_a_secretary_asks_in_chat_and_the_link_signs_her_in_once(street: S
     again = await client.post("/admin/login", data={"t": token}, allow_redirects=False)
     assert again.status == 403 and "已经用过" in await again.text()
     assert (await client.get("/admin/login", params={"t": token})).status == 403
+
+
+async def test_a_link_pressed_many_times_at_once_signs_in_once(street: Street) -> None:
+    client = street.client
+    link = await issue_link(client.app[CACHE], client.app[SETTINGS], street.staff)
+    token = token_in(link)
+
+    async def press() -> int:
+        resp = await client.post("/admin/login", data={"t": token}, allow_redirects=False)
+        return resp.status
+
+    statuses = await asyncio.gather(*(press() for _ in range(8)))
+    assert sorted(statuses) == [303] + [403] * 7
 
 
 async def test_the_cookie_is_secure_behind_https(aiohttp_client: Any, make_settings: Any) -> None:

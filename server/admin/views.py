@@ -37,8 +37,9 @@ FORMATS = ("xlsx", "csv")
 PENDING_SHOWN = 20
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _ID = re.compile(r"[1-9]\d{0,9}")
-FIELD_NAMES = {"org": "组织", "from": "开始日期", "to": "结束日期", "by": "分组方式"}
-FIELD_NAMES["format"] = "导出格式"
+FIELD_NAMES = {
+    "org": "组织", "from": "开始日期", "to": "结束日期", "by": "分组方式", "format": "导出格式",
+}  # fmt: skip
 # The headline figures, in the order shown: (TallyRow field, label).
 HEADLINE = (
     ("study_person_times", "学习人次"),
@@ -157,8 +158,12 @@ class Selection:
     shortcut: str | None  # year, quarter or month when the period is one of those
 
     def query(self, **extra: str) -> str:
-        values = {"org": str(self.org.id), "from": self.start.isoformat()}
-        values["to"] = self.end.isoformat()
+        """This selection as a query string, with `extra` values added or replaced."""
+        values = {
+            "org": str(self.org.id),
+            "from": self.start.isoformat(),
+            "to": self.end.isoformat(),
+        }
         return urlencode({**values, **extra})
 
 
