@@ -54,9 +54,7 @@ EXCERPT = 60  # characters of a 心得 in the list
 
 
 def _rules(call: Call[Any]) -> PointsRules:
-    from server.app import points_rules  # server.app imports this module: read at call time
-
-    return points_rules(call.app[SETTINGS])
+    return PointsRules.from_settings(call.app[SETTINGS])
 
 
 def _units(call: Call[Any]) -> dict[str, Unit]:
