@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
         ),
         ops.AddIndex(
             model_name='MeetingAttendee',
-            index=Index(fields=['meeting_id', 'attendance', 'role', 'organisation_id', 'member_id']),
+            index=Index(fields=['organisation_id', 'member_id', 'attendance', 'role', 'meeting_id']),
         ),
         ops.AddIndex(
             model_name='QuizAttempt',

@@ -93,8 +93,8 @@ class MeetingAttendee(Model):
     class Meta:
         table = "meeting_attendee"
         unique_together = (("meeting", "member"),)
-        # Who was present at a period's 党课 and 主题党日, read from the index alone (tallies)
-        indexes = (("meeting_id", "attendance", "role", "organisation_id", "member_id"),)
+        # Who was present at a period's 党课 and 主题党日: a walk over (organisation, member)
+        indexes = (("organisation_id", "member_id", "attendance", "role", "meeting_id"),)
 
 
 class MeetingChange(Model):

@@ -159,7 +159,7 @@ def _chinese(day: date) -> str:
 
 def sentence_for(start: date, end: date, today: date, studied: int, exchanged: int) -> str:
     """The line staff paste into their reports: "2026年以来" for this year so far."""
-    if (start.month, start.day) == (1, 1) and end >= today and end.year == start.year:
+    if (start.month, start.day) == (1, 1) and end >= today:
         span = f"{start.year}年以来"
     else:
         span = f"{_chinese(start)}至{_chinese(end)}"
@@ -406,17 +406,18 @@ async def _from_snapshots(ids: list[int], first: date, last: date, grain: Grain)
     """The snapshot rows of the subtree for [first, last], summed in SQL per org or per day."""
     out: Parts = defaultdict(_Tally)
     sums = {f"s_{name}": Sum(name) for name in COUNTS}
-    rows = (
-        await TallySnapshot.filter(organisation_id__in=ids, day__gte=first, day__lte=last)
+    rows, meetings = await asyncio.gather(
+        TallySnapshot.filter(organisation_id__in=ids, day__gte=first, day__lte=last)
         .annotate(**sums)
         .group_by(grain)
-        .values(grain, *sums)
+        .values(grain, *sums),
+        _snapshot_meetings(ids, first, last, grain),
     )
     for row in rows:
         counts = out[row[grain]].counts
         for name in COUNTS:
             counts[name] += int(row[f"s_{name}"] or 0)
-    for key, kind, n in await _snapshot_meetings(ids, first, last, grain):
+    for key, kind, n in meetings:
         out[key].meetings[kind] += int(n)
     return out
 
@@ -549,36 +550,51 @@ async def _studied_pairs(
     ids: list[int], first: date, last: date, zone: ZoneInfo
 ) -> set[tuple[int, int]]:
     """Distinct (organisation, member) who studied in the period: a few thousand rows at most."""
-    found: set[tuple[int, int]] = set()
     if connections.get("default").capabilities.dialect == "postgres":
-        for table, extra in (
-            ("unit_reading", ""),
-            ("quiz_attempt", " AND finished_at IS NOT NULL"),
-        ):
-            found.update(await _skip_pairs(table, extra, ids, first, last))
-        sources: tuple[Any, ...] = (_lessons(ids, first, last, zone),)
-    else:
-        sources = (
-            UnitReading.filter(organisation_id__in=ids, day__gte=first, day__lte=last),
-            QuizAttempt.filter(
-                organisation_id__in=ids, day__gte=first, day__lte=last, finished_at__isnull=False
+        begin, after = day_span(first, last, zone)
+        kinds = ", ".join(f"'{kind}'" for kind in STUDY_MEETINGS if "'" not in kind)
+        period = f" AND r.day >= '{first.isoformat()}' AND r.day <= '{last.isoformat()}'"
+        queries: list[Awaitable[Any]] = [
+            _skip_pairs("unit_reading", "", period, ids),
+            _skip_pairs("quiz_attempt", "", period + " AND r.finished_at IS NOT NULL", ids),
+            _skip_pairs(
+                "meeting_attendee",
+                " JOIN meeting mt ON mt.id = r.meeting_id",
+                " AND r.attendance = 'present' AND r.role = 'expected'"
+                f" AND mt.kind IN ({kinds}) AND mt.status <> 'cancelled'"
+                f" AND mt.starts_at >= '{begin.isoformat()}'"
+                f" AND mt.starts_at < '{after.isoformat()}'",
+                ids,
             ),
-            _lessons(ids, first, last, zone),
-        )
-    for qs in sources:
-        found.update(await qs.distinct().values_list("organisation_id", "member_id"))
+        ]
+    else:
+        lessons = _lessons(ids, first, last, zone).distinct()
+        queries = [lessons.values_list("organisation_id", "member_id")]
+        queries += [
+            qs.distinct().values_list("organisation_id", "member_id")
+            for qs in (
+                UnitReading.filter(organisation_id__in=ids, day__gte=first, day__lte=last),
+                QuizAttempt.filter(
+                    organisation_id__in=ids,
+                    day__gte=first,
+                    day__lte=last,
+                    finished_at__isnull=False,
+                ),
+            )
+        ]
+    found: set[tuple[int, int]] = set()
+    for pairs in await asyncio.gather(*queries):
+        found.update((int(o), int(m)) for o, m in pairs)
     return found
 
 
-async def _skip_pairs(
-    table: str, extra: str, ids: list[int], first: date, last: date
-) -> list[tuple[int, int]]:
-    """PostgreSQL: the (organisation, member) pairs of `table` with a row in the period.
+async def _skip_pairs(table: str, join: str, where: str, ids: list[int]) -> list[tuple[int, int]]:
+    """PostgreSQL: the (organisation, member) pairs of `table` with a row `r` meeting `where`.
 
     A year holds hundreds of thousands of readings but only a few thousand pairs, so instead of
-    reading every row this walks the (organisation_id, member_id, day) index from one pair to
-    the next (a loose index scan) and asks the index whether each pair has a day in the period.
-    The table name, ids and dates written into the text are ours.
+    reading every row this walks the table's (organisation_id, member_id, ...) index from one
+    pair to the next (a loose index scan) and asks, for each pair, whether it has a row in the
+    period.  The table, conditions, ids and dates written into the text are ours.
     """
     sql = f"""
     WITH RECURSIVE p(o, m) AS (
@@ -592,8 +608,7 @@ async def _skip_pairs(
         ) n
     )
     SELECT o, m FROM p WHERE o IN ({_ints(ids)}) AND EXISTS (
-        SELECT 1 FROM {table} r WHERE r.organisation_id = p.o AND r.member_id = p.m
-        AND r.day >= '{first.isoformat()}' AND r.day <= '{last.isoformat()}'{extra}
+        SELECT 1 FROM {table} r{join} WHERE r.organisation_id = p.o AND r.member_id = p.m{where}
     )"""
     rows = await connections.get("default").execute_query_dict(sql)
     return [(r["o"], r["m"]) for r in rows]
