@@ -347,3 +347,14 @@ async def test_three_years_exactly_is_allowed(db: None) -> None:
     await make_branch(ONE)
     r = await report(COMMITTEE, date(2023, 3, 21), date(2026, 3, 20), "month")
     assert len(r.rows) == 37
+
+
+async def test_no_own_row_when_nothing_is_attributed_to_the_organisation_itself(db: None) -> None:
+    wang = await make_member("王芳", "13900000001", org=await make_branch(ONE))
+    await UnitReading.create(
+        member=wang, organisation_id=wang.organisation_id, unit_id="u", day=TODAY
+    )  # type: ignore[attr-defined]
+    for by in ("child", "branch"):
+        r = await report(COMMITTEE, *YEAR, by)
+        assert not any(row.label.endswith("（本级）") or row.key == "other" for row in r.rows)
+        assert summed(r.rows, "readings") == r.total.readings == 1

@@ -224,10 +224,11 @@ async def tally_report(
         for org_id, n in active.items():
             members[row_of.get(org_id, OTHER)] += n
         rows = []
-        for key, label, org_id in heads:
+        for n, (key, label, org_id) in enumerate(heads):
             tally, who = per_key.get(key, _Tally()), people.get(key, set())
-            if org_id is None and not (tally.counts or tally.meetings or who or members[key]):
-                continue  # nothing outside the listed organisations: no row for it
+            own = n == len(heads) - 1  # the org's own row (本级), or outside every branch
+            if own and not (tally.counts or tally.meetings or who or members[key]):
+                continue  # nothing there: no row for it
             rows.append(_row(key, label, org_id, start, end, tally, len(who), members[key]))
 
     everything = _Tally()
