@@ -81,3 +81,11 @@ async def test_member_endpoints_ask_an_unbound_user_to_bind_first(
         body: Any = await resp.json()
         assert resp.status == 403, (endpoint.method, endpoint.path, body)
         assert "绑定" in body["error"]
+
+
+async def test_path_parameters_have_their_real_types(client: TestClient) -> None:
+    doc = await (await client.get(f"{PREFIX}/openapi.json")).json()
+    unit = doc["paths"][f"{PREFIX}/study/units/{{unit_id}}"]["get"]["parameters"][0]
+    assert unit["schema"]["type"] == "string"
+    meeting = doc["paths"][f"{PREFIX}/meetings/{{id}}"]["get"]["parameters"][0]
+    assert meeting["schema"] == {"type": "integer", "minimum": 1}

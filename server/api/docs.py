@@ -30,7 +30,14 @@ def _schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any
 
 def _parameters(endpoint: Endpoint) -> list[dict[str, Any]]:
     params = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string"}
+            if name in endpoint.text_params
+            else {"type": "integer", "minimum": 1},
+        }
         for name in re.findall(r"{(\w+)}", endpoint.path)
     ]
     if endpoint.query is not None:

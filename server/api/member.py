@@ -126,7 +126,9 @@ async def todays_unit(call: Call[Any]) -> dict[str, Any]:
     return await _read(call, unit)
 
 
-@routes.get("/study/units/{unit_id}", summary="阅读一篇学习内容（记一次学习）")
+@routes.get(
+    "/study/units/{unit_id}", summary="阅读一篇学习内容（记一次学习）", text_params=("unit_id",)
+)
 async def read_unit(call: Call[Any]) -> dict[str, Any]:
     """学习内容是公开资料：编号格式不对回答 400，不存在回答 404。"""
     unit_id = call.request.match_info["unit_id"]

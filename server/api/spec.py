@@ -91,7 +91,8 @@ class Endpoint:
     query: type[BaseModel] | None = None
     description: str = ""
     produces: str = "application/json"
-    statuses: tuple[int, ...] = field(default=())
+    # Path parameters that are names, not ids (every other one is a positive integer).
+    text_params: tuple[str, ...] = field(default=())
 
 
 class Routes:
