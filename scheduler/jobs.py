@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from server.clock import Clock
 from server.messaging import tell
 from server.models import Channel, Organisation, OrgKind
 from server.services import compliance
 from server.services.outbox import Outbox, Report
-from server.services.snapshot import snapshot_day
+from server.services.snapshot import catch_up
 from server.wechat.client import WeChatClient
 
 log = logging.getLogger("dangjian.scheduler")
@@ -32,11 +31,17 @@ async def deliver_notices(outbox: Outbox, clock: Clock) -> Report:
 
 
 async def daily_snapshot(clock: Clock) -> int:
-    """Just after midnight: yesterday's tally snapshot, replacing any earlier run of that day."""
-    yesterday = clock.today() - timedelta(days=1)
-    written = await snapshot_day(yesterday, clock.zone)
-    log.info("tally snapshot for %s: %d organisations", yesterday.isoformat(), written)
-    return written
+    """Just after midnight (and at start-up): yesterday's tally snapshot, and any day missed
+    while no process was up or changed since it was taken.  The number of days taken."""
+    taken = await catch_up(clock.today(), clock.zone, now=clock.now())
+    if taken:
+        log.info(
+            "tally snapshot taken for %d days (%s to %s)",
+            len(taken),
+            taken[0].isoformat(),
+            taken[-1].isoformat(),
+        )
+    return len(taken)
 
 
 async def compliance_check(

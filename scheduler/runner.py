@@ -61,8 +61,8 @@ async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
     async def snapshot() -> None:
         await as_leader(lambda: daily_snapshot(clock))
 
-    # A run held up (a busy loop) by up to six hours still happens.  A run due while no
-    # process was up is not caught up: the jobs are in memory; see the README.
+    # A run held up (a busy loop) by up to six hours still happens.  Of the runs due while no
+    # process was up, the snapshot catches up at start; the reminders to secretaries do not.
     scheduler = AsyncIOScheduler(
         timezone=settings.zone, job_defaults={"misfire_grace_time": 6 * 3600}
     )
@@ -75,7 +75,15 @@ async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
         coalesce=True,
         next_run_time=datetime.now(settings.zone),  # at start: whatever fell due while down
     )
-    scheduler.add_job(snapshot, "cron", hour=0, minute=5, id="daily-snapshot", coalesce=True)
+    scheduler.add_job(
+        snapshot,
+        "cron",
+        hour=0,
+        minute=5,
+        id="daily-snapshot",
+        coalesce=True,
+        next_run_time=datetime.now(settings.zone),  # at start: days missed while down
+    )
     hour, minute = (int(x) for x in settings.report_time.split(":"))
     clients = app[WECHAT_CLIENTS]
 

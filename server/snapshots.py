@@ -37,3 +37,19 @@ class TallySnapshot(Model):
     class Meta:
         table = "tally_snapshot"
         unique_together = (("organisation", "day"),)
+
+
+class SnapshotDay(Model):
+    """A day whose snapshot rows are complete and current: reports may read them.
+
+    Taking the snapshot writes this row. A later change to that day (a 心得 reviewed, an
+    attendance corrected, a quiz finished after midnight) deletes it, so reports count the
+    day live from the events until the nightly job takes it again.
+    """
+
+    id = fields.IntField(primary_key=True)
+    day = fields.DateField(unique=True)
+    taken_at = fields.DatetimeField()
+
+    class Meta:
+        table = "snapshot_day"

@@ -14,6 +14,7 @@ from server.db import close_database, open_database
 from server.meetings import Attendance
 from server.models import Organisation, Role
 from server.services import submissions
+from server.services.snapshot import catch_up, snapshot_day, touched
 from server.services.tallies import participation
 from server.snapshots import TallySnapshot
 from study_content.corpus import SHIPPED, Unit, load_corpus
@@ -85,7 +86,7 @@ async def test_the_snapshot_of_a_day_agrees_with_the_live_count(
 ) -> None:
     await a_busy_day(corpus)
     clock = FrozenClock(datetime(2026, 11, 20, 16, 5, tzinfo=UTC))  # 00:05 on the 21st
-    assert await daily_snapshot(clock) == 2
+    assert await daily_snapshot(clock) == 60  # yesterday and the 59 days before, all untaken
     for path in (ONE, TWO, COMMITTEE):
         live = await participation(await org(path), DAY, DAY, ZONE)
         snap = await summed(path)
@@ -104,6 +105,31 @@ async def test_running_a_day_again_replaces_it(db: None, corpus: list[Unit]) -> 
     await daily_snapshot(clock)
     wang = await make_member("孙九", "13900000009", org=await make_branch(ONE))
     await read(wang, corpus[2], DAY)  # a late-arriving event for that day
-    await daily_snapshot(clock)
+    await snapshot_day(DAY, ZONE)  # `dangjian snapshot --day`
     assert await TallySnapshot.filter(day=DAY).count() == 2
     assert (await summed(ONE))["readings"] == 3
+
+
+async def test_days_missed_while_down_are_taken_at_the_next_start(
+    db: None, corpus: list[Unit]
+) -> None:
+    await a_busy_day(corpus)
+    # Nothing ran for a week; the process starts on the 27th at 09:00.
+    clock = FrozenClock(datetime(2026, 11, 27, 1, 0, tzinfo=UTC))
+    await daily_snapshot(clock)
+    assert (await summed(ONE))["readings"] == 2
+    # The next night: yesterday, and older untaken days; never the days already current.
+    clock.advance(days=1)
+    taken = await catch_up(clock.today(), ZONE)
+    assert taken[-1] == date(2026, 11, 27)
+    assert DAY not in taken
+
+
+async def test_a_day_changed_after_its_snapshot_is_taken_again(
+    db: None, corpus: list[Unit]
+) -> None:
+    await a_busy_day(corpus)
+    await snapshot_day(DAY, ZONE)
+    await touched(DAY)  # e.g. a 心得 of that day was approved this morning
+    taken = await catch_up(date(2026, 11, 25), ZONE)
+    assert DAY in taken

@@ -19,10 +19,13 @@ from server.activity import CheckIn, QuizAttempt, Submission, UnitReading
 from server.db import close_database, open_database
 from server.errors import ValidationFailed
 from server.meetings import Attendance, AttendeeRole, Meeting, MeetingAttendee
-from server.models import Member, MemberStatus, Organisation, OrgKind
+from server.models import Member, MemberStatus, Organisation, OrgKind, Role
+from server.services import submissions
+from server.services.points import PointsRules
 from server.services.report import BREAKDOWNS, TallyReport, TallyRow, tally_report
 from server.services.snapshot import snapshot_day
 from server.services.tallies import participation
+from server.snapshots import SnapshotDay
 from tests.conftest import make_branch, make_member
 from tests.test_tallies import COMMITTEE, EAST, ONE, TWO, WEST, ZONE
 
@@ -358,3 +361,31 @@ async def test_no_own_row_when_nothing_is_attributed_to_the_organisation_itself(
         r = await report(COMMITTEE, *YEAR, by)
         assert not any(row.label.endswith("（本级）") or row.key == "other" for row in r.rows)
         assert summed(r.rows, "readings") == r.total.readings == 1
+
+
+async def test_days_the_snapshot_missed_are_counted_from_the_events(db: None) -> None:
+    await a_busy_quarter()
+    # The server was down for most of February: no snapshot for those nights.
+    await snapshot_every_past_day()
+    await SnapshotDay.filter(day__gte=date(2026, 2, 3), day__lte=date(2026, 2, 24)).delete()
+    for by in (None, "branch", "week"):
+        fast = await report(COMMITTEE, *YEAR, by)
+        slow = await report(COMMITTEE, *YEAR, by, use_snapshots=False)
+        assert fast == slow, by
+
+
+async def test_a_review_after_the_snapshot_shows_in_the_report_at_once(db: None) -> None:
+    await a_busy_quarter()
+    await snapshot_every_past_day()
+    pending = await Submission.filter(
+        status="pending", organisation__path=ONE, day__lt=TODAY - timedelta(days=3)
+    ).first()
+    assert pending is not None
+    secretary = await make_member("李书记", "13900007777", role=Role.SECRETARY, org=await org(ONE))
+    before = (await report(ONE, *YEAR, None)).total.approved
+
+    await submissions.approve(secretary, pending.id, noon(TODAY), TODAY, PointsRules())
+
+    after = await report(ONE, *YEAR, None)
+    assert after.total.approved == before + 1
+    assert after == await report(ONE, *YEAR, None, use_snapshots=False)

@@ -13,6 +13,7 @@ from server.activity import PointsReason, QuizAnswer, QuizAttempt
 from server.errors import Conflict
 from server.models import Member
 from server.services.points import PointsRules, award
+from server.services.snapshot import touched
 from study_content.corpus import LETTERS, Question, Unit
 
 QUESTIONS_PER_QUIZ = 5
@@ -105,6 +106,7 @@ async def answer(
         score = await QuizAnswer.filter(attempt_id=attempt.id, correct=True).count()
         attempt.score, attempt.finished_at = score, now
         await attempt.save(update_fields=["score", "finished_at"])
+        await touched(attempt.day)  # finished after midnight: its start day's count changed
         member = await attempt.member
         points = await award(
             member,

@@ -45,6 +45,7 @@ from server.meetings import (
 )
 from server.models import Member, MemberStatus, Organisation, OrgKind
 from server.services.meetings import STANDARD
+from server.services.snapshot import fresh_days
 from server.services.tallies import STUDY_MEETINGS
 from server.snapshots import TallySnapshot
 
@@ -187,7 +188,11 @@ async def tally_report(
     live_from = start
     if use_snapshots and start < today:
         last = min(end, today - timedelta(days=1))
-        counting.append(_from_snapshots(ids, start, last, grain))
+        for first, until, current in _runs(start, last, await fresh_days(start, last)):
+            if current:
+                counting.append(_from_snapshots(ids, first, until, grain))
+            else:  # never taken, or changed since it was: count the events themselves
+                counting.append(_live(ids, first, until, zone, grain))
         live_from = last + timedelta(days=1)
     if live_from <= end:
         counting.append(_live(ids, live_from, end, zone, grain))
@@ -401,6 +406,20 @@ def bucket_key(by: str, head: date) -> str:
 
 
 # ---- counting ------------------------------------------------------------------------------
+
+
+def _runs(first: date, last: date, fresh: set[date]) -> list[tuple[date, date, bool]]:
+    """[first, last] cut into runs of days whose snapshots are all current, or all not."""
+    runs: list[tuple[date, date, bool]] = []
+    day = first
+    while day <= last:
+        current = day in fresh
+        until = day
+        while until < last and ((until + timedelta(days=1)) in fresh) == current:
+            until += timedelta(days=1)
+        runs.append((day, until, current))
+        day = until + timedelta(days=1)
+    return runs
 
 
 async def _from_snapshots(ids: list[int], first: date, last: date, grain: Grain) -> Parts:

@@ -9,7 +9,7 @@ transaction: it replaces, never adds.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from tortoise.transactions import in_transaction
@@ -25,11 +25,12 @@ from server.meetings import (
     after_the_end,
 )
 from server.services.tallies import STUDY_MEETINGS
-from server.snapshots import TallySnapshot
+from server.snapshots import SnapshotDay, TallySnapshot
 
 
-async def snapshot_day(day: date, zone: ZoneInfo) -> int:
-    """Write `day`'s rows; the number of organisations with anything to count."""
+async def snapshot_day(day: date, zone: ZoneInfo, *, now: datetime | None = None) -> int:
+    """Write `day`'s rows and mark the day taken; the number of organisations with anything."""
+    started = (now or datetime.now(UTC)).astimezone(UTC)
     start, end = day_span(day, day, zone)
     rows: dict[int, dict[str, int]] = defaultdict(Counter)  # type: ignore[arg-type]
     studied: dict[int, set[int]] = defaultdict(set)
@@ -72,6 +73,8 @@ async def snapshot_day(day: date, zone: ZoneInfo) -> int:
 
     orgs = set(rows) | set(meetings_by_org)
     async with in_transaction():
+        await SnapshotDay.filter(day=day).delete()
+        await SnapshotDay.create(day=day, taken_at=started)
         await TallySnapshot.filter(day=day).delete()
         await TallySnapshot.bulk_create(
             [
@@ -86,3 +89,33 @@ async def snapshot_day(day: date, zone: ZoneInfo) -> int:
             ]
         )
     return len(orgs)
+
+
+async def touched(day: date) -> None:
+    """Something on `day` changed after the fact: reports count it live until it is retaken."""
+    await SnapshotDay.filter(day=day).delete()
+
+
+async def fresh_days(first: date, last: date) -> set[date]:
+    """The days in [first, last] whose snapshot is complete and current."""
+    days = await SnapshotDay.filter(day__gte=first, day__lte=last).values_list("day", flat=True)
+    return {d if isinstance(d, date) else date.fromisoformat(str(d)) for d in days}
+
+
+async def catch_up(
+    today: date, zone: ZoneInfo, *, back: int = 400, most: int = 60, now: datetime | None = None
+) -> list[date]:
+    """Take the days before today (up to `back` days ago) that are not current.
+
+    Yesterday, days missed while no process was up, and days changed since they were taken:
+    the most recent `most` of them a run, so one night after a long outage does not hold the
+    database for long (the next nights take the rest).
+    """
+    first = today - timedelta(days=back)
+    fresh = await fresh_days(first, today - timedelta(days=1))
+    due = [
+        first + timedelta(days=n) for n in range(back) if first + timedelta(days=n) not in fresh
+    ][-most:]
+    for day in due:
+        await snapshot_day(day, zone, now=now)
+    return due

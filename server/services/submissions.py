@@ -22,6 +22,7 @@ from server.models import Member, Organisation
 from server.services import similarity
 from server.services.points import PointsRules, award
 from server.services.scope import under
+from server.services.snapshot import touched
 from study_content.corpus import Unit
 
 MIN_LENGTH = 50  # characters that count (words, not spaces, punctuation or emoji)
@@ -143,6 +144,7 @@ async def _reopen(submission: Submission, today: date) -> bool:
         notified_at=None,
     )
     if reopened:
+        await touched(submission.day)  # it leaves its old day for today
         await submission.refresh_from_db()
     return bool(reopened)
 
@@ -218,6 +220,7 @@ async def _decide(
         label = "通过" if found.status == SubmissionStatus.APPROVED else "退回"
         raise Conflict(f"编号 {number} 的心得已经审核过了（已{label}）。")
     await found.refresh_from_db()
+    await touched(found.day)  # its day's approved / returned counts changed
     return found
 
 

@@ -2,8 +2,9 @@
 
 - **学习人次 (study person-times)**: each time a member studied.  A study unit read in chat
   counts once per member, unit and day (the `unit_reading` row); a finished 答题 counts once;
-  being present at a 党课 or a 主题党日 (organised study) counts once.  Opening the same unit
-  twice in a day is one person-time; two units are two.
+  being present at a 党课 or a 主题党日 (organised study) as one of those expected counts
+  once (a guest, 列席, does not).  Opening the same unit twice in a day is one
+  person-time; two units are two.
 - **交流体会人次 (experience exchanges)**: each 心得体会 handed in during the period that the
   branch has not returned: pending and approved ones.  A returned one does not count; its
   revision, handed in again, does.
@@ -24,7 +25,7 @@ from tortoise.queryset import QuerySet
 
 from server.activity import CheckIn, QuizAttempt, Submission, SubmissionStatus, UnitReading
 from server.clock import day_span
-from server.meetings import Attendance, MeetingAttendee, MeetingStatus
+from server.meetings import Attendance, AttendeeRole, MeetingAttendee, MeetingStatus
 from server.models import Organisation
 from server.services.meetings import PARTY_LECTURE, THEME_DAY
 from server.services.scope import under
@@ -93,6 +94,7 @@ async def participation(org: Organisation, start: date, end: date, zone: ZoneInf
     first, after = day_span(start, end, zone)
     lessons = MeetingAttendee.filter(
         under(path),
+        role=AttendeeRole.EXPECTED,  # a guest (列席) is not counted, as in the snapshot
         attendance=Attendance.PRESENT,
         meeting__kind__in=STUDY_MEETINGS,
         meeting__starts_at__gte=first,
