@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -82,7 +82,8 @@ async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
         minute=5,
         id="daily-snapshot",
         coalesce=True,
-        next_run_time=datetime.now(settings.zone),  # at start: days missed while down
+        # A minute after start (not during it): the days missed while no process was up.
+        next_run_time=datetime.now(settings.zone) + timedelta(minutes=1),
     )
     hour, minute = (int(x) for x in settings.report_time.split(":"))
     clients = app[WECHAT_CLIENTS]
