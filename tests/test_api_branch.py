@@ -314,6 +314,28 @@ async def test_the_secretary_shows_the_code_takes_the_roster_and_corrects_attend
     assert roster["counts"]["present"] == 1
 
 
+async def test_two_namesakes_on_the_roster_are_corrected_one_by_one(
+    aiohttp_client: Any, make_settings: Any, fake_wechat: Any
+) -> None:
+    w = await world(aiohttp_client, make_settings, fake_wechat)
+    twin = await make_member("王芳", "13700000006", org=w.branch)  # the branch has two 王芳
+    number = await a_meeting(w, kind="党员大会")
+    w.travel(datetime(2026, 11, 26, 9, 0, tzinfo=UTC))  # over; neither signed in
+    status, fixed = await w.call(
+        "POST",
+        f"/meetings/{number}/attendance",
+        "secretary",
+        json={"member_id": twin.id, "attendance": "leave", "reason": "事先口头请假"},
+    )
+    assert status == 200, fixed
+    rows = {
+        r.member_id: str(r.attendance)  # type: ignore[attr-defined]
+        for r in await MeetingAttendee.filter(meeting_id=number, member__name="王芳")
+    }
+    # The other 王芳 is untouched (still undecided until the roster closes the meeting).
+    assert rows == {twin.id: "leave", w.people["wang"].id: "unknown"}
+
+
 async def test_the_secretary_writes_the_minutes_and_may_rewrite_them(
     aiohttp_client: Any, make_settings: Any, fake_wechat: Any
 ) -> None:

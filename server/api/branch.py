@@ -25,7 +25,7 @@ from server.activity import CheckIn, PointsEntry, Submission, SubmissionStatus
 from server.api.spec import Call, Id, Input, PageQuery, Routes, iso, page_of
 from server.clock import day_span
 from server.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from server.meetings import AttendeeRole, Meeting, MeetingAttendee, MeetingStatus
+from server.meetings import Attendance, AttendeeRole, Meeting, MeetingAttendee, MeetingStatus
 from server.messaging import tell
 from server.models import Member, MemberStatus, Organisation, OrgKind, WeChatIdentity, mask_phone
 from server.services import attendance, meetings, notices, submissions
@@ -47,7 +47,6 @@ routes = Routes("支部管理")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Read here: a body field named `attendance` hides the module inside the model's class body.
 CORRECTION_REASON_MAX = attendance.REASON_MAX
-ATTENDANCE_WORDS = {"present": "出席", "leave": "请假", "absent": "缺席"}
 
 
 # --- who may call, and which objects they may touch ----------------------------------------
@@ -267,23 +266,18 @@ class Correction(Input):
 @routes.post("/meetings/{id}/attendance", summary="补录出勤（须写原因，留有记录）", body=Correction)
 async def correct_attendance(call: Call[Any]) -> dict[str, Any]:
     meeting = await _meeting(call)
-    row = await MeetingAttendee.get_or_none(
-        meeting_id=meeting.id, member_id=call.body.member_id
-    ).prefetch_related("member")
-    if row is None:
-        raise ValidationFailed("这位党员不在该会议的名单里。", field="member_id")
     with _hidden_if_refused():
-        fixed = await attendance.correct(
+        fixed = await attendance.correct_member(
             call.member,
             meeting.id,
-            row.member.name,
-            ATTENDANCE_WORDS[call.body.attendance],
+            call.body.member_id,
+            Attendance(call.body.attendance),
             call.body.reason,
             call.app[CLOCK].now(),
         )
     return {
         "meeting_id": meeting.id,
-        "member_id": row.member.id,
+        "member_id": call.body.member_id,
         "attendance": str(fixed.attendance),
         "reason": fixed.reason,
     }

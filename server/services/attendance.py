@@ -311,3 +311,33 @@ async def appoint_recorder(leader: Member, number: int, name: str) -> Member:
             meeting=meeting, by=leader, action="recorder", detail={"member": recorder.id}
         )
     return recorder
+
+
+async def correct_member(
+    leader: Member, number: int, member_id: int, to: Attendance, reason: str, now: datetime
+) -> MeetingAttendee:
+    """补录 by member id (the REST API names the member): as `correct`, namesakes and all.
+
+    The same rule and the same history row as `correct`; only the lookup differs, so two
+    attendees who share a name can each be corrected.
+    """
+    meeting = await manageable(leader, number)
+    if to not in CORRECTIONS.values():
+        raise ValidationFailed("补录的情况只能是 出席、请假 或 缺席。", field="attendance")
+    reason = reason.strip()
+    if not reason:
+        raise ValidationFailed("请写明补录原因。", field="reason")
+    row = await MeetingAttendee.get_or_none(meeting_id=meeting.id, member_id=member_id)
+    if row is None:
+        raise ValidationFailed(f"编号 {number} 的会议名单里没有这位党员。", field="member_id")
+    before = str(row.attendance)
+    async with in_transaction():
+        await MeetingAttendee.filter(id=row.id).update(attendance=to, reason=reason[:REASON_MAX])
+        await MeetingChange.create(
+            meeting=meeting,
+            by=leader,
+            action="corrected",
+            detail={"member": member_id, "from": before, "to": to.value, "reason": reason},
+        )
+    await row.refresh_from_db()
+    return row
