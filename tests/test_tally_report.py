@@ -20,7 +20,7 @@ from server.db import close_database, open_database
 from server.errors import ValidationFailed
 from server.meetings import Attendance, AttendeeRole, Meeting, MeetingAttendee
 from server.models import Member, MemberStatus, Organisation, OrgKind, Role
-from server.services import submissions
+from server.services import attendance, submissions
 from server.services.points import PointsRules
 from server.services.report import BREAKDOWNS, TallyReport, TallyRow, tally_report
 from server.services.snapshot import snapshot_day
@@ -388,4 +388,26 @@ async def test_a_review_after_the_snapshot_shows_in_the_report_at_once(db: None)
 
     after = await report(ONE, *YEAR, None)
     assert after.total.approved == before + 1
+    assert after == await report(ONE, *YEAR, None, use_snapshots=False)
+
+
+async def test_an_attendance_corrected_after_the_snapshot_shows_at_once(db: None) -> None:
+    await a_busy_quarter()
+    await snapshot_every_past_day()
+    row = await MeetingAttendee.filter(
+        attendance=Attendance.ABSENT,
+        meeting__organisation__path=ONE,
+        meeting__status="held",
+        meeting__starts_at__lt=noon(TODAY - timedelta(days=3)),
+    ).first()
+    assert row is not None
+    secretary = await make_member("李书记", "13900007777", role=Role.SECRETARY, org=await org(ONE))
+    before = (await report(ONE, *YEAR, None)).total.present
+
+    await attendance.correct_member(
+        secretary, row.meeting_id, row.member_id, Attendance.PRESENT, "签到机故障", noon(TODAY)
+    )
+
+    after = await report(ONE, *YEAR, None)
+    assert after.total.present == before + 1
     assert after == await report(ONE, *YEAR, None, use_snapshots=False)

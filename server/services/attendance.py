@@ -25,6 +25,7 @@ from server.models import Member, Organisation
 from server.services.meetings import BRANCH_MEETING, SIGNIN_OPENS, manageable, visible
 from server.services.points import PointsRules, award
 from server.services.scope import under
+from server.services.snapshot import touched_around
 
 OPENS_BEFORE = SIGNIN_OPENS
 WRONG_CODES_ALLOWED = 5  # per member per rotation window: a million codes are not guessed
@@ -247,23 +248,28 @@ async def correct(
         raise NotFound(f"编号 {number} 的会议名单里没有「{name}」。")
     if len(rows) > 1:
         raise Conflict(f"名单里有 {len(rows)} 位「{name}」，请联系管理员在后台补录。")
-    row = rows[0]
+    return await _record_correction(leader, meeting, rows[0], CORRECTIONS[to], reason.strip())
+
+
+async def _record_correction(
+    leader: Member, meeting: Meeting, row: MeetingAttendee, to: Attendance, reason: str
+) -> MeetingAttendee:
+    """One correction and its history row, together; the meeting's day is counted afresh."""
     before = str(row.attendance)
     async with in_transaction():
-        await MeetingAttendee.filter(id=row.id).update(
-            attendance=CORRECTIONS[to], reason=reason.strip()[:REASON_MAX]
-        )
+        await MeetingAttendee.filter(id=row.id).update(attendance=to, reason=reason[:REASON_MAX])
         await MeetingChange.create(
             meeting=meeting,
             by=leader,
             action="corrected",
             detail={
-                "member": row.member.id,
+                "member": row.member_id,  # type: ignore[attr-defined]
                 "from": before,
-                "to": CORRECTIONS[to].value,
-                "reason": reason.strip(),
+                "to": to.value,
+                "reason": reason,
             },
         )
+    await touched_around(meeting.starts_at)
     await row.refresh_from_db()
     return row
 
@@ -330,14 +336,4 @@ async def correct_member(
     row = await MeetingAttendee.get_or_none(meeting_id=meeting.id, member_id=member_id)
     if row is None:
         raise ValidationFailed(f"编号 {number} 的会议名单里没有这位党员。", field="member_id")
-    before = str(row.attendance)
-    async with in_transaction():
-        await MeetingAttendee.filter(id=row.id).update(attendance=to, reason=reason[:REASON_MAX])
-        await MeetingChange.create(
-            meeting=meeting,
-            by=leader,
-            action="corrected",
-            detail={"member": member_id, "from": before, "to": to.value, "reason": reason},
-        )
-    await row.refresh_from_db()
-    return row
+    return await _record_correction(leader, meeting, row, to, reason)

@@ -96,6 +96,14 @@ async def touched(day: date) -> None:
     await SnapshotDay.filter(day=day).delete()
 
 
+async def touched_around(moment: datetime) -> None:
+    """Something at `moment` changed: its local day is the UTC day, or the one either side."""
+    day = moment.astimezone(UTC).date()
+    await SnapshotDay.filter(
+        day__gte=day - timedelta(days=1), day__lte=day + timedelta(days=1)
+    ).delete()
+
+
 async def fresh_days(first: date, last: date) -> set[date]:
     """The days in [first, last] whose snapshot is complete and current."""
     days = await SnapshotDay.filter(day__gte=first, day__lte=last).values_list("day", flat=True)
