@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from server.admin.links import issue_link
-from server.cache import Cache
+from server.clock import Clock
 from server.dispatch import ChatContext, Router
 from server.dispatch.filters import Keyword, bound
 from server.models import Member, MemberStatus
@@ -27,10 +27,10 @@ router.help("后台", "获取党建工作后台的登录链接", visible=may_use
 
 
 @router.message(ADMIN, bound)
-async def dashboard_link(member: Member, cache: Cache, settings: Settings) -> str:
+async def dashboard_link(member: Member, clock: Clock, settings: Settings) -> str:
     if member.status != MemberStatus.ACTIVE or member.role not in DASHBOARD_ROLES:
         return "抱歉，党建工作后台仅对支部书记、副书记、总支书记和党工委工作人员开放。"
-    link = await issue_link(cache, settings, member)
+    link = await issue_link(settings, member, clock.now())
     minutes = max(1, settings.admin_link_ttl // 60)
     return (
         f"{member.name}同志，请点击下面的链接进入党建工作后台（{minutes} 分钟内有效，"

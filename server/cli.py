@@ -252,6 +252,27 @@ async def _tally_org(given: str | None) -> Organisation | str:
     return found or f"--org: no organisation with the id or path {given!r}"
 
 
+def cmd_admin_link(settings: Settings, args: argparse.Namespace) -> int:
+    """A one-time dashboard link for a member; how the first administrator is made."""
+    from server.admin.links import admin_link_for_phone
+    from server.db import database
+    from server.errors import ValidationFailed
+
+    async def run() -> str:
+        async with database(settings.database_url):
+            return await admin_link_for_phone(args.phone, settings, datetime.now(UTC))
+
+    try:
+        link = asyncio.run(run())
+    except ValidationFailed as exc:
+        print(f"phone: {exc.user_message}", file=sys.stderr)
+        return 2
+    minutes = max(1, settings.admin_link_ttl // 60)
+    print(f"open within {minutes} minutes, once (DANGJIAN_PUBLIC_URL sets the address):")
+    print(link)
+    return 0
+
+
 def cmd_fake_wechat(settings: Settings, args: argparse.Namespace) -> int:
     from aiohttp import web
 
@@ -326,6 +347,11 @@ def build_parser() -> argparse.ArgumentParser:
     tally.add_argument("--format", choices=("xlsx", "csv"), default="xlsx")
     tally.add_argument("--out", help="the file to write (default: tally-<org>-<from>-<to>.<fmt>)")
     tally.set_defaults(func=cmd_tally)
+    admin = sub.add_parser(
+        "admin-link", help="print a one-time dashboard link for a member (makes the first admin)"
+    )
+    admin.add_argument("phone", help="the member's phone number, as in the roster")
+    admin.set_defaults(func=cmd_admin_link)
     fake = sub.add_parser("fake-wechat", help="run the local fake of the WeChat API")
     fake.add_argument("--host", default="127.0.0.1")
     fake.add_argument("--port", type=int, default=8081)

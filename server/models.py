@@ -133,3 +133,23 @@ def mask_openid(openid: str | None) -> str:
     if not openid:
         return ""
     return f"{openid[:6]}…{openid[-2:]}" if len(openid) > 10 else "…"
+
+
+class AdminLink(Model):
+    """A one-time sign-in link to the dashboard: the SHA-256 of its token, never the token.
+
+    Kept in the database, not the cache, so a link printed by the command line works with the
+    embedded in-process cache too, and using it is one conditional UPDATE in any process.
+    """
+
+    id = fields.IntField(primary_key=True)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "models.Member", related_name="admin_links", on_delete=fields.CASCADE
+    )
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "admin_link"

@@ -31,7 +31,7 @@ from server.services.access import Hidden
 from server.services.compliance import missing
 from server.services.compliance_status import AMBER, GREEN, RED, branch_lights
 from server.services.report import tally_report
-from server.typedefs import CACHE, SETTINGS
+from server.typedefs import CLOCK, SETTINGS
 from tests.conftest import APPID, make_branch, make_member
 from tests.wechat_peer import WeChatPeer, openid_for
 
@@ -89,7 +89,7 @@ def token_in(text: str) -> str:
 
 
 async def sign_in(client: TestClient, member: Member) -> None:
-    link = await issue_link(client.app[CACHE], client.app[SETTINGS], member)
+    link = await issue_link(client.app[SETTINGS], member, client.app[CLOCK].now())
     resp = await client.post("/admin/login", data={"t": token_in(link)}, allow_redirects=False)
     assert resp.status == 303, await resp.text()
 
@@ -126,7 +126,7 @@ async def test_a_secretary_asks_in_chat_and_the_link_signs_her_in_once(street: S
 
 async def test_a_link_pressed_many_times_at_once_signs_in_once(street: Street) -> None:
     client = street.client
-    link = await issue_link(client.app[CACHE], client.app[SETTINGS], street.staff)
+    link = await issue_link(client.app[SETTINGS], street.staff, client.app[CLOCK].now())
     token = token_in(link)
 
     async def press() -> int:
@@ -141,7 +141,7 @@ async def test_the_cookie_is_secure_behind_https(aiohttp_client: Any, make_setti
     settings = make_settings(public_url="https://dj.example.gov.cn")
     client = await aiohttp_client(create_app(settings))
     staff = await make_member("赵干事", "13900000003", role=Role.STAFF)
-    link = await issue_link(client.app[CACHE], settings, staff)
+    link = await issue_link(settings, staff, client.app[CLOCK].now())
     assert link.startswith("https://dj.example.gov.cn/admin/login?t=")
     resp = await client.post("/admin/login", data={"t": token_in(link)}, allow_redirects=False)
     assert resp.status == 303 and "Secure" in resp.headers["Set-Cookie"]
@@ -177,7 +177,9 @@ async def test_forged_links_are_refused(street: Street) -> None:
 
 
 async def test_a_form_posted_from_another_site_is_refused(street: Street) -> None:
-    link = await issue_link(street.client.app[CACHE], street.client.app[SETTINGS], street.staff)
+    link = await issue_link(
+        street.client.app[SETTINGS], street.staff, street.client.app[CLOCK].now()
+    )
     resp = await street.client.post(
         "/admin/login",
         data={"t": token_in(link)},
@@ -305,14 +307,14 @@ async def test_the_export_is_a_download_of_the_same_report(street: Street) -> No
 
 
 async def test_the_cli_link_makes_the_first_admin(street: Street) -> None:
-    cache, settings = street.client.app[CACHE], street.client.app[SETTINGS]
-    link = await admin_link_for_phone("13900000002", settings, cache)
+    settings, now = street.client.app[SETTINGS], street.client.app[CLOCK].now()
+    link = await admin_link_for_phone("13900000002", settings, now)
     assert (await Member.get(id=street.member.id)).role is Role.ADMIN
     assert "/admin/login?t=" in link
-    await admin_link_for_phone("13900000001", settings, cache)  # a secretary stays one
+    await admin_link_for_phone("13900000001", settings, now)  # a secretary stays one
     assert (await Member.get(id=street.secretary.id)).role is Role.SECRETARY
     with pytest.raises(ValidationFailed) as refused:
-        await admin_link_for_phone("13999999999", settings, cache)
+        await admin_link_for_phone("13999999999", settings, now)
     assert refused.value.field == "phone"
 
 

@@ -1,9 +1,10 @@
 """Signing in to the dashboard: a one-time link sent in chat, then a cookie session.
 
-Neither token is stored: the cache holds their SHA-256, so a cache dump cannot be replayed.  A
-link is used once, even when two processes are handed it at the same moment: the first to
-`add` the "used" marker wins, and only then is the link deleted.  Sessions are opaque tokens
-in an HttpOnly cookie; signing out deletes the cache entry.
+Neither token is stored, only its SHA-256, so a dump cannot be replayed.  A link lives in the
+database (`AdminLink`), so one printed by `dangjian admin-link` in another process works with
+the embedded cache too; it is used once, even when two processes are handed it at the same
+moment: one conditional UPDATE marks it used.  Sessions are opaque tokens in an HttpOnly
+cookie, kept in the cache; signing out deletes the entry.
 """
 
 from __future__ import annotations
@@ -12,17 +13,18 @@ import hashlib
 import json
 import logging
 import secrets
+from datetime import UTC, datetime, timedelta
+
+from tortoise.queryset import QuerySet
 
 from server.cache import Cache
 from server.errors import ValidationFailed
-from server.models import Member, MemberStatus, Role
+from server.models import AdminLink, Member, MemberStatus, Role
 from server.services.access import DASHBOARD_ROLES
 from server.settings import Settings
 
 log = logging.getLogger("dangjian.admin")
 
-LINK = "admin:link:"
-LINK_USED = "admin:link-used:"
 SESSION = "admin:session:"
 COOKIE = "dj_admin"
 # Tokens are 43 URL-safe characters; anything far off is forged without asking the cache.
@@ -37,32 +39,44 @@ def well_formed(token: str | None) -> bool:
     return token is not None and 20 <= len(token) <= 100 and set(token) <= _TOKEN_CHARS
 
 
-async def issue_link(cache: Cache, settings: Settings, member: Member) -> str:
+async def issue_link(settings: Settings, member: Member, now: datetime) -> str:
     """A sign-in link for `member`, usable once within DANGJIAN_ADMIN_LINK_TTL seconds."""
     token = secrets.token_urlsafe(32)
-    await cache.set(LINK + _hash(token), str(member.id), ttl=settings.admin_link_ttl)
+    await AdminLink.create(
+        token_hash=_hash(token),
+        member=member,
+        expires_at=_utc(now) + timedelta(seconds=settings.admin_link_ttl),
+    )
     log.info("dashboard link issued", extra={"member_id": member.id})
     return f"{settings.base_url}/admin/login?t={token}"
 
 
-async def link_is_live(cache: Cache, token: str | None) -> bool:
+def _utc(now: datetime) -> datetime:
+    return now.astimezone(UTC)  # stored and compared in UTC (SQLite compares the text)
+
+
+def _live(token: str | None, now: datetime) -> QuerySet[AdminLink]:
+    return AdminLink.filter(
+        token_hash=_hash(token or ""), used_at__isnull=True, expires_at__gt=_utc(now)
+    )
+
+
+async def link_is_live(token: str | None, now: datetime) -> bool:
     """Whether the link still works (the page with the button says so before it is pressed)."""
-    return well_formed(token) and await cache.get(LINK + _hash(token or "")) is not None
+    return well_formed(token) and await _live(token, now).exists()
 
 
-async def consume_link(cache: Cache, settings: Settings, token: str | None) -> int | None:
+async def consume_link(token: str | None, now: datetime) -> int | None:
     """The member id the link was issued to, once; None if expired, used or forged."""
     if not well_formed(token):
         return None
-    digest = _hash(token or "")
-    member_id = await cache.get(LINK + digest)
-    if member_id is None:
+    link = await _live(token, now).first()
+    if link is None:
         return None
-    # First writer wins across processes; the marker outlives the link itself.
-    if not await cache.add(LINK_USED + digest, "1", ttl=settings.admin_link_ttl):
+    # One conditional UPDATE: of two processes pressing at once, exactly one changes the row.
+    if not await _live(token, now).filter(id=link.id).update(used_at=_utc(now)):
         return None
-    await cache.delete(LINK + digest)
-    return int(member_id)
+    return link.member_id  # type: ignore[attr-defined]
 
 
 async def open_session(cache: Cache, settings: Settings, member_id: int) -> str:
@@ -96,7 +110,7 @@ async def close_session(cache: Cache, token: str | None) -> None:
         await cache.delete(SESSION + _hash(token or ""))
 
 
-async def admin_link_for_phone(phone: str, settings: Settings, cache: Cache) -> str:
+async def admin_link_for_phone(phone: str, settings: Settings, now: datetime) -> str:
     """`dangjian admin-link <phone>`: a sign-in link; how the first administrator is made.
 
     A member whose role does not open the dashboard becomes 系统管理员 (Role.ADMIN).
@@ -110,4 +124,4 @@ async def admin_link_for_phone(phone: str, settings: Settings, cache: Cache) -> 
         log.warning(
             "member promoted to admin from the command line", extra={"member_id": member.id}
         )
-    return await issue_link(cache, settings, member)
+    return await issue_link(settings, member, now)

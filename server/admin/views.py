@@ -110,7 +110,7 @@ async def sign_in_hint(request: web.Request) -> web.Response:
 async def login_page(request: web.Request) -> web.Response:
     # Only a page with a button: WeChat's link preview fetches the URL and must not use it up.
     token = request.query.get("t")
-    if not await links.link_is_live(request.config_dict[CACHE], token):
+    if not await links.link_is_live(token, request.config_dict[CLOCK].now()):
         return message_page(request, "登录链接无效", LINK_SPENT, status=403)
     return render(request, "login.html", {"title": "进入后台", "token": token})
 
@@ -120,7 +120,9 @@ async def login(request: web.Request) -> web.Response:
     settings, cache = request.config_dict[SETTINGS], request.config_dict[CACHE]
     form = await request.post()
     token = form.get("t")
-    member_id = await links.consume_link(cache, settings, token if isinstance(token, str) else None)
+    member_id = await links.consume_link(
+        token if isinstance(token, str) else None, request.config_dict[CLOCK].now()
+    )
     member = await links.session_member_by_id(member_id) if member_id is not None else None
     if member is None:
         return message_page(request, "登录链接无效", LINK_SPENT, status=403)
