@@ -8,9 +8,8 @@ from server.dispatch import Router
 from server.dispatch.context import text_after_number
 from server.dispatch.filters import HasRole, InState, Keyword, Pattern, bound
 from server.dispatch.state import Conversation
-from server.messaging import tell
 from server.models import BRANCH_LEADERS, Channel, Member
-from server.services import submissions
+from server.services import review_notice, submissions
 from server.services.points import PointsRules
 from server.wechat.client import WeChatClient
 from server.wechat.replies import MAX_TEXT_BYTES, byte_pages
@@ -104,8 +103,7 @@ async def show_more(member: Member, conversation: Conversation) -> str:
 async def _tell_author(
     submission: Submission, text: str, clock: Clock, clients: dict[Channel, WeChatClient]
 ) -> str:
-    if await tell(submission.member_id, text, clients):  # type: ignore[attr-defined]
-        await submissions.mark_notified(submission, clock.now())
+    if await review_notice.tell_author(submission, text, clock.now(), clients):
         return "已通知本人。"
     return "本人 48 小时内没有和公众号互动，暂时无法推送通知；他回复 我的心得 时会看到结果。"
 
@@ -124,10 +122,7 @@ async def approve(
     s = approval.submission
     earned = f"，积分 +{approval.points}" if approval.points else ""
     told = await _tell_author(
-        s,
-        f"您 {_when(s)} 提交的心得（编号 {s.id}）已通过支部审核{earned}。感谢您的分享！",
-        clock,
-        wechat_clients,
+        s, review_notice.approved_text(s, approval.points), clock, wechat_clients
     )
     return f"已通过编号 {s.id} 的心得{earned}。{told}"
 
@@ -144,13 +139,7 @@ async def send_back(
     # The reason as typed, Chinese punctuation and all (the matched text is normalised).
     reason = text_after_number(raw_text, "退回") or reason
     s = await submissions.return_for_revision(member, int(number), reason, clock.now())
-    told = await _tell_author(
-        s,
-        f"您 {_when(s)} 提交的心得（编号 {s.id}）被支部退回，原因：{s.return_reason}\n"
-        "修改后可以回复 写心得 重新提交。",
-        clock,
-        wechat_clients,
-    )
+    told = await _tell_author(s, review_notice.returned_text(s), clock, wechat_clients)
     return f"已退回编号 {s.id} 的心得。{told}"
 
 

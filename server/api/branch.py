@@ -26,9 +26,8 @@ from server.api.spec import Call, Id, Input, PageQuery, Routes, iso, page_of
 from server.clock import day_span
 from server.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from server.meetings import Attendance, AttendeeRole, Meeting, MeetingAttendee, MeetingStatus
-from server.messaging import tell
 from server.models import Member, MemberStatus, Organisation, OrgKind, WeChatIdentity, mask_phone
-from server.services import attendance, meetings, notices, submissions
+from server.services import attendance, meetings, notices, review_notice, submissions
 from server.services.access import (
     Hidden,
     Scope,
@@ -427,15 +426,7 @@ async def review_show(call: Call[Any]) -> dict[str, Any]:
 
 
 async def _tell_author(call: Call[Any], s: Submission, text: str) -> bool:
-    """As the chat's 通过 / 退回: a customer-service message, recorded once it is accepted."""
-    if await tell(s.member_id, text, call.app[WECHAT_CLIENTS]):  # type: ignore[attr-defined]
-        await submissions.mark_notified(s, call.app[CLOCK].now())
-        return True
-    return False
-
-
-def _day(s: Submission) -> str:
-    return f"{s.day.month}月{s.day.day}日"
+    return await review_notice.tell_author(s, text, call.app[CLOCK].now(), call.app[WECHAT_CLIENTS])
 
 
 @routes.post("/review/submissions/{id}/approve", summary="通过一篇心得（本人获积分并收到通知）")
@@ -453,10 +444,7 @@ async def review_approve(call: Call[Any]) -> dict[str, Any]:
             PointsRules.from_settings(call.app[SETTINGS]),
         )
     s = approval.submission
-    earned = f"，积分 +{approval.points}" if approval.points else ""
-    told = await _tell_author(
-        call, s, f"您 {_day(s)} 提交的心得（编号 {s.id}）已通过支部审核{earned}。感谢您的分享！"
-    )
+    told = await _tell_author(call, s, review_notice.approved_text(s, approval.points))
     s.member = found.member
     return {
         "submission": submission_json(s, _titles(call)),
@@ -478,12 +466,7 @@ async def review_return(call: Call[Any]) -> dict[str, Any]:
         s = await submissions.return_for_revision(
             call.member, found.id, call.body.reason, call.app[CLOCK].now()
         )
-    told = await _tell_author(
-        call,
-        s,
-        f"您 {_day(s)} 提交的心得（编号 {s.id}）被支部退回，原因：{s.return_reason}\n"
-        "修改后可以回复 写心得 重新提交。",
-    )
+    told = await _tell_author(call, s, review_notice.returned_text(s))
     s.member = found.member
     return {"submission": submission_json(s, _titles(call)), "notified": told}
 
