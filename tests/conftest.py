@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 import secrets
+import shutil
+import tempfile
+import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -23,6 +27,34 @@ from tests.wechat_peer import WeChatPeer
 
 TOKEN = "testtoken2026"
 APPID = "wxtestappid00001"
+
+
+_TEMPLATE: list[Path] = []
+
+
+async def _migrate(path: Path) -> None:
+    from server.db import close_database, open_database
+
+    await open_database(f"sqlite://{path}")
+    await close_database()
+
+
+def migrated(target: Path) -> str:
+    """The URL of a SQLite file at `target` with every migration applied.
+
+    Applying the migrations to an empty file takes about a second, copying one that has them a
+    millisecond: the first call of a test run migrates a template, every call copies it.  (The
+    migrations themselves are tested from scratch in test_migrations.py.)
+    """
+    if not _TEMPLATE:
+        path = Path(tempfile.mkdtemp(prefix="dangjian-template-")) / "migrated.sqlite3"
+        # Its own thread and loop: callers may be inside the test's running event loop.
+        worker = threading.Thread(target=lambda: asyncio.run(_migrate(path)))
+        worker.start()
+        worker.join()
+        _TEMPLATE.append(path)
+    shutil.copyfile(_TEMPLATE[0], target)
+    return f"sqlite://{target}"
 
 
 def new_aes_key() -> str:
@@ -47,7 +79,7 @@ def make_settings(
 ) -> Callable[..., Settings]:
     def make(**overrides: Any) -> Settings:
         values: dict[str, Any] = {
-            "db_url": f"sqlite://{tmp_path}/test.sqlite3",
+            "db_url": migrated(tmp_path / "test.sqlite3"),
             "wechat_token": TOKEN,
             "wechat_aes_key": aes_key,
             "wechat_appid": APPID,

@@ -32,7 +32,7 @@ from server.services.compliance import missing
 from server.services.compliance_status import AMBER, GREEN, RED, branch_lights
 from server.services.report import tally_report
 from server.typedefs import CLOCK, SETTINGS
-from tests.conftest import APPID, make_branch, make_member
+from tests.conftest import APPID, make_branch, make_member, migrated
 from tests.wechat_peer import WeChatPeer, openid_for
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -323,7 +323,7 @@ async def test_the_cli_link_makes_the_first_admin(street: Street) -> None:
 
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[None]:
-    await open_database(f"sqlite://{tmp_path}/lights.sqlite3")
+    await open_database(migrated(tmp_path / "lights.sqlite3"))
     yield
     await close_database()
 

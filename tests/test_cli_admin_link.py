@@ -18,7 +18,7 @@ from server.cli import main
 from server.db import close_database, open_database
 from server.models import Member, Role
 from server.settings import load_settings
-from tests.conftest import make_member
+from tests.conftest import make_member, migrated
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ def roster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
 
     async def seed() -> None:
-        await open_database(f"sqlite://{tmp_path}/dangjian.sqlite3")
+        await open_database(migrated(tmp_path / "dangjian.sqlite3"))
         await make_member("赵主任", "13900000009")
         await close_database()
 

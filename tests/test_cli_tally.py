@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 from server.activity import Submission, UnitReading
 from server.cli import main
 from server.db import close_database, open_database
-from tests.conftest import make_branch, make_member
+from tests.conftest import make_branch, make_member, migrated
 from tests.test_cli_startup import run_cli
 from tests.test_tallies import ONE, WEST
 
@@ -31,7 +31,7 @@ def street(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
 
     async def seed() -> None:
-        await open_database(f"sqlite://{tmp_path}/dangjian.sqlite3")
+        await open_database(migrated(tmp_path / "dangjian.sqlite3"))
         one, west = await make_branch(ONE), await make_branch(WEST)
         wang = await make_member("王芳", "13900000001", org=one)
         zhao = await make_member("赵六", "13900000002", org=west)

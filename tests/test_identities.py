@@ -11,12 +11,12 @@ import pytest
 from server.db import close_database, open_database
 from server.models import Channel, MemberStatus, Role, WeChatIdentity
 from server.services.identities import find_identity
-from tests.conftest import make_member
+from tests.conftest import make_member, migrated
 
 
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[None]:
-    await open_database(f"sqlite://{tmp_path}/ids.sqlite3")
+    await open_database(migrated(tmp_path / "ids.sqlite3"))
     yield
     await close_database()
 

@@ -17,6 +17,7 @@ from server.models import Member, MemberStatus, Organisation, OrgKind, Role
 from server.services import importer
 from server.services.importer import ImportReport, import_members
 from server.services.orgs import ensure_group, ensure_path
+from tests.conftest import migrated
 
 TODAY = date(2024, 5, 1)
 HEADER = ["姓名", "手机号", "性别", "出生日期", "学历", "入党日期", "所在组织", "党小组", "职务"]
@@ -40,7 +41,7 @@ def write_csv(path: Path, rows: Sequence[Sequence[Any]], encoding: str = "utf-8-
 
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[None]:
-    await open_database(f"sqlite://{tmp_path}/t.sqlite3")
+    await open_database(migrated(tmp_path / "t.sqlite3"))
     yield
     await close_database()
 

@@ -13,13 +13,13 @@ from server.db import close_database, open_database
 from server.meetings import PlannedMeeting
 from server.models import Organisation, OrgKind
 from server.services.plan import plan_year
-from tests.conftest import make_branch
+from tests.conftest import make_branch, migrated
 from tests.test_cli_startup import run_cli
 
 
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[None]:
-    await open_database(f"sqlite://{tmp_path}/plan.sqlite3")
+    await open_database(migrated(tmp_path / "plan.sqlite3"))
     yield
     await close_database()
 

@@ -18,6 +18,7 @@ from server.services import demo
 from server.services.demo import COMMITTEE, age_on, build_demo, seed_demo
 from server.services.importer import add_years, import_members
 from server.services.orgs import ensure_path
+from tests.conftest import migrated
 
 TODAY = date(2024, 2, 29)
 COLLEGE = {"大专", "本科", "研究生"}
@@ -25,7 +26,7 @@ COLLEGE = {"大专", "本科", "研究生"}
 
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[None]:
-    await open_database(f"sqlite://{tmp_path}/t.sqlite3")
+    await open_database(migrated(tmp_path / "t.sqlite3"))
     yield
     await close_database()
 

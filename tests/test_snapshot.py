@@ -18,7 +18,7 @@ from server.services.snapshot import catch_up, snapshot_day, touched
 from server.services.tallies import participation
 from server.snapshots import TallySnapshot
 from study_content.corpus import SHIPPED, Unit, load_corpus
-from tests.conftest import make_branch, make_member
+from tests.conftest import make_branch, make_member, migrated
 from tests.test_tallies import (
     COMMITTEE,
     ONE,
@@ -38,7 +38,7 @@ DAY = date(2026, 11, 20)
 
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[None]:
-    await open_database(f"sqlite://{tmp_path}/snapshot.sqlite3")
+    await open_database(migrated(tmp_path / "snapshot.sqlite3"))
     yield
     await close_database()
 

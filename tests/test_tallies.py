@@ -18,7 +18,7 @@ from server.services.points import PointsRules
 from server.services.study import record_reading
 from server.services.tallies import participation
 from study_content.corpus import SHIPPED, Unit, load_corpus
-from tests.conftest import make_branch, make_member
+from tests.conftest import make_branch, make_member, migrated
 
 RULES = PointsRules()
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -38,7 +38,7 @@ THOUGHTS = (
 
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[None]:
-    await open_database(f"sqlite://{tmp_path}/tallies.sqlite3")
+    await open_database(migrated(tmp_path / "tallies.sqlite3"))
     yield
     await close_database()
 

@@ -17,13 +17,14 @@ from server.db import close_database, open_database
 from server.models import Organisation
 from server.services.report import TallyReport, TallyRow, tally_report
 from server.services.tally_export import filename, headers, to_csv, to_xlsx
+from tests.conftest import migrated
 from tests.test_tallies import COMMITTEE, ZONE
 from tests.test_tally_report import TODAY, YEAR, a_busy_quarter, snapshot_every_past_day
 
 
 @pytest.fixture
 async def report(tmp_path: Path) -> AsyncIterator[TallyReport]:
-    await open_database(f"sqlite://{tmp_path}/export.sqlite3")
+    await open_database(migrated(tmp_path / "export.sqlite3"))
     await a_busy_quarter()
     await snapshot_every_past_day()
     committee = await Organisation.get(path=COMMITTEE)

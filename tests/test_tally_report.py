@@ -26,7 +26,7 @@ from server.services.report import BREAKDOWNS, TallyReport, TallyRow, tally_repo
 from server.services.snapshot import snapshot_day
 from server.services.tallies import participation
 from server.snapshots import SnapshotDay
-from tests.conftest import make_branch, make_member
+from tests.conftest import make_branch, make_member, migrated
 from tests.test_tallies import COMMITTEE, EAST, ONE, TWO, WEST, ZONE
 
 TODAY = date(2026, 3, 20)
@@ -40,7 +40,7 @@ ADDED = (
 
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[None]:
-    await open_database(f"sqlite://{tmp_path}/report.sqlite3")
+    await open_database(migrated(tmp_path / "report.sqlite3"))
     yield
     await close_database()
 
