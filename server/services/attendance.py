@@ -87,6 +87,15 @@ class SignedIn:
     points: int
 
 
+async def _not_locked_out(member: Member, now: datetime, rotation: int, cache: Cache) -> str:
+    """The key that counts this member's wrong codes (chat and mini-program alike); refused
+    before any code is looked at, or guessing would go on past the limit."""
+    tries = f"signin-fail:{member.id}:{_window(now, rotation)}"
+    if int(await cache.get(tries) or 0) >= WRONG_CODES_ALLOWED:
+        raise RateLimited("签到码错误次数太多，请稍后再试，或请书记为您补录。")
+    return tries
+
+
 async def sign_in(
     member: Member,  # `now` in the organisation's zone: the reply may quote a time
     code: str,
@@ -96,10 +105,7 @@ async def sign_in(
     cache: Cache,
     rules: PointsRules,
 ) -> SignedIn:
-    tries = f"signin-fail:{member.id}:{_window(now, rotation)}"
-    # Refused before any code is looked at: otherwise guessing would go on past the limit.
-    if int(await cache.get(tries) or 0) >= WRONG_CODES_ALLOWED:
-        raise RateLimited("签到码错误次数太多，请稍后再试，或请书记为您补录。")
+    tries = await _not_locked_out(member, now, rotation, cache)
     branch = await Organisation.get(id=member.organisation_id)  # type: ignore[attr-defined]
     # The member's own meetings, and the branch's (to say "not on the list" rather than "wrong").
     open_meetings = (
@@ -113,31 +119,8 @@ async def sign_in(
         .distinct()
     )
     for meeting in open_meetings:
-        if not await _matches(meeting, code, now, rotation):
-            continue
-        row = await MeetingAttendee.get_or_none(meeting_id=meeting.id, member_id=member.id)
-        if row is None:
-            raise Conflict(
-                f"您不在编号 {meeting.id} 的{meeting.kind}应到名单中。如需列席，请联系支部书记。"
-            )
-        changed = (
-            await MeetingAttendee.filter(id=row.id)
-            .exclude(attendance=Attendance.PRESENT)
-            .update(attendance=Attendance.PRESENT, signed_at=now.astimezone(UTC))
-        )
-        if not changed:
-            await row.refresh_from_db()
-            at = row.signed_at.astimezone(now.tzinfo) if row.signed_at else now
-            raise Conflict(f"您已经签到过了（{at:%H:%M}），不用重复签到。")
-        points = await award(
-            member,
-            PointsReason.MEETING,
-            f"meeting:{meeting.id}",
-            rules.meeting,
-            today,
-            rules,
-        )
-        return SignedIn(meeting, points)
+        if await _matches(meeting, code, now, rotation):
+            return await _present(member, meeting, now, today, rules)
     await cache.incr(tries, rotation * 2)
     raise ValidationFailed(
         "签到码不对或已过期。请看现场最新的签到码再发一次：签到 六位数字。", field="code"
@@ -159,9 +142,7 @@ async def sign_in_to(
     The wrong-code counter is `sign_in`'s own key, so guesses in chat and in the mini-program
     count together.  A code that belongs to another open meeting is wrong here.
     """
-    tries = f"signin-fail:{member.id}:{_window(now, rotation)}"
-    if int(await cache.get(tries) or 0) >= WRONG_CODES_ALLOWED:
-        raise RateLimited("签到码错误次数太多，请稍后再试，或请书记为您补录。")
+    tries = await _not_locked_out(member, now, rotation, cache)
     if meeting.status == MeetingStatus.CANCELLED:
         raise Conflict(f"编号 {meeting.id} 的会议已经取消了。")
     if now < meeting.starts_at - OPENS_BEFORE:
@@ -171,6 +152,13 @@ async def sign_in_to(
     if not await _matches(meeting, code, now, rotation):
         await cache.incr(tries, rotation * 2)
         raise ValidationFailed("签到码不对或已过期，请看现场最新的签到码再试。", field="code")
+    return await _present(member, meeting, now, today, rules)
+
+
+async def _present(
+    member: Member, meeting: Meeting, now: datetime, today: date, rules: PointsRules
+) -> SignedIn:
+    """The right code for `meeting`: mark the member present once, and pay for it once."""
     row = await MeetingAttendee.get_or_none(meeting_id=meeting.id, member_id=member.id)
     if row is None:
         raise Conflict(
