@@ -15,6 +15,14 @@ log = logging.getLogger("dangjian.http")
 async def error_middleware(request: web.Request, handler: web.Handler) -> web.StreamResponse:
     try:
         return await handler(request)
+    except web.HTTPRequestEntityTooLarge:
+        if not request.path.startswith("/api/"):
+            raise
+        # The API answers in JSON, naming what was wrong, like every other refusal.
+        limit = request.client_max_size
+        return web.json_response(
+            {"error": f"请求体过大（最多 {limit} 字节）", "field": "body"}, status=413
+        )
     except web.HTTPException:
         raise
     except DangjianError as exc:

@@ -160,8 +160,9 @@ async def test_a_100_kb_topic_is_refused_before_it_is_read(
 ) -> None:
     w = await world(aiohttp_client, make_settings, fake_wechat)
     before = await _counts()
-    status, _ = await schedule(w, topic="x" * 100_000)
+    status, answer = await schedule(w, topic="x" * 100_000)
     assert status == 413  # over DANGJIAN_MAX_BODY_BYTES: the server refuses to read it at all
+    assert answer["field"] == "body" and "65536" in answer["error"]
     assert await _counts() == before
 
 
