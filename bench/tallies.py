@@ -322,6 +322,13 @@ async def run(args: argparse.Namespace) -> int:
             written = await conn.execute(SNAPSHOT_SQL, today, ZONE.key)
             print(f"snapshots of every day before {today}: {written.split()[-1]} rows"
                   f" in one statement ({time.perf_counter() - t:.1f} s)")  # fmt: skip
+            # Each of those days is now taken, as snapshot_day marks it (SnapshotDay).
+            await conn.execute(
+                "INSERT INTO snapshot_day (day, taken_at)"
+                " SELECT d::date, now() FROM generate_series($1::date, $2::date, '1 day') d",
+                start,
+                today - timedelta(days=1),
+            )
             await conn.execute("VACUUM ANALYZE")
         finally:
             await conn.close()
