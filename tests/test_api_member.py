@@ -122,16 +122,17 @@ async def test_signed_in_but_not_bound_is_403_on_a_members_page(
 
 
 def member_endpoints() -> list[tuple[str, str]]:
-    """Every endpoint of server/api/member.py, with ids filled in."""
-    from server.api.member import routes
+    """Every endpoint of the member's own modules, with ids filled in."""
+    from server.api import attending, member, study, writing
 
     fill = {"{id}": "1", "{unit_id}": "constitution-nature"}
     found = []
-    for endpoint in routes.endpoints:
-        path = endpoint.path
-        for name, value in fill.items():
-            path = path.replace(name, value)
-        found.append((endpoint.method, path))
+    for module in (member, study, writing, attending):
+        for endpoint in module.routes.endpoints:
+            path = endpoint.path
+            for name, value in fill.items():
+                path = path.replace(name, value)
+            found.append((endpoint.method, path))
     return found
 
 

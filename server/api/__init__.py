@@ -7,7 +7,18 @@ from typing import Any
 
 from aiohttp import web
 
-from server.api import auth, branch, docs, member, staff
+from server.api import (
+    attending,
+    auth,
+    branch,
+    docs,
+    member,
+    review,
+    roster,
+    staff,
+    study,
+    writing,
+)
 from server.api.spec import PREFIX, Auth, Call, Endpoint, read_body, read_query
 from server.errors import PermissionDenied, Unauthorized
 from server.models import MemberStatus
@@ -15,7 +26,7 @@ from server.services.access import scope_of
 from server.sessions import Session, SessionStore, resolve
 from server.typedefs import API_SESSIONS, CACHE, CLOCK, IDENTITIES, SETTINGS
 
-MODULES = (auth, member, branch, staff, docs)
+MODULES = (auth, member, study, writing, attending, branch, review, roster, staff, docs)
 
 
 def endpoints() -> list[Endpoint]:

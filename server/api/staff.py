@@ -9,7 +9,7 @@ from urllib.parse import quote
 from aiohttp import web
 from pydantic import Field
 
-from server.api.spec import Call, Id, Input, PageQuery, Routes
+from server.api.spec import XLSX, Call, Id, Input, PageQuery, Routes
 from server.errors import ValidationFailed
 from server.models import OrgKind
 from server.services.access import branches_in, organisation_in_scope, require_dashboard
@@ -21,7 +21,6 @@ from server.typedefs import CLOCK, SETTINGS
 routes = Routes("统计")
 
 Breakdown = Literal["child", "branch", "day", "week", "month"]
-_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class TallyQuery(Input):
@@ -72,7 +71,7 @@ async def export(call: Call[Any]) -> web.Response:
     readable = f"{report.org_name}参与统计{report.start:%Y%m%d}-{report.end:%Y%m%d}.{fmt}"
     return web.Response(
         body=data,
-        content_type=_XLSX if fmt == "xlsx" else "text/csv",
+        content_type=XLSX if fmt == "xlsx" else "text/csv",
         charset=None if fmt == "xlsx" else "utf-8",
         headers={
             "Content-Disposition": (

@@ -1,0 +1,140 @@
+"""A member's meetings in the mini-program: upcoming, one meeting, sign in with a code, leave.
+
+A meeting the member may not see is refused exactly like one that does not exist.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field
+
+from server.api.corpus_refs import points_rules
+from server.api.spec import Call, Input, Routes, iso
+from server.errors import NotFound
+from server.meetings import (
+    Attendance,
+    AttendeeRole,
+    Meeting,
+    MeetingAttendee,
+    MeetingStatus,
+    after_the_end,
+)
+from server.models import Member
+from server.services import attendance, meetings
+from server.services.access import Hidden
+from server.typedefs import CACHE, CLOCK, SETTINGS
+
+routes = Routes("党员：会议")
+
+
+# --- 会议 ----------------------------------------------------------------------------------
+
+
+async def _visible_meeting(call: Call[Any]) -> Meeting:
+    """Meeting {id} if the member may see it; another branch's and a missing one alike: Hidden."""
+    try:
+        return await meetings.visible(call.member, call.number("id"))
+    except NotFound:
+        raise Hidden() from None
+
+
+def _meeting_json(m: Meeting, mine: MeetingAttendee | None, now: datetime) -> dict[str, Any]:
+    state = None
+    if mine is not None:
+        value = mine.attendance.value
+        over = now > m.ends_at and m.status != MeetingStatus.CANCELLED
+        if over and mine.role == AttendeeRole.EXPECTED:
+            value = after_the_end(value)  # undecided after the end is absent
+        state = {
+            "role": mine.role.value,
+            "attendance": value,
+            "reason": mine.reason,
+            "signed_at": iso(mine.signed_at),
+        }
+    live = m.status != MeetingStatus.CANCELLED
+    # As ask_leave decides: expected or invited, before the start, not signed in already.
+    may_leave = (
+        live and mine is not None and now < m.starts_at and mine.attendance != Attendance.PRESENT
+    )
+    return {
+        "id": m.id,
+        "kind": m.kind,
+        "topic": m.topic,
+        "place": m.place,
+        "starts_at": iso(m.starts_at),
+        "ends_at": iso(m.ends_at),
+        "status": m.status.value,
+        "organisation": {"id": m.organisation.id, "name": m.organisation.name},
+        "mine": state,
+        "signin_open": live and attendance.is_open(m, now),
+        "may_ask_leave": may_leave,
+    }
+
+
+async def _mine(member: Member, ids: list[int]) -> dict[int, MeetingAttendee]:
+    rows = await MeetingAttendee.filter(member_id=member.id, meeting_id__in=ids)
+    return {row.meeting_id: row for row in rows}  # type: ignore[attr-defined]
+
+
+async def _one_meeting(call: Call[Any], m: Meeting) -> dict[str, Any]:
+    await m.fetch_related("organisation")
+    mine = (await _mine(call.member, [m.id])).get(m.id)
+    return _meeting_json(m, mine, call.app[CLOCK].now())
+
+
+class MeetingsQuery(Input):
+    limit: int = Field(10, ge=1, le=50, description="最多几场，1–50")
+
+
+@routes.get(
+    "/meetings", summary="近期会议（我应参加或列席的；书记看本支部的）", query=MeetingsQuery
+)
+async def upcoming_meetings(call: Call[Any]) -> dict[str, Any]:
+    now = call.app[CLOCK].now()
+    found = await meetings.upcoming(call.member, now, limit=call.query.limit)
+    await Meeting.fetch_for_list(found, "organisation")
+    mine = await _mine(call.member, [m.id for m in found])
+    return {"items": [_meeting_json(m, mine.get(m.id), now) for m in found]}
+
+
+@routes.get("/meetings/{id}", summary="会议详情与我的出勤")
+async def show_meeting(call: Call[Any]) -> dict[str, Any]:
+    return await _one_meeting(call, await _visible_meeting(call))
+
+
+class SignIn(Input):
+    code: str = Field(pattern=r"^[0-9]{6}$", description="现场的六位签到码")
+
+
+@routes.post("/meetings/{id}/signin", summary="用现场的签到码签到", body=SignIn)
+async def sign_in(call: Call[Any]) -> dict[str, Any]:
+    """会议开始前 30 分钟至结束可签到；签到码错误次数过多会暂时锁定（与聊天中的签到共用）。"""
+    meeting = await _visible_meeting(call)
+    clock, settings = call.app[CLOCK], call.app[SETTINGS]
+    done = await attendance.sign_in_to(
+        call.member,
+        meeting,
+        call.body.code,
+        clock.local_now(),
+        clock.today(),
+        settings.signin_rotation,
+        call.app[CACHE],
+        points_rules(call),
+    )
+    return {"meeting": await _one_meeting(call, done.meeting), "points": done.points}
+
+
+class Leave(Input):
+    # The service holds the rule (200 characters, in Chinese); this bound only stops a flood.
+    reason: str = Field(max_length=10 * attendance.REASON_MAX, description="请假原因，最多 200 字")
+
+
+@routes.post("/meetings/{id}/leave", summary="会议开始前请假", body=Leave)
+async def ask_leave(call: Call[Any]) -> dict[str, Any]:
+    meeting = await _visible_meeting(call)
+    meeting = await attendance.ask_leave(
+        call.member, meeting.id, call.body.reason, call.app[CLOCK].now()
+    )
+    return await _one_meeting(call, meeting)

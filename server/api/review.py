@@ -1,0 +1,153 @@
+"""Secretaries review 心得 in the mini-program: the list with near-copy flags, 通过, 退回."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from server.activity import Submission, SubmissionStatus
+from server.api.leaders import hidden_if_refused, leader_scope
+from server.api.spec import Call, Input, PageQuery, Routes, iso, page_of
+from server.models import Member
+from server.services import review_notice, submissions
+from server.services.points import PointsRules
+from server.typedefs import CLOCK, CORPUS, SETTINGS, WECHAT_CLIENTS
+
+routes = Routes("支部管理：心得审核")
+
+
+# --- 心得 review -------------------------------------------------------------------------------
+
+
+class ReviewQuery(PageQuery):
+    status: SubmissionStatus = Field(
+        SubmissionStatus.PENDING, description="pending、approved 或 returned"
+    )
+
+
+def _near_copy(s: Submission, titles: dict[str, str]) -> dict[str, Any] | None:
+    if not s.resembles:
+        return None
+    kind, _, what = s.resembles.partition(":")
+    flag: dict[str, Any] = {"kind": kind, "similarity": s.similarity}
+    if kind == "unit":
+        flag.update(unit_id=what, title=titles.get(what, what))
+    else:
+        flag["submission_id"] = int(what) if what.isdigit() else None
+    return flag
+
+
+def submission_json(s: Submission, titles: dict[str, str], full: bool = False) -> dict[str, Any]:
+    found: dict[str, Any] = {
+        "id": s.id,
+        "member": {"id": s.member.id, "name": s.member.name},
+        "day": s.day.isoformat(),
+        "length": s.length,
+        "status": SubmissionStatus(s.status).value,
+        "near_copy": _near_copy(s, titles),
+        "excerpt": " ".join(s.content.split())[:60],
+    }
+    if full:
+        found.update(
+            content=s.content,
+            unit_id=s.unit_id,
+            return_reason=s.return_reason,
+            reviewed_at=iso(s.reviewed_at),
+        )
+    return found
+
+
+async def _hide_foreign_flags(reviewer: Member, items: list[dict[str, Any]]) -> None:
+    """A near-copy of another branch's 心得 is named as such, without its number."""
+    ids = [
+        i["near_copy"]["submission_id"]
+        for i in items
+        if i["near_copy"] and i["near_copy"].get("submission_id")
+    ]
+    visible = await submissions.visible_ids(reviewer, ids)
+    for item in items:
+        flag = item["near_copy"]
+        if flag and flag["kind"] == "submission" and flag.get("submission_id") not in visible:
+            item["near_copy"] = {"kind": "elsewhere", "similarity": flag["similarity"]}
+
+
+def _titles(call: Call[Any]) -> dict[str, str]:
+    return {u.id: u.title for u in call.app[CORPUS]}
+
+
+@routes.get("/review/submissions", summary="待审核（或已审核）的心得", query=ReviewQuery)
+async def review_list(call: Call[Any]) -> dict[str, Any]:
+    """管辖范围内其他党员的心得；待审核的先交的在前，其余最新的在前。near_copy 标出雷同。"""
+    scope = leader_scope(call)
+    status = call.query.status
+    query = (
+        Submission.filter(scope.filter(), status=status)
+        .exclude(member_id=call.member.id)
+        .order_by("id" if status == SubmissionStatus.PENDING else "-id")
+        .prefetch_related("member")
+    )
+    titles = _titles(call)
+    page = await page_of(query, call.query, lambda s: submission_json(s, titles))
+    await _hide_foreign_flags(call.member, page["items"])
+    return page
+
+
+async def _submission(call: Call[Any]) -> Submission:
+    leader_scope(call)
+    with hidden_if_refused():
+        return await submissions.find_for_review(call.member, call.number("id"))
+
+
+@routes.get("/review/submissions/{id}", summary="一篇心得的全文")
+async def review_show(call: Call[Any]) -> dict[str, Any]:
+    found = await _submission(call)
+    item = submission_json(found, _titles(call), full=True)
+    await _hide_foreign_flags(call.member, [item])
+    return item
+
+
+async def _tell_author(call: Call[Any], s: Submission, text: str) -> bool:
+    return await review_notice.tell_author(s, text, call.app[CLOCK].now(), call.app[WECHAT_CLIENTS])
+
+
+@routes.post("/review/submissions/{id}/approve", summary="通过一篇心得（本人获积分并收到通知）")
+async def review_approve(call: Call[Any]) -> dict[str, Any]:
+    """已审核过的返回 409。notified 为 false：本人不在 48 小时互动窗口内，
+    会在「我的心得」中看到结果。"""
+    found = await _submission(call)
+    clock = call.app[CLOCK]
+    with hidden_if_refused():
+        approval = await submissions.approve(
+            call.member,
+            found.id,
+            clock.now(),
+            clock.today(),
+            PointsRules.from_settings(call.app[SETTINGS]),
+        )
+    s = approval.submission
+    told = await _tell_author(call, s, review_notice.approved_text(s, approval.points))
+    s.member = found.member
+    return {
+        "submission": submission_json(s, _titles(call)),
+        "points": approval.points,
+        "notified": told,
+    }
+
+
+class Return(Input):
+    reason: str = Field(
+        min_length=1, max_length=submissions.REASON_MAX, description="退回原因（本人会看到）"
+    )
+
+
+@routes.post("/review/submissions/{id}/return", summary="退回一篇心得（写明原因）", body=Return)
+async def review_return(call: Call[Any]) -> dict[str, Any]:
+    found = await _submission(call)
+    with hidden_if_refused():
+        s = await submissions.return_for_revision(
+            call.member, found.id, call.body.reason, call.app[CLOCK].now()
+        )
+    told = await _tell_author(call, s, review_notice.returned_text(s))
+    s.member = found.member
+    return {"submission": submission_json(s, _titles(call)), "notified": told}

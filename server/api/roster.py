@@ -1,0 +1,147 @@
+"""Secretaries' roster: the members in scope, one member's year, and the 三会一课 台账."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import date
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from aiohttp import web
+from pydantic import Field
+
+from server.activity import CheckIn, PointsEntry, Submission, SubmissionStatus
+from server.api.leaders import leader_scope, zone_of
+from server.api.spec import XLSX, Call, Id, Input, PageQuery, Routes, page_of
+from server.clock import day_span
+from server.models import Member, MemberStatus, Organisation, OrgKind, WeChatIdentity, mask_phone
+from server.services import meetings
+from server.services.access import (
+    member_in_scope,
+    organisation_in_scope,
+)
+from server.services.ledger import write_ledger
+from server.services.scope import under
+from server.typedefs import CLOCK
+
+routes = Routes("支部管理：党员与台账")
+
+
+# --- members ---------------------------------------------------------------------------------
+
+
+class MembersQuery(PageQuery):
+    org: Id | None = Field(None, description="组织（支部或党小组）id")
+    status: MemberStatus | None = Field(None, description="active 或 transferred")
+    q: str | None = Field(None, max_length=50, description="姓名中的字，或手机号后四位")
+
+
+def _org(org: Any) -> dict[str, Any] | None:
+    return {"id": org.id, "name": org.name} if isinstance(org, Organisation) else None
+
+
+def member_row(m: Member) -> dict[str, Any]:
+    return {
+        "id": m.id,
+        "name": m.name,
+        "phone": mask_phone(m.phone),
+        "role": m.role.value,
+        "status": m.status.value,
+        "organisation": _org(m.organisation),
+        "group": _org(m.group),
+        "is_mobile": m.is_mobile,
+    }
+
+
+async def _bound(ids: list[int]) -> set[int]:
+    return set(await WeChatIdentity.filter(member_id__in=ids).values_list("member_id", flat=True))
+
+
+@routes.get("/members", summary="管辖范围内的党员名册", query=MembersQuery)
+async def branch_members(call: Call[Any]) -> dict[str, Any]:
+    """手机号打码显示；bound 表示是否已绑定微信。"""
+    scope = leader_scope(call)
+    q = call.query
+    query = Member.filter(scope.filter())
+    if q.org is not None:
+        org = await organisation_in_scope(scope, q.org)
+        if org.kind == OrgKind.GROUP:
+            query = query.filter(group_id=org.id)
+        else:
+            query = query.filter(under(org.path))
+    if q.status is not None:
+        query = query.filter(status=q.status)
+    if q.q:
+        tail = q.q.isascii() and q.q.isdigit() and len(q.q) == 4
+        query = query.filter(phone__endswith=q.q) if tail else query.filter(name__contains=q.q)
+    query = query.order_by("id").prefetch_related("organisation", "group")
+    page = await page_of(query, q, member_row)
+    bound = await _bound([item["id"] for item in page["items"]])
+    for item in page["items"]:
+        item["bound"] = item["id"] in bound
+    return page
+
+
+@routes.get("/members/{id}", summary="一位党员的资料与今年的参与情况")
+async def branch_member(call: Call[Any]) -> dict[str, Any]:
+    """year：今年的打卡天数、积分、心得（按状态）、会议出勤（已结束的会议）。"""
+    scope = leader_scope(call)
+    target = await member_in_scope(scope, call.number("id"))
+    await target.fetch_related("group")
+    clock = call.app[CLOCK]
+    today = clock.today()
+    first, last = date(today.year, 1, 1), date(today.year, 12, 31)
+    since, _ = day_span(first, last, clock.zone)
+    handed_in = dict.fromkeys((s.value for s in SubmissionStatus), 0)
+    for status in await Submission.filter(
+        member_id=target.id, day__gte=first, day__lte=last
+    ).values_list("status", flat=True):
+        handed_in[str(status)] += 1
+    points = await PointsEntry.filter(
+        member_id=target.id, day__gte=first, day__lte=last
+    ).values_list("points", flat=True)
+    return {
+        **member_row(target),
+        "bound": bool(await _bound([target.id])),
+        "year": {
+            "year": today.year,
+            "check_in_days": await CheckIn.filter(
+                member_id=target.id, day__gte=first, day__lte=last
+            ).count(),
+            "points": sum(points),
+            "submissions": handed_in,
+            "meetings": await meetings.attendance_record(target, since, clock.now()),
+        },
+    }
+
+
+# --- the ledger --------------------------------------------------------------------------------
+
+
+class LedgerQuery(Input):
+    branch: Id = Field(description="支部的组织 id")
+    year: int = Field(ge=2000, le=2100, description="年份")
+
+
+@routes.get("/ledger", summary="下载三会一课台账（XLSX）", query=LedgerQuery, produces=XLSX)
+async def ledger_download(call: Call[Any]) -> web.Response:
+    """与命令行 dangjian ledger 相同的台账：每种会议一张表，已取消的会议也列出。"""
+    scope = leader_scope(call)
+    org = await organisation_in_scope(scope, call.query.branch)
+    year = call.query.year
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "ledger.xlsx"
+        await write_ledger(org.path, year, zone_of(call), out, call.app[CLOCK].now())
+        data = out.read_bytes()
+    readable = f"台账-{org.name}-{year}.xlsx"
+    return web.Response(
+        body=data,
+        content_type=XLSX,
+        headers={
+            "Content-Disposition": (
+                f'attachment; filename="ledger-{org.id}-{year}.xlsx"; '
+                f"filename*=UTF-8''{quote(readable)}"
+            )
+        },
+    )
