@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 
 from aiohttp import web
@@ -9,6 +11,8 @@ from aiohttp import web
 from server.errors import DangjianError
 
 log = logging.getLogger("dangjian.http")
+# Chinese as itself, not \u escapes: a third of the bytes, and readable in a log or debugger.
+readable_json = functools.partial(json.dumps, ensure_ascii=False)
 
 
 @web.middleware
@@ -21,7 +25,9 @@ async def error_middleware(request: web.Request, handler: web.Handler) -> web.St
         # The API answers in JSON, naming what was wrong, like every other refusal.
         limit = request.client_max_size
         return web.json_response(
-            {"error": f"请求体过大（最多 {limit} 字节）", "field": "body"}, status=413
+            {"error": f"请求体过大（最多 {limit} 字节）", "field": "body"},
+            status=413,
+            dumps=readable_json,
         )
     except web.HTTPException:
         raise
@@ -36,7 +42,7 @@ async def error_middleware(request: web.Request, handler: web.Handler) -> web.St
                 "request refused: %s", exc, extra={"path": request.path, "status": exc.http_status}
             )
         headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
-        return web.json_response(body, status=exc.http_status, headers=headers)
+        return web.json_response(body, status=exc.http_status, headers=headers, dumps=readable_json)
     except Exception:
         log.exception("unhandled error", extra={"path": request.path})
         return web.json_response({"error": "internal server error"}, status=500)

@@ -46,7 +46,10 @@ async def test_a_new_user_signs_in_unbound_then_binds_with_name_and_phone(
     assert body["member"]["id"] == wang.id
     assert body["member"]["phone"] == "138****1234"  # never the whole number
 
-    me = await (await client.get(ME, headers=bearer(answer["token"]))).json()
+    resp = await client.get(ME, headers=bearer(answer["token"]))
+    assert resp.content_type == "application/json"
+    assert "王芳" in await resp.text()  # Chinese as itself, not \u escapes
+    me = await resp.json()
     assert me["bound"] is True and me["member"]["name"] == "王芳"
 
 

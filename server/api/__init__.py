@@ -21,6 +21,7 @@ from server.api import (
 )
 from server.api.spec import PREFIX, Auth, Call, Endpoint, read_body, read_query
 from server.errors import PermissionDenied, Unauthorized
+from server.http_errors import readable_json
 from server.models import MemberStatus
 from server.services.access import scope_of
 from server.sessions import Session, SessionStore, resolve
@@ -69,7 +70,7 @@ def _wrap(endpoint: Endpoint) -> Any:
         result = await endpoint.handler(call)
         if isinstance(result, web.StreamResponse):
             return result
-        return web.json_response(result)
+        return web.json_response(result, dumps=readable_json)
 
     handle.__name__ = endpoint.handler.__name__
     return handle
