@@ -18,8 +18,10 @@ from server.clock import day_span
 from server.models import Member, MemberStatus, Organisation, OrgKind, WeChatIdentity, mask_phone
 from server.services import meetings
 from server.services.access import (
+    Scope,
     member_in_scope,
     organisation_in_scope,
+    require_roster,
 )
 from server.services.ledger import write_ledger
 from server.services.scope import under
@@ -58,12 +60,18 @@ async def _bound(ids: list[int]) -> set[int]:
     return set(await WeChatIdentity.filter(member_id__in=ids).values_list("member_id", flat=True))
 
 
+def _roster_scope(call: Call[Any]) -> Scope:
+    require_roster(call.member)
+    assert call.scope is not None
+    return call.scope
+
+
 @routes.get("/members", summary="管辖范围内的党员名册", query=MembersQuery)
 async def branch_members(call: Call[Any]) -> dict[str, Any]:
-    """手机号打码显示；bound 表示是否已绑定微信。"""
-    scope = leader_scope(call)
+    """手机号打码显示；bound 表示是否已绑定微信。党小组长看本小组，支委委员看本支部。"""
+    scope = _roster_scope(call)
     q = call.query
-    query = Member.filter(scope.filter())
+    query = Member.filter(scope.members())
     if q.org is not None:
         org = await organisation_in_scope(scope, q.org)
         if org.kind == OrgKind.GROUP:
@@ -86,9 +94,7 @@ async def branch_members(call: Call[Any]) -> dict[str, Any]:
 @routes.get("/members/{id}", summary="一位党员的资料与今年的参与情况")
 async def branch_member(call: Call[Any]) -> dict[str, Any]:
     """year：今年的打卡天数、积分、心得（按状态）、会议出勤（已结束的会议）。"""
-    scope = leader_scope(call)
-    target = await member_in_scope(scope, call.number("id"))
-    await target.fetch_related("group")
+    target = await member_in_scope(_roster_scope(call), call.number("id"))
     clock = call.app[CLOCK]
     today = clock.today()
     first, last = date(today.year, 1, 1), date(today.year, 12, 31)

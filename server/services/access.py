@@ -54,6 +54,7 @@ class Scope:
     member_id: int
     path: str | None  # None: only the member's own data
     everything: bool = False
+    group: bool = False  # the path is a 党小组: its members are those of the group
 
     @property
     def own_only(self) -> bool:
@@ -76,6 +77,20 @@ class Scope:
             **{f"{relation}__path__startswith": self.path + "/"}
         )
 
+    def members(self) -> Q:
+        """Member rows of the scope (a group's members belong to its branch, not to it)."""
+        if self.group:
+            return Q(group__path=self.path)
+        return self.filter() if self.path is not None or self.everything else Q(id=self.member_id)
+
+    def covers_member(self, member: Member) -> bool:
+        """`member` with `organisation` and `group` fetched."""
+        if member.id == self.member_id or self.everything:
+            return True
+        if self.group:
+            return isinstance(member.group, Organisation) and member.group.path == self.path
+        return self.covers(member.organisation.path)
+
 
 async def scope_of(member: Member) -> Scope:
     """The member's scope; a transferred member keeps only their own record."""
@@ -88,7 +103,7 @@ async def scope_of(member: Member) -> Scope:
         return Scope(member.id, org.path)
     if member.role is Role.GROUP_LEADER and member.group_id is not None:  # type: ignore[attr-defined]
         group = await Organisation.get(id=member.group_id)  # type: ignore[attr-defined]
-        return Scope(member.id, group.path)
+        return Scope(member.id, group.path, group=True)
     return Scope(member.id, None)
 
 
@@ -109,6 +124,15 @@ def is_leader(member: Member) -> bool:
 def require_leader(member: Member) -> None:
     if not is_leader(member):
         raise NotAllowed("只有支部书记、副书记或上级组织可以进行这个操作。")
+
+
+# Who may read the roster of their scope: leaders, and a group leader or committee member.
+ROSTER_ROLES = frozenset({Role.GROUP_LEADER, Role.COMMITTEE_MEMBER})
+
+
+def require_roster(member: Member) -> None:
+    if not (is_leader(member) or member.role in ROSTER_ROLES):
+        raise NotAllowed("只有书记、支委委员和党小组长可以查看党员名册。")
 
 
 def require_dashboard(member: Member) -> None:
@@ -139,12 +163,10 @@ async def top_of(scope: Scope) -> Organisation:
 
 async def member_in_scope(scope: Scope, member_id: int) -> Member:
     """Another member's record, if the scope covers them; Hidden otherwise."""
-    target = await Member.get_or_none(id=member_id).prefetch_related("organisation")
-    if target is None:
+    target = await Member.get_or_none(id=member_id).prefetch_related("organisation", "group")
+    if target is None or not scope.covers_member(target):
         raise Hidden()
-    if target.id == scope.member_id or scope.covers(target.organisation.path):
-        return target
-    raise Hidden()
+    return target
 
 
 async def branches_in(scope: Scope) -> list[Organisation]:
