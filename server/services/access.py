@@ -132,7 +132,7 @@ ROSTER_ROLES = frozenset({Role.GROUP_LEADER, Role.COMMITTEE_MEMBER})
 
 def require_roster(member: Member) -> None:
     if not (is_leader(member) or member.role in ROSTER_ROLES):
-        raise NotAllowed("只有书记、支委委员和党小组长可以查看党员名册。")
+        raise NotAllowed("只有支部书记、副书记、支委委员和党小组长可以查看党员名册。")
 
 
 def require_dashboard(member: Member) -> None:
