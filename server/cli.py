@@ -65,7 +65,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
         async def seed() -> str:
             async with database(settings.database_url):
-                return (await seed_demo()).summary()
+                summary = (await seed_demo()).summary()
+                return summary + _demo_activity(await _seed_activity(settings))
 
         print(asyncio.run(seed()))
         print(
@@ -123,6 +124,18 @@ async def _tell_servers_roster_changed(settings: Settings) -> None:
         await cache.close()
 
 
+async def _seed_activity(settings: Settings) -> int:
+    from server.services.demo_activity import seed_activity
+
+    return await seed_activity(datetime.now(settings.zone).date(), settings.zone)
+
+
+def _demo_activity(rows: int) -> str:
+    if not rows:
+        return ""
+    return f"\n示范活动 demo activity: 近八周的打卡、学习、答题、心得和会议 ({rows:,} rows)"
+
+
 def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
     from server.db import database
     from server.services.demo import seed_demo
@@ -130,6 +143,8 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
     async def run() -> None:
         async with database(settings.database_url):
             print((await seed_demo(args.seed)).summary())
+            if args.activity:
+                print(_demo_activity(await _seed_activity(settings)))
 
     asyncio.run(run())
     return 0
@@ -326,6 +341,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     seed = sub.add_parser("seed-demo", help="create the synthetic demo street")
     seed.add_argument("--seed", type=int, default=2023, help="random seed (default 2023)")
+    seed.add_argument(
+        "--activity", action="store_true", help="also eight weeks of study and meetings (once)"
+    )
     seed.set_defaults(func=cmd_seed_demo)
 
     ledger = sub.add_parser("ledger", help="write a branch's 三会一课 ledger for a year as XLSX")

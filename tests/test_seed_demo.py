@@ -6,8 +6,9 @@ import csv
 import re
 from collections import Counter
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -181,3 +182,27 @@ async def test_demo_roll_passes_the_importer_unchanged(db: None, tmp_path: Path)
 
     assert report.errors == []
     assert (report.rows, report.unchanged, report.organisations_created) == (1231, 1231, 0)
+
+
+async def test_the_demo_streets_eight_weeks_of_activity_show_in_the_report(db: None) -> None:
+    from server.services.demo_activity import seed_activity
+    from server.services.report import tally_report
+
+    await seed_demo(2023, today=TODAY)
+    written = await seed_activity(TODAY, ZoneInfo("Asia/Shanghai"))
+    assert written > 10_000
+    committee = await Organisation.get(path=COMMITTEE)
+    report = await tally_report(
+        committee,
+        TODAY - timedelta(days=56),
+        TODAY,
+        by="branch",
+        today=TODAY,
+        zone=ZoneInfo("Asia/Shanghai"),
+    )
+    assert report.total.study_person_times > 5_000
+    assert report.total.exchange_person_times > 100
+    assert report.total.meetings_held > 100 and report.total.attendance_rate
+    assert all(row.check_ins for row in report.rows if row.org_id)  # every branch studied
+    # Once: a street with activity gets none added.
+    assert await seed_activity(TODAY, ZoneInfo("Asia/Shanghai")) == 0
