@@ -42,6 +42,7 @@ async def test_every_operation_is_described_and_its_references_resolve(
                 assert any(p["name"] == name and p["in"] == "path" for p in op["parameters"])
     assert len(ids) == len(set(ids)), "operationIds are unique"
     text = str(doc)
+    assert "#/$defs/" not in text, "every reference points into components"
     for ref in re.findall(r"#/components/(\w+)/(\w+)", text):
         assert ref[1] in doc["components"][ref[0]], ref
 

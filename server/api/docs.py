@@ -28,7 +28,7 @@ def _schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
-def _parameters(endpoint: Endpoint) -> list[dict[str, Any]]:
+def _parameters(endpoint: Endpoint, components: dict[str, Any]) -> list[dict[str, Any]]:
     params = [
         {
             "name": name,
@@ -41,7 +41,9 @@ def _parameters(endpoint: Endpoint) -> list[dict[str, Any]]:
         for name in re.findall(r"{(\w+)}", endpoint.path)
     ]
     if endpoint.query is not None:
-        schema = endpoint.query.model_json_schema()
+        # Enums and other shared types go to components, where OpenAPI references resolve.
+        schema = endpoint.query.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(schema.pop("$defs", {}))
         required = set(schema.get("required", []))
         for name, prop in schema.get("properties", {}).items():
             params.append(
@@ -68,7 +70,7 @@ def _operation(endpoint: Endpoint, components: dict[str, Any]) -> dict[str, Any]
         "operationId": endpoint.handler.__name__,
         "summary": endpoint.summary,
         "tags": [endpoint.tag],
-        "parameters": _parameters(endpoint),
+        "parameters": _parameters(endpoint, components),
         "responses": responses,
     }
     if endpoint.description:
