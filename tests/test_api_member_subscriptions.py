@@ -55,6 +55,9 @@ async def test_hostile_results_are_400_naming_the_field_and_grant_nothing(
     cases = [
         ({"results": {TEMPLATE: "accept", "tmpl-b": "yes"}}, "results.tmpl-b"),
         ({"results": {TEMPLATE: "accept", "tmpl-b": 1}}, "results.tmpl-b"),
+        # Found by schemathesis: a value that is no string (a dict cannot be looked up in a set).
+        ({"results": {TEMPLATE: "accept", "tmpl-b": {"x": 1}}}, "results.tmpl-b"),
+        ({"results": {TEMPLATE: "accept", "tmpl-b": ["accept"]}}, "results.tmpl-b"),
         ({"results": {TEMPLATE: "accept", "1 OR 1=1": "accept"}}, "results"),
         ({"results": {"';DROP TABLE member;--": "accept"}}, "results"),
         ({"results": {"t" * 65: "accept"}}, "results"),

@@ -90,9 +90,9 @@ def _checked(results: dict[str, Any]) -> dict[str, str]:
     if len(results) > MAX_TEMPLATES:
         raise ValidationFailed(f"一次最多 {MAX_TEMPLATES} 个模板", field="results")
     for template_id, value in results.items():
-        if not TEMPLATE_ID.match(template_id):
+        if not TEMPLATE_ID.fullmatch(template_id):
             raise ValidationFailed("模板 ID 应为 1–64 位字母、数字、_ 或 -", field="results")
-        if value not in SUBSCRIBE_RESULTS:
+        if not isinstance(value, str) or value not in SUBSCRIBE_RESULTS:
             raise ValidationFailed(
                 "取值应为 accept、reject、ban 或 filter", field=f"results.{template_id}"
             )
