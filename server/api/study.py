@@ -51,7 +51,7 @@ async def todays_unit(call: Call[Any]) -> dict[str, Any]:
 async def read_unit(call: Call[Any]) -> dict[str, Any]:
     """学习内容是公开资料：编号格式不对回答 400，不存在回答 404。"""
     unit_id = call.request.match_info["unit_id"]
-    if not UNIT_ID.match(unit_id):
+    if not UNIT_ID.fullmatch(unit_id):
         raise ValidationFailed("unit_id 应为小写字母、数字和 -（2–64 位）", field="unit_id")
     unit = units_of(call).get(unit_id)
     if unit is None:
