@@ -7,19 +7,16 @@ cannot be replayed.  WeChat's `session_key` is kept beside the openid for server
 
 from __future__ import annotations
 
-import hashlib
 import json
-import secrets
 from dataclasses import dataclass
 
 from server.cache import Cache
 from server.clock import Clock
 from server.models import Member
 from server.services.identities import IdentityDirectory
+from server.tokens import new_token, token_hash, well_formed
 
 _KEY = "api:session:"
-# Tokens are 43 URL-safe characters; anything far off is forged without asking the cache.
-_TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
 @dataclass
@@ -42,10 +39,6 @@ class Stored:
     expires_at: float
 
 
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 class SessionStore:
     def __init__(self, cache: Cache, clock: Clock, ttl: int) -> None:
         self.cache = cache
@@ -53,14 +46,14 @@ class SessionStore:
         self.ttl = ttl
 
     async def open(self, *, appid: str, openid: str, unionid: str | None, session_key: str) -> str:
-        token = secrets.token_urlsafe(32)
+        token = new_token()
         stored = Stored(appid, openid, unionid, self.clock.timestamp() + self.ttl)
         value = {**stored.__dict__, "session_key": session_key}
         await self.cache.set(_KEY + token_hash(token), json.dumps(value), ttl=self.ttl)
         return token
 
     async def find(self, token: str) -> tuple[str, Stored] | None:
-        if not 20 <= len(token) <= 100 or not set(token) <= _TOKEN_CHARS:
+        if not well_formed(token):
             return None
         digest = token_hash(token)
         raw = await self.cache.get(_KEY + digest)

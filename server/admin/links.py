@@ -9,10 +9,8 @@ cookie, kept in the cache; signing out deletes the entry.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import secrets
 from datetime import UTC, datetime, timedelta
 
 from tortoise.queryset import QuerySet
@@ -22,28 +20,19 @@ from server.errors import ValidationFailed
 from server.models import AdminLink, Member, MemberStatus, Role
 from server.services.access import DASHBOARD_ROLES
 from server.settings import Settings
+from server.tokens import new_token, token_hash, well_formed
 
 log = logging.getLogger("dangjian.admin")
 
 SESSION = "admin:session:"
 COOKIE = "dj_admin"
-# Tokens are 43 URL-safe characters; anything far off is forged without asking the cache.
-_TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def well_formed(token: str | None) -> bool:
-    return token is not None and 20 <= len(token) <= 100 and set(token) <= _TOKEN_CHARS
 
 
 async def issue_link(settings: Settings, member: Member, now: datetime) -> str:
     """A sign-in link for `member`, usable once within DANGJIAN_ADMIN_LINK_TTL seconds."""
-    token = secrets.token_urlsafe(32)
+    token = new_token()
     await AdminLink.create(
-        token_hash=_hash(token),
+        token_hash=token_hash(token),
         member=member,
         expires_at=_utc(now) + timedelta(seconds=settings.admin_link_ttl),
     )
@@ -57,7 +46,7 @@ def _utc(now: datetime) -> datetime:
 
 def _live(token: str | None, now: datetime) -> QuerySet[AdminLink]:
     return AdminLink.filter(
-        token_hash=_hash(token or ""), used_at__isnull=True, expires_at__gt=_utc(now)
+        token_hash=token_hash(token or ""), used_at__isnull=True, expires_at__gt=_utc(now)
     )
 
 
@@ -80,9 +69,9 @@ async def consume_link(token: str | None, now: datetime) -> int | None:
 
 
 async def open_session(cache: Cache, settings: Settings, member_id: int) -> str:
-    token = secrets.token_urlsafe(32)
+    token = new_token()
     value = json.dumps({"member_id": member_id})
-    await cache.set(SESSION + _hash(token), value, ttl=settings.admin_session_ttl)
+    await cache.set(SESSION + token_hash(token), value, ttl=settings.admin_session_ttl)
     return token
 
 
@@ -90,7 +79,7 @@ async def session_member(cache: Cache, token: str | None) -> Member | None:
     """The signed-in member behind a session cookie, if it is still allowed the dashboard."""
     if not well_formed(token):
         return None
-    raw = await cache.get(SESSION + _hash(token or ""))
+    raw = await cache.get(SESSION + token_hash(token or ""))
     if raw is None:
         return None
     return await session_member_by_id(int(json.loads(raw)["member_id"]))
@@ -107,7 +96,7 @@ async def session_member_by_id(member_id: int) -> Member | None:
 
 async def close_session(cache: Cache, token: str | None) -> None:
     if well_formed(token):
-        await cache.delete(SESSION + _hash(token or ""))
+        await cache.delete(SESSION + token_hash(token or ""))
 
 
 async def admin_link_for_phone(phone: str, settings: Settings, now: datetime) -> str:
