@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -20,6 +20,7 @@ from tortoise.expressions import Q
 
 from server.activity import Submission, SubmissionStatus
 from server.admin import links
+from server.downloads import CSV, XLSX, attachment
 from server.errors import PermissionDenied, ValidationFailed
 from server.models import Member, Organisation, OrgKind
 from server.services import report as tallies
@@ -303,15 +304,5 @@ async def export(request: web.Request) -> web.Response:
     report = await tallies.tally_report(
         sel.org, sel.start, sel.end, by=by, today=sel.today, zone=settings.zone
     )
-    body = tally_export.to_xlsx(report) if fmt == "xlsx" else tally_export.to_csv(report)
-    name = tally_export.filename(report, fmt)
-    readable = f"{report.org_name}参与统计{report.start:%Y%m%d}-{report.end:%Y%m%d}.{fmt}"
-    content_type = (
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        if fmt == "xlsx"
-        else "text/csv; charset=utf-8"
-    )
-    disposition = f"attachment; filename=\"{name}\"; filename*=UTF-8''{quote(readable)}"
-    return web.Response(
-        body=body, headers={"Content-Type": content_type, "Content-Disposition": disposition}
-    )
+    body, name, readable = tally_export.export(report, fmt)
+    return attachment(body, XLSX if fmt == "xlsx" else CSV, name, readable)

@@ -6,15 +6,15 @@ import tempfile
 from datetime import date
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from aiohttp import web
 from pydantic import Field
 
 from server.activity import CheckIn, PointsEntry, Submission, SubmissionStatus
 from server.api.leaders import leader_scope, zone_of
-from server.api.spec import XLSX, Call, Id, Input, PageQuery, Routes, page_of
+from server.api.spec import Call, Id, Input, PageQuery, Routes, page_of
 from server.clock import day_span
+from server.downloads import XLSX, attachment
 from server.models import Member, MemberStatus, Organisation, OrgKind, WeChatIdentity, mask_phone
 from server.services import meetings
 from server.services.access import (
@@ -140,14 +140,4 @@ async def ledger_download(call: Call[Any]) -> web.Response:
         out = Path(folder) / "ledger.xlsx"
         await write_ledger(org.path, year, zone_of(call), out, call.app[CLOCK].now())
         data = out.read_bytes()
-    readable = f"台账-{org.name}-{year}.xlsx"
-    return web.Response(
-        body=data,
-        content_type=XLSX,
-        headers={
-            "Content-Disposition": (
-                f'attachment; filename="ledger-{org.id}-{year}.xlsx"; '
-                f"filename*=UTF-8''{quote(readable)}"
-            )
-        },
-    )
+    return attachment(data, XLSX, f"ledger-{org.id}-{year}.xlsx", f"台账-{org.name}-{year}.xlsx")

@@ -25,7 +25,6 @@ from server.services.access import Scope
 from server.sessions import Session
 
 PREFIX = "/api/v1"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 M = TypeVar("M", bound=BaseModel)
 
 

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any, Literal
-from urllib.parse import quote
 
 from aiohttp import web
 from pydantic import Field
 
-from server.api.spec import XLSX, Call, Id, Input, PageQuery, Routes
+from server.api.spec import Call, Id, Input, PageQuery, Routes
+from server.downloads import CSV, XLSX, attachment
 from server.errors import ValidationFailed
 from server.models import OrgKind
+from server.services import tally_export
 from server.services.access import branches_in, organisation_in_scope, require_dashboard
 from server.services.compliance_status import RED, branch_lights
 from server.services.report import TallyReport, tally_report
-from server.services.tally_export import filename, to_csv, to_xlsx
 from server.typedefs import CLOCK, SETTINGS
 
 routes = Routes("统计")
@@ -64,21 +64,9 @@ async def tallies(call: Call[Any]) -> dict[str, Any]:
     produces="application/octet-stream",
 )
 async def export(call: Call[Any]) -> web.Response:
-    report = await report_for(call, call.query)
     fmt = call.query.format
-    data = to_xlsx(report) if fmt == "xlsx" else to_csv(report)
-    name = filename(report, fmt)
-    readable = f"{report.org_name}参与统计{report.start:%Y%m%d}-{report.end:%Y%m%d}.{fmt}"
-    return web.Response(
-        body=data,
-        content_type=XLSX if fmt == "xlsx" else "text/csv",
-        charset=None if fmt == "xlsx" else "utf-8",
-        headers={
-            "Content-Disposition": (
-                f"attachment; filename=\"{name}\"; filename*=UTF-8''{quote(readable)}"
-            )
-        },
-    )
+    body, name, readable = tally_export.export(await report_for(call, call.query), fmt)
+    return attachment(body, XLSX if fmt == "xlsx" else CSV, name, readable)
 
 
 class ComplianceQuery(PageQuery):

@@ -144,3 +144,10 @@ def to_csv(report: TallyReport) -> bytes:
     for cells in table(report):
         writer.writerow(["" if c is None else c for c in cells])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def export(report: TallyReport, fmt: str) -> tuple[bytes, str, str]:
+    """The report as `fmt` (xlsx or csv): its bytes, an ASCII file name and a Chinese one."""
+    body = to_xlsx(report) if fmt == "xlsx" else to_csv(report)
+    readable = f"{report.org_name}参与统计{report.start:%Y%m%d}-{report.end:%Y%m%d}.{fmt}"
+    return body, filename(report, fmt), readable
