@@ -201,13 +201,7 @@ async def selection(request: web.Request, scope: Scope, by: str | None = None) -
     today = request.config_dict[CLOCK].today()
     org_id = _org_id(query)
     start, end = _date(query, "from"), _date(query, "to")
-    if start is None and end is None:
-        start, end = shortcut_span(today, 12)
-    elif end is None:
-        end = today
-    elif start is None:
-        start = date(end.year, 1, 1)
-    assert start is not None and end is not None
+    start, end = tallies.default_period(start, end, today)  # none given: 今年 so far
     tallies.validate(start, end, by)
     org = await organisation_in_scope(scope, org_id)
     shortcut = next(

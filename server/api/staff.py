@@ -15,7 +15,7 @@ from server.models import OrgKind
 from server.services import tally_export
 from server.services.access import branches_in, organisation_in_scope, require_dashboard
 from server.services.compliance_status import RED, branch_lights
-from server.services.report import TallyReport, tally_report
+from server.services.report import TallyReport, default_period, tally_report
 from server.typedefs import CLOCK, SETTINGS
 
 routes = Routes("统计")
@@ -44,8 +44,7 @@ async def report_for(call: Call[Any], query: TallyQuery) -> TallyReport:
     assert call.scope is not None
     org = await organisation_in_scope(call.scope, query.org)
     today = call.app[CLOCK].today()
-    end = query.end or today
-    start = query.start or date(end.year, 1, 1)
+    start, end = default_period(query.start, query.end, today)
     return await tally_report(
         org, start, end, by=query.by, today=today, zone=call.app[SETTINGS].zone
     )

@@ -134,6 +134,12 @@ Grain = str  # "organisation_id" or "day"
 Parts = dict[Any, _Tally]
 
 
+def default_period(start: date | None, end: date | None, today: date) -> tuple[date, date]:
+    """What a report covers when a bound is not given: up to today, from 1 January of its year."""
+    end = end or today
+    return start or date(end.year, 1, 1), end
+
+
 def validate(start: date, end: date, by: str | None) -> None:
     if by is not None and by not in BREAKDOWNS:
         raise ValidationFailed(
