@@ -16,7 +16,6 @@ from urllib.parse import urlencode, urlsplit
 
 import aiohttp_jinja2
 from aiohttp import web
-from tortoise.expressions import Q
 
 from server.activity import Submission, SubmissionStatus
 from server.admin import links
@@ -28,7 +27,7 @@ from server.services import tally_export
 from server.services.access import Scope, organisation_in_scope, scope_of
 from server.services.compliance import PERIOD_NAMES, period
 from server.services.compliance_status import branch_lights
-from server.services.scope import under
+from server.services.scope import subtree, under
 from server.typedefs import ADMIN_TEMPLATES, CACHE, CLOCK, SETTINGS
 
 SIGN_IN_HINT = "请在微信中发送「后台」获取登录链接"
@@ -265,7 +264,7 @@ async def _switchable(scope: Scope) -> list[Organisation]:
     query = Organisation.exclude(kind=OrgKind.GROUP)
     if not scope.everything:
         path = scope.path or ""
-        query = query.filter(Q(path=path) | Q(path__startswith=path + "/"))
+        query = query.filter(subtree(path))
     return await query.order_by("path").limit(1000)
 
 

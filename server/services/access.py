@@ -17,6 +17,7 @@ from tortoise.expressions import Q
 
 from server.errors import PermissionDenied
 from server.models import BRANCH_LEADERS, Member, MemberStatus, Organisation, OrgKind, Role
+from server.services.scope import subtree, under
 
 # The roles whose scope is their own organisation's subtree.
 _ORGANISATION_WIDE = frozenset(
@@ -73,9 +74,7 @@ class Scope:
             return Q()
         if self.path is None:
             return Q(member_id=self.member_id)
-        return Q(**{f"{relation}__path": self.path}) | Q(
-            **{f"{relation}__path__startswith": self.path + "/"}
-        )
+        return under(self.path, relation)
 
     def members(self) -> Q:
         """Member rows of the scope (a group's members belong to its branch, not to it)."""
@@ -175,5 +174,5 @@ async def branches_in(scope: Scope) -> list[Organisation]:
         return []
     query = Organisation.filter(kind=OrgKind.BRANCH)
     if not scope.everything:
-        query = query.filter(Q(path=scope.path) | Q(path__startswith=f"{scope.path}/"))
+        query = query.filter(subtree(scope.path))
     return await query.order_by("path")

@@ -29,7 +29,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from tortoise import connections
-from tortoise.expressions import Q
 from tortoise.functions import Count, Sum
 
 from server.activity import CheckIn, QuizAttempt, Submission, SubmissionStatus, UnitReading
@@ -45,6 +44,7 @@ from server.meetings import (
 )
 from server.models import Member, MemberStatus, Organisation, OrgKind
 from server.services.meetings import STANDARD
+from server.services.scope import subtree
 from server.services.snapshot import fresh_days
 from server.services.tallies import STUDY_MEETINGS
 from server.snapshots import TallySnapshot
@@ -184,9 +184,11 @@ async def tally_report(
     use_snapshots: bool = True,
 ) -> TallyReport:
     validate(start, end, by)
-    # The subtree's own rows: `scope.under` with the organisation itself as the relation.
-    subtree = Q(path=org.path) | Q(path__startswith=org.path + "/")
-    orgs = await Organisation.filter(subtree).order_by("id").values("id", "name", "path", "kind")
+    orgs = (
+        await Organisation.filter(subtree(org.path))
+        .order_by("id")
+        .values("id", "name", "path", "kind")
+    )
     ids = [o["id"] for o in orgs]
     grain: Grain = "day" if by in ("day", "week", "month") else "organisation_id"
 
