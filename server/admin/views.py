@@ -30,7 +30,6 @@ from server.services.compliance_status import branch_lights
 from server.services.scope import subtree, under
 from server.typedefs import ADMIN_TEMPLATES, CACHE, CLOCK, SETTINGS
 
-SIGN_IN_HINT = "请在微信中发送「后台」获取登录链接"
 LINK_SPENT = "这个登录链接已经用过、已经过期或无效。请在微信中重新发送「后台」获取新的链接。"
 SHORTCUTS = (("year", "今年", 12), ("quarter", "本季度", 3), ("month", "本月", 1))
 FORMATS = ("xlsx", "csv")
