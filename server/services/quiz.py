@@ -106,7 +106,8 @@ async def answer(
         score = await QuizAnswer.filter(attempt_id=attempt.id, correct=True).count()
         attempt.score, attempt.finished_at = score, now
         await attempt.save(update_fields=["score", "finished_at"])
-        await touched(attempt.day)  # finished after midnight: its start day's count changed
+        if attempt.day < today:  # finished after midnight: its start day's count changed
+            await touched(attempt.day)
         member = await attempt.member
         points = await award(
             member,
