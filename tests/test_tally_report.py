@@ -411,3 +411,20 @@ async def test_an_attendance_corrected_after_the_snapshot_shows_at_once(db: None
     after = await report(ONE, *YEAR, None)
     assert after.total.present == before + 1
     assert after == await report(ONE, *YEAR, None, use_snapshots=False)
+
+
+async def test_a_quiz_finished_after_midnight_counts_on_the_day_it_began(db: None) -> None:
+    from server.services import quiz
+    from study_content.corpus import SHIPPED, load_corpus
+
+    corpus = load_corpus(SHIPPED)
+    wang = await make_member("王芳", "13900000001", org=await make_branch(ONE))
+    began = TODAY - timedelta(days=1)
+    attempt = await quiz.start_quiz(wang, corpus, began)
+    await snapshot_day(began, ZONE)  # the night's snapshot: the quiz is not finished yet
+    for position in range(len(attempt.questions)):
+        await quiz.answer(attempt, position, "A", corpus, noon(TODAY), TODAY, PointsRules())
+
+    after = await report(ONE, began, began, None)
+    assert after.total.quizzes == 1
+    assert after == await report(ONE, began, began, None, use_snapshots=False)
