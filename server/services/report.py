@@ -23,39 +23,35 @@ from __future__ import annotations
 import asyncio
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta
+from dataclasses import asdict, dataclass
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from tortoise import connections
 from tortoise.functions import Count, Sum
 
-from server.activity import CheckIn, QuizAttempt, Submission, SubmissionStatus, UnitReading
-from server.clock import day_span
 from server.errors import ValidationFailed
-from server.meetings import (
-    Attendance,
-    AttendeeRole,
-    Meeting,
-    MeetingAttendee,
-    MeetingStatus,
-    after_the_end,
-)
 from server.models import Member, MemberStatus, Organisation, OrgKind
+from server.services.counting import (
+    COUNTS,
+    Grain,
+    Parts,
+    Tally,
+    count_events,
+    day_or_id,
+    ids_sql,
+    lessons_present,
+    local_day,
+    studied_pairs,
+)
 from server.services.meetings import STANDARD
 from server.services.scope import subtree
 from server.services.snapshot import fresh_days
-from server.services.tallies import STUDY_MEETINGS
 from server.snapshots import TallySnapshot
 
 BREAKDOWNS = ("child", "branch", "day", "week", "month")
 MAX_YEARS = 3
-# The counts a snapshot row holds (besides meetings and distinct members), summed as they are.
-COUNTS = (
-    "check_ins", "readings", "quizzes", "lessons", "submitted", "approved", "returned",
-    "expected", "present", "leave", "absent",
-)  # fmt: skip
 OTHER = "other"  # the row of events outside every branch, in a breakdown by branch
 
 
@@ -117,21 +113,6 @@ class TallyReport:
             "total": self.total.as_dict(),
             "rows": [r.as_dict() for r in self.rows],
         }
-
-
-@dataclass
-class _Tally:
-    counts: Counter[str] = field(default_factory=Counter)
-    meetings: Counter[str] = field(default_factory=Counter)
-
-    def add(self, other: _Tally) -> None:
-        self.counts.update(other.counts)
-        self.meetings.update(other.meetings)
-
-
-# Counts are gathered per organisation id (by="child"/"branch"/None) or per day (time buckets).
-Grain = str  # "organisation_id" or "day"
-Parts = dict[Any, _Tally]
 
 
 def default_period(start: date | None, end: date | None, today: date) -> tuple[date, date]:
@@ -200,13 +181,13 @@ async def tally_report(
             if current:
                 counting.append(_from_snapshots(ids, first, until, grain))
             else:  # never taken, or changed since it was: count the events themselves
-                counting.append(_live(ids, first, until, zone, grain))
+                counting.append(count_events(ids, first, until, zone, grain))
         live_from = last + timedelta(days=1)
     if live_from <= end:
-        counting.append(_live(ids, live_from, end, zone, grain))
+        counting.append(count_events(ids, live_from, end, zone, grain))
     # Independent reads: on PostgreSQL they run side by side on the pool's connections.
     pairs, active, *parts = await asyncio.gather(
-        _studied_pairs(ids, start, end, zone), _active_members(ids), *counting
+        studied_pairs(ids, start, end, zone), _active_members(ids), *counting
     )
 
     if by in ("day", "week", "month"):
@@ -221,7 +202,7 @@ async def tally_report(
                 None,
                 first,
                 last,
-                per_key.get(key, _Tally()),
+                per_key.get(key, Tally()),
                 studied.get(key, 0),
                 sum(active.values()),
             )
@@ -238,13 +219,13 @@ async def tally_report(
             members[row_of.get(org_id, OTHER)] += n
         rows = []
         for n, (key, label, org_id) in enumerate(heads):
-            tally, who = per_key.get(key, _Tally()), people.get(key, set())
+            tally, who = per_key.get(key, Tally()), people.get(key, set())
             own = n == len(heads) - 1  # the org's own row (本级), or outside every branch
             if own and not (tally.counts or tally.meetings or who or members[key]):
                 continue  # nothing there: no row for it
             rows.append(_row(key, label, org_id, start, end, tally, len(who), members[key]))
 
-    everything = _Tally()
+    everything = Tally()
     for part in parts:
         for tally in part.values():
             everything.add(tally)
@@ -279,7 +260,7 @@ def _row(
     org_id: int | None,
     start: date,
     end: date,
-    tally: _Tally,
+    tally: Tally,
     members_studied: int,
     active_members: int,
 ) -> TallyRow:
@@ -325,8 +306,8 @@ def meeting_kinds(report: TallyReport) -> list[str]:
     return _kinds({kind for row in (report.total, *report.rows) for kind in row.meetings})
 
 
-def _merge(parts: list[Parts], key_of: Callable[[Any], str]) -> dict[str, _Tally]:
-    merged: dict[str, _Tally] = defaultdict(_Tally)
+def _merge(parts: list[Parts], key_of: Callable[[Any], str]) -> dict[str, Tally]:
+    merged: dict[str, Tally] = defaultdict(Tally)
     for part in parts:
         for raw, tally in part.items():
             merged[key_of(raw)].add(tally)
@@ -432,7 +413,7 @@ def _runs(first: date, last: date, fresh: set[date]) -> list[tuple[date, date, b
 
 async def _from_snapshots(ids: list[int], first: date, last: date, grain: Grain) -> Parts:
     """The snapshot rows of the subtree for [first, last], summed in SQL per org or per day."""
-    out: Parts = defaultdict(_Tally)
+    out: Parts = defaultdict(Tally)
     sums = {f"s_{name}": Sum(name) for name in COUNTS}
     rows, meetings = await asyncio.gather(
         TallySnapshot.filter(organisation_id__in=ids, day__gte=first, day__lte=last)
@@ -467,89 +448,12 @@ async def _snapshot_meetings(
     value = "CAST(j.value AS INTEGER)"
     sql = (
         f"SELECT s.{grain} AS k, j.key AS kind, SUM({value}) AS n FROM tally_snapshot s {expand}"
-        f" WHERE s.organisation_id IN ({_ints(ids)})"
+        f" WHERE s.organisation_id IN ({ids_sql(ids)})"
         f" AND s.day >= '{first.isoformat()}' AND s.day <= '{last.isoformat()}'"
         f" GROUP BY s.{grain}, j.key"
     )
     rows = await conn.execute_query_dict(sql)
-    return [(_day_or_id(r["k"], grain), str(r["kind"]), int(r["n"])) for r in rows]
-
-
-def _ints(ids: Iterable[int]) -> str:
-    return ",".join(str(int(i)) for i in ids) or "NULL"
-
-
-def _day_or_id(value: Any, grain: Grain) -> Any:
-    if grain == "day" and not isinstance(value, date):
-        return date.fromisoformat(str(value))
-    return value
-
-
-async def _live(ids: list[int], first: date, last: date, zone: ZoneInfo, grain: Grain) -> Parts:
-    """Everything for [first, last] from the event tables, grouped in SQL per org or per day."""
-    out: Parts = defaultdict(_Tally)
-
-    def span(model: Any) -> Any:
-        return model.filter(organisation_id__in=ids, day__gte=first, day__lte=last)
-
-    simple = (
-        ("check_ins", span(CheckIn)),
-        ("readings", span(UnitReading)),
-        ("quizzes", span(QuizAttempt).filter(finished_at__isnull=False)),
-    )
-    for name, qs in simple:
-        for row in await qs.annotate(n=Count("id")).group_by(grain).values(grain, "n"):
-            out[row[grain]].counts[name] += row["n"]
-    handed_in = span(Submission).annotate(n=Count("id")).group_by(grain, "status")
-    for row in await handed_in.values(grain, "status", "n"):
-        counts = out[row[grain]].counts
-        counts["submitted"] += row["n"]
-        status = str(getattr(row["status"], "value", row["status"]))
-        if status == SubmissionStatus.APPROVED.value:
-            counts["approved"] += row["n"]
-        elif status == SubmissionStatus.RETURNED.value:
-            counts["returned"] += row["n"]
-
-    begin, after = day_span(first, last, zone)
-    held = Meeting.filter(
-        organisation_id__in=ids, starts_at__gte=begin, starts_at__lt=after
-    ).exclude(status=MeetingStatus.CANCELLED)
-    attendees = MeetingAttendee.filter(
-        organisation_id__in=ids,
-        role=AttendeeRole.EXPECTED,
-        meeting__starts_at__gte=begin,
-        meeting__starts_at__lt=after,
-    ).exclude(meeting__status=MeetingStatus.CANCELLED)
-    if grain == "organisation_id":
-        rows = await held.annotate(n=Count("id")).group_by(grain, "kind").values(grain, "kind", "n")
-        for row in rows:
-            out[row[grain]].meetings[row["kind"]] += row["n"]
-        grouped = attendees.annotate(n=Count("id")).group_by(grain, "attendance", "meeting__kind")
-        for row in await grouped.values(grain, "attendance", "meeting__kind", "n"):
-            _attend(out[row[grain]], row["attendance"], row["meeting__kind"], row["n"])
-    else:
-        for kind, starts_at in await held.values_list("kind", "starts_at"):
-            out[_local_day(starts_at, zone)].meetings[kind] += 1
-        grouped = attendees.annotate(n=Count("id")).group_by(
-            "meeting__starts_at", "attendance", "meeting__kind"
-        )
-        for row in await grouped.values("meeting__starts_at", "attendance", "meeting__kind", "n"):
-            day = _local_day(row["meeting__starts_at"], zone)
-            _attend(out[day], row["attendance"], row["meeting__kind"], row["n"])
-    return out
-
-
-def _attend(tally: _Tally, state: Any, kind: str, n: int) -> None:
-    """Expected attendees as `snapshot_day` counts them; present at organised study is a lesson."""
-    value = str(getattr(state, "value", state))
-    tally.counts["expected"] += n
-    tally.counts[after_the_end(value)] += n
-    if value == Attendance.PRESENT.value and kind in STUDY_MEETINGS:
-        tally.counts["lessons"] += n
-
-
-def _local_day(moment: datetime, zone: ZoneInfo) -> date:
-    return moment.astimezone(zone).date()
+    return [(day_or_id(r["k"], grain), str(r["kind"]), int(r["n"])) for r in rows]
 
 
 async def _active_members(ids: list[int]) -> dict[int, int]:
@@ -560,86 +464,6 @@ async def _active_members(ids: list[int]) -> dict[int, int]:
         .values("organisation_id", "n")
     )
     return {row["organisation_id"]: row["n"] for row in rows}
-
-
-def _lessons(ids: list[int], first: date, last: date, zone: ZoneInfo) -> Any:
-    begin, after = day_span(first, last, zone)
-    return MeetingAttendee.filter(
-        organisation_id__in=ids,
-        role=AttendeeRole.EXPECTED,
-        attendance=Attendance.PRESENT,
-        meeting__kind__in=STUDY_MEETINGS,
-        meeting__starts_at__gte=begin,
-        meeting__starts_at__lt=after,
-    ).exclude(meeting__status=MeetingStatus.CANCELLED)
-
-
-async def _studied_pairs(
-    ids: list[int], first: date, last: date, zone: ZoneInfo
-) -> set[tuple[int, int]]:
-    """Distinct (organisation, member) who studied in the period: a few thousand rows at most."""
-    if connections.get("default").capabilities.dialect == "postgres":
-        begin, after = day_span(first, last, zone)
-        kinds = ", ".join(f"'{kind}'" for kind in STUDY_MEETINGS if "'" not in kind)
-        period = f" AND r.day >= '{first.isoformat()}' AND r.day <= '{last.isoformat()}'"
-        queries: list[Awaitable[Any]] = [
-            _skip_pairs("unit_reading", "", period, ids),
-            _skip_pairs("quiz_attempt", "", period + " AND r.finished_at IS NOT NULL", ids),
-            _skip_pairs(
-                "meeting_attendee",
-                " JOIN meeting mt ON mt.id = r.meeting_id",
-                " AND r.attendance = 'present' AND r.role = 'expected'"
-                f" AND mt.kind IN ({kinds}) AND mt.status <> 'cancelled'"
-                f" AND mt.starts_at >= '{begin.isoformat()}'"
-                f" AND mt.starts_at < '{after.isoformat()}'",
-                ids,
-            ),
-        ]
-    else:
-        lessons = _lessons(ids, first, last, zone).distinct()
-        queries = [lessons.values_list("organisation_id", "member_id")]
-        queries += [
-            qs.distinct().values_list("organisation_id", "member_id")
-            for qs in (
-                UnitReading.filter(organisation_id__in=ids, day__gte=first, day__lte=last),
-                QuizAttempt.filter(
-                    organisation_id__in=ids,
-                    day__gte=first,
-                    day__lte=last,
-                    finished_at__isnull=False,
-                ),
-            )
-        ]
-    found: set[tuple[int, int]] = set()
-    for pairs in await asyncio.gather(*queries):
-        found.update((int(o), int(m)) for o, m in pairs)
-    return found
-
-
-async def _skip_pairs(table: str, join: str, where: str, ids: list[int]) -> list[tuple[int, int]]:
-    """PostgreSQL: the (organisation, member) pairs of `table` with a row `r` meeting `where`.
-
-    A year holds hundreds of thousands of readings but only a few thousand pairs, so instead of
-    reading every row this walks the table's (organisation_id, member_id, ...) index from one
-    pair to the next (a loose index scan) and asks, for each pair, whether it has a row in the
-    period.  The table, conditions, ids and dates written into the text are ours.
-    """
-    sql = f"""
-    WITH RECURSIVE p(o, m) AS (
-        (SELECT organisation_id, member_id FROM {table}
-         ORDER BY organisation_id, member_id LIMIT 1)
-        UNION ALL
-        SELECT n.organisation_id, n.member_id FROM p CROSS JOIN LATERAL (
-            SELECT organisation_id, member_id FROM {table}
-            WHERE (organisation_id, member_id) > (p.o, p.m)
-            ORDER BY organisation_id, member_id LIMIT 1
-        ) n
-    )
-    SELECT o, m FROM p WHERE o IN ({_ints(ids)}) AND EXISTS (
-        SELECT 1 FROM {table} r{join} WHERE r.organisation_id = p.o AND r.member_id = p.m{where}
-    )"""
-    rows = await connections.get("default").execute_query_dict(sql)
-    return [(r["o"], r["m"]) for r in rows]
 
 
 async def _studied_by_bucket(
@@ -666,7 +490,7 @@ async def _studied_by_bucket(
             "date(day, '-6 days', 'weekday 1')" if by == "week" else "date(day, 'start of month')"
         )
     where = (
-        f"organisation_id IN ({_ints(ids)})"
+        f"organisation_id IN ({ids_sql(ids)})"
         f" AND day >= '{first.isoformat()}' AND day <= '{last.isoformat()}'"
     )
     selects = [
@@ -675,19 +499,19 @@ async def _studied_by_bucket(
         " AND finished_at IS NOT NULL",
     ]
     lessons = (
-        await _lessons(ids, first, last, zone)
+        await lessons_present(ids, first, last, zone)
         .distinct()
         .values_list("meeting_id", "meeting__starts_at")
     )
     if lessons:
         case = " ".join(
-            f"WHEN {int(m)} THEN {literal(bucket_of(_local_day(at, zone)))}" for m, at in lessons
+            f"WHEN {int(m)} THEN {literal(bucket_of(local_day(at, zone)))}" for m, at in lessons
         )
         selects.append(
             f"SELECT CASE meeting_id {case} END AS b, member_id FROM meeting_attendee"
-            f" WHERE organisation_id IN ({_ints(ids)}) AND role = 'expected'"
-            f" AND attendance = 'present' AND meeting_id IN ({_ints(m for m, _ in lessons)})"
+            f" WHERE organisation_id IN ({ids_sql(ids)}) AND role = 'expected'"
+            f" AND attendance = 'present' AND meeting_id IN ({ids_sql(m for m, _ in lessons)})"
         )
     sql = f"SELECT b, COUNT(*) AS n FROM ({' UNION '.join(selects)}) u GROUP BY b"
     rows = await conn.execute_query_dict(sql)
-    return {_day_or_id(r["b"], "day").isoformat(): int(r["n"]) for r in rows}
+    return {day_or_id(r["b"], "day").isoformat(): int(r["n"]) for r in rows}
