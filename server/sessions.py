@@ -7,14 +7,13 @@ cannot be replayed.  WeChat's `session_key` is kept beside the openid for server
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from server.cache import Cache
 from server.clock import Clock
 from server.models import Member
 from server.services.identities import IdentityDirectory
-from server.tokens import new_token, token_hash, well_formed
+from server.tokens import TokenStore
 
 _KEY = "api:session:"
 
@@ -41,32 +40,26 @@ class Stored:
 
 class SessionStore:
     def __init__(self, cache: Cache, clock: Clock, ttl: int) -> None:
-        self.cache = cache
+        self.tokens = TokenStore(cache, _KEY, ttl)
         self.clock = clock
         self.ttl = ttl
 
     async def open(self, *, appid: str, openid: str, unionid: str | None, session_key: str) -> str:
-        token = new_token()
         stored = Stored(appid, openid, unionid, self.clock.timestamp() + self.ttl)
-        value = {**stored.__dict__, "session_key": session_key}
-        await self.cache.set(_KEY + token_hash(token), json.dumps(value), ttl=self.ttl)
-        return token
+        return await self.tokens.issue({**stored.__dict__, "session_key": session_key})
 
     async def find(self, token: str) -> tuple[str, Stored] | None:
-        if not well_formed(token):
+        found = await self.tokens.read(token)
+        if found is None:
             return None
-        digest = token_hash(token)
-        raw = await self.cache.get(_KEY + digest)
-        if raw is None:
-            return None
-        data = json.loads(raw)
+        digest, data = found
         stored = Stored(data["appid"], data["openid"], data["unionid"], data["expires_at"])
         if stored.expires_at <= self.clock.timestamp():
             return None
         return digest, stored
 
     async def revoke(self, digest: str) -> None:
-        await self.cache.delete(_KEY + digest)
+        await self.tokens.revoke(digest)
 
 
 async def resolve(store: SessionStore, identities: IdentityDirectory, token: str) -> Session | None:

@@ -9,7 +9,6 @@ cookie, kept in the cache; signing out deletes the entry.
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -20,7 +19,7 @@ from server.errors import ValidationFailed
 from server.models import AdminLink, Member, MemberStatus, Role
 from server.services.access import DASHBOARD_ROLES
 from server.settings import Settings
-from server.tokens import new_token, token_hash, well_formed
+from server.tokens import TokenStore, new_token, token_hash, well_formed
 
 log = logging.getLogger("dangjian.admin")
 
@@ -68,21 +67,18 @@ async def consume_link(token: str | None, now: datetime) -> int | None:
     return link.member_id  # type: ignore[attr-defined]
 
 
+def _sessions(cache: Cache, settings: Settings) -> TokenStore:
+    return TokenStore(cache, SESSION, settings.admin_session_ttl)
+
+
 async def open_session(cache: Cache, settings: Settings, member_id: int) -> str:
-    token = new_token()
-    value = json.dumps({"member_id": member_id})
-    await cache.set(SESSION + token_hash(token), value, ttl=settings.admin_session_ttl)
-    return token
+    return await _sessions(cache, settings).issue({"member_id": member_id})
 
 
-async def session_member(cache: Cache, token: str | None) -> Member | None:
+async def session_member(cache: Cache, settings: Settings, token: str | None) -> Member | None:
     """The signed-in member behind a session cookie, if it is still allowed the dashboard."""
-    if not well_formed(token):
-        return None
-    raw = await cache.get(SESSION + token_hash(token or ""))
-    if raw is None:
-        return None
-    return await session_member_by_id(int(json.loads(raw)["member_id"]))
+    found = await _sessions(cache, settings).read(token)
+    return None if found is None else await session_member_by_id(int(found[1]["member_id"]))
 
 
 async def session_member_by_id(member_id: int) -> Member | None:
@@ -94,9 +90,10 @@ async def session_member_by_id(member_id: int) -> Member | None:
     return member
 
 
-async def close_session(cache: Cache, token: str | None) -> None:
-    if well_formed(token):
-        await cache.delete(SESSION + token_hash(token or ""))
+async def close_session(cache: Cache, settings: Settings, token: str | None) -> None:
+    found = await _sessions(cache, settings).read(token)
+    if found is not None:
+        await _sessions(cache, settings).revoke(found[0])
 
 
 async def admin_link_for_phone(phone: str, settings: Settings, now: datetime) -> str:

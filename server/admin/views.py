@@ -84,7 +84,7 @@ def message_page(
 async def signed_in(request: web.Request) -> Member:
     """The member behind the session cookie; without one, off to the page that says how."""
     member = await links.session_member(
-        request.config_dict[CACHE], request.cookies.get(links.COOKIE)
+        request.config_dict[CACHE], request.config_dict[SETTINGS], request.cookies.get(links.COOKIE)
     )
     if member is None:
         raise web.HTTPSeeOther(location="/admin/signin")
@@ -141,7 +141,9 @@ async def login(request: web.Request) -> web.Response:
 
 async def logout(request: web.Request) -> web.Response:
     _same_origin(request)
-    await links.close_session(request.config_dict[CACHE], request.cookies.get(links.COOKIE))
+    await links.close_session(
+        request.config_dict[CACHE], request.config_dict[SETTINGS], request.cookies.get(links.COOKIE)
+    )
     response = web.Response(status=303, headers={"Location": "/admin/signin?out=1"})
     response.del_cookie(links.COOKIE, path="/admin")
     return response
