@@ -92,7 +92,7 @@ async def correct(
 @router.message(RECORDER, bound)
 async def recorder(number: str, name: str, member: Member) -> str:
     who = await attendance.appoint_recorder(member, int(number), name)
-    return f"已指定{who.name}为编号 {number} 的会议记录人，他也可以发送 纪要 {number} 内容。"
+    return f"已指定{who.name}为编号 {number} 的会议记录人；记录人也可以发送 纪要 {number} 内容。"
 
 
 @router.message(MINUTES, bound)

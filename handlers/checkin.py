@@ -21,12 +21,14 @@ async def daily_check_in(member: Member, clock: Clock, points_rules: PointsRules
             f"您今天已经打过卡啦，已连续打卡 {result.streak} 天，明天再来哦！\n"
             "回复 今日学习 看看今天的学习内容。"
         )
-    earned = (
-        f"今日积分 +{result.points_awarded}（今天共 {result.points_today} 分）"
-        if result.points_awarded
-        else f"今天的积分已满（共 {result.points_today} 分）"
-    )
+    earned = ""
+    if points_rules.enabled:
+        earned = (
+            f"今日积分 +{result.points_awarded}（今天共 {result.points_today} 分）\n"
+            if result.points_awarded
+            else f"今天的积分已满（共 {result.points_today} 分）\n"
+        )
     return (
         f"打卡成功！已连续打卡 {result.streak} 天，本月打卡 {result.month_days} 天。\n"
-        f"{earned}\n回复 今日学习 阅读今天的学习内容。"
+        f"{earned}回复 今日学习 阅读今天的学习内容。"
     )

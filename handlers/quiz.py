@@ -54,10 +54,8 @@ async def answer(
     text = f"{verdict}{result.explanation}"
     if result.finished:
         conversation.clear()
-        return (
-            f"{text}\n\n答题结束：答对 {result.score}/{len(attempt.questions)} 题，"
-            f"积分 +{result.points}。回复 我的 查看积分。"
-        )
+        earned = f"，积分 +{result.points}。回复 我的 查看积分" if points_rules.enabled else ""
+        return f"{text}\n\n答题结束：答对 {result.score}/{len(attempt.questions)} 题{earned}。"
     conversation.set(QUIZ, attempt=attempt.id, position=position + 1)
     return f"{text}\n\n{quiz.render(attempt, position + 1, corpus)}"
 

@@ -25,13 +25,18 @@ async def show_my_record(member: Member, clock: Clock, points_rules: PointsRules
     exchanged = "，".join(
         f"{SUBMISSION_STATUS_LABELS[status]} {n} 篇" for status, n in r.submissions.items()
     )
+    points = (
+        f"· 积分：本月 {r.points_this_month} 分，近 12 个月 {r.points_12_months} 分\n"
+        f"· 星级：{'★' * r.star}{'☆' * (5 - r.star)}（{r.star} 星）\n"
+        if points_rules.enabled
+        else ""
+    )
     return (
         f"{member.name}同志，{today.month}月的记录：\n"
         f"· 打卡 {r.check_ins_this_month} 天，已连续 {r.streak} 天\n"
-        f"· 学习 {r.readings_this_month} 篇次\n"
-        f"· 积分：本月 {r.points_this_month} 分，近 12 个月 {r.points_12_months} 分\n"
-        f"· 星级：{'★' * r.star}{'☆' * (5 - r.star)}（{r.star} 星）\n"
+        f"· 自学 {r.self_study_days_this_month} 天（读完一篇或答完一轮题的日子）\n"
+        f"{points}"
         f"· 心得：{exchanged}\n"
         f"· 今年会议：出席 {met['present']} 次，请假 {met['leave']} 次，缺席 {met['absent']} 次\n"
-        "积分只有您自己能看到。"
+        "这些记录只有您自己能看到，不作排名，也不作评议党员的依据。"
     )

@@ -105,7 +105,7 @@ async def _tell_author(
 ) -> str:
     if await review_notice.tell_author(submission, text, clock.now(), clients):
         return "已通知本人。"
-    return "本人 48 小时内没有和公众号互动，暂时无法推送通知；他回复 我的心得 时会看到结果。"
+    return "本人 48 小时内没有和公众号互动，暂时无法推送通知；本人回复 我的心得 时会看到结果。"
 
 
 @router.message(APPROVE, leader)
@@ -120,11 +120,11 @@ async def approve(
         member, int(number), clock.now(), clock.today(), points_rules
     )
     s = approval.submission
-    earned = f"，积分 +{approval.points}" if approval.points else ""
+    # The points are the author's own: the author is told them, the reviewer is not.
     told = await _tell_author(
         s, review_notice.approved_text(s, approval.points), clock, wechat_clients
     )
-    return f"已通过编号 {s.id} 的心得{earned}。{told}"
+    return f"已通过编号 {s.id} 的心得。{told}"
 
 
 @router.message(RETURN, leader)

@@ -20,10 +20,8 @@ def _find(corpus: list[Unit], unit_id: object) -> Unit | None:
     return next((u for u in corpus if u.id == unit_id), None)
 
 
-async def _present(
-    unit: Unit, member: Member, clock: Clock, rules: PointsRules, conversation: Conversation
-) -> str:
-    await study.record_reading(member, unit, clock.today(), rules)
+async def _present(unit: Unit, member: Member, clock: Clock, conversation: Conversation) -> str:
+    await study.record_opened(member, unit, clock.today())
     conversation.set(READING, unit=unit.id, page=0)
     return (
         f"今日学习：{unit.title}\n{study.digest(unit)}\n（出处：{unit.source}）\n"
@@ -33,36 +31,37 @@ async def _present(
 
 @router.message(Keyword("今日学习", "学习", "今天学什么", "study"), bound)
 async def show_todays_unit(
-    member: Member,
-    clock: Clock,
-    points_rules: PointsRules,
-    conversation: Conversation,
-    corpus: list[Unit],
+    member: Member, clock: Clock, conversation: Conversation, corpus: list[Unit]
 ) -> str:
     unit = await study.todays_unit(member, corpus, clock.today())
-    return await _present(unit, member, clock, points_rules, conversation)
+    return await _present(unit, member, clock, conversation)
 
 
 @router.message(Keyword("下一篇", "换一篇", "next"), bound)
 async def next_unit(
+    member: Member, clock: Clock, conversation: Conversation, corpus: list[Unit]
+) -> str:
+    current = conversation.data.get("unit") if conversation.is_in(READING) else None
+    unit = await study.pick_unit(member, corpus, skip=str(current) if current else None)
+    return await _present(unit, member, clock, conversation)
+
+
+@router.message(Keyword("全文", "继续", "more"), InState(READING), bound)
+async def full_text(
+    text: str,
     member: Member,
     clock: Clock,
     points_rules: PointsRules,
     conversation: Conversation,
     corpus: list[Unit],
 ) -> str:
-    current = conversation.data.get("unit") if conversation.is_in(READING) else None
-    unit = await study.pick_unit(member, corpus, skip=str(current) if current else None)
-    return await _present(unit, member, clock, points_rules, conversation)
-
-
-@router.message(Keyword("全文", "继续", "more"), InState(READING), bound)
-async def full_text(text: str, conversation: Conversation, corpus: list[Unit]) -> str:
     unit = _find(corpus, conversation.data.get("unit"))
     if unit is None:
         conversation.clear()
         return "这篇学习内容已经更新，回复 今日学习 重新开始。"
     number = int(conversation.data.get("page", 0)) if text == "继续" else 0
+    if number == 0:  # the whole unit opened: this, not the digest, is study
+        await study.record_reading(member, unit, clock.today(), points_rules)
     chunk, more = study.page(unit, number)
     conversation.set(READING, unit=unit.id, page=number + 1)
     tail = (

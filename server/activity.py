@@ -65,13 +65,19 @@ class PointsEntry(Model):
 
 
 class UnitReading(Model):
-    """A member read a study unit: once per unit per day, each one a study person-time."""
+    """A member opened a study unit: one row per unit per day.
+
+    `read_full` is set once the whole unit was opened (全文 in chat, the full text in the
+    mini-program); a digest skimmed past stays `read_full=False` and is no study at all.  A day
+    with a full reading (or a finished quiz) is one 自学 of that member's, however many units.
+    """
 
     id = fields.IntField(primary_key=True)
     member: fields.ForeignKeyRelation = _member("readings")
     organisation: fields.ForeignKeyRelation = _organisation_then("readings")
     unit_id = fields.CharField(max_length=64)
     day = fields.DateField()
+    read_full = fields.BooleanField(default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -229,7 +229,13 @@ def cmd_tally(settings: Settings, args: argparse.Namespace) -> int:
                 return org
             try:
                 report = await tally_report(
-                    org, span["from"], span["to"], by=args.by, today=today, zone=settings.zone
+                    org,
+                    span["from"],
+                    span["to"],
+                    by=args.by,
+                    today=today,
+                    zone=settings.zone,
+                    now=datetime.now(UTC),
                 )
             except ValidationFailed as exc:
                 return f"{TALLY_ARGUMENTS.get(exc.field or '', '--from')}: {exc.user_message}"

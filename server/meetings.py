@@ -9,9 +9,11 @@ with who made it, so the ledger can show the history.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from tortoise import fields
+from tortoise.expressions import Q
 from tortoise.models import Model
 
 
@@ -30,17 +32,38 @@ class AttendeeRole(StrEnum):
 class Attendance(StrEnum):
     UNKNOWN = "unknown"  # before the end, neither signed in nor on leave
     PRESENT = "present"
-    LEAVE = "leave"
+    REQUESTED = "requested"  # asked for leave; the secretary has not yet decided (待批)
+    LEAVE = "leave"  # leave granted
     ABSENT = "absent"
 
 
 def after_the_end(attendance: str) -> str:
     """present, leave or absent: once a meeting is over, anyone undecided was absent.
 
-    Rows are marked absent only when someone closes the meeting; counts must not wait for that.
+    A leave asked for and never granted is no leave.  Rows are marked absent only when
+    someone closes the meeting; counts must not wait for that.
     """
     value = str(attendance)
     return value if value in (Attendance.PRESENT.value, Attendance.LEAVE.value) else "absent"
+
+
+def held(now: datetime, prefix: str = "") -> Q:
+    """Meetings that count as held at `now`: not cancelled, and over.
+
+    One rule for every figure: a meeting still to come, or still going on, is 已安排 — it is
+    in no count of meetings held and in no attendance rate, since nobody can yet be absent.
+    `prefix` reaches the meeting through a relation (``"meeting__"`` from an attendee).
+    """
+    return Q(**{f"{prefix}ends_at__lte": now.astimezone(UTC)}) & ~Q(
+        **{f"{prefix}status": MeetingStatus.CANCELLED}
+    )
+
+
+def scheduled(now: datetime, prefix: str = "") -> Q:
+    """Meetings not cancelled and not yet over at `now` (已安排, or under way)."""
+    return Q(**{f"{prefix}ends_at__gt": now.astimezone(UTC)}) & ~Q(
+        **{f"{prefix}status": MeetingStatus.CANCELLED}
+    )
 
 
 class Meeting(Model):
@@ -64,6 +87,11 @@ class Meeting(Model):
         "models.Member", related_name="meetings_created", null=True, on_delete=fields.SET_NULL
     )
     minutes = fields.TextField(null=True)
+    # 主讲人 of a 党课 (or anyone's talk): a name, since the speaker may come from outside.
+    speaker = fields.CharField(max_length=50, null=True)
+    # Organised study (组织党员学习): a 党课, 主题党日 or 集中学习, or a meeting whose agenda is
+    # study.  Set when scheduled; being present at a held one is an organised-study person-time.
+    study = fields.BooleanField(default=False)
     # Seeds the rotating 6-digit sign-in code: random per meeting, never shown to anyone.
     signin_secret = fields.CharField(max_length=64, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)

@@ -120,6 +120,18 @@ class WeChatIdentity(Model):
         unique_together = (("appid", "openid"), ("appid", "member"))
 
 
+def counted_in(member: Member) -> int:
+    """The organisation a member's deeds are counted for: their 党小组 if they are in one, else
+    the organisation they belong to.
+
+    A group sits under its branch in the tree, so the branch (and everything above it) still
+    counts the deed as its own, and a branch's breakdown by 党小组 can tell its groups apart.
+    Written into each event row when it happens: a later move does not shift past counts.
+    """
+    group = member.group_id  # type: ignore[attr-defined]
+    return int(group if group is not None else member.organisation_id)  # type: ignore[attr-defined]
+
+
 def mask_phone(phone: str | None) -> str:
     """138****5678: what logs and other people see."""
     if not phone:

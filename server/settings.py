@@ -74,8 +74,12 @@ class Settings(BaseSettings):
     # Where members' browsers reach this server (links sent in chat); unset: http://HOST:PORT.
     public_url: str | None = _env("DANGJIAN_PUBLIC_URL")
 
-    # Points (星级党员): what each deed earns, the most a member can earn in a day, and the
-    # rolling 12-month totals at which stars 2, 3, 4 and 5 begin (everyone has at least one).
+    # Points (积分) and stars: the member's own encouragement, seen by nobody else, and never
+    # the rating of a member (that is the branch's 民主评议).  Off: none are awarded or shown
+    # anywhere, for the whole deployment.
+    points: bool = _env("DANGJIAN_POINTS", True)
+    # What each deed earns, the most a member can earn in a day, and the rolling 12-month
+    # totals at which stars 2, 3, 4 and 5 begin (everyone has at least one).
     points_check_in: int = _env("DANGJIAN_POINTS_CHECK_IN", 1, ge=0, le=100)
     points_reading: int = _env("DANGJIAN_POINTS_READING", 2, ge=0, le=100)
     points_quiz_correct: int = _env("DANGJIAN_POINTS_QUIZ_CORRECT", 1, ge=0, le=100)

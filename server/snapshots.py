@@ -20,9 +20,8 @@ class TallySnapshot(Model):
     )
     day = fields.DateField(db_index=True)
     check_ins = fields.IntField(default=0)
-    readings = fields.IntField(default=0)
-    quizzes = fields.IntField(default=0)
-    lessons = fields.IntField(default=0)
+    lessons = fields.IntField(default=0)  # organised study: present at a held study meeting
+    self_study = fields.IntField(default=0)  # members with a 自学 that day (once each)
     members_studied = fields.IntField(default=0)
     submitted = fields.IntField(default=0)
     approved = fields.IntField(default=0)

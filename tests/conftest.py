@@ -141,6 +141,15 @@ async def make_branch(
     return parent
 
 
+async def make_group(branch: Organisation, name: str) -> Organisation:
+    """A 党小组 under `branch` (once: the same name again is the same group)."""
+    group, _ = await Organisation.get_or_create(
+        path=f"{branch.path}/{name}",
+        defaults={"name": name, "kind": OrgKind.GROUP, "parent": branch},
+    )
+    return group
+
+
 async def make_member(
     name: str,
     phone: str,
@@ -148,10 +157,17 @@ async def make_member(
     role: Role = Role.MEMBER,
     org: Organisation | None = None,
     status: MemberStatus = MemberStatus.ACTIVE,
+    group: Organisation | None = None,
 ) -> Member:
     org = org or await make_branch()
     return await Member.create(
-        name=name, phone=phone, role=role, organisation=org, status=status, gender="女"
+        name=name,
+        phone=phone,
+        role=role,
+        organisation=org,
+        group=group,
+        status=status,
+        gender="女",
     )
 
 

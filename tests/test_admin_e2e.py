@@ -52,8 +52,8 @@ TWO = f"{COMMITTEE}/东社区党总支/东社区第二党支部"
 WEST = f"{COMMITTEE}/西社区党总支/西社区第一党支部"
 STAFF = openid_for("staff-zhao")
 HEADLINE = (
-    "study_person_times", "members_studied", "check_ins", "exchange_person_times", "submitted",
-    "approved", "meetings_held", "attendance_rate", "active_members",
+    "organised_study", "members_studied", "self_study", "check_ins", "exchange_person_times",
+    "submitted", "approved", "meetings_held", "attendance_rate", "active_members",
 )  # fmt: skip
 
 
@@ -110,8 +110,9 @@ async def _seed() -> tuple[Member, set[date]]:
                 await CheckIn.create(member=m, organisation_id=branch_id, day=day)
                 for u in range(busy[branch_id] if n % 2 == 0 else 1):
                     await UnitReading.create(
-                        member=m, organisation_id=branch_id, unit_id=f"u{u}", day=day
-                    )
+                        member=m, organisation_id=branch_id, unit_id=f"u{u}", day=day,
+                        read_full=True,
+                    )  # fmt: skip
             await QuizAttempt.create(
                 member=people[0], organisation_id=branch_id, day=day, questions=[],
                 finished_at=_noon(day),
@@ -130,7 +131,7 @@ async def _seed() -> tuple[Member, set[date]]:
         starts = _noon(day) - timedelta(hours=3)  # 09:00 local
         meeting = await Meeting.create(
             organisation=branch, kind=kind, topic="学习", starts_at=starts,
-            ends_at=starts + timedelta(hours=1), status="held",
+            ends_at=starts + timedelta(hours=1), status="held", study=kind == "党课",
         )  # fmt: skip
         for n, m in enumerate(members[branch.id]):
             await MeetingAttendee.create(
@@ -141,7 +142,7 @@ async def _seed() -> tuple[Member, set[date]]:
     # The nightly snapshot of every past day with activity: the report reads those.
     for day in sorted(days | {date(2026, 10, 15)}):
         if day < TODAY:
-            await snapshot_day(day, ZONE)
+            await snapshot_day(day, ZONE, now=NOW)
     return staff, days
 
 
@@ -196,7 +197,7 @@ async def test_staff_read_the_street_in_a_browser(
     year = await tallies()
     month = await tallies(**{"from": "2026-11-01", "to": "2026-11-25"})
     by_branch = await tallies(**{"from": "2026-11-01", "to": "2026-11-25", "by": "branch"})
-    assert year["total"]["study_person_times"] != month["total"]["study_person_times"]
+    assert year["total"]["organised_study"] == 4 and month["total"]["organised_study"] == 0
 
     reply = (await peer.say(client, STAFF, "后台")).text or ""
     link = reply[reply.index(base) :].split()[0]
@@ -264,17 +265,17 @@ async def test_staff_read_the_street_in_a_browser(
             assert await _numbers(page) == _expected(month["total"])
             assert await page.text_content("#sentence") == month["sentence"] + "。"
 
-            # Sorting the branch table by 学习人次, up then down.
+            # Sorting the branch table by 党员数, up then down.
             rows = by_branch["rows"]  # the branches, and the committee's own row
             assert await _branch_order(page) == [r["label"] for r in rows]
 
             def ordered(reverse: bool) -> list[str]:
-                by_study = sorted(rows, key=lambda r: r["study_person_times"], reverse=reverse)
+                by_study = sorted(rows, key=lambda r: r["active_members"], reverse=reverse)
                 return [r["label"] for r in by_study]
 
-            await page.click("#branches th:text('学习人次')")
+            await page.click("#branches th:text('党员数')")
             assert await _branch_order(page) == ordered(reverse=False)
-            await page.click("#branches th:text('学习人次')")
+            await page.click("#branches th:text('党员数')")
             assert await _branch_order(page) == ordered(reverse=True)
             two = await page.get_attribute(
                 "#branches tbody tr:has-text('东社区第二党支部') td:nth-child(9) .badge", "class"
@@ -290,7 +291,7 @@ async def test_staff_read_the_street_in_a_browser(
             assert download.suggested_filename.endswith(".xlsx")
             book = openpyxl.load_workbook(saved, read_only=True)
             summary = {row[0]: row[1] for row in book["汇总"].iter_rows(values_only=True)}
-            assert summary["学习人次"] == month["total"]["study_person_times"]
+            assert summary["组织党员学习人次"] == month["total"]["organised_study"]
             assert summary["交流体会人次"] == month["total"]["exchange_person_times"]
             labels = [row[0] for row in book["按党支部"].iter_rows(min_row=2, values_only=True)]
             assert labels == [r["label"] for r in rows] + ["合计"]

@@ -236,7 +236,7 @@ async def test_a_secretary_sees_only_her_branch(street: Street) -> None:
     assert "东社区第一党支部" in text and "东社区第二党支部" not in text
     report = await tally_report(
         street.one, date(2026, 1, 1), date(2026, 11, 25), by=None, today=date(2026, 11, 25),
-        zone=ZONE,
+        zone=ZONE, now=NOW,
     )  # fmt: skip
     assert report.sentence in text
 

@@ -51,11 +51,12 @@ async def test_the_secretary_reads_a_reflection_approves_it_and_the_member_is_to
     w.fake.interact(WANG_OA)  # she wrote to the account today: the 48-hour window is open
     status, done = await w.call("POST", f"/review/submissions/{number}/approve", "secretary")
     assert status == 200, done
-    assert done["points"] == 5 and done["notified"] is True
+    assert done["notified"] is True
+    assert "points" not in done  # the points are hers: the reviewer is not shown them
     assert done["submission"]["status"] == "approved"
     # Told exactly as the chat's 通过 tells her.
     assert [m.text for m in w.fake.messages_to(WANG_OA)] == [
-        f"您 11月25日 提交的心得（编号 {number}）已通过支部审核，积分 +5。感谢您的分享！"
+        f"您 11月25日 提交的心得（编号 {number}）已通过支部审核，您获得积分 +5。感谢您的分享！"
     ]
     saved = await Submission.get(id=number)
     assert saved.reviewer_id == w.people["secretary"].id  # type: ignore[attr-defined]
@@ -171,7 +172,9 @@ async def test_one_members_page_shows_their_year(
     assert status == 200, page
     assert page["name"] == "王芳" and page["phone"] == "137****0004" and page["bound"] is True
     assert page["year"]["year"] == 2026
-    assert page["year"]["check_in_days"] == 2  # not last year's
+    # Check-ins, self-study and points are hers alone: never on a page about her for others.
+    assert set(page["year"]) == {"year", "submissions", "meetings"}
+    assert "check_in" not in str(page) and "points" not in str(page)
     assert page["year"]["submissions"] == {"pending": 1, "approved": 0, "returned": 0}
     assert page["year"]["meetings"] == {"present": 0, "leave": 0, "absent": 1}
     assert number  # the meeting above, counted as absent

@@ -244,7 +244,7 @@ async def test_my_profile_shows_my_record_with_the_phone_masked(
     assert me["member"]["organisation"]["name"] == "第一社区第一党支部"
     assert me["today"] == "2026-11-25"
     assert me["check_in"] == {"today": True, "month_days": 1, "streak": 1}
-    assert me["readings_this_month"] == 1
+    assert me["self_study_days_this_month"] == 1  # the mini-program shows the full text
     assert me["points"] == {"this_month": 3, "last_12_months": 3, "star": 1}
     assert me["submissions"] == {"pending": 0, "approved": 0, "returned": 0}
     assert me["meetings_this_year"] == {"present": 0, "leave": 0, "absent": 0}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import openpyxl
@@ -13,8 +13,8 @@ from aiohttp.test_utils import TestClient
 
 from server.app import create_app
 from server.clock import FrozenClock
-from server.meetings import Meeting
-from server.models import Member, Organisation, Role
+from server.meetings import Attendance, Meeting, MeetingAttendee
+from server.models import Member, Organisation, Role, counted_in
 from server.services.points import PointsRules
 from server.services.report import tally_report
 from server.services.snapshot import snapshot_day
@@ -49,14 +49,37 @@ class Street:
         self.member_one = await make_member("王芳", "13900000003", org=self.one)
         corpus = self.client.app[CORPUS]
         rules = _rules(self.client)
-        # Three readings in branch one, one in branch two, earlier this year and today.
+        # Self-study: three days in branch one, one in branch two, earlier this year and today.
         await record_reading(self.member_one, corpus[0], date(2026, 3, 2), rules)
         await record_reading(self.member_one, corpus[1], date(2026, 11, 20), rules)
         await record_reading(self.secretary_one, corpus[0], date(2026, 11, 3), rules)
         await record_reading(self.secretary_two, corpus[2], date(2026, 11, 19), rules)
+        # Organised study: branch one's 党课 on 10 November, both its members present.
+        lecture = await self.meeting(self.one, "党课", datetime(2026, 11, 10, 6, 0, tzinfo=UTC))
+        for who in (self.member_one, self.secretary_one):
+            await MeetingAttendee.create(
+                meeting=lecture,
+                member=who,
+                organisation_id=counted_in(who),
+                attendance=Attendance.PRESENT,
+            )
+        # A 支委会 at 11:50 today, viewed at 10:00: 已安排, not held.
+        await self.meeting(self.one, "支委会", NOW + timedelta(minutes=110), study=False)
         # The nightly job has run for the past days; today's reading is live.
-        for day in (date(2026, 3, 2), date(2026, 11, 3), date(2026, 11, 19)):
-            await snapshot_day(day, self.client.app[SETTINGS].zone)
+        for day in (date(2026, 3, 2), date(2026, 11, 3), date(2026, 11, 10), date(2026, 11, 19)):
+            await snapshot_day(day, self.client.app[SETTINGS].zone, now=NOW)
+
+    async def meeting(
+        self, org: Organisation, kind: str, starts: datetime, *, study: bool = True
+    ) -> Meeting:
+        return await Meeting.create(
+            organisation=org,
+            kind=kind,
+            topic="学习党章" if study else "研究发展党员",
+            starts_at=starts,
+            ends_at=starts + timedelta(hours=1),
+            study=study,
+        )
 
     async def headers(self, member: Member) -> dict[str, str]:
         return await signed_in(self.client, self.fake, member)
@@ -87,10 +110,23 @@ async def test_staff_see_the_whole_committee_this_year_by_default(street: Street
     assert status == 200, body
     assert body["org_id"] == street.committee.id
     assert (body["start"], body["end"]) == ("2026-01-01", "2026-11-20")
-    assert body["total"]["readings"] == 4
-    assert body["total"]["study_person_times"] == 4
-    assert body["total"]["members_studied"] == 3
-    assert body["sentence"] == "2026年以来，共组织党员学习4人次，交流体会0人次"
+    assert (body["total"]["organised_study"], body["total"]["members_studied"]) == (2, 2)
+    assert (body["total"]["self_study"], body["total"]["members_self_studied"]) == (4, 3)
+    assert body["sentence"] == (
+        "2026年以来，共组织党员学习2人次，交流体会0人次（另有党员线上自学4人次）"
+    )
+
+
+async def test_a_meeting_later_today_is_scheduled_not_held(street: Street) -> None:
+    status, body = await street.get(
+        street.secretary_one, "/api/v1/tallies", **{"from": "2026-11-01", "to": "2026-11-30"}
+    )
+    assert status == 200
+    total = body["total"]
+    assert (total["meetings_held"], total["meetings_scheduled"]) == (1, 1)
+    assert total["meetings"] == {"党课": 1}
+    assert (total["expected"], total["present"], total["absent"]) == (2, 2, 0)
+    assert total["attendance_rate"] == 1.0
 
 
 async def test_the_answer_is_the_report_the_service_computes(street: Street) -> None:
@@ -105,23 +141,25 @@ async def test_the_answer_is_the_report_the_service_computes(street: Street) -> 
         by="branch",
         today=date(2026, 11, 20),
         zone=street.client.app[SETTINGS].zone,
+        now=NOW,
     )
     assert body == expected.as_dict()
-    by_branch = {row["label"]: row["readings"] for row in body["rows"]}
+    by_branch = {row["label"]: row["self_study"] for row in body["rows"]}
     assert by_branch["东社区第一党支部"] == 2 and by_branch["西社区第一党支部"] == 1
 
 
 async def test_a_breakdown_by_month_adds_up_to_the_total(street: Street) -> None:
     status, body = await street.get(street.staff, "/api/v1/tallies", by="month")
     assert status == 200
-    assert sum(row["readings"] for row in body["rows"]) == body["total"]["readings"]
+    for field in ("self_study", "organised_study", "meetings_held", "meetings_scheduled"):
+        assert sum(row[field] for row in body["rows"]) == body["total"][field], field
 
 
 async def test_a_secretary_sees_their_own_branch(street: Street) -> None:
     status, body = await street.get(street.secretary_one, "/api/v1/tallies")
     assert status == 200
     assert body["org_id"] == street.one.id
-    assert body["total"]["readings"] == 3
+    assert (body["total"]["self_study"], body["total"]["organised_study"]) == (3, 2)
 
 
 async def test_another_branch_is_refused_exactly_like_a_missing_one(street: Street) -> None:
@@ -168,7 +206,7 @@ async def test_the_export_is_the_same_report_as_xlsx_and_csv(street: Street) -> 
     assert status == 200
     sheets = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
     cells = [str(c) for row in sheets.worksheets[0].iter_rows(values_only=True) for c in row]
-    assert any("2026年以来，共组织党员学习4人次" in c for c in cells)
+    assert any("2026年以来，共组织党员学习2人次" in c for c in cells)
 
     status, data = await street.get(
         street.staff, "/api/v1/tallies/export", by="branch", format="csv"
@@ -208,7 +246,8 @@ async def test_staff_see_which_branches_owe_meetings_this_month(street: Street) 
     assert lights["东社区第一党支部"]["committee"] == "green"
     assert lights["东社区第一党支部"]["branch_meeting"] == "amber"
     assert lights["西社区第一党支部"]["committee"] == "red"
-    assert body["red"] == 2  # both still owe the quarter's 党课
+    assert lights["东社区第一党支部"]["lecture"] == "green"  # the 党课 of the 10th
+    assert body["red"] == 1  # the west still owes the quarter's 党课 and this month's 支委会
 
     status, body = await street.get(street.secretary_one, "/api/v1/compliance")
     assert [item["branch_name"] for item in body["items"]] == ["东社区第一党支部"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -15,11 +15,15 @@ from openpyxl import load_workbook
 from server.activity import Submission, UnitReading
 from server.cli import main
 from server.db import close_database, open_database
+from server.meetings import Attendance, Meeting, MeetingAttendee
 from tests.conftest import make_branch, make_member, migrated
 from tests.test_cli_startup import run_cli
 from tests.test_tallies import ONE, WEST
 
-TODAY = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+ZONE = ZoneInfo("Asia/Shanghai")
+TODAY = datetime.now(ZONE).date()
+# Meetings held today, just after midnight and over a second later: held, whenever this runs.
+MIDNIGHT = datetime.combine(TODAY, time(0), ZONE)
 
 
 @pytest.fixture
@@ -35,10 +39,30 @@ def street(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         one, west = await make_branch(ONE), await make_branch(WEST)
         wang = await make_member("王芳", "13900000001", org=one)
         zhao = await make_member("赵六", "13900000002", org=west)
-        for n, who in enumerate((wang, wang, zhao)):
+        for n, who in enumerate((wang, wang, zhao)):  # self-study: one day each
             await UnitReading.create(
-                member=who, organisation_id=who.organisation_id, unit_id=f"u{n}", day=TODAY
-            )  # type: ignore[attr-defined]
+                member=who,
+                organisation_id=who.organisation_id,  # type: ignore[attr-defined]
+                unit_id=f"u{n}",
+                day=TODAY,
+                read_full=True,
+            )
+        # Organised study: two 党课 in the first branch, one in the west, each attended.
+        for org, who in ((one, wang), (one, wang), (west, zhao)):
+            lecture = await Meeting.create(
+                organisation=org,
+                kind="党课",
+                topic="学习党章",
+                starts_at=MIDNIGHT,
+                ends_at=MIDNIGHT + timedelta(seconds=1),
+                study=True,
+            )
+            await MeetingAttendee.create(
+                meeting=lecture,
+                member=who,
+                organisation_id=org.id,
+                attendance=Attendance.PRESENT,
+            )
         await Submission.create(
             member=wang,
             organisation_id=one.id,
@@ -59,7 +83,10 @@ def test_the_committees_year_so_far_by_branch_as_xlsx(
     out = street / "report.xlsx"
     assert main(["tally", "--by", "branch", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert f"{TODAY.year}年以来，共组织党员学习3人次，交流体会1人次" in printed
+    assert (
+        f"{TODAY.year}年以来，共组织党员学习3人次，交流体会1人次（另有党员线上自学2人次）"
+        in printed
+    )
     assert str(out) in printed
     sheet = load_workbook(out)["按党支部"]
     rows = {r[0]: r for r in sheet.iter_rows(min_row=2, values_only=True)}

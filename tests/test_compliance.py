@@ -75,7 +75,8 @@ async def test_the_check_tells_the_secretary_and_the_digest_sums_up_the_week(
     )
     assert await weekly_digest(clock, clients) == 1
     summary = fake.messages_to(SECRETARY)[-1].text or ""
-    assert "本周还没有打卡的 4 人" in summary and "王芳" not in summary.split("待审核")[0]
-    assert "待审核心得 1 篇" in summary
+    # Nobody is listed by their check-ins or study (the 2026 rules): only what the branch did.
+    assert "打卡" not in summary and "王芳" not in summary
+    assert "待审核心得 1 篇" in summary and "未来七天已安排会议 0 个" in summary
     branch = await Organisation.get(path__endswith="第一社区第一党支部")
     assert "上次会议" not in await digest(branch, TODAY, clock.now())  # none held yet

@@ -17,10 +17,12 @@ async def test_my_record_after_a_check_in_and_a_reading(
     await bound_member()
     await peer.say(client, WANG, "打卡")
     await peer.say(client, WANG, "今日学习")
+    await peer.say(client, WANG, "全文")
     reply = (await peer.say(client, WANG, "我的")).text or ""
-    assert "打卡 1 天，已连续 1 天" in reply and "学习 1 篇次" in reply
+    assert "打卡 1 天，已连续 1 天" in reply and "自学 1 天" in reply
     assert "本月 3 分" in reply  # 1 for the check-in, 2 for reading
     assert "（1 星）" in reply
+    assert "只有您自己能看到" in reply
 
 
 async def test_the_star_level_follows_the_rolling_twelve_months(

@@ -76,7 +76,7 @@ async def summed(path: str) -> dict[str, int]:
         for r in rows
         if r.organisation.path == root.path or r.organisation.path.startswith(root.path + "/")
     ]
-    fields = ("readings", "quizzes", "lessons", "members_studied", "submitted", "returned")
+    fields = ("self_study", "lessons", "members_studied", "submitted", "returned")
     return {f: sum(getattr(r, f) for r in mine) for f in fields}
 
 
@@ -88,9 +88,10 @@ async def test_the_snapshot_of_a_day_agrees_with_the_live_count(
     clock = FrozenClock(datetime(2026, 11, 20, 16, 5, tzinfo=UTC))  # 00:05 on the 21st
     assert await daily_snapshot(clock) == 60  # yesterday and the 59 days before, all untaken
     for path in (ONE, TWO, COMMITTEE):
-        live = await participation(await org(path), DAY, DAY, ZONE)
+        live = await participation(await org(path), DAY, DAY, ZONE, clock.now())
         snap = await summed(path)
-        assert snap["readings"] + snap["quizzes"] + snap["lessons"] == live.study_person_times
+        assert snap["lessons"] == live.organised_study
+        assert snap["self_study"] == live.self_study
         assert snap["submitted"] - snap["returned"] == live.exchange_person_times
         assert snap["members_studied"] == live.members_studied
     branch = await TallySnapshot.get(day=DAY, organisation__path=ONE)
@@ -107,7 +108,7 @@ async def test_running_a_day_again_replaces_it(db: None, corpus: list[Unit]) -> 
     await read(wang, corpus[2], DAY)  # a late-arriving event for that day
     await snapshot_day(DAY, ZONE)  # `dangjian snapshot --day`
     assert await TallySnapshot.filter(day=DAY).count() == 2
-    assert (await summed(ONE))["readings"] == 3
+    assert (await summed(ONE))["self_study"] == 2
 
 
 async def test_days_missed_while_down_are_taken_at_the_next_start(
@@ -117,7 +118,7 @@ async def test_days_missed_while_down_are_taken_at_the_next_start(
     # Nothing ran for a week; the process starts on the 27th at 09:00.
     clock = FrozenClock(datetime(2026, 11, 27, 1, 0, tzinfo=UTC))
     await daily_snapshot(clock)
-    assert (await summed(ONE))["readings"] == 2
+    assert (await summed(ONE))["self_study"] == 1
     # The next night: yesterday, and older untaken days; never the days already current.
     clock.advance(days=1)
     taken = await catch_up(clock.today(), ZONE)

@@ -10,7 +10,7 @@ from tests.test_checkin_chat import WANG, bound_member
 from tests.wechat_peer import WeChatPeer
 
 
-async def test_todays_unit_is_the_first_unseen_one_and_counts_once(
+async def test_todays_unit_is_the_first_unseen_one_and_counts_once_read_in_full(
     client: TestClient, peer: WeChatPeer
 ) -> None:
     member = await bound_member()
@@ -18,15 +18,20 @@ async def test_todays_unit_is_the_first_unseen_one_and_counts_once(
     first = await peer.say(client, WANG, "今日学习")
     assert f"今日学习：{corpus[0].title}" in (first.text or "")
     assert "出处" in (first.text or "") and "回复 全文" in (first.text or "")
-    again = await peer.say(client, WANG, "学习")  # same day, same unit: not counted twice
+    # The digest alone is no study: nothing counted, no points.
+    assert not await UnitReading.exists(member_id=member.id, read_full=True)
+    assert not await PointsEntry.exists(member_id=member.id, reason="reading")
+    again = await peer.say(client, WANG, "学习")  # same day: the same unit
     assert corpus[0].title in (again.text or "")
+    await peer.say(client, WANG, "全文")
+    await peer.say(client, WANG, "学习")
+    await peer.say(client, WANG, "全文")  # read again the same day: counted once
     assert await UnitReading.filter(member_id=member.id).count() == 1
+    assert await UnitReading.filter(member_id=member.id, read_full=True).count() == 1
     assert await PointsEntry.filter(member_id=member.id, reason="reading").count() == 1
 
 
-async def test_next_moves_on_and_each_unit_read_is_a_study_person_time(
-    client: TestClient, peer: WeChatPeer
-) -> None:
+async def test_tapping_next_ten_times_counts_nothing(client: TestClient, peer: WeChatPeer) -> None:
     member = await bound_member()
     corpus = client.app[CORPUS]
     await peer.say(client, WANG, "今日学习")
@@ -34,8 +39,15 @@ async def test_next_moves_on_and_each_unit_read_is_a_study_person_time(
     assert corpus[1].title in (second.text or "")
     third = await peer.say(client, WANG, "换一篇")
     assert corpus[2].title in (third.text or "")
-    assert await UnitReading.filter(member_id=member.id).count() == 3
-    # Reading pays once a day, however many units were read.
+    for _ in range(8):
+        await peer.say(client, WANG, "下一篇")
+    assert not await UnitReading.exists(member_id=member.id, read_full=True)
+    assert not await PointsEntry.exists(member_id=member.id)
+    await peer.say(client, WANG, "全文")  # then one is read in full
+    assert await UnitReading.filter(member_id=member.id, read_full=True).count() == 1
+    await peer.say(client, WANG, "下一篇")
+    await peer.say(client, WANG, "全文")  # a second unit: read, but the day pays once
+    assert await UnitReading.filter(member_id=member.id, read_full=True).count() == 2
     assert await PointsEntry.filter(member_id=member.id, reason="reading").count() == 1
 
 

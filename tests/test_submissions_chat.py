@@ -217,12 +217,13 @@ async def test_the_secretary_reviews_approves_and_the_member_is_told(
     assert REFLECTION in full and f"通过 {number}" in full
     fake.interact(WANG)  # the member wrote to the account recently: the window is open
     reply = (await peer.say(client, LI, f"通过 {number}")).text or ""
-    assert "已通过" in reply and "积分 +5" in reply and "已通知本人" in reply
+    assert "已通过" in reply and "已通知本人" in reply
+    assert "积分" not in reply  # the author's points are the author's: she is told, he is not
     saved = await Submission.get(id=number)
     assert saved.status == SubmissionStatus.APPROVED and saved.notified_at is not None
     assert [m.text for m in fake.messages_to(WANG)] == [
         f"您 {saved.day.month}月{saved.day.day}日 提交的心得（编号 {number}）已通过支部审核，"
-        "积分 +5。感谢您的分享！"
+        "您获得积分 +5。感谢您的分享！"
     ]
     assert await PointsEntry.filter(member_id=member.id, deed=f"submission:{number}").count() == 1
     assert "目前没有待审核" in ((await peer.say(client, LI, "审核")).text or "")

@@ -7,6 +7,7 @@ come from the nightly snapshot, today is counted live; both must give the same f
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import AsyncIterator
 from dataclasses import asdict
@@ -16,10 +17,11 @@ from pathlib import Path
 import pytest
 
 from server.activity import CheckIn, QuizAttempt, Submission, UnitReading
+from server.clock import day_start
 from server.db import close_database, open_database
 from server.errors import ValidationFailed
 from server.meetings import Attendance, AttendeeRole, Meeting, MeetingAttendee
-from server.models import Member, MemberStatus, Organisation, OrgKind, Role
+from server.models import Member, MemberStatus, Organisation, OrgKind, Role, counted_in
 from server.services import attendance, submissions
 from server.services.points import PointsRules
 from server.services.report import BREAKDOWNS, TallyReport, TallyRow, tally_report
@@ -30,11 +32,13 @@ from tests.conftest import make_branch, make_member, migrated
 from tests.test_tallies import COMMITTEE, EAST, ONE, TWO, WEST, ZONE
 
 TODAY = date(2026, 3, 20)
+NOW = datetime(2026, 3, 20, 6, 0, tzinfo=UTC)  # 14:00 in Shanghai
 YEAR = (date(2026, 1, 1), TODAY)
+FIVE_MINUTES = timedelta(minutes=5)
 ADDED = (
-    "study_person_times", "readings", "quizzes", "lessons", "check_ins", "submitted",
-    "approved", "returned", "exchange_person_times", "meetings_held", "expected", "present",
-    "leave", "absent",
+    "organised_study", "self_study", "check_ins", "submitted", "approved", "returned",
+    "pending", "exchange_person_times", "meetings_held", "meetings_scheduled", "expected",
+    "present", "leave", "absent",
 )  # fmt: skip
 
 
@@ -63,41 +67,54 @@ async def meeting(org_id: int, kind: str, starts: datetime, status: str = "held"
     return await Meeting.create(
         organisation_id=org_id,
         kind=kind,
-        topic="学习",
+        topic="学习" if kind in ("党课", "主题党日") else "研究工作",
         starts_at=starts,
         ends_at=starts + timedelta(hours=1),
         status=status,
+        study=kind in ("党课", "主题党日"),
     )
 
 
 async def a_busy_quarter(seed: int = 7) -> list[Member]:
-    """Three branches (one with a group), a committee staff member, and ten weeks of activity.
+    """Three branches (one with two groups), a committee staff member, ten weeks of activity.
 
     Includes a transfer mid-way, a 党课 at 23:30 local, a cancelled meeting, undecided
-    attendance, returned 心得, abandoned quizzes — and events today, not yet snapshotted.
+    attendance and leave never granted, returned 心得, abandoned quizzes, digests skimmed past,
+    meetings later today — and events today, not yet snapshotted.
     """
     rng = random.Random(seed)
     one, two, west = await make_branch(ONE), await make_branch(TWO), await make_branch(WEST)
     grid = await group_of(one, "第一网格党小组")
+    second_grid = await group_of(one, "第二网格党小组")
     committee = await org(COMMITTEE)
     members = [
-        await make_member(f"党员{n}", f"1390000{n:04d}", org=[one, two, west][n % 3])
+        await make_member(
+            f"党员{n}",
+            f"1390000{n:04d}",
+            org=[one, two, west][n % 3],
+            group=[grid, second_grid, None][n % 9 // 3] if n % 3 == 0 else None,
+        )
         for n in range(18)
     ]
     members.append(await make_member("党工委干事", "13900009999", org=committee))
     await make_member("转出者", "13900008888", org=two, status=MemberStatus.TRANSFERRED)
     day = date(2026, 1, 10)
     while day <= TODAY:
-        if day == date(2026, 2, 15):  # 党员0 moves from 第一支部 to 西社区
+        if day == date(2026, 2, 15):  # 党员0 moves from 第一支部's group to 西社区
             members[0].organisation = west
+            members[0].group = None
             await members[0].save()
         for m in members:
-            org_id = m.organisation_id  # type: ignore[attr-defined]
+            org_id = counted_in(m)
             if rng.random() < 0.6:
                 await CheckIn.create(member=m, organisation_id=org_id, day=day)
             for unit in rng.sample(range(6), rng.choice((0, 0, 1, 2))):
                 await UnitReading.create(
-                    member=m, organisation_id=org_id, unit_id=f"u{unit}", day=day
+                    member=m,
+                    organisation_id=org_id,
+                    unit_id=f"u{unit}",
+                    day=day,
+                    read_full=rng.random() < 0.7,
                 )
             if rng.random() < 0.2:
                 await QuizAttempt.create(
@@ -130,22 +147,37 @@ async def a_busy_quarter(seed: int = 7) -> list[Member]:
                         await MeetingAttendee.create(
                             meeting=held,
                             member=m,
-                            organisation_id=branch.id,
+                            organisation_id=counted_in(m),
                             attendance=rng.choice(list(Attendance)),
                         )
-            await meeting(grid.id, "党小组会", noon(day))
+            group_meeting = await meeting(grid.id, "党小组会", noon(day))
+            for m in members:
+                if m.group_id == grid.id:  # type: ignore[attr-defined]
+                    await MeetingAttendee.create(
+                        meeting=group_meeting, member=m, organisation_id=grid.id
+                    )
         day += timedelta(days=1)
+    # Today, later: a 党课 this evening, not yet held, with a member already on leave.
+    tonight = await meeting(one.id, "党课", noon(TODAY) + timedelta(hours=7))
+    await MeetingAttendee.create(
+        meeting=tonight,
+        member=members[3],
+        organisation_id=counted_in(members[3]),
+        attendance="leave",
+    )
     return members
 
 
 async def snapshot_every_past_day(first: date = date(2026, 1, 1)) -> None:
+    """As the nightly job takes them: at 00:05 the next day (a 23:30 meeting is not over yet)."""
     day = first
     while day < TODAY:
-        await snapshot_day(day, ZONE)
+        await snapshot_day(day, ZONE, now=day_start(day + timedelta(days=1), ZONE) + FIVE_MINUTES)
         day += timedelta(days=1)
 
 
 async def report(path: str, start: date, end: date, by: str | None, **kw: object) -> TallyReport:
+    kw.setdefault("now", NOW)
     return await tally_report(await org(path), start, end, by=by, today=TODAY, zone=ZONE, **kw)  # type: ignore[arg-type]
 
 
@@ -183,17 +215,32 @@ async def test_the_snapshot_path_and_the_live_path_give_the_same_report(db: None
 async def test_the_total_is_what_participation_counts(db: None) -> None:
     await a_busy_quarter()
     await snapshot_every_past_day()
-    for path in (COMMITTEE, EAST, ONE, WEST):
-        live = await participation(await org(path), *YEAR, ZONE)
+    for path in (COMMITTEE, EAST, ONE, WEST, f"{ONE}/第一网格党小组"):
+        live = await participation(await org(path), *YEAR, ZONE, NOW)
         t = (await report(path, *YEAR, None)).total
-        assert (t.readings, t.quizzes, t.lessons) == (live.readings, live.quizzes, live.lessons)
-        assert t.study_person_times == live.study_person_times
+        assert (t.organised_study, t.members_studied) == (
+            live.organised_study,
+            live.members_studied,
+        ), path
+        assert (t.self_study, t.members_self_studied) == (
+            live.self_study,
+            live.members_self_studied,
+        ), path
         assert t.exchange_person_times == live.exchange_person_times
-        assert t.members_studied == live.members_studied
         assert (t.check_ins, t.approved, t.returned) == (
             live.check_ins,
             live.approved,
             live.returned,
+        )
+        assert (t.meetings_held, t.meetings_scheduled) == (
+            live.meetings_held,
+            live.meetings_scheduled,
+        )
+        assert (t.expected, t.present, t.leave, t.absent) == (
+            live.expected,
+            live.present,
+            live.leave,
+            live.absent,
         )
 
 
@@ -214,33 +261,63 @@ async def test_the_committee_by_child_lists_general_branches_and_its_own_row(db:
     assert sum(row.active_members for row in by_branch.rows) == r.total.active_members == 19
 
 
-async def test_a_branch_by_child_lists_its_party_groups(db: None) -> None:
+async def test_a_branch_by_child_lists_its_party_groups_with_their_own_members_and_deeds(
+    db: None,
+) -> None:
     await a_busy_quarter()
     await snapshot_every_past_day()
     r = await report(ONE, *YEAR, "child")
-    group = next(row for row in r.rows if row.label == "第一网格党小组")
-    assert group.meetings == {"党小组会": r.total.meetings["党小组会"]}
-    own = next(row for row in r.rows if row.label.endswith("（本级）"))
-    assert own.readings == r.total.readings  # members belong to the branch, not the group
+    rows = {row.label: row for row in r.rows}
+    first, second = rows["第一网格党小组"], rows["第二网格党小组"]
+    assert first.meetings == {"党小组会": r.total.meetings["党小组会"]}
+    assert (first.active_members, second.active_members) == (1, 2)  # 党员0 has moved away
+    assert first.self_study > 0 and second.self_study > 0 and first.check_ins > 0
+    assert first.expected > 0  # the group's meeting, and the branch's, counted for the group
+    own = rows["东社区第一党支部（本级）"]  # members in no group
+    assert own.active_members == 2
+    assert first.self_study + second.self_study + own.self_study == r.total.self_study
+
+
+async def test_one_branch_reports_its_own_members_and_events(db: None) -> None:
+    """What a secretary lands on: her branch, not a row of zeros and "支部以外"."""
+    await a_busy_quarter()
+    await snapshot_every_past_day()
+    for by in ("branch", None):
+        r = await report(ONE, *YEAR, by)
+        if by == "branch":
+            assert [row.label for row in r.rows] == ["东社区第一党支部"]
+            (row,) = r.rows
+            assert row == dataclasses.replace(r.total, key=row.key, label=row.label)
+        assert r.total.active_members == 5
+        assert r.total.self_study > 0 and r.total.meetings_held > 0 and r.total.expected > 0
+    group = await report(f"{ONE}/第一网格党小组", *YEAR, "branch")
+    assert [row.label for row in group.rows] == ["第一网格党小组"]
+    assert group.total.active_members == 1 and group.total.meetings == {
+        "党小组会": group.total.meetings_held
+    }
 
 
 async def test_events_count_where_the_member_was_at_the_time(db: None) -> None:
     one, west = await make_branch(ONE), await make_branch(WEST)
     wang = await make_member("王芳", "13900000001", org=one)
     await UnitReading.create(
-        member=wang, organisation_id=one.id, unit_id="u1", day=date(2026, 2, 1)
+        member=wang, organisation_id=one.id, unit_id="u1", day=date(2026, 2, 1), read_full=True
     )
     wang.organisation = west
     await wang.save()
     await UnitReading.create(
-        member=wang, organisation_id=west.id, unit_id="u1", day=date(2026, 3, 1)
+        member=wang, organisation_id=west.id, unit_id="u1", day=date(2026, 3, 1), read_full=True
     )
     await snapshot_every_past_day()
     r = await report(COMMITTEE, *YEAR, "branch")
     rows = {row.label: row for row in r.rows}
-    assert rows["东社区第一党支部"].readings == 1 and rows["西社区第一党支部"].readings == 1
-    assert rows["东社区第一党支部"].members_studied == rows["西社区第一党支部"].members_studied == 1
-    assert r.total.members_studied == 1  # one person, in two places
+    assert rows["东社区第一党支部"].self_study == 1 and rows["西社区第一党支部"].self_study == 1
+    assert (
+        rows["东社区第一党支部"].members_self_studied
+        == rows["西社区第一党支部"].members_self_studied
+        == 1
+    )
+    assert r.total.members_self_studied == 1  # one person, in two places
     assert rows["东社区第一党支部"].active_members == 0  # she is in the west now
 
 
@@ -249,20 +326,63 @@ async def test_todays_events_show_before_the_snapshot_runs(db: None) -> None:
     await snapshot_every_past_day()
     before = await report(COMMITTEE, *YEAR, "day")
     await UnitReading.create(
-        member=wang, organisation_id=wang.organisation_id, unit_id="u", day=TODAY
-    )  # type: ignore[attr-defined]
-    lecture = await meeting(wang.organisation_id, "党课", noon(TODAY))  # type: ignore[attr-defined]
+        member=wang, organisation_id=counted_in(wang), unit_id="u", day=TODAY, read_full=True
+    )
+    lecture = await meeting(wang.organisation_id, "党课", noon(TODAY) - timedelta(hours=2))  # type: ignore[attr-defined]
     await MeetingAttendee.create(
-        meeting=lecture,
-        member=wang,
-        organisation_id=wang.organisation_id,
-        attendance="present",  # type: ignore[attr-defined]
+        meeting=lecture, member=wang, organisation_id=counted_in(wang), attendance="present"
     )
     after = await report(COMMITTEE, *YEAR, "day")
-    assert after.total.study_person_times == before.total.study_person_times + 2
+    assert after.total.organised_study == before.total.organised_study + 1
+    assert after.total.self_study == before.total.self_study + 1
     assert after.rows[-1].key == "2026-03-20" and after.rows[-1].label == "3月20日"
-    assert (after.rows[-1].readings, after.rows[-1].lessons) == (1, 1)
+    assert (after.rows[-1].self_study, after.rows[-1].organised_study) == (1, 1)
     assert after.rows[-1].members_studied == 1 and after.rows[-1].meetings == {"党课": 1}
+
+
+async def test_a_meeting_not_yet_over_is_scheduled_and_in_no_attendance_rate(db: None) -> None:
+    """A 支委会 at 11:50, looked at in 本月 at 11:30: not 会议召开 1 with everyone absent."""
+    one = await make_branch(ONE)
+    committee = [
+        await make_member(f"支委{n}", f"1390000000{n}", org=one, role=Role.COMMITTEE_MEMBER)
+        for n in range(5)
+    ]
+    at = datetime(2026, 3, 20, 3, 50, tzinfo=UTC)  # 11:50 in Shanghai
+    m = await meeting(one.id, "支委会", at, status="planned")
+    for member in committee:
+        await MeetingAttendee.create(meeting=m, member=member, organisation_id=one.id)
+    month = (date(2026, 3, 1), date(2026, 3, 31))  # a period reaching past today
+    for by in (None, "branch", "day", "child"):
+        early = await report(ONE, *month, by, now=at - timedelta(minutes=20))
+        assert (early.total.meetings_held, early.total.meetings_scheduled) == (0, 1), by
+        assert early.total.attendance_rate is None and early.total.expected == 0
+    await attendance_signs_in(m, committee[0])
+    late = await report(ONE, *month, None, now=at + timedelta(hours=2))
+    assert (late.total.meetings_held, late.total.meetings_scheduled) == (1, 0)
+    assert (late.total.present, late.total.absent, late.total.attendance_rate) == (1, 4, 0.2)
+
+
+async def attendance_signs_in(m: Meeting, member: Member) -> None:
+    await MeetingAttendee.filter(meeting_id=m.id, member_id=member.id).update(
+        attendance=Attendance.PRESENT
+    )
+
+
+async def test_a_meeting_past_midnight_is_counted_once_it_is_over(db: None) -> None:
+    """The 00:05 snapshot cannot count a 党课 still going on; the day stays live until it can."""
+    one = await make_branch(ONE)
+    wang = await make_member("王芳", "13900000001", org=one)
+    day = date(2026, 3, 10)
+    starts = day_start(day, ZONE) + timedelta(hours=23, minutes=30)
+    lecture = await meeting(one.id, "党课", starts, status="planned")  # until 00:30
+    await MeetingAttendee.create(
+        meeting=lecture, member=wang, organisation_id=one.id, attendance="present"
+    )
+    await snapshot_day(day, ZONE, now=day_start(day + timedelta(days=1), ZONE) + FIVE_MINUTES)
+    assert not await SnapshotDay.exists(day=day)  # not current: counted from the events
+    r = await report(ONE, day, day, None)
+    assert (r.total.meetings_held, r.total.organised_study) == (1, 1)
+    assert r == await report(ONE, day, day, None, use_snapshots=False)
 
 
 async def test_an_invitee_is_not_expected_and_their_presence_is_not_a_lesson(db: None) -> None:
@@ -271,19 +391,25 @@ async def test_an_invitee_is_not_expected_and_their_presence_is_not_a_lesson(db:
     guest = await make_member("列席者", "13900000002", org=await make_branch(TWO))
     lecture = await meeting(wang.organisation_id, "党课", noon(date(2026, 3, 2)))  # type: ignore[attr-defined]
     await MeetingAttendee.create(
-        meeting=lecture, member=wang, organisation_id=wang.organisation_id, attendance="absent"
-    )  # type: ignore[attr-defined]
+        meeting=lecture, member=wang, organisation_id=counted_in(wang), attendance="absent"
+    )
     await MeetingAttendee.create(
         meeting=lecture,
         member=guest,
-        organisation_id=guest.organisation_id,  # type: ignore[attr-defined]
+        organisation_id=counted_in(guest),
         attendance="present",
         role=AttendeeRole.INVITED,
     )
     await snapshot_every_past_day()
     for use in (True, False):
         t = (await report(COMMITTEE, *YEAR, None, use_snapshots=use)).total
-        assert (t.expected, t.present, t.absent, t.lessons, t.attendance_rate) == (1, 0, 1, 0, 0.0)
+        assert (t.expected, t.present, t.absent, t.organised_study, t.attendance_rate) == (
+            1,
+            0,
+            1,
+            0,
+            0.0,
+        )
 
 
 async def test_time_buckets_are_iso_weeks_and_months_clipped_to_the_period(db: None) -> None:
@@ -309,8 +435,8 @@ async def test_the_sentence_since_new_year_and_for_any_other_span(db: None) -> N
     year = await report(COMMITTEE, *YEAR, None)
     t = year.total
     assert year.sentence == (
-        f"2026年以来，共组织党员学习{t.study_person_times}人次，"
-        f"交流体会{t.exchange_person_times}人次"
+        f"2026年以来，共组织党员学习{t.organised_study}人次，"
+        f"交流体会{t.exchange_person_times}人次（另有党员线上自学{t.self_study}人次）"
     )
     spring = await report(COMMITTEE, date(2026, 3, 1), date(2026, 5, 31), None)
     assert spring.sentence.startswith("2026年3月1日至2026年5月31日，共组织党员学习")
@@ -355,12 +481,12 @@ async def test_three_years_exactly_is_allowed(db: None) -> None:
 async def test_no_own_row_when_nothing_is_attributed_to_the_organisation_itself(db: None) -> None:
     wang = await make_member("王芳", "13900000001", org=await make_branch(ONE))
     await UnitReading.create(
-        member=wang, organisation_id=wang.organisation_id, unit_id="u", day=TODAY
-    )  # type: ignore[attr-defined]
+        member=wang, organisation_id=counted_in(wang), unit_id="u", day=TODAY, read_full=True
+    )
     for by in ("child", "branch"):
         r = await report(COMMITTEE, *YEAR, by)
         assert not any(row.label.endswith("（本级）") or row.key == "other" for row in r.rows)
-        assert summed(r.rows, "readings") == r.total.readings == 1
+        assert summed(r.rows, "self_study") == r.total.self_study == 1
 
 
 async def test_days_the_snapshot_missed_are_counted_from_the_events(db: None) -> None:
@@ -426,5 +552,5 @@ async def test_a_quiz_finished_after_midnight_counts_on_the_day_it_began(db: Non
         await quiz.answer(attempt, position, "A", corpus, noon(TODAY), TODAY, PointsRules())
 
     after = await report(ONE, began, began, None)
-    assert after.total.quizzes == 1
+    assert after.total.self_study == 1
     assert after == await report(ONE, began, began, None, use_snapshots=False)

@@ -41,8 +41,9 @@ FIELD_NAMES = {
 }  # fmt: skip
 # The headline figures, in the order shown: (TallyRow field, label).
 HEADLINE = (
-    ("study_person_times", "学习人次"),
-    ("members_studied", "学习人数"),
+    ("organised_study", "组织学习人次"),
+    ("members_studied", "参学党员"),
+    ("self_study", "自学人次"),
     ("check_ins", "打卡人次"),
     ("exchange_person_times", "交流体会人次"),
     ("submitted", "心得提交"),
@@ -219,7 +220,7 @@ async def overview(request: web.Request) -> web.Response:
     scope = await scope_of(member)
     sel = await selection(request, scope)
     settings, clock = request.config_dict[SETTINGS], request.config_dict[CLOCK]
-    common = {"today": sel.today, "zone": settings.zone}
+    common = {"today": sel.today, "zone": settings.zone, "now": clock.now()}
     by_branch = await tallies.tally_report(sel.org, sel.start, sel.end, by="branch", **common)
     by_month = await tallies.tally_report(sel.org, sel.start, sel.end, by="month", **common)
 
@@ -279,7 +280,7 @@ def _charts(by_month: tallies.TallyReport, by_branch: tallies.TallyReport) -> di
     def series(rows: list[tallies.TallyRow]) -> dict[str, Any]:
         return {
             "labels": [row.label for row in rows],
-            "study": [row.study_person_times for row in rows],
+            "study": [row.organised_study for row in rows],
             "attendance": [_percent(row.attendance_rate) for row in rows],
         }
 
@@ -296,7 +297,13 @@ async def export(request: web.Request) -> web.Response:
     sel = await selection(request, scope, by=by)
     settings = request.config_dict[SETTINGS]
     report = await tallies.tally_report(
-        sel.org, sel.start, sel.end, by=by, today=sel.today, zone=settings.zone
+        sel.org,
+        sel.start,
+        sel.end,
+        by=by,
+        today=sel.today,
+        zone=settings.zone,
+        now=request.config_dict[CLOCK].now(),
     )
     body, name, readable = tally_export.export(report, fmt)
     return attachment(body, XLSX if fmt == "xlsx" else CSV, name, readable)

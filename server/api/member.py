@@ -50,12 +50,15 @@ async def profile(call: Call[Any]) -> dict[str, Any]:
             "month_days": r.check_ins_this_month,
             "streak": r.streak,
         },
-        "readings_this_month": r.readings_this_month,
+        "self_study_days_this_month": r.self_study_days_this_month,
+        # Off for the deployment (DANGJIAN_POINTS=false): no points, no star, for anyone.
         "points": {
             "this_month": r.points_this_month,
             "last_12_months": r.points_12_months,
             "star": r.star,
-        },
+        }
+        if points_rules(call).enabled
+        else None,
         "submissions": {status.value: n for status, n in r.submissions.items()},
         "meetings_this_year": r.meetings,
     }

@@ -111,7 +111,7 @@ async def _tell_author(call: Call[Any], s: Submission, text: str) -> bool:
     return await review_notice.tell_author(s, text, call.app[CLOCK].now(), call.app[WECHAT_CLIENTS])
 
 
-@routes.post("/review/submissions/{id}/approve", summary="通过一篇心得（本人获积分并收到通知）")
+@routes.post("/review/submissions/{id}/approve", summary="通过一篇心得（本人收到通知）")
 async def review_approve(call: Call[Any]) -> dict[str, Any]:
     """已审核过的返回 409。notified 为 false：本人不在 48 小时互动窗口内，
     会在「我的心得」中看到结果。"""
@@ -128,11 +128,8 @@ async def review_approve(call: Call[Any]) -> dict[str, Any]:
     s = approval.submission
     told = await _tell_author(call, s, review_notice.approved_text(s, approval.points))
     s.member = found.member
-    return {
-        "submission": submission_json(s, _titles(call)),
-        "points": approval.points,
-        "notified": told,
-    }
+    # The points are the author's own: the reviewer is not shown them.
+    return {"submission": submission_json(s, _titles(call)), "notified": told}
 
 
 class Return(Input):

@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import Field
 
-from server.activity import CheckIn, PointsEntry, Submission, SubmissionStatus
+from server.activity import Submission, SubmissionStatus
 from server.api.leaders import leader_scope, zone_of
 from server.api.spec import Call, Id, Input, PageQuery, Routes, page_of
 from server.clock import day_span
@@ -93,7 +93,7 @@ async def branch_members(call: Call[Any]) -> dict[str, Any]:
 
 @routes.get("/members/{id}", summary="一位党员的资料与今年的参与情况")
 async def branch_member(call: Call[Any]) -> dict[str, Any]:
-    """year：今年的打卡天数、积分、心得（按状态）、会议出勤（已结束的会议）。"""
+    """year：今年的心得（按状态）与会议出勤（已结束的会议）。打卡、自学和积分只有本人能看到。"""
     target = await member_in_scope(_roster_scope(call), call.number("id"))
     clock = call.app[CLOCK]
     today = clock.today()
@@ -104,18 +104,13 @@ async def branch_member(call: Call[Any]) -> dict[str, Any]:
         member_id=target.id, day__gte=first, day__lte=last
     ).values_list("status", flat=True):
         handed_in[str(status)] += 1
-    points = await PointsEntry.filter(
-        member_id=target.id, day__gte=first, day__lte=last
-    ).values_list("points", flat=True)
+    # No check-ins, self-study or points: those are the member's own, never a list about
+    # a person for anyone else to read (the 2026 rules against 指尖上的形式主义).
     return {
         **member_row(target),
         "bound": bool(await _bound([target.id])),
         "year": {
             "year": today.year,
-            "check_in_days": await CheckIn.filter(
-                member_id=target.id, day__gte=first, day__lte=last
-            ).count(),
-            "points": sum(points),
             "submissions": handed_in,
             "meetings": await meetings.attendance_record(target, since, clock.now()),
         },

@@ -43,10 +43,11 @@ async def report_for(call: Call[Any], query: TallyQuery) -> TallyReport:
     require_dashboard(call.member)
     assert call.scope is not None
     org = await organisation_in_scope(call.scope, query.org)
-    today = call.app[CLOCK].today()
+    clock = call.app[CLOCK]
+    today = clock.today()
     start, end = default_period(query.start, query.end, today)
     return await tally_report(
-        org, start, end, by=query.by, today=today, zone=call.app[SETTINGS].zone
+        org, start, end, by=query.by, today=today, zone=call.app[SETTINGS].zone, now=clock.now()
     )
 
 

@@ -10,7 +10,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 
 from server.activity import CheckIn, PointsReason
-from server.models import Member
+from server.models import Member, counted_in
 from server.services.points import PointsRules, award, points_on
 
 STREAK_WINDOW = 400  # days looked back for the streak: more than a year of check-ins
@@ -63,7 +63,7 @@ async def check_in(member: Member, today: date, rules: PointsRules) -> CheckInRe
     try:
         await CheckIn.create(
             member_id=member.id,
-            organisation_id=member.organisation_id,  # type: ignore[attr-defined]
+            organisation_id=counted_in(member),
             day=today,
         )
         first = True
@@ -98,11 +98,11 @@ async def _check_in_postgres(
         _CHECK_IN_POSTGRES,
         [
             member.id,
-            member.organisation_id,  # type: ignore[attr-defined]
+            counted_in(member),
             today,
             PointsReason.CHECK_IN.value,
             _deed(today),
-            rules.check_in,
+            rules.check_in if rules.enabled else 0,  # points off: the statement awards none
             rules.daily_cap,
             today - timedelta(days=STREAK_WINDOW),
         ],

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from server.activity import CheckIn, Submission, SubmissionStatus
+from server.activity import Submission, SubmissionStatus
 from server.clock import day_span
 from server.meetings import Attendance, AttendeeRole, Meeting, MeetingAttendee, MeetingStatus
 from server.models import BRANCH_LEADERS, Member, MemberStatus, Organisation, OrgKind
@@ -71,21 +71,14 @@ async def leaders_of(branch: Organisation) -> list[Member]:
 
 
 async def digest(branch: Organisation, today: date, now: datetime) -> str:
-    """For the secretary each week: who has not checked in, who missed the last meeting, 心得."""
+    """For the secretary each week: who missed the last meeting, what is coming, 心得 waiting.
+
+    Never who has or has not checked in or studied: the 2026 rules against 指尖上的形式主义
+    forbid using app activity as grounds for judging members, so no one is shown a list of it.
+    """
     monday = today - timedelta(days=today.weekday())
-    members = await Member.filter(organisation_id=branch.id, status=MemberStatus.ACTIVE)
-    checked = set(
-        await CheckIn.filter(organisation_id=branch.id, day__gte=monday, day__lte=today)
-        .distinct()
-        .values_list("member_id", flat=True)
-    )
-    quiet = [m.name for m in members if m.id not in checked]
-    last = (
-        await Meeting.filter(under(branch.path), ends_at__lte=now)
-        .exclude(status=MeetingStatus.CANCELLED)
-        .order_by("-starts_at")
-        .first()
-    )
+    meetings_here = Meeting.filter(under(branch.path)).exclude(status=MeetingStatus.CANCELLED)
+    last = await meetings_here.filter(ends_at__lte=now).order_by("-starts_at").first()
     missed: list[str] = []
     if last is not None:
         rows = (
@@ -94,14 +87,17 @@ async def digest(branch: Organisation, today: date, now: datetime) -> str:
             .prefetch_related("member")
         )
         missed = [r.member.name for r in rows]
+    coming = await meetings_here.filter(
+        starts_at__gt=now, starts_at__lte=now + timedelta(days=7)
+    ).count()
     pending = await Submission.filter(under(branch.path), status=SubmissionStatus.PENDING).count()
     lines = [f"{branch.name}本周小结（{monday.month}月{monday.day}日起）："]
-    lines.append(f"· 本周还没有打卡的 {len(quiet)} 人" + (f"：{_names(quiet)}" if quiet else ""))
     if last is not None:
         lines.append(
             f"· 上次会议（编号 {last.id} {last.kind}）未到 {len(missed)} 人"
             + (f"：{_names(missed)}" if missed else "")
         )
+    lines.append(f"· 未来七天已安排会议 {coming} 个" + ("，回复 会议 查看。" if coming else "。"))
     lines.append(f"· 待审核心得 {pending} 篇" + ("，回复 审核 处理。" if pending else "。"))
     return "\n".join(lines)
 

@@ -3,11 +3,18 @@
 The nightly snapshot (`snapshot_day`) and the staff report's live days (`report`) both count
 with `count_events` and `studied_pairs`, so a snapshot cannot drift from a live count:
 
-- 学习人次 = readings + finished quizzes + lessons (present, as an expected attendee, at a held
-  党课 or 主题党日); 交流体会人次 = 心得 handed in minus those returned;
-- meetings held (not cancelled) by type, for the meeting's organisation on its local day;
-  expected / present / leave / absent of their expected attendees, an undecided one counting as
-  absent (`after_the_end`), for the attendee's organisation.
+- 组织党员学习 (organised study, `lessons`): being present, as one of those expected, at a held
+  meeting that is organised study (`Meeting.study`: a 党课, 主题党日 or 集中学习, or a meeting
+  whose agenda is study).  This is what the committee reports upward.
+- 自学 (self-study, `self_study`): a member who, on a day, read a unit in full or finished a
+  quiz — once per member and day (in the organisation the deed was counted for), however many
+  units were opened; a digest skimmed past is nothing.
+- 交流体会人次 = 心得 handed in minus those returned.
+- Meetings held: not cancelled and over at `now` (`meetings.held`), by type, for the meeting's
+  organisation on its local day; a meeting still to come or under way is `scheduled` (已安排).
+  Expected / present / leave / absent of the expected attendees of held meetings, an undecided
+  one (or a leave asked for and never granted) counting as absent (`after_the_end`), for the
+  organisation the attendee was counted in.
 """
 
 from __future__ import annotations
@@ -16,28 +23,28 @@ import asyncio
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from tortoise import connections
 from tortoise.functions import Count
 
-from server.activity import CheckIn, QuizAttempt, Submission, SubmissionStatus, UnitReading
+from server.activity import CheckIn, Submission, SubmissionStatus
 from server.clock import day_span
 from server.meetings import (
     Attendance,
     AttendeeRole,
     Meeting,
     MeetingAttendee,
-    MeetingStatus,
     after_the_end,
+    held,
+    scheduled,
 )
-from server.services.tallies import STUDY_MEETINGS
 
 # The counts a snapshot row holds (besides meetings and distinct members), summed as they are.
 COUNTS = (
-    "check_ins", "readings", "quizzes", "lessons", "submitted", "approved", "returned",
+    "check_ins", "self_study", "lessons", "submitted", "approved", "returned",
     "expected", "present", "leave", "absent",
 )  # fmt: skip
 
@@ -57,6 +64,14 @@ Grain = str  # "organisation_id" or "day"
 Parts = dict[Any, Tally]
 
 
+@dataclass(frozen=True)
+class Studied:
+    """Distinct (organisation, member) pairs: at organised study, and studying on their own."""
+
+    organised: set[tuple[int, int]]
+    self_study: set[tuple[int, int]]
+
+
 def ids_sql(ids: Iterable[int]) -> str:
     return ",".join(str(int(i)) for i in ids) or "NULL"
 
@@ -67,8 +82,36 @@ def day_or_id(value: Any, grain: Grain) -> Any:
     return value
 
 
+def _postgres() -> bool:
+    return connections.get("default").capabilities.dialect == "postgres"
+
+
+def timestamp_sql(moment: datetime) -> str:
+    """A UTC instant as SQL text that compares right on both engines (SQLite compares text)."""
+    utc = moment.astimezone(UTC)
+    if _postgres():
+        return f"TIMESTAMPTZ '{utc.isoformat()}'"
+    return f"'{utc.isoformat()}'"
+
+
+def self_study_sql(ids: list[int], first: date, last: date, select: str) -> str:
+    """The distinct (`select`) rows of 自学 in the period: units read in full, quizzes done.
+
+    `select` is ours: the columns each branch of the UNION gives (e.g. "organisation_id,
+    member_id, day"); the ids and dates written into the text are ours too.
+    """
+    where = (
+        f"organisation_id IN ({ids_sql(ids)})"
+        f" AND day >= '{first.isoformat()}' AND day <= '{last.isoformat()}'"
+    )
+    return (
+        f"SELECT {select} FROM unit_reading WHERE {where} AND read_full"
+        f" UNION SELECT {select} FROM quiz_attempt WHERE {where} AND finished_at IS NOT NULL"
+    )
+
+
 async def count_events(
-    ids: list[int], first: date, last: date, zone: ZoneInfo, grain: Grain
+    ids: list[int], first: date, last: date, zone: ZoneInfo, grain: Grain, now: datetime
 ) -> Parts:
     """Everything for [first, last] from the event tables, grouped in SQL per org or per day."""
     out: Parts = defaultdict(Tally)
@@ -76,17 +119,17 @@ async def count_events(
     def span(model: Any) -> Any:
         return model.filter(organisation_id__in=ids, day__gte=first, day__lte=last)
 
-    simple = (
-        ("check_ins", span(CheckIn)),
-        ("readings", span(UnitReading)),
-        ("quizzes", span(QuizAttempt).filter(finished_at__isnull=False)),
+    for row in await span(CheckIn).annotate(n=Count("id")).group_by(grain).values(grain, "n"):
+        out[day_or_id(row[grain], grain)].counts["check_ins"] += row["n"]
+    days = self_study_sql(ids, first, last, "organisation_id, member_id, day")
+    rows = await connections.get("default").execute_query_dict(
+        f"SELECT {grain} AS k, COUNT(*) AS n FROM ({days}) u GROUP BY {grain}"
     )
-    for name, qs in simple:
-        for row in await qs.annotate(n=Count("id")).group_by(grain).values(grain, "n"):
-            out[row[grain]].counts[name] += row["n"]
+    for row in rows:
+        out[day_or_id(row["k"], grain)].counts["self_study"] += int(row["n"])
     handed_in = span(Submission).annotate(n=Count("id")).group_by(grain, "status")
     for row in await handed_in.values(grain, "status", "n"):
-        counts = out[row[grain]].counts
+        counts = out[day_or_id(row[grain], grain)].counts
         counts["submitted"] += row["n"]
         status = str(getattr(row["status"], "value", row["status"]))
         if status == SubmissionStatus.APPROVED.value:
@@ -95,99 +138,113 @@ async def count_events(
             counts["returned"] += row["n"]
 
     begin, after = day_span(first, last, zone)
-    held = Meeting.filter(
-        organisation_id__in=ids, starts_at__gte=begin, starts_at__lt=after
-    ).exclude(status=MeetingStatus.CANCELLED)
+    in_period = Meeting.filter(organisation_id__in=ids, starts_at__gte=begin, starts_at__lt=after)
     attendees = MeetingAttendee.filter(
+        held(now, "meeting__"),
         organisation_id__in=ids,
         role=AttendeeRole.EXPECTED,
         meeting__starts_at__gte=begin,
         meeting__starts_at__lt=after,
-    ).exclude(meeting__status=MeetingStatus.CANCELLED)
+    )
     if grain == "organisation_id":
-        rows = await held.annotate(n=Count("id")).group_by(grain, "kind").values(grain, "kind", "n")
-        for row in rows:
+        kinds = in_period.filter(held(now)).annotate(n=Count("id")).group_by(grain, "kind")
+        for row in await kinds.values(grain, "kind", "n"):
             out[row[grain]].meetings[row["kind"]] += row["n"]
-        grouped = attendees.annotate(n=Count("id")).group_by(grain, "attendance", "meeting__kind")
-        for row in await grouped.values(grain, "attendance", "meeting__kind", "n"):
-            attend(out[row[grain]], row["attendance"], row["meeting__kind"], row["n"])
+        coming = in_period.filter(scheduled(now)).annotate(n=Count("id")).group_by(grain)
+        for row in await coming.values(grain, "n"):
+            out[row[grain]].counts["scheduled"] += row["n"]
+        grouped = attendees.annotate(n=Count("id")).group_by(grain, "attendance", "meeting__study")
+        for row in await grouped.values(grain, "attendance", "meeting__study", "n"):
+            attend(out[row[grain]], row["attendance"], row["meeting__study"], row["n"])
     else:
-        for kind, starts_at in await held.values_list("kind", "starts_at"):
+        for kind, starts_at in await in_period.filter(held(now)).values_list("kind", "starts_at"):
             out[local_day(starts_at, zone)].meetings[kind] += 1
+        for starts_at in await in_period.filter(scheduled(now)).values_list("starts_at", flat=True):
+            out[local_day(starts_at, zone)].counts["scheduled"] += 1
         grouped = attendees.annotate(n=Count("id")).group_by(
-            "meeting__starts_at", "attendance", "meeting__kind"
+            "meeting__starts_at", "attendance", "meeting__study"
         )
-        for row in await grouped.values("meeting__starts_at", "attendance", "meeting__kind", "n"):
+        for row in await grouped.values("meeting__starts_at", "attendance", "meeting__study", "n"):
             day = local_day(row["meeting__starts_at"], zone)
-            attend(out[day], row["attendance"], row["meeting__kind"], row["n"])
+            attend(out[day], row["attendance"], row["meeting__study"], row["n"])
     return out
 
 
-def attend(tally: Tally, state: Any, kind: str, n: int) -> None:
-    """Expected attendees as `snapshot_day` counts them; present at organised study is a lesson."""
+def attend(tally: Tally, state: Any, study: Any, n: int) -> None:
+    """Expected attendees of a held meeting; present at organised study is a lesson."""
     value = str(getattr(state, "value", state))
     tally.counts["expected"] += n
     tally.counts[after_the_end(value)] += n
-    if value == Attendance.PRESENT.value and kind in STUDY_MEETINGS:
+    if value == Attendance.PRESENT.value and bool(study):
         tally.counts["lessons"] += n
 
 
-def local_day(moment: datetime, zone: ZoneInfo) -> date:
+def local_day(moment: datetime | str, zone: ZoneInfo) -> date:
+    if isinstance(moment, str):  # a raw SQLite row
+        moment = datetime.fromisoformat(moment)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(zone).date()
 
 
-def lessons_present(ids: list[int], first: date, last: date, zone: ZoneInfo) -> Any:
+def lessons_present(ids: list[int], first: date, last: date, zone: ZoneInfo, now: datetime) -> Any:
+    """Expected attendees present at held organised study in the period."""
     begin, after = day_span(first, last, zone)
     return MeetingAttendee.filter(
+        held(now, "meeting__"),
         organisation_id__in=ids,
         role=AttendeeRole.EXPECTED,
         attendance=Attendance.PRESENT,
-        meeting__kind__in=STUDY_MEETINGS,
+        meeting__study=True,
         meeting__starts_at__gte=begin,
         meeting__starts_at__lt=after,
-    ).exclude(meeting__status=MeetingStatus.CANCELLED)
+    )
 
 
 async def studied_pairs(
-    ids: list[int], first: date, last: date, zone: ZoneInfo
-) -> set[tuple[int, int]]:
-    """Distinct (organisation, member) who studied in the period: a few thousand rows at most."""
-    if connections.get("default").capabilities.dialect == "postgres":
+    ids: list[int], first: date, last: date, zone: ZoneInfo, now: datetime
+) -> Studied:
+    """Who took part in organised study, and who studied on their own, in the period.
+
+    A few thousand (organisation, member) pairs at most, whatever the number of events.
+    """
+    if _postgres():
         begin, after = day_span(first, last, zone)
-        kinds = ", ".join(f"'{kind}'" for kind in STUDY_MEETINGS if "'" not in kind)
         period = f" AND r.day >= '{first.isoformat()}' AND r.day <= '{last.isoformat()}'"
-        queries: list[Awaitable[Any]] = [
-            _skip_pairs("unit_reading", "", period, ids),
+        organised: Awaitable[Any] = _skip_pairs(
+            "meeting_attendee",
+            " JOIN meeting mt ON mt.id = r.meeting_id",
+            " AND r.attendance = 'present' AND r.role = 'expected'"
+            " AND mt.study AND mt.status <> 'cancelled'"
+            f" AND mt.ends_at <= {timestamp_sql(now)}"
+            f" AND mt.starts_at >= {timestamp_sql(begin)}"
+            f" AND mt.starts_at < {timestamp_sql(after)}",
+            ids,
+        )
+        own: list[Awaitable[Any]] = [
+            _skip_pairs("unit_reading", "", period + " AND r.read_full", ids),
             _skip_pairs("quiz_attempt", "", period + " AND r.finished_at IS NOT NULL", ids),
-            _skip_pairs(
-                "meeting_attendee",
-                " JOIN meeting mt ON mt.id = r.meeting_id",
-                " AND r.attendance = 'present' AND r.role = 'expected'"
-                f" AND mt.kind IN ({kinds}) AND mt.status <> 'cancelled'"
-                f" AND mt.starts_at >= '{begin.isoformat()}'"
-                f" AND mt.starts_at < '{after.isoformat()}'",
-                ids,
-            ),
         ]
     else:
-        lessons = lessons_present(ids, first, last, zone).distinct()
-        queries = [lessons.values_list("organisation_id", "member_id")]
-        queries += [
-            qs.distinct().values_list("organisation_id", "member_id")
-            for qs in (
-                UnitReading.filter(organisation_id__in=ids, day__gte=first, day__lte=last),
-                QuizAttempt.filter(
-                    organisation_id__in=ids,
-                    day__gte=first,
-                    day__lte=last,
-                    finished_at__isnull=False,
-                ),
-            )
-        ]
-    found: set[tuple[int, int]] = set()
-    for pairs in await asyncio.gather(*queries):
-        found.update((int(o), int(m)) for o, m in pairs)
-    return found
+        organised = (
+            lessons_present(ids, first, last, zone, now)
+            .distinct()
+            .values_list("organisation_id", "member_id")
+        )
+        sql = self_study_sql(ids, first, last, "organisation_id, member_id")
+        own = [connections.get("default").execute_query_dict(sql)]
+    found, *theirs = await asyncio.gather(organised, *own)
+    alone: set[tuple[int, int]] = set()
+    for rows in theirs:
+        alone.update(_pair(row) for row in rows)
+    return Studied({_pair(row) for row in found}, alone)
+
+
+def _pair(row: Any) -> tuple[int, int]:
+    if isinstance(row, dict):
+        values = list(row.values())
+        return int(values[0]), int(values[1])
+    return int(row[0]), int(row[1])
 
 
 async def _skip_pairs(table: str, join: str, where: str, ids: list[int]) -> list[tuple[int, int]]:
@@ -198,14 +255,18 @@ async def _skip_pairs(table: str, join: str, where: str, ids: list[int]) -> list
     pair to the next (a loose index scan) and asks, for each pair, whether it has a row in the
     period.  The table, conditions, ids and dates written into the text are ours.
     """
+    if not ids:
+        return []
+    # Only between the subtree's lowest and highest ids: one branch of a district is a short walk.
+    low, high = min(ids), max(ids)
     sql = f"""
     WITH RECURSIVE p(o, m) AS (
-        (SELECT organisation_id, member_id FROM {table}
+        (SELECT organisation_id, member_id FROM {table} WHERE organisation_id >= {int(low)}
          ORDER BY organisation_id, member_id LIMIT 1)
         UNION ALL
         SELECT n.organisation_id, n.member_id FROM p CROSS JOIN LATERAL (
             SELECT organisation_id, member_id FROM {table}
-            WHERE (organisation_id, member_id) > (p.o, p.m)
+            WHERE (organisation_id, member_id) > (p.o, p.m) AND organisation_id <= {int(high)}
             ORDER BY organisation_id, member_id LIMIT 1
         ) n
     )

@@ -48,14 +48,17 @@ async def seed_activity(today: date, zone: ZoneInfo, *, seed: int = 2023, days: 
     rows: dict[type[Model], list[Model]] = {model: [] for model in _MODELS}
     for m in members:
         keen = rng.uniform(0.15, 0.9)  # how often this member studies
-        mine = {"member_id": m["id"], "organisation_id": m["organisation_id"]}
+        # Counted in the member's 党小组 when they have one, as the chat counts it.
+        mine = {"member_id": m["id"], "organisation_id": m["group_id"] or m["organisation_id"]}
         for n in range(days + 1):
             day = first + timedelta(days=n)
             if rng.random() > keen:
                 continue
             rows[CheckIn].append(CheckIn(**mine, day=day))
             for unit in rng.sample(units, rng.choice((0, 1, 1, 2))):
-                rows[UnitReading].append(UnitReading(**mine, unit_id=unit, day=day))
+                # Most open the whole unit; some only glance at the digest (no study).
+                full = rng.random() < 0.7
+                rows[UnitReading].append(UnitReading(**mine, unit_id=unit, day=day, read_full=full))
             if rng.random() < 0.12:
                 rows[QuizAttempt].append(_quiz(mine, day, zone, rng))
             if rng.random() < 0.015:
@@ -149,6 +152,7 @@ async def _meeting(
         starts_at=starts,
         ends_at=starts + timedelta(minutes=90),
         status=MeetingStatus.PLANNED,
+        study=kind == "党课",
         chair_id=next((p["id"] for p in people if p["role"] in BRANCH_LEADERS), None),
     )
     expected = [p for p in people if kind != "支委会" or p["role"] in COMMITTEE_ROLES]
@@ -157,7 +161,7 @@ async def _meeting(
             MeetingAttendee(
                 meeting_id=meeting.id,
                 member_id=p["id"],
-                organisation_id=branch_id,
+                organisation_id=p["group_id"] or branch_id,
                 role=AttendeeRole.EXPECTED,
                 attendance=rng.choices(
                     (Attendance.PRESENT, Attendance.LEAVE, Attendance.ABSENT), (85, 10, 5)

@@ -23,7 +23,7 @@ from server.meetings import (
     MeetingStatus,
     after_the_end,
 )
-from server.models import BRANCH_LEADERS, Member, MemberStatus, Organisation, Role
+from server.models import BRANCH_LEADERS, Member, MemberStatus, Organisation, Role, counted_in
 from server.services import notices
 from server.services.scope import under
 
@@ -32,7 +32,14 @@ COMMITTEE_MEETING = "支委会"
 GROUP_MEETING = "党小组会"
 PARTY_LECTURE = "党课"
 THEME_DAY = "主题党日"
-STANDARD = (BRANCH_MEETING, COMMITTEE_MEETING, GROUP_MEETING, PARTY_LECTURE, THEME_DAY)
+GROUP_STUDY = "集中学习"
+ORG_LIFE = "组织生活会"
+APPRAISAL = "民主评议党员"
+# 三会一课 first (the ledger always has their sheets), then what branches hold besides.
+THREE_AND_ONE = (BRANCH_MEETING, COMMITTEE_MEETING, GROUP_MEETING, PARTY_LECTURE, THEME_DAY)
+STANDARD = (*THREE_AND_ONE, GROUP_STUDY, ORG_LIFE, APPRAISAL)
+# Organised study by its type: being present at one is an organised-study person-time.
+STUDY_TYPES = frozenset({PARTY_LECTURE, THEME_DAY, GROUP_STUDY})
 ALIASES = {
     "党员大会": BRANCH_MEETING,
     "支部大会": BRANCH_MEETING,
@@ -42,6 +49,10 @@ ALIASES = {
     "党小组会议": GROUP_MEETING,
     "党日": THEME_DAY,
     "主题党日活动": THEME_DAY,
+    "学习会": GROUP_STUDY,
+    "集中学习会": GROUP_STUDY,
+    "专题组织生活会": ORG_LIFE,
+    "民主评议": APPRAISAL,
 }
 COMMITTEE_ROLES = frozenset(
     {Role.SECRETARY, Role.DEPUTY_SECRETARY, Role.COMMITTEE_MEMBER, Role.GENERAL_SECRETARY}
@@ -50,6 +61,16 @@ TOPIC_MAX = 200
 MAX_AHEAD_DAYS = 731
 SIGNIN_OPENS = timedelta(minutes=30)  # before the start (attendance.OPENS_BEFORE)
 PLACE_MAX = 100
+SPEAKER_MAX = 50
+
+
+def is_study(kind: str, topic: str) -> bool:
+    """Organised study: a study type, or a meeting whose agenda is study (学习… in its topic).
+
+    What a secretary schedules decides it once, shown in the preview; the API may say
+    otherwise explicitly (`study`).
+    """
+    return kind in STUDY_TYPES or "学习" in topic
 
 
 def kind_of(word: str, extra: Sequence[str] = ()) -> str | None:
@@ -70,6 +91,8 @@ class Draft:
     topic: str
     place: str | None
     expected: int
+    study: bool = False
+    speaker: str | None = None
 
     def to_state(self) -> dict[str, object]:
         return {
@@ -80,6 +103,8 @@ class Draft:
             "topic": self.topic,
             "place": self.place,
             "expected": self.expected,
+            "study": self.study,
+            "speaker": self.speaker,
         }
 
     @classmethod
@@ -92,6 +117,8 @@ class Draft:
             topic=str(data["topic"]),
             place=str(data["place"]) if data.get("place") else None,
             expected=int(str(data.get("expected", 0))),
+            study=bool(data.get("study", False)),
+            speaker=str(data["speaker"]) if data.get("speaker") else None,
         )
 
 
@@ -171,8 +198,13 @@ async def prepare(
     place: str | None,
     now: datetime,
     minutes: int,
+    *,
+    study: bool | None = None,
+    speaker: str | None = None,
 ) -> Draft:
+    """`study` None: decided by `is_study` from the type and topic."""
     topic, place = topic.strip(), (place or "").strip() or None
+    speaker = (speaker or "").strip() or None
     if not topic:
         raise ValidationFailed(
             "请写上会议主题，例如：安排 支委会 明天下午3点 研究发展党员", field="topic"
@@ -181,13 +213,16 @@ async def prepare(
         raise ValidationFailed(f"会议主题最多 {TOPIC_MAX} 字。", field="topic")
     if place and len(place) > PLACE_MAX:
         raise ValidationFailed(f"地点最多 {PLACE_MAX} 字。", field="place")
+    if speaker and len(speaker) > SPEAKER_MAX:
+        raise ValidationFailed(f"主讲人最多 {SPEAKER_MAX} 字。", field="speaker")
     org = await where_held(scheduler, kind)
     starts_at = _utc(starts_at)
     _check_future(starts_at, now)
     ends_at = starts_at + timedelta(minutes=minutes)
     await _check_free(org, starts_at, ends_at)
     expected = len(await expected_members(kind, org))
-    return Draft(kind, org.id, starts_at, ends_at, topic, place, expected)
+    studied = is_study(kind, topic) if study is None else study
+    return Draft(kind, org.id, starts_at, ends_at, topic, place, expected, studied, speaker)
 
 
 async def schedule(
@@ -208,6 +243,8 @@ async def schedule(
             kind=draft.kind,
             topic=draft.topic,
             place=draft.place,
+            speaker=draft.speaker,
+            study=draft.study,
             starts_at=draft.starts_at,
             ends_at=draft.ends_at,
             chair=scheduler,
@@ -219,7 +256,7 @@ async def schedule(
                 MeetingAttendee(
                     meeting=meeting,
                     member=m,
-                    organisation_id=m.organisation_id,  # type: ignore[attr-defined]
+                    organisation_id=counted_in(m),
                     role=AttendeeRole.EXPECTED,
                 )
                 for m in await expected_members(draft.kind, org)
@@ -403,7 +440,7 @@ async def invite(
             meeting_id=meeting.id,
             member_id=guest.id,
             defaults={
-                "organisation_id": guest.organisation_id,  # type: ignore[attr-defined]
+                "organisation_id": counted_in(guest),
                 "role": AttendeeRole.INVITED,
             },
         )

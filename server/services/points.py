@@ -9,7 +9,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.functions import Sum
 
 from server.activity import PointsEntry, PointsReason
-from server.models import Member
+from server.models import Member, counted_in
 from server.settings import Settings
 
 
@@ -22,6 +22,7 @@ class PointsRules:
     meeting: int = 3
     daily_cap: int = 10
     star_thresholds: tuple[int, int, int, int] = (100, 250, 500, 800)
+    enabled: bool = True  # DANGJIAN_POINTS: off, nothing is awarded and nothing shown
 
     def star(self, twelve_month_total: int) -> int:
         return 1 + sum(1 for threshold in self.star_thresholds if twelve_month_total >= threshold)
@@ -37,6 +38,7 @@ class PointsRules:
             meeting=settings.points_meeting,
             daily_cap=settings.points_daily_cap,
             star_thresholds=thresholds,  # type: ignore[arg-type]  # validated: four numbers
+            enabled=settings.points,
         )
 
 
@@ -71,6 +73,8 @@ async def award(
 
     `earned_today`: the member's points on `day` when the caller has just read them.
     """
+    if not rules.enabled:
+        return 0
     if earned_today is None:
         earned_today = await points_on(member, day)
     room = rules.daily_cap - earned_today
@@ -80,7 +84,7 @@ async def award(
     try:
         await PointsEntry.create(
             member_id=member.id,
-            organisation_id=member.organisation_id,  # type: ignore[attr-defined]
+            organisation_id=counted_in(member),
             day=day,
             reason=reason,
             deed=deed,

@@ -11,7 +11,7 @@ from tortoise.exceptions import IntegrityError
 
 from server.activity import PointsReason, QuizAnswer, QuizAttempt
 from server.errors import Conflict
-from server.models import Member
+from server.models import Member, counted_in
 from server.services.points import PointsRules, award
 from server.services.snapshot import touched
 from study_content.corpus import LETTERS, Question, Unit
@@ -47,7 +47,7 @@ async def start_quiz(
                 picked.append([unit.id, rng.randrange(len(unit.questions))])
     return await QuizAttempt.create(
         member_id=member.id,
-        organisation_id=member.organisation_id,  # type: ignore[attr-defined]
+        organisation_id=counted_in(member),
         day=today,
         questions=picked,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from server.activity import SubmissionStatus, UnitReading
+from server.activity import QuizAttempt, SubmissionStatus, UnitReading
 from server.models import Member
 from server.services.checkin import month_check_ins, streak
 from server.services.meetings import attendance_record
@@ -13,11 +13,25 @@ from server.services.points import PointsRules, month_total, year_total
 from server.services.submissions import counts_by_status
 
 
+async def self_study_days(member: Member, first: date, last: date) -> set[date]:
+    """The days this member studied on their own (自学): a unit read in full, or a quiz done.
+
+    The rule `counting` applies to the tallies, for one member: a day counts once however
+    much was read, and a digest skimmed past is no study.
+    """
+    span = {"member_id": member.id, "day__gte": first, "day__lte": last}
+    read = await UnitReading.filter(**span, read_full=True).values_list("day", flat=True)
+    quizzed = await QuizAttempt.filter(**span, finished_at__isnull=False).values_list(
+        "day", flat=True
+    )
+    return {d if isinstance(d, date) else date.fromisoformat(str(d)) for d in (*read, *quizzed)}
+
+
 @dataclass(frozen=True)
 class MyRecord:
     check_ins_this_month: int
     streak: int
-    readings_this_month: int
+    self_study_days_this_month: int  # days with a unit read in full or a quiz finished
     points_this_month: int
     points_12_months: int
     star: int
@@ -33,9 +47,7 @@ async def my_record(
     return MyRecord(
         check_ins_this_month=await month_check_ins(member, today),
         streak=await streak(member, today),
-        readings_this_month=await UnitReading.filter(
-            member_id=member.id, day__gte=first, day__lte=today
-        ).count(),
+        self_study_days_this_month=len(await self_study_days(member, first, today)),
         points_this_month=await month_total(member, today),
         points_12_months=twelve,
         star=rules.star(twelve),

@@ -1,18 +1,20 @@
 """The staff participation report: one organisation's tallies for a period, broken down.
 
 The numbers are those of `tallies.participation` and `snapshot_day`, for the organisation and
-everything under it, each event counted where the member belonged when it happened:
+everything under it, each event counted where the member was counted when it happened (their
+党小组 if they had one, else their organisation), by the rules of `services.counting`:
 
-- 学习人次 = readings + finished quizzes + lessons (present, as an expected attendee, at a held
-  党课 or 主题党日); 交流体会人次 = 心得 handed in minus those returned;
-- meetings held (not cancelled) by type, counted for the meeting's organisation on its local day;
-  expected / present / leave / absent of their expected attendees, an undecided one counting as
-  absent (`after_the_end`), for the attendee's organisation.
+- 组织党员学习 (`organised_study`): present, as one of those expected, at held organised study;
+- 自学 (`self_study`): a member's day with a unit read in full or a quiz finished, once a day;
+- 交流体会人次 = 心得 handed in minus those returned;
+- meetings held (not cancelled, and over at `now`) by type; those still to come or under way
+  are `meetings_scheduled` (已安排) and in no attendance figure; expected / present / leave /
+  absent of the expected attendees of held meetings, an undecided one counting as absent.
 
-Days before `today` are read from the daily snapshot (summed in SQL); `today` and later days are
-counted live.  Distinct members cannot be added up across days, so `members_studied` is always
-counted live, in a few grouped queries.  `use_snapshots=False` counts everything live: the
-benchmark's comparison, and what the tests check the snapshot path against.
+Days before `today` are read from the daily snapshot where it is current (summed in SQL);
+`today` and any day not current are counted live.  Distinct members cannot be added up across
+days, so they are always counted live, in a few grouped queries.  `use_snapshots=False` counts
+everything live: the benchmark's comparison, and what the tests check the snapshot path against.
 
 A breakdown's rows add up to the total: events attributed to the organisation itself (or, by
 branch, outside every branch) get a row of their own when there are any.
@@ -24,11 +26,12 @@ import asyncio
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import asdict, dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from tortoise import connections
+from tortoise.expressions import Q
 from tortoise.functions import Count, Sum
 
 from server.errors import ValidationFailed
@@ -43,9 +46,10 @@ from server.services.counting import (
     ids_sql,
     lessons_present,
     local_day,
+    self_study_sql,
     studied_pairs,
 )
-from server.services.meetings import STANDARD
+from server.services.meetings import STANDARD, THREE_AND_ONE
 from server.services.scope import subtree
 from server.services.snapshot import fresh_days
 from server.snapshots import TallySnapshot
@@ -64,18 +68,19 @@ class TallyRow:
     org_id: int | None
     start: date
     end: date
-    study_person_times: int
-    readings: int
-    quizzes: int
-    lessons: int
-    members_studied: int
+    organised_study: int  # 组织党员学习人次: present at held organised study
+    members_studied: int  # distinct members at organised study
+    self_study: int  # 自学人次: member-days with a unit read in full or a quiz finished
+    members_self_studied: int  # distinct members who studied on their own
     check_ins: int
     submitted: int
     approved: int
     returned: int
+    pending: int
     exchange_person_times: int
-    meetings: dict[str, int]
+    meetings: dict[str, int]  # held, by type
     meetings_held: int
+    meetings_scheduled: int  # 已安排: not yet over (or not yet begun), not cancelled
     expected: int
     present: int
     leave: int
@@ -145,13 +150,22 @@ def _chinese(day: date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
-def sentence_for(start: date, end: date, today: date, studied: int, exchanged: int) -> str:
-    """The line staff paste into their reports: "2026年以来" for this year so far."""
+def sentence_for(
+    start: date, end: date, today: date, organised: int, exchanged: int, self_study: int
+) -> str:
+    """The line staff paste into their reports: "2026年以来" for this year so far.
+
+    The figure reported upward is organised study, in the report's own words; 自学 in the app
+    is a separate figure, named as such, so nobody mistakes one for the other.
+    """
     if (start.month, start.day) == (1, 1) and end >= today:
         span = f"{start.year}年以来"
     else:
         span = f"{_chinese(start)}至{_chinese(end)}"
-    return f"{span}，共组织党员学习{studied}人次，交流体会{exchanged}人次"
+    return (
+        f"{span}，共组织党员学习{organised}人次，交流体会{exchanged}人次"
+        f"（另有党员线上自学{self_study}人次）"
+    )
 
 
 async def tally_report(
@@ -162,8 +176,10 @@ async def tally_report(
     by: str | None,
     today: date,
     zone: ZoneInfo,
+    now: datetime,
     use_snapshots: bool = True,
 ) -> TallyReport:
+    """`now` decides which meetings are over (held) and which are still to come."""
     validate(start, end, by)
     orgs = (
         await Organisation.filter(subtree(org.path))
@@ -181,20 +197,20 @@ async def tally_report(
             if current:
                 counting.append(_from_snapshots(ids, first, until, grain))
             else:  # never taken, or changed since it was: count the events themselves
-                counting.append(count_events(ids, first, until, zone, grain))
+                counting.append(count_events(ids, first, until, zone, grain, now))
         live_from = last + timedelta(days=1)
     if live_from <= end:
-        counting.append(count_events(ids, live_from, end, zone, grain))
+        counting.append(count_events(ids, live_from, end, zone, grain, now))
     # Independent reads: on PostgreSQL they run side by side on the pool's connections.
-    pairs, active, *parts = await asyncio.gather(
-        studied_pairs(ids, start, end, zone), _active_members(ids), *counting
+    studied, active, *parts = await asyncio.gather(
+        studied_pairs(ids, start, end, zone, now), _active_members(ids), *counting
     )
 
     if by in ("day", "week", "month"):
         buckets = _buckets(start, end, by)
         bucket_of = _bucket_of(by)
         per_key = _merge(parts, lambda day: bucket_of(day).isoformat())
-        studied = await _studied_by_bucket(ids, start, end, zone, by)
+        people = await _studied_by_bucket(ids, start, end, zone, now, by)
         rows = [
             _row(
                 bucket_key(by, date.fromisoformat(key)),
@@ -203,7 +219,7 @@ async def tally_report(
                 first,
                 last,
                 per_key.get(key, Tally()),
-                studied.get(key, 0),
+                people.get(key, (0, 0)),
                 sum(active.values()),
             )
             for key, label, first, last in buckets
@@ -211,19 +227,22 @@ async def tally_report(
     else:
         row_of, heads = _org_rows(org, orgs, by)
         per_key = _merge(parts, lambda org_id: row_of.get(org_id, OTHER))
-        people: dict[str, set[int]] = defaultdict(set)
-        for org_id, member in pairs:
-            people[row_of.get(org_id, OTHER)].add(member)
+        organised: dict[str, set[int]] = defaultdict(set)
+        alone: dict[str, set[int]] = defaultdict(set)
+        for pairs, into in ((studied.organised, organised), (studied.self_study, alone)):
+            for org_id, member in pairs:
+                into[row_of.get(org_id, OTHER)].add(member)
         members: Counter[str] = Counter()
         for org_id, n in active.items():
             members[row_of.get(org_id, OTHER)] += n
         rows = []
         for n, (key, label, org_id) in enumerate(heads):
-            tally, who = per_key.get(key, Tally()), people.get(key, set())
+            tally = per_key.get(key, Tally())
+            who = (len(organised.get(key, ())), len(alone.get(key, ())))
             own = n == len(heads) - 1  # the org's own row (本级), or outside every branch
-            if own and not (tally.counts or tally.meetings or who or members[key]):
+            if own and not (tally.counts or tally.meetings or any(who) or members[key]):
                 continue  # nothing there: no row for it
-            rows.append(_row(key, label, org_id, start, end, tally, len(who), members[key]))
+            rows.append(_row(key, label, org_id, start, end, tally, who, members[key]))
 
     everything = Tally()
     for part in parts:
@@ -236,7 +255,10 @@ async def tally_report(
         start,
         end,
         everything,
-        len({member for _org, member in pairs}),
+        (
+            len({member for _org, member in studied.organised}),
+            len({member for _org, member in studied.self_study}),
+        ),
         sum(active.values()),
     )
     return TallyReport(
@@ -249,7 +271,7 @@ async def tally_report(
         total=total,
         rows=rows,
         sentence=sentence_for(
-            start, end, today, total.study_person_times, total.exchange_person_times
+            start, end, today, total.organised_study, total.exchange_person_times, total.self_study
         ),
     )
 
@@ -261,7 +283,7 @@ def _row(
     start: date,
     end: date,
     tally: Tally,
-    members_studied: int,
+    people: tuple[int, int],  # distinct members at organised study, and studying alone
     active_members: int,
 ) -> TallyRow:
     c = tally.counts
@@ -274,18 +296,19 @@ def _row(
         org_id=org_id,
         start=start,
         end=end,
-        study_person_times=c["readings"] + c["quizzes"] + c["lessons"],
-        readings=c["readings"],
-        quizzes=c["quizzes"],
-        lessons=c["lessons"],
-        members_studied=members_studied,
+        organised_study=c["lessons"],
+        members_studied=people[0],
+        self_study=c["self_study"],
+        members_self_studied=people[1],
         check_ins=c["check_ins"],
         submitted=c["submitted"],
         approved=c["approved"],
         returned=c["returned"],
+        pending=c["submitted"] - c["approved"] - c["returned"],
         exchange_person_times=c["submitted"] - c["returned"],
         meetings=meetings,
         meetings_held=sum(meetings.values()),
+        meetings_scheduled=c["scheduled"],
         expected=c["expected"],
         present=c["present"],
         leave=c["leave"],
@@ -302,8 +325,9 @@ def _kinds(meetings: Iterable[str]) -> list[str]:
 
 
 def meeting_kinds(report: TallyReport) -> list[str]:
-    """Every meeting type held in the report, in a stable order: the export's columns."""
-    return _kinds({kind for row in (report.total, *report.rows) for kind in row.meetings})
+    """The export's meeting columns: every 三会一课 type, held or not, then any other held."""
+    held = {kind for row in (report.total, *report.rows) for kind in row.meetings}
+    return [*THREE_AND_ONE, *(k for k in _kinds(held) if k not in THREE_AND_ONE)]
 
 
 def _merge(parts: list[Parts], key_of: Callable[[Any], str]) -> dict[str, Tally]:
@@ -331,7 +355,10 @@ def _org_rows(
         ]
         own = (str(root.id), f"{root.name}（本级）", root.id)
     elif by == "branch":
-        listed = [o for o in orgs if str(o["kind"]) == OrgKind.BRANCH.value]
+        if root.kind in (OrgKind.BRANCH, OrgKind.GROUP):  # one branch (or group): its own row
+            listed = [o for o in orgs if o["id"] == root.id]
+        else:
+            listed = [o for o in orgs if str(o["kind"]) == OrgKind.BRANCH.value]
         own = (OTHER, "支部以外（党工委、党总支本级等）", None)
     else:
         return {o["id"]: "total" for o in orgs}, []
@@ -339,8 +366,9 @@ def _org_rows(
     row_of: dict[int, str] = {}
     for o in orgs:
         parts = o["path"].split("/")
-        # The nearest listed organisation at or above this one, else the org's own row.
-        for n in range(len(parts), depth, -1):
+        # The nearest listed organisation at or above this one (the root itself included),
+        # else the org's own row.
+        for n in range(len(parts), depth - 1, -1):
             key = heads_of.get("/".join(parts[:n]))
             if key is not None:
                 row_of[o["id"]] = key
@@ -457,22 +485,30 @@ async def _snapshot_meetings(
 
 
 async def _active_members(ids: list[int]) -> dict[int, int]:
+    """Active members per organisation they are counted in: their 党小组, else their own."""
     rows = (
-        await Member.filter(organisation_id__in=ids, status=MemberStatus.ACTIVE)
+        await Member.filter(
+            Q(group_id__in=ids) | Q(group_id=None, organisation_id__in=ids),
+            status=MemberStatus.ACTIVE,
+        )
         .annotate(n=Count("id"))
-        .group_by("organisation_id")
-        .values("organisation_id", "n")
+        .group_by("organisation_id", "group_id")
+        .values("organisation_id", "group_id", "n")
     )
-    return {row["organisation_id"]: row["n"] for row in rows}
+    out: Counter[int] = Counter()
+    for row in rows:
+        out[row["group_id"] if row["group_id"] is not None else row["organisation_id"]] += row["n"]
+    return dict(out)
 
 
 async def _studied_by_bucket(
-    ids: list[int], first: date, last: date, zone: ZoneInfo, by: str
-) -> dict[str, int]:
-    """Distinct members who studied, per time bucket: one UNION query grouped in SQL.
+    ids: list[int], first: date, last: date, zone: ZoneInfo, now: datetime, by: str
+) -> dict[str, tuple[int, int]]:
+    """Distinct members at organised study, and studying on their own, per time bucket.
 
-    A lesson's bucket is its meeting's local day, worked out here for the (few) study meetings
-    and written into the query as a CASE; the ids and dates written into the text are ours.
+    One UNION query grouped in SQL.  A lesson's bucket is its meeting's local day, worked out
+    here for the (few) study meetings and written into the query as a CASE; the ids and dates
+    written into the text are ours.
     """
     conn = connections.get("default")
     postgres = conn.capabilities.dialect == "postgres"
@@ -489,17 +525,9 @@ async def _studied_by_bucket(
         expr = (
             "date(day, '-6 days', 'weekday 1')" if by == "week" else "date(day, 'start of month')"
         )
-    where = (
-        f"organisation_id IN ({ids_sql(ids)})"
-        f" AND day >= '{first.isoformat()}' AND day <= '{last.isoformat()}'"
-    )
-    selects = [
-        f"SELECT {expr} AS b, member_id FROM unit_reading WHERE {where}",
-        f"SELECT {expr} AS b, member_id FROM quiz_attempt WHERE {where}"
-        " AND finished_at IS NOT NULL",
-    ]
+    selects = [self_study_sql(ids, first, last, f"{expr} AS b, 1 AS t, member_id")]
     lessons = (
-        await lessons_present(ids, first, last, zone)
+        await lessons_present(ids, first, last, zone, now)
         .distinct()
         .values_list("meeting_id", "meeting__starts_at")
     )
@@ -508,10 +536,12 @@ async def _studied_by_bucket(
             f"WHEN {int(m)} THEN {literal(bucket_of(local_day(at, zone)))}" for m, at in lessons
         )
         selects.append(
-            f"SELECT CASE meeting_id {case} END AS b, member_id FROM meeting_attendee"
+            f"SELECT CASE meeting_id {case} END AS b, 0 AS t, member_id FROM meeting_attendee"
             f" WHERE organisation_id IN ({ids_sql(ids)}) AND role = 'expected'"
             f" AND attendance = 'present' AND meeting_id IN ({ids_sql(m for m, _ in lessons)})"
         )
-    sql = f"SELECT b, COUNT(*) AS n FROM ({' UNION '.join(selects)}) u GROUP BY b"
-    rows = await conn.execute_query_dict(sql)
-    return {day_or_id(r["b"], "day").isoformat(): int(r["n"]) for r in rows}
+    sql = f"SELECT b, t, COUNT(*) AS n FROM ({' UNION '.join(selects)}) u GROUP BY b, t"
+    out: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for r in await conn.execute_query_dict(sql):
+        out[day_or_id(r["b"], "day").isoformat()][int(r["t"])] = int(r["n"])
+    return {key: (pair[0], pair[1]) for key, pair in out.items()}

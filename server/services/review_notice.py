@@ -16,7 +16,7 @@ def _day(s: Submission) -> str:
 
 
 def approved_text(s: Submission, points: int) -> str:
-    earned = f"，积分 +{points}" if points else ""
+    earned = f"，您获得积分 +{points}" if points else ""
     return f"您 {_day(s)} 提交的心得（编号 {s.id}）已通过支部审核{earned}。感谢您的分享！"
 
 

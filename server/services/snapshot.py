@@ -1,8 +1,8 @@
 """The daily tally snapshot: every organisation's counts for one day, replacing that day's rows.
 
-Counted by `services.counting`, as the staff report counts its live days (学习人次, 交流体会人次,
-distinct members), per organisation the events were attributed to, plus meetings held by type
-and their attendance.
+Counted by `services.counting`, as the staff report counts its live days (organised study,
+自学, 交流体会人次, distinct members at organised study), per organisation the events were
+attributed to, plus meetings held by type and their attendance.
 A day is a local day in DANGJIAN_TZ.  Re-running a day deletes and rewrites it in one
 transaction: it replaces, never adds.
 """
@@ -16,32 +16,37 @@ from zoneinfo import ZoneInfo
 from tortoise.transactions import in_transaction
 
 from server.models import Organisation
-from server.services.counting import count_events, studied_pairs
+from server.services.counting import COUNTS, count_events, studied_pairs
 from server.snapshots import SnapshotDay, TallySnapshot
 
 
 async def snapshot_day(day: date, zone: ZoneInfo, *, now: datetime | None = None) -> int:
-    """Write `day`'s rows and mark the day taken; the number of organisations with anything."""
+    """Write `day`'s rows and mark the day taken; the number of organisations with anything.
+
+    A day with a meeting not yet over at `now` (one that runs past midnight) is written but not
+    marked current: reports count it live until a later run finds the meeting over.
+    """
     started = (now or datetime.now(UTC)).astimezone(UTC)
     # The same counting as the report's live days: a snapshot cannot drift from a live count.
     ids = await Organisation.all().values_list("id", flat=True)
-    parts = await count_events(ids, day, day, zone, "organisation_id")
-    studied: dict[int, int] = Counter(
-        org for org, _member in await studied_pairs(ids, day, day, zone)
-    )
+    parts = await count_events(ids, day, day, zone, "organisation_id", started)
+    studied = await studied_pairs(ids, day, day, zone, started)
+    organised: dict[int, int] = Counter(org for org, _member in studied.organised)
     orgs = {org for org, tally in parts.items() if tally.counts or tally.meetings}
+    complete = not any(tally.counts["scheduled"] for tally in parts.values())
     async with in_transaction():
         await SnapshotDay.filter(day=day).delete()
-        await SnapshotDay.create(day=day, taken_at=started)
+        if complete:
+            await SnapshotDay.create(day=day, taken_at=started)
         await TallySnapshot.filter(day=day).delete()
         await TallySnapshot.bulk_create(
             [
                 TallySnapshot(
                     organisation_id=org,
                     day=day,
-                    members_studied=studied[org],
+                    members_studied=organised[org],
                     meetings=dict(parts[org].meetings),
-                    **parts[org].counts,
+                    **{name: parts[org].counts[name] for name in COUNTS},
                 )
                 for org in sorted(orgs)
             ]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from tortoise.exceptions import IntegrityError
 from tortoise.functions import Max
 
 from server.activity import PointsReason, UnitReading
-from server.models import Member
+from server.models import Member, counted_in
 from server.services.points import PointsRules, award
 from study_content.corpus import Unit
 
@@ -45,17 +46,37 @@ async def todays_unit(member: Member, corpus: list[Unit], today: date) -> Unit:
     return await pick_unit(member, corpus)
 
 
+async def record_opened(member: Member, unit: Unit, today: date) -> None:
+    """The digest was shown: remembered (今日学习 stays put, the next unit is a new one), but
+    no study — a digest skimmed past counts for nothing."""
+    try:
+        await UnitReading.create(
+            member_id=member.id, organisation_id=counted_in(member), unit_id=unit.id, day=today
+        )
+    except IntegrityError:
+        pass  # opened before today: the row is there, read in full or not
+
+
 async def record_reading(member: Member, unit: Unit, today: date, rules: PointsRules) -> bool:
-    """Once per unit per day; True when this was the first time today."""
+    """The whole unit was opened: once per unit per day; True when this was the first time.
+
+    The day's 自学 (a day on which the member studied on their own) follows from any unit
+    read in full, however many: tapping through units adds nothing to the tallies.
+    """
     try:
         await UnitReading.create(
             member_id=member.id,
-            organisation_id=member.organisation_id,  # type: ignore[attr-defined]
+            organisation_id=counted_in(member),
             unit_id=unit.id,
             day=today,
+            read_full=True,
         )
-    except IntegrityError:
-        return False
+    except IntegrityError:  # the digest was shown first, or this is a repeat
+        flipped = await UnitReading.filter(
+            member_id=member.id, unit_id=unit.id, day=today, read_full=False
+        ).update(read_full=True)
+        if not flipped:
+            return False
     # Reading pays once a day, however many units: study is not a points race.
     await award(
         member, PointsReason.READING, f"reading:{today.isoformat()}", rules.reading, today, rules
@@ -68,8 +89,33 @@ def digest(unit: Unit, length: int = 110) -> str:
     return text if len(text) <= length else text[:length] + "……"
 
 
+# A sentence: up to its end mark and any closing quotes after it (“……。”), or a line.
+_SENTENCE = re.compile(r"[^。！？；!?;…\n]*(?:[。！？；!?;…]+[”’」』）)]*\n?|\n|$)")
+
+
+def pages(text: str, size: int = PAGE) -> list[str]:
+    """The text cut into pages of at most `size` characters, each ending where a sentence (or
+    a paragraph) ends; only a single sentence longer than a page is cut inside itself."""
+    out: list[str] = []
+    current = ""
+    for piece in (m.group(0) for m in _SENTENCE.finditer(text.strip()) if m.group(0)):
+        while len(piece) > size:  # one sentence longer than a page
+            if current:
+                out.append(current)
+                current = ""
+            out.append(piece[:size])
+            piece = piece[size:]
+        if len(current) + len(piece) > size:
+            out.append(current)
+            current = ""
+        current += piece
+    if current.strip():
+        out.append(current)
+    return [page.strip("\n") for page in out if page.strip()]
+
+
 def page(unit: Unit, number: int) -> tuple[str, bool]:
     """Page `number` (0-based) of the body, and whether more follows."""
-    text = unit.body.strip()
-    chunk = text[number * PAGE : (number + 1) * PAGE]
-    return chunk, (number + 1) * PAGE < len(text)
+    cut = pages(unit.body)
+    chunk = cut[number] if 0 <= number < len(cut) else ""
+    return chunk, number + 1 < len(cut)

@@ -18,7 +18,7 @@ from tortoise.transactions import in_transaction
 
 from server.activity import PointsReason, Submission, SubmissionStatus
 from server.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from server.models import Member, Organisation
+from server.models import Member, Organisation, counted_in
 from server.services import similarity
 from server.services.points import PointsRules, award
 from server.services.scope import under
@@ -78,8 +78,9 @@ def check_length(text: str) -> None:
 async def _candidates(member: Member, unit_id: str | None) -> list[tuple[str, str]]:
     """Earlier submissions it might copy: the branch's and those on the same unit."""
     rows: dict[int, str] = {}
-    branch = Submission.filter(organisation_id=member.organisation_id)  # type: ignore[attr-defined]
-    queries = [branch]
+    # The whole branch's, its groups' included (a deed is counted for the member's group).
+    home = await Organisation.get(id=member.organisation_id)  # type: ignore[attr-defined]
+    queries = [Submission.filter(under(home.path))]
     if unit_id:
         queries.append(Submission.filter(unit_id=unit_id))
     for query in queries:
@@ -118,7 +119,7 @@ async def submit(
     try:
         return await Submission.create(
             member_id=member.id,
-            organisation_id=member.organisation_id,  # type: ignore[attr-defined]
+            organisation_id=counted_in(member),
             day=today,
             content=text,
             length=counted_length(text),

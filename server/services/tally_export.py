@@ -18,8 +18,10 @@ from openpyxl.utils import get_column_letter
 from server.services.report import TallyReport, TallyRow, meeting_kinds
 
 BEFORE_MEETINGS = (
-    ("组织/期间", "label"), ("学习人次", "study_person_times"), ("学习人数", "members_studied"),
-    ("打卡次数", "check_ins"), ("交流体会人次", "exchange_person_times"),
+    ("组织/期间", "label"), ("组织党员学习人次", "organised_study"),
+    ("参加组织学习党员数", "members_studied"), ("自学人次", "self_study"),
+    ("自学党员数", "members_self_studied"), ("打卡次数", "check_ins"),
+    ("交流体会人次", "exchange_person_times"),
     ("心得提交", "submitted"), ("心得通过", "approved"), ("会议次数", "meetings_held"),
 )  # fmt: skip
 AFTER_MEETINGS = (
@@ -79,11 +81,10 @@ def to_xlsx(report: TallyReport) -> bytes:
         ("组织", report.org_path),
         ("统计期间", _period(report)),
         ("汇总", report.sentence),
-        ("学习人次", t.study_person_times),
-        ("其中：学习单元", t.readings),
-        ("其中：答题", t.quizzes),
-        ("其中：党课、主题党日出席", t.lessons),
-        ("学习人数", t.members_studied),
+        ("组织党员学习人次", t.organised_study),
+        ("参加组织学习党员数", t.members_studied),
+        ("自学人次（每人每天至多1次）", t.self_study),
+        ("自学党员数", t.members_self_studied),
         ("打卡次数", t.check_ins),
         ("交流体会人次", t.exchange_person_times),
         ("心得提交", t.submitted),

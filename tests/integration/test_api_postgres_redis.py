@@ -107,6 +107,7 @@ async def test_the_api_and_dashboard_across_two_apps_on_postgres_and_redis(
         by="branch",
         today=today,
         zone=first.app[SETTINGS].zone,
+        now=first.app[CLOCK].now(),
     )
     assert body == expected.as_dict()
     assert body["total"]["check_ins"] == 1 and body["total"]["approved"] == 1
