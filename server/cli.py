@@ -152,16 +152,18 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_ledger(settings: Settings, args: argparse.Namespace) -> int:
     from server.db import database
-    from server.services.ledger import write_ledger
+    from server.services.ledger import Ledger, ledger_at
 
     out = Path(args.out or f"台账-{args.branch.rsplit('/', 1)[-1]}-{args.year}.xlsx")
 
-    async def run() -> dict[str, int]:
+    async def run() -> Ledger:
         async with database(settings.database_url):
-            return await write_ledger(args.branch, args.year, settings.zone, out, datetime.now(UTC))
+            return await ledger_at(args.branch, args.year, settings.zone, datetime.now(UTC))
 
-    counts = asyncio.run(run())
-    listed = "，".join(f"{kind} {n} 次" for kind, n in counts.items())
+    ledger = asyncio.run(run())
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(ledger.data)
+    listed = "，".join(f"{kind} {n} 次" for kind, n in ledger.counts.items())
     print(f"wrote {out}: {listed}")
     return 0
 

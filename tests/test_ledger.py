@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -9,7 +10,7 @@ from zoneinfo import ZoneInfo
 from openpyxl import load_workbook
 
 from server.meetings import Meeting
-from server.services.ledger import COLUMNS, write_ledger
+from server.services.ledger import COLUMNS, ledger_at
 from tests.test_attendance_chat import STARTS, code_in
 from tests.test_checkin_chat import frozen_app
 from tests.test_cli_startup import run_cli
@@ -40,10 +41,9 @@ async def test_the_years_ledger_has_a_row_per_meeting_with_each_absentee_and_rea
     # Nobody looks at the meeting after its end: the ledger records the absences itself.
     branch = (await general.organisation).path
 
-    out = tmp_path / "台账.xlsx"
-    counts = await write_ledger(branch, 2026, ZONE, out, clock.now())
-    assert counts == {"支部党员大会": 1, "支委会": 1}
-    book = load_workbook(out)
+    ledger = await ledger_at(branch, 2026, ZONE, clock.now())
+    assert ledger.counts == {"支部党员大会": 1, "支委会": 1}
+    book = load_workbook(io.BytesIO(ledger.data))
     sheet = book["支部党员大会"]
     assert [c.value for c in sheet[2]] == list(COLUMNS)
     row = dict(zip(COLUMNS, [c.value for c in sheet[3]], strict=True))

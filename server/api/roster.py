@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import tempfile
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -23,7 +21,7 @@ from server.services.access import (
     organisation_in_scope,
     require_roster,
 )
-from server.services.ledger import write_ledger
+from server.services.ledger import ledger_xlsx
 from server.services.scope import under
 from server.typedefs import CLOCK
 
@@ -130,9 +128,5 @@ async def ledger_download(call: Call[Any]) -> web.Response:
     """与命令行 dangjian ledger 相同的台账：每种会议一张表，已取消的会议也列出。"""
     scope = leader_scope(call)
     org = await organisation_in_scope(scope, call.query.branch)
-    year = call.query.year
-    with tempfile.TemporaryDirectory() as folder:
-        out = Path(folder) / "ledger.xlsx"
-        await write_ledger(org.path, year, zone_of(call), out, call.app[CLOCK].now())
-        data = out.read_bytes()
-    return attachment(data, XLSX, f"ledger-{org.id}-{year}.xlsx", f"台账-{org.name}-{year}.xlsx")
+    ledger = await ledger_xlsx(org, call.query.year, zone_of(call), call.app[CLOCK].now())
+    return attachment(ledger.data, XLSX, ledger.filename, ledger.readable)

@@ -8,9 +8,10 @@ meetings are listed too, marked, so the record is complete.
 
 from __future__ import annotations
 
+import io
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
@@ -80,13 +81,40 @@ async def _rows(meeting: Meeting, zone: ZoneInfo) -> list[object]:
     ]
 
 
-async def write_ledger(
-    branch_path: str, year: int, zone: ZoneInfo, out: Path, now: datetime
-) -> dict[str, int]:
-    """Write the year's ledger for the branch (and its groups); the number of meetings by type."""
+@dataclass(frozen=True)
+class Ledger:
+    """A branch's ledger for a year, as a workbook: what the CLI, the API and the dashboard give."""
+
+    data: bytes  # the XLSX
+    filename: str  # ASCII, for any download header
+    readable: str  # 台账-<branch>-<year>.xlsx
+    counts: dict[str, int]  # meetings by type
+
+
+async def ledger_xlsx(branch: Organisation, year: int, zone: ZoneInfo, now: datetime) -> Ledger:
+    """The year's ledger of the branch (and its groups)."""
+    book, counts = await _workbook(branch, year, zone, now)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return Ledger(
+        buffer.getvalue(),
+        f"ledger-{branch.id}-{year}.xlsx",
+        f"台账-{branch.name}-{year}.xlsx",
+        counts,
+    )
+
+
+async def ledger_at(branch_path: str, year: int, zone: ZoneInfo, now: datetime) -> Ledger:
+    """The ledger of the branch at `branch_path` (the CLI's way of naming it)."""
     branch = await Organisation.get_or_none(path=branch_path)
     if branch is None:
         raise NotFound(f"no organisation at {branch_path!r}", field="branch")
+    return await ledger_xlsx(branch, year, zone, now)
+
+
+async def _workbook(
+    branch: Organisation, year: int, zone: ZoneInfo, now: datetime
+) -> tuple[Workbook, dict[str, int]]:
     first, after = day_span(date(year, 1, 1), date(year, 12, 31), zone)
     meetings = await Meeting.filter(
         under(branch.path), starts_at__gte=first, starts_at__lt=after
@@ -112,6 +140,4 @@ async def write_ledger(
             for cell in row:
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
         sheet.freeze_panes = "A3"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    book.save(out)
-    return {kind: len(by_kind.get(kind, [])) for kind in kinds}
+    return book, {kind: len(by_kind.get(kind, [])) for kind in kinds}
