@@ -209,33 +209,32 @@ class _Need:
     months: int
 
 
+_Spans = dict[int, list[tuple[date, date]]]  # months -> the calendar periods of that length
+
+
 def _needs(
-    branch: Organisation, groups: list[Organisation], start: date, end: date, lecture_every: str
+    branch: Organisation, groups: list[Organisation], spans: _Spans, lecture: int
 ) -> list[_Need]:
-    """Every obligation of the branch whose period overlaps [start, end]."""
+    """Every obligation of the branch in the calendar periods `spans`."""
     needs = []
-    for first, last in periods_between(start, end, 1):
+    for first, last in spans[1]:
         needs.append(_Need("committee", COMMITTEE_MEETING, branch, True, first, last, 1))
         needs += [_Need("group", GROUP_MEETING, g, True, first, last, 1) for g in groups]
-    for first, last in periods_between(start, end, 3):
+    for first, last in spans[3]:
         needs.append(_Need("branch_meeting", BRANCH_MEETING, branch, False, first, last, 3))
-    months = PERIOD_MONTHS[lecture_every]
-    for first, last in periods_between(start, end, months):
-        needs.append(_Need("lecture", PARTY_LECTURE, branch, False, first, last, months))
+    for first, last in spans[lecture]:
+        needs.append(_Need("lecture", PARTY_LECTURE, branch, False, first, last, lecture))
     return needs
 
 
-def _label(need: _Need, today: date) -> str:
-    when = (
-        _THIS[need.months]
-        if need.start <= today <= need.end
-        else period_label(need.start, need.end)
-    )
+def _label(need: _Need, today: date, labels: dict[tuple[date, date], str]) -> str:
+    when = _THIS[need.months] if need.start <= today <= need.end else labels[need.start, need.end]
     owner = need.org.name if need.item == "group" else ""
     return f"{owner}{when}{need.kind}"
 
 
-_Found = dict[str, list[tuple[str, datetime, str]]]  # branch path -> (kind, starts, org path)
+# branch path -> meeting type -> (starts, organisation path), in order of starting
+_Found = dict[str, dict[str, list[tuple[datetime, str]]]]
 
 
 async def _meetings(
@@ -252,13 +251,13 @@ async def _meetings(
     common = _common_path([b.path for b in branches])
     if common:
         query = query.filter(under(common))
-    found: _Found = defaultdict(list)
+    found: _Found = defaultdict(lambda: defaultdict(list))
     heads = {b.path for b in branches}
     rows = await query.order_by("starts_at").values_list("kind", "starts_at", "organisation__path")
     for kind, at, path in rows:
         head = _head(path, heads)
         if head is not None:
-            found[head].append((kind, at, path))
+            found[head][kind].append((at, path))
     return found
 
 
@@ -287,9 +286,13 @@ async def branch_lights(
         "id"
     ):
         groups[group.parent_id].append(group)  # type: ignore[attr-defined]
-    needs = {b.id: _needs(b, groups[b.id], start, end, lecture_every) for b in branches}
-    first = min(n.start for ns in needs.values() for n in ns)
-    last = max(n.end for ns in needs.values() for n in ns)
+    lecture = PERIOD_MONTHS[lecture_every]
+    spans = {months: periods_between(start, end, months) for months in {1, 3, lecture}}
+    every = {span for periods in spans.values() for span in periods}
+    windows = {span: day_span(*span, zone) for span in every}  # once, not once per branch
+    labels = {span: period_label(*span) for span in every}
+    needs = {b.id: _needs(b, groups[b.id], spans, lecture) for b in branches}
+    first, last = min(s for s, _ in every), max(e for _, e in every)
     met = await _meetings(held(now), branches, first, last, zone)
     booked = await _meetings(scheduled(now), branches, first, last, zone)
 
@@ -298,7 +301,9 @@ async def branch_lights(
         by_period: dict[tuple[date, date], list[Light]] = defaultdict(list)
         current = []
         for need in needs[branch.id]:
-            light = _light(need, met[branch.path], booked[branch.path], today, now, zone)
+            label = _label(need, today, labels)
+            window = windows[need.start, need.end]
+            light = _light(need, label, met[branch.path], booked[branch.path], window, now)
             by_period[(need.start, need.end)].append(light)
             if need.start <= as_of <= need.end:
                 current.append(light)
@@ -317,21 +322,19 @@ async def branch_lights(
 
 def _light(
     need: _Need,
-    met: list[tuple[str, datetime, str]],
-    booked: list[tuple[str, datetime, str]],
-    today: date,
+    label: str,
+    met: dict[str, list[tuple[datetime, str]]],
+    booked: dict[str, list[tuple[datetime, str]]],
+    window: tuple[datetime, datetime],
     now: datetime,
-    zone: ZoneInfo,
 ) -> Light:
-    after, before = day_span(need.start, need.end, zone)
+    after, before = window
 
-    def starts(found: list[tuple[str, datetime, str]]) -> list[datetime]:
+    def starts(found: dict[str, list[tuple[datetime, str]]]) -> list[datetime]:
         return [
             at
-            for kind, at, path in found
-            if kind == need.kind
-            and after <= at < before
-            and (path == need.org.path or not need.exact)
+            for at, path in found.get(need.kind, ())
+            if after <= at < before and (path == need.org.path or not need.exact)
         ]
 
     done, coming = starts(met), starts(booked)
@@ -343,7 +346,7 @@ def _light(
         state = RED if now >= before else DUE
     return Light(
         need.item,
-        _label(need, today),
+        label,
         need.kind,
         need.org.id,
         need.org.name,
