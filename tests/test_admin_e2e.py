@@ -301,6 +301,15 @@ async def test_staff_read_the_street_in_a_browser(
             await _shoot(page, shots, "overview-390")
             await page.set_viewport_size({"width": 1280, "height": 900})
 
+            # The picker searches as she types (a district has hundreds of organisations).
+            await page.fill("#q", "第二")
+            await page.wait_for_selector("#picker-list a")
+            found = await page.eval_on_selector_all(
+                "#picker-list a", "links => links.map(a => a.firstChild.textContent)"
+            )
+            assert found == ["东社区第二党支部"]
+            await page.keyboard.press("Escape")
+
             # 本月: the numbers follow.
             async with page.expect_navigation():
                 await page.click('.period[data-period="month"]')

@@ -68,7 +68,7 @@ async def search(request: web.Request) -> dict[str, Any]:
             ORG_KIND_LABELS.get(o.kind, ""),
             sel.page_of(o.id),
         )
-        for o in await query.order_by("path").limit(SHOWN)
+        for o in await query.order_by("id").limit(SHOWN)
     ]
     return {
         **await page_context(member, scope, sel, request.config_dict[SETTINGS].zone),
