@@ -13,6 +13,8 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from server.services.compliance_status import (
+    AMBER,
+    DUE,
     GREEN,
     RED,
     STATE_WORDS,
@@ -25,8 +27,8 @@ from server.services.compliance_status import (
 # The legend: the words of the badges, and what each means.
 LEGEND = (
     (GREEN, "期内已召开"),
-    ("amber", "已安排，尚未召开"),
-    ("due", "期内尚未安排，还来得及"),
+    (AMBER, "已安排，尚未召开"),
+    (DUE, "期内尚未安排，还来得及"),
     (RED, "期已结束而未召开"),
 )
 
