@@ -173,6 +173,11 @@ async def pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
         await listener
 
 
+async def _to_dashboard(request: web.Request) -> web.StreamResponse:
+    """The bare address opened in a browser: the dashboard (or the page that says how in)."""
+    raise web.HTTPFound("/admin")
+
+
 def create_app(
     settings: Settings, *, clock: Clock | None = None, router: Router | None = None
 ) -> web.Application:
@@ -189,6 +194,7 @@ def create_app(
     setup_api(app)
     ops.setup_routes(app)
     setup_admin(app)  # the staff dashboard under /admin
+    app.router.add_get("/", _to_dashboard)
     if settings.embedded_fake_wechat:
         from server.wechat.fake import FakeWeChat, create_fake_app
 

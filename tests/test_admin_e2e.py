@@ -2,9 +2,14 @@
 
 A 党工委 staff member sends 后台 in chat, opens the link, presses 进入后台 and reads the
 street's year; the headline numbers are the REST API's (`GET /api/v1/tallies`) for the same
-organisation and period.  She switches to 本月 and the numbers follow, sorts the branch table,
-downloads the XLSX, and sees the charts drawn by Chart.js from /admin/static — and the page
-asks nothing of any host but ours.
+organisation and period.  The branches' organised study is a horizontal bar chart, most first,
+every bar named.  On a phone (390 px) the page does not scroll sideways.  She switches to 本月
+and the numbers follow, sorts the branch table, reads the month's lights (a 支委会 booked for
+the 28th: 待开 / 已安排, not red), downloads the XLSX, opens a branch from its row, reads its
+meetings and downloads its ledger — and the page asks nothing of any host but ours.
+
+Screenshots at 1280 and 390 px go to the test's tmp_path, and to $DANGJIAN_SHOTS when set (for
+someone to look at them).
 
 Debian's chromium at /usr/bin/chromium is driven by the playwright package (its own browser
 download does not work here).  Without either, the test is skipped — except in CI, where it fails.
@@ -12,6 +17,8 @@ download does not work here).  Without either, the test is skipped — except in
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -52,9 +59,11 @@ TWO = f"{COMMITTEE}/东社区党总支/东社区第二党支部"
 WEST = f"{COMMITTEE}/西社区党总支/西社区第一党支部"
 STAFF = openid_for("staff-zhao")
 HEADLINE = (
-    "organised_study", "members_studied", "self_study", "check_ins", "exchange_person_times",
-    "submitted", "approved", "meetings_held", "attendance_rate", "active_members",
+    "organised_study", "members_studied", "self_study", "members_self_studied",
+    "exchange_person_times", "submitted", "approved", "meetings_held", "meetings_scheduled",
+    "attendance_rate", "active_members", "check_ins",
 )  # fmt: skip
+BOOKED = datetime(2026, 11, 28, 1, 0, tzinfo=UTC)  # 09:00 on the 28th: branch one's 支委会
 
 
 def _browser_or_skip() -> None:
@@ -139,6 +148,11 @@ async def _seed() -> tuple[Member, set[date]]:
                 role=AttendeeRole.EXPECTED,
                 attendance=Attendance.PRESENT if n else Attendance.LEAVE,
             )  # fmt: skip
+    # Branch one's 支委会 of November is booked for the 28th: still to come.
+    await Meeting.create(
+        organisation=one, kind="支委会", topic="研究年终工作", starts_at=BOOKED,
+        ends_at=BOOKED + timedelta(hours=1),
+    )  # fmt: skip
     # The nightly snapshot of every past day with activity: the report reads those.
     for day in sorted(days | {date(2026, 10, 15)}):
         if day < TODAY:
@@ -155,6 +169,17 @@ async def _numbers(page: Any) -> dict[str, str]:
 
 def _expected(total: dict[str, Any]) -> dict[str, str]:
     return {key: "" if total[key] is None else str(total[key]) for key in HEADLINE}
+
+
+async def _fits(page: Any) -> None:
+    """The page is no wider than the screen (Chart.js redraws for a new width on a frame)."""
+    await page.wait_for_function("() => document.documentElement.scrollWidth <= window.innerWidth")
+    width = await page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    assert width[0] <= width[1], width
+
+
+async def _shoot(page: Any, folder: Path, name: str) -> None:
+    await page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
 
 async def _branch_order(page: Any) -> list[str]:
@@ -195,6 +220,7 @@ async def test_staff_read_the_street_in_a_browser(
         return await resp.json()
 
     year = await tallies()
+    year_by_branch = await tallies(by="branch")
     month = await tallies(**{"from": "2026-11-01", "to": "2026-11-25"})
     by_branch = await tallies(**{"from": "2026-11-01", "to": "2026-11-25", "by": "branch"})
     assert year["total"]["organised_study"] == 4 and month["total"]["organised_study"] == 0
@@ -202,6 +228,8 @@ async def test_staff_read_the_street_in_a_browser(
     reply = (await peer.say(client, STAFF, "后台")).text or ""
     link = reply[reply.index(base) :].split()[0]
 
+    shots = tmp_path / "shots"
+    shots.mkdir()
     requests: list[str] = []
     problems: list[str] = []
     async with async_playwright() as p:
@@ -240,23 +268,47 @@ async def test_staff_read_the_street_in_a_browser(
             # Chart.js from our own static files drew both charts.
             await page.wait_for_selector("body[data-charts=ready]")
             assert await page.evaluate("() => window.Chart.version") == "4.6.1"
-            for canvas in ("#chart-months", "#chart-branches"):
-                drawn = await page.evaluate(
-                    "(sel) => !!window.Chart.getChart(document.querySelector(sel))", canvas
-                )
-                assert drawn, canvas
-            months = await page.evaluate(
-                "() => window.Chart.getChart(document.querySelector('#chart-months')).data.labels"
-            )
-            assert months == [f"2026年{m}月" for m in range(1, 12)]
 
-            # On a phone the page fits the screen; only the tables scroll sideways.
+            def chart(selector: str, what: str) -> str:
+                return f"() => window.Chart.getChart(document.querySelector('{selector}')).{what}"
+
+            assert await page.evaluate(chart("#chart-months", "data.labels")) == [
+                f"{m}月" for m in range(1, 12)
+            ]
+            # By branch: horizontal bars of organised study, most first, every branch named.
+            assert await page.evaluate(chart("#chart-branches", "options.indexAxis")) == "y"
+            branches = [r for r in year_by_branch["rows"] if r["org_id"] is not None]
+            ranked = sorted(branches, key=lambda r: -r["organised_study"])
+            assert await page.evaluate(chart("#chart-branches", "data.labels")) == [
+                r["label"] for r in ranked
+            ]
+            assert await page.evaluate(chart("#chart-branches", "data.datasets[0].data")) == [
+                r["organised_study"] for r in ranked
+            ]
+            assert ranked[0]["label"] == "东社区第一党支部"  # the one with a 党课
+            await _shoot(page, shots, "overview-1280")
+
+            # On a phone the page fits the screen; only the tables scroll, in their own boxes.
             await page.set_viewport_size({"width": 390, "height": 844})
-            # (Chart.js redraws its canvases for the new width on the next frame.)
-            await page.wait_for_function(
-                "() => document.documentElement.scrollWidth <= window.innerWidth"
+            await _fits(page)
+            await page.reload()  # as a phone loads it (the lights' box starts at the latest)
+            await page.wait_for_selector("body[data-charts=ready]")
+            await _fits(page)
+            assert (
+                await page.evaluate("() => document.querySelector('#lights').parentNode.scrollLeft")
+                > 0
             )
+            await _shoot(page, shots, "overview-390")
             await page.set_viewport_size({"width": 1280, "height": 900})
+
+            # The picker searches as she types (a district has hundreds of organisations).
+            await page.fill("#q", "第二")
+            await page.wait_for_selector("#picker-list a")
+            found = await page.eval_on_selector_all(
+                "#picker-list a", "links => links.map(a => a.firstChild.textContent)"
+            )
+            assert found == ["东社区第二党支部"]
+            await page.keyboard.press("Escape")
 
             # 本月: the numbers follow.
             async with page.expect_navigation():
@@ -277,10 +329,24 @@ async def test_staff_read_the_street_in_a_browser(
             assert await _branch_order(page) == ordered(reverse=False)
             await page.click("#branches th:text('党员数')")
             assert await _branch_order(page) == ordered(reverse=True)
-            two = await page.get_attribute(
-                "#branches tbody tr:has-text('东社区第二党支部') td:nth-child(9) .badge", "class"
+
+            # November's lights: branch one's 支委会 is booked for the 28th and its group has
+            # not booked one yet: still time (待开), not red.  Branch two met this morning.
+            def light(branch: str) -> str:
+                return (
+                    f"#lights tbody tr:has-text('{branch}') "
+                    "td[data-period='2026-11-01/2026-11-30'] .badge"
+                )
+
+            one_light = await page.get_attribute(light("东社区第一党支部"), "class")
+            assert one_light in ("badge badge-due", "badge badge-amber"), one_light
+            assert await page.text_content(light("东社区第一党支部")) in ("待开", "已安排")
+            title = await page.get_attribute(light("东社区第一党支部"), "title")
+            assert title and "支委会已安排（11月28日）" in title
+            assert await page.get_attribute(light("东社区第二党支部"), "class") == (
+                "badge badge-green"
             )
-            assert two == "badge badge-green"  # its 支委会 this morning
+            assert await page.locator("#lights .badge-red").count() == 0
 
             # The XLSX of the month, by branch.
             async with page.expect_download() as info:
@@ -296,6 +362,34 @@ async def test_staff_read_the_street_in_a_browser(
             labels = [row[0] for row in book["按党支部"].iter_rows(min_row=2, values_only=True)]
             assert labels == [r["label"] for r in rows] + ["合计"]
 
+            # A branch's row opens its page: its meetings, its lights, its ledger.
+            one = next(r for r in rows if r["label"] == "东社区第一党支部")
+            async with page.expect_navigation():
+                await page.click(f"#branches tr[data-org='{one['org_id']}'] td >> nth=0")
+            assert f"org={one['org_id']}" in page.url and "from=2026-11-01" in page.url
+            assert await page.text_content("#org-name") == "东社区第一党支部"
+            booked = page.locator("#meetings tr[data-status='已安排']")
+            assert await booked.count() == 1
+            assert "11月28日" in (await booked.text_content() or "")
+            assert await booked.locator("a:text('签到屏')").count() == 1
+            november = page.locator("#lights-months tbody tr:has-text('11月')")
+            assert " ".join((await november.inner_text()).split()) == "11月 已安排 11月28日 待开"
+            await _shoot(page, shots, "branch-1280")
+
+            async with page.expect_download() as info:
+                await page.click("#ledger-2026")
+            ledger = await info.value
+            kept = tmp_path / "ledger.xlsx"
+            await ledger.save_as(kept)
+            sheets = openpyxl.load_workbook(kept).sheetnames
+            assert "党课" in sheets and "支委会" in sheets
+
+            await page.set_viewport_size({"width": 390, "height": 844})
+            await page.reload()
+            await _fits(page)
+            await _shoot(page, shots, "branch-390")
+            await page.set_viewport_size({"width": 1280, "height": 900})
+
             # Signing out: the dashboard is closed again.
             async with page.expect_navigation():
                 await page.click("text=退出")
@@ -304,6 +398,15 @@ async def test_staff_read_the_street_in_a_browser(
             assert urlsplit(page.url).path == "/admin/signin"
         finally:
             await browser.close()
+
+    wanted = os.environ.get("DANGJIAN_SHOTS")
+    if wanted:  # a copy for someone to look at
+        Path(wanted).mkdir(parents=True, exist_ok=True)
+        for png in shots.glob("*.png"):
+            shutil.copy(png, Path(wanted) / png.name)
+    assert sorted(p.name for p in shots.glob("*.png")) == [
+        "branch-1280.png", "branch-390.png", "overview-1280.png", "overview-390.png",
+    ]  # fmt: skip
 
     hosts = {urlsplit(url).netloc for url in requests if url.startswith(("http:", "https:"))}
     assert hosts == {f"127.0.0.1:{port}"}, hosts

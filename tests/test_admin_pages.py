@@ -21,6 +21,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from server.admin.links import COOKIE, admin_link_for_phone, issue_link
+from server.admin.pages import FIELD_NAMES
 from server.app import create_app
 from server.clock import FrozenClock
 from server.db import close_database, open_database
@@ -29,7 +30,7 @@ from server.meetings import Meeting
 from server.models import Channel, Member, Organisation, OrgKind, Role, WeChatIdentity
 from server.services.access import Hidden
 from server.services.compliance import missing
-from server.services.compliance_status import AMBER, GREEN, RED, branch_lights
+from server.services.compliance_status import AMBER, DUE, GREEN, RED, branch_lights
 from server.services.report import tally_report
 from server.typedefs import CLOCK, SETTINGS
 from tests.conftest import APPID, make_branch, make_member, migrated
@@ -240,6 +241,12 @@ async def test_a_secretary_sees_only_her_branch(street: Street) -> None:
     )  # fmt: skip
     assert report.sentence in text
 
+    # Her own branch's page: no picker of one option, no table of branches, and the hint on
+    # the 心得 is addressed to her, not to "the secretary".
+    assert 'id="picker"' not in text and "<select" not in text and "各支部情况" not in text
+    assert "三会一课落实情况" in text and 'id="meetings-card"' in text
+    assert "支部书记在微信中" not in text
+
     other = await client.get("/admin", params={"org": str(street.two.id)})
     nowhere = await client.get("/admin", params={"org": "999999"})
     assert other.status == nowhere.status == 403
@@ -281,7 +288,7 @@ async def test_hostile_query_values_get_a_page_naming_the_field(
         resp = await client.get(path, params=query)
         text = await resp.text()
         assert resp.status == 400, (path, query, text)
-        assert f"<code>{field}</code>" in text and "Traceback" not in text
+        names_the_field(text, field)
     assert await Member.filter(name="王芳").exists()
 
 
@@ -293,7 +300,70 @@ async def test_hostile_export_values_get_a_page_naming_the_field(
 ) -> None:
     await sign_in(street.client, street.staff)
     resp = await street.client.get("/admin/export", params=query)
-    assert resp.status == 400 and f"<code>{field}</code>" in await resp.text()
+    assert resp.status == 400
+    names_the_field(await resp.text(), field)
+
+
+def names_the_field(page: str, field: str) -> None:
+    """A refusal names the value in Chinese words, and no English reaches the reader."""
+    assert (
+        f'data-field="{field}"' in page and f"请检查：<strong>{FIELD_NAMES[field]}</strong>" in page
+    )
+    message = page[page.index('<section class="card message">') : page.index("</section>")]
+    words = re.findall(r">([^<]*)<", message)
+    english = [w for w in words if re.search(r"\b(?!xlsx\b|csv\b|Excel\b|CSV\b)[A-Za-z]{3,}", w)]
+    assert english == [], english
+    assert "Traceback" not in page and "数据口径" not in page
+
+
+async def test_an_error_page_says_what_is_wrong_in_chinese(street: Street) -> None:
+    await sign_in(street.client, street.staff)
+    resp = await street.client.get("/admin", params={"from": "2026-11-20", "to": "2026-11-01"})
+    text = await resp.text()
+    assert resp.status == 400 and "开始日期晚于结束日期" in text
+    names_the_field(text, "from")
+    assert '<a class="button" href="/admin">返回后台首页</a>' in text
+    # The note on how the figures are counted is on the overview only.
+    assert "数据口径" in await (await street.client.get("/admin")).text()
+    assert "数据口径" not in await (await street.client.get("/admin/signin")).text()
+
+
+async def test_the_bare_address_leads_to_the_dashboard(street: Street) -> None:
+    resp = await street.client.get("/", allow_redirects=False)
+    assert resp.status == 302 and resp.headers["Location"] == "/admin"
+    page = await street.client.get("/")  # not signed in: the page that says how
+    assert "请在微信中发送「后台」获取登录链接" in await page.text()
+
+
+async def test_the_picker_finds_organisations_in_scope_by_name(street: Street) -> None:
+    client = street.client
+    await sign_in(client, street.staff)
+    overview = await (await client.get("/admin", params={"from": "2026-11-01"})).text()
+    assert 'id="picker"' in overview and 'action="/admin/orgs"' in overview
+
+    # Without JavaScript: the form's page lists the matches, each keeping the period.
+    page = await client.get("/admin/orgs", params={"q": "第二", "from": "2026-11-01"})
+    text = await page.text()
+    assert page.status == 200 and "东社区第二党支部" in text and "东社区第一党支部" not in text
+    assert f"/admin?org={street.two.id}&amp;from=2026-11-01&amp;to=2026-11-25" in text
+    # With JavaScript: the same matches as JSON while typing.
+    found = await (await client.get("/admin/orgs.json", params={"q": "第二"})).json()
+    assert [item["name"] for item in found["items"]] == ["东社区第二党支部"]
+    assert found["items"][0]["within"] == "示范街道党工委 › 东社区党总支"
+    everything = await (await client.get("/admin/orgs.json", params={"q": "社区"})).json()
+    assert {item["name"] for item in everything["items"]} == {
+        "东社区党总支", "东社区第一党支部", "东社区第二党支部",
+    }  # fmt: skip
+    # A LIKE wildcard is a character like any other.
+    assert (await (await client.get("/admin/orgs.json", params={"q": "%"})).json())["total"] == 0
+
+    # A secretary finds only her own branch, whatever she types.
+    await sign_in(client, street.secretary)
+    mine = await (await client.get("/admin/orgs.json", params={"q": "党支部"})).json()
+    assert [item["name"] for item in mine["items"]] == ["东社区第一党支部"]
+    too_long = await client.get("/admin/orgs", params={"q": "党" * 51})
+    assert too_long.status == 400
+    names_the_field(await too_long.text(), "q")
 
 
 async def test_the_export_is_a_download_of_the_same_report(street: Street) -> None:
@@ -346,11 +416,11 @@ async def test_the_lights_of_a_constructed_month(db: None) -> None:
         for name in ("东片党小组", "西片党小组")
     ]
     await meeting(one, "支委会", datetime(2026, 11, 3, 9), "held")  # held: green
-    await meeting(east, "党小组会", datetime(2026, 11, 25, 9))  # started an hour ago: green
+    await meeting(east, "党小组会", datetime(2026, 11, 25, 9))  # over at 10:00, now: green
     await meeting(west, "党小组会", datetime(2026, 11, 28, 9))  # later this month: amber
-    await meeting(one, "支部党员大会", datetime(2026, 11, 20, 9), "cancelled")  # red
+    await meeting(one, "支部党员大会", datetime(2026, 11, 20, 9), "cancelled")  # none: due
     await meeting(east, "党课", datetime(2026, 12, 2, 9))  # later this quarter, in a group: amber
-    await meeting(two, "支委会", datetime(2026, 10, 30, 9), "held")  # last month: red
+    await meeting(two, "支委会", datetime(2026, 10, 30, 9), "held")  # last month
     await meeting(two, "支委会", datetime(2026, 11, 25, 11))  # today, not yet: amber
     await meeting(two, "支部党员大会", datetime(2026, 10, 10, 9), "held")  # this quarter: green
 
@@ -359,23 +429,19 @@ async def test_the_lights_of_a_constructed_month(db: None) -> None:
         ("本月支委会", GREEN),
         ("东片党小组本月党小组会", GREEN),
         ("西片党小组本月党小组会", AMBER),
-        ("本季度支部党员大会", RED),
+        ("本季度支部党员大会", DUE),
         ("本季度党课", AMBER),
     ]
-    assert first.column("group") == AMBER and first.overall == RED
+    assert first.column("group") == AMBER and first.overall == DUE
     assert first.lights[2].next_at == datetime(2026, 11, 28, 1, tzinfo=UTC)
     assert second.column("committee") == AMBER and second.column("group") is None
-    assert second.column("branch_meeting") == GREEN and second.column("lecture") == RED
+    assert second.column("branch_meeting") == GREEN and second.column("lecture") == DUE
     assert second.as_dict()["columns"] == {
-        "committee": AMBER, "group": None, "branch_meeting": GREEN, "lecture": RED,
+        "committee": AMBER, "group": None, "branch_meeting": GREEN, "lecture": DUE,
     }  # fmt: skip
 
-    # Red is exactly what the weekly compliance check says is owed.
+    # What is owed (nothing held or booked) is exactly what the monthly reminder lists.
     for branch, lights in ((one, first), (two, second)):
-        owed = await missing(branch, today, ZONE, "quarter")
-        assert [light.label for light in lights.lights if light.state == RED] == owed
-
-    # Without `now`, a meeting has started once its day has come.
-    [by_day] = await branch_lights([two], today, ZONE, "month")
-    assert by_day.column("committee") == GREEN and by_day.lights[-1].label == "本月党课"
-    assert await branch_lights([], today, ZONE, "month") == []
+        owed = await missing(branch, today, ZONE, "quarter", now=now)
+        assert [light.label for light in lights.lights if light.state in (DUE, RED)] == owed
+    assert await branch_lights([], today, ZONE, "month", now=now) == []

@@ -239,15 +239,39 @@ async def test_staff_see_which_branches_owe_meetings_this_month(street: Street) 
             starts_at=datetime(2026, 11, day, 7, 0, tzinfo=UTC),
             ends_at=datetime(2026, 11, day, 8, 30, tzinfo=UTC),
         )
-    status, body = await street.get(street.staff, "/api/v1/compliance")
+    november = {"from": "2026-11-01", "to": "2026-11-20"}
+    status, body = await street.get(street.staff, "/api/v1/compliance", **november)
     assert status == 200, body
-    assert body["total"] == 2
+    assert (body["from"], body["to"], body["total"]) == ("2026-11-01", "2026-11-20", 2)
     lights = {item["branch_name"]: item["columns"] for item in body["items"]}
     assert lights["东社区第一党支部"]["committee"] == "green"
     assert lights["东社区第一党支部"]["branch_meeting"] == "amber"
-    assert lights["西社区第一党支部"]["committee"] == "red"
     assert lights["东社区第一党支部"]["lecture"] == "green"  # the 党课 of the 10th
-    assert body["red"] == 1  # the west still owes the quarter's 党课 and this month's 支委会
+    # On the 20th the west has held no 支委会 and booked none: there are still ten days (待开).
+    assert lights["西社区第一党支部"]["committee"] == "due"
+    assert body["red"] == 0  # nothing of November or of this quarter is past its time
+    west = next(item for item in body["items"] if item["branch_name"] == "西社区第一党支部")
+    assert west["overall"] == "due"
+    assert [(p["label"], p["state"]) for p in west["periods"]] == [
+        ("2026年11月", "due"),
+        ("2026年第四季度", "due"),
+    ]
+    [committee] = [x for x in west["lights"] if x["item"] == "committee"]
+    assert (committee["label"], committee["word"]) == ("本月支委会", "待开")
+    status, due = await street.get(street.staff, "/api/v1/compliance", state="due", **november)
+    assert [item["branch_name"] for item in due["items"]] == ["西社区第一党支部"]
+
+    # This year so far (the default, as for the tallies): October ended without a 支委会.
+    status, body = await street.get(street.staff, "/api/v1/compliance")
+    assert (body["from"], body["to"]) == ("2026-01-01", "2026-11-20")
+    assert body["red"] == 2
+    one = next(item for item in body["items"] if item["branch_name"] == "东社区第一党支部")
+    october = next(p for p in one["periods"] if p["label"] == "2026年10月")
+    assert [(x["label"], x["state"], x["word"]) for x in october["lights"]] == [
+        ("2026年10月支委会", "red", "未开")
+    ]
+    assert one["columns"]["committee"] == "green"  # the current month, as before
+    assert len(one["periods"]) == 11 + 4  # eleven months and four quarters
 
     status, body = await street.get(street.secretary_one, "/api/v1/compliance")
     assert [item["branch_name"] for item in body["items"]] == ["东社区第一党支部"]
@@ -261,3 +285,7 @@ async def test_compliance_of_another_branch_is_hidden(street: Street) -> None:
     assert status == 403
     status, body = await street.get(street.staff, "/api/v1/compliance", state="purple")
     assert status == 400 and body["field"] == "state"
+    status, body = await street.get(
+        street.staff, "/api/v1/compliance", **{"from": "2026-11-20", "to": "2026-11-01"}
+    )
+    assert status == 400 and body["field"] == "from"

@@ -15,7 +15,7 @@ from server.models import OrgKind
 from server.services import tally_export
 from server.services.access import branches_in, organisation_in_scope, require_dashboard
 from server.services.compliance_status import RED, branch_lights
-from server.services.report import TallyReport, default_period, tally_report
+from server.services.report import TallyReport, default_period, tally_report, validate
 from server.typedefs import CLOCK, SETTINGS
 
 routes = Routes("统计")
@@ -71,16 +71,24 @@ async def export(call: Call[Any]) -> web.Response:
 
 class ComplianceQuery(PageQuery):
     org: Id | None = Field(None, description="组织 id：只看其下的支部；默认本人可见的全部支部")
-    state: Literal["red", "amber", "green"] | None = Field(
-        None, description="只看总体为该颜色的支部（red 有欠缺，amber 已安排未召开）"
+    start: date | None = Field(
+        None, alias="from", description="开始日期 YYYY-MM-DD；默认今年 1 月 1 日"
+    )
+    end: date | None = Field(None, alias="to", description="结束日期 YYYY-MM-DD（含）；默认今天")
+    state: Literal["red", "due", "amber", "green"] | None = Field(
+        None,
+        description="只看总体为该状态的支部：red 未开（期已结束而未召开），due 待开，"
+        "amber 已安排，green 已开",
     )
 
 
-@routes.get("/compliance", summary="各支部三会一课落实情况（红黄绿）", query=ComplianceQuery)
+@routes.get("/compliance", summary="各支部三会一课落实情况（按月、按季度）", query=ComplianceQuery)
 async def compliance(call: Call[Any]) -> dict[str, Any]:
-    """本月支委会、本月党小组会、本季度支部党员大会和党课。
+    """每月支委会、每月党小组会（每个党小组）、每季度支部党员大会和党课，按所选期间逐期给出。
 
-    green 已召开，amber 已安排、尚未召开，red 两者都没有。
+    green 已开（期内有已结束的会议），amber 已安排（尚未召开），due 待开（期内尚未安排，
+    仍有时间），red 未开（期已结束而未召开）。`columns` 和 `lights` 是所选期间最后一天
+    （不晚于今天）所在各期的情况；`periods` 逐月、逐季度列出全部；`overall` 是全期最差的状态。
     """
     require_dashboard(call.member)
     assert call.scope is not None
@@ -91,18 +99,25 @@ async def compliance(call: Call[Any]) -> dict[str, Any]:
         branches = [b for b in branches if b.path == org.path or b.path.startswith(org.path + "/")]
         if org.kind is OrgKind.GROUP:
             raise ValidationFailed("请选择支部或更上级的组织", field="org")
-    settings = call.app[SETTINGS]
+    clock, settings = call.app[CLOCK], call.app[SETTINGS]
+    today = clock.today()
+    start, end = default_period(query.start, query.end, today)
+    validate(start, end, None)
     lights = await branch_lights(
         branches,
-        call.app[CLOCK].today(),
+        today,
         settings.zone,
         settings.lecture_every,
-        now=call.app[CLOCK].now(),
+        now=clock.now(),
+        start=start,
+        end=end,
     )
     if query.state is not None:
         lights = [b for b in lights if b.overall == query.state]
     first = (query.page - 1) * query.per_page
     return {
+        "from": start.isoformat(),
+        "to": end.isoformat(),
         "items": [b.as_dict() for b in lights[first : first + query.per_page]],
         "page": query.page,
         "per_page": query.per_page,

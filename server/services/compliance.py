@@ -1,8 +1,8 @@
 """三会一课 compliance: what a branch still owes this month / quarter, and a weekly digest.
 
-Per the branch work regulation: a 支委会 and each group's 党小组会 every month, a 支部党员大会
-every quarter, and a 党课 at the frequency in DANGJIAN_LECTURE_EVERY (month, quarter, half or
-year).  A meeting counts when it is scheduled or held in the period (not cancelled).
+The obligations and their states are `compliance_status`'s (the dashboard's and the API's
+lights): `missing` lists the current obligations with nothing held or booked — 待开 while the
+period runs, 未开 once it has ended — so the reminder and the lights are one rule.
 """
 
 from __future__ import annotations
@@ -11,57 +11,37 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from server.activity import Submission, SubmissionStatus
-from server.clock import day_span
+from server.clock import day_start
 from server.meetings import Attendance, AttendeeRole, Meeting, MeetingAttendee, MeetingStatus
-from server.models import BRANCH_LEADERS, Member, MemberStatus, Organisation, OrgKind
-from server.services.meetings import (
-    BRANCH_MEETING,
-    COMMITTEE_MEETING,
-    GROUP_MEETING,
-    PARTY_LECTURE,
+from server.models import BRANCH_LEADERS, Member, MemberStatus, Organisation
+from server.services.compliance_status import (
+    OWED,
+    PERIOD_MONTHS,
+    PERIOD_NAMES,
+    branch_lights,
+    period,
 )
 from server.services.scope import under
 
-PERIOD_MONTHS = {"month": 1, "quarter": 3, "half": 6, "year": 12}
-PERIOD_NAMES = {"month": "本月", "quarter": "本季度", "half": "本半年", "year": "今年"}
-
-
-def period(today: date, months: int) -> tuple[date, date]:
-    """The calendar period of `months` months containing today: its first and last day."""
-    first_month = (today.month - 1) // months * months + 1
-    start = date(today.year, first_month, 1)
-    end_month = first_month + months
-    end = date(today.year + (end_month > 12), (end_month - 1) % 12 + 1, 1) - timedelta(days=1)
-    return start, end
-
-
-async def _held(
-    org_path: str, kind: str, start: date, end: date, zone: ZoneInfo, exact: bool = False
-) -> bool:
-    first, after = day_span(start, end, zone)
-    query = Meeting.filter(kind=kind, starts_at__gte=first, starts_at__lt=after).exclude(
-        status=MeetingStatus.CANCELLED
-    )
-    query = query.filter(organisation__path=org_path) if exact else query.filter(under(org_path))
-    return await query.exists()
+__all__ = ["PERIOD_MONTHS", "PERIOD_NAMES", "digest", "leaders_of", "missing", "period"]
 
 
 async def missing(
-    branch: Organisation, today: date, zone: ZoneInfo, lecture_every: str
+    branch: Organisation,
+    today: date,
+    zone: ZoneInfo,
+    lecture_every: str,
+    *,
+    now: datetime | None = None,
 ) -> list[str]:
-    owed: list[str] = []
-    month = period(today, 1)
-    if not await _held(branch.path, COMMITTEE_MEETING, *month, zone, exact=True):
-        owed.append("本月支委会")
-    for group in await Organisation.filter(parent_id=branch.id, kind=OrgKind.GROUP).order_by("id"):
-        if not await _held(group.path, GROUP_MEETING, *month, zone, exact=True):
-            owed.append(f"{group.name}本月党小组会")
-    if not await _held(branch.path, BRANCH_MEETING, *period(today, 3), zone):
-        owed.append("本季度支部党员大会")
-    months = PERIOD_MONTHS[lecture_every]
-    if not await _held(branch.path, PARTY_LECTURE, *period(today, months), zone):
-        owed.append(f"{PERIOD_NAMES[lecture_every]}党课")
-    return owed
+    """What the branch owes now: 本月支委会, 第一网格党小组本月党小组会, … (nothing held or booked).
+
+    `now` defaults to the start of `today`; whether a meeting is held or only booked does not
+    change what is owed.
+    """
+    moment = now if now is not None else day_start(today, zone)
+    [lights] = await branch_lights([branch], today, zone, lecture_every, now=moment)
+    return [light.label for light in lights.lights if light.state in OWED]
 
 
 async def leaders_of(branch: Organisation) -> list[Member]:

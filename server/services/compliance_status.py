@@ -1,31 +1,40 @@
-"""三会一课 traffic lights per branch: what the dashboard's table (and the REST API) shows.
+"""三会一课 lights: which obligations each branch met, missed or still has time for.
 
-The same obligations as `compliance.missing`: this month's 支委会 (held by the branch itself)
-and 党小组会 (each group, held by that group), this quarter's 支部党员大会 and the 党课 of the
-DANGJIAN_LECTURE_EVERY period (anywhere in the branch).  Each gets a light:
+Per the branch work regulation a branch owes, in each calendar period:
 
-- green: a meeting of that type in the period, not cancelled, that has started;
-- amber: none has started yet, but one is scheduled later in the period;
-- red: neither.
+- a 支委会 every month, held by the branch itself;
+- a 党小组会 every month in each of its 党小组, held by that group;
+- a 支部党员大会 every quarter, and a 党课 every DANGJIAN_LECTURE_EVERY period (month, quarter,
+  half or year), held anywhere in the branch.
 
-So an item `missing` lists is exactly a red one.  All branches are read with one query for
-their groups and one for the meetings, whatever their number.
+Each obligation of a period has one state at `now`:
+
+- met (`GREEN`, 已开): a meeting of its type in the period is held, by `server.meetings.held`
+  (over, and not cancelled), the rule every tally uses;
+- booked (`AMBER`, 已安排): none held yet, but one is scheduled (`server.meetings.scheduled`:
+  not cancelled, not yet over); `next_at` is when it starts;
+- due (`DUE`, 待开): neither, and the period has not ended: there is still time;
+- missed (`RED`, 未开): neither, and the period has ended.
+
+A meeting belongs to the period of its local start day.  The monthly reminder
+(`compliance.missing`) lists the current obligations that are due or missed, so it and the
+lights are one rule.  All branches are read with one query for their groups and two for the
+meetings (held, scheduled), whatever their number and the length of the period.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from tortoise.expressions import Q
 
-from server.clock import day_span, day_start
-from server.meetings import Meeting, MeetingStatus
+from server.clock import day_span
+from server.meetings import Meeting, held, scheduled
 from server.models import Organisation, OrgKind
-from server.services.compliance import PERIOD_MONTHS, PERIOD_NAMES, period
 from server.services.meetings import (
     BRANCH_MEETING,
     COMMITTEE_MEETING,
@@ -34,21 +43,78 @@ from server.services.meetings import (
 )
 from server.services.scope import under
 
-GREEN, AMBER, RED = "green", "amber", "red"
-_WORST = (RED, AMBER, GREEN)  # a column of several groups shows its worst light
+GREEN, AMBER, DUE, RED = "green", "amber", "due", "red"
+STATES = (GREEN, AMBER, DUE, RED)
+STATE_WORDS = {GREEN: "已开", AMBER: "已安排", DUE: "待开", RED: "未开"}
+OWED = frozenset({DUE, RED})  # nothing held or booked: what the reminder lists
+_WORST = (RED, DUE, AMBER, GREEN)  # a cell of several obligations shows its worst
 ITEMS = ("committee", "group", "branch_meeting", "lecture")
+PERIOD_MONTHS = {"month": 1, "quarter": 3, "half": 6, "year": 12}
+PERIOD_NAMES = {"month": "本月", "quarter": "本季度", "half": "本半年", "year": "今年"}
+_QUARTERS = "一二三四"
+
+
+def period(today: date, months: int) -> tuple[date, date]:
+    """The calendar period of `months` months containing today: its first and last day."""
+    first_month = (today.month - 1) // months * months + 1
+    start = date(today.year, first_month, 1)
+    end_month = first_month + months
+    end = date(today.year + (end_month > 12), (end_month - 1) % 12 + 1, 1) - timedelta(days=1)
+    return start, end
+
+
+def periods_between(start: date, end: date, months: int) -> list[tuple[date, date]]:
+    """The calendar periods of `months` months that overlap [start, end], in order."""
+    out = []
+    day = start
+    while day <= end:
+        first, last = period(day, months)
+        out.append((first, last))
+        day = last + timedelta(days=1)
+    return out
+
+
+def period_label(start: date, end: date) -> str:
+    """2026年11月, 2026年第四季度, 2026年上半年, 2026年."""
+    months = (end.year - start.year) * 12 + end.month - start.month + 1
+    if months == 1:
+        return f"{start.year}年{start.month}月"
+    if months == 3:
+        return f"{start.year}年第{_QUARTERS[(start.month - 1) // 3]}季度"
+    if months == 6:
+        return f"{start.year}年{'上' if start.month == 1 else '下'}半年"
+    return f"{start.year}年"
+
+
+def short_label(start: date, end: date) -> str:
+    """A column heading: 11月, 第四季度, 上半年, 全年 (the year is the table's)."""
+    return period_label(start, end).removeprefix(f"{start.year}年") or "全年"
+
+
+_THIS = {1: "本月", 3: "本季度", 6: "本半年", 12: "今年"}  # the period containing today
 
 
 @dataclass(frozen=True)
 class Light:
     item: str  # committee, group, branch_meeting or lecture
-    label: str  # 本月支委会, 第一网格党小组本月党小组会, ...
+    label: str  # 本月支委会, 第一网格党小组本月党小组会, 2026年10月支委会, ...
     kind: str  # the meeting type
     org_id: int  # who must hold it: the branch, or the group
-    start: date
+    org_name: str
+    start: date  # the calendar period it is owed in
     end: date
-    state: str  # green, amber or red
-    next_at: datetime | None  # amber: when the scheduled one starts
+    state: str  # green 已开, amber 已安排, due 待开, red 未开
+    next_at: datetime | None  # booked: when the first one still to come starts
+    held_at: datetime | None = None  # met: when the first held one started
+
+    @property
+    def word(self) -> str:
+        return STATE_WORDS[self.state]
+
+    @property
+    def name(self) -> str:
+        """支委会, 支部党员大会, 党课, or 第一网格党小组党小组会."""
+        return f"{self.org_name}{self.kind}" if self.item == "group" else self.kind
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -59,7 +125,43 @@ class Light:
             "start": self.start.isoformat(),
             "end": self.end.isoformat(),
             "state": self.state,
+            "word": self.word,
             "next_at": self.next_at.isoformat() if self.next_at else None,
+            "held_at": self.held_at.isoformat() if self.held_at else None,
+        }
+
+
+def worst(states: list[str]) -> str | None:
+    return next((s for s in _WORST if s in states), None)
+
+
+@dataclass(frozen=True)
+class PeriodLights:
+    """One column of the month-by-month view: a month, a quarter, a half or a year."""
+
+    start: date
+    end: date
+    lights: list[Light]
+
+    @property
+    def key(self) -> str:
+        return f"{self.start.isoformat()}/{self.end.isoformat()}"
+
+    @property
+    def label(self) -> str:
+        return period_label(self.start, self.end)
+
+    @property
+    def state(self) -> str:
+        return worst([light.state for light in self.lights]) or GREEN
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "label": self.label,
+            "state": self.state,
+            "lights": [light.as_dict() for light in self.lights],
         }
 
 
@@ -68,17 +170,21 @@ class BranchLights:
     branch_id: int
     branch_name: str
     branch_path: str
-    lights: list[Light]
+    lights: list[Light]  # the current obligations: those of the periods containing `as_of`
+    periods: list[PeriodLights]  # every obligation of the selected period, by calendar period
 
     def column(self, item: str) -> str | None:
-        """The light of one column: the worst of its items; None when nothing is owed."""
-        states = [light.state for light in self.lights if light.item == item]
-        return next((s for s in _WORST if s in states), None)
+        """The light of one current item: the worst of its obligations; None when none is owed."""
+        return worst([light.state for light in self.lights if light.item == item])
+
+    def cell(self, start: date, end: date) -> PeriodLights | None:
+        return next((p for p in self.periods if (p.start, p.end) == (start, end)), None)
 
     @property
     def overall(self) -> str:
-        states = {light.state for light in self.lights}
-        return next((s for s in _WORST if s in states), GREEN)
+        """The worst light of the whole selected period (of the current one, without one)."""
+        everything = [light for p in self.periods for light in p.lights] or self.lights
+        return worst([light.state for light in everything]) or GREEN
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -88,38 +194,71 @@ class BranchLights:
             "overall": self.overall,
             "columns": {item: self.column(item) for item in ITEMS},
             "lights": [light.as_dict() for light in self.lights],
+            "periods": [p.as_dict() for p in self.periods],
         }
 
 
 @dataclass(frozen=True)
 class _Need:
     item: str
-    label: str
     kind: str
     org: Organisation
     exact: bool  # held by that organisation itself, not anywhere beneath it
     start: date
     end: date
+    months: int
+
+
+_Spans = dict[int, list[tuple[date, date]]]  # months -> the calendar periods of that length
 
 
 def _needs(
-    branch: Organisation, groups: list[Organisation], today: date, lecture_every: str
+    branch: Organisation, groups: list[Organisation], spans: _Spans, lecture: int
 ) -> list[_Need]:
-    month, quarter = period(today, 1), period(today, 3)
-    lecture = period(today, PERIOD_MONTHS[lecture_every])
-    needs = [_Need("committee", "本月支委会", COMMITTEE_MEETING, branch, True, *month)]
-    needs += [
-        _Need("group", f"{g.name}本月党小组会", GROUP_MEETING, g, True, *month) for g in groups
-    ]
-    needs.append(
-        _Need("branch_meeting", "本季度支部党员大会", BRANCH_MEETING, branch, False, *quarter)
-    )
-    needs.append(
-        _Need(
-            "lecture", f"{PERIOD_NAMES[lecture_every]}党课", PARTY_LECTURE, branch, False, *lecture
-        )
-    )
+    """Every obligation of the branch in the calendar periods `spans`."""
+    needs = []
+    for first, last in spans[1]:
+        needs.append(_Need("committee", COMMITTEE_MEETING, branch, True, first, last, 1))
+        needs += [_Need("group", GROUP_MEETING, g, True, first, last, 1) for g in groups]
+    for first, last in spans[3]:
+        needs.append(_Need("branch_meeting", BRANCH_MEETING, branch, False, first, last, 3))
+    for first, last in spans[lecture]:
+        needs.append(_Need("lecture", PARTY_LECTURE, branch, False, first, last, lecture))
     return needs
+
+
+def _label(need: _Need, today: date, labels: dict[tuple[date, date], str]) -> str:
+    when = _THIS[need.months] if need.start <= today <= need.end else labels[need.start, need.end]
+    owner = need.org.name if need.item == "group" else ""
+    return f"{owner}{when}{need.kind}"
+
+
+# branch path -> meeting type -> (starts, organisation path), in order of starting
+_Found = dict[str, dict[str, list[tuple[datetime, str]]]]
+
+
+async def _meetings(
+    rule: Q, branches: list[Organisation], first: date, last: date, zone: ZoneInfo
+) -> _Found:
+    """Meetings of the four types matching `rule` in [first, last], by the branch they are in."""
+    after, before = day_span(first, last, zone)
+    query = Meeting.filter(
+        rule,
+        kind__in=[COMMITTEE_MEETING, GROUP_MEETING, BRANCH_MEETING, PARTY_LECTURE],
+        starts_at__gte=after,
+        starts_at__lt=before,
+    )
+    common = _common_path([b.path for b in branches])
+    if common:
+        query = query.filter(under(common))
+    found: _Found = defaultdict(lambda: defaultdict(list))
+    heads = {b.path for b in branches}
+    rows = await query.order_by("starts_at").values_list("kind", "starts_at", "organisation__path")
+    for kind, at, path in rows:
+        head = _head(path, heads)
+        if head is not None:
+            found[head][kind].append((at, path))
+    return found
 
 
 async def branch_lights(
@@ -128,70 +267,95 @@ async def branch_lights(
     zone: ZoneInfo,
     lecture_every: str,
     *,
-    now: datetime | None = None,
+    now: datetime,
+    start: date | None = None,
+    end: date | None = None,
 ) -> list[BranchLights]:
-    """The lights of each branch, in the order given.
+    """The lights of each branch, in the order given, at `now`.
 
-    `now` decides "has started"; without it, a meeting started once its local day has come.
+    `start`..`end` is the selected period (default: today): every obligation whose calendar
+    period overlaps it is in `periods`; `lights` are those of the periods containing the
+    selection's last day up to today.
     """
     if not branches:
         return []
-    moment = now if now is not None else day_start(date.fromordinal(today.toordinal() + 1), zone)
+    start, end = start or today, end or today
+    as_of = min(end, today)
     groups: dict[int, list[Organisation]] = {b.id: [] for b in branches}
     for group in await Organisation.filter(parent_id__in=list(groups), kind=OrgKind.GROUP).order_by(
         "id"
     ):
         groups[group.parent_id].append(group)  # type: ignore[attr-defined]
-    needs = {b.id: _needs(b, groups[b.id], today, lecture_every) for b in branches}
-
-    # One query: every non-cancelled meeting of the four types in its own period, in the
-    # branches' common subtree; matched to the needs here by organisation path.
-    windows: dict[tuple[str, date, date], None] = {}
-    for need in (n for ns in needs.values() for n in ns):
-        windows[(need.kind, need.start, need.end)] = None
-    when = Q()
-    for kind, start, end in windows:
-        first, after = day_span(start, end, zone)
-        when |= Q(kind=kind, starts_at__gte=first, starts_at__lt=after)
-    query = Meeting.filter(when).exclude(status=MeetingStatus.CANCELLED)
-    common = _common_path([b.path for b in branches])
-    if common:
-        query = query.filter(under(common))
-    by_branch: dict[str, list[tuple[str, datetime, str]]] = defaultdict(list)
-    heads = {b.path for b in branches}
-    for kind, at, path in await query.values_list("kind", "starts_at", "organisation__path"):
-        head = _head(path, heads)
-        if head is not None:
-            by_branch[head].append((kind, at, path))
+    lecture = PERIOD_MONTHS[lecture_every]
+    spans = {months: periods_between(start, end, months) for months in {1, 3, lecture}}
+    every = {span for periods in spans.values() for span in periods}
+    windows = {span: day_span(*span, zone) for span in every}  # once, not once per branch
+    labels = {span: period_label(*span) for span in every}
+    needs = {b.id: _needs(b, groups[b.id], spans, lecture) for b in branches}
+    first, last = min(s for s, _ in every), max(e for _, e in every)
+    met = await _meetings(held(now), branches, first, last, zone)
+    booked = await _meetings(scheduled(now), branches, first, last, zone)
 
     out = []
     for branch in branches:
-        lights = []
+        by_period: dict[tuple[date, date], list[Light]] = defaultdict(list)
+        current = []
         for need in needs[branch.id]:
-            first, after = day_span(need.start, need.end, zone)
-            starts = [
-                at
-                for kind, at, path in by_branch[branch.path]
-                if kind == need.kind
-                and first <= at < after
-                and (path == need.org.path or not need.exact)
-            ]
-            later = sorted(at for at in starts if at > moment)
-            state = GREEN if any(at <= moment for at in starts) else AMBER if later else RED
-            lights.append(
-                Light(
-                    need.item,
-                    need.label,
-                    need.kind,
-                    need.org.id,
-                    need.start,
-                    need.end,
-                    state,
-                    later[0] if state == AMBER else None,
-                )
+            label = _label(need, today, labels)
+            window = windows[need.start, need.end]
+            light = _light(need, label, met[branch.path], booked[branch.path], window, now)
+            by_period[(need.start, need.end)].append(light)
+            if need.start <= as_of <= need.end:
+                current.append(light)
+        columns = sorted(by_period, key=lambda span: (span[1], -span[0].toordinal()))
+        out.append(
+            BranchLights(
+                branch.id,
+                branch.name,
+                branch.path,
+                current,
+                [PeriodLights(s, e, by_period[(s, e)]) for s, e in columns],
             )
-        out.append(BranchLights(branch.id, branch.name, branch.path, lights))
+        )
     return out
+
+
+def _light(
+    need: _Need,
+    label: str,
+    met: dict[str, list[tuple[datetime, str]]],
+    booked: dict[str, list[tuple[datetime, str]]],
+    window: tuple[datetime, datetime],
+    now: datetime,
+) -> Light:
+    after, before = window
+
+    def starts(found: dict[str, list[tuple[datetime, str]]]) -> list[datetime]:
+        return [
+            at
+            for at, path in found.get(need.kind, ())
+            if after <= at < before and (path == need.org.path or not need.exact)
+        ]
+
+    done, coming = starts(met), starts(booked)
+    if done:
+        state = GREEN
+    elif coming:
+        state = AMBER
+    else:
+        state = RED if now >= before else DUE
+    return Light(
+        need.item,
+        label,
+        need.kind,
+        need.org.id,
+        need.org.name,
+        need.start,
+        need.end,
+        state,
+        coming[0] if state == AMBER else None,
+        done[0] if done else None,
+    )
 
 
 def _head(path: str, heads: set[str]) -> str | None:

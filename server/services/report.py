@@ -128,14 +128,12 @@ def default_period(start: date | None, end: date | None, today: date) -> tuple[d
 
 def validate(start: date, end: date, by: str | None) -> None:
     if by is not None and by not in BREAKDOWNS:
-        raise ValidationFailed(
-            f"未知的分组方式 {by!r}，可选：{'、'.join(BREAKDOWNS)} (unknown breakdown)", field="by"
-        )
+        raise ValidationFailed("分组方式只能是下级组织、各支部、按日、按周或按月。", field="by")
     if start > end:
-        raise ValidationFailed("开始日期晚于结束日期 (from is after to)", field="from")
+        raise ValidationFailed("开始日期晚于结束日期，请重新选择统计期间。", field="from")
     if end >= _years_later(start, MAX_YEARS):
         raise ValidationFailed(
-            f"统计期间不能超过{MAX_YEARS}年 (a report spans at most {MAX_YEARS} years)", field="to"
+            f"统计期间不能超过{MAX_YEARS}年，请把结束日期提前或把开始日期推后。", field="to"
         )
 
 
