@@ -200,9 +200,10 @@ async def test_a_year_has_twelve_months_four_quarters_and_the_lecture_periods(db
         [branch], date(2026, 11, 25), ZONE, "half", now=local(2026, 11, 25, 10),
         start=date(2026, 1, 1), end=date(2026, 11, 25),
     )  # fmt: skip
+    # Records begin with the 党课 of 3 March: nothing is owed in January or February.
     # December is after the selection; its quarter and its half overlap it.
     assert [short_label(p.start, p.end) for p in lights.periods] == [
-        "1月", "2月", "3月", "第一季度", "4月", "5月", "6月", "第二季度", "上半年",
+        "3月", "第一季度", "4月", "5月", "6月", "第二季度", "上半年",
         "7月", "8月", "9月", "第三季度", "10月", "11月", "第四季度", "下半年",
     ]  # fmt: skip
     first_half = lights.cell(date(2026, 1, 1), date(2026, 6, 30))
@@ -210,3 +211,28 @@ async def test_a_year_has_twelve_months_four_quarters_and_the_lecture_periods(db
     assert [x.label for x in first_half.lights] == ["2026年上半年党课"]
     assert lights.cell(date(2026, 10, 1), date(2026, 10, 31)).state == RED  # type: ignore[union-attr]
     assert lights.cell(date(2026, 11, 1), date(2026, 11, 30)).state == DUE  # type: ignore[union-attr]
+
+
+async def test_nothing_is_owed_before_records_began(db: None) -> None:
+    """A committee that starts in November does not see January to October as missed."""
+    branch = await make_branch()
+    year = {"start": date(2026, 1, 1), "end": date(2026, 11, 25)}
+    now = local(2026, 11, 25, 10)
+    # Nothing recorded yet: only the periods that contain today are owed.
+    [fresh] = await branch_lights([branch], date(2026, 11, 25), ZONE, "quarter", now=now, **year)
+    assert [p.label for p in fresh.periods] == ["2026年11月", "2026年第四季度"]
+    assert fresh.overall == DUE
+
+    # The first meeting anyone recorded was on 20 October: October is owed, September is not.
+    await book(branch, "主题党日", local(2026, 10, 20, 9))
+    [lights] = await branch_lights([branch], date(2026, 11, 25), ZONE, "quarter", now=now, **year)
+    assert [p.label for p in lights.periods] == ["2026年10月", "2026年11月", "2026年第四季度"]
+    october = lights.cell(date(2026, 10, 1), date(2026, 10, 31))
+    assert october is not None and october.state == RED  # no 支委会 in October: missed
+
+    # A selection wholly before records began owes nothing.
+    [before] = await branch_lights(
+        [branch], date(2026, 11, 25), ZONE, "quarter", now=now,
+        start=date(2026, 1, 1), end=date(2026, 3, 31),
+    )  # fmt: skip
+    assert (before.periods, before.lights) == ([], [])

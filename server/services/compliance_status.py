@@ -16,6 +16,11 @@ Each obligation of a period has one state at `now`:
 - due (`DUE`, 待开): neither, and the period has not ended: there is still time;
 - missed (`RED`, 未开): neither, and the period has ended.
 
+Nothing is owed in a period that ended before records began here: the local day of the first
+meeting this deployment recorded (any branch, any state), or this month when there is none yet.
+A committee that starts using the product in November does not see January to October as
+missed — it has no record of them either way, and a light must not say what nobody knows.
+
 A meeting belongs to the period of its local start day.  The monthly reminder
 (`compliance.missing`) lists the current obligations that are due or missed, so it and the
 lights are one rule.  All branches are read with one query for their groups and two for the
@@ -261,6 +266,12 @@ async def _meetings(
     return found
 
 
+async def records_began(zone: ZoneInfo) -> date | None:
+    """The local day of the first meeting ever recorded here, if any."""
+    first = await Meeting.all().order_by("starts_at").limit(1).values_list("starts_at", flat=True)
+    return first[0].astimezone(zone).date() if first else None
+
+
 async def branch_lights(
     branches: list[Organisation],
     today: date,
@@ -287,8 +298,14 @@ async def branch_lights(
     ):
         groups[group.parent_id].append(group)  # type: ignore[attr-defined]
     lecture = PERIOD_MONTHS[lecture_every]
-    spans = {months: periods_between(start, end, months) for months in {1, 3, lecture}}
+    floor = await records_began(zone) or period(as_of, 1)[0]
+    spans = {
+        months: [span for span in periods_between(start, end, months) if span[1] >= floor]
+        for months in {1, 3, lecture}
+    }
     every = {span for periods in spans.values() for span in periods}
+    if not every:  # the whole selection is before records began: nothing is owed in it
+        return [BranchLights(b.id, b.name, b.path, [], []) for b in branches]
     windows = {span: day_span(*span, zone) for span in every}  # once, not once per branch
     labels = {span: period_label(*span) for span in every}
     needs = {b.id: _needs(b, groups[b.id], spans, lecture) for b in branches}
