@@ -81,7 +81,7 @@ async def propose(
     starts_at, rest = _parse(rest, clock)
     topic, place = _split_place(rest)
     draft = await meetings.prepare(
-        member, kind, starts_at, topic, place, clock.now(), settings.meeting_minutes
+        member, kind, starts_at, topic, place, clock.local_now(), settings.meeting_minutes
     )
     conversation.set(DRAFT, **draft.to_state())
     return (
@@ -101,7 +101,7 @@ async def confirm(
 ) -> str:
     draft = meetings.Draft.from_state(conversation.data)
     conversation.clear()
-    meeting = await meetings.schedule(member, draft, clock.now(), reminder_offsets)
+    meeting = await meetings.schedule(member, draft, clock.local_now(), reminder_offsets)
     poke(scheduler)  # the notices go out now, not at the next tick
     return (
         f"已安排{meeting.kind}，会议编号 {meeting.id}：{_span(meeting, clock)}，{meeting.topic}。\n"
@@ -192,7 +192,9 @@ async def reschedule(
     scheduler: AsyncIOScheduler,
 ) -> str:
     starts_at, _ = _parse(when, clock)
-    m = await meetings.reschedule(member, int(number), starts_at, clock.now(), reminder_offsets)
+    m = await meetings.reschedule(
+        member, int(number), starts_at, clock.local_now(), reminder_offsets
+    )
     poke(scheduler)
     return f"已改期：编号 {m.id} 的{m.kind}改到 {_span(m, clock)}。"
 
@@ -207,6 +209,8 @@ async def invite(
     reminder_offsets: list[tuple[str, int]],
     scheduler: AsyncIOScheduler,
 ) -> str:
-    guest = await meetings.invite(member, int(number), name, tail, clock.now(), reminder_offsets)
+    guest = await meetings.invite(
+        member, int(number), name, tail, clock.local_now(), reminder_offsets
+    )
     poke(scheduler)
     return f"已请{guest.name}列席编号 {number} 的会议，会通知本人。"

@@ -130,17 +130,125 @@ async def test_a_time_in_the_past_or_not_understood_gets_a_clear_answer(
     assert await Meeting.all().count() == 0
 
 
-async def test_a_clash_with_another_meeting_of_the_branch_is_refused(
+async def second_group(people: dict[str, Member]) -> Organisation:
+    """第二网格党小组: 郑七 leads it, with 周委员; nobody in it is in the first group."""
+    branch = await Organisation.get(id=people["secretary"].organisation_id)  # type: ignore[attr-defined]
+    group, _ = await Organisation.get_or_create(
+        path=branch.path + "/第二网格党小组",
+        defaults={"name": "第二网格党小组", "kind": OrgKind.GROUP, "parent": branch},
+    )
+    people["other"].role = Role.GROUP_LEADER
+    for key in ("other", "committee"):
+        people[key].group = group
+        await people[key].save()
+    await bind(people["other"], OTHER)
+    return group
+
+
+async def test_two_groups_with_different_members_meet_at_one_hour_in_two_rooms(
+    aiohttp_client: Any, make_settings: Any
+) -> None:
+    client, peer = await app(aiohttp_client, make_settings)
+    people = await branch_with_people()
+    await second_group(people)
+    await say(client, peer, LEADER, "安排 党小组会 明天下午3点 学习党章 地点 一楼会议室")
+    assert "已安排" in await say(client, peer, LEADER, "确认")
+    await say(client, peer, OTHER, "安排 党小组会 明天下午3点 学习党章 地点 二楼活动室")
+    assert "已安排" in await say(client, peer, OTHER, "确认")
+    assert await Meeting.all().count() == 2
+    # The same room at the same hour is another matter, however the room is typed.
+    refused = await say(
+        client, peer, OTHER, "安排 党小组会 明天下午3点半 交流心得 地点 一楼 会议室"
+    )
+    first = await Meeting.filter(place="一楼会议室").first()
+    assert first is not None
+    assert f"和编号 {first.id} 的党小组会（11月26日 15:00–16:30，学习党章）冲突" in refused
+    assert "地点「一楼会议室」那时已有安排" in refused and "或地点" in refused
+
+
+async def test_a_committee_and_a_group_sharing_a_member_cannot_both_be_booked(
+    aiohttp_client: Any, make_settings: Any
+) -> None:
+    client, peer = await app(aiohttp_client, make_settings)
+    people = await branch_with_people()
+    people["secretary"].group_id = people["leader"].group_id  # type: ignore[attr-defined]
+    await people["secretary"].save()  # the secretary is also in the first group
+    await say(client, peer, SECRETARY, "安排 支委会 明天下午3点 研究发展党员 地点 书记室")
+    await say(client, peer, SECRETARY, "确认")
+    first = await Meeting.get()
+    # The group's meeting at 4, in another room, overlaps the committee's 3:00–4:30.
+    reply = await say(client, peer, LEADER, "安排 党小组会 明天下午4点 学习党章 地点 活动室")
+    assert f"和编号 {first.id} 的支委会（11月26日 15:00–16:30，研究发展党员）冲突" in reply
+    assert "李书记都要参加那个会" in reply and "地点" not in reply.split("冲突")[1]
+    # Right after it ends is no clash: 16:30 is free again.
+    assert "请确认" in await say(client, peer, LEADER, "安排 党小组会 明天16:30 学习党章")
+
+
+async def test_a_committee_meeting_and_a_group_without_shared_members_but_one_room(
+    aiohttp_client: Any, make_settings: Any
+) -> None:
+    client, peer = await app(aiohttp_client, make_settings)
+    await branch_with_people()
+    await say(client, peer, SECRETARY, "安排 支委会 明天下午3点 研究发展党员 地点 会议室")
+    await say(client, peer, SECRETARY, "确认")
+    refused = await say(client, peer, LEADER, "安排 党小组会 明天下午3点半 学习党章 地点 会议室")
+    assert "地点「会议室」那时已有安排" in refused and "都要参加" not in refused
+    assert "请确认" in await say(client, peer, LEADER, "安排 党小组会 明天下午3点半 学习党章")
+
+
+async def test_a_cancelled_meeting_clashes_with_nothing_and_a_move_follows_the_rule(
     aiohttp_client: Any, make_settings: Any
 ) -> None:
     client, peer = await app(aiohttp_client, make_settings)
     await branch_with_people()
     await say(client, peer, SECRETARY, "安排 支委会 明天下午3点 研究发展党员")
     await say(client, peer, SECRETARY, "确认")
-    first = await Meeting.get()
-    # The group's meeting at 4 overlaps the committee's 3:00–4:30.
-    reply = await say(client, peer, LEADER, "安排 党小组会 明天下午4点 学习党章")
-    assert f"和编号 {first.id} 的支委会" in reply and "冲突" in reply
+    await say(client, peer, SECRETARY, "安排 党课 明天上午9点 学习党章")
+    await say(client, peer, SECRETARY, "确认")
+    committee, lecture = await Meeting.all().order_by("id")
+    # Moving the lecture onto the committee's hour: the secretary would be at both.
+    moved = await say(client, peer, SECRETARY, f"改期 {lecture.id} 明天下午4点")
+    assert f"和编号 {committee.id} 的支委会" in moved and "李书记、周委员都要参加" in moved
+    await lecture.refresh_from_db()
+    assert lecture.starts_at == datetime(2026, 11, 26, 1, 0, tzinfo=UTC)  # not moved
+    await say(client, peer, SECRETARY, f"取消会议 {committee.id} 改到下周")
+    assert "已改期" in await say(client, peer, SECRETARY, f"改期 {lecture.id} 明天下午4点")
+
+
+async def test_a_busy_member_is_not_invited_to_an_overlapping_meeting(
+    aiohttp_client: Any, make_settings: Any
+) -> None:
+    client, peer = await app(aiohttp_client, make_settings)
+    await branch_with_people()
+    await say(client, peer, LEADER, "安排 党小组会 明天下午3点 学习党章 地点 活动室")
+    await say(client, peer, LEADER, "确认")
+    await say(client, peer, SECRETARY, "安排 支委会 明天下午3点 研究发展党员 地点 书记室")
+    await say(client, peer, SECRETARY, "确认")
+    group_meeting, committee = await Meeting.all().order_by("id")
+    refused = await say(client, peer, SECRETARY, f"列席 {committee.id} 王芳")
+    assert f"王芳那时要参加编号 {group_meeting.id} 的党小组会" in refused
+    assert "已请郑七列席" in await say(client, peer, SECRETARY, f"列席 {committee.id} 郑七")
+
+
+async def test_a_group_and_a_committee_booked_at_the_same_moment_leave_one(
+    aiohttp_client: Any, make_settings: Any
+) -> None:
+    await app(aiohttp_client, make_settings)
+    people = await branch_with_people()
+    people["secretary"].group_id = people["leader"].group_id  # type: ignore[attr-defined]
+    await people["secretary"].save()
+    at_three = datetime(2026, 11, 26, 7, 0, tzinfo=UTC)
+    committee = await meetings.prepare(
+        people["secretary"], "支委会", at_three, "研究", "甲", NOW, 90
+    )
+    group = await meetings.prepare(people["leader"], "党小组会", at_three, "学习", "乙", NOW, 90)
+    results = await asyncio.gather(
+        meetings.schedule(people["secretary"], committee, NOW),
+        meetings.schedule(people["leader"], group, NOW),
+        return_exceptions=True,
+    )
+    assert sum(isinstance(r, Meeting) for r in results) == 1, results
+    assert await Meeting.all().count() == 1
 
 
 async def test_cancelling_the_preview_writes_nothing(

@@ -102,7 +102,7 @@ async def schedule_meeting(call: Call[Any]) -> dict[str, Any]:
     scope = leader_scope(call)
     member, body, settings = call.member, call.body, call.app[SETTINGS]
     clock = call.app[CLOCK]
-    now = clock.now()
+    now = clock.local_now()  # a clash is told in the organisation's time
     extra = tuple(n for n in settings.extra_meeting_types.split(",") if n)
     kind = meetings.kind_of(body.kind, extra)
     if kind is None:
@@ -142,7 +142,7 @@ async def reschedule_meeting(call: Call[Any]) -> dict[str, Any]:
     meeting = await _meeting(call)
     if meeting.status == MeetingStatus.CANCELLED:
         raise Conflict(f"编号 {meeting.id} 的会议已经取消了。")
-    now = call.app[CLOCK].now()
+    now = call.app[CLOCK].local_now()
     starts_at = _aware(call.body.starts_at, zone_of(call), now)
     try:
         with hidden_if_refused():
