@@ -12,12 +12,12 @@ from server.dispatch import Router
 from server.dispatch.filters import Command, HasRole, InState, Keyword, Pattern, bound
 from server.dispatch.state import Conversation
 from server.errors import ValidationFailed
-from server.meetings import Attendance, Meeting, MeetingStatus
+from server.meetings import Attendance, Meeting, MeetingAttendee, MeetingStatus
 from server.models import BRANCH_LEADERS, Member, Role
 from server.services import attendance, meetings, notices
 from server.services.when import parse_when
 from server.settings import Settings
-from server.wechat.replies import MAX_TEXT_BYTES
+from server.wechat.replies import MAX_TEXT_BYTES, fit
 
 router = Router("meetings")
 DRAFT = "meeting:draft"
@@ -136,41 +136,125 @@ def _short(text: str, most: int) -> str:
 LABELS = {
     Attendance.PRESENT.value: "已签到",
     Attendance.LEAVE.value: "请假",
+    Attendance.REQUESTED.value: "请假待批",
     Attendance.ABSENT.value: "缺席",
     Attendance.UNKNOWN.value: "未签到",
 }
+BUDGET = MAX_TEXT_BYTES - 60  # room for a closing line
+
+
+class _Reply:
+    """Lines added while they fit in one WeChat text reply."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def size(self) -> int:
+        return len("\n".join(self.lines).encode())
+
+    def add(self, line: str) -> bool:
+        if self.size() + len(line.encode()) + 1 > BUDGET:
+            return False
+        self.lines.append(line)
+        return True
+
+    def names(self, head: str, rows: list[MeetingAttendee], reasons: bool = False) -> None:
+        """「实到 3 人：李书记、王芳…」, as many names as fit, then 等 N 人."""
+        if not rows:
+            return
+        shown = [r.member.name + (f"（{r.reason}）" if reasons and r.reason else "") for r in rows]
+        for count in range(len(shown), 0, -1):
+            more = "" if count == len(shown) else f"等 {len(shown)} 人"
+            if self.add(f"{head} {len(rows)} 人：{'、'.join(shown[:count])}{more}"):
+                return
+        self.add(f"{head} {len(rows)} 人")
+
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+def _mine(row: MeetingAttendee, roster: meetings.Roster) -> str:
+    state = str(row.attendance)
+    if roster.over and state in (Attendance.UNKNOWN.value, Attendance.REQUESTED.value):
+        label = "缺席" + ("（请假未获批准）" if state == Attendance.REQUESTED.value else "")
+    else:
+        label = LABELS[state]
+    return f"您：{label}" + (f"（{row.reason}）" if row.reason and state != "present" else "")
 
 
 @router.message(SHOW, bound)
 async def show(number: str, member: Member, clock: Clock) -> str:
+    """One roster for everyone: 应到 (the expected only), 实到, 请假, 待批, 未签到/缺席, 列席, 纪要.
+
+    Names are for those who run the meeting (and its recorder); a member sees the counts and
+    their own line.
+    """
     m = await meetings.visible(member, int(number))
-    await attendance.close(m, clock.now())  # after the end, the undecided become absent
-    counts = await meetings.roster_counts(m)
-    roster = "，".join(f"{LABELS[k]} {v}" for k, v in counts.items() if v)
-    status = "（已取消）" if m.status == MeetingStatus.CANCELLED else ""
-    reply = (
-        f"【{m.id}】{m.kind}{status}\n时间：{_span(m, clock)}\n地点：{m.place or '（未填）'}\n"
-        f"主题：{m.topic}\n应到 {sum(counts.values())} 人：{roster or '无'}"
-    )
-    quorum = attendance.quorum(m, counts)
+    now = clock.now()
+    await attendance.close(m, now)  # after the end, the undecided become absent
+    r = await meetings.roster(m, now)
+    cancelled = m.status == MeetingStatus.CANCELLED
+    reply = _Reply()
+    reply.add(f"【{m.id}】{m.kind}{'（已取消）' if cancelled else ''}")
+    reply.add(f"时间：{_span(m, clock)}")
+    reply.add(f"地点：{m.place or '（未填）'}")
+    reply.add(f"主题：{m.topic}")
+    if m.kind == meetings.GROUP_MEETING:
+        reply.add(f"党小组：{m.organisation.name}")
+    if m.speaker:
+        reply.add(f"主讲人：{m.speaker}")
+    runs = await attendance.may_decide(member, m)
+    if runs or m.recorder_id == member.id:  # type: ignore[attr-defined]
+        counts = [
+            f"实到 {len(r.present)}",
+            f"请假 {len(r.on_leave)}",
+            *([f"待批 {len(r.requested)}"] if r.requested else []),
+            f"{r.missing_label} {len(r.missing)}",
+        ]
+        reply.add(f"应到 {len(r.expected)} 人：{'，'.join(counts)}")
+        reply.names("实到", r.present)
+        reply.names("请假", r.on_leave, reasons=True)
+        reply.names("待批", r.requested, reasons=True)
+        reply.names(r.missing_label, r.missing, reasons=r.over)
+        if r.requested:
+            first = r.requested[0]
+            handle = await attendance.roster_handle(m, first.member)
+            reply.add(f"（审批：准假 {m.id} {handle}，或 不准假 {m.id} {handle} 原因）")
+        if r.invited:
+            guests = [f"{g.member.name}（{LABELS[str(g.attendance)]}）" for g in r.invited]
+            reply.add(f"列席 {len(guests)} 人（不计入应到）：{'、'.join(guests)}")
+    else:
+        counts = [f"实到 {len(r.present)}", f"请假 {len(r.on_leave)}"]
+        reply.add(f"应到 {len(r.expected)} 人：{'，'.join(counts)}")
+        if r.invited:
+            reply.add(f"列席 {len(r.invited)} 人（不计入应到）")
+        mine = next((row for row in [*r.expected, *r.invited] if row.member_id == member.id), None)  # type: ignore[attr-defined]
+        if mine is not None:
+            reply.add(_mine(mine, r))
+    quorum = attendance.quorum(m, await meetings.roster_counts(m))
     if quorum is False and m.status == MeetingStatus.HELD:
-        reply += "\n⚠ 到会人数未超过应到人数的一半，不足法定人数。"
-    if member.role in BRANCH_LEADERS:
-        for who in await meetings.not_present(m):
-            line = f"\n· {who.member.name}：{LABELS[str(who.attendance)]}"
-            line += f"（{who.reason}）" if who.reason else ""
-            if len((reply + line).encode()) > MAX_TEXT_BYTES - 200:
-                reply += "\n……"
-                break
-            reply += line
-    if member.role in BRANCH_LEADERS:
+        reply.add("⚠ 到会人数未超过应到人数的一半，不足法定人数。")
+    if runs:
         missed = list(dict.fromkeys(n.member.name for n in await notices.unreachable(m)))
         if missed:
-            shown = "、".join(missed[:20]) + ("等" if len(missed) > 20 else "")
-            reply += f"\n通知未能送达 {len(missed)} 人：{shown}（请当面或电话告知）"
+            shown = "、".join(missed[:10]) + ("等" if len(missed) > 10 else "")
+            reply.add(f"通知未能送达 {len(missed)} 人：{shown}（请当面或电话告知）")
     if m.minutes:
-        reply += f"\n已记纪要 {len(m.minutes)} 字。"
-    return reply
+        _add_minutes(reply, m.minutes)
+    return reply.text()
+
+
+def _add_minutes(reply: _Reply, minutes: str) -> None:
+    """The minutes as written, cut to what still fits, saying how long they are."""
+    whole = f"纪要：{minutes}"
+    if reply.add(whole):
+        return
+    room = BUDGET - reply.size() - len(f"\n纪要：…（共 {len(minutes)} 字，全文见台账）".encode())
+    if room > 30:
+        head = fit(minutes, room).rstrip("…")
+        reply.add(f"纪要：{head}…（共 {len(minutes)} 字，全文见台账）")
+    else:
+        reply.add(f"已记纪要 {len(minutes)} 字，全文见台账。")
 
 
 @router.message(CANCEL_MEETING, bound)

@@ -17,15 +17,22 @@ from server.api.leaders import hidden_if_refused, leader_scope, local_text, zone
 from server.api.spec import Call, Id, Input, PageQuery, Routes, page_of
 from server.clock import day_span
 from server.errors import Conflict, ValidationFailed
-from server.meetings import Attendance, AttendeeRole, Meeting, MeetingAttendee, MeetingStatus
+from server.meetings import (
+    Attendance,
+    AttendeeRole,
+    Meeting,
+    MeetingAttendee,
+    MeetingStatus,
+    after_the_end,
+)
 from server.models import Organisation
-from server.services import attendance, meetings, notices
+from server.services import attendance, leave_notice, meetings, notices
 from server.services.access import (
     Hidden,
     organisation_in_scope,
 )
 from server.settings import parse_offsets
-from server.typedefs import CLOCK, SCHEDULER, SETTINGS
+from server.typedefs import CLOCK, SCHEDULER, SETTINGS, WECHAT_CLIENTS
 
 routes = Routes("支部管理：会议")
 
@@ -55,6 +62,8 @@ def meeting_json(m: Meeting, zone: ZoneInfo) -> dict[str, Any]:
         "status": MeetingStatus(m.status).value,
         "organisation": {"id": org.id, "name": org.name} if isinstance(org, Organisation) else None,
         "has_minutes": bool(m.minutes),
+        "speaker": m.speaker,
+        "study": m.study,
     }
 
 
@@ -178,17 +187,28 @@ async def cancel_meeting(call: Call[Any]) -> dict[str, Any]:
 
 @routes.get("/meetings/{id}/roster", summary="会议名单：出勤、请假原因、签到时间、通知未达")
 async def meeting_roster(call: Call[Any]) -> dict[str, Any]:
-    """会议结束后，未签到也未请假的记为缺席（与聊天中查看会议相同）。quorum 仅对支部党员大会
-    有意义（到会超过应到人数一半），其他会议为 null。"""
+    """请假申请未审批前为 requested（待批）。会议结束后，未签到也未获准请假的（包括仍待批的）
+    记为缺席（与聊天中查看会议相同）。quorum 仅对支部党员大会有意义（到会超过应到人数一半），
+    其他会议为 null。"""
     meeting = await _meeting(call)
     zone = zone_of(call)
-    await attendance.close(meeting, call.app[CLOCK].now())
+    now = call.app[CLOCK].now()
+    await attendance.close(meeting, now)
     rows = (
         await MeetingAttendee.filter(meeting_id=meeting.id)
         .order_by("id")
         .prefetch_related("member")
     )
-    counts = await meetings.roster_counts(meeting)
+    over = meeting.status != MeetingStatus.CANCELLED and now > meeting.ends_at
+
+    def state(row: MeetingAttendee) -> str:
+        value = str(row.attendance)
+        return after_the_end(value) if over and row.role == AttendeeRole.EXPECTED else value
+
+    counts: dict[str, int] = {}
+    for row in rows:
+        if row.role == AttendeeRole.EXPECTED:
+            counts[state(row)] = counts.get(state(row), 0) + 1
     lost = await notices.unreachable(meeting)
     unreachable = {n.member.id: n.member.name for n in lost}
     return {
@@ -198,7 +218,7 @@ async def meeting_roster(call: Call[Any]) -> dict[str, Any]:
                 "member_id": row.member.id,
                 "name": row.member.name,
                 "role": AttendeeRole(row.role).value,
-                "attendance": str(row.attendance),
+                "attendance": state(row),
                 "reason": row.reason,
                 "signed_at": local_text(row.signed_at, zone),
             }
@@ -206,7 +226,10 @@ async def meeting_roster(call: Call[Any]) -> dict[str, Any]:
         ],
         "counts": {
             "expected": sum(counts.values()),
-            **{state: counts.get(state, 0) for state in ("present", "leave", "absent", "unknown")},
+            **{
+                state: counts.get(state, 0)
+                for state in ("present", "leave", "requested", "absent", "unknown")
+            },
             "invited": sum(1 for row in rows if row.role == AttendeeRole.INVITED),
         },
         "quorum": attendance.quorum(meeting, counts),
@@ -237,6 +260,66 @@ async def correct_attendance(call: Call[Any]) -> dict[str, Any]:
         "member_id": call.body.member_id,
         "attendance": str(fixed.attendance),
         "reason": fixed.reason,
+    }
+
+
+class LeaveDecisionBody(Input):
+    member_id: Id = Field(description="提交请假申请的党员")
+    decision: Literal["grant", "refuse"] = Field(description="grant 准假，refuse 不准假")
+    reason: str | None = Field(
+        None, max_length=CORRECTION_REASON_MAX, description="不准假的原因（不准假时必填）"
+    )
+
+
+@routes.post(
+    "/meetings/{id}/leave-decisions",
+    summary="审批请假（准假或不准假），并告知本人",
+    body=LeaveDecisionBody,
+)
+async def decide_leave(call: Call[Any]) -> dict[str, Any]:
+    """只能审批待批（requested）的申请；已审批过、会议已结束或已取消时返回 409。准假后记为
+    请假；不准假后恢复为应到，须写原因。本人会收到通知（`told`：是否已送达；未送达时本人在
+    会议详情中看到结果）。审批记入会议的变更记录。"""
+    meeting = await _meeting(call)
+    clock = call.app[CLOCK]
+    with hidden_if_refused():
+        decision = await attendance.decide_leave_for(
+            call.member,
+            meeting.id,
+            call.body.member_id,
+            call.body.decision == "grant",
+            call.body.reason or "",
+            clock.now(),
+        )
+    told = await leave_notice.tell_member(decision, zone_of(call), call.app[WECHAT_CLIENTS])
+    return {
+        "meeting_id": meeting.id,
+        "member_id": call.body.member_id,
+        "attendance": str(decision.row.attendance),
+        "reason": decision.why or decision.asked,
+        "told": told,
+    }
+
+
+@routes.get("/branch/leave-requests", summary="待批的请假申请（会议结束前），先开的会在前")
+async def leave_requests(call: Call[Any]) -> dict[str, Any]:
+    leader_scope(call)
+    zone = zone_of(call)
+    rows = await attendance.pending_leave(call.member, call.app[CLOCK].now())
+    return {
+        "items": [
+            {
+                "meeting": {
+                    "id": row.meeting.id,
+                    "kind": row.meeting.kind,
+                    "topic": row.meeting.topic,
+                    "starts_at": local_text(row.meeting.starts_at, zone),
+                },
+                "member": {"id": row.member.id, "name": row.member.name},
+                "reason": row.reason,
+            }
+            for row in rows
+        ]
     }
 
 

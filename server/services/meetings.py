@@ -21,6 +21,7 @@ from tortoise.transactions import in_transaction
 
 from server.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from server.meetings import (
+    Attendance,
     AttendeeRole,
     Meeting,
     MeetingAttendee,
@@ -528,13 +529,58 @@ async def roster_counts(meeting: Meeting) -> dict[str, int]:
     return counts
 
 
-async def not_present(meeting: Meeting) -> list[MeetingAttendee]:
-    """Who was on leave or absent (or has not signed in yet), with their reasons."""
-    return (
+@dataclass(frozen=True)
+class Roster:
+    """Who was expected at a meeting and what became of each, and who attended as a guest.
+
+    One picture for every view: 应到 counts the expected only; 列席 are listed apart.  Before
+    the end someone undecided has 未签到; after it, 缺席 — and so has a leave asked for and
+    never decided.
+    """
+
+    expected: list[MeetingAttendee]
+    invited: list[MeetingAttendee]
+    over: bool
+
+    def _of(self, *states: Attendance) -> list[MeetingAttendee]:
+        return [r for r in self.expected if r.attendance in states]
+
+    @property
+    def present(self) -> list[MeetingAttendee]:
+        return self._of(Attendance.PRESENT)
+
+    @property
+    def on_leave(self) -> list[MeetingAttendee]:
+        return self._of(Attendance.LEAVE)
+
+    @property
+    def requested(self) -> list[MeetingAttendee]:
+        """待批: only before the end; after it an undecided request is an absence."""
+        return [] if self.over else self._of(Attendance.REQUESTED)
+
+    @property
+    def missing(self) -> list[MeetingAttendee]:
+        """未签到 before the end, 缺席 after it."""
+        if self.over:
+            return self._of(Attendance.UNKNOWN, Attendance.ABSENT, Attendance.REQUESTED)
+        return self._of(Attendance.UNKNOWN, Attendance.ABSENT)
+
+    @property
+    def missing_label(self) -> str:
+        return "缺席" if self.over else "未签到"
+
+
+async def roster(meeting: Meeting, now: datetime) -> Roster:
+    rows = (
         await MeetingAttendee.filter(meeting_id=meeting.id)
-        .exclude(attendance="present")
         .order_by("id")
         .prefetch_related("member")
+    )
+    over = meeting.status != MeetingStatus.CANCELLED and now > meeting.ends_at
+    return Roster(
+        expected=[r for r in rows if r.role == AttendeeRole.EXPECTED],
+        invited=[r for r in rows if r.role == AttendeeRole.INVITED],
+        over=over,
     )
 
 
