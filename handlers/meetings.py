@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -53,9 +54,24 @@ def _parse(text: str, clock: Clock) -> tuple[datetime, str]:
     return parsed.start, parsed.rest
 
 
-def _split_place(rest: str) -> tuple[str, str | None]:
-    topic, marker, place = rest.partition("地点")
-    return topic.strip(" ，,"), (place.strip(" ：:，,") if marker else None)
+_DETAIL = re.compile(r"(地点|主讲人|主讲)[\s:：]*")
+_TRIM = " ，,、；;。：:"
+
+
+def _split_details(rest: str) -> tuple[str, str | None, str | None]:
+    """「主题 地点 X 主讲人 Y」 in either order: (topic, place, speaker).
+
+    Each marker's value runs to the next marker, so 主讲人 typed after 地点 is not taken
+    for part of the place.
+    """
+    marks = list(_DETAIL.finditer(rest))
+    topic = rest[: marks[0].start()] if marks else rest
+    values: dict[str, str] = {}
+    for i, mark in enumerate(marks):
+        end = marks[i + 1].start() if i + 1 < len(marks) else len(rest)
+        key = "place" if mark.group(1) == "地点" else "speaker"
+        values[key] = rest[mark.end() : end].strip(_TRIM)
+    return topic.strip(_TRIM), values.get("place") or None, values.get("speaker") or None
 
 
 def _kind(args: str, settings: Settings) -> tuple[str, str]:
@@ -79,16 +95,39 @@ async def propose(
 ) -> str:
     kind, rest = _kind(args, settings)
     starts_at, rest = _parse(rest, clock)
-    topic, place = _split_place(rest)
+    topic, place, speaker = _split_details(rest)
     draft = await meetings.prepare(
-        member, kind, starts_at, topic, place, clock.local_now(), settings.meeting_minutes
+        member,
+        kind,
+        starts_at,
+        topic,
+        place,
+        clock.local_now(),
+        settings.meeting_minutes,
+        speaker=speaker,
     )
     conversation.set(DRAFT, **draft.to_state())
-    return (
-        f"请确认会议安排：\n类型：{draft.kind}\n时间：{_span(draft, clock)}\n"
-        f"地点：{draft.place or '（未填）'}\n主题：{draft.topic}\n应到 {draft.expected} 人。\n"
-        "回复 确认 安排，回复 取消 放弃。"
-    )
+    lines = ["请确认会议安排：", f"类型：{draft.kind}"]
+    if draft.group:
+        lines.append(f"党小组：{draft.group}")
+    lines += [f"时间：{_span(draft, clock)}", f"地点：{draft.place or '（未填）'}"]
+    if draft.speaker or draft.kind == meetings.PARTY_LECTURE:
+        lines.append(f"主讲人：{draft.speaker or '（未填，可在末尾加上 主讲人 姓名）'}")
+    lines += [
+        f"主题：{draft.topic}",
+        f"应到 {draft.expected} 人（{_who(draft.kind, draft.group)}）。",
+        f"计入组织学习：{'是' if draft.study else '否'}。",
+        "回复 确认 安排，回复 取消 放弃。",
+    ]
+    return "\n".join(lines)
+
+
+def _who(kind: str, group: str | None) -> str:
+    if kind == meetings.COMMITTEE_MEETING:
+        return "支部委员会成员"
+    if group:
+        return f"{group}全体党员"
+    return "本支部全体党员"
 
 
 @router.message(Keyword("确认", "确定"), InState(DRAFT), bound)
@@ -104,7 +143,8 @@ async def confirm(
     meeting = await meetings.schedule(member, draft, clock.local_now(), reminder_offsets)
     poke(scheduler)  # the notices go out now, not at the next tick
     return (
-        f"已安排{meeting.kind}，会议编号 {meeting.id}：{_span(meeting, clock)}，{meeting.topic}。\n"
+        f"已安排{draft.group or ''}{meeting.kind}，会议编号 {meeting.id}："
+        f"{_span(meeting, clock)}，{meeting.topic}。\n"
         f"回复 会议 {meeting.id} 查看，改期 {meeting.id} 时间，或 取消会议 {meeting.id}。"
     )
 

@@ -1,4 +1,5 @@
-"""The secretary decides leave requests in the mini-program, as in chat: the member is told."""
+"""The secretary in the mini-program: decides leave requests as in chat (the member is told),
+and schedules a 党课 with its speaker."""
 
 from __future__ import annotations
 
@@ -94,3 +95,21 @@ async def test_a_refusal_needs_a_reason_and_strangers_get_what_a_made_up_id_gets
     status, roster = await w.call("GET", f"/meetings/{meeting}/roster", "secretary")
     assert roster["counts"]["requested"] == 0 and roster["counts"]["absent"] == 4
     assert {p["name"]: p["attendance"] for p in roster["people"]}["王芳"] == "absent"
+
+
+async def test_a_lecture_with_its_speaker_and_study_said_explicitly(
+    aiohttp_client: Any, make_settings: Any, fake_wechat: Any
+) -> None:
+    from server.meetings import Meeting
+    from tests.test_api_branch import schedule
+
+    w = await world(aiohttp_client, make_settings, fake_wechat)
+    status, lecture = await schedule(w, kind="党课", topic="党章学习", speaker="张教授")
+    assert status == 200 and lecture["speaker"] == "张教授" and lecture["study"] is True
+    status, talk = await schedule(
+        w, kind="党课", topic="形势报告", starts_at="2026-11-27T15:00:00+08:00", study=False
+    )
+    assert status == 200 and talk["study"] is False
+    status, bad = await schedule(w, kind="党课", topic="x", speaker="长" * 51)
+    assert status == 400 and bad["field"] == "speaker"
+    assert await Meeting.all().count() == 2

@@ -124,6 +124,7 @@ async def test_a_time_in_the_past_or_not_understood_gets_a_clear_answer(
     client, peer = await app(aiohttp_client, make_settings)
     await branch_with_people()
     assert "已经过去了" in await say(client, peer, SECRETARY, "安排 支委会 今天上午9点 复盘")
+    assert "已经过去了" in await say(client, peer, SECRETARY, "安排 支委会 昨天下午3点 复盘")
     assert "没看懂" in await say(client, peer, SECRETARY, "安排 支委会 改天吧 复盘")
     assert "可以安排" in await say(client, peer, SECRETARY, "安排 茶话会 明天下午3点 聊聊")
     assert "会议主题" in await say(client, peer, SECRETARY, "安排 支委会 明天下午3点")
@@ -374,3 +375,85 @@ async def test_an_invitee_attends_without_being_expected(
     assert "应到 2 人" in await say(client, peer, SECRETARY, f"会议 {meeting.id}")
     assert f"【{meeting.id}】" in await say(client, peer, MEMBER, "会议")  # she sees it now
     assert "改动这个会议" in await say(client, peer, MEMBER, f"列席 {meeting.id} 郑七")
+
+
+async def test_a_lecture_names_its_speaker_whichever_comes_first_and_counts_as_study(
+    aiohttp_client: Any, make_settings: Any
+) -> None:
+    client, peer = await app(aiohttp_client, make_settings)
+    await branch_with_people()
+    preview = await say(
+        client, peer, SECRETARY, "安排 党课 下周三下午3点 学习党章 地点 会议室 主讲人 张教授"
+    )
+    assert "地点：会议室\n" in preview and "主讲人：张教授" in preview
+    assert "计入组织学习：是" in preview and "应到 5 人（本支部全体党员）" in preview
+    await say(client, peer, SECRETARY, "确认")
+    lecture = await Meeting.get()
+    assert (lecture.place, lecture.speaker, lecture.study) == ("会议室", "张教授", True)
+    detail = await say(client, peer, SECRETARY, f"会议 {lecture.id}")
+    assert "主讲人：张教授" in detail
+    swapped = await say(
+        client, peer, SECRETARY, "安排 党课 下周四下午3点 学习党史 主讲人：李书记，地点：二楼"
+    )
+    assert "地点：二楼\n" in swapped and "主讲人：李书记" in swapped
+    await say(client, peer, SECRETARY, "取消")
+    bare = await say(client, peer, SECRETARY, "安排 党课 下周四下午3点 学习党史")
+    assert "主讲人：（未填，可在末尾加上 主讲人 姓名）" in bare
+
+
+async def test_the_preview_says_whether_it_is_study_and_which_group_it_is_for(
+    aiohttp_client: Any, make_settings: Any
+) -> None:
+    client, peer = await app(aiohttp_client, make_settings)
+    await branch_with_people()
+    committee = await say(client, peer, SECRETARY, "安排 支委会 明天下午3点 研究发展党员")
+    assert "计入组织学习：否" in committee and "应到 2 人（支部委员会成员）" in committee
+    assert "党小组：" not in committee and "主讲人" not in committee
+    await say(client, peer, SECRETARY, "取消")
+    studying = await say(client, peer, SECRETARY, "安排 支委会 明天下午3点 学习新修订的条例")
+    assert "计入组织学习：是" in studying
+    await say(client, peer, SECRETARY, "取消")
+    group = await say(client, peer, LEADER, "安排 党小组会 明天下午3点 交流工作")
+    assert "党小组：第一网格党小组" in group and "应到 2 人（第一网格党小组全体党员）" in group
+    assert "已安排第一网格党小组党小组会" in await say(client, peer, LEADER, "确认")
+
+
+async def test_the_yearly_types_expect_the_whole_branch(
+    aiohttp_client: Any, make_settings: Any
+) -> None:
+    client, peer = await app(aiohttp_client, make_settings)
+    await branch_with_people()
+    for kind, study in (("集中学习", "是"), ("组织生活会", "否"), ("民主评议党员", "否")):
+        preview = await say(client, peer, SECRETARY, f"安排 {kind} 12月10日下午3点 年度工作")
+        assert f"类型：{kind}" in preview and "应到 5 人（本支部全体党员）" in preview, preview
+        assert f"计入组织学习：{study}" in preview
+        await say(client, peer, SECRETARY, "取消")
+
+
+async def test_an_invitee_is_listed_apart_and_those_who_came_are_named(
+    aiohttp_client: Any, make_settings: Any
+) -> None:
+    from server.services import attendance
+
+    client, peer = await app(aiohttp_client, make_settings)
+    people = await branch_with_people()
+    await say(client, peer, SECRETARY, "安排 支委会 明天下午3点 研究发展党员")
+    await say(client, peer, SECRETARY, "确认")
+    meeting = await Meeting.get()
+    await say(client, peer, SECRETARY, f"列席 {meeting.id} 王芳")
+    detail = await say(client, peer, SECRETARY, f"会议 {meeting.id}")
+    assert "应到 2 人：实到 0，请假 0，未签到 2" in detail
+    assert (
+        "未签到 2 人：李书记、周委员" in detail
+        and "列席 1 人（不计入应到）：王芳（未签到）" in detail
+    )
+    # Once people sign in, who came is shown, not only who did not.
+    await MeetingAttendee.filter(meeting=meeting).update(attendance="present")
+    detail = await say(client, peer, SECRETARY, f"会议 {meeting.id}")
+    assert "应到 2 人：实到 2，请假 0，未签到 0" in detail
+    assert "实到 2 人：李书记、周委员" in detail and "王芳（已签到）" in detail
+    assert "未签到 2 人" not in detail
+    # The guest herself sees the counts and her own line, not everyone's names.
+    mine = await say(client, peer, MEMBER, f"会议 {meeting.id}")
+    assert "您：已签到" in mine and "李书记" not in mine
+    assert await attendance.may_decide(people["member"], meeting) is False

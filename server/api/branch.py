@@ -92,7 +92,10 @@ class NewMeeting(Input):
     kind: str = Field(
         min_length=1,
         max_length=20,
-        description="会议类型：支部党员大会、支委会、党小组会、党课、主题党日",
+        description=(
+            "会议类型：支部党员大会、支委会、党小组会、党课、主题党日、集中学习、组织生活会、"
+            "民主评议党员"
+        ),
     )
     starts_at: datetime = Field(description="开始时间（ISO 8601）；不带时区时按 DANGJIAN_TZ")
     minutes: int | None = Field(None, ge=15, le=600, description="时长（分钟），默认 90")
@@ -101,11 +104,21 @@ class NewMeeting(Input):
     organisation_id: Id | None = Field(
         None, description="召开的组织（党小组会为党小组）；默认本支部"
     )
+    speaker: str | None = Field(
+        None, max_length=meetings.SPEAKER_MAX, description="主讲人（党课；可以是支部以外的人）"
+    )
+    study: bool | None = Field(
+        None,
+        description=(
+            "是否计入组织学习；不填时按类型和主题决定（党课、主题党日、集中学习，或主题含“学习”）"
+        ),
+    )
 
 
 @routes.post("/meetings", summary="安排会议（与聊天中的「安排」规则相同）", body=NewMeeting)
 async def schedule_meeting(call: Call[Any]) -> dict[str, Any]:
-    """检查类型、不在过去、不与本支部其他会议冲突（409，field 为 starts_at）；
+    """检查类型、不在过去、不冲突：同一时间同一批人或同一地点已有会议即为冲突（409，field 为
+    starts_at；只是地点冲突时为 place），错误信息写明冲突的会议编号、类型、时间和共同的人或地点；
     写入后按聊天中的方式安排通知与提醒。organisation_id 只能是本人可安排的组织：
     本支部，或党小组会时本人所在的党小组。"""
     scope = leader_scope(call)
@@ -129,7 +142,15 @@ async def schedule_meeting(call: Call[Any]) -> dict[str, Any]:
     minutes = body.minutes or settings.meeting_minutes
     try:
         draft = await meetings.prepare(
-            member, kind, starts_at, body.topic, body.place, now, minutes
+            member,
+            kind,
+            starts_at,
+            body.topic,
+            body.place,
+            now,
+            minutes,
+            study=body.study,
+            speaker=body.speaker,
         )
         meeting = await meetings.schedule(member, draft, now, _offsets(call))
     except Conflict as exc:  # the only conflict here: a clash with another meeting
