@@ -10,6 +10,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from scheduler.runner import poke
 from server.clock import Clock, when_text
 from server.dispatch import Router
+from server.dispatch.context import text_after_number
 from server.dispatch.filters import Command, HasRole, InState, Keyword, Pattern, bound
 from server.dispatch.state import Conversation
 from server.errors import ValidationFailed
@@ -299,9 +300,16 @@ def _add_minutes(reply: _Reply, minutes: str) -> None:
 
 @router.message(CANCEL_MEETING, bound)
 async def cancel(
-    number: str, reason: str, member: Member, clock: Clock, scheduler: AsyncIOScheduler
+    number: str,
+    reason: str,
+    raw_text: str,
+    member: Member,
+    clock: Clock,
+    scheduler: AsyncIOScheduler,
 ) -> str:
-    m = await meetings.cancel(member, int(number), reason, clock.now())
+    # The reason as typed, Chinese punctuation and all: the members read it in the notice.
+    typed = text_after_number(raw_text, "取消会议")
+    m = await meetings.cancel(member, int(number), typed or reason, clock.now())
     poke(scheduler)
     return f"已取消编号 {m.id} 的{m.kind}（{when_text(m.starts_at, clock.zone)}，{m.topic}）。"
 

@@ -17,6 +17,8 @@ from study_content.corpus import Unit
 
 router = Router("review")
 REVIEWING = "submission:reviewing"
+LISTING = "submission:listing"  # after 审核: 继续 shows the next of the pending 心得
+LISTED = 10  # 心得 looked at for one reply of the list
 PAGE_BYTES = 1500  # of the 心得 per reply, leaving room for the heading within 2,048
 leader = HasRole(BRANCH_LEADERS)
 router.help("审核", "审核本支部党员的心得（通过 N / 退回 N 原因）", visible=leader, order=60)
@@ -53,13 +55,30 @@ def _when(s: Submission) -> str:
 
 
 @router.message(LIST, leader)
-async def list_pending(member: Member, corpus: list[Unit]) -> str:
-    pending, total = await submissions.pending_for(member)
+async def list_pending(member: Member, corpus: list[Unit], conversation: Conversation) -> str:
+    return await _list_from(member, corpus, conversation, 0)
+
+
+@router.message(Keyword("继续", "下一页", "更多"), InState(LISTING), leader)
+async def list_more(member: Member, corpus: list[Unit], conversation: Conversation) -> str:
+    return await _list_from(member, corpus, conversation, int(conversation.data.get("skip", 0)))
+
+
+async def _list_from(
+    member: Member, corpus: list[Unit], conversation: Conversation, skip: int
+) -> str:
+    """The pending 心得 from the `skip`-th on, oldest first, as many as fit in one reply."""
+    pending, total = await submissions.pending_for(member, limit=skip + LISTED)
+    pending = pending[skip:]
     if not pending:
+        conversation.clear()
+        if skip and total:
+            return f"待审核的心得已经全部列出（共 {total} 篇）。回复 审核 从头再看。"
         return "目前没有待审核的心得。"
     visible = await _visible_flags(member, pending)
     tail = "\n回复 审核 N 看全文，通过 N，或 退回 N 原因。"
-    reply, shown = f"待审核的心得共 {total} 篇（先交的在前）：", 0
+    head = "待审核的心得共" if not skip else "待审核的心得（续），共"
+    reply, shown = f"{head} {total} 篇（先交的在前）：", 0
     for s in pending:
         flag = _flag(s, corpus, visible)
         line = f"\n【{s.id}】{s.member.name} {_when(s)} {s.length} 字{' ' + flag if flag else ''}"
@@ -67,8 +86,11 @@ async def list_pending(member: Member, corpus: list[Unit]) -> str:
         if len((reply + line + tail).encode()) > MAX_TEXT_BYTES - 120:
             break
         reply, shown = reply + line, shown + 1
-    if total > shown:
-        reply += f"\n……还有 {total - shown} 篇，处理完这些再回复 审核。"
+    left = total - skip - shown
+    # 继续 pages on through the list (it would otherwise reach 今日学习's 继续).
+    conversation.set(LISTING, skip=skip + shown)
+    if left > 0:
+        reply += f"\n……还有 {left} 篇，回复 继续 查看。"
     return reply + tail
 
 
