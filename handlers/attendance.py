@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from handlers.meetings import schedulers
+from handlers.common import runs_meetings
 from server.cache import Cache
 from server.clock import Clock, when_text
 from server.dispatch import Router
@@ -16,16 +16,22 @@ from server.settings import Settings
 from server.wechat.client import WeChatClient
 
 router = Router("attendance")
-router.help("签到 六位数字", "用现场的签到码签到", visible=bound, order=46)
-router.help("请假 N 原因", "会议开始前请假", visible=bound, order=47)
-router.help("签到码 N", "取会议 N 的签到码（几分钟换一次）", visible=schedulers, order=62)
+router.help("签到 123456", "用会场公布的六位数字签到", visible=bound, order=46)
+router.help("请假 12 在外地出差", "会议开始前请假，书记批准后生效", visible=bound, order=47)
+router.help("撤销请假 12", "会议开始前撤回请假", visible=bound, order=48)
+router.help("待办", "待批的请假、待审核的心得", visible=runs_meetings, order=59)
 router.help(
-    "补录 N 姓名 出席/请假/缺席 原因", "更正一位党员的出勤，留有记录", visible=schedulers, order=63
+    "准假 12 王芳 / 不准假 12 王芳 这次要表决",
+    "审批请假，本人会收到结果",
+    visible=runs_meetings,
+    order=60,
 )
-router.help("纪要 N 内容", "记下会议 N 的纪要和决议", visible=schedulers, order=64)
+router.help("签到码 12", "签到码和会场签到屏幕的链接", visible=runs_meetings, order=62)
 router.help(
-    "记录人 N 姓名", "指定会议 N 的记录人（记录人也可以记纪要）", visible=schedulers, order=66
+    "补录 12 王芳 出席 手机没电", "更正出勤（出席、请假或缺席）", visible=runs_meetings, order=63
 )
+router.help("纪要 12 会议传达了……", "记下会议纪要和决议", visible=runs_meetings, order=64)
+router.help("记录人 12 王芳", "指定记录人，记录人也可以记纪要", visible=runs_meetings, order=66)
 
 CODE = Pattern(r"签到码\s*(?P<number>\d{1,9})")
 SIGN_IN = Pattern(r"签到\s*(?P<code>[0-9]{6})")  # ASCII digits: \d also matches ١٢٣

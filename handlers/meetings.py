@@ -7,15 +7,16 @@ from datetime import datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from handlers.common import branch_leader, group_leader, runs_meetings
 from scheduler.runner import poke
 from server.clock import Clock, when_text
 from server.dispatch import Router
 from server.dispatch.context import text_after_number
-from server.dispatch.filters import Command, HasRole, InState, Keyword, Pattern, bound
+from server.dispatch.filters import Command, InState, Keyword, Pattern, bound
 from server.dispatch.state import Conversation
 from server.errors import ValidationFailed
 from server.meetings import Attendance, Meeting, MeetingAttendee, MeetingStatus
-from server.models import BRANCH_LEADERS, Member, Role
+from server.models import Member
 from server.services import attendance, meetings, notices
 from server.services.when import parse_when
 from server.settings import Settings
@@ -23,16 +24,29 @@ from server.wechat.replies import MAX_TEXT_BYTES, fit
 
 router = Router("meetings")
 DRAFT = "meeting:draft"
-schedulers = HasRole({*BRANCH_LEADERS, Role.GROUP_LEADER})
 
-router.help("会议", "查看近期的会议（会议 N 看详情）", visible=bound, order=45)
-router.help("列席 N 姓名", "请一位党员列席会议 N（不计入应到）", visible=schedulers, order=65)
+# 帮助: real examples (12 stands for a meeting's number), each shown only to who may use it.
+router.help("会议", "近期的会议；会议 12 看详情和出勤", visible=bound, order=45)
 router.help(
-    "安排 类型 时间 主题 [地点 …]",
-    "安排会议，例如：安排 支委会 明天下午3点 研究发展党员 地点 党群服务中心",
-    visible=schedulers,
+    "安排 支委会 明天下午3点 研究发展党员 地点 党群服务中心",
+    "安排会议，先看预览再回复 确认（党课可在末尾加 主讲人 姓名）",
+    visible=branch_leader,
     order=61,
 )
+router.help(
+    "安排 党小组会 下周三下午3点 学习党章 地点 社区活动室",
+    "安排本小组的党小组会，先看预览再回复 确认",
+    visible=group_leader,
+    order=61,
+)
+router.help(
+    "改期 12 12月3日上午9点",
+    "会议改期，已通知的党员会收到改期通知",
+    visible=runs_meetings,
+    order=67,
+)
+router.help("取消会议 12 场地临时停电", "取消会议，原因会告诉党员", visible=runs_meetings, order=68)
+router.help("列席 12 王芳", "请一位党员列席，不计入应到", visible=runs_meetings, order=65)
 
 
 SHOW = Pattern(r"会议\s*(?P<number>\d{1,9})")

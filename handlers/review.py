@@ -21,7 +21,7 @@ LISTING = "submission:listing"  # after 审核: 继续 shows the next of the pen
 LISTED = 10  # 心得 looked at for one reply of the list
 PAGE_BYTES = 1500  # of the 心得 per reply, leaving room for the heading within 2,048
 leader = HasRole(BRANCH_LEADERS)
-router.help("审核", "审核本支部党员的心得（通过 N / 退回 N 原因）", visible=leader, order=60)
+router.help("审核", "审核本支部的心得：通过 5，或 退回 5 请结合工作实际", visible=leader, order=58)
 
 
 LIST = Keyword("审核", "审核心得", "待审核")
