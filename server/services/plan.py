@@ -1,8 +1,8 @@
 """`dangjian plan`: each branch's yearly 三会一课 calendar, from the rules, as planned meetings.
 
 A 支委会, each group's 党小组会 and a 主题党日 every month; a 支部党员大会 every quarter; a 党课
-at DANGJIAN_LECTURE_EVERY; a 组织生活会 and a 民主评议党员 once a year.  Rows have a period, not a time: the secretary gives the time with
-安排.  Running it again adds nothing that is already planned.
+at DANGJIAN_LECTURE_EVERY; a 组织生活会 and a 民主评议党员 once a year.  Rows have a period, not
+a time: the secretary gives the time with 安排.  Running it again adds nothing already planned.
 """
 
 from __future__ import annotations
