@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from handlers.common import runs_meetings
+from server.admin import screen
 from server.cache import Cache
 from server.clock import Clock, when_text
 from server.dispatch import Router
@@ -55,9 +56,13 @@ MINUTES = Pattern(r"纪要\s*(?P<number>\d{1,9})\s*(?P<text>.*)")
 async def show_code(number: str, member: Member, clock: Clock, settings: Settings) -> str:
     got = await attendance.signin_code(member, int(number), clock.now(), settings.signin_rotation)
     turns = got.changes_at.astimezone(clock.zone)
+    link = await screen.issue_screen_link(settings, member, got.meeting.id, clock.now())
+    minutes = max(1, settings.admin_link_ttl // 60)
     return (
         f"编号 {got.meeting.id} 的{got.meeting.kind}签到码：{got.code}\n"
-        f"{turns:%H:%M} 更换，请到时再取一次。参会党员发送：签到 {got.code}"
+        f"{turns:%H:%M} 更换。参会党员发送：签到 {got.code}\n"
+        f"在会场的屏幕或手机上打开签到屏幕，签到码和二维码会自动更换，不用再来取"
+        f"（{minutes} 分钟内打开，只能用一次，请勿转发）：\n{link}"
     )
 
 
