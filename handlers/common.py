@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
-from server.dispatch import Router
+from server.dispatch import ChatContext, Router
 from server.dispatch.filters import Keyword, in_any_state
 from server.dispatch.state import Conversation
+from server.models import BRANCH_LEADERS, Role
 
 router = Router("common")
+
+
+# Who sees which examples in 帮助: each role only what it may do.
+def branch_leader(ctx: ChatContext) -> bool:
+    """支部书记, 副书记, 总支书记: schedule any meeting of the branch, review, decide leave."""
+    return ctx.member is not None and ctx.member.role in BRANCH_LEADERS
+
+
+def group_leader(ctx: ChatContext) -> bool:
+    """党小组长: the group's meetings — schedule, sign-in, leave, minutes."""
+    return ctx.member is not None and ctx.member.role == Role.GROUP_LEADER
+
+
+def runs_meetings(ctx: ChatContext) -> bool:
+    return branch_leader(ctx) or group_leader(ctx)
+
+
 CANCEL = Keyword("取消", "退出", "cancel")
 
 router.help("取消", "放弃正在进行的操作", visible=in_any_state, order=90)

@@ -12,11 +12,17 @@ HELP = Keyword("帮助", "菜单", "功能", "help", "menu", "?", "？")
 router.help("帮助", "查看可以做的事", visible=lambda ctx: True, order=99)
 
 
+NUMBER_HINT = "（示例里的 12 换成会议编号，发送 会议 可以查到）"
+
+
 def render_menu(ctx: ChatContext, entries: list[HelpEntry]) -> str:
+    """Each role's own menu: only what this user may do, each with a real example."""
     lines = [f"{ctx.member.name}同志，您可以发送：" if ctx.member else "您可以发送："]
-    for entry in entries:
-        if entry.visible(ctx):
-            lines.append(f"· {entry.usage} —— {entry.summary}")
+    shown = [entry for entry in entries if entry.visible(ctx)]
+    for entry in shown:
+        lines.append(f"· {entry.usage} —— {entry.summary}")
+    if any(" 12" in entry.usage for entry in shown):
+        lines.append(NUMBER_HINT)
     if ctx.member is None:
         lines.append("绑定党员身份后可以使用更多功能。")
     return "\n".join(lines)

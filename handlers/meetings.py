@@ -2,35 +2,51 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from handlers.common import branch_leader, group_leader, runs_meetings
 from scheduler.runner import poke
 from server.clock import Clock, when_text
 from server.dispatch import Router
-from server.dispatch.filters import Command, HasRole, InState, Keyword, Pattern, bound
+from server.dispatch.context import text_after_number
+from server.dispatch.filters import Command, InState, Keyword, Pattern, bound
 from server.dispatch.state import Conversation
 from server.errors import ValidationFailed
-from server.meetings import Attendance, Meeting, MeetingStatus
-from server.models import BRANCH_LEADERS, Member, Role
+from server.meetings import Attendance, Meeting, MeetingAttendee, MeetingStatus
+from server.models import Member
 from server.services import attendance, meetings, notices
 from server.services.when import parse_when
 from server.settings import Settings
-from server.wechat.replies import MAX_TEXT_BYTES
+from server.wechat.replies import MAX_TEXT_BYTES, fit
 
 router = Router("meetings")
 DRAFT = "meeting:draft"
-schedulers = HasRole({*BRANCH_LEADERS, Role.GROUP_LEADER})
 
-router.help("会议", "查看近期的会议（会议 N 看详情）", visible=bound, order=45)
-router.help("列席 N 姓名", "请一位党员列席会议 N（不计入应到）", visible=schedulers, order=65)
+# 帮助: real examples (12 stands for a meeting's number), each shown only to who may use it.
+router.help("会议", "近期的会议；会议 12 看详情和出勤", visible=bound, order=45)
 router.help(
-    "安排 类型 时间 主题 [地点 …]",
-    "安排会议，例如：安排 支委会 明天下午3点 研究发展党员 地点 党群服务中心",
-    visible=schedulers,
+    "安排 支委会 明天下午3点 研究发展党员 地点 党群服务中心",
+    "安排会议，先看预览再回复 确认（党课可在末尾加 主讲人 姓名）",
+    visible=branch_leader,
     order=61,
 )
+router.help(
+    "安排 党小组会 下周三下午3点 学习党章 地点 社区活动室",
+    "安排本小组的党小组会，先看预览再回复 确认",
+    visible=group_leader,
+    order=61,
+)
+router.help(
+    "改期 12 12月3日上午9点",
+    "会议改期，已通知的党员会收到改期通知",
+    visible=runs_meetings,
+    order=67,
+)
+router.help("取消会议 12 场地临时停电", "取消会议，原因会告诉党员", visible=runs_meetings, order=68)
+router.help("列席 12 王芳", "请一位党员列席，不计入应到", visible=runs_meetings, order=65)
 
 
 SHOW = Pattern(r"会议\s*(?P<number>\d{1,9})")
@@ -53,9 +69,24 @@ def _parse(text: str, clock: Clock) -> tuple[datetime, str]:
     return parsed.start, parsed.rest
 
 
-def _split_place(rest: str) -> tuple[str, str | None]:
-    topic, marker, place = rest.partition("地点")
-    return topic.strip(" ，,"), (place.strip(" ：:，,") if marker else None)
+_DETAIL = re.compile(r"(地点|主讲人|主讲)[\s:：]*")
+_TRIM = " ，,、；;。：:"
+
+
+def _split_details(rest: str) -> tuple[str, str | None, str | None]:
+    """「主题 地点 X 主讲人 Y」 in either order: (topic, place, speaker).
+
+    Each marker's value runs to the next marker, so 主讲人 typed after 地点 is not taken
+    for part of the place.
+    """
+    marks = list(_DETAIL.finditer(rest))
+    topic = rest[: marks[0].start()] if marks else rest
+    values: dict[str, str] = {}
+    for i, mark in enumerate(marks):
+        end = marks[i + 1].start() if i + 1 < len(marks) else len(rest)
+        key = "place" if mark.group(1) == "地点" else "speaker"
+        values[key] = rest[mark.end() : end].strip(_TRIM)
+    return topic.strip(_TRIM), values.get("place") or None, values.get("speaker") or None
 
 
 def _kind(args: str, settings: Settings) -> tuple[str, str]:
@@ -79,16 +110,39 @@ async def propose(
 ) -> str:
     kind, rest = _kind(args, settings)
     starts_at, rest = _parse(rest, clock)
-    topic, place = _split_place(rest)
+    topic, place, speaker = _split_details(rest)
     draft = await meetings.prepare(
-        member, kind, starts_at, topic, place, clock.now(), settings.meeting_minutes
+        member,
+        kind,
+        starts_at,
+        topic,
+        place,
+        clock.local_now(),
+        settings.meeting_minutes,
+        speaker=speaker,
     )
     conversation.set(DRAFT, **draft.to_state())
-    return (
-        f"请确认会议安排：\n类型：{draft.kind}\n时间：{_span(draft, clock)}\n"
-        f"地点：{draft.place or '（未填）'}\n主题：{draft.topic}\n应到 {draft.expected} 人。\n"
-        "回复 确认 安排，回复 取消 放弃。"
-    )
+    lines = ["请确认会议安排：", f"类型：{draft.kind}"]
+    if draft.group:
+        lines.append(f"党小组：{draft.group}")
+    lines += [f"时间：{_span(draft, clock)}", f"地点：{draft.place or '（未填）'}"]
+    if draft.speaker or draft.kind == meetings.PARTY_LECTURE:
+        lines.append(f"主讲人：{draft.speaker or '（未填，可在末尾加上 主讲人 姓名）'}")
+    lines += [
+        f"主题：{draft.topic}",
+        f"应到 {draft.expected} 人（{_who(draft.kind, draft.group)}）。",
+        f"计入组织学习：{'是' if draft.study else '否'}。",
+        "回复 确认 安排，回复 取消 放弃。",
+    ]
+    return "\n".join(lines)
+
+
+def _who(kind: str, group: str | None) -> str:
+    if kind == meetings.COMMITTEE_MEETING:
+        return "支部委员会成员"
+    if group:
+        return f"{group}全体党员"
+    return "本支部全体党员"
 
 
 @router.message(Keyword("确认", "确定"), InState(DRAFT), bound)
@@ -101,10 +155,11 @@ async def confirm(
 ) -> str:
     draft = meetings.Draft.from_state(conversation.data)
     conversation.clear()
-    meeting = await meetings.schedule(member, draft, clock.now(), reminder_offsets)
+    meeting = await meetings.schedule(member, draft, clock.local_now(), reminder_offsets)
     poke(scheduler)  # the notices go out now, not at the next tick
     return (
-        f"已安排{meeting.kind}，会议编号 {meeting.id}：{_span(meeting, clock)}，{meeting.topic}。\n"
+        f"已安排{draft.group or ''}{meeting.kind}，会议编号 {meeting.id}："
+        f"{_span(meeting, clock)}，{meeting.topic}。\n"
         f"回复 会议 {meeting.id} 查看，改期 {meeting.id} 时间，或 取消会议 {meeting.id}。"
     )
 
@@ -136,48 +191,139 @@ def _short(text: str, most: int) -> str:
 LABELS = {
     Attendance.PRESENT.value: "已签到",
     Attendance.LEAVE.value: "请假",
+    Attendance.REQUESTED.value: "请假待批",
     Attendance.ABSENT.value: "缺席",
     Attendance.UNKNOWN.value: "未签到",
 }
+BUDGET = MAX_TEXT_BYTES - 60  # room for a closing line
+
+
+class _Reply:
+    """Lines added while they fit in one WeChat text reply."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def size(self) -> int:
+        return len("\n".join(self.lines).encode())
+
+    def add(self, line: str) -> bool:
+        if self.size() + len(line.encode()) + 1 > BUDGET:
+            return False
+        self.lines.append(line)
+        return True
+
+    def names(self, head: str, rows: list[MeetingAttendee], reasons: bool = False) -> None:
+        """「实到 3 人：李书记、王芳…」, as many names as fit, then 等 N 人."""
+        if not rows:
+            return
+        shown = [r.member.name + (f"（{r.reason}）" if reasons and r.reason else "") for r in rows]
+        for count in range(len(shown), 0, -1):
+            more = "" if count == len(shown) else f"等 {len(shown)} 人"
+            if self.add(f"{head} {len(rows)} 人：{'、'.join(shown[:count])}{more}"):
+                return
+        self.add(f"{head} {len(rows)} 人")
+
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+def _mine(row: MeetingAttendee, roster: meetings.Roster) -> str:
+    state = str(row.attendance)
+    if roster.over and state in (Attendance.UNKNOWN.value, Attendance.REQUESTED.value):
+        label = "缺席" + ("（请假未获批准）" if state == Attendance.REQUESTED.value else "")
+    else:
+        label = LABELS[state]
+    return f"您：{label}" + (f"（{row.reason}）" if row.reason and state != "present" else "")
 
 
 @router.message(SHOW, bound)
 async def show(number: str, member: Member, clock: Clock) -> str:
+    """One roster for everyone: 应到 (the expected only), 实到, 请假, 待批, 未签到/缺席, 列席, 纪要.
+
+    Names are for those who run the meeting (and its recorder); a member sees the counts and
+    their own line.
+    """
     m = await meetings.visible(member, int(number))
-    await attendance.close(m, clock.now())  # after the end, the undecided become absent
-    counts = await meetings.roster_counts(m)
-    roster = "，".join(f"{LABELS[k]} {v}" for k, v in counts.items() if v)
-    status = "（已取消）" if m.status == MeetingStatus.CANCELLED else ""
-    reply = (
-        f"【{m.id}】{m.kind}{status}\n时间：{_span(m, clock)}\n地点：{m.place or '（未填）'}\n"
-        f"主题：{m.topic}\n应到 {sum(counts.values())} 人：{roster or '无'}"
-    )
-    quorum = attendance.quorum(m, counts)
+    now = clock.now()
+    await attendance.close(m, now)  # after the end, the undecided become absent
+    r = await meetings.roster(m, now)
+    cancelled = m.status == MeetingStatus.CANCELLED
+    reply = _Reply()
+    reply.add(f"【{m.id}】{m.kind}{'（已取消）' if cancelled else ''}")
+    reply.add(f"时间：{_span(m, clock)}")
+    reply.add(f"地点：{m.place or '（未填）'}")
+    reply.add(f"主题：{m.topic}")
+    if m.kind == meetings.GROUP_MEETING:
+        reply.add(f"党小组：{m.organisation.name}")
+    if m.speaker:
+        reply.add(f"主讲人：{m.speaker}")
+    runs = await attendance.may_decide(member, m)
+    if runs or m.recorder_id == member.id:  # type: ignore[attr-defined]
+        counts = [
+            f"实到 {len(r.present)}",
+            f"请假 {len(r.on_leave)}",
+            *([f"待批 {len(r.requested)}"] if r.requested else []),
+            f"{r.missing_label} {len(r.missing)}",
+        ]
+        reply.add(f"应到 {len(r.expected)} 人：{'，'.join(counts)}")
+        reply.names("实到", r.present)
+        reply.names("请假", r.on_leave, reasons=True)
+        reply.names("待批", r.requested, reasons=True)
+        reply.names(r.missing_label, r.missing, reasons=r.over)
+        if r.requested:
+            first = r.requested[0]
+            handle = await attendance.roster_handle(m, first.member)
+            reply.add(f"（审批：准假 {m.id} {handle}，或 不准假 {m.id} {handle} 原因）")
+        if r.invited:
+            guests = [f"{g.member.name}（{LABELS[str(g.attendance)]}）" for g in r.invited]
+            reply.add(f"列席 {len(guests)} 人（不计入应到）：{'、'.join(guests)}")
+    else:
+        counts = [f"实到 {len(r.present)}", f"请假 {len(r.on_leave)}"]
+        reply.add(f"应到 {len(r.expected)} 人：{'，'.join(counts)}")
+        if r.invited:
+            reply.add(f"列席 {len(r.invited)} 人（不计入应到）")
+        mine = next((row for row in [*r.expected, *r.invited] if row.member_id == member.id), None)  # type: ignore[attr-defined]
+        if mine is not None:
+            reply.add(_mine(mine, r))
+    quorum = attendance.quorum(m, await meetings.roster_counts(m))
     if quorum is False and m.status == MeetingStatus.HELD:
-        reply += "\n⚠ 到会人数未超过应到人数的一半，不足法定人数。"
-    if member.role in BRANCH_LEADERS:
-        for who in await meetings.not_present(m):
-            line = f"\n· {who.member.name}：{LABELS[str(who.attendance)]}"
-            line += f"（{who.reason}）" if who.reason else ""
-            if len((reply + line).encode()) > MAX_TEXT_BYTES - 200:
-                reply += "\n……"
-                break
-            reply += line
-    if member.role in BRANCH_LEADERS:
+        reply.add("⚠ 到会人数未超过应到人数的一半，不足法定人数。")
+    if runs:
         missed = list(dict.fromkeys(n.member.name for n in await notices.unreachable(m)))
         if missed:
-            shown = "、".join(missed[:20]) + ("等" if len(missed) > 20 else "")
-            reply += f"\n通知未能送达 {len(missed)} 人：{shown}（请当面或电话告知）"
+            shown = "、".join(missed[:10]) + ("等" if len(missed) > 10 else "")
+            reply.add(f"通知未能送达 {len(missed)} 人：{shown}（请当面或电话告知）")
     if m.minutes:
-        reply += f"\n已记纪要 {len(m.minutes)} 字。"
-    return reply
+        _add_minutes(reply, m.minutes)
+    return reply.text()
+
+
+def _add_minutes(reply: _Reply, minutes: str) -> None:
+    """The minutes as written, cut to what still fits, saying how long they are."""
+    whole = f"纪要：{minutes}"
+    if reply.add(whole):
+        return
+    room = BUDGET - reply.size() - len(f"\n纪要：…（共 {len(minutes)} 字，全文见台账）".encode())
+    if room > 30:
+        head = fit(minutes, room).rstrip("…")
+        reply.add(f"纪要：{head}…（共 {len(minutes)} 字，全文见台账）")
+    else:
+        reply.add(f"已记纪要 {len(minutes)} 字，全文见台账。")
 
 
 @router.message(CANCEL_MEETING, bound)
 async def cancel(
-    number: str, reason: str, member: Member, clock: Clock, scheduler: AsyncIOScheduler
+    number: str,
+    reason: str,
+    raw_text: str,
+    member: Member,
+    clock: Clock,
+    scheduler: AsyncIOScheduler,
 ) -> str:
-    m = await meetings.cancel(member, int(number), reason, clock.now())
+    # The reason as typed, Chinese punctuation and all: the members read it in the notice.
+    typed = text_after_number(raw_text, "取消会议")
+    m = await meetings.cancel(member, int(number), typed or reason, clock.now())
     poke(scheduler)
     return f"已取消编号 {m.id} 的{m.kind}（{when_text(m.starts_at, clock.zone)}，{m.topic}）。"
 
@@ -192,7 +338,9 @@ async def reschedule(
     scheduler: AsyncIOScheduler,
 ) -> str:
     starts_at, _ = _parse(when, clock)
-    m = await meetings.reschedule(member, int(number), starts_at, clock.now(), reminder_offsets)
+    m = await meetings.reschedule(
+        member, int(number), starts_at, clock.local_now(), reminder_offsets
+    )
     poke(scheduler)
     return f"已改期：编号 {m.id} 的{m.kind}改到 {_span(m, clock)}。"
 
@@ -207,6 +355,8 @@ async def invite(
     reminder_offsets: list[tuple[str, int]],
     scheduler: AsyncIOScheduler,
 ) -> str:
-    guest = await meetings.invite(member, int(number), name, tail, clock.now(), reminder_offsets)
+    guest = await meetings.invite(
+        member, int(number), name, tail, clock.local_now(), reminder_offsets
+    )
     poke(scheduler)
     return f"已请{guest.name}列席编号 {number} 的会议，会通知本人。"

@@ -17,7 +17,7 @@ from server.services.submissions import MIN_LENGTH, counted_length
 from study_content.retrieval import CorpusIndex, Passage
 
 router = Router("questions")
-router.help("问 <问题>", "从学习资料中找答案，例如：问 党费怎么交", visible=bound, order=50)
+router.help("问 党费怎么交", "从学习资料中找答案", visible=bound, order=50)
 
 # 问 followed by the question; but "问题是…" and "问一下…" are questions themselves.
 _ASK = re.compile(r"(?:问|提问|请教)(?![题一下])[\s:：]*(?P<question>.+)", re.S)

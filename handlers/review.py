@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from server.activity import SUBMISSION_STATUS_LABELS, Submission
+import re
+
+from server.activity import SUBMISSION_STATUS_LABELS, Submission, SubmissionStatus
 from server.clock import Clock
 from server.dispatch import Router
 from server.dispatch.context import text_after_number
 from server.dispatch.filters import HasRole, InState, Keyword, Pattern, bound
 from server.dispatch.state import Conversation
+from server.errors import DangjianError
 from server.models import BRANCH_LEADERS, Channel, Member
 from server.services import review_notice, submissions
 from server.services.points import PointsRules
@@ -17,15 +20,24 @@ from study_content.corpus import Unit
 
 router = Router("review")
 REVIEWING = "submission:reviewing"
+LISTING = "submission:listing"  # after 审核: 继续 shows the next of the pending 心得
+LISTED = 10  # 心得 looked at for one reply of the list
 PAGE_BYTES = 1500  # of the 心得 per reply, leaving room for the heading within 2,048
 leader = HasRole(BRANCH_LEADERS)
-router.help("审核", "审核本支部党员的心得（通过 N / 退回 N 原因）", visible=leader, order=60)
+router.help(
+    "审核", "审核本支部的心得：通过 5，通过 5 6 7，全部通过，退回 5 原因", visible=leader, order=58
+)
 
 
 LIST = Keyword("审核", "审核心得", "待审核")
 REVIEW_ONE = Pattern(r"(?:审核|查看心得)\s*(?P<number>\d{1,9})")
 APPROVE = Pattern(r"通过\s*(?P<number>\d{1,9})")
 RETURN = Pattern(r"退回\s*(?P<number>\d{1,9})\s*(?P<reason>.*)")
+# 通过 3 5 8 (two or more numbers), or 全部通过: a preview, then 确认.
+APPROVE_MANY = Pattern(r"通过\s*(?P<numbers>\d{1,9}(?:[\s,，、]+\d{1,9})+)")
+APPROVE_ALL = Keyword("全部通过", "一键通过", "批量通过")
+BATCH = "submission:batch"
+BATCH_MOST = 10
 
 
 def _flag(submission: Submission, corpus: list[Unit], visible: set[int]) -> str:
@@ -53,13 +65,30 @@ def _when(s: Submission) -> str:
 
 
 @router.message(LIST, leader)
-async def list_pending(member: Member, corpus: list[Unit]) -> str:
-    pending, total = await submissions.pending_for(member)
+async def list_pending(member: Member, corpus: list[Unit], conversation: Conversation) -> str:
+    return await _list_from(member, corpus, conversation, 0)
+
+
+@router.message(Keyword("继续", "下一页", "更多"), InState(LISTING), leader)
+async def list_more(member: Member, corpus: list[Unit], conversation: Conversation) -> str:
+    return await _list_from(member, corpus, conversation, int(conversation.data.get("skip", 0)))
+
+
+async def _list_from(
+    member: Member, corpus: list[Unit], conversation: Conversation, skip: int
+) -> str:
+    """The pending 心得 from the `skip`-th on, oldest first, as many as fit in one reply."""
+    pending, total = await submissions.pending_for(member, limit=skip + LISTED)
+    pending = pending[skip:]
     if not pending:
+        conversation.clear()
+        if skip and total:
+            return f"待审核的心得已经全部列出（共 {total} 篇）。回复 审核 从头再看。"
         return "目前没有待审核的心得。"
     visible = await _visible_flags(member, pending)
     tail = "\n回复 审核 N 看全文，通过 N，或 退回 N 原因。"
-    reply, shown = f"待审核的心得共 {total} 篇（先交的在前）：", 0
+    head = "待审核的心得共" if not skip else "待审核的心得（续），共"
+    reply, shown = f"{head} {total} 篇（先交的在前）：", 0
     for s in pending:
         flag = _flag(s, corpus, visible)
         line = f"\n【{s.id}】{s.member.name} {_when(s)} {s.length} 字{' ' + flag if flag else ''}"
@@ -67,8 +96,11 @@ async def list_pending(member: Member, corpus: list[Unit]) -> str:
         if len((reply + line + tail).encode()) > MAX_TEXT_BYTES - 120:
             break
         reply, shown = reply + line, shown + 1
-    if total > shown:
-        reply += f"\n……还有 {total - shown} 篇，处理完这些再回复 审核。"
+    left = total - skip - shown
+    # 继续 pages on through the list (it would otherwise reach 今日学习's 继续).
+    conversation.set(LISTING, skip=skip + shown)
+    if left > 0:
+        reply += f"\n……还有 {left} 篇，回复 继续 查看。"
     return reply + tail
 
 
@@ -143,8 +175,117 @@ async def send_back(
     return f"已退回编号 {s.id} 的心得。{told}"
 
 
+def _numbers(text: str) -> list[int]:
+    return list(dict.fromkeys(int(n) for n in re.findall(r"\d{1,9}", text)))
+
+
+@router.message(APPROVE_MANY, leader)
+async def approve_many_preview(
+    numbers: str, member: Member, corpus: list[Unit], conversation: Conversation
+) -> str:
+    """通过 3 5 8: the ones named, shown first; nothing is approved before 确认."""
+    wanted = _numbers(numbers)
+    if len(wanted) > BATCH_MOST:
+        return f"一次最多通过 {BATCH_MOST} 篇，请分几次发送。"
+    found: list[Submission] = []
+    skipped: list[str] = []
+    for number in wanted:
+        try:
+            s = await submissions.find_for_review(member, number)
+        except DangjianError:
+            skipped.append(f"编号 {number}（没有找到）")
+            continue
+        if s.status != SubmissionStatus.PENDING:
+            skipped.append(f"编号 {number}（已审核）")
+        else:
+            found.append(s)
+    return await _batch_preview(member, corpus, conversation, found, skipped, [])
+
+
+@router.message(APPROVE_ALL, leader)
+async def approve_all_preview(
+    member: Member, corpus: list[Unit], conversation: Conversation
+) -> str:
+    """全部通过: the oldest pending ones; a near-copy is left out, to be read first."""
+    pending, _ = await submissions.pending_for(member, limit=BATCH_MOST)
+    clean = [s for s in pending if not s.resembles]
+    flagged = [s for s in pending if s.resembles]
+    return await _batch_preview(member, corpus, conversation, clean, [], flagged)
+
+
+async def _batch_preview(
+    member: Member,
+    corpus: list[Unit],
+    conversation: Conversation,
+    found: list[Submission],
+    skipped: list[str],
+    held_back: list[Submission],
+) -> str:
+    visible = await _visible_flags(member, found)
+    lines: list[str] = []
+    for s in found:
+        flag = _flag(s, corpus, visible)
+        lines.append(
+            f"【{s.id}】{s.member.name} {_when(s)} {s.length} 字{' ' + flag if flag else ''}"
+        )
+    if skipped:
+        lines.append("不在其中：" + "、".join(skipped))
+    if held_back:
+        ids = "、".join(str(s.id) for s in held_back)
+        lines.append(f"疑似雷同的 {len(held_back)} 篇（编号 {ids}）请先回复 审核 N 看全文再定。")
+    if not found:
+        conversation.clear()
+        return "\n".join([*lines, "没有可以通过的心得。"]) if lines else "目前没有待审核的心得。"
+    conversation.set(BATCH, ids=[s.id for s in found])
+    head = f"将通过以下 {len(found)} 篇心得："
+    return "\n".join([head, *lines, "回复 确认 全部通过，回复 取消 放弃。"])
+
+
+@router.message(Keyword("确认", "确定"), InState(BATCH), leader)
+async def approve_many(
+    member: Member,
+    clock: Clock,
+    conversation: Conversation,
+    points_rules: PointsRules,
+    wechat_clients: dict[Channel, WeChatClient],
+) -> str:
+    ids = [int(n) for n in conversation.data.get("ids", [])]
+    conversation.clear()
+    done: list[int] = []
+    failed: list[str] = []
+    unreached = 0
+    for number in ids:
+        try:
+            approval = await submissions.approve(
+                member, number, clock.now(), clock.today(), points_rules
+            )
+        except DangjianError as exc:  # reviewed meanwhile, by another secretary
+            failed.append(f"编号 {number}：{exc.user_message}")
+            continue
+        done.append(number)
+        s = approval.submission
+        text = review_notice.approved_text(s, approval.points)
+        if not await review_notice.tell_author(s, text, clock.now(), wechat_clients):
+            unreached += 1
+    reply = f"已通过 {len(done)} 篇心得（编号 {'、'.join(map(str, done))}）。" if done else ""
+    if done:
+        reply += (
+            "已通知本人。"
+            if not unreached
+            else (
+                f"其中 {unreached} 人 48 小时内没有和公众号互动，暂时无法推送；"
+                "本人回复 我的心得 时会看到结果。"
+            )
+        )
+    if failed:
+        reply += "\n未通过：" + "；".join(failed)
+    return reply or "没有通过任何心得。"
+
+
 @router.message(LIST, bound)
 @router.message(REVIEW_ONE, bound)
+@router.message(APPROVE_MANY, bound)
+@router.message(APPROVE_ALL, bound)
 @router.message(APPROVE, bound)
 @router.message(RETURN, bound)
 async def not_a_reviewer() -> str:

@@ -26,7 +26,9 @@ drafting = Router("submissions:drafting")
 WRITING = "submission:writing"
 REASON_SHOWN = 40  # characters of a return reason in the list (a reply has 2,048 bytes)
 
-router.help("心得 <内容>", "提交心得体会（或先回复 写心得）", visible=bound, order=40)
+router.help(
+    "心得 今天学习了党章，我体会到……", "提交心得体会（或先回复 写心得）", visible=bound, order=40
+)
 router.help("我的心得", "查看自己提交的心得和审核结果", visible=bound, order=41)
 
 _COMMAND = Command("心得体会", "心得", "交流体会")

@@ -26,6 +26,7 @@ DEV_AES_KEY = "ZGFuZ2ppYW4tZGV2ZWxvcG1lbnQta2V5LTMyYnl0ZXM"
 DEV_APPID = "wxdangjiandev0000"
 DEV_SECRET = "dangjian-dev-secret"
 DEFAULT_API_BASE = "https://api.weixin.qq.com"
+DEFAULT_OAUTH_BASE = "https://open.weixin.qq.com"
 
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9]{3,32}$")
 
@@ -146,6 +147,9 @@ class Settings(BaseSettings):
     wechat_mp_appid: str | None = _env("WECHAT_MP_APPID")
     wechat_mp_secret: str | None = _env("WECHAT_MP_SECRET")
     wechat_api_base: str | None = _env("WECHAT_API_BASE")
+    # Where WeChat's web-authorisation page is (网页授权, for signing in from a scanned QR in
+    # WeChat's browser).  Unset: https://open.weixin.qq.com; in development, the fake WeChat.
+    wechat_oauth_base: str | None = _env("WECHAT_OAUTH_BASE")
 
     @field_validator("db_url")
     @classmethod
@@ -228,7 +232,7 @@ class Settings(BaseSettings):
             raise ValueError("does not decode to a 32-byte AES key")
         return v
 
-    @field_validator("wechat_api_base")
+    @field_validator("wechat_api_base", "wechat_oauth_base")
     @classmethod
     def _api_base(cls, v: str | None) -> str | None:
         if not v:
@@ -352,6 +356,14 @@ class Settings(BaseSettings):
         if self.embedded_fake_wechat:
             return f"http://{self.host}:{self.port}/fake-wechat"
         return DEFAULT_API_BASE
+
+    @property
+    def oauth_base(self) -> str:
+        if self.wechat_oauth_base:
+            return self.wechat_oauth_base
+        if self.development:
+            return self.api_base  # the fake WeChat serves the authorize page too
+        return DEFAULT_OAUTH_BASE
 
     @property
     def base_url(self) -> str:

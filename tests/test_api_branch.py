@@ -288,6 +288,7 @@ async def test_the_secretary_shows_the_code_takes_the_roster_and_corrects_attend
         "expected": 4,
         "present": 0,
         "leave": 1,
+        "requested": 0,
         "absent": 3,
         "unknown": 0,
         "invited": 0,

@@ -7,7 +7,7 @@ from typing import Any
 
 from server.activity import PointsEntry
 from server.meetings import Attendance, Meeting, MeetingAttendee
-from server.models import Member, Organisation, Role
+from server.models import Channel, Member, Organisation, Role, WeChatIdentity
 from server.services import attendance, meetings
 from server.typedefs import SETTINGS
 from server.wechat.fake_state import FakeWeChat
@@ -61,10 +61,12 @@ async def test_a_member_sees_the_meetings_she_is_expected_at(
     assert shown["mine"] == {
         "role": "expected",
         "attendance": "unknown",
+        "label": "未签到",
         "reason": None,
         "signed_at": None,
     }
     assert shown["signin_open"] is False and shown["may_ask_leave"] is True
+    assert shown["may_withdraw_leave"] is False
     assert listed["items"][0] == shown
     status, body = await world.call("GET", "/meetings", headers, params={"limit": "1000"})
     assert status == 400 and body["field"] == "limit"
@@ -193,9 +195,32 @@ async def test_a_member_asks_for_leave_before_the_meeting(
         assert status == 400 and answer["field"] == field, (body, answer)
     row = await MeetingAttendee.get(meeting_id=meeting.id, member_id=folk["wang"].id)
     assert row.attendance == Attendance.UNKNOWN and row.reason is None
+    # A request, not a leave: 待批 until the secretary decides; the secretary hears of it.
+    secretary_oa = "o-oa-secretary"
+    await WeChatIdentity.create(
+        appid=world.client.app[SETTINGS].appid,
+        openid=secretary_oa,
+        channel=Channel.OFFICIAL_ACCOUNT,
+        member=folk["secretary"],
+    )
+    world.fake.interact(secretary_oa)
     status, shown = await world.call("POST", path, headers, json={"reason": "在外地出差"})
-    assert status == 200 and shown["mine"]["attendance"] == "leave"
-    assert shown["mine"]["reason"] == "在外地出差"
+    assert status == 200 and shown["mine"]["attendance"] == "requested"
+    assert shown["mine"]["label"] == "待批" and shown["mine"]["reason"] == "在外地出差"
+    assert shown["told"] == ["李书记"] and shown["may_withdraw_leave"] is True
+    (sent,) = world.fake.messages_to(secretary_oa)
+    assert "【请假申请】王芳" in (sent.text or "") and f"准假 {meeting.id} 王芳" in (
+        sent.text or ""
+    )
+    status, again = await world.call("POST", path, headers, json={"reason": "在外地出差，周五回"})
+    assert status == 200 and again["told"] == [] and again["mine"]["reason"] == "在外地出差，周五回"
+    assert len(world.fake.messages_to(secretary_oa)) == 1  # told once, not for each edit
+    # She may take it back before the start, and ask again.
+    status, back = await world.call("DELETE", path, headers)
+    assert status == 200 and back["mine"]["attendance"] == "unknown"
+    assert back["mine"]["reason"] is None
+    status, body = await world.call("DELETE", path, headers)
+    assert status == 409 and "没有" in body["error"]
     world.clock.set(STARTS + timedelta(minutes=5))
     headers = await world.headers(folk["zheng"])
     status, late = await world.call("POST", path, headers, json={"reason": "临时有事"})

@@ -99,11 +99,10 @@ async def test_leave_before_the_start_with_a_reason(
 ) -> None:
     client, peer, clock, meeting = await scheduled(aiohttp_client, make_settings)
     assert "请写明请假原因" in await say(client, peer, MEMBER, f"请假 {meeting.id}")
-    assert "已为您请假" in await say(
-        client, peer, MEMBER, f"请假 {meeting.id} 在外地出差，周五回来"
-    )
+    asked = await say(client, peer, MEMBER, f"请假 {meeting.id} 在外地出差，周五回来")
+    assert "已提交请假申请" in asked and "待批" in asked
     row = await MeetingAttendee.get(meeting=meeting, member__name="王芳")
-    assert (row.attendance, row.reason) == (Attendance.LEAVE, "在外地出差，周五回来")
+    assert (row.attendance, row.reason) == (Attendance.REQUESTED, "在外地出差，周五回来")
     clock.set(STARTS)
     assert "会议已经开始" in await say(client, peer, MEMBER, f"请假 {meeting.id} 堵车")
 
@@ -113,14 +112,16 @@ async def test_after_the_end_the_rest_are_absent_and_quorum_is_checked(
 ) -> None:
     client, peer, clock, meeting = await scheduled(aiohttp_client, make_settings)
     await say(client, peer, MEMBER, f"请假 {meeting.id} 在外地出差")
+    await say(client, peer, SECRETARY, f"准假 {meeting.id} 王芳")
     clock.set(STARTS)
     code = code_in(await say(client, peer, SECRETARY, f"签到码 {meeting.id}"))
     await say(client, peer, SECRETARY, f"签到 {code}")
     clock.advance(hours=2)  # after 16:30
     detail = await say(client, peer, SECRETARY, f"会议 {meeting.id}")
-    assert "已签到 1" in detail and "请假 1" in detail and "缺席 3" in detail
+    assert "应到 5 人：实到 1，请假 1，缺席 3" in detail
     assert "不足法定人数" in detail
-    assert "· 王芳：请假（在外地出差）" in detail and "· 郑七：缺席" in detail
+    assert "实到 1 人：李书记" in detail and "请假 1 人：王芳（在外地出差）" in detail
+    assert "缺席 3 人：周委员、吴组长、郑七" in detail
     await meeting.refresh_from_db()
     assert meeting.status == MeetingStatus.HELD
     assert "已经结束" in await say(client, peer, SECRETARY, f"签到码 {meeting.id}")
@@ -152,7 +153,7 @@ async def test_minutes_are_the_secretarys_own_words(
     assert "已记下" in await say(client, peer, SECRETARY, f"纪要 {meeting.id} {text}")
     await meeting.refresh_from_db()
     assert meeting.minutes == text
-    assert "已记纪要" in await say(client, peer, SECRETARY, f"会议 {meeting.id}")
+    assert f"纪要：{text}" in await say(client, peer, SECRETARY, f"会议 {meeting.id}")
 
 
 async def test_my_record_counts_this_years_meetings(

@@ -362,3 +362,78 @@ def test_a_flaky_path_fails_every_nth_call() -> None:
     assert [t.errcode if t else None for t in taken] == [None, None, -1, None, None, -1]
     fake.flaky("/cgi-bin/message/custom/send", every=0)
     assert fake.take_failure("/cgi-bin/message/custom/send") is None
+
+
+# --- web authorisation (网页授权) ---------------------------------------------------------------
+
+AUTHORIZE = {
+    "appid": APPID,
+    "redirect_uri": "https://dj.example.cn/admin/meetings/7/signin/back",
+    "response_type": "code",
+    "scope": "snsapi_base",
+    "state": "abc123",
+}
+
+
+async def authorize(http: TestClient, user: str | None = ALICE, **overrides: str) -> Any:
+    headers = {"X-Fake-WeChat-User": user} if user else {}
+    return await http.get(
+        "/connect/oauth2/authorize",
+        params=AUTHORIZE | overrides,
+        headers=headers,
+        allow_redirects=False,
+    )
+
+
+async def test_web_authorisation_redirects_with_a_single_use_code_for_the_openid(
+    http: TestClient,
+) -> None:
+    resp = await authorize(http)
+    assert resp.status == 302
+    back = resp.headers["Location"]
+    assert back.startswith(AUTHORIZE["redirect_uri"] + "?code=") and back.endswith("&state=abc123")
+    code = back.split("code=")[1].split("&")[0]
+    exchange = {
+        "appid": APPID,
+        "secret": SECRET,
+        "code": code,
+        "grant_type": "authorization_code",
+    }
+    answer = await get(http, "/sns/oauth2/access_token", **exchange)
+    assert answer["errcode"] == 0 and answer["openid"] == ALICE
+    assert answer["scope"] == "snsapi_base" and answer["expires_in"] == 7200
+    assert (await get(http, "/sns/oauth2/access_token", **exchange))["errcode"] == 40163
+    never = exchange | {"code": "never-issued"}
+    assert (await get(http, "/sns/oauth2/access_token", **never))["errcode"] == 40029
+    wrong = exchange | {"secret": "nope"}
+    assert (await get(http, "/sns/oauth2/access_token", **wrong))["errcode"] == 40125
+    grant = exchange | {"grant_type": "client_credential"}
+    assert (await get(http, "/sns/oauth2/access_token", **grant))["errcode"] == 40002
+
+
+async def test_a_web_code_expires_after_five_minutes(http: TestClient, clock: FrozenClock) -> None:
+    back = (await authorize(http)).headers["Location"]
+    code = back.split("code=")[1].split("&")[0]
+    clock.advance(minutes=5, seconds=1)
+    answer = await get(
+        http,
+        "/sns/oauth2/access_token",
+        appid=APPID,
+        secret=SECRET,
+        code=code,
+        grant_type="authorization_code",
+    )
+    assert answer["errcode"] == 40029
+
+
+async def test_the_authorize_page_refuses_what_wechat_refuses(http: TestClient) -> None:
+    outside = await authorize(http, user=None)
+    assert outside.status == 200 and "请在微信客户端打开链接" in await outside.text()
+    for overrides, code in (
+        ({"appid": "wxunknown"}, "10016"),
+        ({"redirect_uri": "not a url"}, "10003"),
+        ({"response_type": "token"}, "10005"),
+        ({"scope": "snsapi_everything"}, "10004"),
+    ):
+        resp = await authorize(http, **overrides)
+        assert resp.status == 400 and code in await resp.text(), overrides

@@ -31,6 +31,7 @@ async def test_the_years_ledger_has_a_row_per_meeting_with_each_absentee_and_rea
     general, committee = await Meeting.all().order_by("id")
     await say(client, peer, SECRETARY, f"取消会议 {committee.id} 书记出差")
     await say(client, peer, MEMBER, f"请假 {general.id} 在外地出差")
+    await say(client, peer, SECRETARY, f"准假 {general.id} 王芳")  # a request until granted
     clock.set(STARTS)
     code = code_in(await say(client, peer, SECRETARY, f"签到码 {general.id}"))
     await say(client, peer, SECRETARY, f"签到 {code}")

@@ -124,23 +124,132 @@ async def test_a_time_in_the_past_or_not_understood_gets_a_clear_answer(
     client, peer = await app(aiohttp_client, make_settings)
     await branch_with_people()
     assert "已经过去了" in await say(client, peer, SECRETARY, "安排 支委会 今天上午9点 复盘")
+    assert "已经过去了" in await say(client, peer, SECRETARY, "安排 支委会 昨天下午3点 复盘")
     assert "没看懂" in await say(client, peer, SECRETARY, "安排 支委会 改天吧 复盘")
     assert "可以安排" in await say(client, peer, SECRETARY, "安排 茶话会 明天下午3点 聊聊")
     assert "会议主题" in await say(client, peer, SECRETARY, "安排 支委会 明天下午3点")
     assert await Meeting.all().count() == 0
 
 
-async def test_a_clash_with_another_meeting_of_the_branch_is_refused(
+async def second_group(people: dict[str, Member]) -> Organisation:
+    """第二网格党小组: 郑七 leads it, with 周委员; nobody in it is in the first group."""
+    branch = await Organisation.get(id=people["secretary"].organisation_id)  # type: ignore[attr-defined]
+    group, _ = await Organisation.get_or_create(
+        path=branch.path + "/第二网格党小组",
+        defaults={"name": "第二网格党小组", "kind": OrgKind.GROUP, "parent": branch},
+    )
+    people["other"].role = Role.GROUP_LEADER
+    for key in ("other", "committee"):
+        people[key].group = group
+        await people[key].save()
+    await bind(people["other"], OTHER)
+    return group
+
+
+async def test_two_groups_with_different_members_meet_at_one_hour_in_two_rooms(
+    aiohttp_client: Any, make_settings: Any
+) -> None:
+    client, peer = await app(aiohttp_client, make_settings)
+    people = await branch_with_people()
+    await second_group(people)
+    await say(client, peer, LEADER, "安排 党小组会 明天下午3点 学习党章 地点 一楼会议室")
+    assert "已安排" in await say(client, peer, LEADER, "确认")
+    await say(client, peer, OTHER, "安排 党小组会 明天下午3点 学习党章 地点 二楼活动室")
+    assert "已安排" in await say(client, peer, OTHER, "确认")
+    assert await Meeting.all().count() == 2
+    # The same room at the same hour is another matter, however the room is typed.
+    refused = await say(
+        client, peer, OTHER, "安排 党小组会 明天下午3点半 交流心得 地点 一楼 会议室"
+    )
+    first = await Meeting.filter(place="一楼会议室").first()
+    assert first is not None
+    assert f"和编号 {first.id} 的党小组会（11月26日 15:00–16:30，学习党章）冲突" in refused
+    assert "地点「一楼会议室」那时已有安排" in refused and "或地点" in refused
+
+
+async def test_a_committee_and_a_group_sharing_a_member_cannot_both_be_booked(
+    aiohttp_client: Any, make_settings: Any
+) -> None:
+    client, peer = await app(aiohttp_client, make_settings)
+    people = await branch_with_people()
+    people["secretary"].group_id = people["leader"].group_id  # type: ignore[attr-defined]
+    await people["secretary"].save()  # the secretary is also in the first group
+    await say(client, peer, SECRETARY, "安排 支委会 明天下午3点 研究发展党员 地点 书记室")
+    await say(client, peer, SECRETARY, "确认")
+    first = await Meeting.get()
+    # The group's meeting at 4, in another room, overlaps the committee's 3:00–4:30.
+    reply = await say(client, peer, LEADER, "安排 党小组会 明天下午4点 学习党章 地点 活动室")
+    assert f"和编号 {first.id} 的支委会（11月26日 15:00–16:30，研究发展党员）冲突" in reply
+    assert "李书记都要参加那个会" in reply and "地点" not in reply.split("冲突")[1]
+    # Right after it ends is no clash: 16:30 is free again.
+    assert "请确认" in await say(client, peer, LEADER, "安排 党小组会 明天16:30 学习党章")
+
+
+async def test_a_committee_meeting_and_a_group_without_shared_members_but_one_room(
+    aiohttp_client: Any, make_settings: Any
+) -> None:
+    client, peer = await app(aiohttp_client, make_settings)
+    await branch_with_people()
+    await say(client, peer, SECRETARY, "安排 支委会 明天下午3点 研究发展党员 地点 会议室")
+    await say(client, peer, SECRETARY, "确认")
+    refused = await say(client, peer, LEADER, "安排 党小组会 明天下午3点半 学习党章 地点 会议室")
+    assert "地点「会议室」那时已有安排" in refused and "都要参加" not in refused
+    assert "请确认" in await say(client, peer, LEADER, "安排 党小组会 明天下午3点半 学习党章")
+
+
+async def test_a_cancelled_meeting_clashes_with_nothing_and_a_move_follows_the_rule(
     aiohttp_client: Any, make_settings: Any
 ) -> None:
     client, peer = await app(aiohttp_client, make_settings)
     await branch_with_people()
     await say(client, peer, SECRETARY, "安排 支委会 明天下午3点 研究发展党员")
     await say(client, peer, SECRETARY, "确认")
-    first = await Meeting.get()
-    # The group's meeting at 4 overlaps the committee's 3:00–4:30.
-    reply = await say(client, peer, LEADER, "安排 党小组会 明天下午4点 学习党章")
-    assert f"和编号 {first.id} 的支委会" in reply and "冲突" in reply
+    await say(client, peer, SECRETARY, "安排 党课 明天上午9点 学习党章")
+    await say(client, peer, SECRETARY, "确认")
+    committee, lecture = await Meeting.all().order_by("id")
+    # Moving the lecture onto the committee's hour: the secretary would be at both.
+    moved = await say(client, peer, SECRETARY, f"改期 {lecture.id} 明天下午4点")
+    assert f"和编号 {committee.id} 的支委会" in moved and "李书记、周委员都要参加" in moved
+    await lecture.refresh_from_db()
+    assert lecture.starts_at == datetime(2026, 11, 26, 1, 0, tzinfo=UTC)  # not moved
+    await say(client, peer, SECRETARY, f"取消会议 {committee.id} 改到下周")
+    assert "已改期" in await say(client, peer, SECRETARY, f"改期 {lecture.id} 明天下午4点")
+
+
+async def test_a_busy_member_is_not_invited_to_an_overlapping_meeting(
+    aiohttp_client: Any, make_settings: Any
+) -> None:
+    client, peer = await app(aiohttp_client, make_settings)
+    await branch_with_people()
+    await say(client, peer, LEADER, "安排 党小组会 明天下午3点 学习党章 地点 活动室")
+    await say(client, peer, LEADER, "确认")
+    await say(client, peer, SECRETARY, "安排 支委会 明天下午3点 研究发展党员 地点 书记室")
+    await say(client, peer, SECRETARY, "确认")
+    group_meeting, committee = await Meeting.all().order_by("id")
+    refused = await say(client, peer, SECRETARY, f"列席 {committee.id} 王芳")
+    assert f"王芳那时要参加编号 {group_meeting.id} 的党小组会" in refused
+    assert "已请郑七列席" in await say(client, peer, SECRETARY, f"列席 {committee.id} 郑七")
+
+
+async def test_a_group_and_a_committee_booked_at_the_same_moment_leave_one(
+    aiohttp_client: Any, make_settings: Any
+) -> None:
+    await app(aiohttp_client, make_settings)
+    people = await branch_with_people()
+    people["secretary"].group_id = people["leader"].group_id  # type: ignore[attr-defined]
+    await people["secretary"].save()
+    at_three = datetime(2026, 11, 26, 7, 0, tzinfo=UTC)
+    committee = await meetings.prepare(
+        people["secretary"], "支委会", at_three, "研究", "甲", NOW, 90
+    )
+    group = await meetings.prepare(people["leader"], "党小组会", at_three, "学习", "乙", NOW, 90)
+    results = await asyncio.gather(
+        meetings.schedule(people["secretary"], committee, NOW),
+        meetings.schedule(people["leader"], group, NOW),
+        return_exceptions=True,
+    )
+    assert sum(isinstance(r, Meeting) for r in results) == 1, results
+    assert await Meeting.all().count() == 1
 
 
 async def test_cancelling_the_preview_writes_nothing(
@@ -266,3 +375,85 @@ async def test_an_invitee_attends_without_being_expected(
     assert "应到 2 人" in await say(client, peer, SECRETARY, f"会议 {meeting.id}")
     assert f"【{meeting.id}】" in await say(client, peer, MEMBER, "会议")  # she sees it now
     assert "改动这个会议" in await say(client, peer, MEMBER, f"列席 {meeting.id} 郑七")
+
+
+async def test_a_lecture_names_its_speaker_whichever_comes_first_and_counts_as_study(
+    aiohttp_client: Any, make_settings: Any
+) -> None:
+    client, peer = await app(aiohttp_client, make_settings)
+    await branch_with_people()
+    preview = await say(
+        client, peer, SECRETARY, "安排 党课 下周三下午3点 学习党章 地点 会议室 主讲人 张教授"
+    )
+    assert "地点：会议室\n" in preview and "主讲人：张教授" in preview
+    assert "计入组织学习：是" in preview and "应到 5 人（本支部全体党员）" in preview
+    await say(client, peer, SECRETARY, "确认")
+    lecture = await Meeting.get()
+    assert (lecture.place, lecture.speaker, lecture.study) == ("会议室", "张教授", True)
+    detail = await say(client, peer, SECRETARY, f"会议 {lecture.id}")
+    assert "主讲人：张教授" in detail
+    swapped = await say(
+        client, peer, SECRETARY, "安排 党课 下周四下午3点 学习党史 主讲人：李书记，地点：二楼"
+    )
+    assert "地点：二楼\n" in swapped and "主讲人：李书记" in swapped
+    await say(client, peer, SECRETARY, "取消")
+    bare = await say(client, peer, SECRETARY, "安排 党课 下周四下午3点 学习党史")
+    assert "主讲人：（未填，可在末尾加上 主讲人 姓名）" in bare
+
+
+async def test_the_preview_says_whether_it_is_study_and_which_group_it_is_for(
+    aiohttp_client: Any, make_settings: Any
+) -> None:
+    client, peer = await app(aiohttp_client, make_settings)
+    await branch_with_people()
+    committee = await say(client, peer, SECRETARY, "安排 支委会 明天下午3点 研究发展党员")
+    assert "计入组织学习：否" in committee and "应到 2 人（支部委员会成员）" in committee
+    assert "党小组：" not in committee and "主讲人" not in committee
+    await say(client, peer, SECRETARY, "取消")
+    studying = await say(client, peer, SECRETARY, "安排 支委会 明天下午3点 学习新修订的条例")
+    assert "计入组织学习：是" in studying
+    await say(client, peer, SECRETARY, "取消")
+    group = await say(client, peer, LEADER, "安排 党小组会 明天下午3点 交流工作")
+    assert "党小组：第一网格党小组" in group and "应到 2 人（第一网格党小组全体党员）" in group
+    assert "已安排第一网格党小组党小组会" in await say(client, peer, LEADER, "确认")
+
+
+async def test_the_yearly_types_expect_the_whole_branch(
+    aiohttp_client: Any, make_settings: Any
+) -> None:
+    client, peer = await app(aiohttp_client, make_settings)
+    await branch_with_people()
+    for kind, study in (("集中学习", "是"), ("组织生活会", "否"), ("民主评议党员", "否")):
+        preview = await say(client, peer, SECRETARY, f"安排 {kind} 12月10日下午3点 年度工作")
+        assert f"类型：{kind}" in preview and "应到 5 人（本支部全体党员）" in preview, preview
+        assert f"计入组织学习：{study}" in preview
+        await say(client, peer, SECRETARY, "取消")
+
+
+async def test_an_invitee_is_listed_apart_and_those_who_came_are_named(
+    aiohttp_client: Any, make_settings: Any
+) -> None:
+    from server.services import attendance
+
+    client, peer = await app(aiohttp_client, make_settings)
+    people = await branch_with_people()
+    await say(client, peer, SECRETARY, "安排 支委会 明天下午3点 研究发展党员")
+    await say(client, peer, SECRETARY, "确认")
+    meeting = await Meeting.get()
+    await say(client, peer, SECRETARY, f"列席 {meeting.id} 王芳")
+    detail = await say(client, peer, SECRETARY, f"会议 {meeting.id}")
+    assert "应到 2 人：实到 0，请假 0，未签到 2" in detail
+    assert (
+        "未签到 2 人：李书记、周委员" in detail
+        and "列席 1 人（不计入应到）：王芳（未签到）" in detail
+    )
+    # Once people sign in, who came is shown, not only who did not.
+    await MeetingAttendee.filter(meeting=meeting).update(attendance="present")
+    detail = await say(client, peer, SECRETARY, f"会议 {meeting.id}")
+    assert "应到 2 人：实到 2，请假 0，未签到 0" in detail
+    assert "实到 2 人：李书记、周委员" in detail and "王芳（已签到）" in detail
+    assert "未签到 2 人" not in detail
+    # The guest herself sees the counts and her own line, not everyone's names.
+    mine = await say(client, peer, MEMBER, f"会议 {meeting.id}")
+    assert "您：已签到" in mine and "李书记" not in mine
+    assert await attendance.may_decide(people["member"], meeting) is False

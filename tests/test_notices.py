@@ -186,9 +186,11 @@ async def test_a_change_tells_those_told_before_and_voids_old_reminders(
     assert list((await statuses(meeting, "changed")).keys()) == ["王芳"]
     await outbox(client).deliver_due(clock.now())
     assert fake.messages_to(MEMBER)[-1].text.startswith("【会议改期】")  # type: ignore[union-attr]
-    await say(client, peer, SECRETARY, f"取消会议 {meeting.id} 书记出差")
+    await say(client, peer, SECRETARY, f"取消会议 {meeting.id} 书记出差，下周再开")
     await outbox(client).deliver_due(clock.now())
-    assert fake.messages_to(MEMBER)[-1].text.startswith("【会议取消】")  # type: ignore[union-attr]
+    cancelled = fake.messages_to(MEMBER)[-1].text or ""
+    assert cancelled.startswith("【会议取消】")
+    assert cancelled.endswith("原因：书记出差，下周再开")  # the reason the secretary gave
     assert await Notice.filter(meeting=meeting, status="pending").count() == 0
 
 
@@ -221,6 +223,21 @@ async def test_a_notice_claimed_before_a_crash_is_never_resent(
     await outbox(client).deliver_due(clock.now())
     row = await Notice.get(meeting=meeting, kind="scheduled", member__name="王芳")
     assert row.status == NoticeStatus.UNCERTAIN and fake.messages_to(MEMBER) == []
+
+
+async def test_a_cancellation_by_template_carries_its_reason_in_the_note(
+    aiohttp_client: Any, make_settings: Any, fake_wechat: tuple[FakeWeChat, str]
+) -> None:
+    fake, _ = fake_wechat
+    client, peer, clock, meeting, _ = await meeting_with_notices(
+        aiohttp_client, make_settings, oa_template="tmpl-meeting"
+    )
+    fake.follow(MEMBER)
+    await outbox(client).deliver_due(clock.now())
+    await say(client, peer, SECRETARY, f"取消会议 {meeting.id} 场地停电")
+    await outbox(client).deliver_due(clock.now())
+    last = fake.messages_to(MEMBER)[-1]
+    assert last.kind == "template" and last.body["data"]["thing4"]["value"] == "会议取消：场地停电"
 
 
 def test_template_values_are_cut_to_wechats_limits() -> None:

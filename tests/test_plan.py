@@ -32,13 +32,24 @@ async def test_a_branch_with_one_group_plans_its_year(db: None) -> None:
         parent=branch,
         path=branch.path + "/第一网格党小组",
     )
-    assert await plan_year(2027, "quarter") == 12 + 12 + 4 + 4 + 12
+    assert await plan_year(2027, "quarter") == 12 + 12 + 4 + 4 + 12 + 1 + 1
     kinds = Counter(await PlannedMeeting.all().values_list("kind", flat=True))
-    assert kinds == {"支委会": 12, "主题党日": 12, "支部党员大会": 4, "党课": 4, "党小组会": 12}
+    assert kinds == {
+        "支委会": 12,
+        "主题党日": 12,
+        "支部党员大会": 4,
+        "党课": 4,
+        "党小组会": 12,
+        # The yearly obligations of every branch.
+        "组织生活会": 1,
+        "民主评议党员": 1,
+    }
+    yearly = await PlannedMeeting.get(kind="组织生活会")
+    assert (yearly.period_start, yearly.period_end) == (date(2027, 1, 1), date(2027, 12, 31))
     q2 = await PlannedMeeting.get(kind="支部党员大会", period_start=date(2027, 4, 1))
     assert q2.period_end == date(2027, 6, 30)
     assert await plan_year(2027, "quarter") == 0  # again: nothing new
-    assert await plan_year(2028, "year") == 12 + 12 + 4 + 1 + 12
+    assert await plan_year(2028, "year") == 12 + 12 + 4 + 1 + 12 + 1 + 1
 
 
 def test_the_plan_command_runs_on_an_empty_database(tmp_path: Path) -> None:

@@ -530,3 +530,27 @@ async def test_two_processes_on_redis_share_one_refresh(
         await caches[0].delete(f"wechat:token:{APPID}")
         for cache in caches:
             await cache.close()
+
+
+async def test_a_web_authorisation_code_is_traded_once_for_the_openid(
+    client: WeChatClient, fake: FakeWeChat, server: TestServer
+) -> None:
+    page = fake.handle_authorize(
+        {
+            "appid": APPID,
+            "redirect_uri": "https://dj.example.cn/back",
+            "response_type": "code",
+            "scope": "snsapi_base",
+            "state": "s",
+        },
+        ALICE,
+    )
+    assert page.location is not None
+    code = page.location.split("code=")[1].split("&")[0]
+    answer = await client.oauth_access_token(code)
+    assert answer["openid"] == ALICE
+    with pytest.raises(WeChatAPIError) as used:
+        await client.oauth_access_token(code)
+    assert used.value.errcode == 40163
+    assert errcodes(fake, "/sns/oauth2/access_token") == [0, 40163]  # not retried
+    assert "access_token" not in fake.calls_to("/sns/oauth2/access_token")[0].query  # no token

@@ -15,7 +15,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from server.admin import views
+from server.admin import screen, views
 from server.errors import DangjianError
 from server.typedefs import ADMIN_TEMPLATES
 
@@ -65,6 +65,7 @@ def create_admin_app() -> web.Application:
     )
     admin.router.add_static("/static", HERE / "static", name="static")
     views.add_routes(admin)
+    screen.add_routes(admin)  # a meeting's sign-in screen, and signing in from its QR code
     return admin
 
 

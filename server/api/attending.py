@@ -22,9 +22,9 @@ from server.meetings import (
     after_the_end,
 )
 from server.models import Member
-from server.services import attendance, meetings
+from server.services import attendance, leave_notice, meetings
 from server.services.access import Hidden
-from server.typedefs import CACHE, CLOCK, SETTINGS
+from server.typedefs import CACHE, CLOCK, SETTINGS, WECHAT_CLIENTS
 
 routes = Routes("党员：会议")
 
@@ -40,23 +40,42 @@ async def _visible_meeting(call: Call[Any]) -> Meeting:
         raise Hidden() from None
 
 
+# What each state is called wherever a member reads it.
+LABELS = {
+    "present": "已签到",
+    "leave": "请假",
+    "requested": "待批",
+    "absent": "缺席",
+    "unknown": "未签到",
+}
+
+
 def _meeting_json(m: Meeting, mine: MeetingAttendee | None, now: datetime) -> dict[str, Any]:
     state = None
     if mine is not None:
         value = mine.attendance.value
         over = now > m.ends_at and m.status != MeetingStatus.CANCELLED
         if over and mine.role == AttendeeRole.EXPECTED:
-            value = after_the_end(value)  # undecided after the end is absent
+            value = after_the_end(value)  # undecided after the end is absent, 待批 too
         state = {
             "role": mine.role.value,
             "attendance": value,
+            "label": LABELS[value],
             "reason": mine.reason,
             "signed_at": iso(mine.signed_at),
         }
     live = m.status != MeetingStatus.CANCELLED
-    # As ask_leave decides: expected or invited, before the start, not signed in already.
+    before = live and mine is not None and now < m.starts_at
+    asked = mine is not None and mine.attendance in (Attendance.REQUESTED, Attendance.LEAVE)
+    # As ask_leave decides: on the list, before the start, not signed in, not already granted.
     may_leave = (
-        live and mine is not None and now < m.starts_at and mine.attendance != Attendance.PRESENT
+        before
+        and mine is not None
+        and mine.attendance
+        not in (
+            Attendance.PRESENT,
+            Attendance.LEAVE,
+        )
     )
     return {
         "id": m.id,
@@ -70,6 +89,7 @@ def _meeting_json(m: Meeting, mine: MeetingAttendee | None, now: datetime) -> di
         "mine": state,
         "signin_open": live and attendance.is_open(m, now),
         "may_ask_leave": may_leave,
+        "may_withdraw_leave": before and asked,
     }
 
 
@@ -131,10 +151,26 @@ class Leave(Input):
     reason: str = Field(max_length=10 * attendance.REASON_MAX, description="请假原因，最多 200 字")
 
 
-@routes.post("/meetings/{id}/leave", summary="会议开始前请假", body=Leave)
+@routes.post("/meetings/{id}/leave", summary="会议开始前请假（提交申请，待书记批准）", body=Leave)
 async def ask_leave(call: Call[Any]) -> dict[str, Any]:
+    """请假是申请：提交后状态为 requested（待批），支部书记（及会议主持人）会立即收到通知，
+    在聊天中回复「准假」或「不准假」，或在接口中审批。`told` 列出已收到通知的人；
+    暂时收不到推送的人会在「待办」中看到。已批准的请假不能重复申请（409）。"""
     meeting = await _visible_meeting(call)
-    meeting = await attendance.ask_leave(
-        call.member, meeting.id, call.body.reason, call.app[CLOCK].now()
-    )
+    clock = call.app[CLOCK]
+    asked = await attendance.ask_leave(call.member, meeting.id, call.body.reason, clock.now())
+    told: list[str] = []
+    if not asked.again:
+        text = await leave_notice.request_text(
+            asked.meeting, call.member, asked.row.reason or "", clock.zone
+        )
+        told, _ = await leave_notice.tell_deciders(asked.meeting, text, call.app[WECHAT_CLIENTS])
+    return {**await _one_meeting(call, asked.meeting), "told": told}
+
+
+@routes.delete("/meetings/{id}/leave", summary="撤销请假（会议开始前）")
+async def withdraw_leave(call: Call[Any]) -> dict[str, Any]:
+    """待批或已批准的请假都可在会议开始前撤销，撤销后恢复为应到。"""
+    meeting = await _visible_meeting(call)
+    meeting = await attendance.withdraw_leave(call.member, meeting.id, call.app[CLOCK].now())
     return await _one_meeting(call, meeting)

@@ -17,15 +17,22 @@ from server.api.leaders import hidden_if_refused, leader_scope, local_text, zone
 from server.api.spec import Call, Id, Input, PageQuery, Routes, page_of
 from server.clock import day_span
 from server.errors import Conflict, ValidationFailed
-from server.meetings import Attendance, AttendeeRole, Meeting, MeetingAttendee, MeetingStatus
+from server.meetings import (
+    Attendance,
+    AttendeeRole,
+    Meeting,
+    MeetingAttendee,
+    MeetingStatus,
+    after_the_end,
+)
 from server.models import Organisation
-from server.services import attendance, meetings, notices
+from server.services import attendance, leave_notice, meetings, notices
 from server.services.access import (
     Hidden,
     organisation_in_scope,
 )
 from server.settings import parse_offsets
-from server.typedefs import CLOCK, SCHEDULER, SETTINGS
+from server.typedefs import CLOCK, SCHEDULER, SETTINGS, WECHAT_CLIENTS
 
 routes = Routes("支部管理：会议")
 
@@ -55,6 +62,8 @@ def meeting_json(m: Meeting, zone: ZoneInfo) -> dict[str, Any]:
         "status": MeetingStatus(m.status).value,
         "organisation": {"id": org.id, "name": org.name} if isinstance(org, Organisation) else None,
         "has_minutes": bool(m.minutes),
+        "speaker": m.speaker,
+        "study": m.study,
     }
 
 
@@ -83,7 +92,10 @@ class NewMeeting(Input):
     kind: str = Field(
         min_length=1,
         max_length=20,
-        description="会议类型：支部党员大会、支委会、党小组会、党课、主题党日",
+        description=(
+            "会议类型：支部党员大会、支委会、党小组会、党课、主题党日、集中学习、组织生活会、"
+            "民主评议党员"
+        ),
     )
     starts_at: datetime = Field(description="开始时间（ISO 8601）；不带时区时按 DANGJIAN_TZ")
     minutes: int | None = Field(None, ge=15, le=600, description="时长（分钟），默认 90")
@@ -92,17 +104,27 @@ class NewMeeting(Input):
     organisation_id: Id | None = Field(
         None, description="召开的组织（党小组会为党小组）；默认本支部"
     )
+    speaker: str | None = Field(
+        None, max_length=meetings.SPEAKER_MAX, description="主讲人（党课；可以是支部以外的人）"
+    )
+    study: bool | None = Field(
+        None,
+        description=(
+            "是否计入组织学习；不填时按类型和主题决定（党课、主题党日、集中学习，或主题含“学习”）"
+        ),
+    )
 
 
 @routes.post("/meetings", summary="安排会议（与聊天中的「安排」规则相同）", body=NewMeeting)
 async def schedule_meeting(call: Call[Any]) -> dict[str, Any]:
-    """检查类型、不在过去、不与本支部其他会议冲突（409，field 为 starts_at）；
+    """检查类型、不在过去、不冲突：同一时间同一批人或同一地点已有会议即为冲突（409，field 为
+    starts_at；只是地点冲突时为 place），错误信息写明冲突的会议编号、类型、时间和共同的人或地点；
     写入后按聊天中的方式安排通知与提醒。organisation_id 只能是本人可安排的组织：
     本支部，或党小组会时本人所在的党小组。"""
     scope = leader_scope(call)
     member, body, settings = call.member, call.body, call.app[SETTINGS]
     clock = call.app[CLOCK]
-    now = clock.now()
+    now = clock.local_now()  # a clash is told in the organisation's time
     extra = tuple(n for n in settings.extra_meeting_types.split(",") if n)
     kind = meetings.kind_of(body.kind, extra)
     if kind is None:
@@ -120,7 +142,15 @@ async def schedule_meeting(call: Call[Any]) -> dict[str, Any]:
     minutes = body.minutes or settings.meeting_minutes
     try:
         draft = await meetings.prepare(
-            member, kind, starts_at, body.topic, body.place, now, minutes
+            member,
+            kind,
+            starts_at,
+            body.topic,
+            body.place,
+            now,
+            minutes,
+            study=body.study,
+            speaker=body.speaker,
         )
         meeting = await meetings.schedule(member, draft, now, _offsets(call))
     except Conflict as exc:  # the only conflict here: a clash with another meeting
@@ -142,7 +172,7 @@ async def reschedule_meeting(call: Call[Any]) -> dict[str, Any]:
     meeting = await _meeting(call)
     if meeting.status == MeetingStatus.CANCELLED:
         raise Conflict(f"编号 {meeting.id} 的会议已经取消了。")
-    now = call.app[CLOCK].now()
+    now = call.app[CLOCK].local_now()
     starts_at = _aware(call.body.starts_at, zone_of(call), now)
     try:
         with hidden_if_refused():
@@ -178,17 +208,28 @@ async def cancel_meeting(call: Call[Any]) -> dict[str, Any]:
 
 @routes.get("/meetings/{id}/roster", summary="会议名单：出勤、请假原因、签到时间、通知未达")
 async def meeting_roster(call: Call[Any]) -> dict[str, Any]:
-    """会议结束后，未签到也未请假的记为缺席（与聊天中查看会议相同）。quorum 仅对支部党员大会
-    有意义（到会超过应到人数一半），其他会议为 null。"""
+    """请假申请未审批前为 requested（待批）。会议结束后，未签到也未获准请假的（包括仍待批的）
+    记为缺席（与聊天中查看会议相同）。quorum 仅对支部党员大会有意义（到会超过应到人数一半），
+    其他会议为 null。"""
     meeting = await _meeting(call)
     zone = zone_of(call)
-    await attendance.close(meeting, call.app[CLOCK].now())
+    now = call.app[CLOCK].now()
+    await attendance.close(meeting, now)
     rows = (
         await MeetingAttendee.filter(meeting_id=meeting.id)
         .order_by("id")
         .prefetch_related("member")
     )
-    counts = await meetings.roster_counts(meeting)
+    over = meeting.status != MeetingStatus.CANCELLED and now > meeting.ends_at
+
+    def state(row: MeetingAttendee) -> str:
+        value = str(row.attendance)
+        return after_the_end(value) if over and row.role == AttendeeRole.EXPECTED else value
+
+    counts: dict[str, int] = {}
+    for row in rows:
+        if row.role == AttendeeRole.EXPECTED:
+            counts[state(row)] = counts.get(state(row), 0) + 1
     lost = await notices.unreachable(meeting)
     unreachable = {n.member.id: n.member.name for n in lost}
     return {
@@ -198,7 +239,7 @@ async def meeting_roster(call: Call[Any]) -> dict[str, Any]:
                 "member_id": row.member.id,
                 "name": row.member.name,
                 "role": AttendeeRole(row.role).value,
-                "attendance": str(row.attendance),
+                "attendance": state(row),
                 "reason": row.reason,
                 "signed_at": local_text(row.signed_at, zone),
             }
@@ -206,7 +247,10 @@ async def meeting_roster(call: Call[Any]) -> dict[str, Any]:
         ],
         "counts": {
             "expected": sum(counts.values()),
-            **{state: counts.get(state, 0) for state in ("present", "leave", "absent", "unknown")},
+            **{
+                state: counts.get(state, 0)
+                for state in ("present", "leave", "requested", "absent", "unknown")
+            },
             "invited": sum(1 for row in rows if row.role == AttendeeRole.INVITED),
         },
         "quorum": attendance.quorum(meeting, counts),
@@ -237,6 +281,66 @@ async def correct_attendance(call: Call[Any]) -> dict[str, Any]:
         "member_id": call.body.member_id,
         "attendance": str(fixed.attendance),
         "reason": fixed.reason,
+    }
+
+
+class LeaveDecisionBody(Input):
+    member_id: Id = Field(description="提交请假申请的党员")
+    decision: Literal["grant", "refuse"] = Field(description="grant 准假，refuse 不准假")
+    reason: str | None = Field(
+        None, max_length=CORRECTION_REASON_MAX, description="不准假的原因（不准假时必填）"
+    )
+
+
+@routes.post(
+    "/meetings/{id}/leave-decisions",
+    summary="审批请假（准假或不准假），并告知本人",
+    body=LeaveDecisionBody,
+)
+async def decide_leave(call: Call[Any]) -> dict[str, Any]:
+    """只能审批待批（requested）的申请；已审批过、会议已结束或已取消时返回 409。准假后记为
+    请假；不准假后恢复为应到，须写原因。本人会收到通知（`told`：是否已送达；未送达时本人在
+    会议详情中看到结果）。审批记入会议的变更记录。"""
+    meeting = await _meeting(call)
+    clock = call.app[CLOCK]
+    with hidden_if_refused():
+        decision = await attendance.decide_leave_for(
+            call.member,
+            meeting.id,
+            call.body.member_id,
+            call.body.decision == "grant",
+            call.body.reason or "",
+            clock.now(),
+        )
+    told = await leave_notice.tell_member(decision, zone_of(call), call.app[WECHAT_CLIENTS])
+    return {
+        "meeting_id": meeting.id,
+        "member_id": call.body.member_id,
+        "attendance": str(decision.row.attendance),
+        "reason": decision.why or decision.asked,
+        "told": told,
+    }
+
+
+@routes.get("/branch/leave-requests", summary="待批的请假申请（会议结束前），先开的会在前")
+async def leave_requests(call: Call[Any]) -> dict[str, Any]:
+    leader_scope(call)
+    zone = zone_of(call)
+    rows = await attendance.pending_leave(call.member, call.app[CLOCK].now())
+    return {
+        "items": [
+            {
+                "meeting": {
+                    "id": row.meeting.id,
+                    "kind": row.meeting.kind,
+                    "topic": row.meeting.topic,
+                    "starts_at": local_text(row.meeting.starts_at, zone),
+                },
+                "member": {"id": row.member.id, "name": row.member.name},
+                "reason": row.reason,
+            }
+            for row in rows
+        ]
     }
 
 

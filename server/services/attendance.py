@@ -19,10 +19,17 @@ from tortoise.transactions import in_transaction
 
 from server.activity import PointsReason
 from server.cache import Cache
-from server.errors import Conflict, NotFound, RateLimited, ValidationFailed
+from server.errors import Conflict, NotFound, PermissionDenied, RateLimited, ValidationFailed
 from server.meetings import Attendance, Meeting, MeetingAttendee, MeetingChange, MeetingStatus
-from server.models import Member, Organisation
-from server.services.meetings import BRANCH_MEETING, SIGNIN_OPENS, manageable, visible
+from server.models import BRANCH_LEADERS, Member, MemberStatus, Organisation, Role
+from server.services.meetings import (
+    BRANCH_MEETING,
+    GROUP_MEETING,
+    SIGNIN_OPENS,
+    branch_of,
+    manageable,
+    visible,
+)
 from server.services.points import PointsRules, award
 from server.services.scope import under
 from server.services.snapshot import touched_around
@@ -179,7 +186,15 @@ async def _present(
     return SignedIn(meeting, points)
 
 
-async def ask_leave(member: Member, number: int, reason: str, now: datetime) -> Meeting:
+@dataclass(frozen=True)
+class LeaveAsked:
+    meeting: Meeting
+    row: MeetingAttendee
+    again: bool  # asked before and not yet decided: the reason was replaced, nobody told twice
+
+
+async def ask_leave(member: Member, number: int, reason: str, now: datetime) -> LeaveAsked:
+    """请假 is a request: the member waits as 待批 until the secretary (or the chair) decides."""
     meeting = await visible(member, number)
     row = await MeetingAttendee.get_or_none(meeting_id=meeting.id, member_id=member.id)
     if row is None:
@@ -190,13 +205,212 @@ async def ask_leave(member: Member, number: int, reason: str, now: datetime) -> 
         raise Conflict("会议已经开始，不能再请假；如有特殊情况请联系支部书记补录。")
     if row.attendance == Attendance.PRESENT:
         raise Conflict("您已经签到了，不能再请假；如需离开请告诉书记。")
+    if row.attendance == Attendance.LEAVE:
+        raise Conflict(f"您的请假已经批准了（{row.reason or '无原因'}），不用再申请。")
     reason = reason.strip()
     if not reason:
         raise ValidationFailed(f"请写明请假原因，例如：请假 {number} 在外地出差", field="reason")
     if len(reason) > REASON_MAX:
         raise ValidationFailed(f"请假原因最多 {REASON_MAX} 字。", field="reason")
-    await MeetingAttendee.filter(id=row.id).update(attendance=Attendance.LEAVE, reason=reason)
+    again = row.attendance == Attendance.REQUESTED
+    await MeetingAttendee.filter(id=row.id).update(attendance=Attendance.REQUESTED, reason=reason)
+    await row.refresh_from_db()
+    return LeaveAsked(meeting, row, again)
+
+
+async def withdraw_leave(member: Member, number: int, now: datetime) -> Meeting:
+    """撤销请假: before the start, a request (or a leave granted) is taken back; the member is
+    expected again."""
+    meeting = await visible(member, number)
+    row = await MeetingAttendee.get_or_none(meeting_id=meeting.id, member_id=member.id)
+    if row is None or row.attendance not in (Attendance.REQUESTED, Attendance.LEAVE):
+        raise Conflict(f"您没有编号 {number} 的会议的请假申请。")
+    if now >= meeting.starts_at:
+        raise Conflict("会议已经开始，不能再撤销请假；请直接签到。")
+    await (
+        MeetingAttendee.filter(id=row.id)
+        .filter(attendance__in=[Attendance.REQUESTED, Attendance.LEAVE])
+        .update(attendance=Attendance.UNKNOWN, reason=None)
+    )
     return meeting
+
+
+async def may_decide(member: Member, meeting: Meeting) -> bool:
+    """Who decides a leave: whoever runs the meeting (the secretary, or the group leader of a
+    党小组会) and its chair."""
+    if meeting.chair_id == member.id:  # type: ignore[attr-defined]
+        return True
+    try:
+        await manageable(member, meeting.id)
+    except (PermissionDenied, NotFound):
+        return False
+    return True
+
+
+async def deciders(meeting: Meeting) -> list[Member]:
+    """Who is told of a request: the branch's 支部书记 (副书记 if it has none), and the chair."""
+    branch = await branch_of(await Organisation.get(id=meeting.organisation_id))  # type: ignore[attr-defined]
+    active = Member.filter(organisation_id=branch.id, status=MemberStatus.ACTIVE)
+    told = await active.filter(role=Role.SECRETARY).order_by("id")
+    if not told:
+        told = await active.filter(role=Role.DEPUTY_SECRETARY).order_by("id")
+    if meeting.chair_id is not None and all(m.id != meeting.chair_id for m in told):  # type: ignore[attr-defined]
+        chair = await Member.get_or_none(id=meeting.chair_id, status=MemberStatus.ACTIVE)  # type: ignore[attr-defined]
+        if chair is not None:
+            told.append(chair)
+    return told
+
+
+async def roster_handle(meeting: Meeting, member: Member) -> str:
+    """How a decider names this member in 准假: the name, and the phone's last four digits when
+    another attendee shares the name."""
+    namesakes = await MeetingAttendee.filter(
+        meeting_id=meeting.id, member__name=member.name
+    ).count()
+    return f"{member.name} {member.phone[-4:]}" if namesakes > 1 else member.name
+
+
+@dataclass(frozen=True)
+class LeaveDecision:
+    meeting: Meeting
+    row: MeetingAttendee  # with .member
+    granted: bool
+    asked: str  # the member's reason
+    why: str  # the refusal's reason ("" when granted)
+
+
+async def decide_leave(
+    leader: Member,
+    number: int,
+    name: str,
+    phone_tail: str | None,
+    grant: bool,
+    why: str,
+    now: datetime,
+) -> LeaveDecision:
+    """准假 / 不准假 by name, as the secretary types it; namesakes by the phone's last four."""
+    meeting = await _deciding(leader, number, now)
+    rows = await MeetingAttendee.filter(meeting_id=meeting.id, member__name=name).prefetch_related(
+        "member"
+    )
+    if phone_tail:
+        rows = [r for r in rows if r.member.phone.endswith(phone_tail)]
+    if not rows:
+        raise NotFound(f"编号 {number} 的会议名单里没有「{name}」。")
+    asking = [r for r in rows if r.attendance == Attendance.REQUESTED]
+    if len(rows) > 1:
+        if len(asking) != 1:
+            command = "准假" if grant else "不准假"
+            raise Conflict(
+                f"名单里有 {len(rows)} 位「{name}」，请加上手机号后四位，例如："
+                f"{command} {number} {name} {rows[0].member.phone[-4:]}"
+            )
+        rows = asking
+    return await _decide(leader, meeting, rows[0], grant, why)
+
+
+async def decide_leave_for(
+    leader: Member, number: int, member_id: int, grant: bool, why: str, now: datetime
+) -> LeaveDecision:
+    """The same decision by member id (the REST API names the member)."""
+    meeting = await _deciding(leader, number, now)
+    row = await MeetingAttendee.get_or_none(
+        meeting_id=meeting.id, member_id=member_id
+    ).prefetch_related("member")
+    if row is None:
+        raise ValidationFailed(f"编号 {number} 的会议名单里没有这位党员。", field="member_id")
+    return await _decide(leader, meeting, row, grant, why)
+
+
+async def _deciding(leader: Member, number: int, now: datetime) -> Meeting:
+    meeting = await visible(leader, number)
+    if not await may_decide(leader, meeting):
+        raise PermissionDenied("请假由支部书记（党小组会为党小组长）或会议主持人审批。")
+    if meeting.status == MeetingStatus.CANCELLED:
+        raise Conflict(f"编号 {number} 的会议已经取消了。")
+    if now > meeting.ends_at:
+        raise Conflict(f"编号 {number} 的会议已经结束，不能再审批请假；如需更正出勤，请用 补录。")
+    return meeting
+
+
+async def _decide(
+    leader: Member, meeting: Meeting, row: MeetingAttendee, grant: bool, why: str
+) -> LeaveDecision:
+    name = row.member.name
+    why = why.strip()
+    if row.attendance == Attendance.LEAVE:
+        raise Conflict(f"{name}的请假已经批准过了。")
+    if row.attendance != Attendance.REQUESTED:
+        raise Conflict(f"{name}没有待批的请假申请。")
+    if not grant and not why:
+        raise ValidationFailed(
+            f"请写明不准假的原因，例如：不准假 {meeting.id} {name} 这次会议要表决，请尽量参加",
+            field="reason",
+        )
+    if len(why) > REASON_MAX:
+        raise ValidationFailed(f"原因最多 {REASON_MAX} 字。", field="reason")
+    asked = row.reason or ""
+    async with in_transaction():
+        # Only a request still waiting: of two decisions at once, one is written.
+        changed = await MeetingAttendee.filter(id=row.id, attendance=Attendance.REQUESTED).update(
+            attendance=Attendance.LEAVE if grant else Attendance.UNKNOWN,
+            reason=asked if grant else None,
+        )
+        if not changed:
+            raise Conflict(f"{name}的请假刚刚已经有人审批过了。")
+        detail: dict[str, object] = {"member": row.member_id, "reason": asked if grant else why}  # type: ignore[attr-defined]
+        if not grant:
+            detail["asked"] = asked
+        await MeetingChange.create(
+            meeting=meeting,
+            by=leader,
+            action="leave_granted" if grant else "leave_refused",
+            detail=detail,
+        )
+    await touched_around(meeting.starts_at)
+    await row.refresh_from_db()
+    return LeaveDecision(meeting, row, grant, asked, why)
+
+
+async def _can_decide(leader: Member) -> Q:
+    """Meetings this member may decide leave for: those under the organisation a branch leader
+    leads, a group leader's group meetings, and any they chair."""
+    mine = Q(chair_id=leader.id)
+    if leader.role in BRANCH_LEADERS:
+        org = await Organisation.get(id=leader.organisation_id)  # type: ignore[attr-defined]
+        mine |= under(org.path)
+    elif leader.role == Role.GROUP_LEADER and leader.group_id is not None:  # type: ignore[attr-defined]
+        mine |= Q(organisation_id=leader.group_id, kind=GROUP_MEETING)  # type: ignore[attr-defined]
+    return mine
+
+
+async def my_requests(member: Member, now: datetime) -> list[MeetingAttendee]:
+    """The member's own requests still waiting, for meetings not yet over."""
+    return (
+        await MeetingAttendee.filter(
+            member_id=member.id,
+            attendance=Attendance.REQUESTED,
+            meeting__ends_at__gte=now.astimezone(UTC),
+        )
+        .exclude(meeting__status=MeetingStatus.CANCELLED)
+        .order_by("meeting__starts_at")
+        .prefetch_related("meeting")
+    )
+
+
+async def pending_leave(leader: Member, now: datetime, limit: int = 50) -> list[MeetingAttendee]:
+    """待办: requests still waiting, in meetings not yet over that this member decides."""
+    meetings = (
+        await Meeting.filter(await _can_decide(leader), ends_at__gte=now.astimezone(UTC))
+        .exclude(status=MeetingStatus.CANCELLED)
+        .values_list("id", flat=True)
+    )
+    return (
+        await MeetingAttendee.filter(meeting_id__in=list(meetings), attendance=Attendance.REQUESTED)
+        .order_by("meeting__starts_at", "id")
+        .limit(limit)
+        .prefetch_related("member", "meeting")
+    )
 
 
 async def close(meeting: Meeting, now: datetime) -> None:

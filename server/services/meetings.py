@@ -1,8 +1,12 @@
 """三会一课: scheduling a meeting, who is expected, listing, cancelling and rescheduling.
 
-Plain functions over the ORM, used by the chat commands now and the REST API later.  A meeting
-is checked before it is written: its type, that the scheduler may call it, that it is not in
-the past, and that it does not overlap another meeting of the same branch (its groups included).
+Plain functions over the ORM, used by the chat commands and the REST API.  A meeting is checked
+before it is written: its type, that the scheduler may call it, that it is not in the past, and
+that it does not clash.  A clash is the same people or the same place at the same time: two
+党小组 with different members meet at one hour in two rooms, but a 支委会 and a 党小组会 that
+share a member cannot, nor two meetings in one room.  The check and the insert run in one
+transaction holding the branch's row (`SELECT … FOR UPDATE`), so two bookings made at the same
+moment are checked one after the other; rescheduling follows the same rule.
 """
 
 from __future__ import annotations
@@ -10,12 +14,14 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from server.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from server.meetings import (
+    Attendance,
     AttendeeRole,
     Meeting,
     MeetingAttendee,
@@ -23,7 +29,15 @@ from server.meetings import (
     MeetingStatus,
     after_the_end,
 )
-from server.models import BRANCH_LEADERS, Member, MemberStatus, Organisation, Role, counted_in
+from server.models import (
+    BRANCH_LEADERS,
+    Member,
+    MemberStatus,
+    Organisation,
+    OrgKind,
+    Role,
+    counted_in,
+)
 from server.services import notices
 from server.services.scope import under
 
@@ -93,6 +107,7 @@ class Draft:
     expected: int
     study: bool = False
     speaker: str | None = None
+    group: str | None = None  # the 党小组 a 党小组会 is for, by name
 
     def to_state(self) -> dict[str, object]:
         return {
@@ -105,6 +120,7 @@ class Draft:
             "expected": self.expected,
             "study": self.study,
             "speaker": self.speaker,
+            "group": self.group,
         }
 
     @classmethod
@@ -119,6 +135,7 @@ class Draft:
             expected=int(str(data.get("expected", 0))),
             study=bool(data.get("study", False)),
             speaker=str(data["speaker"]) if data.get("speaker") else None,
+            group=str(data["group"]) if data.get("group") else None,
         )
 
 
@@ -146,25 +163,123 @@ async def expected_members(kind: str, org: Organisation) -> list[Member]:
     return await members.order_by("id")
 
 
-async def _branch_path(org: Organisation) -> str:
-    """Clashes are checked across the branch: a group's meeting and the branch's collide."""
-    if org.parent_id is not None and org.kind == "group":  # type: ignore[attr-defined]
-        parent = await Organisation.get(id=org.parent_id)  # type: ignore[attr-defined]
-        return parent.path
-    return org.path
+async def branch_of(org: Organisation) -> Organisation:
+    """The 党支部 a meeting is held in: the organisation itself, or a group's parent branch.
+
+    Its row is what two bookings lock, so that a group's meeting and the branch's are checked
+    one after the other.
+    """
+    if org.kind == OrgKind.GROUP and org.parent_id is not None:  # type: ignore[attr-defined]
+        return await Organisation.get(id=org.parent_id)  # type: ignore[attr-defined]
+    return org
 
 
-async def _clash(
-    org: Organisation, starts_at: datetime, ends_at: datetime, ignore: int | None = None
-) -> Meeting | None:
-    query = Meeting.filter(
-        under(await _branch_path(org)),
-        starts_at__lt=ends_at,
-        ends_at__gt=starts_at,
-    ).exclude(status=MeetingStatus.CANCELLED)
+def same_place(a: str | None, b: str | None) -> bool:
+    """Two places typed by people: the same room whatever the spaces or the letter case."""
+    if not a or not b:
+        return False
+    return "".join(a.split()).casefold() == "".join(b.split()).casefold()
+
+
+@dataclass(frozen=True)
+class Clash:
+    """Another meeting at the same time with some of the same people, or in the same place."""
+
+    meeting: Meeting
+    people: list[str]  # the names of those expected at both
+    place: bool  # the same place
+
+
+async def find_clash(
+    branch: Organisation,
+    starts_at: datetime,
+    ends_at: datetime,
+    people: set[int],
+    place: str | None,
+    ignore: int | None = None,
+) -> Clash | None:
+    """The first meeting that overlaps [starts_at, ends_at) and shares people or the place.
+
+    People are looked for in any meeting (a member invited to another branch's is busy there
+    too); the place among the branch's own, since two branches' 会议室 are not one room.
+    Overlap is strict: a meeting ending at 15:00 and another starting then do not clash.
+    """
+    overlapping = Q(starts_at__lt=ends_at, ends_at__gt=starts_at) & ~Q(
+        status=MeetingStatus.CANCELLED
+    )
     if ignore is not None:
-        query = query.exclude(id=ignore)
-    return await query.order_by("starts_at").first()
+        overlapping &= ~Q(id=ignore)
+    shared: dict[int, set[int]] = {}
+    if people:
+        rows = (
+            await MeetingAttendee.filter(
+                member_id__in=list(people),
+                meeting__starts_at__lt=ends_at,
+                meeting__ends_at__gt=starts_at,
+            )
+            .exclude(meeting__status=MeetingStatus.CANCELLED)
+            .values_list("meeting_id", "member_id")
+        )
+        for meeting_id, member_id in rows:
+            if meeting_id != ignore:
+                shared.setdefault(meeting_id, set()).add(member_id)
+        chaired = await Meeting.filter(overlapping, chair_id__in=list(people)).values_list(
+            "id", "chair_id"
+        )
+        for meeting_id, chair_id in chaired:
+            shared.setdefault(meeting_id, set()).add(chair_id)
+    rooms: set[int] = set()
+    if place:
+        for meeting_id, there in await Meeting.filter(
+            overlapping, under(branch.path), place__isnull=False
+        ).values_list("id", "place"):
+            if same_place(place, there):
+                rooms.add(meeting_id)
+    found = sorted(
+        await Meeting.filter(id__in=list(set(shared) | rooms)),
+        key=lambda m: (m.starts_at, m.id),
+    )
+    if not found:
+        return None
+    first = found[0]
+    ids = shared.get(first.id, set())
+    names = (
+        list(await Member.filter(id__in=list(ids)).order_by("id").values_list("name", flat=True))
+        if ids
+        else []
+    )
+    return Clash(first, names, first.id in rooms)
+
+
+def span_text(meeting: Meeting, zone: tzinfo | None) -> str:
+    """11月26日 15:00–16:30, in `zone` (the organisation's, from the caller's `now`)."""
+    start, end = meeting.starts_at.astimezone(zone), meeting.ends_at.astimezone(zone)
+    return f"{start.month}月{start.day}日 {start:%H:%M}–{end:%H:%M}"
+
+
+def clash_message(clash: Clash, zone: tzinfo | None) -> str:
+    """Who or what clashes, with the other meeting's number, type, time and topic."""
+    other = clash.meeting
+    span = span_text(other, zone)
+    why = []
+    if clash.people:
+        names = "、".join(clash.people[:5]) + (
+            f"等 {len(clash.people)} 人" if len(clash.people) > 5 else ""
+        )
+        why.append(f"{names}都要参加那个会")
+    if clash.place:
+        why.append(f"地点「{other.place}」那时已有安排")
+    advice = "请换一个时间" + ("或地点" if clash.place and not clash.people else "") + "。"
+    return (
+        f"这个时间和编号 {other.id} 的{other.kind}（{span}，{other.topic}）冲突："
+        f"{'；'.join(why)}。{advice}"
+    )
+
+
+async def _lock_branch(org: Organisation) -> Organisation:
+    """SELECT … FOR UPDATE on the branch's row, inside the caller's transaction."""
+    branch = await branch_of(org)
+    return await Organisation.select_for_update().get(id=branch.id)
 
 
 def _utc(moment: datetime) -> datetime:
@@ -181,13 +296,28 @@ def _check_future(starts_at: datetime, now: datetime) -> None:
 
 
 async def _check_free(
-    org: Organisation, starts_at: datetime, ends_at: datetime, ignore: int | None = None
+    branch: Organisation,
+    starts_at: datetime,
+    ends_at: datetime,
+    people: set[int],
+    place: str | None,
+    zone: tzinfo | None,
+    ignore: int | None = None,
 ) -> None:
-    other = await _clash(org, starts_at, ends_at, ignore)
-    if other is not None:
-        raise Conflict(
-            f"这个时间和编号 {other.id} 的{other.kind}（{other.topic}）冲突了，请换一个时间。"
-        )
+    clash = await find_clash(branch, starts_at, ends_at, people, place, ignore)
+    if clash is not None:
+        field = "place" if clash.place and not clash.people else "starts_at"
+        raise Conflict(clash_message(clash, zone), field=field)
+
+
+async def _people(meeting: Meeting) -> set[int]:
+    """Everyone at a meeting already written: its attendees (列席 too) and its chair."""
+    ids = set(
+        await MeetingAttendee.filter(meeting_id=meeting.id).values_list("member_id", flat=True)
+    )
+    if meeting.chair_id is not None:  # type: ignore[attr-defined]
+        ids.add(meeting.chair_id)  # type: ignore[attr-defined]
+    return ids
 
 
 async def prepare(
@@ -219,10 +349,14 @@ async def prepare(
     starts_at = _utc(starts_at)
     _check_future(starts_at, now)
     ends_at = starts_at + timedelta(minutes=minutes)
-    await _check_free(org, starts_at, ends_at)
-    expected = len(await expected_members(kind, org))
+    expected = await expected_members(kind, org)
+    people = {m.id for m in expected} | {scheduler.id}
+    await _check_free(await branch_of(org), starts_at, ends_at, people, place, now.tzinfo)
     studied = is_study(kind, topic) if study is None else study
-    return Draft(kind, org.id, starts_at, ends_at, topic, place, expected, studied, speaker)
+    group = org.name if org.kind == OrgKind.GROUP else None
+    return Draft(
+        kind, org.id, starts_at, ends_at, topic, place, len(expected), studied, speaker, group
+    )
 
 
 async def schedule(
@@ -233,11 +367,15 @@ async def schedule(
     `offsets`: the reminders before the start, as DANGJIAN_REMINDER_OFFSETS gives them.
     """
     _check_future(draft.starts_at, now)
+    org = await Organisation.get(id=draft.organisation_id)
     async with in_transaction():
-        # Locking the organisation row serialises two confirmations for the same branch, so
-        # the clash check cannot pass twice for overlapping meetings.
-        org = await Organisation.select_for_update().get(id=draft.organisation_id)
-        await _check_free(org, draft.starts_at, draft.ends_at)
+        # The branch's row, locked until the meeting is written: two bookings in one branch
+        # (its groups' included) are checked one after the other, so two overlapping ones
+        # cannot both pass.  On SQLite the transaction itself serialises the writers.
+        branch = await _lock_branch(org)
+        expected = await expected_members(draft.kind, org)
+        people = {m.id for m in expected} | {scheduler.id}
+        await _check_free(branch, draft.starts_at, draft.ends_at, people, draft.place, now.tzinfo)
         meeting = await Meeting.create(
             organisation=org,
             kind=draft.kind,
@@ -259,7 +397,7 @@ async def schedule(
                     organisation_id=counted_in(m),
                     role=AttendeeRole.EXPECTED,
                 )
-                for m in await expected_members(draft.kind, org)
+                for m in expected
             ]
         )
         await MeetingChange.create(
@@ -359,8 +497,16 @@ async def reschedule(
     ends_at = starts_at + (meeting.ends_at - meeting.starts_at)
     before = _when(meeting)
     async with in_transaction():
-        org = await Organisation.select_for_update().get(id=meeting.organisation_id)  # type: ignore[attr-defined]
-        await _check_free(org, starts_at, ends_at, ignore=meeting.id)
+        branch = await _lock_branch(meeting.organisation)
+        await _check_free(
+            branch,
+            starts_at,
+            ends_at,
+            await _people(meeting),
+            meeting.place,
+            now.tzinfo,
+            meeting.id,
+        )
         await Meeting.filter(id=meeting.id).update(starts_at=starts_at, ends_at=ends_at)
         await meeting.refresh_from_db()
         change = await MeetingChange.create(
@@ -383,13 +529,58 @@ async def roster_counts(meeting: Meeting) -> dict[str, int]:
     return counts
 
 
-async def not_present(meeting: Meeting) -> list[MeetingAttendee]:
-    """Who was on leave or absent (or has not signed in yet), with their reasons."""
-    return (
+@dataclass(frozen=True)
+class Roster:
+    """Who was expected at a meeting and what became of each, and who attended as a guest.
+
+    One picture for every view: 应到 counts the expected only; 列席 are listed apart.  Before
+    the end someone undecided has 未签到; after it, 缺席 — and so has a leave asked for and
+    never decided.
+    """
+
+    expected: list[MeetingAttendee]
+    invited: list[MeetingAttendee]
+    over: bool
+
+    def _of(self, *states: Attendance) -> list[MeetingAttendee]:
+        return [r for r in self.expected if r.attendance in states]
+
+    @property
+    def present(self) -> list[MeetingAttendee]:
+        return self._of(Attendance.PRESENT)
+
+    @property
+    def on_leave(self) -> list[MeetingAttendee]:
+        return self._of(Attendance.LEAVE)
+
+    @property
+    def requested(self) -> list[MeetingAttendee]:
+        """待批: only before the end; after it an undecided request is an absence."""
+        return [] if self.over else self._of(Attendance.REQUESTED)
+
+    @property
+    def missing(self) -> list[MeetingAttendee]:
+        """未签到 before the end, 缺席 after it."""
+        if self.over:
+            return self._of(Attendance.UNKNOWN, Attendance.ABSENT, Attendance.REQUESTED)
+        return self._of(Attendance.UNKNOWN, Attendance.ABSENT)
+
+    @property
+    def missing_label(self) -> str:
+        return "缺席" if self.over else "未签到"
+
+
+async def roster(meeting: Meeting, now: datetime) -> Roster:
+    rows = (
         await MeetingAttendee.filter(meeting_id=meeting.id)
-        .exclude(attendance="present")
         .order_by("id")
         .prefetch_related("member")
+    )
+    over = meeting.status != MeetingStatus.CANCELLED and now > meeting.ends_at
+    return Roster(
+        expected=[r for r in rows if r.role == AttendeeRole.EXPECTED],
+        invited=[r for r in rows if r.role == AttendeeRole.INVITED],
+        over=over,
     )
 
 
@@ -436,6 +627,16 @@ async def invite(
         )
     guest = found[0]
     async with in_transaction():
+        branch = await _lock_branch(meeting.organisation)
+        clash = await find_clash(
+            branch, meeting.starts_at, meeting.ends_at, {guest.id}, None, ignore=meeting.id
+        )
+        if clash is not None:
+            other = clash.meeting
+            raise Conflict(
+                f"{guest.name}那时要参加编号 {other.id} 的{other.kind}"
+                f"（{span_text(other, now.tzinfo)}），不能同时列席这个会议。"
+            )
         _, created = await MeetingAttendee.get_or_create(
             meeting_id=meeting.id,
             member_id=guest.id,
@@ -481,8 +682,9 @@ async def revise(
     ends_at = starts_at + length
     before = {**_when(meeting), "place": meeting.place or ""}
     async with in_transaction():
-        org = await Organisation.select_for_update().get(id=meeting.organisation_id)  # type: ignore[attr-defined]
-        await _check_free(org, starts_at, ends_at, ignore=meeting.id)
+        branch = await _lock_branch(meeting.organisation)
+        people = await _people(meeting)
+        await _check_free(branch, starts_at, ends_at, people, place, now.tzinfo, meeting.id)
         await Meeting.filter(id=meeting.id).update(
             starts_at=starts_at, ends_at=ends_at, place=place or None
         )

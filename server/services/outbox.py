@@ -24,7 +24,7 @@ from tortoise.expressions import F
 
 from server.clock import day_start, when_text
 from server.errors import WeChatAPIError
-from server.meetings import Meeting, MeetingStatus
+from server.meetings import Meeting, MeetingChange, MeetingStatus
 from server.models import Channel, WeChatIdentity
 from server.notices import Notice, NoticeStatus, SubscribeGrant
 from server.wechat.client import WeChatClient
@@ -62,6 +62,14 @@ class Outcome:
     what: str  # sent | unreachable | retry | quota
     channel: str | None = None
     errcode: int | None = None
+
+
+def reason(notice: Notice, reasons: dict[int, str]) -> str:
+    """The reason given for the change a `changed:N` / `cancelled:N` notice tells of, if any."""
+    head, _, change = notice.kind.partition(":")
+    if head not in ("changed", "cancelled") or not change.isdigit():
+        return ""
+    return reasons.get(int(change), "")
 
 
 def cut(key: str, value: str) -> str:
@@ -140,6 +148,7 @@ class Outbox:
         # Only the rows this sender claimed: another sender may have taken some meanwhile.
         mine = set(await Notice.filter(claim=token).values_list("id", flat=True))
         live = [n for n in live if n.id in mine]
+        reasons = await self._reasons(live)
         identities: dict[int, dict[Channel, WeChatIdentity]] = defaultdict(dict)
         for identity in await WeChatIdentity.filter(member_id__in={n.member_id for n in live}):  # type: ignore[attr-defined]
             identities[identity.member_id][identity.channel] = identity  # type: ignore[attr-defined]
@@ -149,19 +158,44 @@ class Outbox:
             await self._wait_for_slot()
             async with gate:
                 ids = identities.get(notice.member_id, {})  # type: ignore[attr-defined]
-                return notice, await self._outcome(notice, ids)
+                return notice, await self._outcome(notice, ids, reason(notice, reasons))
 
         done = await asyncio.gather(*(one(n) for n in live))
         await self._settle_all(done, now, report)
+
+    async def _reasons(self, rows: list[Notice]) -> dict[int, str]:
+        """The reason the secretary gave for each change or cancellation these notices tell of,
+        by the change's id (the number in `changed:N` / `cancelled:N`)."""
+        ids = {
+            int(n.kind.split(":", 1)[1])
+            for n in rows
+            if n.kind.startswith(("changed:", "cancelled:")) and n.kind.split(":", 1)[1].isdigit()
+        }
+        if not ids:
+            return {}
+        found = await MeetingChange.filter(id__in=ids).values_list("id", "detail")
+        return {
+            change_id: str(detail.get("reason") or "").strip()
+            for change_id, detail in found
+            if isinstance(detail, dict)
+        }
 
     async def _wait_for_slot(self) -> None:
         if self.rate:  # a steady rate: each send waits for its turn
             self._slot = max(self._slot, time.monotonic()) + 1 / self.rate
             await asyncio.sleep(max(0.0, self._slot - 1 / self.rate - time.monotonic()))
 
-    async def _outcome(self, notice: Notice, ids: dict[Channel, WeChatIdentity]) -> Outcome:
+    async def _outcome(
+        self, notice: Notice, ids: dict[Channel, WeChatIdentity], why: str = ""
+    ) -> Outcome:
         try:
-            channel, errcode = await self._deliver(notice, notice.meeting, notice.member_id, ids)  # type: ignore[attr-defined]
+            channel, errcode = await self._deliver(
+                notice,
+                notice.meeting,
+                notice.member_id,  # type: ignore[attr-defined]
+                ids,
+                why,
+            )
         except _QuotaExhausted:
             return Outcome("quota")
         except WeChatAPIError as exc:  # transient (-1, the API unreachable)
@@ -222,12 +256,13 @@ class Outbox:
         meeting: Meeting,
         member_id: int,
         ids: dict[Channel, WeChatIdentity],
+        why: str = "",
     ) -> tuple[str | None, int | None]:
         mp, oa = ids.get(Channel.MINIPROGRAM), ids.get(Channel.OFFICIAL_ACCOUNT)
         last: int | None = None
         t = self.templates
         if t.subscribe_id and mp and await self._take_grant(member_id, t.subscribe_id):
-            data = self._data(t.subscribe_fields, notice, meeting)
+            data = self._data(t.subscribe_fields, notice, meeting, why)
             sent, last = await self._try(
                 self.clients[Channel.MINIPROGRAM].send_subscribe(mp.openid, t.subscribe_id, data)
             )
@@ -238,7 +273,7 @@ class Outbox:
                     remaining=0
                 )
         if t.oa_id and oa:
-            data = self._data(t.oa_fields, notice, meeting)
+            data = self._data(t.oa_fields, notice, meeting, why)
             sent, last = await self._try(
                 self.clients[Channel.OFFICIAL_ACCOUNT].send_template(oa.openid, t.oa_id, data)
             )
@@ -246,7 +281,7 @@ class Outbox:
                 return "template", None
         for identity in (oa, mp):
             if identity is not None:
-                text = self.text(notice, meeting)
+                text = self.text(notice, meeting, why)
                 sent, last = await self._try(
                     self.clients[identity.channel].send_custom_text(identity.openid, text)
                 )
@@ -275,31 +310,38 @@ class Outbox:
 
     # --- what it says -----------------------------------------------------------------------
 
-    def _note(self, notice: Notice) -> str:
+    def _note(self, notice: Notice, why: str = "") -> str:
         head = notice.kind.split(":", 1)[0]
-        return {"reminder": "会议提醒", "changed": "会议时间有变", "cancelled": "会议取消"}.get(
+        note = {"reminder": "会议提醒", "changed": "会议时间有变", "cancelled": "会议取消"}.get(
             head, "会议通知"
         )
+        return f"{note}：{why}" if why else note
 
-    def _data(self, fields: dict[str, str], notice: Notice, meeting: Meeting) -> dict[str, object]:
+    def _data(
+        self, fields: dict[str, str], notice: Notice, meeting: Meeting, why: str = ""
+    ) -> dict[str, object]:
         t = meeting.starts_at.astimezone(self.zone)
         values = {
             "kind": meeting.kind,
             "topic": meeting.topic,
             "time": f"{t.year}年{t.month}月{t.day}日 {t:%H:%M}",
             "place": meeting.place or "另行通知",
-            "note": self._note(notice),
+            "note": self._note(notice, why),
         }
         return {key: {"value": cut(key, values[source])} for key, source in fields.items()}
 
-    def text(self, notice: Notice, meeting: Meeting) -> str:
+    def text(self, notice: Notice, meeting: Meeting, why: str = "") -> str:
+        """A customer-service message; `why` is the reason the secretary gave for a change."""
         where = f"\n地点：{meeting.place}" if meeting.place else ""
         head = notice.kind.split(":", 1)[0]
         if head == "cancelled":
-            return f"【会议取消】编号 {meeting.id} 的{meeting.kind}（{meeting.topic}）已取消。"
+            because = f"\n原因：{why}" if why else ""
+            what = f"编号 {meeting.id} 的{meeting.kind}（{meeting.topic}）"
+            return f"【会议取消】{what}已取消。{because}"
         title = {"reminder": "会议提醒", "changed": "会议改期"}.get(head, "会议通知")
         when = when_text(meeting.starts_at, self.zone)
+        because = f"\n改期原因：{why}" if why else ""
         return (
-            f"【{title}】{meeting.kind}：{meeting.topic}\n时间：{when}{where}\n"
+            f"【{title}】{meeting.kind}：{meeting.topic}\n时间：{when}{where}{because}\n"
             f"不能参加请回复：请假 {meeting.id} 原因"
         )

@@ -1,8 +1,8 @@
 """`dangjian plan`: each branch's yearly 三会一课 calendar, from the rules, as planned meetings.
 
 A 支委会, each group's 党小组会 and a 主题党日 every month; a 支部党员大会 every quarter; a 党课
-at DANGJIAN_LECTURE_EVERY.  Rows have a period, not a time: the secretary gives the time with
-安排.  Running it again adds nothing that is already planned.
+at DANGJIAN_LECTURE_EVERY; a 组织生活会 and a 民主评议党员 once a year.  Rows have a period, not
+a time: the secretary gives the time with 安排.  Running it again adds nothing already planned.
 """
 
 from __future__ import annotations
@@ -13,9 +13,11 @@ from server.meetings import PlannedMeeting
 from server.models import Organisation, OrgKind
 from server.services.compliance import PERIOD_MONTHS, period
 from server.services.meetings import (
+    APPRAISAL,
     BRANCH_MEETING,
     COMMITTEE_MEETING,
     GROUP_MEETING,
+    ORG_LIFE,
     PARTY_LECTURE,
     THEME_DAY,
 )
@@ -34,6 +36,8 @@ async def plan_year(year: int, lecture_every: str) -> int:
             (branch, THEME_DAY, 1),
             (branch, BRANCH_MEETING, 3),
             (branch, PARTY_LECTURE, PERIOD_MONTHS[lecture_every]),
+            (branch, ORG_LIFE, 12),
+            (branch, APPRAISAL, 12),
         ]
         for group in await Organisation.filter(parent_id=branch.id, kind=OrgKind.GROUP):
             wanted.append((group, GROUP_MEETING, 1))

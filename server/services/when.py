@@ -47,7 +47,13 @@ _ISO = re.compile(r"(?:(?P<y>\d{4})[-/.])?(?P<m>\d{1,2})[-/.](?P<d>\d{1,2})(?!\d
 _MONTH_DAY = re.compile(rf"(?:(?P<y>\d{{4}})年)?(?P<m>{_NUM})月(?P<d>{_NUM})[日号]")
 _DAY = re.compile(rf"(?P<d>{_NUM})[日号]")
 # 今晚/明早 carry a part of the day, so 今晚7点 is 19:00 without saying 晚上.
+# 昨天 and 前天 too: a time that has passed is the caller's to refuse ("已经过去了"), not an
+# expression we fail to understand.
 _RELATIVE: dict[str, tuple[int, str | None]] = {
+    "前天": (-2, None),
+    "昨天": (-1, None),
+    "昨日": (-1, None),
+    "昨晚": (-1, "晚上"),
     "今天": (0, None),
     "今日": (0, None),
     "今晚": (0, "晚上"),

@@ -31,6 +31,7 @@ API_CUSTOM_SEND = "custom_send"
 API_SUBSCRIBE_SEND = "subscribe_send"
 API_TEMPLATE_SEND = "template_send"
 API_CODE2SESSION = "code2session"
+API_OAUTH_TOKEN = "oauth_access_token"
 
 
 class _Transient(Exception):
@@ -206,6 +207,24 @@ class WeChatClient:
             params=params,
             with_token=False,
             idempotent=False,  # a login code is single-use
+        )
+
+    async def oauth_access_token(self, code: str) -> dict[str, Any]:
+        """网页授权: the code WeChat's browser brought back, for the user's openid (this
+        account's).  Codes are single-use (40029 invalid or expired, 40163 used already)."""
+        params = {
+            "appid": self._appid,
+            "secret": self._secret,
+            "code": code,
+            "grant_type": "authorization_code",
+        }
+        return await self.call(
+            API_OAUTH_TOKEN,
+            "/sns/oauth2/access_token",
+            method="GET",
+            params=params,
+            with_token=False,
+            idempotent=False,  # a code is single-use: never resent
         )
 
     async def call(

@@ -9,6 +9,10 @@ WeChat API (every answer is HTTP 200 with JSON `{"errcode": N, "errmsg": "..."}`
     POST /cgi-bin/stable_token            GET /cgi-bin/token
     POST /cgi-bin/message/custom/send     POST /cgi-bin/message/subscribe/send
     POST /cgi-bin/message/template/send   GET  /sns/jscode2session
+    GET  /sns/oauth2/access_token         (网页授权: a code for the user's openid)
+  Web authorisation's page (not an API): GET /connect/oauth2/authorize redirects WeChat's
+  browser back with a code; the browsing user is named by the header X-Fake-WeChat-User
+  (without it: WeChat's page for a browser outside WeChat).  See fake_oauth.py.
   Token APIs take `?access_token=`: missing 41001, unknown or invalidated 40001, expired 42001.
   A body that is not a JSON object: 47001; an empty body: 44002.
 
@@ -206,6 +210,21 @@ async def _messages(request: web.Request) -> web.Response:
     return _json({"messages": [m.to_json() for m in fake.messages_to(openid)]})
 
 
+USER_HEADER = "X-Fake-WeChat-User"
+
+
+async def _authorize(request: web.Request) -> web.Response:
+    """WeChat's authorize page, as its in-app browser meets it."""
+    fake = request.app[FAKE_WECHAT]
+    query = dict(request.query)
+    page = fake.handle_authorize(query, request.headers.get(USER_HEADER))
+    reply = ok() if page.status == 302 else error(-1, page.text)
+    fake.record("GET", "/connect/oauth2/authorize", query, None, reply, page.status)
+    if page.location is not None:
+        return web.Response(status=302, headers={"Location": page.location})
+    return web.Response(status=page.status, text=page.text, content_type="text/html")
+
+
 def create_fake_app(fake: FakeWeChat) -> web.Application:
     app = web.Application()
     app[FAKE_WECHAT] = fake
@@ -222,6 +241,7 @@ def create_fake_app(fake: FakeWeChat) -> web.Application:
         ),
         ("POST", "/cgi-bin/message/template/send", lambda f, q, b: f.handle_template_send(b), True),
         ("GET", "/sns/jscode2session", lambda f, q, b: f.handle_code2session(q), False),
+        ("GET", "/sns/oauth2/access_token", lambda f, q, b: f.handle_oauth_token(q), False),
     ]
     for method, path, handle, token in apis:
         app.router.add_route(method, path, _api(path, handle, token=token))
@@ -242,6 +262,7 @@ def create_fake_app(fake: FakeWeChat) -> web.Application:
     }
     for name, act in controls.items():
         app.router.add_post(f"/_fake/{name}", _control(act))
+    app.router.add_get("/connect/oauth2/authorize", _authorize)
     app.router.add_get("/_fake/calls", _calls)
     app.router.add_get("/_fake/messages", _messages)
     return app

@@ -23,6 +23,7 @@ from typing import Any
 
 from server.clock import Clock
 from server.wechat.fake_login import LoginCodes
+from server.wechat.fake_oauth import Page, WebAuth
 from server.wechat.fake_records import (
     CallRecord,
     Failure,
@@ -71,6 +72,7 @@ class _State:
     tokens: Tokens = field(default_factory=Tokens)
     windows: ServiceWindows = field(default_factory=ServiceWindows)
     codes: LoginCodes = field(default_factory=LoginCodes)
+    web_auth: WebAuth = field(default_factory=WebAuth)
     seen: set[str] = field(default_factory=set)
     grants: dict[tuple[str, str], int] = field(default_factory=dict)
     followers: set[str] = field(default_factory=set)
@@ -214,6 +216,19 @@ class FakeWeChat:
 
     def handle_code2session(self, query: dict[str, str]) -> Reply:
         return self._s.codes.code2session(query, self.appid_secrets)
+
+    # --- web authorisation (网页授权) --------------------------------------------------------
+
+    def handle_authorize(self, query: dict[str, str], user: str | None) -> Page:
+        """WeChat's browser opening the authorize page; `user` is who is browsing (None:
+        a browser outside WeChat)."""
+        appids = set(self.appid_secrets) if self.appid_secrets is not None else None
+        if user:
+            self._s.seen.add(user)
+        return self._s.web_auth.authorize(query, user, self.clock.timestamp(), appids)
+
+    def handle_oauth_token(self, query: dict[str, str]) -> Reply:
+        return self._s.web_auth.access_token(query, self.clock.timestamp(), self.appid_secrets)
 
     # --- messages --------------------------------------------------------------------------
 
