@@ -40,8 +40,10 @@ from server.services.workbook import (
     DATE_TIME,
     SUBTITLE,
     TOP_CENTRED,
+    WIDE,
     Column,
     body_row,
+    display_width,
     file_name_part,
     header_rows,
     print_setup,
@@ -111,18 +113,23 @@ def workbook(found: Year) -> Workbook:
 def columns(kind: str, records: list[Record]) -> list[Column]:
     """The columns of a type's sheet: 主讲人 for a 党课 (or any with a speaker), 党小组 for a
     党小组会."""
+
+    def fitted(texts: list[str], least: float, most: float) -> float:
+        """As wide as the longest text, within bounds (longer text wraps)."""
+        return min(most, max([least] + [display_width(t) * WIDE / 2 + 1.5 for t in texts]))
+
     first = [
         Column("次序", 7, align=TOP_CENTRED),
         Column("日期", 15, align=TOP_CENTRED, number_format=DATE),
         Column("时间", 12, align=TOP_CENTRED),
-        Column("地点", 12),
+        Column("地点", fitted([r.meeting.place or "" for r in records], 10, 16)),
         Column("主持人", 8, align=TOP_CENTRED),
         Column("记录人", 8, align=TOP_CENTRED),
     ]
     if kind == PARTY_LECTURE or any(r.meeting.speaker for r in records):
         first.append(Column("主讲人", 9, align=TOP_CENTRED))
     if kind == GROUP_MEETING:
-        first.append(Column("党小组", 12))
+        first.append(Column("党小组", fitted([r.group for r in records], 10, 18)))
     return [
         *first,
         Column("议题", 18),
@@ -215,7 +222,7 @@ def _subtitle(found: Year, records: list[Record]) -> str:
 
 
 CHANGE_COLUMNS = [
-    Column("会议", 26),
+    Column("会议", 30),
     Column("变更时间", 17, align=TOP_CENTRED, number_format=DATE_TIME),
     Column("变更事项", 10, align=TOP_CENTRED),
     Column("变更内容", 44),
@@ -225,14 +232,13 @@ CHANGE_COLUMNS = [
 
 
 def change_values(change: Change) -> list[object]:
-    label = f"{change.record.label}\n{change.record.meeting.topic}"
-    return [label, change.at, change.what, change.detail, change.reason, change.by]
+    return [change.record.label, change.at, change.what, change.detail, change.reason, change.by]
 
 
 def _changes_sheet(sheet: Worksheet, found: Year) -> None:
     heading = f"{found.branch.name} {found.year}年三会一课变更记录"
     title(sheet, 1, heading, len(CHANGE_COLUMNS))
-    title(sheet, 2, "安排、改期、取消、补录、请假审批、列席、记录人和纪要，按会议排列",
+    title(sheet, 2, "改期、取消、补录、准假与不准假、列席、记录人和纪要，按会议排列",
           len(CHANGE_COLUMNS), font=SUBTITLE)  # fmt: skip
     depth = header_rows(sheet, HEADER_FIRST, CHANGE_COLUMNS)
     first = HEADER_FIRST + depth

@@ -61,6 +61,9 @@ DETAIL_KEYS = {
     "after": "改为", "starts_at": "开始", "ends_at": "结束", "place": "地点", "length": "字数",
 }  # fmt: skip
 ATTENDANCE_KEYS = frozenset({"from", "to", "attendance"})
+# Rows of the history that are no change: the booking itself (its time is the row's date, and
+# a later move says where it was first).
+NOT_CHANGES = frozenset({"scheduled"})
 # Changes that decide one member's attendance, latest first wins.
 _ABOUT_A_MEMBER = ("corrected", "leave_granted", "leave_refused")
 
@@ -183,6 +186,7 @@ async def year_of(branch: Organisation, year: int, zone: ZoneInfo, now: datetime
         (
             _change(c, records[c.meeting_id], zone, names)  # type: ignore[attr-defined]
             for c in changes
+            if c.action not in NOT_CHANGES
         ),
         key=lambda c: (order[id(c.record)], c.at),
     )
@@ -313,7 +317,7 @@ def _when(detail: Any, zone: ZoneInfo) -> str:
         if end:
             text += f"–{end:%H:%M}" if end.date() == start.date() else f" 至 {_short(end)}"
     if "place" in detail:
-        text += f"，地点：{detail['place'] or '未定'}"
+        text += f"（地点：{detail['place']}）" if detail["place"] else "（地点未定）"
     return text
 
 
@@ -340,7 +344,8 @@ def _change(change: MeetingChange, record: Record, zone: ZoneInfo, names: dict[i
     if action == "scheduled":
         text = f"定于 {_when(detail, zone)}"
     elif action == "rescheduled":
-        text = f"由 {_when(detail.get('before'), zone)} 改为 {_when(detail.get('after'), zone)}"
+        was, became = _when(detail.get("before"), zone), _when(detail.get("after"), zone)
+        text = f"原定 {was} → 改为 {became}"
     elif action == "cancelled":
         text, reason = "会议取消", reason or "未说明原因"
     elif action == "corrected":

@@ -66,7 +66,13 @@ BREAKDOWN_TITLES = {
     "week": "按周",
     "month": "按月",
 }
-NUMBER_WIDTH = 8.5
+NUMBER_WIDTH = 8.5  # four Chinese characters of a header on a line
+# Headers broken where the words break: a renderer left to itself cuts 学习人次 into 学/习人次.
+HEADER_LINES = {
+    "组织党员学习人次": "组织党员\n学习人次", "参加组织学习党员数": "参加组织\n学习\n党员数",
+    "交流体会人次": "交流体会\n人次", "支部党员大会": "支部党员\n大会",
+    "民主评议党员": "民主评议\n党员", "已安排会议": "已安排\n会议", "组织生活会": "组织\n生活会",
+}  # fmt: skip
 HEADER_ROW = 3  # rows 1–2: the title and the 填报单位 / 填报日期 line
 
 
@@ -249,11 +255,12 @@ def _breakdown(sheet: Worksheet, report: TallyReport, filing: Filing | None) -> 
             widths.append(min(32.0, max(12.0, longest + 2.0)))
         else:
             widths.append(NUMBER_WIDTH)
-    for n, (name, width) in enumerate(zip(names, widths, strict=True), start=1):
+    shown = [header_text(name, width) for name, width in zip(names, widths, strict=True)]
+    for n, (text, width) in enumerate(zip(shown, widths, strict=True), start=1):
         sheet.column_dimensions[get_column_letter(n)].width = width
-        put(sheet, HEADER_ROW, n, name, font=BOLD, alignment=CENTRED, border=BOX,
+        put(sheet, HEADER_ROW, n, text, font=BOLD, alignment=CENTRED, border=BOX,
             fill=HEADER_FILL)  # fmt: skip
-    lines = max(lines_needed(name, w) for name, w in zip(names, widths, strict=True))
+    lines = max(lines_needed(text, w) for text, w in zip(shown, widths, strict=True))
     sheet.row_dimensions[HEADER_ROW].height = lines * POINTS_PER_LINE + 6
 
     rate = names.index(RATE)
@@ -273,6 +280,15 @@ def _breakdown(sheet: Worksheet, report: TallyReport, filing: Filing | None) -> 
     frozen = 3 if PARENT in names else 2  # the names (and their 党总支) stay in view
     sheet.freeze_panes = sheet.cell(row=HEADER_ROW + 1, column=frozen)
     print_setup(sheet, title_rows=f"{HEADER_ROW}:{HEADER_ROW}", footer=heading)
+
+
+def header_text(name: str, width: float) -> str:
+    """A header as printed: broken between words when it is too long for its column."""
+    if name in HEADER_LINES:
+        return HEADER_LINES[name]
+    if lines_needed(name, width) == 1:
+        return name
+    return "\n".join(name[n : n + 4] for n in range(0, len(name), 4))  # a branch's own type
 
 
 # ---- CSV -------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ the header rows repeated on every page, "第 N 页，共 M 页" in the footer.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -44,6 +45,7 @@ PAGE_NUMBERS = "第 &P 页，共 &N 页"
 DATE = 'yyyy"年"m"月"d"日"'
 DATE_TIME = 'yyyy"年"m"月"d"日" hh:mm'
 POINTS_PER_LINE = 13.5  # a line of 10-point 宋体, with its leading
+WIDE = 1.9  # a Chinese character, in column-width units (digits of the default font)
 
 _UNSAFE_IN_NAME = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
 
@@ -89,11 +91,17 @@ def display_width(text: str) -> int:
 
 
 def lines_needed(text: str, width: float) -> int:
-    """Lines a wrapped cell of `width` needs for `text` (an estimate on the safe side)."""
-    usable = max(1.0, width - 1.5)
+    """Lines a wrapped cell `width` wide needs for `text`, as Excel draws 10-point 宋体.
+
+    A column's width is counted in digits of the default font (7 px); a Chinese character of
+    10-point 宋体 is 13.3 px, so about 1.9 of them; the cell keeps a little padding.  Rounded on
+    the safe side: a row a line too tall wastes a line, a row too short hides text in print.
+    """
+    usable = max(2.0, width - 0.7)
     total = 0
-    for line in text.split("\n") or [""]:
-        total += max(1, -(-display_width(line) // int(usable)))
+    for line in text.split("\n"):
+        drawn = sum(WIDE if unicodedata.east_asian_width(ch) in "WF" else 1.0 for ch in line)
+        total += max(1, math.ceil(drawn / usable))
     return total
 
 
