@@ -155,14 +155,14 @@ def cmd_ledger(settings: Settings, args: argparse.Namespace) -> int:
     from server.errors import ValidationFailed
     from server.services.ledger import Ledger, ledger_at
 
-    year = args.year or datetime.now(settings.zone).year
+    year = datetime.now(settings.zone).year if args.year is None else args.year
 
     async def run() -> Ledger | str:
         async with database(settings.database_url):
             try:
                 return await ledger_at(args.branch, year, settings.zone, datetime.now(UTC))
             except ValidationFailed as exc:
-                return f"--branch: {exc.user_message}"
+                return f"--{exc.field or 'branch'}: {exc.user_message}"
 
     ledger = asyncio.run(run())
     if isinstance(ledger, str):

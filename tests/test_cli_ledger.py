@@ -103,6 +103,16 @@ def test_a_bad_branch_is_named_and_nothing_is_written(
     assert not list(street.glob("*.xlsx"))
 
 
+@pytest.mark.parametrize("year", ["1999", "99999", "0"])
+def test_a_year_out_of_range_is_named(
+    street: Path, capsys: pytest.CaptureFixture[str], year: str
+) -> None:
+    assert main(["ledger", "--branch", ONE, "--year", year]) == 2
+    err = capsys.readouterr().err
+    assert any(line.startswith("--year: 年份应在 2000 至 2100 之间") for line in err.splitlines())
+    assert not list(street.glob("*.xlsx"))
+
+
 def test_namesakes_are_listed_with_their_paths_to_choose_from(
     street: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

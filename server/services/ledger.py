@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from openpyxl import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
+from server.errors import ValidationFailed
 from server.models import Organisation
 from server.services.ledger_records import (
     CANCELLED,
@@ -59,6 +60,7 @@ NONE = "无"
 CHANGES_SHEET = "变更记录"
 MINUTES_SHEET = "纪要全文"
 HEADER_FIRST = 3  # rows 1–2: the title and the line under it
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # as the API's year
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,8 @@ class Ledger:
 
 async def ledger_xlsx(branch: Organisation, year: int, zone: ZoneInfo, now: datetime) -> Ledger:
     """The year's ledger of the branch (and its groups); `now` decides what is over."""
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ValidationFailed(f"年份应在 {FIRST_YEAR} 至 {LAST_YEAR} 之间。", field="year")
     found = await year_of(branch, year, zone, now)
     buffer = io.BytesIO()
     workbook(found).save(buffer)

@@ -13,7 +13,6 @@ the header rows repeated on every page, "第 N 页，共 M 页" in the footer.
 
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -93,15 +92,20 @@ def display_width(text: str) -> int:
 def lines_needed(text: str, width: float) -> int:
     """Lines a wrapped cell `width` wide needs for `text`, as Excel draws 10-point 宋体.
 
-    A column's width is counted in digits of the default font (7 px); a Chinese character of
-    10-point 宋体 is 13.3 px, so about 1.9 of them; the cell keeps a little padding.  Rounded on
-    the safe side: a row a line too tall wastes a line, a row too short hides text in print.
+    A column's width is counted in digits of the default font (7 px, plus 5 px of which the
+    cell's margins take most); a Chinese character of 10-point 宋体 is 13.3 px, about 1.9
+    digits, and is never split, so a line holds whole characters.  Rounded on the safe side: a
+    row a line too tall wastes a line, a row too short hides text in print.
     """
-    usable = max(2.0, width - 0.7)
     total = 0
     for line in text.split("\n"):
-        drawn = sum(WIDE if unicodedata.east_asian_width(ch) in "WF" else 1.0 for ch in line)
-        total += max(1, math.ceil(drawn / usable))
+        lines, used = 1, 0.0
+        for ch in line:
+            drawn = WIDE if unicodedata.east_asian_width(ch) in "WF" else 1.0
+            if used + drawn > width and used:
+                lines, used = lines + 1, 0.0
+            used += drawn
+        total += lines
     return total
 
 
