@@ -86,7 +86,12 @@ class Filing:
 
 async def filing_for(report: TallyReport, today: date) -> Filing:
     """The 所属党总支 of every row that is a 党支部 (直属 when it sits under the committee)."""
-    ids = [r.org_id for r in report.rows if r.org_id is not None]
+    ids = [
+        r.org_id
+        for r in report.rows
+        # By child, the organisation's own row (本级) is no child with a 党总支 of its own.
+        if r.org_id is not None and not (report.by == "child" and r.org_id == report.org_id)
+    ]
     if not ids or report.by not in ("branch", "child"):
         return Filing(today)
     rows = await Organisation.filter(id__in=ids, kind=OrgKind.BRANCH).values(
