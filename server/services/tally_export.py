@@ -13,6 +13,7 @@ API, the dashboard and `dangjian tally` call; `export` makes the file from what 
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from collections.abc import Callable
@@ -107,8 +108,11 @@ async def filing_for(report: TallyReport, today: date) -> Filing:
 
 
 async def export_file(report: TallyReport, fmt: str, today: date) -> tuple[bytes, str, str]:
-    """The report as `fmt` (xlsx or csv), filed today: its bytes, an ASCII and a Chinese name."""
-    return export(report, fmt, await filing_for(report, today))
+    """The report as `fmt` (xlsx or csv), filed today: its bytes, an ASCII and a Chinese name.
+
+    A committee's year by branch takes a moment to lay out: not on the event loop.
+    """
+    return await asyncio.to_thread(export, report, fmt, await filing_for(report, today))
 
 
 def export(report: TallyReport, fmt: str, filing: Filing | None = None) -> tuple[bytes, str, str]:
