@@ -152,19 +152,35 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_ledger(settings: Settings, args: argparse.Namespace) -> int:
     from server.db import database
+    from server.errors import ValidationFailed
     from server.services.ledger import Ledger, ledger_at
 
-    out = Path(args.out or f"台账-{args.branch.rsplit('/', 1)[-1]}-{args.year}.xlsx")
+    year = datetime.now(settings.zone).year if args.year is None else args.year
 
-    async def run() -> Ledger:
+    async def run() -> Ledger | str:
         async with database(settings.database_url):
-            return await ledger_at(args.branch, args.year, settings.zone, datetime.now(UTC))
+            try:
+                return await ledger_at(args.branch, year, settings.zone, datetime.now(UTC))
+            except ValidationFailed as exc:
+                return f"--{exc.field or 'branch'}: {exc.user_message}"
 
     ledger = asyncio.run(run())
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(ledger.data)
-    listed = "，".join(f"{kind} {n} 次" for kind, n in ledger.counts.items())
-    print(f"wrote {out}: {listed}")
+    if isinstance(ledger, str):
+        print(ledger, file=sys.stderr)
+        return 2
+    out = Path(args.out or ledger.readable)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(ledger.data)
+    except OSError as exc:
+        print(f"--out: cannot write {out} ({exc.strerror})", file=sys.stderr)
+        return 2
+    listed = "，".join(
+        f"{kind} {n} 次"
+        + (f"（取消 {ledger.cancelled[kind]} 次）" if ledger.cancelled.get(kind) else "")
+        for kind, n in ledger.counts.items()
+    )
+    print(f"wrote {out}: 召开 {listed}")
     return 0
 
 
@@ -210,7 +226,7 @@ def cmd_tally(settings: Settings, args: argparse.Namespace) -> int:
     from server.db import database
     from server.errors import ValidationFailed
     from server.services.report import tally_report
-    from server.services.tally_export import filename, to_csv, to_xlsx
+    from server.services.tally_export import filename, filing_for, to_csv, to_xlsx
 
     today = datetime.now(settings.zone).date()
     span = {}
@@ -241,7 +257,8 @@ def cmd_tally(settings: Settings, args: argparse.Namespace) -> int:
                 )
             except ValidationFailed as exc:
                 return f"{TALLY_ARGUMENTS.get(exc.field or '', '--from')}: {exc.user_message}"
-        data = to_xlsx(report) if args.format == "xlsx" else to_csv(report)
+            filing = await filing_for(report, today)
+        data = to_xlsx(report, filing) if args.format == "xlsx" else to_csv(report, filing)
         return report.sentence, data, filename(report, args.format)
 
     outcome = asyncio.run(run())
@@ -261,18 +278,19 @@ def cmd_tally(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _tally_org(given: str | None) -> Organisation | str:
-    """The organisation named by --org (an id or a full path), or the committee; else the error."""
+    """The organisation named by --org (an id, a full path or a unique name), or the committee;
+    else the error."""
+    from server.errors import ValidationFailed
     from server.models import Organisation
+    from server.services.org_lookup import organisation_named
 
     if given is None:
         top = await Organisation.filter(parent_id=None).order_by("id").first()
         return top or "--org: there is no organisation yet (import members or seed the demo first)"
-    found = await (
-        Organisation.get_or_none(id=int(given))
-        if given.isdigit()
-        else Organisation.get_or_none(path=given.strip().strip("/"))
-    )
-    return found or f"--org: no organisation with the id or path {given!r}"
+    try:
+        return await organisation_named(given, "org")
+    except ValidationFailed as exc:
+        return f"--org: {exc.user_message}"
 
 
 def cmd_admin_link(settings: Settings, args: argparse.Namespace) -> int:
@@ -355,8 +373,10 @@ def build_parser() -> argparse.ArgumentParser:
     seed.set_defaults(func=cmd_seed_demo)
 
     ledger = sub.add_parser("ledger", help="write a branch's 三会一课 ledger for a year as XLSX")
-    ledger.add_argument("--branch", required=True, help="the branch's path, as in the import")
-    ledger.add_argument("--year", type=int, required=True)
+    ledger.add_argument(
+        "--branch", required=True, help="the branch's id, full path or name (if no other has it)"
+    )
+    ledger.add_argument("--year", type=int, help="the year (default: this year in DANGJIAN_TZ)")
     ledger.add_argument("--out", help="the XLSX file (default: 台账-<branch>-<year>.xlsx)")
     ledger.set_defaults(func=cmd_ledger)
     plan = sub.add_parser("plan", help="plan every branch's 三会一课 for a year, from the rules")
@@ -366,7 +386,9 @@ def build_parser() -> argparse.ArgumentParser:
     snap.add_argument("--day", required=True, help="the day, e.g. 2026-11-24")
     snap.set_defaults(func=cmd_snapshot)
     tally = sub.add_parser("tally", help="the participation report of an organisation, XLSX or CSV")
-    tally.add_argument("--org", help="the organisation's id or full path (default: the committee)")
+    tally.add_argument(
+        "--org", help="the organisation's id, full path or unique name (default: the committee)"
+    )
     tally.add_argument("--from", dest="start", help="first day (default: 1 January this year)")
     tally.add_argument("--to", dest="end", help="last day (default: today in DANGJIAN_TZ)")
     tally.add_argument("--by", choices=("child", "branch", "day", "week", "month"))

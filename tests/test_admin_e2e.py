@@ -363,7 +363,7 @@ async def test_staff_read_the_street_in_a_browser(
             summary = {row[0]: row[1] for row in book["汇总"].iter_rows(values_only=True)}
             assert summary["组织党员学习人次"] == month["total"]["organised_study"]
             assert summary["交流体会人次"] == month["total"]["exchange_person_times"]
-            labels = [row[0] for row in book["按党支部"].iter_rows(min_row=2, values_only=True)]
+            labels = [row[0] for row in book["按党支部"].iter_rows(min_row=4, values_only=True)]
             assert labels == [r["label"] for r in rows] + ["合计"]
 
             # A branch's row opens its page: its meetings, its lights, its ledger.

@@ -9,6 +9,7 @@ naming the field.
 from __future__ import annotations
 
 import asyncio
+import io
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import openpyxl
 import pytest
 from aiohttp.test_utils import TestClient
 
@@ -374,6 +376,12 @@ async def test_the_export_is_a_download_of_the_same_report(street: Street) -> No
     assert resp.headers["Content-Disposition"].startswith('attachment; filename="tally-')
     body = (await resp.read()).decode("utf-8-sig")
     assert "东社区第一党支部" in body and "东社区第二党支部" in body
+    # The same filed file as the API's: the general branch beside each branch, and the day.
+    assert "所属党总支" in body and "东社区党总支" in body
+    resp = await client.get("/admin/export", params={"format": "xlsx", "by": "branch"})
+    book = openpyxl.load_workbook(io.BytesIO(await resp.read()))
+    cells = [str(c) for row in book.worksheets[-1].iter_rows(values_only=True) for c in row if c]
+    assert any("填报日期" in c and "2026年11月25日" in c for c in cells), cells[:6]
 
 
 async def test_the_cli_link_makes_the_first_admin(street: Street) -> None:

@@ -10,9 +10,10 @@ from urllib.parse import quote
 from openpyxl import load_workbook
 
 from server.activity import CheckIn, PointsEntry, Submission, SubmissionStatus
-from server.models import Member
+from server.models import Member, Organisation, Role
 from server.services import submissions
 from server.typedefs import CORPUS
+from tests.conftest import make_member
 from tests.test_api_branch import NOW, WANG_OA, World, a_meeting, world
 
 HIDDEN = {"error": "无权访问，或该对象不存在。"}
@@ -203,12 +204,48 @@ async def test_the_secretary_downloads_the_years_ledger_and_it_opens_in_excel(
     assert f'filename="ledger-{w.branch.id}-2026.xlsx"' in disposition
     assert "filename*=UTF-8''" + quote("台账-第一社区第一党支部-2026.xlsx") in disposition
     book = load_workbook(io.BytesIO(await resp.read()))
+    assert book.sheetnames[:5] == ["支部党员大会", "支委会", "党小组会", "党课", "主题党日"]
     sheet = book["支委会"]
     assert sheet["A1"].value == "第一社区第一党支部 2026年支委会台账"
-    row = [c.value for c in sheet[3]]
-    assert row[0] == number and row[1] == "2026-11-26" and row[3] == "党群服务中心"
-    assert row[6] == "研究发展党员" and row[14] == text
-    assert row[7] == 2 and row[10] == 2  # two expected, both absent (nobody signed in)
+    row = [c.value for c in sheet[5]]
+    assert row[0] == "第1次" and row[1] == datetime(2026, 11, 26) and row[3] == "党群服务中心"
+    assert row[6] == "研究发展党员" and row[-2] == text and row[-1] == "已召开"
+    # 应到 2, 实到 0, nobody on leave, both absent (nobody signed in)
+    assert (row[7], row[8], row[10], row[12]) == (2, 0, 0, 2)
+    assert row[13] == "李书记；周委员"
+
+
+async def test_a_secretary_with_one_branch_need_not_name_it_nor_the_year(
+    aiohttp_client: Any, make_settings: Any, fake_wechat: Any
+) -> None:
+    w = await world(aiohttp_client, make_settings, fake_wechat)
+    await a_meeting(w)
+    w.travel(datetime(2026, 11, 27, 2, 0, tzinfo=UTC))
+    status, body = await w.call("GET", "/ledger", "secretary")
+    assert status == 200
+    book = load_workbook(io.BytesIO(body))
+    assert book["支委会"]["A1"].value == "第一社区第一党支部 2026年支委会台账"  # this year's
+    assert book["支委会"]["G5"].value == "研究发展党员"
+    other = load_workbook(io.BytesIO((await w.call("GET", "/ledger", "zhao"))[1]))
+    assert other["支委会"]["A1"].value == "第一社区第二党支部 2026年支委会台账"
+    assert other["支委会"]["A5"].value == "本年度未召开"
+    last_year = load_workbook(
+        io.BytesIO((await w.call("GET", "/ledger?year=2025", "secretary"))[1])
+    )
+    assert last_year["支委会"]["A1"].value == "第一社区第一党支部 2025年支委会台账"
+
+
+async def test_staff_over_many_branches_must_say_which(
+    aiohttp_client: Any, make_settings: Any, fake_wechat: Any
+) -> None:
+    w = await world(aiohttp_client, make_settings, fake_wechat)
+    committee = await Organisation.get(path="示范街道党工委")
+    w.people["staff"] = await make_member("街道干事", "13700000021", role=Role.STAFF, org=committee)
+    status, answer = await w.call("GET", "/ledger?year=2026", "staff")
+    assert (status, answer["field"]) == (400, "branch")
+    assert "2 个支部" in answer["error"]
+    status, _ = await w.call("GET", f"/ledger?branch={w.other_branch.id}", "staff")
+    assert status == 200
 
 
 async def test_the_ledger_of_another_branch_is_hidden_and_the_year_is_checked(

@@ -89,9 +89,9 @@ def test_the_committees_year_so_far_by_branch_as_xlsx(
     )
     assert str(out) in printed
     sheet = load_workbook(out)["按党支部"]
-    rows = {r[0]: r for r in sheet.iter_rows(min_row=2, values_only=True)}
-    assert rows["东社区第一党支部"][1] == 2 and rows["西社区第一党支部"][1] == 1
-    assert rows["合计"][1] == 3
+    rows = {r[0]: r for r in sheet.iter_rows(min_row=4, values_only=True)}
+    assert rows["东社区第一党支部"][2] == 2 and rows["西社区第一党支部"][2] == 1
+    assert rows["合计"][2] == 3  # 组织党员学习人次, after the 所属党总支 column
 
 
 def test_a_branch_by_path_as_csv_with_the_default_file_name(
@@ -109,10 +109,42 @@ def test_a_branch_by_path_as_csv_with_the_default_file_name(
     assert "共组织党员学习2人次" in capsys.readouterr().out
 
 
+def test_the_organisation_by_its_name_or_id_as_by_its_path(
+    street: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["tally", "--org", "东社区第一党支部", "--format", "csv", "--out", "n.csv"]) == 0
+    by_name = (street / "n.csv").read_bytes()
+    assert "共组织党员学习2人次" in capsys.readouterr().out
+    found = asyncio.run(_id_of(street, ONE))
+    assert main(["tally", "--org", str(found), "--format", "csv", "--out", "i.csv"]) == 0
+    assert main(["tally", "--org", ONE, "--format", "csv", "--out", "p.csv"]) == 0
+    assert by_name == (street / "i.csv").read_bytes() == (street / "p.csv").read_bytes()
+
+
+def test_the_xlsx_names_each_branchs_general_branch(street: Path) -> None:
+    out = street / "report.xlsx"
+    assert main(["tally", "--by", "branch", "--out", str(out)]) == 0
+    sheet = load_workbook(out)["按党支部"]
+    rows = {r[0]: r[1] for r in sheet.iter_rows(min_row=4, values_only=True)}
+    assert rows["东社区第一党支部"] == "东社区党总支" and rows["西社区第一党支部"] == "西社区党总支"
+
+
+async def _id_of(street: Path, path: str) -> int:
+    from server.models import Organisation
+
+    await open_database(f"sqlite://{street / 'dangjian.sqlite3'}")
+    try:
+        return (await Organisation.get(path=path)).id
+    finally:
+        await close_database()
+
+
 @pytest.mark.parametrize(
     ("args", "named"),
     [
         (["--org", "无此党工委/无此支部"], "--org"),
+        (["--org", "无此支部"], "--org"),
+        (["--org", " "], "--org"),
         (["--org", "99999"], "--org"),
         (["--from", "2026-13-01"], "--from"),
         (["--from", "2026-05-01", "--to", "2026-04-01"], "--from"),

@@ -38,5 +38,6 @@ async def export(request: web.Request) -> web.Response:
         zone=settings.zone,
         now=request.config_dict[CLOCK].now(),
     )
-    body, name, readable = tally_export.export(report, fmt)
+    # The same file as the API's: 所属党总支 beside each branch, 填报单位 and 填报日期.
+    body, name, readable = await tally_export.export_file(report, fmt, sel.today)
     return attachment(body, XLSX if fmt == "xlsx" else CSV, name, readable)

@@ -13,10 +13,12 @@ from server.api.leaders import leader_scope, zone_of
 from server.api.spec import Call, Id, Input, PageQuery, Routes, page_of
 from server.clock import day_span
 from server.downloads import XLSX, attachment
+from server.errors import ValidationFailed
 from server.models import Member, MemberStatus, Organisation, OrgKind, WeChatIdentity, mask_phone
 from server.services import meetings
 from server.services.access import (
     Scope,
+    branches_in,
     member_in_scope,
     organisation_in_scope,
     require_roster,
@@ -119,14 +121,31 @@ async def branch_member(call: Call[Any]) -> dict[str, Any]:
 
 
 class LedgerQuery(Input):
-    branch: Id = Field(description="支部的组织 id")
-    year: int = Field(ge=2000, le=2100, description="年份")
+    branch: Id | None = Field(
+        None, description="支部的组织 id；只管一个支部的（如支部书记）可省略，即本支部"
+    )
+    year: int | None = Field(None, ge=2000, le=2100, description="年份，默认今年")
+
+
+async def _ledger_branch(scope: Scope, given: int | None) -> Organisation:
+    """The branch asked for, or the caller's only branch; staff over many must say which."""
+    if given is not None:
+        return await organisation_in_scope(scope, given)
+    branches = await branches_in(scope)
+    if len(branches) != 1:
+        raise ValidationFailed(
+            f"请选择支部（branch）：您的管辖范围内有 {len(branches)} 个支部。", field="branch"
+        )
+    return branches[0]
 
 
 @routes.get("/ledger", summary="下载三会一课台账（XLSX）", query=LedgerQuery, produces=XLSX)
 async def ledger_download(call: Call[Any]) -> web.Response:
-    """与命令行 dangjian ledger 相同的台账：每种会议一张表，已取消的会议也列出。"""
+    """与命令行 dangjian ledger 相同的台账：每种会议一张表（三会一课五种即使未召开也有），
+    按年内次序编号，已取消的会议也列出；另附变更记录。A4 横向打印，表头每页重复。"""
     scope = leader_scope(call)
-    org = await organisation_in_scope(scope, call.query.branch)
-    ledger = await ledger_xlsx(org, call.query.year, zone_of(call), call.app[CLOCK].now())
+    org = await _ledger_branch(scope, call.query.branch)
+    clock = call.app[CLOCK]
+    year = call.query.year or clock.today().year
+    ledger = await ledger_xlsx(org, year, zone_of(call), clock.now())
     return attachment(ledger.data, XLSX, ledger.filename, ledger.readable)

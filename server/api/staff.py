@@ -65,7 +65,9 @@ async def tallies(call: Call[Any]) -> dict[str, Any]:
 )
 async def export(call: Call[Any]) -> web.Response:
     fmt = call.query.format
-    body, name, readable = tally_export.export(await report_for(call, call.query), fmt)
+    body, name, readable = await tally_export.export_file(
+        await report_for(call, call.query), fmt, call.app[CLOCK].today()
+    )
     return attachment(body, XLSX if fmt == "xlsx" else CSV, name, readable)
 
 
