@@ -66,7 +66,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         async def seed() -> str:
             async with database(settings.database_url):
                 summary = (await seed_demo()).summary()
-                return summary + _demo_activity(await _seed_activity(settings))
+                return summary + await _seed_activity(settings)
 
         print(asyncio.run(seed()))
         print(
@@ -124,16 +124,20 @@ async def _tell_servers_roster_changed(settings: Settings) -> None:
         await cache.close()
 
 
-async def _seed_activity(settings: Settings) -> int:
+async def _seed_activity(settings: Settings, seed: int = 2023) -> str:
     from server.services.demo_activity import seed_activity
+    from server.services.points import PointsRules
 
-    return await seed_activity(datetime.now(settings.zone).date(), settings.zone)
-
-
-def _demo_activity(rows: int) -> str:
-    if not rows:
-        return ""
-    return f"\n示范活动 demo activity: 近八周的打卡、学习、答题、心得和会议 ({rows:,} rows)"
+    now = datetime.now(settings.zone)
+    done = await seed_activity(
+        now.date(),
+        settings.zone,
+        seed=seed,
+        rules=PointsRules.from_settings(settings),
+        now=now,
+        copy_threshold=settings.copy_threshold,
+    )
+    return "\n" + done.summary()
 
 
 def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
@@ -144,7 +148,7 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
         async with database(settings.database_url):
             print((await seed_demo(args.seed)).summary())
             if args.activity:
-                print(_demo_activity(await _seed_activity(settings)))
+                print(await _seed_activity(settings, args.seed))
 
     asyncio.run(run())
     return 0

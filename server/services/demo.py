@@ -36,6 +36,7 @@ from typing import NamedTuple
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
+from server.activity import CheckIn, QuizAttempt, Submission, UnitReading
 from server.clock import Clock
 from server.errors import ValidationFailed
 from server.models import (
@@ -336,8 +337,24 @@ def age_on(birth: date, today: date) -> int:
     return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
 
 
-async def _samples(street: DemoStreet, using_db: BaseDBAsyncClient) -> list[SampleMember]:
-    """One member per role a newcomer might try, whose 绑定 line matches exactly one member."""
+async def _active_on(day: date, using_db: BaseDBAsyncClient) -> set[int]:
+    """Members who did anything in the app on `day`: their first 打卡 would not be a first."""
+    found: set[int] = set()
+    for model in (CheckIn, UnitReading, QuizAttempt, Submission):
+        found.update(
+            await model.filter(day=day, member__phone__startswith=PHONE_BLOCK)
+            .using_db(using_db)
+            .values_list("member_id", flat=True)
+        )
+    return found
+
+
+async def _samples(
+    street: DemoStreet, today: date, using_db: BaseDBAsyncClient
+) -> list[SampleMember]:
+    """One member per role a newcomer might try, whose 绑定 line matches exactly one member,
+    who is not bound yet and has done nothing today (so their first 打卡 works)."""
+    busy = await _active_on(today, using_db)
     wanted = (Role.SECRETARY, Role.GROUP_LEADER, Role.MEMBER, Role.GENERAL_SECRETARY, Role.STAFF)
     samples: list[SampleMember] = []
     for role in wanted:
@@ -352,6 +369,7 @@ async def _samples(street: DemoStreet, using_db: BaseDBAsyncClient) -> list[Samp
             ).using_db(using_db)
             if (
                 len(matches) != 1
+                or matches[0].id in busy
                 or await WeChatIdentity.filter(member_id=matches[0].id).using_db(using_db).exists()
             ):
                 continue
@@ -378,8 +396,15 @@ async def seed_demo(seed: int = 2023, *, today: date | None = None) -> DemoRepor
         report.updated = len(plan.updates)
         report.unchanged = plan.unchanged
         report.organisations_created = len(plan.new_org_paths)
-        report.sample_members = await _samples(street, conn)
+        report.sample_members = await _samples(street, today, conn)
     return report
+
+
+async def sample_members(seed: int, today: date) -> list[SampleMember]:
+    """The members `seed_demo` prints for newcomers today (the demo's activity keeps them
+    idle today, and puts their secretary's to-dos in that branch)."""
+    async with in_transaction() as conn:
+        return await _samples(build_demo(seed, today), today, conn)
 
 
 async def _count(street: DemoStreet, today: date, using_db: BaseDBAsyncClient) -> DemoReport:
