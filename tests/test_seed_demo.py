@@ -25,6 +25,7 @@ from server.activity import (
     SubmissionStatus,
     UnitReading,
 )
+from server.cli import main
 from server.db import close_database, open_database
 from server.errors import ValidationFailed
 from server.meetings import Attendance, Meeting, MeetingAttendee, MeetingChange, MeetingStatus
@@ -480,3 +481,27 @@ async def test_seeding_again_adds_nothing(lived_in: ActivityReport) -> None:
     assert [await model.all().count() for model in (CheckIn, Submission, Meeting, PointsEntry)] == (
         counts
     )
+
+
+def test_serve_demo_prints_the_figures_and_how_to_sign_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A newcomer starts the demo (on a street seeded before), and is told the eight weeks'
+    figures, a 绑定 line per role, and the exact commands that open the dashboard."""
+    seeded_street(tmp_path / "dangjian.sqlite3")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DANGJIAN_DATA_DIR", str(tmp_path))
+
+    async def no_server(settings: object) -> None:
+        return None
+
+    monkeypatch.setattr("server.serving.serve", no_server)
+    assert main(["serve", "--demo"]) == 0
+    out = capsys.readouterr().out
+    commands = re.findall(r"dangjian admin-link (1700000\d{4})", out)
+    assert commands and "党工委工作人员" in out.split(f"dangjian admin-link {commands[0]}")[1]
+    assert re.search(r"绑定 \S+ \d{4}\s+支部书记", out)
+    assert "组织党员学习" in out and "自学" in out and "交流体会" in out and "已安排" in out
+
+    assert main(["admin-link", commands[0]]) == 0  # the printed command works as printed
+    assert "/admin/login?t=" in capsys.readouterr().out

@@ -83,6 +83,8 @@ OTHER_GENERAL_BRANCHES = {
     ),
 }
 STAFF = 5
+# Printed with their `dangjian admin-link` command: the whole street's staff first.
+DASHBOARD_SAMPLES = (Role.STAFF, Role.SECRETARY, Role.GENERAL_SECRETARY)
 
 MEMBERS = 1231
 WOMEN = 216
@@ -108,6 +110,11 @@ class SampleMember(NamedTuple):
     @property
     def bind_line(self) -> str:
         return f"绑定 {self.name} {self.phone[-4:]}"
+
+    @property
+    def admin_link(self) -> str:
+        """The command that prints this member's one-time dashboard link (the full phone)."""
+        return f"dangjian admin-link {self.phone}"
 
 
 @dataclass
@@ -147,6 +154,9 @@ class DemoReport:
         return bool(self.created or self.updated or self.organisations_created)
 
     def summary(self) -> str:
+        return self.street_summary() + "\n" + self.try_it()
+
+    def street_summary(self) -> str:
         lines = [
             f"示范数据 demo street: {self.committee} (seed {self.seed}, "
             f"参照日期 reference date {self.reference_date.isoformat()})",
@@ -168,12 +178,27 @@ class DemoReport:
                 f"  注意：库中另有 {self.other_demo_members} 名其他 seed 生成的示范党员 / "
                 f"note: {self.other_demo_members} demo members from another seed remain"
             )
-        lines.append("在公众号里发送下面任意一行即可绑定为该党员 / send one line to bind as:")
+        return "\n".join(lines)
+
+    def try_it(self) -> str:
+        """How a newcomer tries it: a 绑定 line per role, and the dashboard's sign-in commands."""
+        lines = ["在公众号里发送下面任意一行即可绑定为该党员 / send one line to bind as:"]
         for sample in self.sample_members:
             lines.append(
                 f"  {sample.bind_line}    {sample.role.value}  {sample.org_path}  "
                 f"({mask_phone(sample.phone)})"
             )
+        staff = sorted(
+            (s for s in self.sample_members if s.role in DASHBOARD_SAMPLES),
+            key=lambda s: DASHBOARD_SAMPLES.index(s.role),
+        )
+        if staff:
+            lines.append(
+                "后台 dashboard：在另一个终端运行，打开打印出的一次性链接 / run in another "
+                "terminal, then open the one-time link it prints:"
+            )
+            for sample in staff:
+                lines.append(f"  {sample.admin_link}    {sample.role.value} {sample.name}")
         return "\n".join(lines)
 
 
