@@ -30,7 +30,7 @@ from server.services.demo_people import load_street
 from server.services.demo_points import pay
 from server.services.demo_rows import insert
 from server.services.demo_study import plan_study, write_study
-from server.services.demo_writing import hand_in, plan_writing
+from server.services.demo_thoughts import hand_in, plan_writing
 from server.services.orgs import SEPARATOR
 from server.services.points import PointsRules
 from server.services.report import tally_report
