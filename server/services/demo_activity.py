@@ -111,7 +111,7 @@ async def seed_activity(
     rng = random.Random(f"{seed}:m")
     calendar = [
         meeting
-        for branch in sorted(street.branches)
+        for branch in sorted(street.branches, key=lambda i: street.branches[i].path)
         for meeting in plan_branch(
             street, branch, first, now, zone, rng, showcase=branch == showcase_branch
         )

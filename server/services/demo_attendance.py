@@ -75,7 +75,7 @@ def _fate(p: Person, kind: str, rng: random.Random) -> tuple[Attendance, str | N
     return Attendance.ABSENT, rng.choice(ABSENT_NOTES) if rng.random() < 0.35 else None
 
 
-def held(out: Outcome, now: datetime, zone: ZoneInfo, rng: random.Random) -> None:
+def record_held(out: Outcome, now: datetime, zone: ZoneInfo, rng: random.Random) -> None:
     m = out.meeting
     present: list[Person] = []
     for p in m.expected:
@@ -114,7 +114,7 @@ def held(out: Outcome, now: datetime, zone: ZoneInfo, rng: random.Random) -> Non
         out.changes.append((written, writer, "minutes", {"length": len(out.minutes)}))
 
 
-def coming(out: Outcome, rng: random.Random, wants_request: bool) -> bool:
+def record_coming(out: Outcome, rng: random.Random, wants_request: bool) -> bool:
     """Nobody marked yet; a few on leave already; perhaps one request waiting (待批)."""
     m, requested = out.meeting, False
     for p in m.expected:

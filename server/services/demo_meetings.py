@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from server.activity import PointsReason
 from server.meetings import Attendance, Meeting, MeetingAttendee, MeetingChange, MeetingStatus
-from server.services.demo_attendance import Outcome, attendee_row, coming, held, when
+from server.services.demo_attendance import Outcome, attendee_row, record_coming, record_held, when
 from server.services.demo_calendar import Planned
 from server.services.demo_points import Deed
 from server.services.demo_rows import at, insert, insert_with_ids
@@ -77,8 +77,8 @@ async def write_meetings(
             out.changes.append((off, m.chair, "cancelled", {"reason": m.cancelled}))
         elif m.ends_at <= now:
             out.held = True
-            held(out, now, zone, rng)
-        elif coming(out, rng, wants_request and m.branch_id == showcase_branch):
+            record_held(out, now, zone, rng)
+        elif record_coming(out, rng, wants_request and m.branch_id == showcase_branch):
             wants_request = False
     movable = [o for o in outcomes if not o.meeting.cancelled]
     for out in rng.sample(movable, min(MOVED, len(movable))):
