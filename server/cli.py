@@ -61,12 +61,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     _announce_mode(settings)
     if args.demo:
         from server.db import database
-        from server.services.demo import seed_demo
 
         async def seed() -> str:
             async with database(settings.database_url):
-                summary = (await seed_demo()).summary()
-                return summary + _demo_activity(await _seed_activity(settings))
+                return await _seed_demo(settings, 2023, activity=True)
 
         print(asyncio.run(seed()))
         print(
@@ -124,29 +122,40 @@ async def _tell_servers_roster_changed(settings: Settings) -> None:
         await cache.close()
 
 
-async def _seed_activity(settings: Settings) -> int:
-    from server.services.demo_activity import seed_activity
+async def _seed_demo(settings: Settings, seed: int, *, activity: bool) -> str:
+    """The demo street (and its eight weeks, once), then what a newcomer needs to try it: the
+    figures as the dashboard counts them, the 绑定 lines and the dashboard's sign-in commands."""
+    from server.services.demo import seed_demo
+    from server.services.demo_activity import demo_figures, seed_activity
+    from server.services.points import PointsRules
 
-    return await seed_activity(datetime.now(settings.zone).date(), settings.zone)
-
-
-def _demo_activity(rows: int) -> str:
-    if not rows:
-        return ""
-    return f"\n示范活动 demo activity: 近八周的打卡、学习、答题、心得和会议 ({rows:,} rows)"
+    now = datetime.now(settings.zone)
+    report = await seed_demo(seed, today=now.date())
+    parts = [report.street_summary()]
+    if activity:
+        done = await seed_activity(
+            now.date(),
+            settings.zone,
+            seed=seed,
+            rules=PointsRules.from_settings(settings),
+            now=now,
+            copy_threshold=settings.copy_threshold,
+        )
+        parts.append(done.summary())
+        if figures := await demo_figures(now.date(), settings.zone, now):
+            parts.append(figures.summary())
+    parts.append(report.try_it())
+    return "\n".join(parts)
 
 
 def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
     from server.db import database
-    from server.services.demo import seed_demo
 
-    async def run() -> None:
+    async def run() -> str:
         async with database(settings.database_url):
-            print((await seed_demo(args.seed)).summary())
-            if args.activity:
-                print(_demo_activity(await _seed_activity(settings)))
+            return await _seed_demo(settings, args.seed, activity=args.activity)
 
-    asyncio.run(run())
+    print(asyncio.run(run()))
     return 0
 
 

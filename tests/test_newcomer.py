@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import io
+import re
 import socket
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from server.activity import PointsEntry
 from server.app import create_app
 from server.chat_cli import ChatOptions, run_chat
 from server.cli import main
+from server.clock import FrozenClock
 from server.db import close_database, open_database
+from server.models import Role
 from server.services.demo import seed_demo
 from server.settings import Settings
+from tests.demo_street import DAY, NOW, seeded_street
+from tests.wechat_peer import WeChatPeer, openid_for
 
 
 def _free_port() -> int:
@@ -82,6 +88,7 @@ def test_seed_demo_command_prints_bind_lines(
     assert main(["seed-demo", "--seed", "7"]) == 0
     out = capsys.readouterr().out
     assert "1231" in out and "绑定 " in out
+    assert re.search(r"dangjian admin-link 1700000\d{4}\s+党工委工作人员", out)
 
 
 def test_import_members_command_exits_nonzero_on_a_bad_file(
@@ -116,3 +123,37 @@ def test_import_members_refuses_an_unusable_file_clearly(
     assert main(["import-members", str(tmp_path / name)]) == 1
     err = capsys.readouterr().err
     assert "\ndangjian: " in "\n" + err and "Traceback" not in err
+
+
+async def test_a_newcomer_on_the_lived_in_street_makes_a_first_check_in(
+    aiohttp_client: Any, make_settings: Any, tmp_path: Path
+) -> None:
+    """`serve --demo` on Thursday evening: eight weeks of activity, and a sixth of the street
+    has checked in today.  A newcomer binds as the member printed for them: their first 打卡
+    is a first, and 我的 adds up; bound as the printed secretary, there are 心得 waiting."""
+    url, street, _ = seeded_street(tmp_path / "street.sqlite3")
+    clock = FrozenClock(NOW)
+    settings = make_settings(identity_ttl=0, db_url=url)
+    client = await aiohttp_client(create_app(settings, clock=clock))
+    peer = WeChatPeer(
+        token=settings.token, aes_key=settings.aes_keys[0], appid=settings.appid, clock=clock
+    )
+    member = next(s for s in street.sample_members if s.role is Role.MEMBER)
+    newcomer = openid_for("newcomer")
+
+    assert "绑定成功" in ((await peer.say(client, newcomer, member.bind_line)).text or "")
+    first = (await peer.say(client, newcomer, "打卡")).text or ""
+    assert "打卡成功" in first and "已经打过卡" not in first
+    mine = (await peer.say(client, newcomer, "我的")).text or ""
+    earned = sum(
+        await PointsEntry.filter(
+            member__phone=member.phone, day__gte=DAY.replace(day=1), day__lte=DAY
+        ).values_list("points", flat=True)
+    )
+    assert f"本月 {earned} 分" in mine
+
+    secretary = next(s for s in street.sample_members if s.role is Role.SECRETARY)
+    boss = openid_for("newcomer-secretary")
+    assert "绑定成功" in ((await peer.say(client, boss, secretary.bind_line)).text or "")
+    assert "打卡成功" in ((await peer.say(client, boss, "打卡")).text or "")
+    assert "待审核的心得共" in ((await peer.say(client, boss, "审核")).text or "")

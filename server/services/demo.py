@@ -36,6 +36,7 @@ from typing import NamedTuple
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
+from server.activity import CheckIn, QuizAttempt, Submission, UnitReading
 from server.clock import Clock
 from server.errors import ValidationFailed
 from server.models import (
@@ -82,6 +83,8 @@ OTHER_GENERAL_BRANCHES = {
     ),
 }
 STAFF = 5
+# Printed with their `dangjian admin-link` command: the whole street's staff first.
+DASHBOARD_SAMPLES = (Role.STAFF, Role.SECRETARY, Role.GENERAL_SECRETARY)
 
 MEMBERS = 1231
 WOMEN = 216
@@ -107,6 +110,11 @@ class SampleMember(NamedTuple):
     @property
     def bind_line(self) -> str:
         return f"绑定 {self.name} {self.phone[-4:]}"
+
+    @property
+    def admin_link(self) -> str:
+        """The command that prints this member's one-time dashboard link (the full phone)."""
+        return f"dangjian admin-link {self.phone}"
 
 
 @dataclass
@@ -146,6 +154,9 @@ class DemoReport:
         return bool(self.created or self.updated or self.organisations_created)
 
     def summary(self) -> str:
+        return self.street_summary() + "\n" + self.try_it()
+
+    def street_summary(self) -> str:
         lines = [
             f"示范数据 demo street: {self.committee} (seed {self.seed}, "
             f"参照日期 reference date {self.reference_date.isoformat()})",
@@ -167,12 +178,27 @@ class DemoReport:
                 f"  注意：库中另有 {self.other_demo_members} 名其他 seed 生成的示范党员 / "
                 f"note: {self.other_demo_members} demo members from another seed remain"
             )
-        lines.append("在公众号里发送下面任意一行即可绑定为该党员 / send one line to bind as:")
+        return "\n".join(lines)
+
+    def try_it(self) -> str:
+        """How a newcomer tries it: a 绑定 line per role, and the dashboard's sign-in commands."""
+        lines = ["在公众号里发送下面任意一行即可绑定为该党员 / send one line to bind as:"]
         for sample in self.sample_members:
             lines.append(
                 f"  {sample.bind_line}    {sample.role.value}  {sample.org_path}  "
                 f"({mask_phone(sample.phone)})"
             )
+        staff = sorted(
+            (s for s in self.sample_members if s.role in DASHBOARD_SAMPLES),
+            key=lambda s: DASHBOARD_SAMPLES.index(s.role),
+        )
+        if staff:
+            lines.append(
+                "后台 dashboard：在另一个终端运行，打开打印出的一次性链接 / run in another "
+                "terminal, then open the one-time link it prints:"
+            )
+            for sample in staff:
+                lines.append(f"  {sample.admin_link}    {sample.role.value} {sample.name}")
         return "\n".join(lines)
 
 
@@ -336,8 +362,24 @@ def age_on(birth: date, today: date) -> int:
     return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
 
 
-async def _samples(street: DemoStreet, using_db: BaseDBAsyncClient) -> list[SampleMember]:
-    """One member per role a newcomer might try, whose 绑定 line matches exactly one member."""
+async def _active_on(day: date, using_db: BaseDBAsyncClient) -> set[int]:
+    """Members who did anything in the app on `day`: their first 打卡 would not be a first."""
+    found: set[int] = set()
+    for model in (CheckIn, UnitReading, QuizAttempt, Submission):
+        found.update(
+            await model.filter(day=day, member__phone__startswith=PHONE_BLOCK)
+            .using_db(using_db)
+            .values_list("member_id", flat=True)
+        )
+    return found
+
+
+async def _samples(
+    street: DemoStreet, today: date, using_db: BaseDBAsyncClient
+) -> list[SampleMember]:
+    """One member per role a newcomer might try, whose 绑定 line matches exactly one member,
+    who is not bound yet and has done nothing today (so their first 打卡 works)."""
+    busy = await _active_on(today, using_db)
     wanted = (Role.SECRETARY, Role.GROUP_LEADER, Role.MEMBER, Role.GENERAL_SECRETARY, Role.STAFF)
     samples: list[SampleMember] = []
     for role in wanted:
@@ -352,6 +394,7 @@ async def _samples(street: DemoStreet, using_db: BaseDBAsyncClient) -> list[Samp
             ).using_db(using_db)
             if (
                 len(matches) != 1
+                or matches[0].id in busy
                 or await WeChatIdentity.filter(member_id=matches[0].id).using_db(using_db).exists()
             ):
                 continue
@@ -378,8 +421,15 @@ async def seed_demo(seed: int = 2023, *, today: date | None = None) -> DemoRepor
         report.updated = len(plan.updates)
         report.unchanged = plan.unchanged
         report.organisations_created = len(plan.new_org_paths)
-        report.sample_members = await _samples(street, conn)
+        report.sample_members = await _samples(street, today, conn)
     return report
+
+
+async def sample_members(seed: int, today: date) -> list[SampleMember]:
+    """The members `seed_demo` prints for newcomers today (the demo's activity keeps them
+    idle today, and puts their secretary's to-dos in that branch)."""
+    async with in_transaction() as conn:
+        return await _samples(build_demo(seed, today), today, conn)
 
 
 async def _count(street: DemoStreet, today: date, using_db: BaseDBAsyncClient) -> DemoReport:

@@ -1,173 +1,208 @@
-"""Eight weeks of synthetic study and meetings for the demo street, so a newcomer's dashboard,
-report and ledger show something.  Written once: a street that already has activity gets none.
+"""Eight weeks of the demo street's life, so a newcomer's chat, dashboard, report and ledger
+show what a real street would: written once (a street with any activity gets none added).
 
-Every row is what the chat would have written (check-ins, unit readings, finished quizzes,
-心得 in each state, meetings with their expected attendees and what became of them), each for
-the organisation the member belongs to, so the tallies count it by the usual rules.
+- Study in the app (demo_study): a member's own habits; some never use it, weekends quieter.
+- Meetings (demo_calendar, demo_meetings): every type a branch holds, with what became of them.
+- 心得 (demo_writing): composed texts handed in through `submissions.submit`, then reviewed.
+- Points (demo_points): what `points.award` pays for those deeds, within the daily cap.
+
+Each row is counted for the organisation the member was counted in (their 党小组, if any).
+The members printed for newcomers to bind as have done nothing today, so their first 打卡 is
+a first; their secretary's branch has a 心得 to review and a leave request to decide.
 """
 
 from __future__ import annotations
 
-import hashlib
 import random
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
-from server.activity import CheckIn, QuizAttempt, Submission, SubmissionStatus, UnitReading
-from server.meetings import Attendance, AttendeeRole, Meeting, MeetingAttendee, MeetingStatus
-from server.models import BRANCH_LEADERS, Member, MemberStatus, Organisation, OrgKind
-from server.services.demo import COMMITTEE, PHONE_BLOCK
-from server.services.meetings import COMMITTEE_ROLES
+from server.activity import CheckIn, PointsEntry, Submission
+from server.meetings import Meeting
+from server.models import Member, Organisation, Role
+from server.services.demo import COMMITTEE, PHONE_BLOCK, sample_members
+from server.services.demo_calendar import AHEAD, plan_branch
+from server.services.demo_meetings import write_meetings
+from server.services.demo_people import load_street
+from server.services.demo_points import pay
+from server.services.demo_rows import insert
+from server.services.demo_study import plan_study, write_study
+from server.services.demo_thoughts import hand_in, plan_writing
+from server.services.orgs import SEPARATOR
+from server.services.points import PointsRules
+from server.services.report import tally_report
+from server.snapshots import SnapshotDay
 from study_content.corpus import SHIPPED, load_corpus
 
 DAYS = 56
-_BATCH = 2000
-_THOUGHTS = (
-    "通过这次学习，我对党章中党员的义务有了更深的理解。作为社区网格员，我要把学到的理论用到"
-    "为群众办实事上，带头参与环境整治和邻里调解，主动联系困难群众，做到平时看得出来、关键时刻"
-    "站得出来。"
-)
 
 
-async def seed_activity(today: date, zone: ZoneInfo, *, seed: int = 2023, days: int = DAYS) -> int:
-    """The rows written (0 when the demo street has activity already)."""
-    if await CheckIn.filter(member__phone__startswith=PHONE_BLOCK).exists():
-        return 0
-    members = await Member.filter(phone__startswith=PHONE_BLOCK, status=MemberStatus.ACTIVE).values(
-        "id", "organisation_id", "group_id", "role"
-    )
-    if not members:
-        return 0
-    rng = random.Random(seed)
-    units = [unit.id for unit in load_corpus(SHIPPED)]
-    first = today - timedelta(days=days)
-    rows: dict[type[Model], list[Model]] = {model: [] for model in _MODELS}
-    for m in members:
-        keen = rng.uniform(0.15, 0.9)  # how often this member studies
-        # Counted in the member's 党小组 when they have one, as the chat counts it.
-        mine = {"member_id": m["id"], "organisation_id": m["group_id"] or m["organisation_id"]}
-        for n in range(days + 1):
-            day = first + timedelta(days=n)
-            if rng.random() > keen:
-                continue
-            rows[CheckIn].append(CheckIn(**mine, day=day))
-            for unit in rng.sample(units, rng.choice((0, 1, 1, 2))):
-                # Most open the whole unit; some only glance at the digest (no study).
-                full = rng.random() < 0.7
-                rows[UnitReading].append(UnitReading(**mine, unit_id=unit, day=day, read_full=full))
-            if rng.random() < 0.12:
-                rows[QuizAttempt].append(_quiz(mine, day, zone, rng))
-            if rng.random() < 0.015:
-                rows[Submission].append(_thought(mine, day, rng))
-    written = 0
-    async with in_transaction():
-        for model, made in rows.items():
-            for start in range(0, len(made), _BATCH):
-                await model.bulk_create(made[start : start + _BATCH])
-            written += len(made)
-        written += await _meetings(members, first, today, zone, rng)
-    return written
+@dataclass
+class ActivityReport:
+    first: date
+    today: date
+    rows: int = 0
+    check_ins: int = 0
+    full_readings: int = 0
+    quizzes: int = 0
+    submissions: int = 0
+    meetings: int = 0
+    points: int = 0
+
+    def summary(self) -> str:
+        if not self.rows:
+            return "示范活动 demo activity: 已有活动，未再添加 / the street has activity already"
+        return (
+            f"示范活动 demo activity（{self.first} 至 {self.today}）：打卡 check-ins "
+            f"{self.check_ins:,}，读完全文 full readings {self.full_readings:,}，答题 quizzes "
+            f"{self.quizzes:,}，心得 {self.submissions}，会议 meetings {self.meetings}，积分记录 "
+            f"points entries {self.points:,}（共 {self.rows:,} 行 rows）"
+        )
 
 
-_MODELS: tuple[type[Model], ...] = (CheckIn, UnitReading, QuizAttempt, Submission)
+def _now(today: date, zone: ZoneInfo, now: datetime | None) -> datetime:
+    if now is not None:
+        return now.astimezone(zone)
+    current = datetime.now(zone)
+    return current if current.date() == today else datetime.combine(today, time(20), zone)
 
 
-def _at(day: date, hour: int, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(hour), zone).astimezone(UTC)
-
-
-def _quiz(mine: dict[str, int], day: date, zone: ZoneInfo, rng: random.Random) -> QuizAttempt:
-    return QuizAttempt(
-        **mine,
-        day=day,
-        questions=[],
-        score=rng.randint(2, 5),
-        finished_at=_at(day, 20, zone),
+async def has_activity() -> bool:
+    """Whether the demo street has anything done in it already (by the demo or by anyone)."""
+    return (
+        await CheckIn.filter(member__phone__startswith=PHONE_BLOCK).exists()
+        or await Submission.filter(member__phone__startswith=PHONE_BLOCK).exists()
+        or await Meeting.filter(organisation__path__startswith=COMMITTEE + SEPARATOR).exists()
     )
 
 
-def _thought(mine: dict[str, int], day: date, rng: random.Random) -> Submission:
-    text = _THOUGHTS + f"（{day.month}月{day.day}日）"
-    status = rng.choice(
-        (SubmissionStatus.APPROVED, SubmissionStatus.APPROVED, SubmissionStatus.PENDING)
-        + ((SubmissionStatus.RETURNED,) if rng.random() < 0.3 else ())
-    )
-    return Submission(
-        **mine,
-        day=day,
-        content=text,
-        length=len(text),
-        digest=hashlib.sha256(f"{mine['member_id']}:{text}".encode()).hexdigest(),
-        status=status,
-        return_reason="请结合本职工作再谈谈体会" if status is SubmissionStatus.RETURNED else None,
-    )
-
-
-async def _meetings(
-    members: list[dict[str, Any]], first: date, today: date, zone: ZoneInfo, rng: random.Random
-) -> int:
-    """Each branch: a 支委会 and a 党课 a month, a 支部党员大会 once; each held before today."""
-    branches = await Organisation.filter(
-        kind=OrgKind.BRANCH, path__startswith=COMMITTEE + "/"
-    ).values_list("id", flat=True)
-    by_branch: dict[int, list[dict[str, Any]]] = {}
-    for m in members:
-        by_branch.setdefault(m["organisation_id"], []).append(m)
-    written = 0
-    plan = [("支委会", 10, 14), ("党课", 20, 15), ("支部党员大会", 25, 19)]
-    for branch_id in branches:
-        people = by_branch.get(branch_id, [])
-        if not people:
-            continue
-        month = date(first.year, first.month, 1)
-        while month < today:
-            for kind, day_of_month, hour in plan:
-                day = month.replace(day=day_of_month)
-                if not first <= day < today or (kind == "支部党员大会" and month.month % 3):
-                    continue
-                written += await _meeting(branch_id, kind, day, hour, people, zone, rng)
-            month = (month + timedelta(days=32)).replace(day=1)
-    return written
-
-
-async def _meeting(
-    branch_id: int,
-    kind: str,
-    day: date,
-    hour: int,
-    people: list[dict[str, Any]],
+async def seed_activity(
+    today: date,
     zone: ZoneInfo,
-    rng: random.Random,
-) -> int:
-    starts = _at(day, hour, zone)
-    meeting = await Meeting.create(
-        organisation_id=branch_id,
-        kind=kind,
-        topic="学习贯彻党的二十届四中全会精神" if kind != "支委会" else "研究本月支部工作",
-        place="党群服务中心",
-        starts_at=starts,
-        ends_at=starts + timedelta(minutes=90),
-        status=MeetingStatus.PLANNED,
-        study=kind == "党课",
-        chair_id=next((p["id"] for p in people if p["role"] in BRANCH_LEADERS), None),
+    *,
+    seed: int = 2023,
+    rules: PointsRules | None = None,
+    now: datetime | None = None,
+    copy_threshold: float = 0.6,
+    days: int = DAYS,
+) -> ActivityReport:
+    """Write the eight weeks up to `now` (and the week's meetings ahead); nothing if any exist."""
+    rules = rules or PointsRules()
+    now = _now(today, zone, now)
+    first = today - timedelta(days=days)
+    report = ActivityReport(first, today)
+    if not await Member.filter(phone__startswith=PHONE_BLOCK).exists() or await has_activity():
+        return report
+    street = await load_street(seed, today)
+    showcase = await sample_members(seed, today)
+    quiet = {s.phone for s in showcase}
+    for person in street.people:
+        person.quiet_today = person.phone in quiet
+    paths = {o.path: i for i, o in street.branches.items()}
+    showcase_branch = next(
+        (paths.get(s.org_path) for s in showcase if s.role is Role.SECRETARY), None
     )
-    expected = [p for p in people if kind != "支委会" or p["role"] in COMMITTEE_ROLES]
-    await MeetingAttendee.bulk_create(
-        [
-            MeetingAttendee(
-                meeting_id=meeting.id,
-                member_id=p["id"],
-                organisation_id=p["group_id"] or branch_id,
-                role=AttendeeRole.EXPECTED,
-                attendance=rng.choices(
-                    (Attendance.PRESENT, Attendance.LEAVE, Attendance.ABSENT), (85, 10, 5)
-                )[0],
+    units = list(load_corpus(SHIPPED))
+
+    study = plan_study(street.people, first, now, zone, units, rules, random.Random(f"{seed}:s"))
+    rng = random.Random(f"{seed}:m")
+    calendar = [
+        meeting
+        for branch in sorted(street.branches, key=lambda i: street.branches[i].path)
+        for meeting in plan_branch(
+            street, branch, first, now, zone, rng, showcase=branch == showcase_branch
+        )
+    ]
+    writing = plan_writing(
+        street, first, now, zone, units, random.Random(f"{seed}:w"), showcase_branch
+    )
+    async with in_transaction():
+        report.rows = await write_study(study, rules)
+        written, meeting_deeds = await write_meetings(
+            calendar, now, zone, rules, rng, showcase_branch
+        )
+        report.rows += written
+        handed_in, approvals = await hand_in(writing, street, units, zone, rules, copy_threshold)
+        report.rows += handed_in
+        points = pay(study.deeds + meeting_deeds + approvals, rules, zone)
+        report.rows += await insert(PointsEntry, points)
+        # Any snapshot of these days was taken without them: count them live until retaken.
+        await SnapshotDay.filter(
+            day__gte=first - timedelta(days=7), day__lte=today + timedelta(days=1)
+        ).delete()
+    report.check_ins = len(study.check_ins)
+    report.full_readings = sum(r.read_full for r in study.readings)
+    report.quizzes = sum(q.finished_at is not None for q in study.quizzes)
+    report.submissions = handed_in
+    report.meetings = await Meeting.filter(
+        organisation__path__startswith=COMMITTEE + SEPARATOR
+    ).count()
+    report.points = len(points)
+    return report
+
+
+@dataclass
+class DemoFigures:
+    """The eight weeks as the staff report counts them: what the dashboard shows."""
+
+    first: date
+    today: date
+    organised_study: int
+    self_study: int
+    exchanges: int
+    held: int
+    scheduled: int
+    checked_in_today: int
+    members: int
+    sentence: str
+
+    def summary(self) -> str:
+        share = self.checked_in_today / self.members if self.members else 0
+        return "\n".join(
+            (
+                f"近八周数据 the eight weeks as the dashboard counts them（{self.first} 至 "
+                f"{self.today}）：",
+                f"  组织党员学习 organised study {self.organised_study:,} 人次"
+                "（党课、主题党日、集中学习等到会 / present at organised study）",
+                f"  自学 self-study {self.self_study:,} 人次"
+                "（读完全文或完成答题，每人每天至多一次 / at most once a member a day）",
+                f"  交流体会 experience exchanges {self.exchanges:,} 人次",
+                f"  会议召开 meetings held {self.held}，已安排 scheduled（未来{AHEAD}天 next "
+                f"{AHEAD} days）{self.scheduled}",
+                f"  今天已打卡 checked in today {self.checked_in_today} 人（{share:.0%}）",
+                f"  {self.sentence}",
             )
-            for p in expected
-        ]
+        )
+
+
+async def demo_figures(
+    today: date, zone: ZoneInfo, now: datetime | None = None, days: int = DAYS
+) -> DemoFigures | None:
+    """Counted by `report.tally_report` for the committee, as the dashboard counts them."""
+    committee = await Organisation.get_or_none(path=COMMITTEE)
+    if committee is None:
+        return None
+    now = _now(today, zone, now)
+    first = today - timedelta(days=days)
+    past = await tally_report(committee, first, today, by=None, today=today, zone=zone, now=now)
+    ahead = await tally_report(
+        committee, today, today + timedelta(days=AHEAD), by=None, today=today, zone=zone, now=now
     )
-    return 1 + len(expected)
+    total = past.total
+    return DemoFigures(
+        first=first,
+        today=today,
+        organised_study=total.organised_study,
+        self_study=total.self_study,
+        exchanges=total.exchange_person_times,
+        held=total.meetings_held,
+        scheduled=ahead.total.meetings_scheduled,
+        checked_in_today=await CheckIn.filter(
+            day=today, member__phone__startswith=PHONE_BLOCK
+        ).count(),
+        members=total.active_members,
+        sentence=past.sentence,
+    )
