@@ -44,3 +44,6 @@ def setup_logging(level: str = "INFO") -> None:
     # aiohttp's access log would print full query strings (openid, signatures).
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     logging.getLogger("tortoise").setLevel(logging.WARNING)
+    # APScheduler logs every run of every job at INFO (the outbox ticks every few seconds):
+    # our jobs log what they did themselves; its warnings and errors still show.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
