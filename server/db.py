@@ -110,6 +110,15 @@ async def _advisory_lock(db_url: str) -> AsyncIterator[None]:
         await conn.close()
 
 
+_opened = 0  # databases opened by this process so far
+
+
+def opened() -> int:
+    """Which database this is, of those this process has opened: what is kept in memory from
+    one (the report cache) is never taken for another's, whose row ids may be the same."""
+    return _opened
+
+
 async def open_database(db_url: str, *, migrate: bool = True, pool_size: int | None = None) -> None:
     try:
         _ensure_sqlite_dir(db_url)
@@ -120,6 +129,8 @@ async def open_database(db_url: str, *, migrate: bool = True, pool_size: int | N
     # tortoise caches each model's INSERT statement by connection name, not by dialect; a
     # process that opened SQLite before PostgreSQL (the test suite) would reuse '?' markers.
     EXECUTOR_CACHE.clear()
+    global _opened
+    _opened += 1
     # Global fallback: aiohttp runs request handlers in tasks that do not inherit the
     # start-up task's context variables, and they must all see this one ORM context.
     await Tortoise.init(config=tortoise_config(db_url, pool_size), _enable_global_fallback=True)

@@ -554,3 +554,75 @@ async def test_a_quiz_finished_after_midnight_counts_on_the_day_it_began(db: Non
     after = await report(ONE, began, began, None)
     assert after.total.self_study == 1
     assert after == await report(ONE, began, began, None, use_snapshots=False)
+
+
+async def test_a_report_opened_again_is_read_from_memory_and_is_the_same(db: None) -> None:
+    from server.services.report_cache import CACHE
+
+    await a_busy_quarter()
+    await snapshot_every_past_day()
+    for by in (None, *BREAKDOWNS):
+        first = await report(EAST, *YEAR, by)
+        hits = CACHE.hits
+        again = await report(EAST, *YEAR, by)
+        assert CACHE.hits > hits, by  # the days already taken were not read again
+        assert again == first == await report(EAST, *YEAR, by, use_snapshots=False), by
+
+
+async def test_a_day_changed_and_taken_again_is_not_read_from_memory(db: None) -> None:
+    """Another process reviews a 心得 of last week and the night's job takes the day again
+    (with the same clock reading): this process's memory of the period must not be used."""
+    from server.services.snapshot import touched
+
+    await a_busy_quarter()
+    await snapshot_every_past_day()
+    before = await report(ONE, *YEAR, "child")
+    pending = await Submission.filter(
+        status="pending", organisation__path__startswith=ONE, day__lt=TODAY - timedelta(days=3)
+    ).first()
+    assert pending is not None
+    await Submission.filter(id=pending.id).update(status="approved")
+    await touched(pending.day)
+    await snapshot_day(
+        pending.day, ZONE, now=day_start(pending.day + timedelta(days=1), ZONE) + FIVE_MINUTES
+    )
+
+    after = await report(ONE, *YEAR, "child")
+    assert after.total.approved == before.total.approved + 1
+    assert after == await report(ONE, *YEAR, "child", use_snapshots=False)
+
+
+async def test_organisations_given_as_ranges_of_ids_are_exactly_those(db: None) -> None:
+    from server.services.counting import within
+
+    await a_busy_quarter()
+    every = sorted(await Organisation.all().values_list("id", flat=True))
+    for chosen in (every, every[1:-1], every[::2], [every[0], *every[3:]], [every[-1]], []):
+        found = await Organisation.filter(within(chosen, "id")).values_list("id", flat=True)
+        assert sorted(found) == sorted(chosen), chosen
+
+
+async def test_a_branch_moved_to_another_general_branch_is_reported_under_it_at_once(
+    db: None,
+) -> None:
+    """The rows a report keeps in memory follow the tree as it is now, not as it was."""
+    await a_busy_quarter()
+    await snapshot_every_past_day()
+    before = await report(COMMITTEE, *YEAR, "child")
+    west = await Organisation.get(path=WEST.rsplit("/", 1)[0])
+    two = await org(TWO)
+    moved = f"{west.path}/{two.name}"
+    for o in await Organisation.filter(path__startswith=TWO):
+        o.path = moved + o.path[len(TWO) :]
+        await o.save(update_fields=["path"])
+    two = await Organisation.get(id=two.id)
+    two.parent_id = west.id  # type: ignore[attr-defined]
+    await two.save(update_fields=["parent_id"])
+
+    after = await report(COMMITTEE, *YEAR, "child")
+    assert after == await report(COMMITTEE, *YEAR, "child", use_snapshots=False)
+    rows = {row.label: row for row in after.rows}
+    was = {row.label: row for row in before.rows}
+    east, west_name = EAST.rsplit("/", 1)[1], west.name
+    assert rows[east].organised_study < was[east].organised_study
+    assert rows[west_name].organised_study > was[west_name].organised_study

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter, defaultdict
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -40,6 +40,7 @@ from server.services.counting import (
     COUNTS,
     Grain,
     Parts,
+    Studied,
     Tally,
     count_events,
     day_or_id,
@@ -48,10 +49,12 @@ from server.services.counting import (
     local_day,
     self_study_sql,
     studied_pairs,
+    within,
 )
 from server.services.meetings import STANDARD, THREE_AND_ONE
+from server.services.report_cache import CACHE, copy_studied, digest, version
 from server.services.scope import subtree
-from server.services.snapshot import fresh_days
+from server.services.snapshot import taken_days
 from server.snapshots import TallySnapshot
 
 BREAKDOWNS = ("child", "branch", "day", "week", "month")
@@ -188,26 +191,37 @@ async def tally_report(
     grain: Grain = "day" if by in ("day", "week", "month") else "organisation_id"
 
     counting: list[Awaitable[Parts]] = []
+    kept: list[Hashable | None] = []  # of each part: its key in the report cache, if it has one
     live_from = start
+    taken: dict[date, str] = {}
     if use_snapshots and start < today:
         last = min(end, today - timedelta(days=1))
-        for first, until, current in _runs(start, last, await fresh_days(start, last)):
+        taken = await taken_days(start, last)
+        for first, until, current in _runs(start, last, set(taken)):
             if current:
-                counting.append(_from_snapshots(ids, first, until, grain))
+                key = ("sums", grain, digest(ids), first, until, version(taken, first, until))
+                counting.append(_from_snapshots_kept(key, ids, first, until, grain))
+                kept.append(key)
             else:  # never taken, or changed since it was: count the events themselves
                 counting.append(count_events(ids, first, until, zone, grain, now))
+                kept.append(None)
         live_from = last + timedelta(days=1)
     if live_from <= end:
         counting.append(count_events(ids, live_from, end, zone, grain, now))
+        kept.append(None)
     # Independent reads: on PostgreSQL they run side by side on the pool's connections.
     studied, active, *parts = await asyncio.gather(
-        studied_pairs(ids, start, end, zone, now), _active_members(ids), *counting
+        _studied(ids, start, end, live_from, zone, now, taken),
+        _active_members(ids),
+        *counting,
     )
 
     if by in ("day", "week", "month"):
         buckets = _buckets(start, end, by)
         bucket_of = _bucket_of(by)
-        per_key = _merge(parts, lambda day: bucket_of(day).isoformat())
+        per_key = await _merge_kept(
+            parts, kept, lambda day: bucket_of(day).isoformat(), ("time", by)
+        )
         people = await _studied_by_bucket(ids, start, end, zone, now, by)
         rows = [
             _row(
@@ -224,7 +238,10 @@ async def tally_report(
         ]
     else:
         row_of, heads = _org_rows(org, orgs, by)
-        per_key = _merge(parts, lambda org_id: row_of.get(org_id, OTHER))
+        tree = digest(f"{o['id']}:{o['kind']}:{o['path']}" for o in orgs)
+        per_key = await _merge_kept(
+            parts, kept, lambda org_id: row_of.get(org_id, OTHER), ("rows", org.id, by, tree)
+        )
         organised: dict[str, set[int]] = defaultdict(set)
         alone: dict[str, set[int]] = defaultdict(set)
         for pairs, into in ((studied.organised, organised), (studied.self_study, alone)):
@@ -242,10 +259,9 @@ async def tally_report(
                 continue  # nothing there: no row for it
             rows.append(_row(key, label, org_id, start, end, tally, who, members[key]))
 
-    everything = Tally()
-    for part in parts:
-        for tally in part.values():
-            everything.add(tally)
+    everything = Tally()  # every event is in exactly one row (or bucket): their sum
+    for tally in per_key.values():
+        everything.add(tally)
     total = _row(
         "total",
         "合计",
@@ -328,7 +344,28 @@ def meeting_kinds(report: TallyReport) -> list[str]:
     return [*THREE_AND_ONE, *(k for k in _kinds(held) if k not in THREE_AND_ONE)]
 
 
-def _merge(parts: list[Parts], key_of: Callable[[Any], str]) -> dict[str, Tally]:
+async def _merge_kept(
+    parts: list[Parts],
+    kept: list[Hashable | None],
+    key_of: Callable[[Any], str],
+    rows: Hashable,
+) -> dict[str, Tally]:
+    """`_merge`, each kept part's share merged once per way of cutting it into `rows`: a
+    district's year is thousands of organisations, its report a few hundred rows."""
+    pieces: list[dict[str, Tally]] = []
+    for part, key in zip(parts, kept, strict=True):
+        if key is None:
+            pieces.append(_merge([part], key_of))
+        else:
+
+            async def merged(part: Parts = part) -> dict[str, Tally]:
+                return _merge([part], key_of)
+
+            pieces.append(await CACHE.get(("merged", key, rows), merged))
+    return _merge(pieces, lambda key: key)
+
+
+def _merge(parts: Iterable[dict[Any, Tally]], key_of: Callable[[Any], str]) -> dict[str, Tally]:
     merged: dict[str, Tally] = defaultdict(Tally)
     for part in parts:
         for raw, tally in part.items():
@@ -437,12 +474,43 @@ def _runs(first: date, last: date, fresh: set[date]) -> list[tuple[date, date, b
     return runs
 
 
+async def _from_snapshots_kept(
+    key: Hashable, ids: list[int], first: date, last: date, grain: Grain
+) -> Parts:
+    """`_from_snapshots`, kept in this process while the days stay as taken (`report_cache`)."""
+    # Shared with later reports: read-only here (`_merge` adds them into tallies of its own).
+    return await CACHE.get(key, lambda: _from_snapshots(ids, first, last, grain))
+
+
+async def _studied(
+    ids: list[int],
+    start: date,
+    end: date,
+    live_from: date,
+    zone: ZoneInfo,
+    now: datetime,
+    taken: dict[date, str],
+) -> Studied:
+    """Distinct members in the period: the days already taken from this process's memory
+    (while they stay as taken), the rest counted now.  A union of sets, so exact."""
+    past_last = live_from - timedelta(days=1)
+    past_days = (past_last - start).days + 1
+    if past_days <= 0 or sum(1 for d in taken if start <= d <= past_last) < past_days:
+        return await studied_pairs(ids, start, end, zone, now)
+    key = ("studied", digest(ids), start, past_last, version(taken, start, past_last))
+    past = await CACHE.get(key, lambda: studied_pairs(ids, start, past_last, zone, now))
+    if live_from > end:
+        return copy_studied(past)
+    recent = await studied_pairs(ids, live_from, end, zone, now)
+    return Studied(past.organised | recent.organised, past.self_study | recent.self_study)
+
+
 async def _from_snapshots(ids: list[int], first: date, last: date, grain: Grain) -> Parts:
     """The snapshot rows of the subtree for [first, last], summed in SQL per org or per day."""
     out: Parts = defaultdict(Tally)
     sums = {f"s_{name}": Sum(name) for name in COUNTS}
     rows, meetings = await asyncio.gather(
-        TallySnapshot.filter(organisation_id__in=ids, day__gte=first, day__lte=last)
+        TallySnapshot.filter(within(ids), day__gte=first, day__lte=last)
         .annotate(**sums)
         .group_by(grain)
         .values(grain, *sums),
@@ -472,10 +540,13 @@ async def _snapshot_meetings(
         else (", json_each(s.meetings) j")
     )
     value = "CAST(j.value AS INTEGER)"
+    nonempty = "s.meetings::jsonb <> '{}'::jsonb" if postgres else "s.meetings <> '{}'"
     sql = (
         f"SELECT s.{grain} AS k, j.key AS kind, SUM({value}) AS n FROM tally_snapshot s {expand}"
         f" WHERE s.organisation_id IN ({ids_sql(ids)})"
         f" AND s.day >= '{first.isoformat()}' AND s.day <= '{last.isoformat()}'"
+        # Most days of most organisations hold no meeting: skip them before expanding the JSON.
+        f" AND {nonempty}"
         f" GROUP BY s.{grain}, j.key"
     )
     rows = await conn.execute_query_dict(sql)
@@ -486,7 +557,7 @@ async def _active_members(ids: list[int]) -> dict[int, int]:
     """Active members per organisation they are counted in: their 党小组, else their own."""
     rows = (
         await Member.filter(
-            Q(group_id__in=ids) | Q(group_id=None, organisation_id__in=ids),
+            within(ids, "group_id") | (Q(group_id=None) & within(ids)),
             status=MemberStatus.ACTIVE,
         )
         .annotate(n=Count("id"))

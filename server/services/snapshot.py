@@ -69,8 +69,19 @@ async def touched_around(moment: datetime) -> None:
 
 async def fresh_days(first: date, last: date) -> set[date]:
     """The days in [first, last] whose snapshot is complete and current."""
-    days = await SnapshotDay.filter(day__gte=first, day__lte=last).values_list("day", flat=True)
-    return {d if isinstance(d, date) else date.fromisoformat(str(d)) for d in days}
+    return set(await taken_days(first, last))
+
+
+async def taken_days(first: date, last: date) -> dict[date, str]:
+    """The days in [first, last] whose snapshot is complete and current, each with a stamp that
+    differs every time the day is taken (the row's id, never reused, and when it was taken)."""
+    rows = await SnapshotDay.filter(day__gte=first, day__lte=last).values_list(
+        "day", "id", "taken_at"
+    )
+    return {
+        (d if isinstance(d, date) else date.fromisoformat(str(d))): f"{row_id}@{at}"
+        for d, row_id, at in rows
+    }
 
 
 async def catch_up(
