@@ -529,6 +529,7 @@ async def test_an_attendance_corrected_after_the_snapshot_shows_at_once(db: None
     assert row is not None
     secretary = await make_member("李书记", "13900007777", role=Role.SECRETARY, org=await org(ONE))
     before = (await report(ONE, *YEAR, None)).total.present
+    by_month = await report(ONE, *YEAR, "month")  # what is kept in memory, by month too
 
     await attendance.correct_member(
         secretary, row.meeting_id, row.member_id, Attendance.PRESENT, "签到机故障", noon(TODAY)
@@ -537,6 +538,9 @@ async def test_an_attendance_corrected_after_the_snapshot_shows_at_once(db: None
     after = await report(ONE, *YEAR, None)
     assert after.total.present == before + 1
     assert after == await report(ONE, *YEAR, None, use_snapshots=False)
+    months = await report(ONE, *YEAR, "month")
+    assert months != by_month
+    assert months == await report(ONE, *YEAR, "month", use_snapshots=False)
 
 
 async def test_a_quiz_finished_after_midnight_counts_on_the_day_it_began(db: None) -> None:
