@@ -19,16 +19,32 @@ from datetime import date
 from typing import Any, TypeVar
 
 from server.db import opened
-from server.services.counting import Studied
+from server.services.counting import Studied, Tally
 
 T = TypeVar("T")
-MOST = 64  # entries; a district's largest is a few MB
+# What is kept, in weight units (an estimate of 100-odd bytes each): a distinct (organisation,
+# member) pair or a month's figures is 1, an organisation's tallies 8.  A district's year by
+# branch weighs about 70,000 and a street's about 5,000: the cap holds a handful of a district's
+# reports or a hundred of a street's.
+MOST = 500_000
+
+
+def weight(value: Any) -> int:
+    if isinstance(value, Studied):
+        return len(value.organised) + len(value.self_study) + 1
+    if isinstance(value, dict):
+        tallies = any(isinstance(v, Tally) for v in value.values())
+        return len(value) * (8 if tallies else 1) + 1
+    return 1
 
 
 class ReportCache:
+    """Least recently used first out, once the weight kept passes `most`."""
+
     def __init__(self, most: int = MOST) -> None:
         self.most = most
-        self._entries: OrderedDict[Hashable, Any] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
+        self.kept = 0  # the weight of what is kept
         self.hits = self.misses = 0
 
     async def get(self, key: Hashable, make: Callable[[], Awaitable[T]]) -> T:
@@ -36,16 +52,24 @@ class ReportCache:
         if key in self._entries:
             self._entries.move_to_end(key)
             self.hits += 1
-            return self._entries[key]  # type: ignore[no-any-return]
+            return self._entries[key][0]  # type: ignore[no-any-return]
         self.misses += 1
         value = await make()
-        self._entries[key] = value
-        while len(self._entries) > self.most:
-            self._entries.popitem(last=False)
+        if key not in self._entries:  # another report may have made it meanwhile
+            heavy = weight(value)
+            self._entries[key] = (value, heavy)
+            self.kept += heavy
+        while self.kept > self.most and len(self._entries) > 1:
+            _key, (_value, heavy) = self._entries.popitem(last=False)
+            self.kept -= heavy
         return value
 
     def clear(self) -> None:
         self._entries.clear()
+        self.kept = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 CACHE = ReportCache()
