@@ -22,10 +22,12 @@ from server.db import close_database, open_database
 from server.dispatch import Dispatcher, Router
 from server.errors import ConfigError
 from server.http_errors import error_middleware
+from server.messaging import tell
 from server.metrics import Metrics
-from server.models import Channel
+from server.models import Channel, Member
 from server.processing import MessageProcessor
-from server.services.binding import Binder
+from server.services.bind_alarm import lock_text, secretaries_of
+from server.services.binding import Binder, BindLimits
 from server.services.identities import IdentityDirectory
 from server.services.llm import LLMAnswerer
 from server.services.points import PointsRules
@@ -134,12 +136,28 @@ def _answerer(settings: Settings, session: aiohttp.ClientSession) -> LLMAnswerer
     )
 
 
+async def _tell_secretaries(clients: dict[Channel, WeChatClient], member: Member) -> None:
+    for secretary in await secretaries_of(member):
+        await tell(secretary.id, lock_text(member), clients)
+
+
 async def pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     identities = IdentityDirectory(app[CACHE], app[CLOCK], settings.identity_ttl)
     listener = asyncio.create_task(identities.listen())
     app[IDENTITIES] = identities
-    app[BINDER] = Binder(app[CACHE], settings.bind_max_failures, identities)
+    app[BINDER] = Binder(
+        app[CACHE],
+        identities,
+        BindLimits(
+            per_user=settings.bind_max_failures,
+            per_target=settings.bind_target_max_failures,
+            overall=settings.bind_global_max_failures,
+            by_name=settings.name_binding,
+        ),
+        now=app[CLOCK].now,
+        on_lock=functools.partial(_tell_secretaries, app[WECHAT_CLIENTS]),
+    )
     dispatcher = Dispatcher(
         app[ROUTER],
         cache=app[CACHE],

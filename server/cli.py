@@ -323,6 +323,33 @@ def cmd_admin_link(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bind_code(settings: Settings, args: argparse.Namespace) -> int:
+    """A one-time bind code for the member with this phone; the code alone on the last line
+    (scripts read it from there)."""
+    from server.db import database
+    from server.errors import ValidationFailed
+    from server.models import Member
+    from server.services.bind_codes import issue_code
+
+    async def run() -> tuple[str, str]:
+        async with database(settings.database_url):
+            member = await Member.get_or_none(phone=args.phone.strip())
+            if member is None:
+                raise ValidationFailed("没有这个手机号的在册党员。", field="phone")
+            code = await issue_code(member, datetime.now(UTC), settings.bind_code_ttl, None)
+            return member.name, code
+
+    try:
+        name, code = asyncio.run(run())
+    except ValidationFailed as exc:
+        print(f"phone: {exc.user_message}", file=sys.stderr)
+        return 2
+    hours = max(1, settings.bind_code_ttl // 3600)
+    print(f"bind code for {name}: valid {hours} h, once; they send 绑定 <code> in chat:")
+    print(code)
+    return 0
+
+
 def cmd_fake_wechat(settings: Settings, args: argparse.Namespace) -> int:
     from aiohttp import web
 
@@ -409,6 +436,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     admin.add_argument("phone", help="the member's phone number, as in the roster")
     admin.set_defaults(func=cmd_admin_link)
+    bind_code = sub.add_parser(
+        "bind-code", help="print a one-time bind code for the member with this phone (1 day)"
+    )
+    bind_code.add_argument("phone")
+    bind_code.set_defaults(func=cmd_bind_code)
     fake = sub.add_parser("fake-wechat", help="run the local fake of the WeChat API")
     fake.add_argument("--host", default="127.0.0.1")
     fake.add_argument("--port", type=int, default=8081)

@@ -133,7 +133,20 @@ def counted_in(member: Member) -> int:
 
 
 def mask_phone(phone: str | None) -> str:
-    """138****5678: what logs and other people see."""
+    """138********: what logs and other people see.
+
+    Only the carrier prefix: the last four digits were once the bind secret, and a roster that
+    shows them hands every reader the means to bind as anyone on it.
+    """
+    if not phone:
+        return ""
+    if len(phone) < 7:
+        return "*" * len(phone)
+    return f"{phone[:3]}{'*' * (len(phone) - 3)}"
+
+
+def own_phone(phone: str | None) -> str:
+    """138****5678: what a member sees of their own number (the tail to recognise it by)."""
     if not phone:
         return ""
     if len(phone) < 7:
@@ -165,3 +178,25 @@ class AdminLink(Model):
 
     class Meta:
         table = "admin_link"
+
+
+class BindCode(Model):
+    """A one-time bind code issued to one member: the SHA-256 of the code, never the code.
+
+    In the database, not the cache, so a code printed by `dangjian bind-code` works with the
+    embedded in-process cache too; using it is one conditional UPDATE in any process.
+    """
+
+    id = fields.IntField(primary_key=True)
+    code_hash = fields.CharField(max_length=64, unique=True)
+    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "models.Member", related_name="bind_codes", on_delete=fields.CASCADE
+    )
+    # Who issued it (None: the command line); kept for the audit, not for the rules.
+    issued_by_id = fields.IntField(null=True)
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "bind_code"

@@ -63,6 +63,15 @@ class Settings(BaseSettings):
     max_body_bytes: int = _env("DANGJIAN_MAX_BODY_BYTES", 64 * 1024, ge=1024, le=1024 * 1024)
     signature_max_age: int = _env("DANGJIAN_SIGNATURE_MAX_AGE", 300, ge=10)
     bind_max_failures: int = _env("DANGJIAN_BIND_MAX_FAILURES", 5, ge=1, le=100)
+    # Guessing spread over many WeChat accounts: failures against one member in a day lock that
+    # member's guessable paths (and tell the secretary); failures by everyone in an hour stop
+    # guessable binding for everyone until the hour is over.
+    bind_target_max_failures: int = _env("DANGJIAN_BIND_TARGET_MAX_FAILURES", 5, ge=1, le=100)
+    bind_global_max_failures: int = _env("DANGJIAN_BIND_GLOBAL_MAX_FAILURES", 200, ge=1, le=100_000)
+    bind_code_ttl: int = _env("DANGJIAN_BIND_CODE_TTL", 86400, ge=300, le=7 * 86400)
+    # 绑定 姓名 后四位, for plain 党员 only, where the committee allows it.  Unset: on unless
+    # DANGJIAN_ENV=production (the demo's newcomers bind this way), off in production.
+    bind_by_name: bool | None = _env("DANGJIAN_BIND_BY_NAME")
     conversation_timeout: int = _env("DANGJIAN_CONVERSATION_TIMEOUT", 600, ge=30)
     # How long a process may answer from its memory of who a WeChat user is (0: always ask
     # the database).  Binds clear it everywhere at once; this bounds other changes.
@@ -302,6 +311,13 @@ class Settings(BaseSettings):
         return self
 
     # -- derived values (no I/O) -------------------------------------------------------------
+
+    @property
+    def name_binding(self) -> bool:
+        """Whether 绑定 姓名 后四位 is allowed at all (still only for plain 党员)."""
+        if self.bind_by_name is not None:
+            return self.bind_by_name
+        return self.env != "production"
 
     @property
     def development(self) -> bool:

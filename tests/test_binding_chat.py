@@ -134,13 +134,16 @@ async def test_the_full_number_flow_can_be_cancelled(client: TestClient, peer: W
     assert "还没有绑定" in (reply.text or "")
 
 
-async def test_a_member_bound_to_another_wechat_is_refused(
+async def test_a_member_bound_to_another_wechat_is_refused_as_if_not_found(
     client: TestClient, peer: WeChatPeer
 ) -> None:
     await make_member("王芳", "13912345678")
     assert "绑定成功" in ((await peer.say(client, OTHER, "绑定 王芳 5678")).text or "")
-    reply = await peer.say(client, WANG, "绑定 王芳 5678")
-    assert "联系您的支部书记" in (reply.text or "")
+    taken = await peer.say(client, WANG, "绑定 王芳 5678")
+    # Word for word what a wrong guess gets: the answer says nothing of who is bound.
+    wrong = await peer.say(client, openid_for("a-third-user"), "绑定 王芳 0000")
+    assert "没有找到" in (taken.text or "")
+    assert taken.text == wrong.text
     assert not await WeChatIdentity.exists(openid=WANG)
 
 

@@ -65,7 +65,8 @@ async def test_newcomer_binds_as_a_demo_member_and_sees_the_menu(demo_server: An
     settings, (_, report) = demo_server
     secretary = next(m for m in report.sample_members if m.role.value == "支部书记")
     transcript = await _chat(settings, ["帮助", secretary.bind_line, "帮助"])
-    assert "绑定 姓名 手机号后四位" in transcript  # the unbound menu first
+    assert "绑定 绑定码" in transcript  # the unbound menu first
+    assert secretary.bind_line == f"绑定 {secretary.code}"  # leadership binds by code
     assert "绑定成功" in transcript and secretary.name in transcript
     assert f"{secretary.name}同志，您可以发送" in transcript
     assert secretary.phone not in transcript  # only ever the masked number

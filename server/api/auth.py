@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from server.api.spec import Auth, Call, Input, Routes
-from server.errors import Conflict, Unauthorized, WeChatAPIError
-from server.models import Channel, Member, Organisation, mask_phone
-from server.services.binding import BindOutcome, BindRequest
+from server.errors import Conflict, Unauthorized, ValidationFailed, WeChatAPIError
+from server.models import Channel, Member, Organisation, own_phone
+from server.services.binding import BindOutcome, BindRequest, BindResult
 from server.sessions import resolve
 from server.typedefs import API_SESSIONS, BINDER, IDENTITIES, SETTINGS, WECHAT_CLIENTS
 
@@ -24,19 +24,50 @@ class Login(Input):
 
 
 class Bind(Input):
-    name: str = Field(min_length=1, max_length=50, description="姓名，与党员名册一致")
-    phone: str = Field(
-        pattern=r"^(\d{4}|1\d{10})$", description="手机号后四位，或完整 11 位（重名时需要）"
+    """Exactly one way: `code`, `phone_code`, or `name` with `phone` (where allowed)."""
+
+    code: str | None = Field(
+        None, min_length=4, max_length=20, description="支部书记发给本人的一次性绑定码"
     )
+    phone_code: str | None = Field(
+        None,
+        min_length=1,
+        max_length=128,
+        description="手机号快捷验证（getPhoneNumber）返回的 code，由服务器向微信换取手机号",
+    )
+    name: str | None = Field(
+        None, min_length=1, max_length=50, description="姓名（仅限组织允许时的普通党员）"
+    )
+    phone: str | None = Field(
+        None,
+        pattern=r"^(\d{4}|1\d{10})$",
+        description="与 name 同用：手机号后四位，或完整 11 位（重名时需要）",
+        validate_default=True,
+    )
+
+    @field_validator("phone")
+    @classmethod
+    def _with_name(cls, v: str | None, info: ValidationInfo) -> str | None:
+        # Named here, not in the model check, so the error points at the missing field.
+        if (v is None) != (info.data.get("name") is None):
+            raise ValueError("name and phone go together")
+        return v
+
+    @model_validator(mode="after")
+    def _one_way(self) -> Bind:
+        ways = [self.code is not None, self.phone_code is not None, self.name is not None]
+        if sum(ways) != 1:
+            raise ValueError("give exactly one of code, phone_code, or name with phone")
+        return self
 
 
 def member_json(member: Member) -> dict[str, Any]:
-    """A member as they themselves and their leaders see them (the phone masked)."""
+    """A member as they themselves see themselves (others see the roster's masking)."""
     org = member.organisation
     return {
         "id": member.id,
         "name": member.name,
-        "phone": mask_phone(member.phone),
+        "phone": own_phone(member.phone),
         "role": member.role.value,
         "status": member.status.value,
         "organisation": {"id": org.id, "name": org.name, "path": org.path}
@@ -87,21 +118,46 @@ async def me(call: Call[Any]) -> dict[str, Any]:
     }
 
 
-@routes.post("/auth/bind", summary="绑定党员身份（姓名 + 手机号）", auth=Auth.SESSION, body=Bind)
+async def _verified_phone(call: Call[Any], phone_code: str) -> str:
+    client = call.app[WECHAT_CLIENTS][Channel.MINIPROGRAM]
+    try:
+        return await client.phone_number(phone_code)
+    except WeChatAPIError as exc:
+        if exc.errcode in _BAD_CODE:
+            # The session is fine; only this code is spent: a 400, not a 401.
+            raise ValidationFailed(
+                "手机号验证凭证无效或已使用，请重新验证", field="phone_code"
+            ) from None
+        raise
+
+
+@routes.post(
+    "/auth/bind",
+    summary="绑定党员身份（绑定码、手机号快捷验证，或组织允许时的姓名 + 手机号后四位）",
+    auth=Auth.SESSION,
+    body=Bind,
+)
 async def bind(call: Call[Any]) -> dict[str, Any]:
-    """与聊天中的「绑定 姓名 手机号后四位」相同的规则与错误次数限制。"""
+    """与聊天中的「绑定」相同的规则与错误次数限制。支委、党小组长等只能用绑定码或手机号验证。"""
     session = call.session
     assert session is not None
-    result = await call.app[BINDER].bind(
-        BindRequest(
-            appid=session.appid,
-            openid=session.openid,
-            channel=Channel.MINIPROGRAM,
-            name=call.body.name,
-            digits=call.body.phone,
-            unionid=session.unionid,
-        )
+    body: Bind = call.body
+    binder = call.app[BINDER]
+    req = BindRequest(
+        appid=session.appid,
+        openid=session.openid,
+        channel=Channel.MINIPROGRAM,
+        name=body.name or "",
+        digits=body.phone or "",
+        unionid=session.unionid,
     )
+    result: BindResult
+    if body.code is not None:
+        result = await binder.bind_with_code(req, body.code)
+    elif body.phone_code is not None:
+        result = await binder.bind_verified_phone(req, await _verified_phone(call, body.phone_code))
+    else:
+        result = await binder.bind(req)
     if result.outcome is BindOutcome.AMBIGUOUS:
         raise Conflict("名册中有同名党员，请填写完整的 11 位手机号", field="phone")
     assert result.member is not None

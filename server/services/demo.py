@@ -48,6 +48,7 @@ from server.models import (
     WeChatIdentity,
     mask_phone,
 )
+from server.services.bind_codes import issue_code
 from server.services.importer import (
     OPTIONAL_FIELDS,
     MemberRecord,
@@ -101,14 +102,21 @@ GIVEN_MALE = "伟强军勇杰涛明超刚平辉斌鹏华飞鑫波宇浩凯健俊
 GIVEN_FEMALE = "芳娜敏静丽艳娟霞秀玲桂英兰红梅琳燕萍雪慧巧婷颖倩洁琴云莲月凤翠珍露瑶"
 
 
+DEMO_CODE_TTL = 86400
+
+
 class SampleMember(NamedTuple):
     name: str
     phone: str
     org_path: str
     role: Role
+    # A one-time bind code: leadership never binds by name and digits, so the demo prints one.
+    code: str | None = None
 
     @property
     def bind_line(self) -> str:
+        if self.code is not None:
+            return f"绑定 {self.code}"
         return f"绑定 {self.name} {self.phone[-4:]}"
 
     @property
@@ -421,8 +429,18 @@ async def seed_demo(seed: int = 2023, *, today: date | None = None) -> DemoRepor
         report.updated = len(plan.updates)
         report.unchanged = plan.unchanged
         report.organisations_created = len(plan.new_org_paths)
-        report.sample_members = await _samples(street, today, conn)
+        samples = await _samples(street, today, conn)
+    report.sample_members = [await _with_code(sample) for sample in samples]
     return report
+
+
+async def _with_code(sample: SampleMember) -> SampleMember:
+    """Plain 党员 bind by name and digits (on outside production); everyone else by a code,
+    issued afresh on every run as `dangjian bind-code` would."""
+    if sample.role is Role.MEMBER:
+        return sample
+    member = await Member.get(phone=sample.phone)
+    return sample._replace(code=await issue_code(member, Clock().now(), DEMO_CODE_TTL, None))
 
 
 async def sample_members(seed: int, today: date) -> list[SampleMember]:

@@ -32,6 +32,7 @@ API_SUBSCRIBE_SEND = "subscribe_send"
 API_TEMPLATE_SEND = "template_send"
 API_CODE2SESSION = "code2session"
 API_OAUTH_TOKEN = "oauth_access_token"
+API_PHONE_NUMBER = "getuserphonenumber"
 
 
 class _Transient(Exception):
@@ -208,6 +209,24 @@ class WeChatClient:
             with_token=False,
             idempotent=False,  # a login code is single-use
         )
+
+    async def phone_number(self, code: str) -> str:
+        """The phone number the user let the mini-program verify (getPhoneNumber's code).
+
+        Codes are single-use and live 5 minutes (40029 otherwise).  Only the number without
+        its country code is returned; the rest of `phone_info` is of no use to us.
+        """
+        answer = await self.call(
+            API_PHONE_NUMBER,
+            "/wxa/business/getuserphonenumber",
+            payload={"code": code},
+            idempotent=False,  # a code is single-use: never resent
+        )
+        info = answer.get("phone_info")
+        number = info.get("purePhoneNumber") if isinstance(info, dict) else None
+        if not isinstance(number, str) or not number:
+            raise WeChatAPIError(-1, "answered without phone_info", api=API_PHONE_NUMBER)
+        return number
 
     async def oauth_access_token(self, code: str) -> dict[str, Any]:
         """网页授权: the code WeChat's browser brought back, for the user's openid (this

@@ -10,6 +10,8 @@ WeChat API (every answer is HTTP 200 with JSON `{"errcode": N, "errmsg": "..."}`
     POST /cgi-bin/message/custom/send     POST /cgi-bin/message/subscribe/send
     POST /cgi-bin/message/template/send   GET  /sns/jscode2session
     GET  /sns/oauth2/access_token         (网页授权: a code for the user's openid)
+    POST /wxa/business/getuserphonenumber (getPhoneNumber's code -> phone_info; single-use,
+                                           5 minutes: 40029 otherwise)
   Web authorisation's page (not an API): GET /connect/oauth2/authorize redirects WeChat's
   browser back with a code; the browsing user is named by the header X-Fake-WeChat-User
   (without it: WeChat's page for a browser outside WeChat).  See fake_oauth.py.
@@ -22,6 +24,7 @@ Control API (JSON bodies; bad input -> HTTP 400 with errcode 47001):
     POST /_fake/followers     {"openid"}
     POST /_fake/templates     {"template_id", "fields": [...]?}
     POST /_fake/codes         {"code", "openid", "unionid"?}
+    POST /_fake/phone-codes   {"code", "phone"}   (the user verified `phone` in getPhoneNumber)
     POST /_fake/fail          {"path", "errcode"?, "status"?, "delay"?, "times": 1}
         The next `times` calls to `path` (an API path above, without any mount prefix;
         `times: null` = every call until reset) wait `delay` real seconds (real, because it
@@ -242,6 +245,12 @@ def create_fake_app(fake: FakeWeChat) -> web.Application:
         ("POST", "/cgi-bin/message/template/send", lambda f, q, b: f.handle_template_send(b), True),
         ("GET", "/sns/jscode2session", lambda f, q, b: f.handle_code2session(q), False),
         ("GET", "/sns/oauth2/access_token", lambda f, q, b: f.handle_oauth_token(q), False),
+        (
+            "POST",
+            "/wxa/business/getuserphonenumber",
+            lambda f, q, b: f.handle_phone_number(q, b),
+            True,
+        ),
     ]
     for method, path, handle, token in apis:
         app.router.add_route(method, path, _api(path, handle, token=token))
@@ -253,6 +262,7 @@ def create_fake_app(fake: FakeWeChat) -> web.Application:
         "codes": lambda f, b: f.add_code(
             _str(b, "code"), _str(b, "openid"), _optional_str(b, "unionid")
         ),
+        "phone-codes": lambda f, b: f.add_phone_code(_str(b, "code"), _str(b, "phone")),
         "fail": _fail,
         "flaky": lambda f, b: f.flaky(
             _str(b, "path"), int(b.get("errcode", -1)), int(b.get("every", 100))

@@ -8,7 +8,8 @@ an `errcode`.  The rules are the documented ones (see /work/shared/wechat-protoc
 - Subscribe messages use one one-time grant each (-> 43101 without); data fields are
   checked against WeChat's limits (`fake_rules.py`).
 - Template messages need a follower (-> 43004).
-- Login codes are single-use (-> 40029, `fake_login.py`).
+- Login codes are single-use (-> 40029, `fake_login.py`); so are phone-verification codes,
+  which also expire after 5 minutes (-> 40029, `fake_phone.py`).
 - Openids the fake has never seen (no interaction, follow, grant or code) -> 40003.
 
 User state (interactions, grants, followers) is shared by every appid: one fake, one set of
@@ -24,6 +25,7 @@ from typing import Any
 from server.clock import Clock
 from server.wechat.fake_login import LoginCodes
 from server.wechat.fake_oauth import Page, WebAuth
+from server.wechat.fake_phone import PhoneCodes
 from server.wechat.fake_records import (
     CallRecord,
     Failure,
@@ -72,6 +74,7 @@ class _State:
     tokens: Tokens = field(default_factory=Tokens)
     windows: ServiceWindows = field(default_factory=ServiceWindows)
     codes: LoginCodes = field(default_factory=LoginCodes)
+    phone_codes: PhoneCodes = field(default_factory=PhoneCodes)
     web_auth: WebAuth = field(default_factory=WebAuth)
     seen: set[str] = field(default_factory=set)
     grants: dict[tuple[str, str], int] = field(default_factory=dict)
@@ -136,6 +139,10 @@ class FakeWeChat:
     def add_code(self, code: str, openid: str, unionid: str | None = None) -> None:
         self._s.seen.add(openid)
         self._s.codes.add(code, openid, unionid)
+
+    def add_phone_code(self, code: str, phone: str) -> None:
+        """The user verified `phone` through getPhoneNumber; the mini-program got `code`."""
+        self._s.phone_codes.add(code, phone, self.clock.timestamp())
 
     def fail_next(
         self,
@@ -216,6 +223,11 @@ class FakeWeChat:
 
     def handle_code2session(self, query: dict[str, str]) -> Reply:
         return self._s.codes.code2session(query, self.appid_secrets)
+
+    def handle_phone_number(self, query: dict[str, str], body: dict[str, Any]) -> Reply:
+        token = self._s.tokens.tokens.get(query.get("access_token", ""))
+        appid = token.appid if token is not None else ""
+        return self._s.phone_codes.exchange(body, appid, self.clock.timestamp())
 
     # --- web authorisation (网页授权) --------------------------------------------------------
 
