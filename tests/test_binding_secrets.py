@@ -399,3 +399,14 @@ def test_name_binding_is_off_by_default_in_production(make_settings: Any) -> Non
     production = make_settings(env="production")
     assert production.name_binding is False
     assert make_settings(env="production", bind_by_name=True).name_binding is True
+
+
+async def test_a_committee_member_cannot_search_the_roster_by_the_last_four_digits(
+    client: TestClient, fake_wechat: tuple[FakeWeChat, str]
+) -> None:
+    reader = await make_member("委员乙", "13600000002", role=Role.COMMITTEE_MEMBER)
+    await make_member("副书记丙", "17012348969", role=Role.DEPUTY_SECRETARY)
+    headers = await signed_in(client, fake_wechat[0], reader)
+    found = await client.get("/api/v1/members", params={"q": "8969"}, headers=headers)
+    assert found.status == 200
+    assert (await found.json())["items"] == []  # no oracle for the digits

@@ -19,6 +19,7 @@ from server.services import meetings
 from server.services.access import (
     Scope,
     branches_in,
+    is_leader,
     member_in_scope,
     organisation_in_scope,
     require_roster,
@@ -81,7 +82,9 @@ async def branch_members(call: Call[Any]) -> dict[str, Any]:
     if q.status is not None:
         query = query.filter(status=q.status)
     if q.q:
-        tail = q.q.isascii() and q.q.isdigit() and len(q.q) == 4
+        # Searching by the last four digits would read them back one guess at a time: only
+        # those who issue bind codes (and so gain nothing by it) may search that way.
+        tail = q.q.isascii() and q.q.isdigit() and len(q.q) == 4 and is_leader(call.member)
         query = query.filter(phone__endswith=q.q) if tail else query.filter(name__contains=q.q)
     query = query.order_by("id").prefetch_related("organisation", "group")
     page = await page_of(query, q, member_row)
