@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import NoReturn
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -33,7 +34,7 @@ FAILURE_WINDOW = 3600
 TARGET_WINDOW = 86400
 _DIGITS = re.compile(r"^\d{4}$|^1\d{10}$")
 
-# Told when a member's guessable paths lock: (the member, who tried) -> None.
+# Told which member's guessable paths just locked (the app tells their secretary).
 LockNotifier = Callable[[Member], Awaitable[None]]
 
 
@@ -138,7 +139,7 @@ class Binder:
         if overall is not None and int(overall) >= self.limits.overall:
             raise RateLimited(PAUSED)
 
-    async def _fail(self, req: BindRequest, message: str) -> None:
+    async def _fail(self, req: BindRequest, message: str) -> NoReturn:
         await self.cache.incr("bind-failures", FAILURE_WINDOW)
         log.info("bind refused", extra={"openid": mask_openid(req.openid)})
         raise ValidationFailed(message, field="member")
@@ -198,7 +199,6 @@ class Binder:
             return await self._attach(req, candidates[0], NOT_FOUND)
         await self._lock_alarm(named, charged)
         await self._fail(req, NOT_FOUND)
-        raise AssertionError("unreachable")  # _fail raises
 
     async def bind_with_code(self, req: BindRequest, code: str) -> BindResult:
         """绑定 <code>: the code the secretary issued, used once."""
