@@ -22,12 +22,13 @@ Control API (JSON bodies; bad input -> HTTP 400 with errcode 47001):
     POST /_fake/followers     {"openid"}
     POST /_fake/templates     {"template_id", "fields": [...]?}
     POST /_fake/codes         {"code", "openid", "unionid"?}
-    POST /_fake/fail          {"path", "errcode"?, "status"?, "delay"?, "times": 1}
+    POST /_fake/fail          {"path", "errcode"?, "status"?, "delay"?, "times": 1, "after": 0}
         The next `times` calls to `path` (an API path above, without any mount prefix;
         `times: null` = every call until reset) wait `delay` real seconds (real, because it
         exercises the client's real timeout), then answer HTTP `status` with a plain-text
         body if given (recorded as errcode -1), else WeChat's JSON error `errcode` (e.g. -1
-        system busy, 45009 daily quota, 48001 unauthorised), else answer normally.
+        system busy, 45009 daily quota, 48001 unauthorised), else answer normally.  With
+        `after: N` the first N calls go through untouched (the second send of a fan-out hangs).
     POST /_fake/flaky         {"path", "errcode": -1, "every": 100}
         Every `every`-th call to `path` fails with `errcode` (a steady 1% with 100);
         `every: 0` stops it.
@@ -175,6 +176,7 @@ def _fail(fake: FakeWeChat, b: dict[str, Any]) -> None:
         times=times,
         status=_number(b, "status", int),
         delay=_number(b, "delay", float),
+        after=_number(b, "after", int) or 0,
     )
 
 
