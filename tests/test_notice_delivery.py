@@ -11,7 +11,8 @@ from aiohttp.test_utils import TestClient
 
 from server.models import Channel
 from server.notices import Notice, NoticeStatus
-from server.services.outbox import LEASE, Outbox
+from server.services.outbox import Outbox
+from server.services.outbox_claims import LEASE
 from server.typedefs import CACHE, CLOCK, HTTP_SESSION, SETTINGS
 from server.wechat.client import WeChatClient
 from server.wechat.fake import FakeWeChat

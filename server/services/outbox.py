@@ -36,13 +36,11 @@ from server.errors import WeChatAPIError, WeChatUnavailable
 from server.meetings import Meeting, MeetingChange, MeetingStatus
 from server.models import Channel, WeChatIdentity
 from server.notices import Notice, NoticeStatus, SubscribeGrant
+from server.services.outbox_claims import Attempt, Claim, LostClaim, expire_leases, release, settle
 from server.wechat.client import WeChatClient
 
 log = logging.getLogger("dangjian.outbox")
 LIMITS = {"thing": 20, "phrase": 5, "name": 10, "character_string": 32, "number": 32}
-# A claim this old belongs to a sender that died or stalled: its rows never called for are
-# pending again, those whose call may have begun are uncertain.
-LEASE = timedelta(minutes=5)
 CHUNK = 500  # notices claimed together; each is still settled on its own
 
 
@@ -69,45 +67,11 @@ class _QuotaExhausted(Exception):
     pass
 
 
-class _LostClaim(Exception):
-    """The row is no longer this sender's (its lease ran out and another took it)."""
-
-
 @dataclass(frozen=True)
 class Outcome:
     what: str  # sent | unreachable | retry | quota | uncertain
     channel: str | None = None
     errcode: int | None = None
-
-
-@dataclass
-class Claim:
-    """One sender's hold on a chunk of rows, and the moment of the run that took them."""
-
-    token: str
-    now: datetime
-    told: set[int] = field(default_factory=set)  # meetings already marked notified
-    settling: set[asyncio.Future[None]] = field(default_factory=set)  # outcomes being written
-
-
-@dataclass
-class Attempt:
-    """One notice's way through the channels; `started` once a call to WeChat may have begun."""
-
-    notice: Notice
-    claim: Claim
-    started: bool = False
-
-    async def begin(self) -> None:
-        """Marks the row sending before the first call, so that no crash can lead to a resend."""
-        if self.started:
-            return
-        marked = await Notice.filter(
-            id=self.notice.id, claim=self.claim.token, status=NoticeStatus.CLAIMED
-        ).update(status=NoticeStatus.SENDING, attempts=F("attempts") + 1)
-        if not marked:
-            raise _LostClaim
-        self.started = True
 
 
 def reason(notice: Notice, reasons: dict[int, str]) -> str:
@@ -153,7 +117,7 @@ class Outbox:
         if self.paused_until and now < self.paused_until:
             report.paused = True
             return report
-        await self._expire_leases(now)
+        await expire_leases(now)
         due = (
             await Notice.filter(status=NoticeStatus.PENDING, due_at__lte=now.astimezone(UTC))
             .order_by("due_at", "id")
@@ -167,18 +131,6 @@ class Outbox:
                 break
             await self._chunk(due[first : first + CHUNK], now, report)
         return report
-
-    async def _expire_leases(self, now: datetime) -> None:
-        """Claims of a sender that died (SIGKILL) or stalled: the rows it never called WeChat
-        for are pending again; those whose call may have begun are uncertain, never resent."""
-        stale = (now - LEASE).astimezone(UTC)
-        await Notice.filter(status=NoticeStatus.CLAIMED, claimed_at__lt=stale).update(
-            status=NoticeStatus.PENDING, claim=None, claimed_at=None
-        )
-        # The claim stays: a sender that was only slow still records what WeChat answered.
-        await Notice.filter(status=NoticeStatus.SENDING, claimed_at__lt=stale).update(
-            status=NoticeStatus.UNCERTAIN
-        )
 
     async def _chunk(self, rows: list[Notice], now: datetime, report: Report) -> None:
         """A few hundred notices: decided and claimed together, each settled on its own."""
@@ -220,7 +172,7 @@ class Outbox:
         finally:
             # Cancelled (shutdown) or stopped by the quota: whatever is still ours is let go,
             # shielded so that a second cancellation cannot strand the rows again.
-            await asyncio.shield(self._release(claim))
+            await asyncio.shield(release(claim))
 
     async def _one(
         self,
@@ -234,7 +186,7 @@ class Outbox:
         attempt = Attempt(notice, claim)
         try:
             outcome = await self._outcome(attempt, ids, why)
-        except _LostClaim:
+        except LostClaim:
             return  # our lease ran out and another sender has it now
         except Exception:
             # A bug, or the cache or database failing under this one send: the others go on.
@@ -303,7 +255,7 @@ class Outbox:
         if what == "retry" and notice.attempts + 1 >= self.max_attempts:
             what = "failed"
         if what == "sent":
-            await self._settle(
+            await settle(
                 notice,
                 claim,
                 NoticeStatus.SENT,
@@ -318,46 +270,26 @@ class Outbox:
                     status=MeetingStatus.NOTIFIED
                 )
         elif what == "unreachable":
-            await self._settle(notice, claim, NoticeStatus.UNREACHABLE, errcode=outcome.errcode)
+            await settle(notice, claim, NoticeStatus.UNREACHABLE, errcode=outcome.errcode)
             report.unreachable += 1
         elif what == "uncertain":
-            await self._settle(notice, claim, NoticeStatus.UNCERTAIN, errcode=outcome.errcode)
+            await settle(notice, claim, NoticeStatus.UNCERTAIN, errcode=outcome.errcode)
             report.uncertain += 1
         elif what == "failed":
-            await self._settle(notice, claim, NoticeStatus.FAILED, errcode=outcome.errcode)
+            await settle(notice, claim, NoticeStatus.FAILED, errcode=outcome.errcode)
             report.failed += 1
         elif what == "retry":  # each its own back-off: 30 s, 1 min, 2 min, ...
             backoff = timedelta(seconds=30 * 2**notice.attempts)
             due = (now + backoff).astimezone(UTC)
-            await self._settle(notice, claim, NoticeStatus.PENDING, due_at=due)
+            await settle(notice, claim, NoticeStatus.PENDING, due_at=due)
             report.retried += 1
         elif what == "quota":  # refused, so not delivered: it waits for tomorrow's quota
-            await self._settle(notice, claim, NoticeStatus.PENDING)
+            await settle(notice, claim, NoticeStatus.PENDING)
             if not (self.paused_until and now < self.paused_until):
                 tomorrow = (now.astimezone(self.zone) + timedelta(days=1)).date()
                 self.paused_until = day_start(tomorrow, self.zone)
                 log.warning("45009: the day's quota is spent; notices resume at midnight")
             report.paused = True
-
-    async def _settle(
-        self, notice: Notice, claim: Claim, status: NoticeStatus, **values: object
-    ) -> None:
-        # Still ours (an expired lease made it uncertain, not someone else's): record the truth.
-        await Notice.filter(id=notice.id, claim=claim.token).update(
-            status=status, claim=None, **values
-        )
-
-    async def _release(self, claim: Claim) -> None:
-        """What a claim still holds when its fan-out stops: never called → pending again;
-        a call begun and never answered (cancelled mid-call) → uncertain."""
-        await asyncio.gather(*claim.settling, return_exceptions=True)  # answers first
-        token = claim.token
-        await Notice.filter(claim=token, status=NoticeStatus.CLAIMED).update(
-            status=NoticeStatus.PENDING, claim=None, claimed_at=None
-        )
-        await Notice.filter(claim=token, status=NoticeStatus.SENDING).update(
-            status=NoticeStatus.UNCERTAIN, claim=None
-        )
 
     # --- the channels -----------------------------------------------------------------------
 
