@@ -49,8 +49,8 @@ async def seed(db_url: str, openids: Sequence[str]) -> None:
             branch, ids = await bound_branch(conn, APPID, openids, now)
             meeting = await conn.fetchval(
                 "INSERT INTO meeting (organisation_id, kind, topic, starts_at, ends_at, status,"
-                " created_at, updated_at) VALUES ($1, '支部党员大会', '学习二十大精神', $2, $3,"
-                " 'planned', $4, $4) RETURNING id",
+                " study, created_at, updated_at) VALUES ($1, '支部党员大会', '学习二十大精神', $2,"
+                " $3, 'planned', true, $4, $4) RETURNING id",
                 branch,
                 starts,
                 starts + timedelta(hours=1),

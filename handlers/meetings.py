@@ -294,6 +294,10 @@ async def show(number: str, member: Member, clock: Clock) -> str:
         if missed:
             shown = "、".join(missed[:10]) + ("等" if len(missed) > 10 else "")
             reply.add(f"通知未能送达 {len(missed)} 人：{shown}（请当面或电话告知）")
+        maybe = list(dict.fromkeys(n.member.name for n in await notices.uncertain(m)))
+        if maybe:
+            shown = "、".join(maybe[:10]) + ("等" if len(maybe) > 10 else "")
+            reply.add(f"通知可能已送达 {len(maybe)} 人：{shown}（发送中断，无法确认，不会重发）")
     if m.minutes:
         _add_minutes(reply, m.minutes)
     return reply.text()

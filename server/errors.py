@@ -90,5 +90,8 @@ class WeChatAPIError(DangjianError):
 class WeChatUnavailable(WeChatAPIError):
     """The API could not be reached (network error or repeated system-busy)."""
 
-    def __init__(self, detail: str, *, api: str = "") -> None:
+    def __init__(self, detail: str, *, api: str = "", maybe_delivered: bool = False) -> None:
         super().__init__(-1, detail, api=api)
+        # The request may have reached WeChat (a timeout, a dropped connection) and was not
+        # repeated: the caller must not resend it either, nor count it as not delivered.
+        self.maybe_delivered = maybe_delivered

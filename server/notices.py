@@ -1,8 +1,9 @@
 """The outbox of meeting notices, and the mini-program subscription grants they may use.
 
 Every notice is a row before anything is sent: (meeting, member, kind) is unique, so a notice
-cannot exist twice, and a sender claims a row (pending → sending) in one conditional UPDATE
-before calling WeChat, so two processes, or a restart, never send it twice.
+cannot exist twice; a sender claims a row (pending → claimed) in one conditional UPDATE, and
+marks it sending just before its first call to WeChat, so two processes, or a restart, never
+send it twice, and a claim whose sender died before calling is taken up again.
 """
 
 from __future__ import annotations
@@ -15,13 +16,16 @@ from tortoise.models import Model
 
 class NoticeStatus(StrEnum):
     PENDING = "pending"
-    SENDING = "sending"  # claimed by a sender; left behind only by a crash mid-call
+    CLAIMED = "claimed"  # taken by a sender, no call made yet: pending again once its lease ends
+    SENDING = "sending"  # a call to WeChat may have begun: never sent again from here
     SENT = "sent"
     UNREACHABLE = "unreachable"  # no channel reaches this member: listed for the secretary
-    FAILED = "failed"  # transient errors until the attempts ran out
+    FAILED = "failed"  # definite failures (nothing delivered) until the attempts ran out
     MISSED = "missed"  # its time passed (the server was down) and the meeting has begun
     VOID = "void"  # the meeting moved or was cancelled before this reminder was due
-    UNCERTAIN = "uncertain"  # a crash mid-call: perhaps delivered, never resent
+    UNCERTAIN = (
+        "uncertain"  # a call cut short (timeout, crash, error): perhaps delivered, never resent
+    )
 
 
 class Notice(Model):

@@ -330,6 +330,16 @@ async def test_injected_failures_over_http(http: TestClient, fake: FakeWeChat) -
     assert await send_text(http, token) == 40001  # the reset forgot the token too
 
 
+async def test_a_failure_after_some_calls_lets_those_through_first(
+    http: TestClient, fake: FakeWeChat
+) -> None:
+    token = (await stable(http))["access_token"]
+    fake.interact(ALICE, "message")
+    path = "/cgi-bin/message/custom/send"
+    await post(http, "/_fake/fail", {"path": path, "errcode": -1, "times": 1, "after": 2})
+    assert [await send_text(http, token) for _ in range(4)] == [0, 0, -1, 0]
+
+
 async def test_injected_delay_then_normal_answer(http: TestClient, fake: FakeWeChat) -> None:
     await post(http, "/_fake/fail", {"path": "/cgi-bin/stable_token", "delay": 0.01})
     assert (await stable(http))["errcode"] == 0
@@ -343,6 +353,7 @@ async def test_injected_delay_then_normal_answer(http: TestClient, fake: FakeWeC
         ("/_fake/grants", {"openid": ALICE, "template_id": "T", "count": "two"}),
         ("/_fake/fail", {"path": "/cgi-bin/token"}),
         ("/_fake/fail", {"path": "/cgi-bin/token", "errcode": -1, "times": 0}),
+        ("/_fake/fail", {"path": "/cgi-bin/token", "errcode": -1, "after": -1}),
         ("/_fake/templates", {"template_id": "T", "fields": "thing1"}),
         ("/_fake/codes", {"code": "c"}),
     ],

@@ -314,6 +314,21 @@ async def test_a_send_that_timed_out_is_not_resent(
     assert len(fake.calls_to(CUSTOM)) <= 1
 
 
+async def test_a_subscribe_message_that_timed_out_is_not_resent_either(
+    make_client: MakeClient, fake: FakeWeChat
+) -> None:
+    """Each resend would spend another of the member's grants and deliver a second copy."""
+    client = make_client(timeout=0.05)
+    await client.access_token()
+    fake.grant(ALICE, "TPL-MEETING", count=3)
+    fake.fail_next(SUBSCRIBE, delay=0.3)
+    with pytest.raises(WeChatUnavailable) as caught:
+        await client.send_subscribe(ALICE, "TPL-MEETING", {"thing1": {"value": "支部党员大会"}})
+    assert caught.value.maybe_delivered  # the outbox settles it uncertain, never resends
+    await asyncio.sleep(0.4)  # WeChat finishes the slow send
+    assert len(fake.messages_to(ALICE)) == 1 and len(fake.calls_to(SUBSCRIBE)) == 1
+
+
 async def test_a_login_code_is_not_replayed_after_a_timeout(
     make_client: MakeClient, fake: FakeWeChat
 ) -> None:

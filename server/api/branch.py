@@ -210,7 +210,8 @@ async def cancel_meeting(call: Call[Any]) -> dict[str, Any]:
 async def meeting_roster(call: Call[Any]) -> dict[str, Any]:
     """请假申请未审批前为 requested（待批）。会议结束后，未签到也未获准请假的（包括仍待批的）
     记为缺席（与聊天中查看会议相同）。quorum 仅对支部党员大会有意义（到会超过应到人数一半），
-    其他会议为 null。"""
+    其他会议为 null。unreachable 是通知确实未送达的人；uncertain 是发送中断（如超时）、
+    可能已送达但无法确认的人，不会重发。"""
     meeting = await _meeting(call)
     zone = zone_of(call)
     now = call.app[CLOCK].now()
@@ -232,6 +233,7 @@ async def meeting_roster(call: Call[Any]) -> dict[str, Any]:
             counts[state(row)] = counts.get(state(row), 0) + 1
     lost = await notices.unreachable(meeting)
     unreachable = {n.member.id: n.member.name for n in lost}
+    maybe = {n.member.id: n.member.name for n in await notices.uncertain(meeting)}
     return {
         "meeting": meeting_json(meeting, zone),
         "people": [
@@ -255,6 +257,8 @@ async def meeting_roster(call: Call[Any]) -> dict[str, Any]:
         },
         "quorum": attendance.quorum(meeting, counts),
         "unreachable": [{"member_id": k, "name": v} for k, v in unreachable.items()],
+        # A send cut short (timeout, crash): perhaps delivered, never repeated.
+        "uncertain": [{"member_id": k, "name": v} for k, v in maybe.items()],
     }
 
 

@@ -88,18 +88,34 @@ async def plan_cancel(meeting: Meeting, change_id: int, now: datetime) -> None:
     await _write(meeting, told, f"cancelled:{change_id}", now.astimezone(UTC))
 
 
+async def _reached(meeting: Meeting) -> set[int]:
+    """Members a notice of this meeting certainly reached."""
+    sent = Notice.filter(meeting_id=meeting.id, status=NoticeStatus.SENT)
+    return set(await sent.distinct().values_list("member_id", flat=True))
+
+
 async def unreachable(meeting: Meeting) -> list[Notice]:
-    """Members nothing reached (unreachable, failed, missed, uncertain): told in person."""
-    reached = set(await _told(meeting))
-    lost = [
-        NoticeStatus.UNREACHABLE,
-        NoticeStatus.FAILED,
-        NoticeStatus.MISSED,
-        NoticeStatus.UNCERTAIN,
-    ]
+    """Members nothing reached for certain (unreachable, failed, missed), and to whom nothing
+    may have gone out either: the secretary tells them in person."""
+    maybe = {n.member_id for n in await uncertain(meeting)}  # type: ignore[attr-defined]
+    lost = [NoticeStatus.UNREACHABLE, NoticeStatus.FAILED, NoticeStatus.MISSED]
     rows = (
         await Notice.filter(meeting_id=meeting.id, status__in=lost)
         .prefetch_related("member")
         .order_by("id")
     )
-    return [n for n in rows if n.member_id not in reached or n.status == NoticeStatus.UNCERTAIN]  # type: ignore[attr-defined]
+    reached = await _reached(meeting)
+    return [n for n in rows if n.member_id not in reached | maybe]  # type: ignore[attr-defined]
+
+
+async def uncertain(meeting: Meeting) -> list[Notice]:
+    """Members nothing certainly reached, but whose notice may have: a send cut short (a timeout,
+    a crash mid-call) that is never repeated.  Named apart, so the secretary can ask them."""
+    maybe = [NoticeStatus.SENDING, NoticeStatus.UNCERTAIN]
+    rows = (
+        await Notice.filter(meeting_id=meeting.id, status__in=maybe)
+        .prefetch_related("member")
+        .order_by("id")
+    )
+    reached = await _reached(meeting)
+    return [n for n in rows if n.member_id not in reached]  # type: ignore[attr-defined]

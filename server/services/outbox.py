@@ -5,8 +5,15 @@ Order: a mini-program subscribe message when the member has a grant left for the
 message (inside WeChat's 48-hour window); else the notice is recorded unreachable and listed
 for the secretary.  A closed channel (43101, 43004, 45015, 45047, or any refusal of this
 message) falls through to the next; -1 is retried later with back-off; 45009 (the day's quota)
-stops sending until midnight.  Each row is claimed in one conditional UPDATE before WeChat is
-called, so no notice is sent twice, by two processes or after a restart.
+stops sending until midnight.
+
+Exactly once, none stranded: rows are claimed (pending → claimed) in one conditional UPDATE, so
+two processes never take the same one; each is marked sending just before its first call to
+WeChat and settled the moment its own calls return.  A call that may have reached WeChat (a
+timeout, a dropped connection, an error or a crash mid-call) settles as uncertain and is never
+repeated; only a definite failure goes back to pending.  A fan-out that stops early lets go of
+the rows it never called for, and a dead sender's untouched claims are pending again once its
+lease has run out.
 """
 
 from __future__ import annotations
@@ -16,23 +23,25 @@ import logging
 import secrets
 import time
 from collections import defaultdict
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from tortoise.expressions import F
 
 from server.clock import day_start, when_text
-from server.errors import WeChatAPIError
+from server.errors import WeChatAPIError, WeChatUnavailable
 from server.meetings import Meeting, MeetingChange, MeetingStatus
 from server.models import Channel, WeChatIdentity
 from server.notices import Notice, NoticeStatus, SubscribeGrant
+from server.services.outbox_claims import Attempt, Claim, LostClaim, expire_leases, release, settle
 from server.wechat.client import WeChatClient
 
 log = logging.getLogger("dangjian.outbox")
 LIMITS = {"thing": 20, "phrase": 5, "name": 10, "character_string": 32, "number": 32}
-STALE_CLAIM = timedelta(minutes=5)  # a row still "sending" this long after its claim: a crash
-CHUNK = 500  # notices claimed and settled together: a crash leaves at most this many uncertain
+CHUNK = 500  # notices claimed together; each is still settled on its own
 
 
 @dataclass(frozen=True)
@@ -50,6 +59,7 @@ class Report:
     retried: int = 0
     failed: int = 0
     missed: int = 0
+    uncertain: int = 0
     paused: bool = False
 
 
@@ -59,7 +69,7 @@ class _QuotaExhausted(Exception):
 
 @dataclass(frozen=True)
 class Outcome:
-    what: str  # sent | unreachable | retry | quota
+    what: str  # sent | unreachable | retry | quota | uncertain
     channel: str | None = None
     errcode: int | None = None
 
@@ -107,9 +117,7 @@ class Outbox:
         if self.paused_until and now < self.paused_until:
             report.paused = True
             return report
-        await Notice.filter(
-            status=NoticeStatus.SENDING, claimed_at__lt=(now - STALE_CLAIM).astimezone(UTC)
-        ).update(status=NoticeStatus.UNCERTAIN)
+        await expire_leases(now)
         due = (
             await Notice.filter(status=NoticeStatus.PENDING, due_at__lte=now.astimezone(UTC))
             .order_by("due_at", "id")
@@ -125,43 +133,74 @@ class Outbox:
         return report
 
     async def _chunk(self, rows: list[Notice], now: datetime, report: Report) -> None:
-        """A few hundred notices: decided, claimed and settled in a handful of statements."""
+        """A few hundred notices: decided and claimed together, each settled on its own."""
         live: list[Notice] = []
         for notice in rows:
             news = notice.kind.startswith(("changed", "cancelled"))
             if not news and notice.meeting.status == MeetingStatus.CANCELLED:
-                await self._settle([notice.id], NoticeStatus.VOID)
+                await Notice.filter(id=notice.id).update(status=NoticeStatus.VOID)
             elif not news and notice.meeting.starts_at <= now:
-                await self._settle([notice.id], NoticeStatus.MISSED)  # the server was down
-                report.missed += 1
+                await Notice.filter(id=notice.id).update(status=NoticeStatus.MISSED)
+                report.missed += 1  # the server was down
             else:
                 live.append(notice)
         if not live:
             return
-        token = secrets.token_hex(8)
+        claim = Claim(secrets.token_hex(8), now)
         await Notice.filter(id__in=[n.id for n in live], status=NoticeStatus.PENDING).update(
-            status=NoticeStatus.SENDING,
-            attempts=F("attempts") + 1,
-            claimed_at=now.astimezone(UTC),
-            claim=token,
+            status=NoticeStatus.CLAIMED, claimed_at=now.astimezone(UTC), claim=claim.token
         )
         # Only the rows this sender claimed: another sender may have taken some meanwhile.
-        mine = set(await Notice.filter(claim=token).values_list("id", flat=True))
+        mine = set(await Notice.filter(claim=claim.token).values_list("id", flat=True))
         live = [n for n in live if n.id in mine]
-        reasons = await self._reasons(live)
-        identities: dict[int, dict[Channel, WeChatIdentity]] = defaultdict(dict)
-        for identity in await WeChatIdentity.filter(member_id__in={n.member_id for n in live}):  # type: ignore[attr-defined]
-            identities[identity.member_id][identity.channel] = identity  # type: ignore[attr-defined]
-        gate = asyncio.Semaphore(self.concurrency)
+        try:
+            reasons = await self._reasons(live)
+            identities: dict[int, dict[Channel, WeChatIdentity]] = defaultdict(dict)
+            for identity in await WeChatIdentity.filter(member_id__in={n.member_id for n in live}):  # type: ignore[attr-defined]
+                identities[identity.member_id][identity.channel] = identity  # type: ignore[attr-defined]
+            gate = asyncio.Semaphore(self.concurrency)
 
-        async def one(notice: Notice) -> tuple[Notice, Outcome]:
-            await self._wait_for_slot()
-            async with gate:
-                ids = identities.get(notice.member_id, {})  # type: ignore[attr-defined]
-                return notice, await self._outcome(notice, ids, reason(notice, reasons))
+            async def one(notice: Notice) -> None:
+                await self._wait_for_slot()
+                async with gate:
+                    if self.paused_until and now < self.paused_until:
+                        return  # the day's quota ran out meanwhile: released below
+                    ids = identities.get(notice.member_id, {})  # type: ignore[attr-defined]
+                    await self._one(notice, ids, reason(notice, reasons), claim, report)
 
-        done = await asyncio.gather(*(one(n) for n in live))
-        await self._settle_all(done, now, report)
+            await asyncio.gather(*(one(n) for n in live))
+        finally:
+            # Cancelled (shutdown) or stopped by the quota: whatever is still ours is let go,
+            # shielded so that a second cancellation cannot strand the rows again.
+            await asyncio.shield(release(claim))
+
+    async def _one(
+        self,
+        notice: Notice,
+        ids: dict[Channel, WeChatIdentity],
+        why: str,
+        claim: Claim,
+        report: Report,
+    ) -> None:
+        """One notice, settled as soon as its own calls return; its errors are its own."""
+        attempt = Attempt(notice, claim)
+        try:
+            outcome = await self._outcome(attempt, ids, why)
+        except LostClaim:
+            return  # our lease ran out and another sender has it now
+        except Exception:
+            # A bug, or the cache or database failing under this one send: the others go on.
+            log.exception("notice %s: unexpected error while sending", notice.id)
+            if not attempt.started:
+                return  # nothing went out: released with the rest of the claim
+            outcome = Outcome("uncertain")
+        # Shielded: a shutdown now must not lose what WeChat has just answered.
+        settling = asyncio.ensure_future(self._settle_one(notice, outcome, claim, report))
+        claim.settling.add(settling)
+        try:
+            await asyncio.shield(settling)
+        except Exception:  # the database failed us: the row stays sending, released as uncertain
+            log.exception("notice %s: its outcome (%s) could not be recorded", notice.id, outcome)
 
     async def _reasons(self, rows: list[Notice]) -> dict[int, str]:
         """The reason the secretary gave for each change or cancellation these notices tell of,
@@ -186,11 +225,12 @@ class Outbox:
             await asyncio.sleep(max(0.0, self._slot - 1 / self.rate - time.monotonic()))
 
     async def _outcome(
-        self, notice: Notice, ids: dict[Channel, WeChatIdentity], why: str = ""
+        self, attempt: Attempt, ids: dict[Channel, WeChatIdentity], why: str = ""
     ) -> Outcome:
+        notice = attempt.notice
         try:
             channel, errcode = await self._deliver(
-                notice,
+                attempt,
                 notice.meeting,
                 notice.member_id,  # type: ignore[attr-defined]
                 ids,
@@ -198,73 +238,78 @@ class Outbox:
             )
         except _QuotaExhausted:
             return Outcome("quota")
-        except WeChatAPIError as exc:  # transient (-1, the API unreachable)
+        except WeChatUnavailable as exc:
+            if exc.maybe_delivered:  # the client did not resend it: neither do we
+                return Outcome("uncertain", errcode=exc.errcode)
+            return Outcome("retry", errcode=exc.errcode)  # -1 throughout, or never connected
+        except WeChatAPIError as exc:  # transient (-1)
             return Outcome("retry", errcode=exc.errcode)
         if channel is None:
             return Outcome("unreachable", errcode=errcode)
         return Outcome("sent", channel=channel)
 
-    async def _settle_all(
-        self, done: list[tuple[Notice, Outcome]], now: datetime, report: Report
+    async def _settle_one(
+        self, notice: Notice, outcome: Outcome, claim: Claim, report: Report
     ) -> None:
-        groups: dict[tuple[str, str | None, int | None], list[int]] = defaultdict(list)
-        for notice, outcome in done:
-            what = outcome.what
-            if what == "retry" and notice.attempts + 1 >= self.max_attempts:
-                what = "failed"
-            groups[(what, outcome.channel, outcome.errcode)].append(notice.id)
-            if what == "retry":  # each its own back-off: 30 s, 1 min, 2 min, ...
-                backoff = timedelta(seconds=30 * 2**notice.attempts)
-                await self._settle(
-                    [notice.id], NoticeStatus.PENDING, due_at=(now + backoff).astimezone(UTC)
-                )
-        told = {n.meeting_id for n, o in done if o.what == "sent" and n.kind == "scheduled"}  # type: ignore[attr-defined]
-        if told:  # planned → notified, once its first notice has gone out
-            await Meeting.filter(id__in=told, status=MeetingStatus.PLANNED).update(
-                status=MeetingStatus.NOTIFIED
+        what, now = outcome.what, claim.now
+        if what == "retry" and notice.attempts + 1 >= self.max_attempts:
+            what = "failed"
+        if what == "sent":
+            await settle(
+                notice,
+                claim,
+                NoticeStatus.SENT,
+                channel=outcome.channel,
+                sent_at=now.astimezone(UTC),
             )
-        for (what, channel, errcode), ids in groups.items():
-            if what == "sent":
-                await self._settle(
-                    ids, NoticeStatus.SENT, channel=channel, sent_at=now.astimezone(UTC)
+            report.sent += 1
+            if notice.kind == "scheduled" and notice.meeting_id not in claim.told:  # type: ignore[attr-defined]
+                claim.told.add(notice.meeting_id)  # type: ignore[attr-defined]
+                # planned → notified, once its first notice has gone out
+                await Meeting.filter(id=notice.meeting_id, status=MeetingStatus.PLANNED).update(  # type: ignore[attr-defined]
+                    status=MeetingStatus.NOTIFIED
                 )
-                report.sent += len(ids)
-            elif what == "unreachable":
-                await self._settle(ids, NoticeStatus.UNREACHABLE, errcode=errcode)
-                report.unreachable += len(ids)
-            elif what == "failed":
-                await self._settle(ids, NoticeStatus.FAILED, errcode=errcode)
-                report.failed += len(ids)
-            elif what == "retry":
-                report.retried += len(ids)
-            elif what == "quota":
-                await self._settle(ids, NoticeStatus.PENDING)
-        if any(outcome.what == "quota" for _, outcome in done):
-            tomorrow = (now.astimezone(self.zone) + timedelta(days=1)).date()
-            self.paused_until = day_start(tomorrow, self.zone)
+        elif what == "unreachable":
+            await settle(notice, claim, NoticeStatus.UNREACHABLE, errcode=outcome.errcode)
+            report.unreachable += 1
+        elif what == "uncertain":
+            await settle(notice, claim, NoticeStatus.UNCERTAIN, errcode=outcome.errcode)
+            report.uncertain += 1
+        elif what == "failed":
+            await settle(notice, claim, NoticeStatus.FAILED, errcode=outcome.errcode)
+            report.failed += 1
+        elif what == "retry":  # each its own back-off: 30 s, 1 min, 2 min, ...
+            backoff = timedelta(seconds=30 * 2**notice.attempts)
+            due = (now + backoff).astimezone(UTC)
+            await settle(notice, claim, NoticeStatus.PENDING, due_at=due)
+            report.retried += 1
+        elif what == "quota":  # refused, so not delivered: it waits for tomorrow's quota
+            await settle(notice, claim, NoticeStatus.PENDING)
+            if not (self.paused_until and now < self.paused_until):
+                tomorrow = (now.astimezone(self.zone) + timedelta(days=1)).date()
+                self.paused_until = day_start(tomorrow, self.zone)
+                log.warning("45009: the day's quota is spent; notices resume at midnight")
             report.paused = True
-            log.warning("45009: the day's quota is spent; notices resume at midnight")
-
-    async def _settle(self, ids: list[int], status: NoticeStatus, **values: object) -> None:
-        await Notice.filter(id__in=ids).update(status=status, claim=None, **values)
 
     # --- the channels -----------------------------------------------------------------------
 
     async def _deliver(
         self,
-        notice: Notice,
+        attempt: Attempt,
         meeting: Meeting,
         member_id: int,
         ids: dict[Channel, WeChatIdentity],
         why: str = "",
     ) -> tuple[str | None, int | None]:
+        notice = attempt.notice
         mp, oa = ids.get(Channel.MINIPROGRAM), ids.get(Channel.OFFICIAL_ACCOUNT)
         last: int | None = None
         t = self.templates
         if t.subscribe_id and mp and await self._take_grant(member_id, t.subscribe_id):
             data = self._data(t.subscribe_fields, notice, meeting, why)
             sent, last = await self._try(
-                self.clients[Channel.MINIPROGRAM].send_subscribe(mp.openid, t.subscribe_id, data)
+                attempt,
+                self.clients[Channel.MINIPROGRAM].send_subscribe(mp.openid, t.subscribe_id, data),
             )
             if sent:
                 return "subscribe", None
@@ -275,7 +320,8 @@ class Outbox:
         if t.oa_id and oa:
             data = self._data(t.oa_fields, notice, meeting, why)
             sent, last = await self._try(
-                self.clients[Channel.OFFICIAL_ACCOUNT].send_template(oa.openid, t.oa_id, data)
+                attempt,
+                self.clients[Channel.OFFICIAL_ACCOUNT].send_template(oa.openid, t.oa_id, data),
             )
             if sent:
                 return "template", None
@@ -283,15 +329,22 @@ class Outbox:
             if identity is not None:
                 text = self.text(notice, meeting, why)
                 sent, last = await self._try(
-                    self.clients[identity.channel].send_custom_text(identity.openid, text)
+                    attempt, self.clients[identity.channel].send_custom_text(identity.openid, text)
                 )
                 if sent:
                     return "custom", None
         return None, last
 
-    async def _try(self, call: object) -> tuple[bool, int | None]:
+    async def _try(
+        self, attempt: Attempt, call: Coroutine[Any, Any, object]
+    ) -> tuple[bool, int | None]:
         try:
-            await call  # type: ignore[misc]
+            await attempt.begin()
+        except BaseException:
+            call.close()  # never started: nothing was sent
+            raise
+        try:
+            await call
         except WeChatAPIError as exc:
             if exc.quota_exhausted:
                 raise _QuotaExhausted from None

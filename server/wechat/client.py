@@ -173,7 +173,7 @@ class WeChatClient:
         if page is not None:
             payload["page"] = page
         return await self.call(
-            API_SUBSCRIBE_SEND, "/cgi-bin/message/subscribe/send", payload=payload
+            API_SUBSCRIBE_SEND, "/cgi-bin/message/subscribe/send", payload=payload, idempotent=False
         )
 
     async def send_template(
@@ -303,7 +303,9 @@ class WeChatClient:
                 last = exc.detail
                 if exc.maybe_delivered and not idempotent:
                     raise WeChatUnavailable(
-                        f"{last}; not resent, it may have been delivered", api=api
+                        f"{last}; not resent, it may have been delivered",
+                        api=api,
+                        maybe_delivered=True,
                     ) from None
             else:
                 code = _errcode(data)

@@ -61,12 +61,16 @@ class Failure:
     status: int | None
     delay: float | None
     times: int | None  # None: every call until reset
+    after: int = 0  # calls let through untouched first: "the second send hangs"
 
 
 def take_failure(failures: dict[str, Failure], path: str) -> Failure | None:
     """The failure queued for `path`, used up once; it is forgotten when none are left."""
     failure = failures.get(path)
     if failure is None:
+        return None
+    if failure.after > 0:
+        failure.after -= 1
         return None
     if failure.times is not None:
         failure.times -= 1

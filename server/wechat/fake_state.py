@@ -151,11 +151,15 @@ class FakeWeChat:
         times: int | None = 1,
         status: int | None = None,
         delay: float | None = None,
+        after: int = 0,
     ) -> None:
-        """The next `times` calls to `path` (None: all of them) fail as described by `Failure`."""
+        """The next `times` calls to `path` (None: all of them) fail as described by `Failure`;
+        with `after`, only once that many calls have gone through normally."""
         if errcode is None and status is None and delay is None:
             raise ValueError("give an errcode, an HTTP status or a delay")
-        self._s.failures[path] = Failure(errcode, status, delay, times)
+        if after < 0:
+            raise ValueError("after must be 0 or more")
+        self._s.failures[path] = Failure(errcode, status, delay, times, after)
 
     def clear_failures(self, path: str | None = None) -> None:
         """Stop failing calls to `path` (None: every path): the outage is over."""
