@@ -110,9 +110,10 @@ class MessageProcessor:
             # The owner died or gave up before settling: this copy takes over the work.
 
     def _claim_failed(self, message: InboundMessage, exc: CacheUnavailable) -> str:
-        if exc.landed_maybe:
-            # Stalled: our claim may land later and own nothing.  WeChat's retry finds it
-            # lapsed and takes it over, so the work is done once, later.
+        # Stalled: our claim may land later and own nothing.  WeChat's retry finds it lapsed
+        # and takes it over, so the work is done once, later.  The mini-program takes no
+        # passive reply, so a retry is the only answer it can have.
+        if exc.landed_maybe or message.channel is Channel.MINIPROGRAM:
             log.warning("claim timed out; asking WeChat to retry: %s", exc)
             self.metrics.messages.labels(message.type_label, "retry").inc()
             raise RetryLater from exc
