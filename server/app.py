@@ -81,7 +81,11 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
 async def cache_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     cache = create_cache(
-        settings.redis_url, settings.redis_prefix, app[CLOCK], pool_size=settings.redis_pool_size
+        settings.redis_url,
+        settings.redis_prefix,
+        app[CLOCK],
+        pool_size=settings.redis_pool_size,
+        timeout=settings.redis_timeout,
     )
     try:
         await cache.ping()

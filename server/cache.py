@@ -13,7 +13,11 @@ from collections.abc import AsyncIterator
 from typing import Protocol
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import LockError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from server.clock import Clock
 from server.errors import DangjianError
@@ -21,6 +25,20 @@ from server.errors import DangjianError
 
 class LockTimeout(DangjianError):
     """Another holder kept the lock longer than we were willing to wait."""
+
+
+class CacheUnavailable(DangjianError):
+    """The shared cache did not answer: refused (down) or timed out (stalled).
+
+    `landed_maybe` is True for a timeout: a stalled server runs the command when it wakes,
+    so a write it carried may exist although we never saw it succeed.
+    """
+
+    http_status = 503
+
+    def __init__(self, message: str, *, landed_maybe: bool) -> None:
+        super().__init__(message)
+        self.landed_maybe = landed_maybe
 
 
 class Cache(Protocol):
@@ -32,10 +50,18 @@ class Cache(Protocol):
         """Set only if absent (atomic across processes); True when this call set it."""
         ...
 
-    async def add_and_get(
+    async def claim(
         self, key: str, value: str, ttl: float, other: str
-    ) -> tuple[bool, str | None]:
-        """`add(key)` and `get(other)` in one round trip (the per-message hot path)."""
+    ) -> tuple[str | None, str | None]:
+        """Set `key` if absent, and `get(other)`, in one round trip (the per-message hot path).
+
+        Returns what `key` held before (None when this call set it) and `other`'s value.  A
+        claim resent after a lost answer finds its own value: the caller compares.
+        """
+        ...
+
+    async def swap(self, key: str, expected: str, value: str, ttl: float) -> bool:
+        """Set `key` to `value` only if it still holds `expected` (compare-and-set)."""
         ...
 
     async def delete(self, key: str) -> None: ...
@@ -94,10 +120,19 @@ class MemoryCache:
         self._data[key] = (value, self._expiry(ttl))
         return True
 
-    async def add_and_get(
+    async def claim(
         self, key: str, value: str, ttl: float, other: str
-    ) -> tuple[bool, str | None]:
-        return await self.add(key, value, ttl), await self.get(other)
+    ) -> tuple[str | None, str | None]:
+        before = await self.get(key)
+        if before is None:
+            await self.set(key, value, ttl)
+        return before, await self.get(other)
+
+    async def swap(self, key: str, expected: str, value: str, ttl: float) -> bool:
+        if await self.get(key) != expected:
+            return False
+        await self.set(key, value, ttl)
+        return True
 
     async def delete(self, key: str) -> None:
         self._data.pop(key, None)
@@ -151,7 +186,9 @@ class RedisCache:
     # Connections beyond the command slots: subscriptions and locks hold their own.
     SPARE_CONNECTIONS = 16
 
-    def __init__(self, url: str, prefix: str = "dangjian:", pool_size: int = 200) -> None:
+    def __init__(
+        self, url: str, prefix: str = "dangjian:", pool_size: int = 200, timeout: float = 1.0
+    ) -> None:
         # A burst beyond pool_size commands waits for a slot instead of failing with redis-py's
         # MaxConnectionsError.  A semaphore rather than redis-py's BlockingConnectionPool: that
         # one queues through an asyncio.Condition costing ~75 µs per command (bench/webhook.py).
@@ -160,45 +197,74 @@ class RedisCache:
             url,
             max_connections=pool_size + self.SPARE_CONNECTIONS,
             decode_responses=True,
-            socket_connect_timeout=2,
-            socket_timeout=5,
+            # Short timeouts: a command must fail (and the message be answered) well inside
+            # WeChat's 5 s, not hang on a stalled server.  Two retries on a fresh connection
+            # carry a command over a pooled connection Redis closed while it was away.
+            socket_connect_timeout=timeout,
+            socket_timeout=timeout,
+            socket_keepalive=True,
+            retry=Retry(
+                ExponentialBackoff(cap=timeout / 4, base=timeout / 40),
+                retries=2,
+                supported_errors=(RedisConnectionError, RedisTimeoutError),
+            ),
+            # A connection idle this long is pinged before use: a restart is noticed there.
+            health_check_interval=5,
         )
         self._redis = aioredis.Redis.from_pool(pool)  # owns the pool: aclose() closes it
         self._prefix = prefix
+        self._swap = self._redis.register_script(_SWAP)
+
+    @contextlib.asynccontextmanager
+    async def _command(self) -> AsyncIterator[None]:
+        """A command slot; Redis being away surfaces as CacheUnavailable, one type for callers."""
+        async with self._slots:
+            try:
+                yield
+            except RedisTimeoutError as exc:
+                raise CacheUnavailable(f"redis timed out: {exc}", landed_maybe=True) from exc
+            except RedisConnectionError as exc:
+                raise CacheUnavailable(f"redis unreachable: {exc}", landed_maybe=False) from exc
 
     def _k(self, key: str) -> str:
         return self._prefix + key
 
     async def get(self, key: str) -> str | None:
-        async with self._slots:
+        async with self._command():
             value = await self._redis.get(self._k(key))
         return None if value is None else str(value)
 
     async def set(self, key: str, value: str, ttl: float | None = None) -> None:
         px = None if ttl is None else max(1, int(ttl * 1000))
-        async with self._slots:
+        async with self._command():
             await self._redis.set(self._k(key), value, px=px)
 
     async def add(self, key: str, value: str, ttl: float) -> bool:
-        async with self._slots:
+        async with self._command():
             added = await self._redis.set(self._k(key), value, px=_ms(ttl), nx=True)
         return bool(added)
 
-    async def add_and_get(
+    async def claim(
         self, key: str, value: str, ttl: float, other: str
-    ) -> tuple[bool, str | None]:
-        async with self._slots, self._redis.pipeline(transaction=False) as pipe:
-            pipe.set(self._k(key), value, px=_ms(ttl), nx=True)
+    ) -> tuple[str | None, str | None]:
+        async with self._command(), self._redis.pipeline(transaction=False) as pipe:
+            # SET NX GET (Redis 7.0+): what was there, or nothing when this call set it.
+            pipe.set(self._k(key), value, px=_ms(ttl), nx=True, get=True)
             pipe.get(self._k(other))
-            added, found = await pipe.execute()
-        return bool(added), None if found is None else str(found)
+            before, found = await pipe.execute()
+        return _str(before), _str(found)
+
+    async def swap(self, key: str, expected: str, value: str, ttl: float) -> bool:
+        async with self._command():
+            swapped = await self._swap(keys=[self._k(key)], args=[expected, value, _ms(ttl)])
+        return bool(swapped)
 
     async def delete(self, key: str) -> None:
-        async with self._slots:
+        async with self._command():
             await self._redis.delete(self._k(key))
 
     async def incr(self, key: str, ttl: float) -> int:
-        async with self._slots, self._redis.pipeline(transaction=True) as pipe:
+        async with self._command(), self._redis.pipeline(transaction=True) as pipe:
             pipe.incr(self._k(key))
             # NX: only the first increment starts the window.
             pipe.pexpire(self._k(key), _ms(ttl), nx=True)
@@ -218,7 +284,7 @@ class RedisCache:
                 await lock.release()
 
     async def publish(self, channel: str, message: str) -> None:
-        async with self._slots:
+        async with self._command():
             await self._redis.publish(self._k(channel), message)
 
     async def subscribe(self, channel: str) -> AsyncIterator[str]:
@@ -233,7 +299,7 @@ class RedisCache:
             await pubsub.aclose()
 
     async def ping(self) -> None:
-        async with self._slots:
+        async with self._command():
             await self._redis.ping()
 
     async def close(self) -> None:
@@ -244,11 +310,29 @@ class RedisCache:
         return self._redis
 
 
+_SWAP = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) and 1
+end
+return 0
+"""
+
+
+def _str(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
 def _ms(seconds: float) -> int:
     return max(1, int(seconds * 1000))
 
 
-def create_cache(redis_url: str | None, prefix: str, clock: Clock, pool_size: int = 200) -> Cache:
+def create_cache(
+    redis_url: str | None,
+    prefix: str,
+    clock: Clock,
+    pool_size: int = 200,
+    timeout: float = 1.0,
+) -> Cache:
     if redis_url:
-        return RedisCache(redis_url, prefix, pool_size)
+        return RedisCache(redis_url, prefix, pool_size, timeout)
     return MemoryCache(clock)

@@ -10,6 +10,7 @@ import time
 from aiohttp import web
 
 from server.models import Channel
+from server.processing import RetryLater
 from server.settings import Settings
 from server.typedefs import CACHE, CLOCK, METRICS, PROCESSOR, SETTINGS
 from server.wechat import crypto
@@ -73,7 +74,11 @@ async def receive(request: web.Request) -> web.Response:
         raise crypto.SignatureRejected("plaintext push refused: WECHAT_ENCRYPT_MODE is not plain")
     message = to_message(fields, channel)
 
-    reply = await request.app[PROCESSOR].process(message, appid)
+    try:
+        reply = await request.app[PROCESSOR].process(message, appid)
+    except RetryLater:
+        # Not `success`: that would stop WeChat's retries with the work undone.
+        return web.Response(status=503, text="retry later")
     request.app[METRICS].reply_latency.observe(time.perf_counter() - started)
     if not reply:
         return web.Response(text=SUCCESS)

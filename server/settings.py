@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     # Per process.  Too small a pool queues requests behind each other and stretches p99.
     db_pool_size: int = _env("DANGJIAN_DB_POOL_SIZE", 20, ge=1, le=500)
     redis_pool_size: int = _env("DANGJIAN_REDIS_POOL_SIZE", 200, ge=1, le=10_000)
+    # One Redis command's wait, tried three times: a stalled Redis must fail a message well
+    # inside WeChat's 5 s so it can answer with a retry status rather than be cut off.
+    redis_timeout: float = _env("DANGJIAN_REDIS_TIMEOUT", 1.0, gt=0, le=1.2)
     host: str = _env("DANGJIAN_HOST", "127.0.0.1")
     port: int = _env("DANGJIAN_PORT", 8080, ge=1, le=65535)
     tz: str = _env("DANGJIAN_TZ", "Asia/Shanghai")

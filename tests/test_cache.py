@@ -50,10 +50,20 @@ async def test_add_is_set_if_absent(cache: Cache) -> None:
     assert await cache.get("k") == "first"
 
 
-async def test_add_and_get_claims_and_reads_in_one_go(cache: Cache) -> None:
+async def test_claim_sets_if_absent_and_reads_in_one_go(cache: Cache) -> None:
     await cache.set("other", "state")
-    assert await cache.add_and_get("claim", "pending", 60, "other") == (True, "state")
-    assert await cache.add_and_get("claim", "pending", 60, "missing") == (False, None)
+    assert await cache.claim("claim", "mine", 60, "other") == (None, "state")
+    # The second claimer learns whose claim it is, in the same round trip.
+    assert await cache.claim("claim", "theirs", 60, "missing") == ("mine", None)
+    assert await cache.get("claim") == "mine"
+
+
+async def test_swap_takes_over_only_what_it_saw(cache: Cache) -> None:
+    await cache.set("claim", "stale owner")
+    assert not await cache.swap("claim", "someone else", "me", 60)
+    assert await cache.swap("claim", "stale owner", "me", 60)
+    assert await cache.get("claim") == "me"
+    assert not await cache.swap("gone", "stale owner", "me", 60)
 
 
 async def test_values_expire(cache: Cache) -> None:

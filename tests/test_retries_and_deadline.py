@@ -203,3 +203,39 @@ async def test_a_copy_taking_over_late_answers_within_its_own_time(
     release.set()
     await drain(client)
     assert [m.text for m in fake.messages_to(WANG)] == ["结果"]
+
+
+async def test_a_claim_whose_sender_never_heard_back_is_taken_over(
+    client: TestClient, peer: WeChatPeer
+) -> None:
+    """A stalled Redis ran the first copy's claim after that copy had given up on it."""
+    import time as _time
+
+    from server.typedefs import CACHE
+
+    await make_member("王芳", "13912345678")
+    plain, msg_id = peer.text_xml(WANG, "绑定 王芳 5678")
+    orphan = json.dumps({"s": "pending", "o": "gave-up", "l": _time.time() - 0.1})
+    # Redis set it late, so its TTL has barely started; only its lease says it is stale.
+    await client.app[CACHE].set(f"dedup:{APPID}:msg:{msg_id}", orphan, ttl=60)
+    retry = await peer.post(client, plain, peer.signed_query())
+    assert "绑定成功" in (retry.text or "")
+    assert await WeChatIdentity.filter(openid=WANG).count() == 1
+
+
+async def test_a_copy_that_never_sees_the_work_settled_asks_wechat_to_retry(
+    aiohttp_client, make_settings, peer: WeChatPeer
+) -> None:
+    """Not `success`: that would stop WeChat's retries with the member's message unhandled."""
+    import time as _time
+
+    from server.typedefs import CACHE
+
+    client = await aiohttp_client(create_app(make_settings(reply_deadline=0.3)))
+    await make_member("王芳", "13912345678")
+    plain, msg_id = peer.text_xml(WANG, "绑定 王芳 5678")
+    live = json.dumps({"s": "pending", "o": "busy-elsewhere", "l": _time.time() + 60})
+    await client.app[CACHE].set(f"dedup:{APPID}:msg:{msg_id}", live, ttl=60)
+    retry = await peer.post(client, plain, peer.signed_query())
+    assert retry.status == 503 and not retry.is_success
+    assert await WeChatIdentity.filter(openid=WANG).count() == 0

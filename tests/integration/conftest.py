@@ -6,7 +6,12 @@ no run depends on what an earlier one left behind.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import shutil
+import signal
+import socket
+import subprocess
 import uuid
 from collections.abc import AsyncIterator
 
@@ -71,3 +76,61 @@ async def redis_cleanup(redis_url: str, redis_prefix: str) -> AsyncIterator[None
     if keys:
         await client.delete(*keys)
     await client.aclose()
+
+
+class PrivateRedis:
+    """A redis-server of the test's own, to freeze and kill; the shared one is never touched."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.url = f"redis://127.0.0.1:{port}/0"
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    async def start(self) -> None:
+        import redis.asyncio as aioredis
+
+        # No persistence: a restart comes back empty, like a cache that lost its memory.
+        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
+        command += ["--save", "", "--appendonly", "no"]
+        self._proc = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+        client = aioredis.Redis.from_url(self.url, socket_connect_timeout=0.2)
+        try:
+            for _ in range(100):
+                try:
+                    await client.ping()
+                    return
+                except Exception:
+                    await asyncio.sleep(0.02)
+            raise AssertionError(f"redis-server on port {self.port} never answered")
+        finally:
+            await client.aclose()
+
+    def stall(self) -> None:
+        assert self._proc is not None
+        self._proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self._proc is not None
+        self._proc.send_signal(signal.SIGCONT)
+
+    def kill(self) -> None:
+        if self._proc is not None:
+            self._proc.send_signal(signal.SIGCONT)  # a frozen process would not die tidily
+            self._proc.kill()
+            self._proc.wait()
+            self._proc = None
+
+
+@pytest.fixture
+async def private_redis() -> AsyncIterator[PrivateRedis]:
+    if shutil.which("redis-server") is None:
+        _unavailable("redis-server", FileNotFoundError("redis-server binary"))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    server = PrivateRedis(port)
+    await server.start()
+    try:
+        yield server
+    finally:
+        server.kill()
