@@ -184,8 +184,9 @@ async def test_simultaneous_copies_on_both_processes_run_once(
                 _post(session, a, peer, plain), _post(session, b, peer, plain)
             )
             assert replies[0] == replies[1], replies
-            # Only the first racer binds; later ones are refused, but each exactly once.
-            expected = "绑定成功" if n == 0 else "另一个微信号"
+            # Only the first racer binds; later ones are refused, but each exactly once, with
+            # the answer a name that does not exist gets (a bound member is not revealed).
+            expected = "绑定成功" if n == 0 else "没有找到匹配的党员信息"
             assert expected in replies[0]
     assert await WeChatIdentity.all().count() == 1
 
