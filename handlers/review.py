@@ -23,7 +23,7 @@ REVIEWING = "submission:reviewing"
 LISTING = "submission:listing"  # after 审核: 继续 shows the next of the pending 心得
 LISTED = 10  # 心得 looked at for one reply of the list
 PAGE_BYTES = 1500  # of the 心得 per reply, leaving room for the heading within 2,048
-leader = HasRole(BRANCH_LEADERS)
+leader = HasRole(BRANCH_LEADERS)  # the same rule as submissions.may_decide
 router.help(
     "审核", "审核本支部的心得：通过 5，通过 5 6 7，全部通过，退回 5 原因", visible=leader, order=58
 )
