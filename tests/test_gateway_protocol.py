@@ -93,6 +93,16 @@ async def test_stale_timestamp_is_refused(client: TestClient, peer: WeChatPeer) 
     assert resp.status == 403
 
 
+async def test_a_400_digit_timestamp_is_a_400_naming_it_not_a_crash(
+    client: TestClient, peer: WeChatPeer
+) -> None:
+    plain, _ = peer.text_xml(ALICE, "帮助")
+    query = peer.signed_query(timestamp=int("9" * 400))  # signed: only the number is wrong
+    resp = await client.post("/wechat", params=query, data=plain.encode())
+    assert resp.status == 400
+    assert "timestamp" in await resp.text()
+
+
 async def test_missing_signature_is_refused(client: TestClient, peer: WeChatPeer) -> None:
     plain, _ = peer.text_xml(ALICE, "帮助")
     resp = await client.post("/wechat", data=plain.encode())
