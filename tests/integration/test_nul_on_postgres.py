@@ -68,7 +68,9 @@ async def test_a_nul_anywhere_is_a_400_naming_the_field_on_postgres(
     meeting = {"kind": "党课", "starts_at": starts, "topic": "学习\x00党章"}
     await refused(await client.post("/api/v1/meetings", json=meeting, headers=sec), "topic")
     assert await Meeting.all().count() == 0
-    thought = await submissions.submit(wang, THOUGHTS, client.app[CLOCK].today(), client.app[CORPUS])
+    thought = await submissions.submit(
+        wang, THOUGHTS, client.app[CLOCK].today(), client.app[CORPUS]
+    )
     await refused(
         await client.post(
             f"/api/v1/review/submissions/{thought.id}/return",
