@@ -6,7 +6,7 @@ import time
 
 from aiohttp.test_utils import TestClient
 
-from tests.conftest import TOKEN
+from tests.conftest import OPERATOR, TOKEN
 from tests.wechat_peer import WeChatPeer, openid_for, sign
 
 ALICE = openid_for("alice")
@@ -264,6 +264,6 @@ async def test_invented_message_types_share_one_metric_label(
             f"<MsgId>{424200 + n}</MsgId></xml>"
         )
         assert (await peer.post(client, xml, peer.signed_query())).status == 200
-    metrics = await (await client.get("/metrics")).text()
+    metrics = await (await client.get("/metrics", headers=OPERATOR)).text()
     assert "t000001" not in metrics
     assert 'type="other"' in metrics
