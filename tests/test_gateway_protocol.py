@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 from aiohttp.test_utils import TestClient
@@ -101,6 +102,13 @@ async def test_a_400_digit_timestamp_is_a_400_naming_it_not_a_crash(
     resp = await client.post("/wechat", params=query, data=plain.encode())
     assert resp.status == 400
     assert "timestamp" in await resp.text()
+
+
+async def test_a_400_digit_create_time_is_a_400(client: TestClient, peer: WeChatPeer) -> None:
+    plain, _ = peer.text_xml(ALICE, "帮助")
+    plain = re.sub(r"<CreateTime>\d+</CreateTime>", f"<CreateTime>{'9' * 400}</CreateTime>", plain)
+    resp = await client.post("/wechat", params=peer.signed_query(), data=plain.encode())
+    assert resp.status == 400 and "CreateTime" in await resp.text()
 
 
 async def test_missing_signature_is_refused(client: TestClient, peer: WeChatPeer) -> None:
