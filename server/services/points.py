@@ -104,13 +104,12 @@ async def _day_row(member: Member, day: date) -> PointsDay:
     row = await PointsDay.get_or_none(member_id=member.id, day=day)
     if row is not None:
         return row
-    try:
-        # From the day's entries so far: days before this table began have no row.
-        return await PointsDay.create(
-            member_id=member.id, day=day, points=await points_on(member, day)
-        )
-    except IntegrityError:
-        return await PointsDay.get(member_id=member.id, day=day)  # made by a deed at once
+    # From the day's entries so far: days before this table began have no row.  ON CONFLICT DO
+    # NOTHING rather than catching the clash: inside a transaction (a 心得 approved with its
+    # points) a failed INSERT would abort it on PostgreSQL.
+    made = PointsDay(member_id=member.id, day=day, points=await points_on(member, day))
+    await PointsDay.bulk_create([made], ignore_conflicts=True)
+    return await PointsDay.get(member_id=member.id, day=day)
 
 
 async def _take_room(member: Member, day: date, wanted: int, cap: int) -> int:
