@@ -271,6 +271,9 @@ async def test_staff_and_an_admin_read_a_reflection_but_only_the_branch_decides_
     w.people["staff"] = await make_member("钱干事", "13700000021", role=Role.STAFF, org=committee)
     w.people["admin"] = await make_member("管理员", "13700000022", role=Role.ADMIN, org=committee)
     number = await hand_in(w, "wang")
+    for who in ("staff", "admin"):
+        status, full = await w.call("GET", f"/review/submissions/{number}", who)
+        assert status == 200 and full["content"] == REFLECTION, who
     for who in ("staff", "admin", "committee"):
         approve = await w.call("POST", f"/review/submissions/{number}/approve", who)
         assert approve[0] == 403, (who, approve)

@@ -208,12 +208,13 @@ async def visible_ids(reviewer: Member, ids: Sequence[int]) -> set[int]:
     return set(await query.values_list("id", flat=True))
 
 
-def may_decide(reviewer: Member) -> bool:
-    """通过 and 退回 belong to the member's own branch leaders, in chat and in the API alike.
+# Who decides a 心得 (通过, 退回): the member's own branch leaders, in chat and in the API alike.
+# Staff and admins see every 心得 of their scope but do not judge a branch's members for it.
+REVIEWERS = BRANCH_LEADERS
 
-    Staff and admins see every 心得 of their scope but do not judge a branch's members for it.
-    """
-    return reviewer.status == MemberStatus.ACTIVE and reviewer.role in BRANCH_LEADERS
+
+def may_decide(reviewer: Member) -> bool:
+    return reviewer.status == MemberStatus.ACTIVE and reviewer.role in REVIEWERS
 
 
 async def _decide(
