@@ -137,6 +137,19 @@ async def test_json_nested_thirty_thousand_deep_is_a_400_even_before_sign_in(
                 assert (await resp.json())["field"] == "body", _label(endpoint)
 
 
+async def test_a_400_digit_timestamp_is_a_400_naming_the_field(
+    client: TestClient, leader: dict[str, str]
+) -> None:
+    for when in ("9" * 400, int("9" * 400), "-" + "9" * 400, "9" * 400 + ".5"):
+        resp = await client.post(
+            PREFIX + "/meetings",
+            json={"kind": "支委会", "starts_at": when, "topic": "学习"},
+            headers=leader,
+        )
+        assert resp.status == 400, when
+        assert (await resp.json())["field"] == "starts_at"
+
+
 async def test_a_nul_character_anywhere_in_a_body_is_a_400_naming_the_field(
     client: TestClient, leader: dict[str, str]
 ) -> None:
