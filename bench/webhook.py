@@ -70,6 +70,9 @@ CONTENT = "帮助"
 
 MIN_RATIO = 0.6  # of the baseline's messages/s
 MAX_P99_MS = 50.0
+# Every server the bench starts is given it, and asked for /healthz's details with it.
+METRICS_TOKEN = "bench-metrics-token-0123456789"
+OPERATOR = {"Authorization": f"Bearer {METRICS_TOKEN}"}
 SIGNATURE_MAX_AGE = 300  # the server's default DANGJIAN_SIGNATURE_MAX_AGE
 STARTUP_TIMEOUT = 60.0  # seconds for a server to answer /healthz (migrations included)
 REQUEST_TIMEOUT = 10.0
@@ -292,6 +295,7 @@ def clean_env(extra: dict[str, str]) -> dict[str, str]:
         if not k.startswith(("DANGJIAN_", "WECHAT_")) and k != "PYTHONPATH"
     }
     env["PYTHONPATH"] = str(REPO)
+    env["DANGJIAN_METRICS_TOKEN"] = METRICS_TOKEN  # /healthz's details are the operators'
     env.update(extra)
     return env
 
@@ -317,7 +321,9 @@ async def wait_ready(session: aiohttp.ClientSession, server: Server, path: str) 
                 f"{server.name} exited with status {server.proc.returncode}:\n{server.log_tail()}"
             )
         try:
-            async with session.get(url, timeout=aiohttp.ClientTimeout(total=3)) as resp:
+            async with session.get(
+                url, headers=OPERATOR, timeout=aiohttp.ClientTimeout(total=3)
+            ) as resp:
                 if resp.status == 200:
                     body = await resp.json(content_type=None)
                     return body if isinstance(body, dict) else {}

@@ -11,7 +11,7 @@ from server.dispatch.context import text_after_number
 from server.dispatch.filters import HasRole, InState, Keyword, Pattern, bound
 from server.dispatch.state import Conversation
 from server.errors import DangjianError
-from server.models import BRANCH_LEADERS, Channel, Member
+from server.models import Channel, Member
 from server.services import review_notice, submissions
 from server.services.points import PointsRules
 from server.wechat.client import WeChatClient
@@ -23,7 +23,7 @@ REVIEWING = "submission:reviewing"
 LISTING = "submission:listing"  # after 审核: 继续 shows the next of the pending 心得
 LISTED = 10  # 心得 looked at for one reply of the list
 PAGE_BYTES = 1500  # of the 心得 per reply, leaving room for the heading within 2,048
-leader = HasRole(BRANCH_LEADERS)
+leader = HasRole(submissions.REVIEWERS)  # the service checks it again, for the API too
 router.help(
     "审核", "审核本支部的心得：通过 5，通过 5 6 7，全部通过，退回 5 原因", visible=leader, order=58
 )

@@ -64,6 +64,23 @@ class PointsEntry(Model):
         unique_together = (("member", "deed"),)
 
 
+class PointsDay(Model):
+    """A member's points on one day, kept beside the entries so the daily cap holds at once.
+
+    Reading the day's entries and then writing one let two deeds at the same moment both see
+    room (11 of 10).  This row is raised by a conditional UPDATE instead: one writer wins.
+    """
+
+    id = fields.IntField(primary_key=True)
+    member: fields.ForeignKeyRelation = _member("points_days")
+    day = fields.DateField()
+    points = fields.IntField(default=0)
+
+    class Meta:
+        table = "points_day"
+        unique_together = (("member", "day"),)
+
+
 class UnitReading(Model):
     """A member opened a study unit: one row per unit per day.
 

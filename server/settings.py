@@ -29,6 +29,8 @@ DEFAULT_API_BASE = "https://api.weixin.qq.com"
 DEFAULT_OAUTH_BASE = "https://open.weixin.qq.com"
 
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9]{3,32}$")
+# Long enough not to be guessed, and what a Bearer header can carry as it is.
+_METRICS_TOKEN_RE = re.compile(r"^[A-Za-z0-9._~+/=-]{16,200}$")
 
 
 def _env(name: str, default: Any = None, **kw: Any) -> Any:
@@ -147,6 +149,10 @@ class Settings(BaseSettings):
     llm_model: str = _env("DANGJIAN_LLM_MODEL", "qwen-plus")
     # Inside WeChat's 5-second reply window, with room for retrieval and the network.
     llm_timeout: float = _env("DANGJIAN_LLM_TIMEOUT", 3.0, gt=0, le=4.5)
+
+    # What Prometheus and the operators' health checks send as `Authorization: Bearer …` for
+    # /metrics and /healthz's details.  Unset: those stay closed; /healthz answers a bare "ok".
+    metrics_token: str | None = _env("DANGJIAN_METRICS_TOKEN")
 
     wechat_token: str | None = _env("WECHAT_TOKEN")
     wechat_aes_key: str | None = _env("WECHAT_AES_KEY")
@@ -281,6 +287,15 @@ class Settings(BaseSettings):
         if not re.match(r"^https?://[^/\s]+", v):
             raise ValueError("expected this server's address, such as https://dj.example.gov.cn")
         return v.rstrip("/")
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token(cls, v: str | None) -> str | None:
+        if not v:
+            return None
+        if not _METRICS_TOKEN_RE.match(v):
+            raise ValueError("expected 16 to 200 letters, digits or -._~+/= (no spaces)")
+        return v
 
     @field_validator("llm_url")
     @classmethod

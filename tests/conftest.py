@@ -73,6 +73,11 @@ async def fake_wechat(aiohttp_server: Any) -> AsyncIterator[tuple[FakeWeChat, st
     yield fake, str(server.make_url("")).rstrip("/")
 
 
+# What the Prometheus scraper and the operators' health checks send (DANGJIAN_METRICS_TOKEN).
+METRICS_TOKEN = "scrape-token-for-the-tests-0123456789"
+OPERATOR = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+
+
 @pytest.fixture
 def make_settings(
     tmp_path: Path, aes_key: str, fake_wechat: tuple[FakeWeChat, str]
@@ -88,6 +93,7 @@ def make_settings(
             # Most stories are told in plaintext; the encrypted ones say so per message.
             "wechat_encrypt_mode": "plain",
             "data_dir": tmp_path,
+            "metrics_token": METRICS_TOKEN,
         }
         values.update(overrides)
         return Settings(_env_file=None, **values)

@@ -260,3 +260,30 @@ async def test_the_ledger_of_another_branch_is_hidden_and_the_year_is_checked(
             "GET", f"/ledger?branch={w.branch.id}&year={year}", "secretary"
         )
         assert status == 400 and answer["field"] == "year", year
+
+
+async def test_staff_and_an_admin_read_a_reflection_but_only_the_branch_decides_it(
+    aiohttp_client: Any, make_settings: Any, fake_wechat: Any
+) -> None:
+    """As in chat: 通过 and 退回 belong to the member's own branch leaders, not to those above."""
+    w = await world(aiohttp_client, make_settings, fake_wechat)
+    committee = await Organisation.get(path="示范街道党工委")
+    w.people["staff"] = await make_member("钱干事", "13700000021", role=Role.STAFF, org=committee)
+    w.people["admin"] = await make_member("管理员", "13700000022", role=Role.ADMIN, org=committee)
+    number = await hand_in(w, "wang")
+    for who in ("staff", "admin"):
+        status, full = await w.call("GET", f"/review/submissions/{number}", who)
+        assert status == 200 and full["content"] == REFLECTION, who
+    for who in ("staff", "admin", "committee"):
+        approve = await w.call("POST", f"/review/submissions/{number}/approve", who)
+        assert approve[0] == 403, (who, approve)
+        back = await w.call(
+            "POST", f"/review/submissions/{number}/return", who, json={"reason": "再想想"}
+        )
+        assert back[0] == 403, (who, back)
+    saved = await Submission.get(id=number)
+    assert saved.status == SubmissionStatus.PENDING and saved.reviewer_id is None  # type: ignore[attr-defined]
+    assert await PointsEntry.filter(deed=f"submission:{number}").count() == 0
+    # Her own secretary still decides it.
+    done = await w.call("POST", f"/review/submissions/{number}/approve", "secretary")
+    assert done[0] == 200, done

@@ -26,6 +26,12 @@ HOSTILE_VALUES: list[Any] = [
     "'; DROP TABLE member; --",
     "../../etc/passwd",
     "\x00",
+    "名\x00字",
+    "0001-01-01",
+    "9999-12-31",
+    "0001-01-01T00:00:00+08:00",
+    "9999-12-31T23:59:59+08:00",
+    int("9" * 400),  # a 400-digit timestamp
     "字" * 20_000,
     -1,
     10**30,
@@ -35,6 +41,24 @@ HOSTILE_VALUES: list[Any] = [
     [],
     {"$gt": ""},
 ]
+
+
+HOSTILE_QUERY_VALUES = (
+    "1 OR 1=1",
+    "';--",
+    "-1",
+    "9" * 40,
+    "9" * 400,
+    "",
+    "%00",
+    "\x00",
+    "a\x00b",
+    "0001-01-01",
+    "9999-12-31",
+)
+# Deeper than any parser's recursion limit: refused with a 400, not a RecursionError's 500.
+DEEP_JSON = b"[" * 30_000 + b"]" * 30_000
+DEEP_OBJECT = b'{"a":' * 30_000 + b"1" + b"}" * 30_000
 
 
 def _concrete(endpoint: Endpoint, value: str = "1") -> str:
@@ -97,6 +121,48 @@ async def test_every_body_field_refuses_hostile_values_naming_a_field(
     assert await _counts() == before
 
 
+async def test_json_nested_thirty_thousand_deep_is_a_400_even_before_sign_in(
+    client: TestClient, leader: dict[str, str]
+) -> None:
+    for endpoint in [e for e in endpoints() if e.body is not None]:
+        for raw in (DEEP_JSON, DEEP_OBJECT):
+            resp = await client.request(
+                endpoint.method,
+                _concrete(endpoint),
+                data=raw,
+                headers={**leader, "Content-Type": "application/json"},
+            )
+            assert resp.status in (400, 403, 413), (_label(endpoint), resp.status)
+            if resp.status == 400:
+                assert (await resp.json())["field"] == "body", _label(endpoint)
+
+
+async def test_a_400_digit_timestamp_is_a_400_naming_the_field(
+    client: TestClient, leader: dict[str, str]
+) -> None:
+    for when in ("9" * 400, int("9" * 400), "-" + "9" * 400, "9" * 400 + ".5"):
+        resp = await client.post(
+            PREFIX + "/meetings",
+            json={"kind": "支委会", "starts_at": when, "topic": "学习"},
+            headers=leader,
+        )
+        assert resp.status == 400, when
+        assert (await resp.json())["field"] == "starts_at"
+
+
+async def test_a_nul_character_anywhere_in_a_body_is_a_400_naming_the_field(
+    client: TestClient, leader: dict[str, str]
+) -> None:
+    """PostgreSQL refuses NUL in text; the API refuses it first, whichever the database."""
+    resp = await client.post(
+        PREFIX + "/meetings",
+        json={"kind": "支委会", "starts_at": "2030-01-01T15:00:00+08:00", "topic": "学\x00习"},
+        headers=leader,
+    )
+    assert resp.status == 400
+    assert (await resp.json())["field"] == "topic"
+
+
 async def test_every_query_parameter_refuses_hostile_values(
     client: TestClient, leader: dict[str, str]
 ) -> None:
@@ -105,7 +171,7 @@ async def test_every_query_parameter_refuses_hostile_values(
         assert endpoint.query is not None
         schema = endpoint.query.model_json_schema()
         for name in schema.get("properties", {}):
-            for value in ("1 OR 1=1", "';--", "-1", "9" * 40, "", "%00"):
+            for value in HOSTILE_QUERY_VALUES:
                 resp = await client.request(
                     endpoint.method, _concrete(endpoint), params={name: value}, headers=leader
                 )

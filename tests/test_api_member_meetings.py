@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -9,7 +10,8 @@ from server.activity import PointsEntry
 from server.meetings import Attendance, Meeting, MeetingAttendee
 from server.models import Channel, Member, Organisation, Role, WeChatIdentity
 from server.services import attendance, meetings
-from server.typedefs import SETTINGS
+from server.services.points import PointsRules
+from server.typedefs import CACHE, SETTINGS
 from server.wechat.fake_state import FakeWeChat
 from tests.conftest import make_member
 from tests.test_api_member import NOW, OTHER_BRANCH, World, hidden_alike, people, start
@@ -160,6 +162,48 @@ async def test_wrong_codes_are_400_until_the_lock_out(
         "attendance", flat=True
     )
     assert set(rows) == {Attendance.UNKNOWN}
+
+
+async def test_eight_guesses_at_once_still_meet_the_lock_out_after_five(
+    aiohttp_client: Any, make_settings: Any, fake_wechat: tuple[FakeWeChat, str]
+) -> None:
+    """The five tries are taken before a code is looked at: guesses sent together cannot
+    slip past the count while each is being checked."""
+    world = await start(aiohttp_client, make_settings, fake_wechat)
+    folk, ours, _ = await two_branches(world)
+    world.clock.set(STARTS - timedelta(minutes=10))
+    headers = await world.headers(folk["wang"])
+    right = await code_for(world, folk["secretary"], ours)
+    guesses = [f"{(int(right) + n) % 1_000_000:06d}" for n in range(1, 9)]
+    answers = await asyncio.gather(
+        *(
+            world.call("POST", f"/meetings/{ours.id}/signin", headers, json={"code": code})
+            for code in guesses
+        )
+    )
+    assert sorted(status for status, _ in answers) == [400] * 5 + [429] * 3
+    # The chat's 签到 (any open meeting) shares the count, and the same rule at once.
+    settings, cache = world.client.app[SETTINGS], world.client.app[CACHE]
+    tried = await asyncio.gather(
+        *(
+            attendance.sign_in(
+                folk["zheng"],
+                code,
+                world.clock.now(),
+                world.clock.today(),
+                settings.signin_rotation,
+                cache,
+                PointsRules.from_settings(settings),
+            )
+            for code in guesses
+        ),
+        return_exceptions=True,
+    )
+    assert sorted(type(t).__name__ for t in tried) == ["RateLimited"] * 3 + ["ValidationFailed"] * 5
+    status, _ = await world.call(
+        "POST", f"/meetings/{ours.id}/signin", headers, json={"code": right}
+    )
+    assert status == 429
 
 
 async def test_signing_in_before_it_opens_is_refused(

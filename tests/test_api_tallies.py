@@ -190,6 +190,11 @@ async def test_a_plain_member_has_no_tallies(street: Street) -> None:
         ({"org": "1; DROP TABLE member"}, "org"),
         ({"org": "-3"}, "org"),
         ({"orgs": "1"}, "orgs"),
+        ({"from": "0001-01-01"}, "from"),
+        ({"to": "9999-12-31"}, "to"),
+        ({"from": "9999-12-31", "to": "9999-12-31"}, "from"),
+        ({"from": "0001-01-01", "to": "0001-01-01"}, "from"),
+        ({"by": "day\x00"}, "by"),
     ],
 )
 async def test_bad_filters_are_refused_naming_the_field(

@@ -9,7 +9,9 @@ from aiohttp.test_utils import TestClient
 
 from server.app import create_app
 from server.clock import FrozenClock
-from server.models import MemberStatus, Role, WeChatIdentity
+from server.models import Channel, MemberStatus, Role, WeChatIdentity
+from server.typedefs import PROCESSOR
+from server.wechat.messages import InboundMessage
 from tests.conftest import make_member
 from tests.wechat_peer import WeChatPeer, openid_for
 
@@ -29,6 +31,26 @@ async def test_an_unbound_user_asking_anything_is_told_how_to_bind(
 ) -> None:
     reply = await peer.say(client, WANG, "今天学什么")
     assert "还没有绑定" in (reply.text or "")
+
+
+async def test_a_nul_character_in_a_message_gets_a_polite_reply(
+    client: TestClient, peer: WeChatPeer
+) -> None:
+    """PostgreSQL cannot take a NUL: the dispatcher answers it before any handler looks it up."""
+    await make_member("王芳", "13912345678")
+    # XML cannot carry a NUL (a 400), but a JSON push can, as \\u0000; and so can the chat CLI.
+    message = InboundMessage(
+        to_user=peer.to_user,
+        from_user=WANG,
+        create_time=1764000000,
+        msg_type="text",
+        channel=Channel.OFFICIAL_ACCOUNT,
+        msg_id="42",
+        content="绑定 王\x00芳 5678",
+    )
+    reply = await client.app[PROCESSOR].dispatcher.feed(message, peer.appid)
+    assert reply is not None and "空字符" in reply
+    assert not await WeChatIdentity.filter(openid=WANG).exists()
 
 
 async def test_member_binds_with_name_and_last_four_digits(

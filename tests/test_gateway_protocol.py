@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 from aiohttp.test_utils import TestClient
 
-from tests.conftest import TOKEN
+from tests.conftest import OPERATOR, TOKEN
 from tests.wechat_peer import WeChatPeer, openid_for, sign
 
 ALICE = openid_for("alice")
@@ -91,6 +92,23 @@ async def test_stale_timestamp_is_refused(client: TestClient, peer: WeChatPeer) 
     query = peer.signed_query(timestamp=int(time.time()) - 3600)
     resp = await client.post("/wechat", params=query, data=plain.encode())
     assert resp.status == 403
+
+
+async def test_a_400_digit_timestamp_is_a_400_naming_it_not_a_crash(
+    client: TestClient, peer: WeChatPeer
+) -> None:
+    plain, _ = peer.text_xml(ALICE, "帮助")
+    query = peer.signed_query(timestamp=int("9" * 400))  # signed: only the number is wrong
+    resp = await client.post("/wechat", params=query, data=plain.encode())
+    assert resp.status == 400
+    assert "timestamp" in await resp.text()
+
+
+async def test_a_400_digit_create_time_is_a_400(client: TestClient, peer: WeChatPeer) -> None:
+    plain, _ = peer.text_xml(ALICE, "帮助")
+    plain = re.sub(r"<CreateTime>\d+</CreateTime>", f"<CreateTime>{'9' * 400}</CreateTime>", plain)
+    resp = await client.post("/wechat", params=peer.signed_query(), data=plain.encode())
+    assert resp.status == 400 and "CreateTime" in await resp.text()
 
 
 async def test_missing_signature_is_refused(client: TestClient, peer: WeChatPeer) -> None:
@@ -254,6 +272,6 @@ async def test_invented_message_types_share_one_metric_label(
             f"<MsgId>{424200 + n}</MsgId></xml>"
         )
         assert (await peer.post(client, xml, peer.signed_query())).status == 200
-    metrics = await (await client.get("/metrics")).text()
+    metrics = await (await client.get("/metrics", headers=OPERATOR)).text()
     assert "t000001" not in metrics
     assert 'type="other"' in metrics

@@ -45,6 +45,8 @@ def test_defaults_start_in_development_mode() -> None:
         ("WECHAT_TOKEN", "has spaces!", "WECHAT_TOKEN"),
         ("WECHAT_API_BASE", "ftp://x", "WECHAT_API_BASE"),
         ("DANGJIAN_ENV", "staging", "DANGJIAN_ENV"),
+        ("DANGJIAN_METRICS_TOKEN", "short", "DANGJIAN_METRICS_TOKEN"),
+        ("DANGJIAN_METRICS_TOKEN", "a token with spaces in it", "DANGJIAN_METRICS_TOKEN"),
     ],
 )
 def test_a_bad_value_names_the_variable(

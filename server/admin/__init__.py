@@ -17,6 +17,7 @@ from aiohttp import web
 
 from server.admin import screen, views
 from server.errors import DangjianError
+from server.inputs import refuse_nul
 from server.typedefs import ADMIN_TEMPLATES
 
 log = logging.getLogger("dangjian.admin")
@@ -27,10 +28,15 @@ CSP = (
     "form-action 'self'"
 )
 
+FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+
 
 @web.middleware
 async def page_errors(request: web.Request, handler: web.Handler) -> web.StreamResponse:
     try:
+        refuse_nul(dict(request.query), "query")
+        if request.method == "POST" and request.content_type in FORMS:
+            refuse_nul(dict(await request.post()), "form")  # read once; the handler reuses it
         response = await handler(request)
     except web.HTTPException:
         raise

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from server.days import check_day
 from server.errors import ValidationFailed
 from server.models import Member, Organisation, OrgKind
 from server.services import report as tallies
@@ -81,9 +82,10 @@ def date_value(query: Any, name: str) -> date | None:
     if not _DATE.fullmatch(raw):
         raise ValidationFailed("日期应写成 年-月-日，例如 2026-03-01。", field=name)
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         raise ValidationFailed("没有这一天，请检查日期。", field=name) from None
+    return check_day(day, name)
 
 
 def shortcut_span(today: date, months: int) -> tuple[date, date]:

@@ -6,7 +6,7 @@ scope; every id is checked against the scope before a service sees it.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -14,7 +14,7 @@ from pydantic import Field
 
 from scheduler.runner import poke
 from server.api.leaders import hidden_if_refused, leader_scope, local_text, zone_of
-from server.api.spec import Call, Id, Input, PageQuery, Routes, page_of
+from server.api.spec import Call, Day, Id, Input, PageQuery, Routes, page_of
 from server.clock import day_span
 from server.errors import Conflict, ValidationFailed
 from server.meetings import (
@@ -377,8 +377,8 @@ async def meeting_signin_code(call: Call[Any]) -> dict[str, Any]:
 
 
 class MeetingsQuery(PageQuery):
-    from_: date | None = Field(None, alias="from", description="开始日期（含），YYYY-MM-DD")
-    to: date | None = Field(None, description="结束日期（含），YYYY-MM-DD")
+    from_: Day | None = Field(None, alias="from", description="开始日期（含），YYYY-MM-DD")
+    to: Day | None = Field(None, description="结束日期（含），YYYY-MM-DD")
     kind: str | None = Field(None, max_length=20, description="会议类型")
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -19,7 +19,9 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from tortoise.queryset import QuerySet
 
+from server.days import FIRST_DAY, LAST_DAY
 from server.errors import NotFound, ValidationFailed
+from server.inputs import refuse_nul
 from server.models import Member
 from server.services.access import Scope
 from server.sessions import Session
@@ -36,6 +38,8 @@ class Auth(StrEnum):
 
 # A database id in a query or body: positive and within a 32-bit integer column.
 Id = Annotated[int, Field(ge=1, le=2_147_483_647)]
+# A date in a query or body: within the days anyone may ask about (see server/days.py).
+Day = Annotated[date, Field(ge=FIRST_DAY, le=LAST_DAY)]
 
 
 class Input(BaseModel):
@@ -147,6 +151,7 @@ def _field_of(exc: ValidationError) -> tuple[str, str]:
 
 
 def parse(model: type[M], data: Any) -> M:
+    refuse_nul(data)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -161,6 +166,9 @@ async def read_body(request: web.Request, model: type[M]) -> M:
         data = json.loads(await request.read() or b"null")
     except (ValueError, UnicodeDecodeError):
         raise ValidationFailed("请求体不是合法的 JSON", field="body") from None
+    except RecursionError:
+        # JSON nested deeper than the parser's recursion limit (~1,000): no form of ours is.
+        raise ValidationFailed("请求体嵌套过深", field="body") from None
     if not isinstance(data, dict):
         raise ValidationFailed("请求体应为 JSON 对象", field="body")
     return parse(model, data)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import Field
 
-from server.api.spec import Call, Id, Input, PageQuery, Routes
+from server.api.spec import Call, Day, Id, Input, PageQuery, Routes
 from server.downloads import CSV, XLSX, attachment
 from server.errors import ValidationFailed
 from server.models import OrgKind
@@ -25,10 +24,10 @@ Breakdown = Literal["child", "branch", "day", "week", "month"]
 
 class TallyQuery(Input):
     org: Id | None = Field(None, description="组织 id；默认为本人可见范围的最上级")
-    start: date | None = Field(
+    start: Day | None = Field(
         None, alias="from", description="开始日期 YYYY-MM-DD；默认今年 1 月 1 日"
     )
-    end: date | None = Field(None, alias="to", description="结束日期 YYYY-MM-DD（含）；默认今天")
+    end: Day | None = Field(None, alias="to", description="结束日期 YYYY-MM-DD（含）；默认今天")
     by: Breakdown | None = Field(
         None, description="分组：child 下级组织，branch 各支部，day / week / month 按时间"
     )
@@ -73,10 +72,10 @@ async def export(call: Call[Any]) -> web.Response:
 
 class ComplianceQuery(PageQuery):
     org: Id | None = Field(None, description="组织 id：只看其下的支部；默认本人可见的全部支部")
-    start: date | None = Field(
+    start: Day | None = Field(
         None, alias="from", description="开始日期 YYYY-MM-DD；默认今年 1 月 1 日"
     )
-    end: date | None = Field(None, alias="to", description="结束日期 YYYY-MM-DD（含）；默认今天")
+    end: Day | None = Field(None, alias="to", description="结束日期 YYYY-MM-DD（含）；默认今天")
     state: Literal["red", "due", "amber", "green"] | None = Field(
         None,
         description="只看总体为该状态的支部：red 未开（期已结束而未召开），due 待开，"

@@ -14,12 +14,14 @@ from server.cache import Cache
 from server.dispatch.context import ChatContext
 from server.dispatch.router import Router
 from server.dispatch.state import Conversation
-from server.errors import DangjianError
+from server.errors import DangjianError, ValidationFailed
+from server.inputs import NUL
 from server.models import MemberStatus
 from server.services.identities import IdentityDirectory
 from server.wechat.messages import InboundMessage
 from server.wechat.replies import MAX_TEXT_BYTES, fit
 
+NUL_IN_CHAT = "抱歉，这条消息里有无法识别的空字符，请删去后重新发送。"
 log = logging.getLogger("dangjian.chat")
 
 APOLOGY = "抱歉，系统刚才出了点问题，请稍后再试。如果一直这样，请联系支部书记。"
@@ -55,6 +57,9 @@ class Dispatcher:
             log.exception("could not load the sender", extra={"msg_type": message.msg_type})
             return APOLOGY
         try:
+            # PostgreSQL cannot take a NUL; a JSON push or the chat CLI can carry one.
+            if NUL in (message.text or ""):
+                raise ValidationFailed(NUL_IN_CHAT, field="text")
             resolved = await self.root.resolve(ctx)
             if resolved is None:
                 return None

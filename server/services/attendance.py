@@ -35,7 +35,7 @@ from server.services.scope import under
 from server.services.snapshot import touched_around
 
 OPENS_BEFORE = SIGNIN_OPENS
-WRONG_CODES_ALLOWED = 5  # per member per rotation window: a million codes are not guessed
+WRONG_CODES_ALLOWED = 5  # codes per member per rotation window: a million are not guessed
 REASON_MAX = 200
 MINUTES_MAX = 5000
 
@@ -94,13 +94,16 @@ class SignedIn:
     points: int
 
 
-async def _not_locked_out(member: Member, now: datetime, rotation: int, cache: Cache) -> str:
-    """The key that counts this member's wrong codes (chat and mini-program alike); refused
-    before any code is looked at, or guessing would go on past the limit."""
+async def _take_a_try(member: Member, now: datetime, rotation: int, cache: Cache) -> None:
+    """Count one code sent by this member (chat and mini-program alike); 429 past the limit.
+
+    A try is taken (one atomic increment) before any code is looked at: checking the count and
+    adding to it after the code was wrong let guesses sent together all pass the check (eight
+    of them were looked at).  So every code sent counts, a right one too: five tries a window.
+    """
     tries = f"signin-fail:{member.id}:{_window(now, rotation)}"
-    if int(await cache.get(tries) or 0) >= WRONG_CODES_ALLOWED:
+    if await cache.incr(tries, rotation * 2) > WRONG_CODES_ALLOWED:
         raise RateLimited("签到码错误次数太多，请稍后再试，或请书记为您补录。")
-    return tries
 
 
 async def sign_in(
@@ -112,7 +115,7 @@ async def sign_in(
     cache: Cache,
     rules: PointsRules,
 ) -> SignedIn:
-    tries = await _not_locked_out(member, now, rotation, cache)
+    await _take_a_try(member, now, rotation, cache)
     branch = await Organisation.get(id=member.organisation_id)  # type: ignore[attr-defined]
     # The member's own meetings, and the branch's (to say "not on the list" rather than "wrong").
     open_meetings = (
@@ -128,7 +131,6 @@ async def sign_in(
     for meeting in open_meetings:
         if await _matches(meeting, code, now, rotation):
             return await _present(member, meeting, now, today, rules)
-    await cache.incr(tries, rotation * 2)
     raise ValidationFailed(
         "签到码不对或已过期。请看现场最新的签到码再发一次：签到 六位数字。", field="code"
     )
@@ -149,7 +151,7 @@ async def sign_in_to(
     The wrong-code counter is `sign_in`'s own key, so guesses in chat and in the mini-program
     count together.  A code that belongs to another open meeting is wrong here.
     """
-    tries = await _not_locked_out(member, now, rotation, cache)
+    await _take_a_try(member, now, rotation, cache)
     if meeting.status == MeetingStatus.CANCELLED:
         raise Conflict(f"编号 {meeting.id} 的会议已经取消了。")
     if now < meeting.starts_at - OPENS_BEFORE:
@@ -157,7 +159,6 @@ async def sign_in_to(
     if now > meeting.ends_at:
         raise Conflict(f"编号 {meeting.id} 的会议已经结束，不能再签到；漏签的请联系书记补录。")
     if not await _matches(meeting, code, now, rotation):
-        await cache.incr(tries, rotation * 2)
         raise ValidationFailed("签到码不对或已过期，请看现场最新的签到码再试。", field="code")
     return await _present(member, meeting, now, today, rules)
 

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
 from tortoise.functions import Sum
 
-from server.activity import PointsEntry, PointsReason
+from server.activity import PointsDay, PointsEntry, PointsReason
 from server.models import Member, counted_in
 from server.settings import Settings
 
@@ -71,14 +72,16 @@ async def award(
 ) -> int:
     """Award up to `points` for `deed` (once ever); returns what was actually awarded.
 
-    `earned_today`: the member's points on `day` when the caller has just read them.
+    `earned_today`: the member's points on `day` when the caller has just read them (a hint: the
+    day's row decides).
     """
     if not rules.enabled:
         return 0
-    if earned_today is None:
-        earned_today = await points_on(member, day)
-    room = rules.daily_cap - earned_today
-    granted = max(0, min(points, room))
+    if earned_today is not None and earned_today >= rules.daily_cap:
+        return 0
+    if await PointsEntry.exists(member_id=member.id, deed=deed):
+        return 0  # paid already: take no room for it
+    granted = await _take_room(member, day, points, rules.daily_cap)
     if granted == 0:
         return 0
     try:
@@ -91,8 +94,41 @@ async def award(
             points=granted,
         )
     except IntegrityError:
-        return 0  # this deed was already paid (a retry, a double tap, another process)
+        # This deed was paid a moment ago (a double tap, another process): give the room back.
+        await PointsDay.filter(member_id=member.id, day=day).update(points=F("points") - granted)
+        return 0
     return granted
+
+
+async def _day_row(member: Member, day: date) -> PointsDay:
+    row = await PointsDay.get_or_none(member_id=member.id, day=day)
+    if row is not None:
+        return row
+    # From the day's entries so far: days before this table began have no row.  ON CONFLICT DO
+    # NOTHING rather than catching the clash: inside a transaction (a 心得 approved with its
+    # points) a failed INSERT would abort it on PostgreSQL.
+    made = PointsDay(member_id=member.id, day=day, points=await points_on(member, day))
+    await PointsDay.bulk_create([made], ignore_conflicts=True)
+    return await PointsDay.get(member_id=member.id, day=day)
+
+
+async def _take_room(member: Member, day: date, wanted: int, cap: int) -> int:
+    """Raise the day's row by up to `wanted` within `cap`; what was granted.
+
+    Compare-and-set: the UPDATE names the value it read, so of two deeds at once one changes
+    the row and the other reads again — the same on PostgreSQL and SQLite, with no lock held.
+    """
+    row = await _day_row(member, day)
+    while True:
+        granted = max(0, min(wanted, cap - row.points))
+        if granted == 0:
+            return 0
+        changed = await PointsDay.filter(id=row.id, points=row.points).update(
+            points=row.points + granted
+        )
+        if changed:
+            return granted
+        await row.refresh_from_db()
 
 
 async def year_total(member: Member, today: date) -> int:

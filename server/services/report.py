@@ -34,6 +34,7 @@ from tortoise import connections
 from tortoise.expressions import Q
 from tortoise.functions import Count, Sum
 
+from server.days import check_day
 from server.errors import ValidationFailed
 from server.models import Member, MemberStatus, Organisation, OrgKind
 from server.services.counting import (
@@ -131,6 +132,8 @@ def default_period(start: date | None, end: date | None, today: date) -> tuple[d
 
 
 def validate(start: date, end: date, by: str | None) -> None:
+    check_day(start, "from")
+    check_day(end, "to")
     if by is not None and by not in BREAKDOWNS:
         raise ValidationFailed("分组方式只能是下级组织、各支部、按日、按周或按月。", field="by")
     if start > end:

@@ -18,7 +18,7 @@ from tortoise.transactions import in_transaction
 
 from server.activity import PointsReason, Submission, SubmissionStatus
 from server.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from server.models import Member, Organisation, counted_in
+from server.models import BRANCH_LEADERS, Member, MemberStatus, Organisation, counted_in
 from server.services import similarity
 from server.services.points import PointsRules, award
 from server.services.scope import under
@@ -208,9 +208,20 @@ async def visible_ids(reviewer: Member, ids: Sequence[int]) -> set[int]:
     return set(await query.values_list("id", flat=True))
 
 
+# Who decides a 心得 (通过, 退回): the member's own branch leaders, in chat and in the API alike.
+# Staff and admins see every 心得 of their scope but do not judge a branch's members for it.
+REVIEWERS = BRANCH_LEADERS
+
+
+def may_decide(reviewer: Member) -> bool:
+    return reviewer.status == MemberStatus.ACTIVE and reviewer.role in REVIEWERS
+
+
 async def _decide(
     reviewer: Member, number: int, status: SubmissionStatus, now: datetime, reason: str | None
 ) -> Submission:
+    if not may_decide(reviewer):
+        raise PermissionDenied("只有本支部的书记、副书记可以审核心得。")
     found = await find_for_review(reviewer, number)
     # Only a pending submission changes, in one statement: two reviewers at once, one wins.
     changed = await Submission.filter(id=found.id, status=SubmissionStatus.PENDING).update(

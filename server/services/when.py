@@ -22,6 +22,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from server.days import FIRST_DAY, LAST_DAY
 from server.errors import ValidationFailed
 
 EXAMPLE = "请写成 2026-12-01 15:00 或 12月1日15:00"
@@ -156,9 +157,13 @@ def _make_date(year: int, month: int, day: int) -> date:
     if not 1 <= month <= 12:
         raise UnparseableTime(f"日期不对：没有{month}月，{EXAMPLE}")
     try:
-        return date(year, month, day)
+        made = date(year, month, day)
     except ValueError:
         raise UnparseableTime(f"日期不对：{year}年{month}月没有{day}日，{EXAMPLE}") from None
+    if not FIRST_DAY <= made <= LAST_DAY:
+        # Year 9999 overflows the meeting's end and reminders (an apology, not an answer).
+        raise UnparseableTime(f"日期不对：{year}年不在可安排的范围内，{EXAMPLE}")
+    return made
 
 
 def _clock(found: re.Match[str], implied: str | None) -> time:

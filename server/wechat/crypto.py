@@ -17,7 +17,7 @@ import struct
 from wechatpy.crypto import PrpCrypto
 from wechatpy.exceptions import InvalidAppIdException
 
-from server.errors import DangjianError
+from server.errors import DangjianError, ValidationFailed
 
 
 class SignatureRejected(DangjianError):
@@ -59,10 +59,10 @@ def check_msg_signature(
 
 def check_fresh(timestamp: str, now: float, max_age: int) -> None:
     """Reject a replayed push: WeChat retries within seconds, never minutes later."""
-    try:
-        sent = int(timestamp)
-    except ValueError:
-        raise SignatureRejected("timestamp is not a number") from None
+    # Ten digits of seconds until 2286; a longer number cannot be compared with a float (a 500).
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+        raise ValidationFailed("timestamp: 应为秒数（最多 12 位数字）", field="timestamp")
+    sent = int(timestamp)
     if abs(now - sent) > max_age:
         raise SignatureRejected("stale timestamp")
 

@@ -146,10 +146,11 @@ def to_message(fields: dict[str, Any], channel: Channel) -> InboundMessage:
     msg_type = _text(fields.get("MsgType"))
     if not from_user or not msg_type:
         raise MalformedMessage("FromUserName and MsgType are required")
-    try:
-        create_time = int(str(fields.get("CreateTime") or 0))
-    except ValueError:
-        raise MalformedMessage("CreateTime must be a number") from None
+    raw_time = str(fields.get("CreateTime") or 0)
+    # Seconds: ten digits until 2286.  A 400-digit "time" is no time, and nothing should carry it.
+    if not (raw_time.isascii() and raw_time.isdigit() and len(raw_time) <= 12):
+        raise MalformedMessage("CreateTime must be a number of seconds")
+    create_time = int(raw_time)
     event = _text(fields.get("Event"))
     return InboundMessage(
         to_user=_text(fields.get("ToUserName")) or "",

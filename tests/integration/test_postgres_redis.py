@@ -19,7 +19,7 @@ from server.db import close_database, open_database
 from server.models import Channel, Role, WeChatIdentity
 from server.notices import Notice
 from server.wechat.fake_state import FakeWeChat
-from tests.conftest import APPID, TOKEN, make_member
+from tests.conftest import APPID, OPERATOR, TOKEN, make_member
 from tests.wechat_peer import WeChatPeer, openid_for
 
 pytestmark = pytest.mark.integration
@@ -44,7 +44,7 @@ async def test_binding_and_retries_on_postgres_and_redis(
     scaled_client: Any, peer: WeChatPeer
 ) -> None:
     client = scaled_client
-    health = await (await client.get("/healthz")).json()
+    health = await (await client.get("/healthz", headers=OPERATOR)).json()
     assert health == {"status": "ok", "database": "ok", "cache": "ok", "cache_backend": "redis"}
 
     await make_member("王芳", "13912345678")
