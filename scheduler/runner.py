@@ -17,13 +17,15 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from scheduler.jobs import compliance_check, daily_snapshot, deliver_notices, weekly_digest
-from scheduler.leadership import Leadership
+from scheduler.leadership import Leadership, LeaseLost
+from scheduler.periodic import Periodic, PeriodicRuns, monthly, weekly
 from server.services.outbox import Outbox, Templates
 from server.settings import parse_fields
 from server.typedefs import CACHE, CLOCK, OUTBOX, SCHEDULER, SETTINGS, WECHAT_CLIENTS
 
 log = logging.getLogger("dangjian.scheduler")
 JOB = "deliver-notices"
+PERIODIC_CHECK = 30  # seconds; also how soon after its due time a periodic job runs
 
 
 async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -61,8 +63,8 @@ async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
     async def snapshot() -> None:
         await as_leader(lambda: daily_snapshot(clock))
 
-    # A run held up (a busy loop) by up to six hours still happens.  Of the runs due while no
-    # process was up, the snapshot catches up at start; the reminders to secretaries do not.
+    # A run held up (a busy loop) by up to six hours still happens.  The snapshot catches up
+    # the days missed by itself; the compliance check and the digest through `job_run`.
     scheduler = AsyncIOScheduler(
         timezone=settings.zone, job_defaults={"misfire_grace_time": 6 * 3600}
     )
@@ -87,17 +89,44 @@ async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     hour, minute = (int(x) for x in settings.report_time.split(":"))
     clients = app[WECHAT_CLIENTS]
+    runs = PeriodicRuns(clock, leader.me)
+    periodic = [
+        Periodic(
+            "compliance",
+            monthly(settings.compliance_day, hour, minute),
+            lambda key: compliance_check(clock, clients, settings.lecture_every, key, leader.fence),
+        ),
+        Periodic(
+            "digest",
+            weekly(0, hour, minute),  # Mondays
+            lambda key: weekly_digest(clock, clients, key, leader.fence),
+        ),
+    ]
 
-    async def check() -> None:
-        await as_leader(lambda: compliance_check(clock, clients, settings.lecture_every))
+    async def run_due() -> None:
+        for job in periodic:
+            try:
+                await runs.run_due(job)
+            except LeaseLost:
+                log.warning("%s: stopped, another process leads now", job.name)
+                return
+            except Exception:
+                log.exception("%s failed; the next leader check retries it", job.name)
 
-    async def digest() -> None:
-        await as_leader(lambda: weekly_digest(clock, clients))
+    async def periodic_check() -> None:
+        await as_leader(run_due)
 
+    # Each check runs whatever period fell due and is not recorded done: at start, and within
+    # PERIODIC_CHECK seconds of a due time or of becoming leader.
     scheduler.add_job(
-        check, "cron", day=settings.compliance_day, hour=hour, minute=minute, id="compliance"
+        periodic_check,
+        "interval",
+        seconds=PERIODIC_CHECK,
+        id="periodic",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=datetime.now(settings.zone),
     )
-    scheduler.add_job(digest, "cron", day_of_week="mon", hour=hour, minute=minute, id="digest")
     app[OUTBOX] = outbox
     app[SCHEDULER] = scheduler
     if settings.scheduler:
