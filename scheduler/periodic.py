@@ -3,8 +3,9 @@
 The leader does not wait for a cron to fire: every check (at start and on each leadership tick)
 it looks at each job's most recent due time and runs the period if no finished run is recorded.
 So a run due while the leader was dying, while the lease was changing hands or while no process
-was up happens once, on the next leader's next check.  Only the most recent period is caught up:
-after a month down, one compliance check, not four digests.
+was up happens once, on the next leader's next check.  Only the most recent period is caught up,
+and only within the job's `grace` of its due time: after a month down, no stale reminders; and
+the first deploy with `job_run` empty does not resend a check sent days ago.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import datetime, timedelta
 
 from tortoise.exceptions import IntegrityError
 
+from scheduler.leadership import Leadership, LeaseLost
 from server.clock import Clock
 from server.job_runs import JobRun
 
@@ -29,6 +31,7 @@ MAX_ATTEMPTS = 3
 class Periodic:
     name: str
     last_due: Callable[[datetime], datetime]  # local now -> the most recent due time (local)
+    grace: timedelta  # a period this long past its due time and not run is let go
     run: Callable[[str], Awaitable[object]]  # the period's key -> the job, for that period
 
 
@@ -72,9 +75,14 @@ class PeriodicRuns:
         self.owner = owner
         self._busy: set[str] = set()  # jobs running in this process now
 
-    def period_key(self, job: Periodic) -> str:
+    def period_key(self, job: Periodic) -> str | None:
+        """The most recent period's name, or None when it is past its grace."""
+        now = self.clock.local_now()
+        due = job.last_due(now)
+        if now - due > job.grace:
+            return None
         # Each job is due at most once a day, so the local date names its period.
-        return job.last_due(self.clock.local_now()).date().isoformat()
+        return due.date().isoformat()
 
     async def run_due(self, job: Periodic) -> bool:
         """Run `job`'s most recent period unless it is done or under way; True if it ran.
@@ -85,6 +93,8 @@ class PeriodicRuns:
         if job.name in self._busy:
             return False
         key = self.period_key(job)
+        if key is None:
+            return False
         self._busy.add(job.name)
         try:
             if not await self._take(job.name, key):
@@ -115,3 +125,20 @@ class PeriodicRuns:
         if taken:
             log.warning("%s: retrying the unfinished period of %s (from %s)", job, key, run.owner)
         return bool(taken)
+
+
+async def leader_check(leader: Leadership, runs: PeriodicRuns, jobs: list[Periodic]) -> list[str]:
+    """If this process leads (renewing its lease), run each job's due period; the names run."""
+    if not await leader.hold():
+        return []
+    ran = []
+    for job in jobs:
+        try:
+            if await runs.run_due(job):
+                ran.append(job.name)
+        except LeaseLost:
+            log.warning("%s: stopped before its next batch, another process leads now", job.name)
+            break
+        except Exception:
+            log.exception("%s failed; the next leader check retries it", job.name)
+    return ran
