@@ -15,7 +15,7 @@ from scheduler.leadership import KEY, Leadership, LeaseLost
 from scheduler.periodic import PeriodicRuns, leader_check, monthly, weekly
 from scheduler.runner import timed_jobs
 from server.app import create_app
-from server.cache import MemoryCache
+from server.cache import Cache, MemoryCache
 from server.clock import FrozenClock
 from server.job_runs import JobRun
 from server.models import Role
@@ -36,7 +36,7 @@ def local(*parts: int) -> datetime:
 class Process:
     """One server process's scheduler side: its lease and its record of periodic runs."""
 
-    def __init__(self, app: Any, cache: MemoryCache, clock: FrozenClock) -> None:
+    def __init__(self, app: Any, cache: Cache, clock: FrozenClock) -> None:
         self.leader = Leadership(cache, ttl=TTL)
         self.runs = PeriodicRuns(clock, self.leader.me)
         self.jobs = timed_jobs(app[SETTINGS], clock, app[WECHAT_CLIENTS], self.leader.fence)
