@@ -24,12 +24,12 @@ from server.wechat.fake import FakeWeChat
 from tests.conftest import make_branch, make_member
 from tests.test_meetings_chat import NOW, SECRETARY, bind, branch_with_people
 
-ZONE = "Asia/Shanghai"
 OTHER_SECRETARY = "o_other_branch_secretary_0001"
 TTL = 30.0
 
 
 def local(*parts: int) -> datetime:
+    """A moment in the organisation's zone (Asia/Shanghai, as the app's clock)."""
     return datetime(*parts, tzinfo=FrozenClock(NOW).zone)  # type: ignore[misc]
 
 
@@ -60,7 +60,9 @@ def reminders(fake: FakeWeChat, openid: str) -> list[str]:
     return [m.text or "" for m in fake.messages_to(openid) if "三会一课提醒" in (m.text or "")]
 
 
-async def setup(aiohttp_client: Any, make_settings: Any, fake: FakeWeChat, start: datetime):
+async def setup(
+    aiohttp_client: Any, make_settings: Any, fake: FakeWeChat, start: datetime
+) -> tuple[Any, MemoryCache, FrozenClock]:
     clock = FrozenClock(start)
     # The app's own scheduler off: the two processes below are the ones under test.
     client = await aiohttp_client(create_app(make_settings(scheduler=False), clock=clock))
