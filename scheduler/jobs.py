@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+
+from tortoise.exceptions import IntegrityError
 
 from server.clock import Clock
+from server.job_runs import JobSend
 from server.messaging import tell
 from server.models import Channel, Organisation, OrgKind
 from server.services import compliance
@@ -13,6 +17,27 @@ from server.services.snapshot import catch_up
 from server.wechat.client import WeChatClient
 
 log = logging.getLogger("dangjian.scheduler")
+
+# Raises (LeaseLost) when this process no longer leads: called before each batch a job sends.
+Fence = Callable[[], Awaitable[None]]
+
+
+async def _no_fence() -> None:
+    return None
+
+
+async def _claim(job: str, period: str | None, target: str, clock: Clock) -> bool:
+    """Claim one message of a period's run before sending it: False if a run already did.
+
+    Without a period (a run by hand) nothing is recorded and everything is sent.
+    """
+    if period is None:
+        return True
+    try:
+        await JobSend.create(job=job, period_key=period, target=target, sent_at=clock.now())
+    except IntegrityError:
+        return False
+    return True
 
 
 async def deliver_notices(outbox: Outbox, clock: Clock) -> Report:
@@ -45,30 +70,46 @@ async def daily_snapshot(clock: Clock) -> int:
 
 
 async def compliance_check(
-    clock: Clock, clients: dict[Channel, WeChatClient], lecture_every: str
+    clock: Clock,
+    clients: dict[Channel, WeChatClient],
+    lecture_every: str,
+    period: str | None = None,
+    fence: Fence = _no_fence,
 ) -> int:
-    """Tell each branch's secretaries what the branch still owes this month / quarter."""
+    """Tell each branch's secretaries what the branch still owes this month / quarter.
+
+    For a `period` each secretary of each branch is told at most once, however often it runs.
+    """
     told = 0
     for branch in await Organisation.filter(kind=OrgKind.BRANCH).order_by("id"):
         owed = await compliance.missing(branch, clock.today(), clock.zone, lecture_every)
         if not owed:
             continue
+        await fence()  # a paused ex-leader stops here, before its next branch's reminders
         text = (
             f"【三会一课提醒】{branch.name}还没有安排："
             + "、".join(owed)
             + "。回复 安排 … 安排会议。"
         )
         for leader in await compliance.leaders_of(branch):
-            told += await tell(leader.id, text, clients)
+            if await _claim("compliance", period, f"{branch.id}:{leader.id}", clock):
+                told += await tell(leader.id, text, clients)
     log.info("compliance check: %d secretaries told", told)
     return told
 
 
-async def weekly_digest(clock: Clock, clients: dict[Channel, WeChatClient]) -> int:
+async def weekly_digest(
+    clock: Clock,
+    clients: dict[Channel, WeChatClient],
+    period: str | None = None,
+    fence: Fence = _no_fence,
+) -> int:
     told = 0
     for branch in await Organisation.filter(kind=OrgKind.BRANCH).order_by("id"):
         text = await compliance.digest(branch, clock.today(), clock.now())
+        await fence()
         for leader in await compliance.leaders_of(branch):
-            told += await tell(leader.id, text, clients)
+            if await _claim("digest", period, f"{branch.id}:{leader.id}", clock):
+                told += await tell(leader.id, text, clients)
     log.info("weekly digest: %d secretaries told", told)
     return told

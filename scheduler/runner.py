@@ -16,14 +16,19 @@ from datetime import datetime, timedelta
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from scheduler.jobs import compliance_check, daily_snapshot, deliver_notices, weekly_digest
+from scheduler.jobs import Fence, compliance_check, daily_snapshot, deliver_notices, weekly_digest
 from scheduler.leadership import Leadership
+from scheduler.periodic import Periodic, PeriodicRuns, leader_check, monthly, weekly
+from server.clock import Clock
+from server.models import Channel
 from server.services.outbox import Outbox, Templates
-from server.settings import parse_fields
+from server.settings import Settings, parse_fields
 from server.typedefs import CACHE, CLOCK, OUTBOX, SCHEDULER, SETTINGS, WECHAT_CLIENTS
+from server.wechat.client import WeChatClient
 
 log = logging.getLogger("dangjian.scheduler")
 JOB = "deliver-notices"
+PERIODIC_CHECK = 30  # seconds; also how soon after its due time a periodic job runs
 
 
 async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -43,17 +48,23 @@ async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
     leader = Leadership(app[CACHE], ttl=max(30.0, 3 * settings.outbox_interval))
     running: set[asyncio.Task[None]] = set()
 
-    async def as_leader(job: Callable[[], Awaitable[object]]) -> None:
+    async def tracked(job: Callable[[], Awaitable[object]]) -> None:
         task = asyncio.current_task()
         if task is not None:
             running.add(task)  # so shutdown waits for a run in progress
         try:
-            if await leader.hold():
-                await job()
+            await job()
         except Exception:
             log.exception("a scheduled job failed; it runs again at its next time")
         finally:
             running.discard(task)  # type: ignore[arg-type]
+
+    async def as_leader(job: Callable[[], Awaitable[object]]) -> None:
+        async def if_leading() -> None:
+            if await leader.hold():
+                await job()
+
+        await tracked(if_leading)
 
     async def tick() -> None:
         await as_leader(lambda: deliver_notices(outbox, clock))
@@ -61,8 +72,8 @@ async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
     async def snapshot() -> None:
         await as_leader(lambda: daily_snapshot(clock))
 
-    # A run held up (a busy loop) by up to six hours still happens.  Of the runs due while no
-    # process was up, the snapshot catches up at start; the reminders to secretaries do not.
+    # A run held up (a busy loop) by up to six hours still happens.  The snapshot catches up
+    # the days missed by itself; the compliance check and the digest through `job_run`.
     scheduler = AsyncIOScheduler(
         timezone=settings.zone, job_defaults={"misfire_grace_time": 6 * 3600}
     )
@@ -85,19 +96,24 @@ async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
         # A minute after start (not during it): the days missed while no process was up.
         next_run_time=datetime.now(settings.zone) + timedelta(minutes=1),
     )
-    hour, minute = (int(x) for x in settings.report_time.split(":"))
-    clients = app[WECHAT_CLIENTS]
+    runs = PeriodicRuns(clock, leader.me)
+    periodic = timed_jobs(settings, clock, app[WECHAT_CLIENTS], leader.fence)
 
-    async def check() -> None:
-        await as_leader(lambda: compliance_check(clock, clients, settings.lecture_every))
+    async def periodic_check() -> None:
+        await tracked(lambda: leader_check(leader, runs, periodic))
 
-    async def digest() -> None:
-        await as_leader(lambda: weekly_digest(clock, clients))
-
+    # Each check runs whatever period fell due and is not recorded done: just after start, and
+    # within PERIODIC_CHECK seconds of a due time or of becoming leader.
     scheduler.add_job(
-        check, "cron", day=settings.compliance_day, hour=hour, minute=minute, id="compliance"
+        periodic_check,
+        "interval",
+        seconds=PERIODIC_CHECK,
+        id="periodic",
+        max_instances=1,
+        coalesce=True,
+        # Not during start-up (as the snapshot): the first check once the process has settled.
+        next_run_time=datetime.now(settings.zone) + timedelta(seconds=PERIODIC_CHECK),
     )
-    scheduler.add_job(digest, "cron", day_of_week="mon", hour=hour, minute=minute, id="digest")
     app[OUTBOX] = outbox
     app[SCHEDULER] = scheduler
     if settings.scheduler:
@@ -113,6 +129,27 @@ async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
             await asyncio.wait(set(running), timeout=30)
         scheduler.shutdown(wait=False)
     await leader.release()
+
+
+def timed_jobs(
+    settings: Settings, clock: Clock, clients: dict[Channel, WeChatClient], fence: Fence
+) -> list[Periodic]:
+    """The jobs run once per period (recorded in `job_run`), at DANGJIAN_REPORT_TIME."""
+    hour, minute = (int(x) for x in settings.report_time.split(":"))
+    return [
+        Periodic(
+            "compliance",
+            monthly(settings.compliance_day, hour, minute),
+            timedelta(days=7),
+            lambda key: compliance_check(clock, clients, settings.lecture_every, key, fence),
+        ),
+        Periodic(
+            "digest",
+            weekly(0, hour, minute),  # Mondays
+            timedelta(days=2),
+            lambda key: weekly_digest(clock, clients, key, fence),
+        ),
+    ]
 
 
 def poke(scheduler: AsyncIOScheduler) -> None:

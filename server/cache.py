@@ -65,6 +65,10 @@ class Cache(Protocol):
         ...
 
     async def delete(self, key: str) -> None: ...
+    async def discard(self, key: str, expected: str) -> bool:
+        """Delete `key` only if it still holds `expected` (compare-and-delete)."""
+        ...
+
     async def incr(self, key: str, ttl: float) -> int:
         """Increment a counter; the window (ttl) starts at the first increment."""
         ...
@@ -136,6 +140,12 @@ class MemoryCache:
 
     async def delete(self, key: str) -> None:
         self._data.pop(key, None)
+
+    async def discard(self, key: str, expected: str) -> bool:
+        if await self.get(key) != expected:
+            return False
+        del self._data[key]
+        return True
 
     async def incr(self, key: str, ttl: float) -> int:
         item = self._live(key)
@@ -214,6 +224,7 @@ class RedisCache:
         self._redis = aioredis.Redis.from_pool(pool)  # owns the pool: aclose() closes it
         self._prefix = prefix
         self._swap = self._redis.register_script(_SWAP)
+        self._discard = self._redis.register_script(_DISCARD)
 
     @contextlib.asynccontextmanager
     async def _command(self) -> AsyncIterator[None]:
@@ -262,6 +273,11 @@ class RedisCache:
     async def delete(self, key: str) -> None:
         async with self._command():
             await self._redis.delete(self._k(key))
+
+    async def discard(self, key: str, expected: str) -> bool:
+        async with self._command():
+            deleted = await self._discard(keys=[self._k(key)], args=[expected])
+        return bool(deleted)
 
     async def incr(self, key: str, ttl: float) -> int:
         async with self._command(), self._redis.pipeline(transaction=True) as pipe:
@@ -313,6 +329,13 @@ class RedisCache:
 _SWAP = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) and 1
+end
+return 0
+"""
+
+_DISCARD = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
 end
 return 0
 """

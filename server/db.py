@@ -29,6 +29,7 @@ MODELS = [
     "server.meetings",
     "server.notices",
     "server.snapshots",
+    "server.job_runs",
 ]
 MIGRATIONS = "migrations"
 # Any fixed 64-bit number will do; it only has to be the same in every process.
