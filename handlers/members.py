@@ -53,10 +53,8 @@ async def unbind_member(
         return "本组织没有找到这位在册党员。请核对姓名（或发送：解绑 手机号 原因）。"
     target = found[0]
     removed = await unbind(target, member, reason, identities)
-    note = ""
-    if target.id != member.id:
-        told = await tell_identities(removed, unbound_text(target), wechat_clients)
-        note = "已通知本人。" if told else "未能通知本人（不在 48 小时互动窗口内），请当面告知。"
+    told = await tell_identities(removed, unbound_text(target), wechat_clients)
+    note = "已通知本人。" if told else "未能通知本人（不在 48 小时互动窗口内），请当面告知。"
     return (
         f"已解除{target.name}的微信绑定（{len(removed)} 个），原因已记录。{note}\n"
         f"如需重新绑定，请发送：绑定码 {target.name}，把绑定码交给本人。"

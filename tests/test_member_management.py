@@ -90,10 +90,12 @@ async def test_unbinding_without_a_reason_or_outside_the_branch_changes_nothing(
     no_reason = await peer.say(client, LI, "解绑 王芳")
     elsewhere = await peer.say(client, LI, "解绑 赵强 他让我帮忙")
     by_member = await peer.say(client, WANG, "解绑 李书记 我不喜欢他")
+    myself = await peer.say(client, LI, "解绑 李书记 换手机")
 
     assert "解绑 姓名 原因" in (no_reason.text or "")
     assert "没有找到" in (elsewhere.text or "")
     assert "已解除" not in (by_member.text or "")
+    assert "不能解除自己的绑定" in (myself.text or "")
     assert await WeChatIdentity.filter().count() == 3
     assert not await MemberChange.exists()
 

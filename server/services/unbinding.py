@@ -11,7 +11,7 @@ import logging
 
 from tortoise.transactions import in_transaction
 
-from server.errors import Conflict
+from server.errors import Conflict, ValidationFailed
 from server.models import Member, MemberChange, MemberChangeKind, WeChatIdentity
 from server.services.identities import IdentityDirectory
 from server.services.member_rules import manager_scope, required_reason
@@ -35,6 +35,9 @@ async def unbind(
     why = required_reason(reason)
     await target.fetch_related("organisation", "group")
     await manager_scope(actor, target)
+    if actor is not None and actor.id == target.id:
+        # It would sign the caller out mid-request; their superior (or the operator) does it.
+        raise ValidationFailed("不能解除自己的绑定，请由上级组织解除。", field="member")
     removed = await WeChatIdentity.filter(member_id=target.id).order_by("id")
     if not removed:
         raise Conflict(f"{target.name}没有绑定微信，无需解绑。")
