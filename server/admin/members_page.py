@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
+from tortoise.expressions import Q
 
 from server.admin.pages import message_page, render
 from server.admin.signing import same_origin, signed_in
@@ -40,8 +41,10 @@ async def members_page(request: web.Request) -> web.Response:
         org = await organisation_in_scope(scope, _number(request.query.get("org"), "org"))
     except DangjianError as exc:
         return message_page(request, "无法打开", exc.user_message, status=exc.http_status)
+    # A group's members belong to its branch: they are found by their group, not their org.
+    where = Q(group_id=org.id) if org.kind is OrgKind.GROUP else under(org.path)
     people = (
-        await Member.filter(scope.members(), under(org.path), status=MemberStatus.ACTIVE)
+        await Member.filter(scope.members(), where, status=MemberStatus.ACTIVE)
         .order_by("organisation_id", "name")
         .prefetch_related("organisation", "group")
     )
