@@ -11,6 +11,7 @@ from handlers import (
     fallback,
     help,
     meetings,
+    members,
     questions,
     quiz,
     record,
@@ -28,6 +29,7 @@ def build_router() -> Router:
         common.router,
         start.router,
         binding.router,
+        members.router,
         checkin.router,
         submissions.router,
         review.router,  # before study: 继续 while reviewing pages through the 心得

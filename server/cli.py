@@ -303,7 +303,8 @@ async def _tally_org(given: str | None) -> Organisation | str:
 
 
 def cmd_admin_link(settings: Settings, args: argparse.Namespace) -> int:
-    """A one-time dashboard link for a member; how the first administrator is made."""
+    """A one-time dashboard link for a member whose role opens the dashboard (never changes it:
+    `dangjian make-admin` makes the first administrator)."""
     from server.admin.links import admin_link_for_phone
     from server.db import database
     from server.errors import ValidationFailed
@@ -384,6 +385,7 @@ def cmd_content_check(settings: Settings, args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from server.chat_cli import add_arguments as add_chat_arguments
+    from server.cli_members import add_commands as add_member_commands
 
     parser = argparse.ArgumentParser(prog="dangjian", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -432,7 +434,7 @@ def build_parser() -> argparse.ArgumentParser:
     tally.add_argument("--out", help="the file to write (default: tally-<org>-<from>-<to>.<fmt>)")
     tally.set_defaults(func=cmd_tally)
     admin = sub.add_parser(
-        "admin-link", help="print a one-time dashboard link for a member (makes the first admin)"
+        "admin-link", help="print a one-time dashboard link for a member who may use it"
     )
     admin.add_argument("phone", help="the member's phone number, as in the roster")
     admin.set_defaults(func=cmd_admin_link)
@@ -441,6 +443,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bind_code.add_argument("phone")
     bind_code.set_defaults(func=cmd_bind_code)
+    add_member_commands(sub)
     fake = sub.add_parser("fake-wechat", help="run the local fake of the WeChat API")
     fake.add_argument("--host", default="127.0.0.1")
     fake.add_argument("--port", type=int, default=8081)

@@ -35,3 +35,20 @@ async def tell(member_id: int, text: str, clients: dict[Channel, WeChatClient]) 
             continue
         return True
     return False
+
+
+async def tell_identities(
+    identities: list[WeChatIdentity], text: str, clients: dict[Channel, WeChatClient]
+) -> bool:
+    """Like `tell`, to identities already read (unbinding deletes them before the message)."""
+    for identity in sorted(identities, key=lambda i: i.channel != Channel.OFFICIAL_ACCOUNT):
+        client = clients.get(identity.channel)
+        if client is None:
+            continue
+        try:
+            await client.send_custom_text(identity.openid, text)
+        except WeChatAPIError as exc:
+            log.info("could not tell %s: %s", mask_openid(identity.openid), exc.errcode)
+            continue
+        return True
+    return False

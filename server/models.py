@@ -200,3 +200,33 @@ class BindCode(Model):
 
     class Meta:
         table = "bind_code"
+
+
+class MemberChangeKind(StrEnum):
+    UNBIND = "unbind"  # a WeChat identity removed from the member
+    LINK = "link"  # an identity bound automatically: the same unionid bound in the other app
+    ROLE = "role"
+    TRANSFER = "transfer"  # moved to another branch or 党小组
+
+
+class MemberChange(Model):
+    """Who changed a member's bindings, role or organisation, when, and why.
+
+    Written by every such change (the chat, the API, the dashboard and the command line alike)
+    and never updated: the record a secretary is asked about later.
+    """
+
+    id = fields.IntField(primary_key=True)
+    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "models.Member", related_name="changes", on_delete=fields.CASCADE
+    )
+    kind = fields.CharEnumField(MemberChangeKind, max_length=12)
+    # None: the command line (the server's operator) or the system itself (LINK).
+    actor_id = fields.IntField(null=True)
+    before = fields.CharField(max_length=500, default="")
+    after = fields.CharField(max_length=500, default="")
+    reason = fields.CharField(max_length=200, default="")
+    at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "member_change"

@@ -392,11 +392,12 @@ async def test_the_export_is_a_download_of_the_same_report(street: Street) -> No
     assert any("填报日期" in c and "2026年11月25日" in c for c in cells), cells[:6]
 
 
-async def test_the_cli_link_makes_the_first_admin(street: Street) -> None:
+async def test_the_cli_link_never_changes_a_role(street: Street) -> None:
     settings, now = street.client.app[SETTINGS], street.client.app[CLOCK].now()
-    link = await admin_link_for_phone("13900000002", settings, now)
-    assert (await Member.get(id=street.member.id)).role is Role.ADMIN
-    assert "/admin/login?t=" in link
+    with pytest.raises(ValidationFailed) as plain:
+        await admin_link_for_phone("13900000002", settings, now)
+    assert "dangjian make-admin" in plain.value.user_message
+    assert (await Member.get(id=street.member.id)).role is Role.MEMBER
     await admin_link_for_phone("13900000001", settings, now)  # a secretary stays one
     assert (await Member.get(id=street.secretary.id)).role is Role.SECRETARY
     with pytest.raises(ValidationFailed) as refused:

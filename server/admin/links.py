@@ -16,7 +16,7 @@ from tortoise.queryset import QuerySet
 
 from server.cache import Cache
 from server.errors import ValidationFailed
-from server.models import AdminLink, Member, MemberStatus, Role
+from server.models import AdminLink, Member, MemberStatus
 from server.services.access import DASHBOARD_ROLES
 from server.settings import Settings
 from server.tokens import TokenStore, new_token, token_hash, well_formed
@@ -97,17 +97,19 @@ async def close_session(cache: Cache, settings: Settings, token: str | None) -> 
 
 
 async def admin_link_for_phone(phone: str, settings: Settings, now: datetime) -> str:
-    """`dangjian admin-link <phone>`: a sign-in link; how the first administrator is made.
+    """`dangjian admin-link <phone>`: a sign-in link for a member the dashboard is open to.
 
-    A member whose role does not open the dashboard becomes 系统管理员 (Role.ADMIN).
+    It never changes a role: it once promoted anyone else to 系统管理员 without a word, so a
+    typo in the phone number made a stranger an administrator.  `dangjian make-admin` does
+    that now, on purpose, and records it.
     """
     member = await Member.get_or_none(phone=phone.strip())
     if member is None or member.status != MemberStatus.ACTIVE:
         raise ValidationFailed("没有这个手机号的在册党员。", field="phone")
     if member.role not in DASHBOARD_ROLES:
-        member.role = Role.ADMIN
-        await member.save(update_fields=["role"])
-        log.warning(
-            "member promoted to admin from the command line", extra={"member_id": member.id}
+        raise ValidationFailed(
+            f"{member.name}是{member.role.value}，后台不对这个职务开放；"
+            f"如确需任命为系统管理员，请运行：dangjian make-admin {phone.strip()}",
+            field="phone",
         )
     return await issue_link(settings, member, now)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server.admin import branch_page, exports, overview, picker, signing
+from server.admin import branch_page, exports, members_page, overview, picker, signing
 from server.admin.pages import message_page, render
 from server.admin.signing import signed_in
 
@@ -30,4 +30,8 @@ def add_routes(admin: web.Application) -> None:
     admin.router.add_get("/export", exports.export, name="export")
     admin.router.add_get("/ledger", branch_page.ledger, name="ledger")
     admin.router.add_get("/orgs", picker.results_page, name="picker")
+    admin.router.add_get("/members", members_page.members_page, name="members")
+    admin.router.add_post(
+        r"/members/{id}/{action:unbind|role|transfer}", members_page.member_action
+    )
     admin.router.add_get("/orgs.json", picker.results_json, name="picker-json")

@@ -13,6 +13,7 @@ from server.api import (
     branch,
     docs,
     member,
+    membership,
     review,
     roster,
     staff,
@@ -27,7 +28,7 @@ from server.services.access import scope_of
 from server.sessions import Session, SessionStore, resolve
 from server.typedefs import API_SESSIONS, CACHE, CLOCK, IDENTITIES, SETTINGS
 
-MODULES = (auth, member, study, writing, attending, branch, review, roster, staff, docs)
+MODULES = (auth, member, study, writing, attending, branch, review, roster, membership, staff, docs)
 
 
 def endpoints() -> list[Endpoint]:

@@ -10,6 +10,7 @@ from server.api.spec import Auth, Call, Input, Routes
 from server.errors import Conflict, Unauthorized, ValidationFailed, WeChatAPIError
 from server.models import Channel, Member, Organisation, own_phone
 from server.services.binding import BindOutcome, BindRequest, BindResult
+from server.services.union_link import link_by_unionid
 from server.sessions import resolve
 from server.typedefs import API_SESSIONS, BINDER, IDENTITIES, SETTINGS, WECHAT_CLIENTS
 
@@ -100,6 +101,12 @@ async def login(call: Call[Any]) -> dict[str, Any]:
     )
     session = await resolve(call.app[API_SESSIONS], call.app[IDENTITIES], token)
     member = session.member if session else None
+    if member is None and await link_by_unionid(
+        settings.mp_appid, openid, answer.get("unionid"), Channel.MINIPROGRAM, call.app[IDENTITIES]
+    ):
+        # Bound in the 公众号 by the same WeChat user: bound here too.
+        session = await resolve(call.app[API_SESSIONS], call.app[IDENTITIES], token)
+        member = session.member if session else None
     return {
         "token": token,
         "expires_in": call.app[API_SESSIONS].ttl,

@@ -18,6 +18,7 @@ from server.errors import DangjianError, ValidationFailed
 from server.inputs import NUL
 from server.models import MemberStatus
 from server.services.identities import IdentityDirectory
+from server.services.union_link import link_by_unionid
 from server.wechat.messages import InboundMessage
 from server.wechat.replies import MAX_TEXT_BYTES, fit
 
@@ -93,6 +94,13 @@ class Dispatcher:
         conversation_raw: str | Literal[False] | None,
     ) -> ChatContext:
         identity = await self.identities.find(appid, message.from_user)
+        unionid = message.raw.get("UnionId")
+        if identity is None and isinstance(unionid, str) and unionid:
+            # Bound in the other app by the same WeChat user: bound here too.
+            if await link_by_unionid(
+                appid, message.from_user, unionid, message.channel, self.identities
+            ):
+                identity = await self.identities.find(appid, message.from_user)
         member = identity.member if identity is not None else None
         if member is not None and member.status != MemberStatus.ACTIVE:
             member = None  # transferred out: no longer served as a member of this street

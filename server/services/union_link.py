@@ -1,0 +1,74 @@
+"""One person, one identity across the 公众号 and the 小程序, when WeChat says so.
+
+WeChat gives the same `unionid` to one user in every app of one open-platform account.  A user
+who arrives unbound in one app with a unionid already bound in the other is that member: the
+new app's identity is created for them, and recorded.  Only an exact unionid match counts —
+never a name, a phone or a different unionid — and never onto a member who already has an
+identity in this app (an unbind there is not undone behind the secretary's back).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from server.models import (
+    Channel,
+    Member,
+    MemberChange,
+    MemberChangeKind,
+    MemberStatus,
+    WeChatIdentity,
+    mask_openid,
+)
+from server.services.identities import IdentityDirectory
+
+log = logging.getLogger("dangjian.binding")
+
+_LABELS = {Channel.OFFICIAL_ACCOUNT: "公众号", Channel.MINIPROGRAM: "小程序"}
+
+
+async def link_by_unionid(
+    appid: str,
+    openid: str,
+    unionid: str | None,
+    channel: Channel,
+    identities: IdentityDirectory,
+) -> Member | None:
+    """The member this unbound user turns out to be, now bound here too; None if none."""
+    if not unionid:
+        return None
+    other = (
+        await WeChatIdentity.filter(unionid=unionid)
+        .exclude(appid=appid)
+        .prefetch_related("member")
+        .first()
+    )
+    if other is None or other.member.status != MemberStatus.ACTIVE:
+        return None
+    member = other.member
+    if await WeChatIdentity.exists(appid=appid, member_id=member.id):
+        return None
+    try:
+        async with in_transaction():
+            await WeChatIdentity.create(
+                appid=appid, openid=openid, unionid=unionid, channel=channel, member=member
+            )
+            await MemberChange.create(
+                member=member,
+                kind=MemberChangeKind.LINK,
+                before=_LABELS.get(Channel(other.channel), str(other.channel)),
+                after=_LABELS.get(channel, str(channel)),
+                reason="同一微信用户（unionid 相同）已在另一应用绑定",
+            )
+    except IntegrityError:
+        # Bound a moment ago by another request (or this openid is someone's already).
+        return None
+    await identities.forget(appid, openid)
+    log.info(
+        "identity linked by unionid",
+        extra={"member_id": member.id, "openid": mask_openid(openid)},
+    )
+    return member
