@@ -6,7 +6,7 @@ from tortoise import fields
 # they sent, so a rerun after a crash never sends one twice.
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0019_points_day')]
+    dependencies = [('models', '0020_member_changes')]
 
     initial = False
 

@@ -5,7 +5,7 @@ from tortoise.fields.base import OnDelete
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0018_notice_claimed')]
+    dependencies = [('models', '0019_points_day')]
 
     initial = False
 
