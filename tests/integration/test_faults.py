@@ -155,7 +155,7 @@ def peer(aes_key: str) -> WeChatPeer:
 
 
 class Servers:
-    """Two `python -m server serve` processes of this worktree, sharing PostgreSQL and Redis."""
+    """Two `python -m server serve` processes of this checkout, sharing PostgreSQL and Redis."""
 
     def __init__(self) -> None:
         self.procs: list[subprocess.Popen[bytes]] = []
