@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     admin_session_ttl: int = _env("DANGJIAN_ADMIN_SESSION_TTL", 8 * 3600, ge=300, le=7 * 86400)
     # Where members' browsers reach this server (links sent in chat); unset: http://HOST:PORT.
     public_url: str | None = _env("DANGJIAN_PUBLIC_URL")
+    # The 公众号 and 小程序 are bound to one WeChat open platform account, so user/info gives a
+    # follower's unionid: an unbound follower already bound in the mini-program is linked.
+    wechat_unionid: bool = _env("DANGJIAN_WECHAT_UNIONID", False)
 
     # Points (积分) and stars: the member's own encouragement, seen by nobody else, and never
     # the rating of a member (that is the branch's 民主评议).  Off: none are awarded or shown

@@ -124,3 +124,61 @@ async def test_a_member_bound_in_the_mini_program_is_known_in_the_official_accou
     assert "王芳" in (reply.text or ""), reply.text
     linked = await WeChatIdentity.get(openid=oa_wang)
     assert linked.member_id == wang.id  # type: ignore[attr-defined]
+
+
+async def test_with_an_open_platform_the_account_asks_wechat_who_a_new_follower_is(
+    aiohttp_client: Any,
+    make_settings: Callable[..., Settings],
+    fake_wechat: tuple[FakeWeChat, str],
+    peer: WeChatPeer,
+) -> None:
+    """公众号 messages carry no unionid: with DANGJIAN_WECHAT_UNIONID the server asks user/info."""
+    fake = fake_wechat[0]
+    client = await aiohttp_client(
+        create_app(make_settings(wechat_mp_appid=MP_APPID, wechat_unionid=True))
+    )
+    wang = await make_member("王芳", "13800001234")
+    await WeChatIdentity.create(
+        appid=MP_APPID, openid="o-mp-wang", unionid="union-wang",
+        channel=Channel.MINIPROGRAM, member=wang,
+    )  # fmt: skip
+    oa_wang, stranger = openid_for("wang-oa-2"), openid_for("stranger-oa")
+    fake.follow(oa_wang, "union-wang")
+    fake.follow(stranger)  # follows, but WeChat gives no unionid for them
+
+    reply = await peer.post(client, *peer.envelope(peer.text_xml(oa_wang, "我的身份")[0], "plain"))
+    assert "王芳" in (reply.text or ""), reply.text
+    assert (await WeChatIdentity.get(openid=oa_wang)).member_id == wang.id  # type: ignore[attr-defined]
+
+    for _ in range(3):  # a follower without one is asked once, not on every message
+        answer = await peer.post(
+            client, *peer.envelope(peer.text_xml(stranger, "我的身份")[0], "plain")
+        )
+        assert "绑定" in (answer.text or "")
+    asked = [c for c in fake.calls if c.path == "/cgi-bin/user/info"]
+    assert [c.query.get("openid") for c in asked] == [oa_wang, stranger]
+    assert not await WeChatIdentity.filter(openid=stranger).exists()
+
+
+async def test_without_an_open_platform_nobody_is_asked_and_nothing_breaks_when_wechat_fails(
+    aiohttp_client: Any,
+    make_settings: Callable[..., Settings],
+    fake_wechat: tuple[FakeWeChat, str],
+    peer: WeChatPeer,
+) -> None:
+    fake = fake_wechat[0]
+    off = await aiohttp_client(create_app(make_settings(wechat_mp_appid=MP_APPID)))
+    someone = openid_for("someone-oa")
+    fake.follow(someone, "union-someone")
+    answer = await peer.post(off, *peer.envelope(peer.text_xml(someone, "帮助")[0], "plain"))
+    assert answer.text
+    assert not [c for c in fake.calls if c.path == "/cgi-bin/user/info"]
+
+    on = await aiohttp_client(
+        create_app(make_settings(wechat_mp_appid=MP_APPID, wechat_unionid=True))
+    )
+    fake.fail_next("/cgi-bin/user/info", errcode=-1, times=None)
+    other = openid_for("other-oa")
+    fake.follow(other, "union-other")
+    answer = await peer.post(on, *peer.envelope(peer.text_xml(other, "帮助")[0], "plain"))
+    assert answer.text  # answered as an unbound user: the lookup is a convenience

@@ -16,9 +16,9 @@ from server.dispatch.router import Router
 from server.dispatch.state import Conversation
 from server.errors import DangjianError, ValidationFailed
 from server.inputs import NUL
-from server.models import MemberStatus
+from server.models import Channel, MemberStatus
 from server.services.identities import IdentityDirectory
-from server.services.union_link import link_by_unionid
+from server.services.union_link import follower_unionid, link_by_unionid
 from server.wechat.messages import InboundMessage
 from server.wechat.replies import MAX_TEXT_BYTES, fit
 
@@ -86,6 +86,19 @@ class Dispatcher:
             except Exception:
                 log.exception("could not save the conversation state")
 
+    async def _follower_unionid(self, appid: str, message: InboundMessage) -> str | None:
+        """The 公众号 asks WeChat (user/info) when the deployment says it gives unionids."""
+        settings = self.deps.get("settings")
+        clients = self.deps.get("wechat_clients") or {}
+        client = clients.get(message.channel)
+        if (
+            message.channel != Channel.OFFICIAL_ACCOUNT
+            or client is None
+            or not getattr(settings, "wechat_unionid", False)
+        ):
+            return None
+        return await follower_unionid(client, self.cache, appid, message.from_user)
+
     async def _context(
         self,
         message: InboundMessage,
@@ -95,6 +108,8 @@ class Dispatcher:
     ) -> ChatContext:
         identity = await self.identities.find(appid, message.from_user)
         unionid = message.raw.get("UnionId")
+        if identity is None and not unionid:
+            unionid = await self._follower_unionid(appid, message)
         if identity is None and isinstance(unionid, str) and unionid:
             # Bound in the other app by the same WeChat user: bound here too.
             if await link_by_unionid(

@@ -9,7 +9,9 @@ identity in this app (an unbind there is not undone behind the secretary's back)
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from typing import Any, Protocol
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -26,6 +28,33 @@ from server.models import (
 from server.services.identities import IdentityDirectory
 
 log = logging.getLogger("dangjian.binding")
+
+UNIONLESS_TTL = 24 * 3600  # a follower WeChat gave no unionid is not asked again for a day
+LOOKUP_TIMEOUT = 1.5  # of the reply's 5 s: a slow lookup answers as unbound, never late
+
+
+class _Followers(Protocol):
+    async def follower_unionid(self, openid: str) -> str | None: ...
+
+
+async def follower_unionid(client: _Followers, cache: Any, appid: str, openid: str) -> str | None:
+    """The unionid of an unbound 公众号 follower, from user/info (messages do not carry it).
+
+    Asked once a day at most per follower who has none, and never for longer than
+    LOOKUP_TIMEOUT; any failure answers None (the member can still bind the usual ways).
+    """
+    key = f"unionless:{appid}:{openid}"
+    if await cache.get(key) is not None:
+        return None
+    try:
+        unionid = await asyncio.wait_for(client.follower_unionid(openid), LOOKUP_TIMEOUT)
+    except Exception as exc:  # a lookup is a convenience: the message is answered regardless
+        log.warning("user/info lookup failed: %s", type(exc).__name__)
+        return None
+    if unionid is None:
+        await cache.set(key, "1", ttl=UNIONLESS_TTL)
+    return unionid
+
 
 _LABELS = {Channel.OFFICIAL_ACCOUNT: "公众号", Channel.MINIPROGRAM: "小程序"}
 

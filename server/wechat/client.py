@@ -33,6 +33,7 @@ API_TEMPLATE_SEND = "template_send"
 API_CODE2SESSION = "code2session"
 API_OAUTH_TOKEN = "oauth_access_token"
 API_PHONE_NUMBER = "getuserphonenumber"
+API_USER_INFO = "user_info"
 
 
 class _Transient(Exception):
@@ -227,6 +228,18 @@ class WeChatClient:
         if not isinstance(number, str) or not number:
             raise WeChatAPIError(-1, "answered without phone_info", api=API_PHONE_NUMBER)
         return number
+
+    async def follower_unionid(self, openid: str) -> str | None:
+        """A 公众号 follower's unionid (user/info), None when WeChat gives none: the account is
+        not bound to an open platform, or the user does not follow it."""
+        answer = await self.call(
+            API_USER_INFO,
+            "/cgi-bin/user/info",
+            method="GET",
+            params={"openid": openid, "lang": "zh_CN"},
+        )
+        unionid = answer.get("unionid")
+        return unionid if isinstance(unionid, str) and unionid else None
 
     async def oauth_access_token(self, code: str) -> dict[str, Any]:
         """网页授权: the code WeChat's browser brought back, for the user's openid (this

@@ -10,6 +10,7 @@ WeChat API (every answer is HTTP 200 with JSON `{"errcode": N, "errmsg": "..."}`
     POST /cgi-bin/message/custom/send     POST /cgi-bin/message/subscribe/send
     POST /cgi-bin/message/template/send   GET  /sns/jscode2session
     GET  /sns/oauth2/access_token         (网页授权: a code for the user's openid)
+    GET  /cgi-bin/user/info               (a follower; unionid when given to /_fake/followers)
     POST /wxa/business/getuserphonenumber (getPhoneNumber's code -> phone_info; single-use,
                                            5 minutes: 40029 otherwise)
   Web authorisation's page (not an API): GET /connect/oauth2/authorize redirects WeChat's
@@ -21,7 +22,7 @@ WeChat API (every answer is HTTP 200 with JSON `{"errcode": N, "errmsg": "..."}`
 Control API (JSON bodies; bad input -> HTTP 400 with errcode 47001):
     POST /_fake/interact      {"openid", "kind": "message" | "event"}
     POST /_fake/grants        {"openid", "template_id", "count": 1}
-    POST /_fake/followers     {"openid"}
+    POST /_fake/followers     {"openid", "unionid"?}   (unionid: what user/info then gives)
     POST /_fake/templates     {"template_id", "fields": [...]?}
     POST /_fake/codes         {"code", "openid", "unionid"?}
     POST /_fake/phone-codes   {"code", "phone"}   (the user verified `phone` in getPhoneNumber)
@@ -252,6 +253,7 @@ def create_fake_app(fake: FakeWeChat) -> web.Application:
         ),
         ("POST", "/cgi-bin/message/template/send", lambda f, q, b: f.handle_template_send(b), True),
         ("GET", "/sns/jscode2session", lambda f, q, b: f.handle_code2session(q), False),
+        ("GET", "/cgi-bin/user/info", lambda f, q, b: f.handle_user_info(q), True),
         ("GET", "/sns/oauth2/access_token", lambda f, q, b: f.handle_oauth_token(q), False),
         (
             "POST",
@@ -265,7 +267,7 @@ def create_fake_app(fake: FakeWeChat) -> web.Application:
     controls: dict[str, Callable[[FakeWeChat, dict[str, Any]], Any]] = {
         "interact": lambda f, b: f.interact(_str(b, "openid"), b.get("kind", "message")),
         "grants": _grant,
-        "followers": lambda f, b: f.follow(_str(b, "openid")),
+        "followers": lambda f, b: f.follow(_str(b, "openid"), _optional_str(b, "unionid")),
         "templates": _templates,
         "codes": lambda f, b: f.add_code(
             _str(b, "code"), _str(b, "openid"), _optional_str(b, "unionid")

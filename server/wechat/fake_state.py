@@ -79,6 +79,7 @@ class _State:
     seen: set[str] = field(default_factory=set)
     grants: dict[tuple[str, str], int] = field(default_factory=dict)
     followers: set[str] = field(default_factory=set)
+    unionids: dict[str, str] = field(default_factory=dict)  # openid -> unionid (开放平台)
     templates: dict[str, list[str] | None] = field(default_factory=dict)
     failures: dict[str, Failure] = field(default_factory=dict)
     flaky: dict[str, list[int]] = field(default_factory=dict)  # path: [errcode, every, calls]
@@ -125,9 +126,12 @@ class FakeWeChat:
     def grants_left(self, openid: str, template_id: str) -> int:
         return self._s.grants.get((openid, template_id), 0)
 
-    def follow(self, openid: str) -> None:
+    def follow(self, openid: str, unionid: str | None = None) -> None:
+        """`unionid`: the account is bound to an open platform, so user/info gives it."""
         self._s.seen.add(openid)
         self._s.followers.add(openid)
+        if unionid:
+            self._s.unionids[openid] = unionid
 
     def unfollow(self, openid: str) -> None:
         self._s.followers.discard(openid)
@@ -224,6 +228,16 @@ class FakeWeChat:
     def check_token(self, token: str | None) -> Reply | None:
         """None when `token` may call the API, else WeChat's refusal."""
         return self._s.tokens.check(token, self.clock)
+
+    def handle_user_info(self, query: dict[str, str]) -> Reply:
+        """cgi-bin/user/info: a follower's profile; `unionid` only when the account has one."""
+        openid = query.get("openid", "")
+        if openid not in self._s.seen:
+            return error(40003)
+        if openid not in self._s.followers:
+            return ok(subscribe=0, openid=openid)
+        unionid = self._s.unionids.get(openid)
+        return ok(subscribe=1, openid=openid, **({"unionid": unionid} if unionid else {}))
 
     def handle_code2session(self, query: dict[str, str]) -> Reply:
         return self._s.codes.code2session(query, self.appid_secrets)
