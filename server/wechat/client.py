@@ -354,7 +354,11 @@ class WeChatClient:
                 raw = await resp.read()
         except aiohttp.ClientResponseError as exc:
             # Never str(exc): it carries the URL, and so the access token or the secret.
-            raise _Transient("network", f"HTTP {exc.status}") from None
+            # A 5xx comes from somewhere between us and WeChat's API after the request left:
+            # WeChat may have acted on it.  A 4xx was refused before anything was done.
+            raise _Transient(
+                "network", f"HTTP {exc.status}", maybe_delivered=exc.status >= 500
+            ) from None
         except aiohttp.ClientConnectorError as exc:
             # Never connected, so nothing was sent: always safe to try again.
             raise _Transient("network", type(exc).__name__) from None
@@ -364,9 +368,12 @@ class WeChatClient:
             # WeChat labels some JSON answers text/plain, so parse the bytes ourselves.
             data = json.loads(raw)
         except ValueError:
-            raise _Transient("network", "unreadable answer (not JSON)") from None
+            # Answered, but not in words we can read: it may have been done.
+            raise _Transient(
+                "network", "unreadable answer (not JSON)", maybe_delivered=True
+            ) from None
         if not isinstance(data, dict):
-            raise _Transient("network", "unreadable answer (not an object)")
+            raise _Transient("network", "unreadable answer (not an object)", maybe_delivered=True)
         return data
 
     # --- bookkeeping -----------------------------------------------------------------------
