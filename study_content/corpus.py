@@ -118,6 +118,20 @@ def _questions(raw: object, problems: list[str]) -> tuple[Question, ...]:
     return tuple(found)
 
 
+# The General Secretary is named as the Party's own texts name him: 习近平同志, 习近平总书记
+# (or 主席 where the state office is meant), or within the name of the Thought.
+_BARE_NAME = re.compile(r"习近平(?!同志|总书记|主席|新时代)")
+
+
+def wording_problems(text: str) -> list[str]:
+    """Standard political wording a Party organisation would print."""
+    found = _BARE_NAME.search(text)
+    if found is None:
+        return []
+    around = text[max(0, found.start() - 8) : found.end() + 8].replace("\n", " ")
+    return [f"names the General Secretary without 同志 or his title: …{around}…"]
+
+
 def parse_unit(path: Path) -> tuple[Unit | None, list[str]]:
     """One file: the unit, or None and what is wrong with it."""
     try:
@@ -146,6 +160,7 @@ def parse_unit(path: Path) -> tuple[Unit | None, list[str]]:
     if not BODY_MIN <= length <= BODY_MAX:
         problems.append(f"body has {length} characters; it must have {BODY_MIN}-{BODY_MAX}")
     questions = _questions(meta.get("questions"), problems)
+    problems.extend(wording_problems(text))
     if problems:
         return None, problems
     return Unit(uid, title.strip(), tuple(tags), source.strip(), parts[1], questions, path), []

@@ -73,6 +73,8 @@ def test_a_valid_unit_loads(tmp_path: Path) -> None:
         ({"uid": "Bad ID"}, "id must be"),
         ({"front": 'id = "x1"\ntitle = "t"'}, "source is missing"),
         ({"front": "id = 'unterminated"}, "not valid TOML"),
+        ({"body": "大会选举习近平为总书记。" + GOOD_BODY}, "without 同志 or his title"),
+        ({"body": "习近平同志指出，习近平新时代中国特色社会主义思想。" + GOOD_BODY}, None),
         ({"extra": ""}, None),
     ],
 )
