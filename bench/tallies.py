@@ -195,29 +195,24 @@ SELECT m.id, m.organisation_id, m.group_id, w.now_in, w.before_in,
 FROM member m JOIN who w ON w.id = m.id WHERE m.status = 'active';
 
 INSERT INTO meeting_attendee (meeting_id, member_id, organisation_id, role, attendance)
-SELECT mt.id, st.id,
-       CASE WHEN st.before_in IS NOT NULL AND mt.starts_at < {moved} THEN st.before_in
-            ELSE st.now_in END,
+WITH invited AS (  -- two equi-joins: one join with an OR between them is a nested loop
+    SELECT mt.id, mt.starts_at, mt.ends_at, st.id AS member_id, st.now_in, st.before_in
+    FROM meeting mt JOIN seat st ON st.group_id = mt.organisation_id
+    WHERE mt.kind = '党小组会'
+    UNION ALL
+    SELECT mt.id, mt.starts_at, mt.ends_at, st.id, st.now_in, st.before_in
+    FROM meeting mt JOIN seat st ON st.organisation_id = mt.organisation_id
+    WHERE mt.kind <> '党小组会' AND (mt.kind <> '支委会' OR st.committee)
+)
+SELECT id, member_id,
+       CASE WHEN before_in IS NOT NULL AND starts_at < {moved} THEN before_in ELSE now_in END,
        'expected',
-       CASE WHEN mt.ends_at > now() THEN (ARRAY['unknown', 'unknown', 'unknown', 'requested',
-                                                 'leave'])[1 + floor(random() * 5)]
+       CASE WHEN ends_at > now() THEN (ARRAY['unknown', 'unknown', 'unknown', 'requested',
+                                              'leave'])[1 + floor(random() * 5)]
             ELSE (ARRAY['present', 'present', 'present', 'present', 'present', 'present',
                         'present', 'present', 'leave', 'absent', 'unknown', 'requested'])
                  [1 + floor(random() * 12)] END
-FROM meeting mt JOIN seat st ON st.group_id = mt.organisation_id
-WHERE mt.kind = '党小组会'
-UNION ALL
-SELECT mt.id, st.id,
-       CASE WHEN st.before_in IS NOT NULL AND mt.starts_at < {moved} THEN st.before_in
-            ELSE st.now_in END,
-       'expected',
-       CASE WHEN mt.ends_at > now() THEN (ARRAY['unknown', 'unknown', 'unknown', 'requested',
-                                                 'leave'])[1 + floor(random() * 5)]
-            ELSE (ARRAY['present', 'present', 'present', 'present', 'present', 'present',
-                        'present', 'present', 'leave', 'absent', 'unknown', 'requested'])
-                 [1 + floor(random() * 12)] END
-FROM meeting mt JOIN seat st ON st.organisation_id = mt.organisation_id
-WHERE mt.kind <> '党小组会' AND (mt.kind <> '支委会' OR st.committee);
+FROM invited;
 """
 
 
