@@ -32,18 +32,22 @@ async def mini_login(client: TestClient, fake: FakeWeChat, openid: str, unionid:
     return await resp.json()
 
 
+async def wang_bound_in(
+    appid: str, openid: str, channel: Channel, unionid: str | None = "union-wang"
+) -> Any:
+    """王芳, a member bound in one of the apps (with her unionid there)."""
+    wang = await make_member("王芳", "13800001234")
+    await WeChatIdentity.create(
+        appid=appid, openid=openid, unionid=unionid, channel=channel, member=wang
+    )
+    return wang
+
+
 async def test_a_member_bound_in_the_official_account_is_known_at_mini_program_login(
     aiohttp_client: Any, make_settings: Callable[..., Settings], fake_wechat: tuple[FakeWeChat, str]
 ) -> None:
     client = await two_apps(aiohttp_client, make_settings)
-    wang = await make_member("王芳", "13800001234")
-    await WeChatIdentity.create(
-        appid=client.app[SETTINGS].appid,
-        openid="o-oa-wang",
-        unionid="union-wang",
-        channel=Channel.OFFICIAL_ACCOUNT,
-        member=wang,
-    )
+    wang = await wang_bound_in(client.app[SETTINGS].appid, "o-oa-wang", Channel.OFFICIAL_ACCOUNT)
 
     answer = await mini_login(client, fake_wechat[0], "o-mp-wang", "union-wang")
 
@@ -58,14 +62,7 @@ async def test_a_different_unionid_or_none_binds_nobody(
     aiohttp_client: Any, make_settings: Callable[..., Settings], fake_wechat: tuple[FakeWeChat, str]
 ) -> None:
     client = await two_apps(aiohttp_client, make_settings)
-    wang = await make_member("王芳", "13800001234")
-    await WeChatIdentity.create(
-        appid=client.app[SETTINGS].appid,
-        openid="o-oa-wang",
-        unionid="union-wang",
-        channel=Channel.OFFICIAL_ACCOUNT,
-        member=wang,
-    )
+    await wang_bound_in(client.app[SETTINGS].appid, "o-oa-wang", Channel.OFFICIAL_ACCOUNT)
 
     stranger = await mini_login(client, fake_wechat[0], "o-mp-stranger", "union-stranger")
     no_union = await mini_login(client, fake_wechat[0], "o-mp-plain", None)
@@ -79,14 +76,7 @@ async def test_a_member_already_bound_in_the_mini_program_is_not_bound_twice(
     aiohttp_client: Any, make_settings: Callable[..., Settings], fake_wechat: tuple[FakeWeChat, str]
 ) -> None:
     client = await two_apps(aiohttp_client, make_settings)
-    wang = await make_member("王芳", "13800001234")
-    await WeChatIdentity.create(
-        appid=client.app[SETTINGS].appid,
-        openid="o-oa-wang",
-        unionid="union-wang",
-        channel=Channel.OFFICIAL_ACCOUNT,
-        member=wang,
-    )
+    wang = await wang_bound_in(client.app[SETTINGS].appid, "o-oa-wang", Channel.OFFICIAL_ACCOUNT)
     await WeChatIdentity.create(
         appid=MP_APPID, openid="o-mp-wang-old", channel=Channel.MINIPROGRAM, member=wang
     )
@@ -105,14 +95,7 @@ async def test_a_member_bound_in_the_mini_program_is_known_in_the_official_accou
     peer: WeChatPeer,
 ) -> None:
     client = await two_apps(aiohttp_client, make_settings)
-    wang = await make_member("王芳", "13800001234")
-    await WeChatIdentity.create(
-        appid=MP_APPID,
-        openid="o-mp-wang",
-        unionid="union-wang",
-        channel=Channel.MINIPROGRAM,
-        member=wang,
-    )
+    wang = await wang_bound_in(MP_APPID, "o-mp-wang", Channel.MINIPROGRAM)
     oa_wang = openid_for("wang-oa")
     plain, _ = peer.text_xml(oa_wang, "我的身份")
     body, query = peer.envelope(
