@@ -30,11 +30,11 @@ def asked(ctx: ChatContext) -> dict[str, str] | bool:
 
 def quote(question: str, found: list[Passage]) -> str:
     best = found[0]
-    lines = [
-        f"关于「{_short(question)}」，学习资料里是这样讲的：",
-        best.text,
-        f"——摘自《{best.unit.title}》（出处：{best.unit.source}）",
-    ]
+    if best.answer:  # the fact asked for first, then the passage it comes from
+        opening = [f"关于「{_short(question)}」：{best.answer}", "学习资料原文："]
+    else:
+        opening = [f"关于「{_short(question)}」，学习资料里是这样讲的："]
+    lines = [*opening, best.text, f"——摘自《{best.unit.title}》（出处：{best.unit.source}）"]
     if len(found) > 1:
         lines.append("相关内容：" + "、".join(f"《{p.unit.title}》" for p in found[1:]))
     return "\n".join(lines)
@@ -51,6 +51,12 @@ def dont_know(question: str, index: CorpusIndex) -> str:
 def _short(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= 20 else text[:20] + "…"
+
+
+def reply(question: str, index: CorpusIndex) -> str:
+    """The retrieval answer as the member reads it: the quotation, or the honest 没有找到."""
+    found = index.search(question)
+    return quote(question, found) if found else dont_know(question, index)
 
 
 async def answer(question: str, index: CorpusIndex, answerer: LLMAnswerer | None) -> str:

@@ -21,7 +21,8 @@ from typing import NamedTuple
 
 import jieba
 
-from study_content.corpus import Unit
+from study_content import quoting
+from study_content.corpus import Question, Unit
 
 K1, B = 1.5, 0.75
 BIGRAM_WEIGHT = 0.3  # bigrams back words up; a stray bigram must not outvote a word
@@ -37,6 +38,14 @@ NAMED_IDF, NAMED_SHARE = 1.5, 0.25  # a subject term (fixed term or tag) found: 
 MIN_MATCHED, MIN_SHARE = 6.0, 0.5  # otherwise several good words and half of the question,
 SHORT_MATCHED, SHORT_SHARE = 3.0, 0.9  # or, for a short question, one good word and all of it
 RELATIVE = 0.5  # later results must rank within this factor of the first
+# Choosing the sentence to quote: its share of the question's word weight, plus CUE when it
+# holds the kind of fact asked for — so a sentence with the date and some of the words beats
+# one with every word and no date.  One leaning on the sentence before it counts LEANS times.
+CUE, LEANS = 1.0, 0.7
+# A quiz fact of the unit is taken as the question's answer when it shares this much of the
+# question's word weight; its words then pull the quotation to the sentence it comes from.
+FACT_SHARE, FACT_PULL = 0.7, 1.0
+CHECKED_SHARE = 0.2  # of the question's words, in the sentence giving the date or number
 
 # Fixed terms that jieba's general dictionary splits (三会 / 一课) or does not know.
 DOMAIN_TERMS = """
@@ -53,6 +62,7 @@ DOMAIN_TERMS = """
 抗日战争 七届二中全会 两个务必 三个务必 十一届三中全会 改革开放 南方谈话
 中国式现代化 社会主要矛盾 新时代 全面从严治党 会议记录 工作台账 三个代表
 两学一做 一大 七大 十四大 十八大 十九大 二十大 志愿服务 基层治理 历史决议
+十五大 十六大 十七大 二十一大 二十二大
 党员义务 党员权利
 """.split()
 
@@ -69,9 +79,13 @@ STOPWORDS = frozenset(
     能不能 不能 才能 会不会 得 地 着 过 个 一个 说 说说 讲讲 告诉 知道 请 帮
     帮我 一点 点 些 一些 到底 究竟 具体 指 指的是 意思 内容 包括 一般 平时 主要
     干 干些 干什么 搞 做 算 算是 当 尽 走 时候 出来 好 行 作为 身为 一名
+    啥时候 啥样 为啥 咋 咋办 咋弄 咋整 咋样 咋个 咋回事 这么 那么 俺 俺们 呀 哈 啦 呐 哇
+    一回 几回 几项 几种 几条 几类 几名 几位 一共 最多 最少 多少人 多少名 多少条
+    多少项 多少种 一次 几年 多长 时间 发 发一下 原文 原话 那句 全文 哪天 哪次 哪一次
     """.split()
 )
 
+_HAN = re.compile(r"[\u4e00-\u9fff]")
 _lock = threading.Lock()
 _tokenizer: jieba.Tokenizer | None = None
 _SENTENCE = re.compile(r"[^。！？；]+[。！？；]*[”’」』）)]*")  # a closing quote stays with it
@@ -125,11 +139,16 @@ def analyse(text: str) -> Terms:
 
 # How members say it -> how the units say it.  A bare 党 is always the Communist Party here, and
 # the units never abbreviate it; 信教 is 信仰宗教 in the discipline rules.
-SAYINGS = {"党": "中国共产党", "信教": "信仰宗教", "入党宣誓": "入党誓词"}
+SAYINGS = {"党": "中国共产党", "信教": "信仰宗教", "入党宣誓": "入党誓词", "宣誓词": "誓词"}
+# Slips of the pinyin keyboard members make, typed for the words they meant: 党费怎么教.
+SLIPS = {"会义": "会议", "怎么教": "怎么交", "咋教": "咋交", "预备其": "预备期", "多就": "多久"}
 
 
 def _in_the_corpus_words(question: str) -> str:
-    words = _jieba().cut(unicodedata.normalize("NFKC", question).lower(), HMM=False)
+    question = unicodedata.normalize("NFKC", question).lower()
+    for slip, meant in SLIPS.items():
+        question = question.replace(slip, meant)
+    words = _jieba().cut(question, HMM=False)
     return "".join(SAYINGS.get(word, word) for word in words)
 
 
@@ -168,6 +187,26 @@ class Passage:
     unit: Unit
     text: str  # the passage quoted to the member: a few whole sentences of the unit's body
     score: float
+    answer: str | None = None  # the clause stating the fact asked for, verbatim from `text`
+
+
+@dataclass(frozen=True)
+class _Fact:
+    explanation: str  # one line of the unit's front matter: the answer, as its authors put it
+    terms: frozenset[str]  # of the quiz question and the explanation
+    says: list[str]  # the words of the right choice and the explanation
+
+
+def _right_choice(question: Question) -> str:
+    return question.choices["ABCD".index(question.answer)]
+
+
+@dataclass(frozen=True)
+class _Sentence:
+    paragraph: int
+    position: int
+    text: str
+    terms: frozenset[str]
 
 
 class CorpusIndex:
@@ -201,6 +240,29 @@ class CorpusIndex:
         fixed = analyse(" ".join(DOMAIN_TERMS)).words
         tags = [analyse(" ".join(u.tags)) for u in self._units]
         self._named = [set(fixed + t.words + t.parts) for t in tags]
+        # The answer is looked for sentence by sentence inside the units that match.
+        self._paragraphs = [quoting.split(unit.body) for unit in self._units]
+        self._sentences = [
+            [
+                _Sentence(p, n, text, frozenset(analyse(text).all()))
+                for p, paragraph in enumerate(paragraphs)
+                for n, text in enumerate(paragraph)
+            ]
+            for paragraphs in self._paragraphs
+        ]
+        # The units' own quiz: each question with its right choice and explanation is a fact
+        # the unit's authors stated in one line — the answer line when a member asks the same.
+        self._facts = [
+            [
+                _Fact(
+                    q.explanation,
+                    frozenset(analyse(q.question + " " + q.explanation).all()),
+                    list(dict.fromkeys(analyse(_right_choice(q) + q.explanation).words)),
+                )
+                for q in unit.questions
+            ]
+            for unit in self._units
+        ]
 
     @classmethod
     def build(cls, corpus: Sequence[Unit]) -> CorpusIndex:
@@ -214,8 +276,8 @@ class CorpusIndex:
     def search(self, question: str, limit: int = 3) -> list[Passage]:
         """Confident matches, best first (at most one passage per unit); [] when nothing matches
         well enough."""
-        if limit <= 0 or len(question) > MAX_QUESTION:
-            return []
+        if limit <= 0 or len(question) > MAX_QUESTION or not _HAN.search(question):
+            return []  # a paste; or no Chinese at all ({{7*7}}, 12345): nothing to look up
         asked = analyse(_in_the_corpus_words(question))
         inside = set(asked.parts) - set(asked.words)
         query = {
@@ -239,28 +301,79 @@ class CorpusIndex:
                     ranks[position] += SUBJECT_BOOST * weight
         words = list(dict.fromkeys(asked.words))
         total = sum(self._weight(w) for w in words)
+        kind = quoting.kind_of(unicodedata.normalize("NFKC", question))
         found: list[Passage] = []
         for position in sorted(ranks, key=lambda p: (-ranks[p], p)):  # ties: corpus order
             if found and ranks[position] < found[0].score * RELATIVE:
                 break
             if self._confident(words, total, best[position]):
-                text = self._docs[best[position]][1]
-                found.append(Passage(self._units[position], text, ranks[position]))
+                quoted = self._quote(position, words, kind)
+                if quoted is None:  # about the subject, but without the fact asked for
+                    continue
+                text, line = quoted
+                found.append(Passage(self._units[position], text, ranks[position], line))
             elif not found:  # the best match itself is not confident: nothing below it is
                 break
             if len(found) == limit:
                 break
         return found
 
+    def _quote(
+        self, position: int, words: list[str], kind: quoting.Kind
+    ) -> tuple[str, str | None] | None:
+        """The quotation from unit `position` that answers, and its answer line, built around
+        the sentence sharing most of the question's words and holding the kind of fact asked
+        for (a frequency, a count, a date…)."""
+        total = sum(self._weight(w) for w in words) or 1.0
+        fact = self._fact(position, words, kind, total)
+        says = fact.says if fact else []
+        said = sum(self._weight(w) for w in says) or 1.0
+        best: _Sentence | None = None
+        best_score, best_share = -1.0, 0.0
+        for sentence in self._sentences[position]:
+            share = sum(self._weight(w) * _coverage(w, sentence.terms) for w in words) / total
+            score = share + (CUE if quoting.holds(kind, sentence.text) else 0.0)
+            if says:  # the sentence the unit's own answer comes from
+                score += FACT_PULL * sum(
+                    self._weight(w) * _coverage(w, sentence.terms) for w in says
+                ) / said
+            if kind is quoting.Kind.DEFINITION and quoting.defines(sentence.text, words):
+                score += CUE
+            if quoting.leans_back(sentence.text):  # quotable only with the one before it
+                score *= LEANS
+            if score > best_score:
+                best, best_score, best_share = sentence, score, share
+        if best is None:
+            return None
+        if kind in quoting.CHECKED and (
+            not quoting.holds(kind, best.text) or best_share < CHECKED_SHARE
+        ):
+            # 二十一大啥时候开, 社区服务中心电话多少: the unit is about it, but holds no date or
+            # number to give, or only in a sentence about something else (全国一共有多少党员)
+            # — saying so beats quoting another number.
+            return None
+        text = quoting.window(self._paragraphs[position], best.paragraph, best.position)
+        line = quoting.answer_line(kind, best.text, words)
+        return text, line if line or fact is None else fact.explanation
+
+    def _fact(
+        self, position: int, words: list[str], kind: quoting.Kind, total: float
+    ) -> _Fact | None:
+        """The unit's quiz fact the question asks for: its question and explanation share at
+        least FACT_SHARE of the question's word weight, and hold the kind of fact asked for."""
+        best, best_share = None, FACT_SHARE
+        for fact in self._facts[position]:
+            share = sum(self._weight(w) * _coverage(w, fact.terms) for w in words) / total
+            if share >= best_share and (
+                kind not in quoting.CRISP or quoting.holds(kind, fact.explanation)
+            ):
+                best, best_share = fact, share
+        return best
+
     def _confident(self, words: list[str], total: float, doc: int) -> bool:
         position = self._docs[doc][0]
         have = self._doc_terms[doc] | self._subjects[position]
-        covered = [  # as a word, or as all its bigrams where the text segments it otherwise
-            w
-            for w in words
-            if w in have
-            or (len(w) > 1 and all("\0" + w[i : i + 2] in have for i in range(len(w) - 1)))
-        ]
+        covered = [w for w in words if _covers(w, have)]
         matched = sum(self._weight(w) for w in covered)
         share = matched / total if total else 0.0
         if any(w in self._named[position] and self._weight(w) >= NAMED_IDF for w in covered):
@@ -273,3 +386,22 @@ class CorpusIndex:
         """Topics to suggest when nothing matched: the distinct first tags of the units, in
         corpus order."""
         return list(dict.fromkeys(unit.tags[0] for unit in self._units))
+
+
+def _covers(word: str, have: set[str] | frozenset[str]) -> bool:
+    """`word` is in the text: as a word, or as all its bigrams where the text segments it
+    otherwise."""
+    return word in have or (
+        len(word) > 1 and all("\0" + word[i : i + 2] in have for i in range(len(word) - 1))
+    )
+
+
+def _coverage(word: str, have: frozenset[str]) -> float:
+    """1 for a word in the text; else half the share of its bigrams there (南昌起义 in
+    "在南昌举行起义" is partly there)."""
+    if _covers(word, have):
+        return 1.0
+    if len(word) < 3:
+        return 0.0
+    grams = [("\0" + word[i : i + 2]) in have for i in range(len(word) - 1)]
+    return 0.5 * sum(grams) / len(grams)

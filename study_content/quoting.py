@@ -1,0 +1,260 @@
+"""Which sentences of a unit answer the question, and where a quotation may begin and end.
+
+Retrieval (`retrieval.py`) finds the unit; this module picks, inside it, the sentence that holds
+the fact asked for.  A question says what kind of fact it wants — 多久 a frequency, 几项 a count,
+哪一年 a date, 是什么 a definition or the text itself — and a sentence that holds that kind of fact
+(每月, 五种, 1921年, “……”是…) is preferred among those that share the question's words.
+
+A quotation is whole sentences of one paragraph: it never starts with a sentence that leans on
+the one before it (它…, 这…, 但…), never stops at a colon that introduces what follows, and never
+ends inside a sentence.  The short answer line is a clause of the chosen sentence, verbatim, so
+nothing in a reply is written by us.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import Enum
+
+QUOTE_MIN, QUOTE_MAX = 80, 300  # characters of a quotation built around the answer
+SENTENCE_MAX = 420  # a longer single sentence is cut at a clause end (bodies are ≤ 800 chars)
+LINE_MAX = 70  # an answer line longer than this is no shorter than the quotation itself
+
+
+class Kind(Enum):
+    """What a question asks for, judged from its wording."""
+
+    FREQUENCY = "frequency"  # 多久开一次, 一年几次
+    DURATION = "duration"  # 预备期多长, 多长时间
+    COUNT = "count"  # 几项, 几种, 多少人
+    LIST = "list"  # 哪几个, 哪些, 包括什么
+    YEAR = "year"  # 哪一年
+    DATE = "date"  # 什么时候, 哪天
+    AMOUNT = "amount"  # 交多少, 百分之几
+    AGE = "age"  # 多少岁
+    NUMBER = "number"  # 电话多少
+    EVENT = "event"  # 哪次会议提出的
+    WHO = "who"  # 谁来主持
+    WHERE = "where"  # 在哪里开的
+    DEFINITION = "definition"  # 是什么, 啥意思, 原文
+    YES_NO = "yes_no"  # 能不能, 算不算
+    OTHER = "other"
+
+
+_NUM = r"[0-9０-９一二两三四五六七八九十百千半几]"
+# First match wins: 多久开一次 is a frequency, 多久 alone a duration.
+_ASKS: list[tuple[Kind, re.Pattern[str]]] = [
+    (Kind.AGE, re.compile(r"多少岁|几岁|多大年纪|多大岁数|年龄|年满")),
+    (Kind.NUMBER, re.compile(r"电话|号码|热线|网址|邮箱")),
+    (
+        Kind.FREQUENCY,
+        re.compile(r"(多久|多长时间|多少时间|多少天|多就|隔多).{0,4}(一次|一回)|几次|多少次|几回|频率|多久开|多久交|多久搞|多久过|每.{0,3}几"),
+    ),
+    (Kind.AMOUNT, re.compile(r"交多少|多少钱|多少元|几块|多少块|百分之几|比例|交几|多少党费|党费.{0,4}多少")),
+    (Kind.YEAR, re.compile(r"哪一?年|几几年|年份|那一年")),
+    (Kind.DATE, re.compile(r"哪天|哪一天|几月|几号|什么时候|啥时候|何时|什么时间|啥时间|几几年|日子|纪念日")),
+    (Kind.DURATION, re.compile(r"多久|多长|多少年|几年|几个月|多少个月|最长|期限")),
+    (Kind.LIST, re.compile(r"哪几|哪些|哪[一二三四五六七八九十两]|包括|分别|都有啥|有啥|都是啥")),
+    (Kind.COUNT, re.compile(r"几项|几个|几种|几条|几类|几大|几方面|多少项|多少条|多少种|多少个|多少人|几名|几位|有几|多少名|多少")),
+    (Kind.EVENT, re.compile(r"哪次|哪一次|哪个会|什么会|啥会|哪届")),
+    (Kind.WHO, re.compile(r"谁|哪个人|什么人|哪位|哪些人")),
+    (Kind.WHERE, re.compile(r"哪里|哪儿|在哪|什么地方|啥地方|地点|何地")),
+    (Kind.YES_NO, re.compile(r"能不能|能否|可不可以|可以吗|行不行|行吗|算不算|算.{1,8}吗|要不要|需不需要|需要.{1,8}吗|是否|会不会|有没有|可以.{1,8}吗|能.{1,8}吗|得.{0,6}吗|允许")),
+    (Kind.DEFINITION, re.compile(r"是什么|是啥|是哪些|什么是|啥是|什么意思|啥意思|指什么|指啥|指的是|含义|内涵|原文|怎么说|怎么念|怎么讲|内容|有哪些|有啥|包括")),
+]
+
+# What a sentence holding each kind of fact looks like.
+_HOLDS: dict[Kind, re.Pattern[str]] = {
+    Kind.FREQUENCY: re.compile(
+        rf"每(?:个|两个|一个)?(?:月|季度|季|年|半年|周|星期|天)|按(?:月|季|年)|一年{_NUM}+次|"
+        rf"至少{_NUM}+次|{_NUM}+次|定期|经常"
+    ),
+    Kind.DURATION: re.compile(rf"{_NUM}+(?:年|个月|天|日|周|小时)|{_NUM}+个?(?:半)?月"),
+    Kind.COUNT: re.compile(
+        rf"(?<!第){_NUM}+(?:项|种|个|条|类|方面|名|位|人|点|步|服从|意识|自信|维护|确立|务必)|"
+        r"一共|共有"
+    ),
+    Kind.LIST: re.compile(
+        r"[^、，。；]{1,14}、[^、，。；]{1,14}(?:、|和|及|以及)|分别是|包括|合称|指|一是|："
+    ),
+    Kind.EVENT: re.compile(
+        r"[一二三四五六七八九十]+届[一二三四五六七八九十]+中全会|第[一二三四五六七八九十]+次全国代表大会|"
+        r"[一-龥]{2}会议|[一二三四五六七八九十]+大(?:上|召开|通过|提出|报告)"
+    ),
+    Kind.YEAR: re.compile(r"[0-9０-９]{4}年"),
+    Kind.DATE: re.compile(rf"[0-9０-９]{{4}}年|{_NUM}+月{_NUM}+日|年代|[0-9０-９]{{4}}—|[0-9０-９]{{4}}-"),
+    Kind.AMOUNT: re.compile(r"[0-9０-９.]+%|百分之|[0-9０-９.]+元|元至|比例"),
+    Kind.AGE: re.compile(rf"{_NUM}+(?:周岁|岁)"),
+    Kind.NUMBER: re.compile(r"[0-9０-９]{5,}|www\.|@"),
+    Kind.WHO: re.compile(r"由|书记|负责|主持|召集|指定|推荐|选举|讲授|主讲"),
+    Kind.WHERE: re.compile(r"在[^，。]{1,12}(?:召开|举行|开幕|闭幕|成立|举办)|[^，。]{2,8}(?:省|市|县|镇|湖|会址|红船)"),
+    Kind.YES_NO: re.compile(r"可以|不得|不能|不准|应当|应该|必须|禁止|严禁|属于|不属于|不需要|需要|允许|有权|无权|没有"),
+    Kind.DEFINITION: re.compile(r"“[^”]{2,}”|是指|就是|指的是|合称|简称|即|概括为|主要包括|内容是|是[^，。；]{2,}的|：|是"),
+}
+
+# A sentence opening with one of these leans on the sentence before it.
+_LEANS = re.compile(
+    r"^(?:它|它们|这|这些|这个|这一|这样|这条|这项|这种|这是|那|其|此|该|上述|前者|后者|"
+    r"但|但是|而|而且|并且|同时|因此|所以|于是|可见|也|还|另外|此外|再者|对此|对于这|为此|"
+    r"第[二三四五六七八九十]|其次|然后|最后|二是|三是|四是|五是)"
+)
+_FIRST_ITEM = re.compile(r"^(?:一是|首先|第一[，、：]|（一）|\(一\)|1[.、．])")
+_SENTENCE = re.compile(r"[^。！？!?]+(?:[。！？!?]+[”’」』）)]*|$)")
+_COMMA_CLAUSE = re.compile(r"[^，,；;：:。！？!?]+[，,；;：:。！？!?]*[”’」』）)]*")
+_CLAUSE = re.compile(r"[^；;。！？!?]+[；;。！？!?]*[”’」』）)]*")
+
+
+# Kinds whose fact fits in a clause: 每月, 一年, 1921年, 1%, 十八岁, 五种.
+# Kinds whose facts have a shape (a number, a date, a frequency): a line offered as the answer
+# must hold one.
+CRISP = frozenset(
+    {Kind.FREQUENCY, Kind.DURATION, Kind.COUNT, Kind.YEAR, Kind.DATE, Kind.AMOUNT, Kind.AGE}
+    | {Kind.NUMBER, Kind.EVENT}
+)
+# Kinds a unit answers only if one of its sentences holds that kind of fact.
+CHECKED = frozenset({Kind.YEAR, Kind.AMOUNT, Kind.AGE, Kind.NUMBER, Kind.COUNT})
+_LINE_KINDS = frozenset(
+    {Kind.FREQUENCY, Kind.DURATION, Kind.COUNT, Kind.YEAR, Kind.DATE, Kind.AMOUNT, Kind.AGE}
+)
+
+
+def kind_of(question: str) -> Kind:
+    for kind, pattern in _ASKS:
+        if pattern.search(question):
+            return kind
+    return Kind.OTHER
+
+
+def holds(kind: Kind, sentence: str) -> bool:
+    pattern = _HOLDS.get(kind)
+    return bool(pattern and pattern.search(sentence))
+
+
+def leans_back(sentence: str) -> bool:
+    return bool(_LEANS.match(sentence.lstrip("“（(")))
+
+
+def plain(line: str) -> str:
+    """A line of a unit as the reader sees it: Markdown links, marks and list bullets gone."""
+    line = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", line)
+    line = re.sub(r"^\s*(?:#{1,6}|>|[-*+]|\d+[.)])\s+", "", line)
+    return re.sub(r"[*_`]+", "", line).strip()
+
+
+def sentences(paragraph: str) -> Iterator[str]:
+    """Whole sentences (to 。！？ and any closing quote); a run-on one is cut at clause ends."""
+    for sentence in _SENTENCE.findall(paragraph):
+        if not sentence.strip():
+            continue
+        if len(sentence) <= SENTENCE_MAX:
+            yield sentence
+            continue
+        piece = ""
+        for clause in _CLAUSE.findall(sentence):
+            if piece and len(piece) + len(clause) > SENTENCE_MAX:
+                yield piece
+                piece = ""
+            piece += clause
+        if piece:
+            yield piece
+
+
+@dataclass(frozen=True)
+class Sentence:
+    paragraph: int
+    position: int  # within its paragraph
+    text: str
+
+
+def split(body: str) -> list[list[str]]:
+    """The body as paragraphs of sentences, as the reader sees them (blank lines dropped)."""
+    paragraphs = (plain(line) for line in body.splitlines())
+    return [list(sentences(p)) for p in paragraphs if p]
+
+
+def window(paragraphs: list[list[str]], paragraph: int, position: int) -> str:
+    """The quotation around sentence `position` of `paragraph`: it starts where the thought
+    starts (backing over sentences that lean on the one before), runs on to QUOTE_MIN within the
+    paragraph, and follows a closing colon into the next paragraph (the list or text it
+    introduces)."""
+    current = paragraphs[paragraph]
+    start = position
+    while start > 0 and leans_back(current[start]) and _length(current[start - 1 : position + 1]) <= QUOTE_MAX:
+        start -= 1
+    end = position + 1
+    while end < len(current) and _length(current[start:end]) < QUOTE_MIN:
+        if _length(current[start : end + 1]) > QUOTE_MAX:
+            break
+        end += 1
+    while end < len(current) and current[end - 1].rstrip("”’」』）)").endswith(("：", ":")):
+        if _length(current[start : end + 1]) > QUOTE_MAX:
+            break
+        end += 1
+    text = "".join(current[start:end])
+    if start == 0 and paragraph > 0 and _FIRST_ITEM.match(current[0]):
+        # "一是年龄：年满十八岁。" opens a list: the sentence that introduces it comes first.
+        intro = paragraphs[paragraph - 1][-1]
+        if len(intro) + 1 + len(text) <= QUOTE_MAX:
+            text = intro + "\n" + text
+    follows = paragraph + 1
+    # "入党誓词是：" / "结果有三种：" — the next paragraph (or list item) is the answer itself;
+    # and a quotation still too short to read on its own runs on into the next paragraph.
+    while follows < len(paragraphs) and (
+        text.rstrip().endswith(("：", ":")) or len(text) < QUOTE_MIN
+    ):
+        nxt = "".join(paragraphs[follows])
+        if len(text) + 1 + len(nxt) > QUOTE_MAX:
+            break
+        text += "\n" + nxt
+        follows += 1
+    return text
+
+
+def answer_line(kind: Kind, sentence: str, words: list[str]) -> str | None:
+    """The clause of `sentence` that states the fact asked for, verbatim; None when the kind
+    gives no short answer or the clause would be no shorter than the sentence.
+
+    A clause runs between commas; when the one holding the fact does not name what was asked
+    about (一般每月召开1次), the clauses before it are taken in until one does."""
+    if kind not in _LINE_KINDS:
+        return None  # a definition, a list or a yes/no is the quotation itself
+    clauses = [c for c in _COMMA_CLAUSE.findall(sentence) if c.strip()]
+    fitting = [n for n, c in enumerate(clauses) if holds(kind, c.rstrip("，,；;：:"))]
+    if not fitting or len(clauses) == 1:
+        return None
+    best = max(fitting, key=lambda n: (sum(w in clauses[n] for w in words), -n))
+    start = best
+    while start > 0 and not any(w in clauses[start] for w in words):
+        if clauses[start - 1].rstrip().endswith(("；", ";", "。", "：", ":")):
+            break  # the clause before is another statement, or a label (怎样交：)
+        start -= 1
+    end = best + 1
+    # "1921年7月23日，中国共产党第一次全国代表大会…开幕": a bare date or number takes in the
+    # clause after it that says what it is the date or number of.
+    if not any(w in "".join(clauses[start:end]) for w in words) and end < len(clauses):
+        if not clauses[best].rstrip().endswith(("；", ";", "。")) and any(w in clauses[end] for w in words):
+            end += 1
+    line = "".join(clauses[start:end]).strip().rstrip("；;，,：:")
+    if leans_back(line) or len(line) > LINE_MAX or len(line) >= len(sentence.strip()) - 2:
+        return None
+    if not line.endswith(("。", "！", "？", "”", "）")):
+        line += "。"
+    return line
+
+
+def _length(run: list[str]) -> int:
+    return sum(len(s) for s in run)
+
+
+def defines(sentence: str, words: list[str]) -> bool:
+    """The sentence says what one of the question's words is: X是…, “X”指…, X即…, …的合称."""
+    for word in words:
+        at = sentence.find(word)
+        if at < 0:
+            continue
+        after = sentence[at + len(word) : at + len(word) + 6].lstrip("”」’）)，,")
+        if after.startswith(("是", "就是", "指", "即", "为", "的合称", "合称", "简称", "包括", "有", "：")):
+            return True
+    return "合称" in sentence
