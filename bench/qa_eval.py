@@ -71,6 +71,12 @@ def load(path: Path = SET) -> tuple[list[Case], list[Case]]:
     return answerable, [Case(c["q"]) for c in data.get("unanswerable", [])]
 
 
+def part(cases: list[Case], which: str) -> list[Case]:
+    """Every 4th case is held out: wording rules (stopwords, sayings) are tuned on the rest,
+    and the held-out share shows whether they generalise."""
+    return [c for n, c in enumerate(cases) if (n % 4 == 3) == (which == "held-out")]
+
+
 def _judged(text: str) -> str:
     return "\n".join(line for line in text.splitlines() if not line.startswith("相关内容："))
 
@@ -136,13 +142,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--show", choices=("wrong", "all", "none"), default="wrong", help="cases to list"
     )
+    parser.add_argument(
+        "--part",
+        choices=("all", "tuning", "held-out"),
+        default="all",
+        help="every case, or the tuning part (3 in 4) or the held-out part (every 4th)",
+    )
     args = parser.parse_args(argv)
     answerable, unanswerable = load(args.set)
+    if args.part != "all":
+        answerable, unanswerable = (part(cases, args.part) for cases in (answerable, unanswerable))
     index = CorpusIndex.build(load_corpus(SHIPPED))
     r = evaluate(index, answerable, unanswerable)
     print(
         f"qa evaluation: {r.answerable} answerable and {r.unanswerable} unanswerable questions"
-        f" ({args.set.name}), {len(index.topics())} topics"
+        f" ({args.set.name}, {args.part}), {len(index.topics())} topics"
     )
     print(
         f"right     {len(r.right):4d} / {r.answerable}  {r.right_share:.1%}"

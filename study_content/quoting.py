@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
 
-QUOTE_MIN, QUOTE_MAX = 80, 300  # characters of a quotation built around the answer
+QUOTE_MIN, QUOTE_MAX = 150, 300  # characters of a quotation built around the answer
 SENTENCE_MAX = 420  # a longer single sentence is cut at a clause end (bodies are ≤ 800 chars)
 LINE_MAX = 70  # an answer line longer than this is no shorter than the quotation itself
 
@@ -73,7 +73,7 @@ _HOLDS: dict[Kind, re.Pattern[str]] = {
     ),
     Kind.DURATION: re.compile(rf"{_NUM}+(?:年|个月|天|日|周|小时)|{_NUM}+个?(?:半)?月"),
     Kind.COUNT: re.compile(
-        rf"(?<!第){_NUM}+(?:项|种|个|条|类|方面|名|位|人|点|步|服从|意识|自信|维护|确立|务必)|"
+        rf"(?<!第){_NUM}+(?:项|种|个|条|类|方面|名|位|人|点|步|服从|意识|自信|维护|确立|务必|里|公里|票)|"
         r"一共|共有"
     ),
     Kind.LIST: re.compile(
@@ -89,9 +89,9 @@ _HOLDS: dict[Kind, re.Pattern[str]] = {
     Kind.AGE: re.compile(rf"{_NUM}+(?:周岁|岁)"),
     Kind.NUMBER: re.compile(r"[0-9０-９]{5,}|www\.|@"),
     Kind.WHO: re.compile(r"由|书记|负责|主持|召集|指定|推荐|选举|讲授|主讲"),
-    Kind.WHERE: re.compile(r"在[^，。]{1,12}(?:召开|举行|开幕|闭幕|成立|举办)|[^，。]{2,8}(?:省|市|县|镇|湖|会址|红船)"),
+    Kind.WHERE: re.compile(r"在[^，。]{1,24}(?:召开|举行|开幕|闭幕|成立|举办)|[^，。]{2,8}(?:省|市|县|镇|湖|会址|红船)"),
     Kind.YES_NO: re.compile(r"可以|不得|不能|不准|应当|应该|必须|禁止|严禁|属于|不属于|不需要|需要|允许|有权|无权|没有"),
-    Kind.DEFINITION: re.compile(r"“[^”]{2,}”|是指|就是|指的是|合称|简称|即|概括为|主要包括|内容是|是[^，。；]{2,}的|：|是"),
+    Kind.DEFINITION: re.compile(r"“[^”]{2,}”|是指|就是|指的是|合称|简称|即|概括为|主要包括|内容是|：|是[^，。；]{2,}的"),
 }
 
 # A sentence opening with one of these leans on the sentence before it.
@@ -113,6 +113,8 @@ CRISP = frozenset(
     {Kind.FREQUENCY, Kind.DURATION, Kind.COUNT, Kind.YEAR, Kind.DATE, Kind.AMOUNT, Kind.AGE}
     | {Kind.NUMBER, Kind.EVENT}
 )
+# Kinds whose answer is most often where a unit opens: what a thing is, what it consists of.
+OPENING = frozenset({Kind.DEFINITION, Kind.LIST, Kind.OTHER})
 # Kinds a unit answers only if one of its sentences holds that kind of fact.
 CHECKED = frozenset({Kind.YEAR, Kind.AMOUNT, Kind.AGE, Kind.NUMBER, Kind.COUNT})
 _LINE_KINDS = frozenset(
@@ -258,3 +260,19 @@ def defines(sentence: str, words: list[str]) -> bool:
         if after.startswith(("是", "就是", "指", "即", "为", "的合称", "合称", "简称", "包括", "有", "：")):
             return True
     return "合称" in sentence
+
+
+def near(kind: Kind, sentence: str, words: list[str], reach: int = 8) -> bool:
+    """The fact sits right by what was asked about: 预备期为一年, not 延长预备期，但不能超过一年."""
+    pattern = _HOLDS.get(kind)
+    if pattern is None:
+        return False
+    facts = [m.start() for m in pattern.finditer(sentence)]
+    for word in words:
+        at = sentence.find(word)
+        while at >= 0:
+            end = at + len(word)
+            if any(end <= f <= end + reach or at - reach <= f < at for f in facts):
+                return True
+            at = sentence.find(word, at + 1)
+    return False

@@ -42,9 +42,11 @@ RELATIVE = 0.5  # later results must rank within this factor of the first
 # holds the kind of fact asked for — so a sentence with the date and some of the words beats
 # one with every word and no date.  One leaning on the sentence before it counts LEANS times.
 CUE, LEANS = 1.0, 0.7
+NEAR = 0.3  # and this when the fact sits right by a word of the question
+OPENING = 0.5  # and up to this for a definition or list near the unit's start
 # A quiz fact of the unit is taken as the question's answer when it shares this much of the
 # question's word weight; its words then pull the quotation to the sentence it comes from.
-FACT_SHARE, FACT_PULL = 0.7, 1.0
+FACT_SHARE, FACT_PULL = 0.7, 0.5
 CHECKED_SHARE = 0.2  # of the question's words, in the sentence giving the date or number
 
 # Fixed terms that jieba's general dictionary splits (三会 / 一课) or does not know.
@@ -119,12 +121,27 @@ class Terms(NamedTuple):
         return self.words + self.parts + self.grams
 
 
+# The units write a thing out in full where members use its short name; a text with the long
+# form holds the short one too (第一次全国代表大会 is the 一大 asked about).
+ALIASES = {
+    **{f"第{n}次全国代表大会": f"{n}大" for n in "一 二 三 四 五 六 七 八 九 十".split()},
+    **{f"第十{n}次全国代表大会": f"十{n}大" for n in "一 二 三 四 五 六 七 八 九".split()},
+    "第二十次全国代表大会": "二十大",
+    "支部委员会": "支委会",
+    "支部党员大会": "党员大会",
+    "支部大会": "党员大会",
+    "全心全意为人民服务": "宗旨",
+}
+
+
 def analyse(text: str) -> Terms:
     tokenizer = _jieba()
     found = Terms([], [], [])
     run = ""
+    text = unicodedata.normalize("NFKC", text).lower()
+    found.words.extend(short for long, short in ALIASES.items() if long in text)
     # No HMM: it glues unknown characters into one-off "words" (哪三务, 卡算) that match nothing.
-    for word in [*tokenizer.cut(unicodedata.normalize("NFKC", text).lower(), HMM=False), "。"]:
+    for word in [*tokenizer.cut(text, HMM=False), "。"]:
         if not _keep(word):
             found.grams.extend("\0" + run[i : i + 2] for i in range(len(run) - 1))
             run = ""
@@ -196,6 +213,10 @@ class _Fact:
     terms: frozenset[str]  # of the quiz question and the explanation
     says: list[str]  # the words of the right choice and the explanation
 
+    @property
+    def text(self) -> str:
+        return self.explanation
+
 
 def _right_choice(question: Question) -> str:
     return question.choices["ABCD".index(question.answer)]
@@ -232,6 +253,9 @@ class CorpusIndex:
         self._idf_unseen = math.log(1 + (n + 0.5) / 0.5)  # a word no unit uses weighs the most
         subjects = [analyse(" ".join((u.title, *u.tags))) for u in self._units]
         self._subjects = [set(s.all()) for s in subjects]
+        self._unit_terms: list[set[str]] = [set(s) for s in self._subjects]
+        for (position, _), terms in zip(docs, self._doc_terms, strict=True):
+            self._unit_terms[position] |= terms
         self._subject_units: dict[str, list[int]] = defaultdict(list)
         for position, subject in enumerate(subjects):
             for term in set(subject.words + subject.parts):
@@ -331,11 +355,17 @@ class CorpusIndex:
         best: _Sentence | None = None
         best_score, best_share = -1.0, 0.0
         for sentence in self._sentences[position]:
-            share = sum(self._weight(w) * _coverage(w, sentence.terms) for w in words) / total
+            share = sum(self._weight(w) * _coverage(w, sentence) for w in words) / total
             score = share + (CUE if quoting.holds(kind, sentence.text) else 0.0)
+            if kind in quoting.OPENING:  # what a thing is, a unit says first
+                score += OPENING * (1 - sentence.paragraph / len(self._paragraphs[position]))
+            if sentence.text.rstrip("”’」』）)").endswith(("？", "?")):
+                score *= LEANS  # "谁来讲？" asks; the answer is the sentence after it
+            if quoting.near(kind, sentence.text, words):
+                score += NEAR
             if says:  # the sentence the unit's own answer comes from
                 score += FACT_PULL * sum(
-                    self._weight(w) * _coverage(w, sentence.terms) for w in says
+                    self._weight(w) * _coverage(w, sentence) for w in says
                 ) / said
             if kind is quoting.Kind.DEFINITION and quoting.defines(sentence.text, words):
                 score += CUE
@@ -362,8 +392,10 @@ class CorpusIndex:
         """The unit's quiz fact the question asks for: its question and explanation share at
         least FACT_SHARE of the question's word weight, and hold the kind of fact asked for."""
         best, best_share = None, FACT_SHARE
+        if len(words) < 2:  # one word matches any fact about it: no sign it is *this* fact
+            return None
         for fact in self._facts[position]:
-            share = sum(self._weight(w) * _coverage(w, fact.terms) for w in words) / total
+            share = sum(self._weight(w) * _coverage(w, fact) for w in words) / total
             if share >= best_share and (
                 kind not in quoting.CRISP or quoting.holds(kind, fact.explanation)
             ):
@@ -372,7 +404,7 @@ class CorpusIndex:
 
     def _confident(self, words: list[str], total: float, doc: int) -> bool:
         position = self._docs[doc][0]
-        have = self._doc_terms[doc] | self._subjects[position]
+        have = self._unit_terms[position]
         covered = [w for w in words if _covers(w, have)]
         matched = sum(self._weight(w) for w in covered)
         share = matched / total if total else 0.0
@@ -396,11 +428,14 @@ def _covers(word: str, have: set[str] | frozenset[str]) -> bool:
     )
 
 
-def _coverage(word: str, have: frozenset[str]) -> float:
-    """1 for a word in the text; else half the share of its bigrams there (南昌起义 in
-    "在南昌举行起义" is partly there)."""
+def _coverage(word: str, sentence: _Sentence | _Fact) -> float:
+    """1 for a word of the text; 0.7 for one inside another (选 in 选举); else half the share
+    of its bigrams there (南昌起义 in "在南昌举行起义" is partly there)."""
+    have = sentence.terms
     if _covers(word, have):
         return 1.0
+    if word in sentence.text:
+        return 0.7
     if len(word) < 3:
         return 0.0
     grams = [("\0" + word[i : i + 2]) in have for i in range(len(word) - 1)]
