@@ -38,6 +38,10 @@ NAMED_IDF, NAMED_SHARE = 1.5, 0.25  # a subject term (fixed term or tag) found: 
 MIN_MATCHED, MIN_SHARE = 6.0, 0.5  # otherwise several good words and half of the question,
 SHORT_MATCHED, SHORT_SHARE = 3.0, 0.9  # or, for a short question, one good word and all of it
 RELATIVE = 0.5  # later results must rank within this factor of the first
+# The first answer may come from any of the best few units: a rare word of the question can
+# rank a unit that merely mentions it above the one about the subject (党员义务第一条); a
+# unit below the first is taken only by a subject term it is about.
+FIRST_TRIES = 3
 # Choosing the sentence to quote: its share of the question's word weight, plus CUE when it
 # holds the kind of fact asked for — so a sentence with the date and some of the words beats
 # one with every word and no date.  One leaning on the sentence before it counts LEANS times.
@@ -84,6 +88,8 @@ STOPWORDS = frozenset(
     啥时候 啥样 为啥 咋 咋办 咋弄 咋整 咋样 咋个 咋回事 这么 那么 俺 俺们 呀 哈 啦 呐 哇
     一回 几回 几项 几种 几条 几类 几名 几位 一共 最多 最少 多少人 多少名 多少条
     多少项 多少种 一次 几年 多长 时间 发 发一下 原文 原话 那句 全文 哪天 哪次 哪一次
+    不了 咋弄 咋说 咋定 咋搞 该 该咋 好久 好久没 去过 一声 下来 有人 看到 处在 这时候
+    完 完了 再 俩 岁数 哪去 哪儿去 到底是 能不 行不 不行 图个 图啥 是个 个啥 些啥
     """.split()
 )
 
@@ -156,7 +162,17 @@ def analyse(text: str) -> Terms:
 
 # How members say it -> how the units say it.  A bare 党 is always the Communist Party here, and
 # the units never abbreviate it; 信教 is 信仰宗教 in the discipline rules.
-SAYINGS = {"党": "中国共产党", "信教": "信仰宗教", "入党宣誓": "入党誓词", "宣誓词": "誓词"}
+SAYINGS = {
+    "党": "中国共产党",
+    "信教": "信仰宗教",
+    "入党宣誓": "入党誓词",
+    "宣誓词": "誓词",
+    "开会": "会议",
+    "支委": "支委会",
+    "有事": "因事",
+    "失联": "失去联系",
+    "评星": "星级",
+}
 # Slips of the pinyin keyboard members make, typed for the words they meant: 党费怎么教.
 SLIPS = {"会义": "会议", "怎么教": "怎么交", "咋教": "咋交", "预备其": "预备期", "多就": "多久"}
 
@@ -327,17 +343,18 @@ class CorpusIndex:
         total = sum(self._weight(w) for w in words)
         kind = quoting.kind_of(unicodedata.normalize("NFKC", question))
         found: list[Passage] = []
-        for position in sorted(ranks, key=lambda p: (-ranks[p], p)):  # ties: corpus order
+        ranked = sorted(ranks, key=lambda p: (-ranks[p], p))  # ties: corpus order
+        for tried, position in enumerate(ranked):
             if found and ranks[position] < found[0].score * RELATIVE:
                 break
-            if self._confident(words, total, best[position]):
+            if self._confident(words, total, best[position], named_only=tried > 0 and not found):
                 quoted = self._quote(position, words, kind)
                 if quoted is None:  # about the subject, but without the fact asked for
                     continue
                 text, line = quoted
                 found.append(Passage(self._units[position], text, ranks[position], line))
-            elif not found:  # the best match itself is not confident: nothing below it is
-                break
+            elif not found and tried + 1 >= FIRST_TRIES:
+                break  # none of the best few matches is confident: nothing below them is
             if len(found) == limit:
                 break
         return found
@@ -402,7 +419,11 @@ class CorpusIndex:
                 best, best_share = fact, share
         return best
 
-    def _confident(self, words: list[str], total: float, doc: int) -> bool:
+    def _confident(
+        self, words: list[str], total: float, doc: int, *, named_only: bool = False
+    ) -> bool:
+        """Enough of the question is in the unit.  `named_only`: only by a subject term the
+        unit is about (a unit ranked below an unconfident first one needs that much)."""
         position = self._docs[doc][0]
         have = self._unit_terms[position]
         covered = [w for w in words if _covers(w, have)]
@@ -410,6 +431,8 @@ class CorpusIndex:
         share = matched / total if total else 0.0
         if any(w in self._named[position] and self._weight(w) >= NAMED_IDF for w in covered):
             return share >= NAMED_SHARE
+        if named_only:
+            return False
         return (matched >= MIN_MATCHED and share >= MIN_SHARE) or (
             matched >= SHORT_MATCHED and share >= SHORT_SHARE
         )
