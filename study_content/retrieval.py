@@ -48,6 +48,8 @@ FIRST_TRIES = 3
 CUE, LEANS = 1.0, 0.7
 NEAR = 0.3  # and this when the fact sits right by a word of the question
 OPENING = 0.5  # and up to this for a definition or list near the unit's start
+SECOND, QUOTE_TWO = 0.7, 380  # a second place quoted: its score share, the length of both
+IMPLIED = 0.6  # a question word in the unit's title or tags counts this much in every sentence
 # A quiz fact of the unit is taken as the question's answer when it shares this much of the
 # question's word weight; its words then pull the quotation to the sentence it comes from.
 FACT_SHARE, FACT_PULL = 0.7, 0.5
@@ -367,12 +369,20 @@ class CorpusIndex:
         for (a frequency, a count, a date…)."""
         total = sum(self._weight(w) for w in words) or 1.0
         fact = self._fact(position, words, kind, total)
+        # What the unit is about goes without saying in each of its sentences: 党的性质 is
+        # what "中国共产党是中国工人阶级的先锋队" defines without naming it.
+        subject = self._subjects[position]
+        phrases = words + [a + b for a, b in zip(words, words[1:], strict=False)]
         says = fact.says if fact else []
         said = sum(self._weight(w) for w in says) or 1.0
         best: _Sentence | None = None
         best_score, best_share = -1.0, 0.0
+        scored: list[tuple[float, _Sentence]] = []
         for sentence in self._sentences[position]:
-            share = sum(self._weight(w) * _coverage(w, sentence) for w in words) / total
+            share = sum(
+                self._weight(w) * max(_coverage(w, sentence), IMPLIED * (w in subject))
+                for w in words
+            ) / total
             score = share + (CUE if quoting.holds(kind, sentence.text) else 0.0)
             if kind in quoting.OPENING:  # what a thing is, a unit says first
                 score += OPENING * (1 - sentence.paragraph / len(self._paragraphs[position]))
@@ -384,10 +394,11 @@ class CorpusIndex:
                 score += FACT_PULL * sum(
                     self._weight(w) * _coverage(w, sentence) for w in says
                 ) / said
-            if kind is quoting.Kind.DEFINITION and quoting.defines(sentence.text, words):
+            if kind is quoting.Kind.DEFINITION and quoting.defines(sentence.text, phrases):
                 score += CUE
             if quoting.leans_back(sentence.text):  # quotable only with the one before it
                 score *= LEANS
+            scored.append((score, sentence))
             if score > best_score:
                 best, best_score, best_share = sentence, score, share
         if best is None:
@@ -400,6 +411,18 @@ class CorpusIndex:
             # — saying so beats quoting another number.
             return None
         text = quoting.window(self._paragraphs[position], best.paragraph, best.position)
+        # A second place in the unit that answers nearly as well (the list a paragraph later)
+        # is quoted after the first, in the unit's order, while the whole stays short.
+        for score, other in sorted(scored, key=lambda pair: -pair[0]):
+            if score < SECOND * best_score:
+                break
+            if other.text in text:
+                continue
+            more = quoting.window(self._paragraphs[position], other.paragraph, other.position)
+            if more in text or text in more or len(text) + len(more) > QUOTE_TWO:
+                break
+            text = f"{text}\n{more}" if other.paragraph > best.paragraph else f"{more}\n{text}"
+            break
         line = quoting.answer_line(kind, best.text, words)
         return text, line if line or fact is None else fact.explanation
 
