@@ -424,7 +424,9 @@ class CorpusIndex:
             text = f"{text}\n{more}" if other.paragraph > best.paragraph else f"{more}\n{text}"
             break
         line = quoting.answer_line(kind, best.text, words)
-        return text, line if line or fact is None else fact.explanation
+        if line is None and fact is not None and kind in quoting.CRISP:
+            line = fact.explanation  # the unit's own one-line statement of that fact
+        return text, line
 
     def _fact(
         self, position: int, words: list[str], kind: quoting.Kind, total: float
