@@ -56,14 +56,17 @@ def asks_own_dues(ctx: ChatContext) -> bool:
 
 
 def looks_like_income(ctx: ChatContext) -> bool:
-    """A bare amount ("6500", "8千") with no flow open: an income sent after the flow timed out."""
-    if ctx.conversation.name is not None or not ctx.text:
+    """A bare income ("6500", "8千") from a member with no flow open: sent after it timed out.
+
+    Only a plausible one: a phone number or a code is not an income.  Only from a member: the
+    free text of anyone else goes nowhere but the fallback anyway.
+    """
+    if ctx.member is None or ctx.conversation.name is not None or not ctx.text:
         return False
     try:
         dues.parse_income(ctx.text)
-    except ValidationFailed as exc:
-        # "-100" or "0" is still an amount, just a wrong one; words are not.
-        return exc.user_message != dues.UNREADABLE
+    except ValidationFailed:
+        return False
     return True
 
 
@@ -170,4 +173,4 @@ async def income_given(text: str, conversation: Conversation) -> str:
 @router.message(looks_like_income)
 async def stray_income() -> str:
     # Not sent on to 问 (or a model): it is most likely an income whose flow timed out.
-    return f"如果是要计算党费，请先回复 算党费，再选择您的情况。{NOT_KEPT}"
+    return f"收到一个数额。如果是要计算党费，请先回复 算党费，再选择您的情况。{NOT_KEPT}"

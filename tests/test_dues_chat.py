@@ -217,3 +217,13 @@ async def test_the_answer_repeating_the_income_is_cached_only_for_wechats_retrie
     # Every reply is kept a few minutes for retries; the one repeating the income is not.
     assert await cache.get(f"dedup:{peer.appid}:msg:{answer_id}") is None
     assert await cache.get(f"dedup:{peer.appid}:msg:{asked_id}") is not None
+
+
+async def test_a_number_that_is_no_income_is_not_taken_for_one(
+    client: TestClient, peer: WeChatPeer
+) -> None:
+    await bound_member()
+    phone = await say(client, peer, "13900001111")  # a phone number: the corpus answers
+    assert "算党费" not in phone and "学习资料" in phone
+    stranger = openid_for("stranger")
+    assert "还没有绑定" in await say(client, peer, "1234", stranger)  # the bind hint, as before
