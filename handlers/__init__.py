@@ -8,6 +8,7 @@ from handlers import (
     binding,
     checkin,
     common,
+    dues,
     fallback,
     help,
     meetings,
@@ -39,6 +40,9 @@ def build_router() -> Router:
         record.router,
         admin.router,  # 后台: before the fallback and free-text questions
         help.router,
+        # 算党费 after the commands, before a quiz's catch-all (a command typed mid-quiz works)
+        # and before free-text questions: 我该交多少党费 is a calculation, not a quote.
+        dues.router,
         quiz.router,  # after the commands: a command typed mid-quiz still works
         submissions.drafting,  # a draft's text after the commands, before free-text questions
         questions.router,  # any other text from a member is a question

@@ -25,7 +25,7 @@ import time
 from typing import Any, Literal
 
 from server.cache import Cache, CacheUnavailable
-from server.dispatch import Dispatcher
+from server.dispatch import Dispatcher, PrivateReply
 from server.dispatch.dispatcher import APOLOGY
 from server.dispatch.state import Conversation
 from server.metrics import Metrics
@@ -36,6 +36,8 @@ from server.wechat.messages import InboundMessage
 log = logging.getLogger("dangjian.gateway")
 
 RESULT_TTL = 300  # WeChat's retries arrive within ~15 s; keep results well beyond that.
+# A reply repeating an income (算党费) is kept just past the last retry, not for minutes.
+PRIVATE_RESULT_TTL = 30
 # A live owner settles its claim at its deadline; a claim it never settles (the process died)
 # lapses this long after, before WeChat's retry arrives (5 s after the first try).
 CLAIM_MARGIN = 0.5
@@ -161,13 +163,14 @@ class MessageProcessor:
         except BaseException:
             await self._release(key)  # nothing was done: let WeChat's retry try again
             raise
-        await self._settle(key, json.dumps({"s": "done", "r": reply}))
+        ttl = PRIVATE_RESULT_TTL if isinstance(reply, PrivateReply) else RESULT_TTL
+        await self._settle(key, json.dumps({"s": "done", "r": reply}), ttl)
         self.metrics.messages.labels(message.type_label, "replied" if reply else "ignored").inc()
         return reply
 
-    async def _settle(self, key: str, state: str) -> None:
+    async def _settle(self, key: str, state: str, ttl: float = RESULT_TTL) -> None:
         try:
-            await self.cache.set(key, state, RESULT_TTL)
+            await self.cache.set(key, state, ttl)
         except CacheUnavailable as exc:
             # The work is done and its reply goes out; only a retry could repeat it, once its
             # lease lapses, and a repeat of our handlers (打卡, 绑定) is recognised as one.

@@ -12,6 +12,7 @@ from server.api import (
     auth,
     branch,
     docs,
+    dues,
     member,
     membership,
     review,
@@ -28,7 +29,20 @@ from server.services.access import scope_of
 from server.sessions import Session, SessionStore, resolve
 from server.typedefs import API_SESSIONS, CACHE, CLOCK, IDENTITIES, SETTINGS
 
-MODULES = (auth, member, study, writing, attending, branch, review, roster, membership, staff, docs)
+MODULES = (
+    auth,
+    member,
+    study,
+    dues,
+    writing,
+    attending,
+    branch,
+    review,
+    roster,
+    membership,
+    staff,
+    docs,
+)
 
 
 def endpoints() -> list[Endpoint]:

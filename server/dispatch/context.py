@@ -33,6 +33,14 @@ def text_after_number(raw_text: str, command: str) -> str:
     return found.group(1).strip() if found else ""
 
 
+class PrivateReply(str):
+    """A reply that repeats what the member gave only for the moment (an income for 算党费).
+
+    Every reply is kept in the shared cache so that WeChat's retries of the same push get it
+    again; this one is kept only as long as those retries can come (`processing.py`).
+    """
+
+
 @dataclass
 class ChatContext:
     message: InboundMessage

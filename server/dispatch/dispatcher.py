@@ -73,7 +73,7 @@ class Dispatcher:
                     MAX_TEXT_BYTES,
                     extra={"handler": handler.func.__qualname__},
                 )
-                reply = fit(reply)
+                reply = type(reply)(fit(reply))  # a PrivateReply stays one
             return reply
         except DangjianError as exc:
             return exc.user_message
