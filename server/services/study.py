@@ -89,29 +89,35 @@ def digest(unit: Unit, length: int = 110) -> str:
     return text if len(text) <= length else text[:length] + "……"
 
 
-# A sentence: up to its end mark and any closing quotes after it (“……。”), or a line.
-_SENTENCE = re.compile(r"[^。！？；!?;…\n]*(?:[。！？；!?;…]+[”’」』）)]*\n?|\n|$)")
+# A sentence runs to 。！？ (and any closing quotes after it: “……。”) or to the end of its line;
+# a clause to ；or ，, for the rare sentence longer than a page.
+_SENTENCE = re.compile(r"[^。！？!?…\n]*(?:[。！？!?…]+[”’」』）)]*\n?|\n|$)")
+_CLAUSE = re.compile(r"[^；;，,]*(?:[；;，,]+|$)")
 
 
 def pages(text: str, size: int = PAGE) -> list[str]:
     """The text cut into pages of at most `size` characters, each ending where a sentence (or
-    a paragraph) ends; only a single sentence longer than a page is cut inside itself."""
+    a paragraph) ends; only a single sentence longer than a page is cut, at a clause end."""
     out: list[str] = []
     current = ""
-    for piece in (m.group(0) for m in _SENTENCE.finditer(text.strip()) if m.group(0)):
-        while len(piece) > size:  # one sentence longer than a page
-            if current:
+    for sentence in (m.group(0) for m in _SENTENCE.finditer(text.strip()) if m.group(0)):
+        pieces = [sentence] if len(sentence) <= size else _clauses(sentence, size)
+        for piece in pieces:
+            if current and len(current) + len(piece) > size:
                 out.append(current)
                 current = ""
-            out.append(piece[:size])
-            piece = piece[size:]
-        if len(current) + len(piece) > size:
-            out.append(current)
-            current = ""
-        current += piece
+            current += piece
     if current.strip():
         out.append(current)
     return [page.strip("\n") for page in out if page.strip()]
+
+
+def _clauses(sentence: str, size: int) -> list[str]:
+    """A sentence longer than a page, in clauses (a clause longer still, in page-size cuts)."""
+    found: list[str] = []
+    for clause in (m.group(0) for m in _CLAUSE.finditer(sentence) if m.group(0)):
+        found.extend(clause[i : i + size] for i in range(0, len(clause), size))
+    return found
 
 
 def page(unit: Unit, number: int) -> tuple[str, bool]:
