@@ -123,8 +123,11 @@ def _questions(raw: object, problems: list[str]) -> tuple[Question, ...]:
 _BARE_NAME = re.compile(r"习近平(?!同志|总书记|主席|新时代)")
 
 # Standard formulas are printed whole (study_content/STYLE.md): the 核心 is 习近平总书记（同志）
-# 党中央的核心、全党的核心地位, never 党中央的核心地位 alone nor 习近平总书记的核心地位.
-_SHORT_CORE = re.compile(r"(?<!同志)(?<!总书记)党中央的核心地位|习近平(?:同志|总书记)的核心地位")
+# 党中央的核心、全党的核心地位, never 党中央的核心地位 alone nor 习近平总书记的核心地位; 两个确立
+# is not 确立核心地位和确立指导地位.
+_SHORT_CORE = re.compile(
+    r"(?<!同志)(?<!总书记)党中央的核心地位|习近平(?:同志|总书记)的核心地位|确立(?:核心|指导)地位"
+)
 # Since the 20th Congress the 总纲 lists six basic requirements of Party building.
 _OLD_COUNT = re.compile(r"[三四五345]项基本要求")
 _PARTY_BUILDING = re.compile(r"党的建设|党建|总纲")
@@ -171,7 +174,7 @@ def wording_problems(text: str) -> list[str]:
         found.append(f"names the General Secretary without 同志 or his title: …{around}…")
     if short := _SHORT_CORE.search(text):
         around = _around(text, short.start(), short.end())
-        found.append(f"shortens 习近平总书记党中央的核心、全党的核心地位: …{around}…")
+        found.append(f"shortens a formula (两个维护, 两个确立; see STYLE.md): …{around}…")
     if _OLD_THOUGHT.search(text):
         found.append("系统回答了: the 2022 党章 says the Thought 科学回答了 three questions")
     for sentence in re.findall(r"[^。！？\n]+", text):

@@ -12,6 +12,7 @@ from study_content.corpus import SHIPPED, CorpusInvalid, body_length, load_corpu
 GOOD_BODY = "党章学习。" * 80  # 400 characters
 CORE = "习近平总书记党中央的核心、全党的核心地位"
 THOUGHT = "习近平新时代中国特色社会主义思想"
+ESTABLISHES = f"确立习近平同志党中央的核心、全党的核心地位，确立{THOUGHT}的指导地位"
 
 QUESTION = """
 [[questions]]
@@ -81,6 +82,8 @@ def test_a_valid_unit_loads(tmp_path: Path) -> None:
         ({"body": "核心意识，就是维护党中央的核心地位。" + GOOD_BODY}, "shortens"),
         ({"body": "两个维护指维护习近平总书记的核心地位。" + GOOD_BODY}, "shortens"),
         ({"body": f"坚决维护{CORE}，坚决维护党中央权威和集中统一领导。{GOOD_BODY}"}, None),
+        ({"body": "两个确立即确立核心地位和确立指导地位。" + GOOD_BODY}, "shortens"),
+        ({"body": f"{ESTABLISHES}。{GOOD_BODY}"}, None),
         ({"body": "党的建设必须坚决实现五项基本要求。" + GOOD_BODY}, "six basic requirements"),
         ({"body": "党章总纲规定了党的建设六项基本要求。" + GOOD_BODY}, None),
         ({"body": "发展党员工作有三项基本要求。" + GOOD_BODY}, None),  # not Party building
