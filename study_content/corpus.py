@@ -122,14 +122,74 @@ def _questions(raw: object, problems: list[str]) -> tuple[Question, ...]:
 # (or 主席 where the state office is meant), or within the name of the Thought.
 _BARE_NAME = re.compile(r"习近平(?!同志|总书记|主席|新时代)")
 
+# Standard formulas are printed whole (study_content/STYLE.md): the 核心 is 习近平总书记（同志）
+# 党中央的核心、全党的核心地位, never 党中央的核心地位 alone nor 习近平总书记的核心地位; 两个确立
+# is not 确立核心地位和确立指导地位.
+_SHORT_CORE = re.compile(
+    r"(?<!同志)(?<!总书记)党中央的核心地位|习近平(?:同志|总书记)的核心地位|确立(?:核心|指导)地位"
+)
+# Since the 20th Congress the 总纲 lists six basic requirements of Party building.
+_OLD_COUNT = re.compile(r"[三四五345]项基本要求")
+_PARTY_BUILDING = re.compile(r"党的建设|党建|总纲")
+# The Thought's three questions, in the 2022 总纲's words.
+_OLD_THOUGHT = re.compile(r"系统回答了新时代")
+# What only the 2018 纪律处分条例 said, credited to the 条例 as it stands: its 第三条 no longer
+# carries 四个意识/四个自信/两个维护, and its 工作纪律 chapter does not list 只表态不落实.
+_ARTICLE_3 = re.compile(r"纪律处分条例[^。！？]*第三条")
+_ARTICLE_3_WORDS = re.compile(r"四个意识|四种意识|四个自信|两个维护|核心意识|初心使命")
+_NOT_LISTED = re.compile(r"只表态不落实")
+_WORK_DISCIPLINE = re.compile(r"纪律处分条例|工作纪律|第十章")
+# The chat quotes whole sentences; a paragraph that opens with a pronoun needs the one before.
+_DANGLING = re.compile(r"^[ \t>*#-]*(?:它|这|那|此|该|其(?![实他它]))", re.MULTILINE)
+# 指尖上的形式主义: members are not ranked, and daily check-ins are not made compulsory.
+_RANKING = re.compile(
+    r"积分排名|排行榜|(?:打卡|学习时长)排名|(?:必须|强制)(?:每天|每日)(?:打卡|签到|登录)"
+)
+_REFUSED = re.compile(r"(?:不|禁止|不得|反对|杜绝)\w{0,3}$")  # 不搞积分排名 says the rule
+
+
+def _around(text: str, start: int, end: int) -> str:
+    return text[max(0, start - 8) : end + 8].replace("\n", " ")
+
+
+def _sentence_problems(sentence: str) -> list[str]:
+    found = []
+    if (count := _OLD_COUNT.search(sentence)) and _PARTY_BUILDING.search(sentence):
+        found.append(f"{count.group()}: the 2022 党章 总纲 lists six basic requirements")
+    if _ARTICLE_3.search(sentence) and _ARTICLE_3_WORDS.search(sentence):
+        found.append(
+            "credits 纪律处分条例第三条 with its 2018 wording (in the 2023 条例 it is 第二条; "
+            f"cite the 条例 without an article where unsure): …{sentence[:30]}…"
+        )
+    if _NOT_LISTED.search(sentence) and _WORK_DISCIPLINE.search(sentence):
+        found.append(f"只表态不落实 is not in the 2023 条例's 工作纪律 list: …{sentence[:30]}…")
+    return found
+
 
 def wording_problems(text: str) -> list[str]:
-    """Standard political wording a Party organisation would print."""
-    found = _BARE_NAME.search(text)
-    if found is None:
-        return []
-    around = text[max(0, found.start() - 8) : found.end() + 8].replace("\n", " ")
-    return [f"names the General Secretary without 同志 or his title: …{around}…"]
+    """Standard political wording a Party organisation would print (study_content/STYLE.md)."""
+    found: list[str] = []
+    if name := _BARE_NAME.search(text):
+        around = _around(text, name.start(), name.end())
+        found.append(f"names the General Secretary without 同志 or his title: …{around}…")
+    if short := _SHORT_CORE.search(text):
+        around = _around(text, short.start(), short.end())
+        found.append(f"shortens a formula (两个维护, 两个确立; see STYLE.md): …{around}…")
+    if _OLD_THOUGHT.search(text):
+        found.append("系统回答了: the 2022 党章 says the Thought 科学回答了 three questions")
+    for sentence in re.findall(r"[^。！？\n]+", text):
+        found.extend(_sentence_problems(sentence))
+    # Quiz choices may name a wrong practice; the body is what a member reads and is quoted.
+    parts = _split(text)
+    body = parts[1] if parts is not None else text
+    for opening in _DANGLING.finditer(body):
+        line = body[opening.start() :].split("\n", 1)[0]
+        found.append(f"a paragraph opens with a word that needs the one before: {line[:20]}…")
+    for rank in _RANKING.finditer(body):
+        if not _REFUSED.search(body[max(0, rank.start() - 6) : rank.start()]):
+            around = _around(body, rank.start(), rank.end())
+            found.append(f"ranks members or makes daily check-ins compulsory: …{around}…")
+    return found
 
 
 def parse_unit(path: Path) -> tuple[Unit | None, list[str]]:

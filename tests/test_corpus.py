@@ -10,6 +10,9 @@ from server.cli import main
 from study_content.corpus import SHIPPED, CorpusInvalid, body_length, load_corpus
 
 GOOD_BODY = "党章学习。" * 80  # 400 characters
+CORE = "习近平总书记党中央的核心、全党的核心地位"
+THOUGHT = "习近平新时代中国特色社会主义思想"
+ESTABLISHES = f"确立习近平同志党中央的核心、全党的核心地位，确立{THOUGHT}的指导地位"
 
 QUESTION = """
 [[questions]]
@@ -75,6 +78,28 @@ def test_a_valid_unit_loads(tmp_path: Path) -> None:
         ({"front": "id = 'unterminated"}, "not valid TOML"),
         ({"body": "大会选举习近平为总书记。" + GOOD_BODY}, "without 同志 or his title"),
         ({"body": "习近平同志指出，习近平新时代中国特色社会主义思想。" + GOOD_BODY}, None),
+        # Standard formulas whole (study_content/STYLE.md): a hostile example, then a good one.
+        ({"body": "核心意识，就是维护党中央的核心地位。" + GOOD_BODY}, "shortens"),
+        ({"body": "两个维护指维护习近平总书记的核心地位。" + GOOD_BODY}, "shortens"),
+        ({"body": f"坚决维护{CORE}，坚决维护党中央权威和集中统一领导。{GOOD_BODY}"}, None),
+        ({"body": "两个确立即确立核心地位和确立指导地位。" + GOOD_BODY}, "shortens"),
+        ({"body": f"{ESTABLISHES}。{GOOD_BODY}"}, None),
+        ({"body": "党的建设必须坚决实现五项基本要求。" + GOOD_BODY}, "six basic requirements"),
+        ({"body": "党章总纲规定了党的建设六项基本要求。" + GOOD_BODY}, None),
+        ({"body": "发展党员工作有三项基本要求。" + GOOD_BODY}, None),  # not Party building
+        ({"body": f"{THOUGHT}系统回答了新时代的重大课题。{GOOD_BODY}"}, "科学回答了"),
+        ({"body": f"{THOUGHT}科学回答了新时代的重大课题。{GOOD_BODY}"}, None),
+        ({"body": "《中国共产党纪律处分条例》第三条要求增强“四个意识”。" + GOOD_BODY}, "第三条"),
+        ({"body": "《中国共产党纪律处分条例》第二条要求做到“两个维护”。" + GOOD_BODY}, None),
+        ({"body": "纪律处分条例第三条规定，党章是最根本的党内法规。" + GOOD_BODY}, None),
+        ({"body": "条例第十章的工作纪律包括只表态不落实。" + GOOD_BODY}, "只表态不落实"),
+        ({"body": "条例第十章的工作纪律包括层层加码、过度留痕。" + GOOD_BODY}, None),
+        ({"body": GOOD_BODY + "\n\n它的主要内容是这样的。"}, "opens with a word"),
+        ({"body": GOOD_BODY + "\n\n这三条线织成一张网。"}, "opens with a word"),
+        ({"body": GOOD_BODY + "\n\n规定的主要内容是这样的。\n\n其实不难。"}, None),
+        ({"body": "支部每月公布党员学习积分排名。" + GOOD_BODY}, "ranks members"),
+        ({"body": "要求党员必须每天打卡。" + GOOD_BODY}, "ranks members"),
+        ({"body": "支部不搞积分排名，也不强制打卡。" + GOOD_BODY}, None),
         ({"extra": ""}, None),
     ],
 )
@@ -88,6 +113,13 @@ def test_each_problem_is_reported_with_its_file(
     with pytest.raises(CorpusInvalid) as err:
         load_corpus(tmp_path)
     assert str(path) in str(err.value) and expected in str(err.value)
+
+
+def test_a_quiz_may_name_a_wrong_practice_among_its_choices(tmp_path: Path) -> None:
+    wrong = QUESTION.format(n=1).replace('"甲"', '"每月公布积分排名"')
+    front = 'id = "quiz-ok"\ntitle = "t"\ntags = ["党章"]\nsource = "《党章》"\n' + wrong * 2
+    unit_file(tmp_path, "quiz-ok", front=front)
+    assert load_corpus(tmp_path)
 
 
 def test_malformed_questions_are_reported(tmp_path: Path) -> None:

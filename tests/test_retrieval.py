@@ -46,7 +46,7 @@ QUESTIONS: list[tuple[str, set[str]]] = [
     ("党龄从哪天开始算", {"const-probation"}),
     ("预备党员有没有表决权", {"const-probation", "branch-member-meeting", "const-rights-2"}),
     ("党费怎么交，每个月交多少", {"const-dues"}),
-    ("交党费按工资的百分之几", {"const-dues"}),
+    ("交党费按工资的百分之几", {"const-dues", "dues-rates"}),
     ("党费的用途是什么", {"const-dues"}),
     ("党员连续半年不交党费会怎么样", {"const-dues", "branch-member-review", "disc-organizational"}),
     ("民主集中制的四个服从是啥", {"const-democratic-centralism", "disc-organizational"}),
@@ -197,6 +197,16 @@ def test_a_member_asking_about_dues_is_pointed_to_the_dues_unit(index: CorpusInd
     [first, *_] = index.search("党费每个月交多少？")
     assert isinstance(first, Passage) and first.unit.id == "const-dues"
     assert "党费" in first.text
+
+
+HOW_MUCH_DUES = ["党费交多少", "退休了党费交多少", "学生党员交多少党费", "农民党员交多少党费"]
+
+
+@pytest.mark.parametrize("question", [*HOW_MUCH_DUES, "我工资5000交多少党费"])
+def test_a_member_asking_how_much_dues_is_quoted_a_rate(index: CorpusIndex, question: str) -> None:
+    [first, *_] = index.search(question)
+    assert first.unit.id in {"const-dues", "dues-rates"}
+    assert re.search(r"\d(?:\.\d)?(?:%|元)", first.text), first.text
 
 
 @pytest.mark.parametrize("question", OFF_TOPIC)
