@@ -36,6 +36,7 @@ class Kind(Enum):
     AGE = "age"  # 多少岁
     NUMBER = "number"  # 电话多少
     EVENT = "event"  # 哪次会议提出的
+    PURPOSE = "purpose"  # 党费用到哪去了
     WHO = "who"  # 谁来主持
     WHERE = "where"  # 在哪里开的
     DEFINITION = "definition"  # 是什么, 啥意思, 原文
@@ -50,19 +51,50 @@ _ASKS: list[tuple[Kind, re.Pattern[str]]] = [
     (Kind.NUMBER, re.compile(r"电话|号码|热线|网址|邮箱")),
     (
         Kind.FREQUENCY,
-        re.compile(r"(多久|多长时间|多少时间|多少天|多就|隔多).{0,4}(一次|一回)|几次|多少次|几回|频率|多久开|多久交|多久搞|多久过|每.{0,3}几"),
+        re.compile(
+            r"(多久|多长时间|多少时间|多少天|多就|隔多).{0,4}(一次|一回)|几次|多少次|几回|频率|多久开|多久交|多久搞|多久过|每.{0,3}几"
+        ),
     ),
-    (Kind.AMOUNT, re.compile(r"交多少|多少钱|多少元|几块|多少块|百分之几|比例|交几|多少党费|党费.{0,4}多少")),
+    (
+        Kind.AMOUNT,
+        re.compile(r"交多少|多少钱|多少元|几块|多少块|百分之几|比例|交几|多少党费|党费.{0,4}多少"),
+    ),
     (Kind.YEAR, re.compile(r"哪一?年|几几年|年份|那一年")),
-    (Kind.DATE, re.compile(r"哪天|哪一天|几月|几号|什么时候|啥时候|何时|什么时间|啥时间|几几年|日子|纪念日")),
+    (
+        Kind.DATE,
+        re.compile(
+            r"哪天|哪一天|几月|几号|什么时候|啥时候|何时|什么时间|啥时间|几几年|日子|纪念日"
+        ),
+    ),
     (Kind.DURATION, re.compile(r"多久|多长|多少年|几年|几个月|多少个月|最长|期限")),
     (Kind.LIST, re.compile(r"哪几|哪些|哪[一二三四五六七八九十两]|包括|分别|都有啥|有啥|都是啥")),
-    (Kind.COUNT, re.compile(r"几项|几个|几种|几条|几类|几大|几方面|多少项|多少条|多少种|多少个|多少人|几名|几位|有几|多少名|多少")),
+    (
+        Kind.COUNT,
+        re.compile(
+            r"几项|几个|几种|几条|几类|几大|几方面|多少项|多少条|多少种|多少个|多少人|几名|几位|有几|多少名|多少"
+        ),
+    ),
+    (
+        Kind.PURPOSE,
+        re.compile(
+            r"用到哪|用在哪|用哪|干啥用|做什么用|干什么用|有什么用|有啥用|用途|花在哪|花到哪"
+        ),
+    ),
     (Kind.EVENT, re.compile(r"哪次|哪一次|哪个会|什么会|啥会|哪届")),
     (Kind.WHO, re.compile(r"谁|哪个人|什么人|哪位|哪些人")),
     (Kind.WHERE, re.compile(r"哪里|哪儿|在哪|什么地方|啥地方|地点|何地")),
-    (Kind.YES_NO, re.compile(r"能不能|能否|可不可以|可以吗|行不行|行吗|算不算|算.{1,8}吗|要不要|需不需要|需要.{1,8}吗|是否|会不会|有没有|可以.{1,8}吗|能.{1,8}吗|得.{0,6}吗|允许")),
-    (Kind.DEFINITION, re.compile(r"是什么|是啥|是哪些|什么是|啥是|什么意思|啥意思|指什么|指啥|指的是|含义|内涵|原文|怎么说|怎么念|怎么讲|内容|有哪些|有啥|包括")),
+    (
+        Kind.YES_NO,
+        re.compile(
+            r"能不能|能否|可不可以|可以吗|行不行|行吗|算不算|算.{1,8}吗|要不要|需不需要|需要.{1,8}吗|是否|会不会|有没有|可以.{1,8}吗|能.{1,8}吗|得.{0,6}吗|允许"
+        ),
+    ),
+    (
+        Kind.DEFINITION,
+        re.compile(
+            r"是什么|是啥|是哪些|什么是|啥是|什么意思|啥意思|指什么|指啥|指的是|含义|内涵|原文|怎么说|怎么念|怎么讲|内容|有哪些|有啥|包括"
+        ),
+    ),
 ]
 
 # What a sentence holding each kind of fact looks like.
@@ -84,14 +116,24 @@ _HOLDS: dict[Kind, re.Pattern[str]] = {
         r"[一-龥]{2}会议|[一二三四五六七八九十]+大(?:上|召开|通过|提出|报告)"
     ),
     Kind.YEAR: re.compile(r"[0-9０-９]{4}年"),
-    Kind.DATE: re.compile(rf"[0-9０-９]{{4}}年|{_NUM}+月{_NUM}+日|年代|[0-9０-９]{{4}}—|[0-9０-９]{{4}}-"),
+    Kind.PURPOSE: re.compile(r"用于|用途|用来|用在|作为[^，。]{0,10}(?:经费|补充)"),
+    Kind.DATE: re.compile(
+        r"党的[一二三四五六七八九十]+大|[一二三四五六七八九十]+届[一二三四五六七八九十]+中全会|"
+        rf"[0-9０-９]{{4}}年|{_NUM}+月{_NUM}+日|年代|[0-9０-９]{{4}}—|[0-9０-９]{{4}}-"
+    ),
     Kind.AMOUNT: re.compile(r"[0-9０-９.]+%|百分之|[0-9０-９.]+元|元至|比例"),
     Kind.AGE: re.compile(rf"{_NUM}+(?:周岁|岁)"),
     Kind.NUMBER: re.compile(r"[0-9０-９]{5,}|www\.|@"),
     Kind.WHO: re.compile(r"由|书记|负责|主持|召集|指定|推荐|选举|讲授|主讲"),
-    Kind.WHERE: re.compile(r"在[^，。]{1,24}(?:召开|举行|开幕|闭幕|成立|举办)|[^，。]{2,8}(?:省|市|县|镇|湖|会址|红船)"),
-    Kind.YES_NO: re.compile(r"可以|不得|不能|不准|应当|应该|必须|禁止|严禁|属于|不属于|不需要|需要|允许|有权|无权|没有"),
-    Kind.DEFINITION: re.compile(r"“[^”]{2,}”|是指|就是|指的是|合称|简称|即|概括为|主要包括|内容是|：|是[^，。；]{2,}的"),
+    Kind.WHERE: re.compile(
+        r"在[^，。]{1,24}(?:召开|举行|开幕|闭幕|成立|举办)|[^，。]{2,8}(?:省|市|县|镇|湖|会址|红船)"
+    ),
+    Kind.YES_NO: re.compile(
+        r"可以|不得|不能|不准|应当|应该|必须|禁止|严禁|属于|不属于|不需要|需要|允许|有权|无权|没有"
+    ),
+    Kind.DEFINITION: re.compile(
+        r"是指|就是|指的是|合称|简称|即|概括为|主要包括|内容是|是[^，。；]{2,}的"
+    ),
 }
 
 # A sentence opening with one of these leans on the sentence before it.
@@ -183,7 +225,11 @@ def window(paragraphs: list[list[str]], paragraph: int, position: int) -> str:
     introduces)."""
     current = paragraphs[paragraph]
     start = position
-    while start > 0 and leans_back(current[start]) and _length(current[start - 1 : position + 1]) <= QUOTE_MAX:
+    while (
+        start > 0
+        and leans_back(current[start])
+        and _length(current[start - 1 : position + 1]) <= QUOTE_MAX
+    ):
         start -= 1
     end = position + 1
     while end < len(current) and _length(current[start:end]) < QUOTE_MIN:
@@ -236,7 +282,9 @@ def answer_line(kind: Kind, sentence: str, words: list[str]) -> str | None:
     # "1921年7月23日，中国共产党第一次全国代表大会…开幕": a bare date or number takes in the
     # clause after it that says what it is the date or number of.
     if not any(w in "".join(clauses[start:end]) for w in words) and end < len(clauses):
-        if not clauses[best].rstrip().endswith(("；", ";", "。")) and any(w in clauses[end] for w in words):
+        if not clauses[best].rstrip().endswith(("；", ";", "。")) and any(
+            w in clauses[end] for w in words
+        ):
             end += 1
     line = "".join(clauses[start:end]).strip().rstrip("；;，,：:")
     if leans_back(line) or len(line) > LINE_MAX or len(line) >= len(sentence.strip()) - 2:
@@ -257,7 +305,9 @@ def defines(sentence: str, words: list[str]) -> bool:
         if at < 0:
             continue
         after = sentence[at + len(word) : at + len(word) + 6].lstrip("”」’）)，,")
-        if after.startswith(("是", "就是", "指", "即", "为", "的合称", "合称", "简称", "包括", "有", "：")):
+        if after.startswith(
+            ("是", "就是", "指", "即", "为", "的合称", "合称", "简称", "包括", "有", "：")
+        ):
             return True
     return "合称" in sentence
 

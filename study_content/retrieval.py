@@ -17,6 +17,7 @@ import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import NamedTuple
 
 import jieba
@@ -372,17 +373,20 @@ class CorpusIndex:
         # What the unit is about goes without saying in each of its sentences: 党的性质 is
         # what "中国共产党是中国工人阶级的先锋队" defines without naming it.
         subject = self._subjects[position]
-        phrases = words + [a + b for a, b in zip(words, words[1:], strict=False)]
+        phrases = words + [a + b for a, b in pairwise(words)]
         says = fact.says if fact else []
         said = sum(self._weight(w) for w in says) or 1.0
         best: _Sentence | None = None
         best_score, best_share = -1.0, 0.0
         scored: list[tuple[float, _Sentence]] = []
         for sentence in self._sentences[position]:
-            share = sum(
-                self._weight(w) * max(_coverage(w, sentence), IMPLIED * (w in subject))
-                for w in words
-            ) / total
+            share = (
+                sum(
+                    self._weight(w) * max(_coverage(w, sentence), IMPLIED * (w in subject))
+                    for w in words
+                )
+                / total
+            )
             score = share + (CUE if quoting.holds(kind, sentence.text) else 0.0)
             if kind in quoting.OPENING:  # what a thing is, a unit says first
                 score += OPENING * (1 - sentence.paragraph / len(self._paragraphs[position]))
@@ -391,9 +395,9 @@ class CorpusIndex:
             if quoting.near(kind, sentence.text, words):
                 score += NEAR
             if says:  # the sentence the unit's own answer comes from
-                score += FACT_PULL * sum(
-                    self._weight(w) * _coverage(w, sentence) for w in says
-                ) / said
+                score += (
+                    FACT_PULL * sum(self._weight(w) * _coverage(w, sentence) for w in says) / said
+                )
             if kind is quoting.Kind.DEFINITION and quoting.defines(sentence.text, phrases):
                 score += CUE
             if quoting.leans_back(sentence.text):  # quotable only with the one before it

@@ -76,7 +76,9 @@ def test_a_short_fact_comes_first_as_an_answer_line_taken_from_the_quotation(
     assert first.answer == "支委会会议一般每月召开1次。"
     assert first.answer.rstrip("。") in first.text
     text = reply("支委会多久开一次", index)
-    assert text.startswith("关于「支委会多久开一次」：支委会会议一般每月召开1次。\n学习资料原文：\n")
+    assert text.startswith(
+        "关于「支委会多久开一次」：支委会会议一般每月召开1次。\n学习资料原文：\n"
+    )
 
 
 def test_a_question_the_unit_has_no_number_for_is_not_answered_with_another_number(
@@ -91,8 +93,17 @@ def test_a_question_the_unit_has_no_number_for_is_not_answered_with_another_numb
 
 @pytest.mark.parametrize(
     "question",
-    ["支委会多久开一次", "党纪处分有几种", "预备期多长", "入党介绍人需要几个", "党费怎么交",
-     "退休了党费交多少", "四个意识是哪四个", "党小组会多久开一次", "一大代表有多少人"],
+    [
+        "支委会多久开一次",
+        "党纪处分有几种",
+        "预备期多长",
+        "入党介绍人需要几个",
+        "党费怎么交",
+        "退休了党费交多少",
+        "四个意识是哪四个",
+        "党小组会多久开一次",
+        "一大代表有多少人",
+    ],
 )
 def test_quotations_are_whole_sentences_that_do_not_lean_on_an_unseen_one(
     index: CorpusIndex, question: str
@@ -107,7 +118,9 @@ def test_quotations_are_whole_sentences_that_do_not_lean_on_an_unseen_one(
 
 def test_a_list_opened_by_a_colon_is_quoted_with_what_it_introduces() -> None:
     paragraphs = quoting.split("入党誓词是：\n\n我志愿加入中国共产党，拥护党的纲领。\n\n其他。")
-    assert quoting.window(paragraphs, 0, 0).startswith("入党誓词是：\n我志愿加入中国共产党，拥护党的纲领。")
+    assert quoting.window(paragraphs, 0, 0).startswith(
+        "入党誓词是：\n我志愿加入中国共产党，拥护党的纲领。"
+    )
 
 
 def test_a_sentence_that_leans_back_is_quoted_with_the_one_before_it() -> None:

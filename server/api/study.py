@@ -66,13 +66,22 @@ class SearchQuery(Input):
 
 @routes.get("/study/search", summary="从学习资料中找答案（摘录原文并注明出处）", query=SearchQuery)
 async def search(call: Call[Any]) -> dict[str, Any]:
-    """只摘录原文，从不编写答案；没有足够相关的内容时 `items` 为空，并给出可以问的主题。"""
+    """只摘录原文，从不编写答案；没有足够相关的内容时 `items` 为空，并给出可以问的主题。
+
+    `answer` 是问次数、数量、年份、比例等时的简短答案：摘自该段原文的一个分句，或该篇
+    自带的答题解析；问定义、清单、能不能等时为 null，请直接看 `text`。"""
     index = call.app[CORPUS_INDEX]
     found = index.search(call.query.q, limit=call.query.limit)
     return {
         "q": call.query.q,
         "items": [
-            {"unit": unit_ref(p.unit), "text": p.text, "score": round(p.score, 3)} for p in found
+            {
+                "unit": unit_ref(p.unit),
+                "answer": p.answer,
+                "text": p.text,
+                "score": round(p.score, 3),
+            }
+            for p in found
         ],
         "topics": [] if found else index.topics(),
     }

@@ -1,0 +1,71 @@
+"""The evaluation set, asked as members ask it: nothing invented, and answers no worse than now.
+
+`bench/qa_eval.py` prints the figures; this keeps them from slipping.  The floor is the share
+measured when the set was written and tuned against (see README, "How well 问 answers"); the
+target of issue 12 (95 %) is higher and is reported by the bench script, not asserted here.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from handlers.questions import reply
+from study_content.corpus import SHIPPED, load_corpus
+from study_content.retrieval import CorpusIndex
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "bench"))
+import qa_eval  # bench/ holds scripts, not a package: imported by path
+
+RIGHT_FLOOR = 0.74
+
+
+@pytest.fixture(scope="module")
+def index() -> CorpusIndex:
+    return CorpusIndex.build(load_corpus(SHIPPED))
+
+
+@pytest.fixture(scope="module")
+def result(index: CorpusIndex) -> qa_eval.Result:
+    return qa_eval.evaluate(index, *qa_eval.load())
+
+
+def test_the_set_is_as_large_as_issue_12_asks() -> None:
+    answerable, unanswerable = qa_eval.load()
+    assert len(answerable) >= 150 and len(unanswerable) >= 30
+    assert len({c.q for c in answerable + unanswerable}) == len(answerable) + len(unanswerable)
+
+
+def test_nothing_is_invented_and_every_question_off_the_corpus_is_declined(
+    result: qa_eval.Result,
+) -> None:
+    assert result.invented == []
+    assert len(result.declined) == result.unanswerable
+
+
+def test_answers_hold_the_fact_asked_for_at_least_as_often_as_when_measured(
+    result: qa_eval.Result,
+) -> None:
+    assert result.right_share >= RIGHT_FLOOR, result.wrong[:10]
+
+
+def test_every_reply_fits_a_passive_wechat_reply(index: CorpusIndex) -> None:
+    answerable, unanswerable = qa_eval.load()
+    for case in answerable + unanswerable:
+        assert len(reply(case.q, index).encode()) < 2048, case.q
+
+
+def test_the_judge_counts_a_missing_fact_as_wrong_and_an_answer_off_the_corpus_as_invented(
+    index: CorpusIndex,
+) -> None:
+    right = qa_eval.Case("支委会多久开一次", ("每月",))
+    missing = qa_eval.Case("支委会多久开一次", ("每季度",))
+    off = qa_eval.Case(
+        "党员大会多长时间开一次"
+    )  # answerable, so as an "unanswerable" it is invented
+    r = qa_eval.evaluate(index, [right, missing], [off])
+    assert r.right == ["支委会多久开一次"] and [q for q, _ in r.wrong] == ["支委会多久开一次"]
+    assert [q for q, _ in r.invented] == ["党员大会多长时间开一次"]
+    assert qa_eval._missing("……每月召开1次……", ["每季度|每月"]) == []
