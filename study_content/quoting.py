@@ -140,7 +140,7 @@ _HOLDS: dict[Kind, re.Pattern[str]] = {
 _LEANS = re.compile(
     r"^(?:它|它们|这|这些|这个|这一|这样|这条|这项|这种|这是|那|其|此|该|上述|前者|后者|"
     r"但|但是|而|而且|并且|同时|因此|所以|于是|可见|也|还|另外|此外|再者|对此|对于这|为此|"
-    r"第[二三四五六七八九十]|其次|然后|最后|二是|三是|四是|五是)"
+    r"第[二三四五六七八九十]|其次|然后|最后|二是|三是|四是|五是|[前后][一二两三四五六七八九十])"
 )
 _FIRST_ITEM = re.compile(r"^(?:一是|首先|第一[，、：]|（一）|\(一\)|1[.、．])")
 _SENTENCE = re.compile(r"[^。！？!?]+(?:[。！？!?]+[”’」』）)]*|$)")
@@ -148,7 +148,6 @@ _COMMA_CLAUSE = re.compile(r"[^，,；;：:。！？!?]+[，,；;：:。！？!?
 _CLAUSE = re.compile(r"[^；;。！？!?]+[；;。！？!?]*[”’」』）)]*")
 
 
-# Kinds whose fact fits in a clause: 每月, 一年, 1921年, 1%, 十八岁, 五种.
 # Kinds whose facts have a shape (a number, a date, a frequency): a line offered as the answer
 # must hold one.
 CRISP = frozenset(
@@ -159,9 +158,48 @@ CRISP = frozenset(
 OPENING = frozenset({Kind.DEFINITION, Kind.LIST, Kind.OTHER})
 # Kinds a unit answers only if one of its sentences holds that kind of fact.
 CHECKED = frozenset({Kind.YEAR, Kind.AMOUNT, Kind.AGE, Kind.NUMBER, Kind.COUNT})
-_LINE_KINDS = frozenset(
-    {Kind.FREQUENCY, Kind.DURATION, Kind.COUNT, Kind.YEAR, Kind.DATE, Kind.AMOUNT, Kind.AGE}
-)
+# What a short answer line must hold, by kind: stricter than what makes a sentence likely (a
+# bare 一次 or 经常 is no frequency, 第十二条 no count, 2021年 no duration).
+_NOT_AFTER = r"(?<![第前后头末0-9０-９一二两三四五六七八九十百千])"  # 第十二条, 后四项
+_LINE_HOLDS: dict[Kind, re.Pattern[str]] = {
+    Kind.FREQUENCY: re.compile(
+        rf"每(?:个|两个)?(?:月|季度|季|年|半年|周|星期)|按(?:月|季|年)|一年{_NUM}+次|至少{_NUM}+次"
+    ),
+    Kind.DURATION: re.compile(rf"{_NOT_AFTER}{_NUM}{{1,3}}(?:年|个月|天|周|小时)(?!\d)"),
+    Kind.COUNT: re.compile(rf"{_NOT_AFTER}{_NUM}+(?:个|名|位)?[一-龥]"),
+    Kind.YEAR: re.compile(r"[0-9０-９]{4}年"),
+    Kind.DATE: re.compile(rf"[0-9０-９]{{4}}年|{_NUM}+月{_NUM}+日"),
+    Kind.AMOUNT: re.compile(r"[0-9０-９.]+%|百分之[零一二三四五六七八九十点]+|[0-9０-９.]+元"),
+    Kind.AGE: re.compile(rf"{_NUM}+(?:周岁|岁)"),
+}
+LINE_REACH = 12  # characters between the fact and the name of what was asked about
+_FIGURE = re.compile(r"[0-9０-９]|[一二两三四五六七八九十几][千万]")
+_RATE = re.compile(r"%|百分之")
+_ASKED_UNIT = re.compile(r"(?:多少|几)(?:个)?([一-龥])")
+
+
+def _asked_unit(question: str) -> str | None:
+    """The measure a count question names: 项 of 几项, 户 of 多少户, 阶 of 几个阶段."""
+    found = _ASKED_UNIT.search(question)
+    return found.group(1) if found and found.group(1) not in "么时久岁钱" else None
+
+
+def states(kind: Kind, text: str, words: list[str], question: str) -> bool:
+    """`text` (a unit's quiz explanation, say) plainly states the fact asked for, as an answer
+    line must: in the shape asked for, right by the name of what was asked about."""
+    pattern = _LINE_HOLDS.get(kind)
+    return bool(
+        pattern
+        and _states(pattern, _asked_unit(question), text)
+        and near(kind, text, words, reach=LINE_REACH, pattern=pattern)
+    )
+
+
+def _states(pattern: re.Pattern[str], unit: str | None, clause: str) -> bool:
+    clause = clause.rstrip("，,；;：:")
+    if unit is None or pattern is not _LINE_HOLDS[Kind.COUNT]:
+        return bool(pattern.search(clause))
+    return bool(re.search(rf"{_NOT_AFTER}{_NUM}+(?:个|名|位)?{unit}", clause))
 
 
 def kind_of(question: str) -> Kind:
@@ -260,16 +298,23 @@ def window(paragraphs: list[list[str]], paragraph: int, position: int) -> str:
     return text
 
 
-def answer_line(kind: Kind, sentence: str, words: list[str]) -> str | None:
-    """The clause of `sentence` that states the fact asked for, verbatim; None when the kind
-    gives no short answer or the clause would be no shorter than the sentence.
+def answer_line(kind: Kind, sentence: str, words: list[str], question: str = "") -> str | None:
+    """The clause of `sentence` that states the fact asked for, verbatim; None unless it is
+    plainly that fact: it names what was asked about, holds the fact in the shape asked for
+    (每月, 一年, 1921年, 0.5%, 十八岁; with the unit of 几项/多少户 when the question names one),
+    the fact sits right by the name, and it is shorter than the sentence.  A wrong short answer
+    is worse than none: the quotation is always there.
 
     A clause runs between commas; when the one holding the fact does not name what was asked
     about (一般每月召开1次), the clauses before it are taken in until one does."""
-    if kind not in _LINE_KINDS:
+    pattern = _LINE_HOLDS.get(kind)
+    if pattern is None:
         return None  # a definition, a list or a yes/no is the quotation itself
+    if kind is Kind.AMOUNT and _FIGURE.search(question):
+        return None  # 工资一万多交多少: the bracket is for the quotation (or 算党费) to show
+    unit = _asked_unit(question)
     clauses = [c for c in _COMMA_CLAUSE.findall(sentence) if c.strip()]
-    fitting = [n for n, c in enumerate(clauses) if holds(kind, c.rstrip("，,；;：:"))]
+    fitting = [n for n, c in enumerate(clauses) if _states(pattern, unit, c)]
     if not fitting or len(clauses) == 1:
         return None
     best = max(fitting, key=lambda n: (sum(w in clauses[n] for w in words), -n))
@@ -286,9 +331,13 @@ def answer_line(kind: Kind, sentence: str, words: list[str]) -> str | None:
             w in clauses[end] for w in words
         ):
             end += 1
+    while kind is Kind.AMOUNT and end < len(clauses) and not _RATE.search("".join(clauses[:end])):
+        end += 1  # "3000元以下（含3000元）的，按0.5%交纳党费": the bracket is not yet the rate
     line = "".join(clauses[start:end]).strip().rstrip("；;，,：:")
     if leans_back(line) or len(line) > LINE_MAX or len(line) >= len(sentence.strip()) - 2:
         return None
+    if not near(kind, line, words, reach=LINE_REACH, pattern=pattern):
+        return None  # the number is there, but not what was asked about
     if not line.endswith(("。", "！", "？", "”", "）")):
         line += "。"
     return line
@@ -312,9 +361,15 @@ def defines(sentence: str, words: list[str]) -> bool:
     return "合称" in sentence
 
 
-def near(kind: Kind, sentence: str, words: list[str], reach: int = 8) -> bool:
+def near(
+    kind: Kind,
+    sentence: str,
+    words: list[str],
+    reach: int = 8,
+    pattern: re.Pattern[str] | None = None,
+) -> bool:
     """The fact sits right by what was asked about: 预备期为一年, not 延长预备期，但不能超过一年."""
-    pattern = _HOLDS.get(kind)
+    pattern = pattern or _HOLDS.get(kind)
     if pattern is None:
         return False
     facts = [m.start() for m in pattern.finditer(sentence)]

@@ -43,6 +43,7 @@ RELATIVE = 0.5  # later results must rank within this factor of the first
 # rank a unit that merely mentions it above the one about the subject (党员义务第一条); a
 # unit below the first is taken only by a subject term it is about.
 FIRST_TRIES = 3
+STRICT_SHARE = 0.9  # of the question's weight, for a unit below the first without a subject term
 # Choosing the sentence to quote: its share of the question's word weight, plus CUE when it
 # holds the kind of fact asked for — so a sentence with the date and some of the words beats
 # one with every word and no date.  One leaning on the sentence before it counts LEANS times.
@@ -50,6 +51,7 @@ CUE, LEANS = 1.0, 0.7
 NEAR = 0.3  # and this when the fact sits right by a word of the question
 OPENING = 0.5  # and up to this for a definition or list near the unit's start
 SECOND, QUOTE_TWO = 0.7, 380  # a second place quoted: its score share, the length of both
+KEY_IDF = 2.0  # a question word this rare can anchor an answer line
 IMPLIED = 0.6  # a question word in the unit's title or tags counts this much in every sentence
 # A quiz fact of the unit is taken as the question's answer when it shares this much of the
 # question's word weight; its words then pull the quotation to the sentence it comes from.
@@ -351,7 +353,7 @@ class CorpusIndex:
             if found and ranks[position] < found[0].score * RELATIVE:
                 break
             if self._confident(words, total, best[position], named_only=tried > 0 and not found):
-                quoted = self._quote(position, words, kind)
+                quoted = self._quote(position, words, kind, question)
                 if quoted is None:  # about the subject, but without the fact asked for
                     continue
                 text, line = quoted
@@ -363,7 +365,7 @@ class CorpusIndex:
         return found
 
     def _quote(
-        self, position: int, words: list[str], kind: quoting.Kind
+        self, position: int, words: list[str], kind: quoting.Kind, question: str
     ) -> tuple[str, str | None] | None:
         """The quotation from unit `position` that answers, and its answer line, built around
         the sentence sharing most of the question's words and holding the kind of fact asked
@@ -415,6 +417,9 @@ class CorpusIndex:
             # — saying so beats quoting another number.
             return None
         text = quoting.window(self._paragraphs[position], best.paragraph, best.position)
+        # An answer line must name what was asked about by a word that says something (十一届
+        # 三中全会), not by 开 or 中国 that any sentence may hold.
+        key = [w for w in words if len(w) > 1 and self._weight(w) >= KEY_IDF] or words
         # A second place in the unit that answers nearly as well (the list a paragraph later)
         # is quoted after the first, in the unit's order, while the whole stays short.
         for score, other in sorted(scored, key=lambda pair: -pair[0]):
@@ -427,8 +432,8 @@ class CorpusIndex:
                 break
             text = f"{text}\n{more}" if other.paragraph > best.paragraph else f"{more}\n{text}"
             break
-        line = quoting.answer_line(kind, best.text, words)
-        if line is None and fact is not None and kind in quoting.CRISP:
+        line = quoting.answer_line(kind, best.text, key, question)
+        if line is None and fact and quoting.states(kind, fact.explanation, key, question):
             line = fact.explanation  # the unit's own one-line statement of that fact
         return text, line
 
@@ -452,7 +457,8 @@ class CorpusIndex:
         self, words: list[str], total: float, doc: int, *, named_only: bool = False
     ) -> bool:
         """Enough of the question is in the unit.  `named_only`: only by a subject term the
-        unit is about (a unit ranked below an unconfident first one needs that much)."""
+        unit is about, or nearly all of the question (a unit ranked below an unconfident first
+        one needs that much)."""
         position = self._docs[doc][0]
         have = self._unit_terms[position]
         covered = [w for w in words if _covers(w, have)]
@@ -460,8 +466,8 @@ class CorpusIndex:
         share = matched / total if total else 0.0
         if any(w in self._named[position] and self._weight(w) >= NAMED_IDF for w in covered):
             return share >= NAMED_SHARE
-        if named_only:
-            return False
+        if named_only:  # or nearly every word of the question
+            return matched >= MIN_MATCHED and share >= STRICT_SHARE
         return (matched >= MIN_MATCHED and share >= MIN_SHARE) or (
             matched >= SHORT_MATCHED and share >= SHORT_SHARE
         )

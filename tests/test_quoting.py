@@ -133,3 +133,35 @@ def test_a_run_on_sentence_is_cut_at_a_clause_end_never_inside_a_clause() -> Non
     pieces = list(quoting.sentences(sentence))
     assert len(pieces) > 1 and "".join(pieces) == sentence
     assert all(p.endswith(("；", "。")) for p in pieces)
+
+
+@pytest.mark.parametrize(
+    ("question", "line"),
+    [
+        ("党小组会多久开一次", "党小组会一般每月召开1次。"),
+        ("党纪处分一共几种", "党纪处分一共五种。"),
+        ("网格一般按多少户划分", "网格一般按六七十户划分。"),
+        ("学生党员党费交多少钱", "学生党员每月交纳0.2元。"),
+        ("十八大是哪年开的", "党的十八大于2012年11月8日至14日在北京召开。"),
+    ],
+)
+def test_an_answer_line_states_the_fact_by_the_name_of_what_was_asked(
+    index: CorpusIndex, question: str, line: str
+) -> None:
+    assert index.search(question)[0].answer == line
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "主题党日多久搞一次",  # not "一次主题党日里": a bare 一次 is no frequency
+        "几个党员就可以成立支部",  # not "正式党员不足3人的单位": the opposite of the rule
+        "十一届三中全会哪年开的",  # not the 1978年5月 debate that 开始 before it
+        "第三个历史决议哪年通过的",  # not "前两个分别是1945年和1981年"
+        "工资一万多的党费比例是多少",  # a bracket is for the quotation (or 算党费) to show
+        "党员有几项义务",  # not "后四项"
+    ],
+)
+def test_no_answer_line_rather_than_a_wrong_one(index: CorpusIndex, question: str) -> None:
+    found = index.search(question)
+    assert found and found[0].answer is None, found[0].answer if found else None
