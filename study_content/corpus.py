@@ -45,6 +45,14 @@ class Question:
 
 
 @dataclass(frozen=True)
+class Fact:
+    """A fact members ask about, as they ask it, and the words of the body that state it."""
+
+    asks: tuple[str, ...]  # the question in members' words: 支委会多久开一次
+    answer: str  # verbatim from the body: 支委会会议一般每月召开1次
+
+
+@dataclass(frozen=True)
 class Unit:
     id: str
     title: str
@@ -53,6 +61,7 @@ class Unit:
     body: str
     questions: tuple[Question, ...]
     path: Path = field(compare=False)
+    facts: tuple[Fact, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -115,6 +124,44 @@ def _questions(raw: object, problems: list[str]) -> tuple[Question, ...]:
             found.append(
                 Question(text.strip(), tuple(c.strip() for c in choices), answer, why.strip())
             )
+    return tuple(found)
+
+
+FACTS_MAX, ASKS_MAX, ASK_LENGTH = 10, 6, 40
+
+
+def as_read(body: str) -> str:
+    """The body as a reader sees it, for matching: no Markdown marks, no whitespace."""
+    return re.sub(r"[\s#>*`_]", "", re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", body))
+
+
+def _facts(raw: object, body: str, problems: list[str]) -> tuple[Fact, ...]:
+    """[[facts]]: `asks` (1-6 ways members ask, ≤ 40 characters each) and `answer`, which must
+    be the body's own words — an answer line is quoted, never written."""
+    if not isinstance(raw, list) or len(raw) > FACTS_MAX:
+        problems.append(f"facts must be a list of at most {FACTS_MAX} [[facts]]")
+        return ()
+    found = []
+    text = as_read(body)
+    for n, item in enumerate(raw, 1):
+        asks = item.get("asks") if isinstance(item, dict) else None
+        answer = item.get("answer") if isinstance(item, dict) else None
+        if (
+            not isinstance(asks, list)
+            or not 1 <= len(asks) <= ASKS_MAX
+            or not all(isinstance(a, str) and 0 < len(a.strip()) <= ASK_LENGTH for a in asks)
+        ):
+            problems.append(
+                f"fact {n}: asks must be 1-{ASKS_MAX} questions of 1-{ASK_LENGTH} characters"
+            )
+            continue
+        if not isinstance(answer, str) or not answer.strip():
+            problems.append(f"fact {n}: answer is missing")
+            continue
+        if as_read(answer) not in text:
+            problems.append(f"fact {n}: answer is not the body's own words: {answer[:30]}")
+            continue
+        found.append(Fact(tuple(a.strip() for a in asks), answer.strip()))
     return tuple(found)
 
 
@@ -220,10 +267,12 @@ def parse_unit(path: Path) -> tuple[Unit | None, list[str]]:
     if not BODY_MIN <= length <= BODY_MAX:
         problems.append(f"body has {length} characters; it must have {BODY_MIN}-{BODY_MAX}")
     questions = _questions(meta.get("questions"), problems)
+    facts = _facts(meta.get("facts", []), parts[1], problems)
     problems.extend(wording_problems(text))
     if problems:
         return None, problems
-    return Unit(uid, title.strip(), tuple(tags), source.strip(), parts[1], questions, path), []
+    unit = Unit(uid, title.strip(), tuple(tags), source.strip(), parts[1], questions, path, facts)
+    return unit, []
 
 
 def load_corpus(*folders: Path) -> list[Unit]:
