@@ -23,7 +23,7 @@ from typing import NamedTuple
 import jieba
 
 from study_content import quoting
-from study_content.corpus import Question, Unit
+from study_content.corpus import Question, Unit, as_read
 
 K1, B = 1.5, 0.75
 BIGRAM_WEIGHT = 0.3  # bigrams back words up; a stray bigram must not outvote a word
@@ -51,6 +51,7 @@ CUE, LEANS = 1.0, 0.7
 NEAR = 0.3  # and this when the fact sits right by a word of the question
 OPENING = 0.5  # and up to this for a definition or list near the unit's start
 SECOND, QUOTE_TWO = 0.7, 380  # a second place quoted: its score share, the length of both
+ASK_MATCH = 0.6  # how closely a question must match a way members ask a unit's fact
 KEY_IDF = 2.0  # a question word this rare can anchor an answer line
 IMPLIED = 0.6  # a question word in the unit's title or tags counts this much in every sentence
 # A quiz fact of the unit is taken as the question's answer when it shares this much of the
@@ -239,6 +240,25 @@ class _Fact:
         return self.explanation
 
 
+@dataclass(frozen=True)
+class _Asked:
+    """A fact of the unit's front matter: its answer, the sentence of the body holding it, and
+    the words of each way members ask it."""
+
+    answer: str
+    sentence: _Sentence | None
+    asks: tuple[tuple[str, ...], ...]
+
+
+def _holding(sentences: list[_Sentence], answer: str) -> _Sentence | None:
+    """The body sentence holding `answer` (the body's own words), or where it begins."""
+    wanted = as_read(answer)
+    for sentence in sentences:
+        if wanted in as_read(sentence.text):
+            return sentence
+    return next((x for x in sentences if wanted[:8] in as_read(x.text)), None)
+
+
 def _right_choice(question: Question) -> str:
     return question.choices["ABCD".index(question.answer)]
 
@@ -295,6 +315,20 @@ class CorpusIndex:
             ]
             for paragraphs in self._paragraphs
         ]
+        self._asked = [
+            [
+                _Asked(
+                    fact.answer,
+                    _holding(self._sentences[position], fact.answer),
+                    tuple(
+                        tuple(dict.fromkeys(analyse(_in_the_corpus_words(ask)).words))
+                        for ask in fact.asks
+                    ),
+                )
+                for fact in unit.facts
+            ]
+            for position, unit in enumerate(self._units)
+        ]
         # The units' own quiz: each question with its right choice and explanation is a fact
         # the unit's authors stated in one line — the answer line when a member asks the same.
         self._facts = [
@@ -311,8 +345,15 @@ class CorpusIndex:
 
     @classmethod
     def build(cls, corpus: Sequence[Unit]) -> CorpusIndex:
+        # The ways members ask a unit's facts are indexed with its passages: they are in the
+        # members' words, which the body is not (never quoted: they only find the unit).
         return cls(
-            corpus, [(p, text) for p, unit in enumerate(corpus) for text in passages(unit.body)]
+            corpus,
+            [
+                (p, text)
+                for p, unit in enumerate(corpus)
+                for text in [*passages(unit.body), *(" ".join(f.asks) for f in unit.facts)]
+            ],
         )
 
     def _weight(self, term: str) -> float:
@@ -371,6 +412,17 @@ class CorpusIndex:
         the sentence sharing most of the question's words and holding the kind of fact asked
         for (a frequency, a count, a date…)."""
         total = sum(self._weight(w) for w in words) or 1.0
+        asked = self._asked_fact(position, words, total)
+        if asked is not None and asked.sentence is not None:
+            # The unit's authors wrote down this very question: their answer, and its sentence.
+            held = asked.sentence
+            text = quoting.window(self._paragraphs[position], held.paragraph, held.position)
+            line = (
+                asked.answer
+                if asked.answer.endswith(("。", "！", "？", "”", "）"))
+                else asked.answer + "。"
+            )
+            return text, None if as_read(line) == as_read(text) else line
         fact = self._fact(position, words, kind, total)
         # What the unit is about goes without saying in each of its sentences: 党的性质 is
         # what "中国共产党是中国工人阶级的先锋队" defines without naming it.
@@ -436,6 +488,22 @@ class CorpusIndex:
         if line is None and fact and quoting.states(kind, fact.explanation, key, question):
             line = fact.explanation  # the unit's own one-line statement of that fact
         return text, line
+
+    def _asked_fact(self, position: int, words: list[str], total: float) -> _Asked | None:
+        """The unit's fact asked in (nearly) these words: most of the question's weight is in
+        one of its asks, and most of that ask's weight in the question."""
+        best, best_fit = None, ASK_MATCH
+        asked = set(words)
+        for fact in self._asked[position]:
+            for ask in fact.asks:
+                mine = sum(self._weight(w) for w in ask if w in asked) / total
+                theirs = sum(self._weight(w) for w in ask if w in asked) / (
+                    sum(self._weight(w) for w in ask) or 1.0
+                )
+                fit = 2 * mine * theirs / (mine + theirs) if mine + theirs else 0.0
+                if fit > best_fit:
+                    best, best_fit = fact, fit
+        return best
 
     def _fact(
         self, position: int, words: list[str], kind: quoting.Kind, total: float
