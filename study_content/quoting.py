@@ -142,6 +142,8 @@ _LEANS = re.compile(
     r"但|但是|而|而且|并且|同时|因此|所以|于是|可见|也|还|另外|此外|再者|对此|对于这|为此|"
     r"第[二三四五六七八九十]|其次|然后|最后|二是|三是|四是|五是|[前后][一二两三四五六七八九十])"
 )
+_DEFINES = re.compile(r"(?:是|就是|指|即|为|的合称|合称|简称|包括|：|.{1,4}?(?:是|为)[：“])")
+_QUOTED = re.compile(r"“[^”]{20,}”")
 _FIRST_ITEM = re.compile(r"^(?:一是|首先|第一[，、：]|（一）|\(一\)|1[.、．])")
 _SENTENCE = re.compile(r"[^。！？!?]+(?:[。！？!?]+[”’」』）)]*|$)")
 _COMMA_CLAUSE = re.compile(r"[^，,；;：:。！？!?]+[，,；;：:。！？!?]*[”’」』）)]*")
@@ -256,10 +258,18 @@ def split(body: str) -> list[list[str]]:
     return [list(sentences(p)) for p in paragraphs if p]
 
 
+Span = list[tuple[int, int]]  # (paragraph, sentence) of the quoted sentences, in order
+
+
 def window(paragraphs: list[list[str]], paragraph: int, position: int) -> str:
-    """The quotation around sentence `position` of `paragraph`: it starts where the thought
-    starts (backing over sentences that lean on the one before), runs on to QUOTE_MIN within the
-    paragraph, and follows a closing colon into the next paragraph (the list or text it
+    """The quotation around sentence `position` of `paragraph` (see `span`)."""
+    return render(paragraphs, span(paragraphs, paragraph, position))
+
+
+def span(paragraphs: list[list[str]], paragraph: int, position: int) -> Span:
+    """The sentences quoted around sentence `position` of `paragraph`: from where the thought
+    starts (backing over sentences that lean on the one before), on to QUOTE_MIN within the
+    paragraph, and past a closing colon into the next paragraph (the list or text it
     introduces)."""
     current = paragraphs[paragraph]
     start = position
@@ -278,24 +288,48 @@ def window(paragraphs: list[list[str]], paragraph: int, position: int) -> str:
         if _length(current[start : end + 1]) > QUOTE_MAX:
             break
         end += 1
-    text = "".join(current[start:end])
+    found = [(paragraph, n) for n in range(start, end)]
+    length = _length(current[start:end])
     if start == 0 and paragraph > 0 and _FIRST_ITEM.match(current[0]):
         # "一是年龄：年满十八岁。" opens a list: the sentence that introduces it comes first.
-        intro = paragraphs[paragraph - 1][-1]
-        if len(intro) + 1 + len(text) <= QUOTE_MAX:
-            text = intro + "\n" + text
+        intro = len(paragraphs[paragraph - 1]) - 1
+        if len(paragraphs[paragraph - 1][intro]) + length <= QUOTE_MAX:
+            found.insert(0, (paragraph - 1, intro))
+            length += len(paragraphs[paragraph - 1][intro])
     follows = paragraph + 1
     # "入党誓词是：" / "结果有三种：" — the next paragraph (or list item) is the answer itself;
     # and a quotation still too short to read on its own runs on into the next paragraph.
     while follows < len(paragraphs) and (
-        text.rstrip().endswith(("：", ":")) or len(text) < QUOTE_MIN
+        current[end - 1].rstrip().endswith(("：", ":")) or length < QUOTE_MIN
     ):
-        nxt = "".join(paragraphs[follows])
-        if len(text) + 1 + len(nxt) > QUOTE_MAX:
+        following = paragraphs[follows]
+        if length + _length(following) > QUOTE_MAX:
             break
-        text += "\n" + nxt
+        found.extend((follows, n) for n in range(len(following)))
+        length += _length(following)
+        current, end = following, len(following)
         follows += 1
-    return text
+    return found
+
+
+def render(paragraphs: list[list[str]], sentences: Span) -> str:
+    """The quoted sentences as the member reads them: a line per paragraph, in the unit's
+    order, each sentence once."""
+    lines: dict[int, list[int]] = {}
+    for p, n in sorted(set(sentences)):
+        lines.setdefault(p, []).append(n)
+    out = []
+    for p, numbers in lines.items():
+        runs, run = [], [numbers[0]]
+        for n in numbers[1:]:
+            if n == run[-1] + 1:
+                run.append(n)
+            else:
+                runs.append(run)
+                run = [n]
+        runs.append(run)
+        out.extend("".join(paragraphs[p][n] for n in r) for r in runs)
+    return "\n".join(out)
 
 
 def answer_line(kind: Kind, sentence: str, words: list[str], question: str = "") -> str | None:
@@ -348,17 +382,22 @@ def _length(run: list[str]) -> int:
 
 
 def defines(sentence: str, words: list[str]) -> bool:
-    """The sentence says what one of the question's words is: X是…, “X”指…, X即…, …的合称."""
+    """The sentence says what one of the question's words is: X是…, “X”指…, X即…, …的合称, or
+    X全文是：“…” (the word, or its last two characters: 誓词 for 入党誓词)."""
     for word in words:
-        at = sentence.find(word)
-        if at < 0:
-            continue
-        after = sentence[at + len(word) : at + len(word) + 6].lstrip("”」’）)，,")
-        if after.startswith(
-            ("是", "就是", "指", "即", "为", "的合称", "合称", "简称", "包括", "有", "：")
-        ):
-            return True
+        for name in dict.fromkeys((word, word[-2:] if len(word) > 2 else word)):
+            at = sentence.find(name)
+            while at >= 0:
+                after = sentence[at + len(name) : at + len(name) + 8].lstrip("”」’）)，,")
+                if _DEFINES.match(after):
+                    return True
+                at = sentence.find(name, at + 1)
     return "合称" in sentence
+
+
+def quotes_text(sentence: str) -> bool:
+    """The sentence quotes a text at length: the oath, a formula, an article."""
+    return bool(_QUOTED.search(sentence))
 
 
 def near(

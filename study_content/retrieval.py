@@ -53,6 +53,7 @@ OPENING = 0.5  # and up to this for a definition or list near the unit's start
 SECOND, QUOTE_TWO = 0.7, 380  # a second place quoted: its score share, the length of both
 ASK_MATCH = 0.6  # how closely a question must match a way members ask a unit's fact
 KEY_IDF = 2.0  # a question word this rare can anchor an answer line
+QUOTED = 0.3  # a definition question: a sentence quoting a text at length
 IMPLIED = 0.6  # a question word in the unit's title or tags counts this much in every sentence
 # A quiz fact of the unit is taken as the question's answer when it shares this much of the
 # question's word weight; its words then pull the quotation to the sentence it comes from.
@@ -454,6 +455,8 @@ class CorpusIndex:
                 )
             if kind is quoting.Kind.DEFINITION and quoting.defines(sentence.text, phrases):
                 score += CUE
+            if kind is quoting.Kind.DEFINITION and quoting.quotes_text(sentence.text):
+                score += QUOTED  # 誓词全文是：“我志愿加入中国共产党……”
             if quoting.leans_back(sentence.text):  # quotable only with the one before it
                 score *= LEANS
             scored.append((score, sentence))
@@ -468,22 +471,23 @@ class CorpusIndex:
             # number to give, or only in a sentence about something else (全国一共有多少党员)
             # — saying so beats quoting another number.
             return None
-        text = quoting.window(self._paragraphs[position], best.paragraph, best.position)
+        paragraphs = self._paragraphs[position]
+        quoted = quoting.span(paragraphs, best.paragraph, best.position)
         # An answer line must name what was asked about by a word that says something (十一届
         # 三中全会), not by 开 or 中国 that any sentence may hold.
         key = [w for w in words if len(w) > 1 and self._weight(w) >= KEY_IDF] or words
         # A second place in the unit that answers nearly as well (the list a paragraph later)
-        # is quoted after the first, in the unit's order, while the whole stays short.
+        # is quoted with the first, in the unit's order, while the whole stays short.
         for score, other in sorted(scored, key=lambda pair: -pair[0]):
             if score < SECOND * best_score:
                 break
-            if other.text in text:
+            if (other.paragraph, other.position) in quoted:
                 continue
-            more = quoting.window(self._paragraphs[position], other.paragraph, other.position)
-            if more in text or text in more or len(text) + len(more) > QUOTE_TWO:
-                break
-            text = f"{text}\n{more}" if other.paragraph > best.paragraph else f"{more}\n{text}"
+            more = quoting.span(paragraphs, other.paragraph, other.position)
+            if len(quoting.render(paragraphs, quoted + more)) <= QUOTE_TWO:
+                quoted += more
             break
+        text = quoting.render(paragraphs, quoted)
         line = quoting.answer_line(kind, best.text, key, question)
         if line is None and fact and quoting.states(kind, fact.explanation, key, question):
             line = fact.explanation  # the unit's own one-line statement of that fact
