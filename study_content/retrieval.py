@@ -43,7 +43,8 @@ RELATIVE = 0.5  # later results must rank within this factor of the first
 # rank a unit that merely mentions it above the one about the subject (党员义务第一条); a
 # unit below the first is taken only by a subject term it is about.
 FIRST_TRIES = 3
-STRICT_SHARE = 0.9  # of the question's weight, for a unit below the first without a subject term
+UNSEEN_CHAR = 0.5  # the weight of a single character no unit uses, as a share of a word's
+STRICT_SHARE = 0.8  # of the question's weight, for a unit below the first without a subject term
 # Choosing the sentence to quote: its share of the question's word weight, plus CUE when it
 # holds the kind of fact asked for — so a sentence with the date and some of the words beats
 # one with every word and no date.  One leaning on the sentence before it counts LEANS times.
@@ -51,7 +52,8 @@ CUE, LEANS = 1.0, 0.7
 NEAR = 0.3  # and this when the fact sits right by a word of the question
 OPENING = 0.5  # and up to this for a definition or list near the unit's start
 SECOND, QUOTE_TWO = 0.7, 380  # a second place quoted: its score share, the length of both
-ASK_MATCH = 0.6  # how closely a question must match a way members ask a unit's fact
+ASKED_BOOST = 1.0  # a unit's rank grows by this share of how closely one of its asks matched
+ASK_MATCH = 0.7  # how closely a question must match a way members ask a unit's fact
 KEY_IDF = 2.0  # a question word this rare can anchor an answer line
 QUOTED = 0.3  # a definition question: a sentence quoting a text at length
 IMPLIED = 0.6  # a question word in the unit's title or tags counts this much in every sentence
@@ -76,7 +78,7 @@ DOMAIN_TERMS = """
 中国式现代化 社会主要矛盾 新时代 全面从严治党 会议记录 工作台账 三个代表
 两学一做 一大 七大 十四大 十八大 十九大 二十大 志愿服务 基层治理 历史决议
 十五大 十六大 十七大 二十一大 二十二大
-党员义务 党员权利
+党员义务 党员权利 多交 少交 免交 多缴
 """.split()
 
 # Question words and filler: they say nothing about which unit answers.
@@ -96,7 +98,7 @@ STOPWORDS = frozenset(
     一回 几回 几项 几种 几条 几类 几名 几位 一共 最多 最少 多少人 多少名 多少条
     多少项 多少种 一次 几年 多长 时间 发 发一下 原文 原话 那句 全文 哪天 哪次 哪一次
     不了 咋弄 咋说 咋定 咋搞 该 该咋 好久 好久没 去过 一声 下来 有人 看到 处在 这时候
-    完 完了 再 俩 岁数 哪去 哪儿去 到底是 能不 行不 不行 图个 图啥 是个 个啥 些啥
+    完 完了 再 俩 岁数 哪去 哪儿去 到底是 能不 行不 不行 图个 图啥 是个 个啥 些啥 人家 不能自己
     """.split()
 )
 
@@ -144,6 +146,7 @@ ALIASES = {
     "支部党员大会": "党员大会",
     "支部大会": "党员大会",
     "全心全意为人民服务": "宗旨",
+    "多缴": "多交",
 }
 
 
@@ -249,6 +252,7 @@ class _Asked:
     answer: str
     sentence: _Sentence | None
     asks: tuple[tuple[str, ...], ...]
+    kinds: tuple[quoting.Kind, ...]  # what each ask wants: 多久 a frequency, 交多少 an amount
 
 
 def _holding(sentences: list[_Sentence], answer: str) -> _Sentence | None:
@@ -325,6 +329,7 @@ class CorpusIndex:
                         tuple(dict.fromkeys(analyse(_in_the_corpus_words(ask)).words))
                         for ask in fact.asks
                     ),
+                    tuple(quoting.kind_of(unicodedata.normalize("NFKC", a)) for a in fact.asks),
                 )
                 for fact in unit.facts
             ]
@@ -358,6 +363,8 @@ class CorpusIndex:
         )
 
     def _weight(self, term: str) -> float:
+        if term not in self._idf and len(term) == 1:
+            return self._idf_unseen * UNSEEN_CHAR  # 乱, 咱: a stray character, not a subject
         return self._idf.get(term, self._idf_unseen) * (BIGRAM_WEIGHT if term[0] == "\0" else 1.0)
 
     def search(self, question: str, limit: int = 3) -> list[Passage]:
@@ -389,31 +396,38 @@ class CorpusIndex:
         words = list(dict.fromkeys(asked.words))
         total = sum(self._weight(w) for w in words)
         kind = quoting.kind_of(unicodedata.normalize("NFKC", question))
+        if kind is quoting.Kind.YES_NO and any(self._unknown(w) for w in words):
+            return []  # 入党以后能分房子吗: whether one may do what no unit mentions
         found: list[Passage] = []
         ranked = sorted(ranks, key=lambda p: (-ranks[p], p))  # ties: corpus order
+        wanted = max(limit, 3) + 2  # the same candidates whatever the limit
         for tried, position in enumerate(ranked):
-            if found and ranks[position] < found[0].score * RELATIVE:
+            if ranks[position] < ranks[ranked[0]] * RELATIVE and found:
                 break
             if self._confident(words, total, best[position], named_only=tried > 0 and not found):
                 quoted = self._quote(position, words, kind, question)
                 if quoted is None:  # about the subject, but without the fact asked for
                     continue
-                text, line = quoted
-                found.append(Passage(self._units[position], text, ranks[position], line))
+                text, line, asked = quoted
+                # A unit whose authors wrote this very question down answers before the rest.
+                score = ranks[position] * (1 + ASKED_BOOST * asked)
+                found.append(Passage(self._units[position], text, score, line))
             elif not found and tried + 1 >= FIRST_TRIES:
                 break  # none of the best few matches is confident: nothing below them is
-            if len(found) == limit:
+            if len(found) == wanted:
                 break
-        return found
+        found.sort(key=lambda passage: -passage.score)
+        return found[:limit]
 
     def _quote(
         self, position: int, words: list[str], kind: quoting.Kind, question: str
-    ) -> tuple[str, str | None] | None:
-        """The quotation from unit `position` that answers, and its answer line, built around
+    ) -> tuple[str, str | None, float] | None:
+        """The quotation from unit `position` that answers, its answer line, and how closely
+        the question matched a way members ask one of the unit's facts (0 if none), built around
         the sentence sharing most of the question's words and holding the kind of fact asked
         for (a frequency, a count, a date…)."""
         total = sum(self._weight(w) for w in words) or 1.0
-        asked = self._asked_fact(position, words, total)
+        asked, fit = self._asked_fact(position, words, total, kind)
         if asked is not None and asked.sentence is not None:
             # The unit's authors wrote down this very question: their answer, and its sentence.
             held = asked.sentence
@@ -423,7 +437,7 @@ class CorpusIndex:
                 if asked.answer.endswith(("。", "！", "？", "”", "）"))
                 else asked.answer + "。"
             )
-            return text, None if as_read(line) == as_read(text) else line
+            return text, None if as_read(line) == as_read(text) else line, fit
         fact = self._fact(position, words, kind, total)
         # What the unit is about goes without saying in each of its sentences: 党的性质 is
         # what "中国共产党是中国工人阶级的先锋队" defines without naming it.
@@ -476,6 +490,8 @@ class CorpusIndex:
         # An answer line must name what was asked about by a word that says something (十一届
         # 三中全会), not by 开 or 中国 that any sentence may hold.
         key = [w for w in words if len(w) > 1 and self._weight(w) >= KEY_IDF] or words
+        if kind is quoting.Kind.AMOUNT:  # whose amount (学生, 退休): a bare 党费 has many
+            key = [w for w in key if w not in subject]
         # A second place in the unit that answers nearly as well (the list a paragraph later)
         # is quoted with the first, in the unit's order, while the whole stays short.
         for score, other in sorted(scored, key=lambda pair: -pair[0]):
@@ -491,23 +507,29 @@ class CorpusIndex:
         line = quoting.answer_line(kind, best.text, key, question)
         if line is None and fact and quoting.states(kind, fact.explanation, key, question):
             line = fact.explanation  # the unit's own one-line statement of that fact
-        return text, line
+        return text, line, 0.0
 
-    def _asked_fact(self, position: int, words: list[str], total: float) -> _Asked | None:
-        """The unit's fact asked in (nearly) these words: most of the question's weight is in
-        one of its asks, and most of that ask's weight in the question."""
+    def _asked_fact(
+        self, position: int, words: list[str], total: float, kind: quoting.Kind
+    ) -> tuple[_Asked | None, float]:
+        """The unit's fact asked in (nearly) these words — most of the question's weight is in
+        one of its asks, and most of that ask's weight in the question — and how closely.  For
+        a question wanting a number or a date, the answer must hold one."""
         best, best_fit = None, ASK_MATCH
         asked = set(words)
         for fact in self._asked[position]:
-            for ask in fact.asks:
-                mine = sum(self._weight(w) for w in ask if w in asked) / total
-                theirs = sum(self._weight(w) for w in ask if w in asked) / (
-                    sum(self._weight(w) for w in ask) or 1.0
-                )
-                fit = 2 * mine * theirs / (mine + theirs) if mine + theirs else 0.0
+            if kind in quoting.CRISP and not quoting.holds(kind, fact.answer):
+                continue  # 党员多久交一次党费 is not 党员自愿多缴党费的，规定不加限制
+            for ask, wants in zip(fact.asks, fact.kinds, strict=True):
+                if kind in quoting.CRISP and wants is not kind:
+                    continue  # 党员多久交一次党费 is not 农民党员每月交多少党费
+                shared = sum(self._weight(w) for w in ask if w in asked)
+                mine = shared / total
+                theirs = shared / (sum(self._weight(w) for w in ask) or 1.0)
+                fit = min(mine, theirs)  # both ways: 党费怎么交 is not 学生党员交多少党费
                 if fit > best_fit:
                     best, best_fit = fact, fit
-        return best
+        return best, best_fit if best else 0.0
 
     def _fact(
         self, position: int, words: list[str], kind: quoting.Kind, total: float
@@ -524,6 +546,15 @@ class CorpusIndex:
             ):
                 best, best_share = fact, share
         return best
+
+    def _unknown(self, word: str) -> bool:
+        """A word of two or more characters no unit uses, nor any two characters of it (房子;
+        not 乱发言, whose 发言 the units use)."""
+        return (
+            len(word) > 1
+            and word not in self._idf
+            and not any("\0" + word[i : i + 2] in self._idf for i in range(len(word) - 1))
+        )
 
     def _confident(
         self, words: list[str], total: float, doc: int, *, named_only: bool = False

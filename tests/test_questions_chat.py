@@ -17,9 +17,12 @@ async def test_asking_about_dues_quotes_the_dues_unit_with_its_source(
 ) -> None:
     await bound_member()
     reply = (await peer.say(client, WANG, "问 党费怎么交")).text or ""
-    assert reply.startswith("关于「党费怎么交」，学习资料里是这样讲的：")
-    assert "——摘自《" in reply and "（出处：《中国共产党章程》" in reply
-    assert "党费" in reply.split("\n")[1]  # the quoted passage itself is about dues
+    # How, first: the unit's own answer; then the passage it comes from, and its source.
+    assert reply.startswith(
+        "关于「党费怎么交」：党员应当按月主动交纳党费，不能等人催。\n学习资料原文：\n"
+    )
+    assert "——摘自《按期交纳党费》" in reply and "（出处：《中国共产党章程》" in reply
+    assert "按月主动交纳党费" in reply.split("\n")[2]  # the quoted passage itself
     assert len(reply.encode()) < 2048  # a passive reply's limit
 
 
@@ -103,7 +106,7 @@ async def test_a_model_that_fails_leaves_the_member_with_the_quoted_passage(
     client, peer = await with_model(aiohttp_client, aiohttp_server, make_settings, behaviour)
     await bound_member()
     reply = (await peer.say(client, WANG, "问 党费怎么交")).text or ""
-    assert "——摘自《" in reply and "学习资料里是这样讲的" in reply
+    assert "——摘自《" in reply and "学习资料原文" in reply
     assert len(behaviour.requests) == 1
 
 

@@ -45,7 +45,7 @@ QUESTIONS: list[tuple[str, set[str]]] = [
     ("延长预备期最长多久", {"const-probation"}),
     ("党龄从哪天开始算", {"const-probation"}),
     ("预备党员有没有表决权", {"const-probation", "branch-member-meeting", "const-rights-2"}),
-    ("党费怎么交，每个月交多少", {"const-dues"}),
+    ("党费怎么交，每个月交多少", {"const-dues", "dues-rates"}),
     ("交党费按工资的百分之几", {"const-dues", "dues-rates"}),
     ("党费的用途是什么", {"const-dues"}),
     ("党员连续半年不交党费会怎么样", {"const-dues", "branch-member-review", "disc-organizational"}),
