@@ -24,7 +24,8 @@ import time
 from collections.abc import Sequence
 
 from study_content.corpus import SHIPPED, Unit, load_corpus
-from study_content.retrieval import CorpusIndex, analyse, passages
+from study_content.retrieval import CorpusIndex, passages
+from study_content.words import analyse
 
 MAX_P95_MS = 20.0
 WARMUP = 50

@@ -12,12 +12,13 @@ import re
 import jieba
 import pytest
 
-from study_content import retrieval
+from study_content import words
+from study_content.answering import QUOTE_TWO
 from study_content.corpus import SHIPPED, Unit, load_corpus
-from study_content.retrieval import PASSAGE_MAX, QUOTE_TWO, CorpusIndex, Passage, passages
+from study_content.retrieval import PASSAGE_MAX, CorpusIndex, Passage, passages
 
 QUESTIONS: list[tuple[str, set[str]]] = [
-    # Said the way members say it, not the way the units do (retrieval.SAYINGS).
+    # Said the way members say it, not the way the units do (words.SAYINGS).
     ("党员能信教吗", {"disc-political"}),
     ("党是哪一年在哪里成立的", {"hist-founding"}),
     # 党章: nature, purpose, ideals, guiding ideology
@@ -272,5 +273,5 @@ def test_markdown_is_stripped_and_long_bodies_are_cut_at_sentence_ends() -> None
 
 def test_the_domain_terms_are_kept_whole_without_touching_jiebas_global_tokenizer() -> None:
     for term in ("三会一课", "网格党小组", "四单制", "两个维护", "星级党员"):
-        assert term in retrieval.analyse(f"请问{term}是什么").words
-    assert retrieval._jieba() is not jieba.dt
+        assert term in words.analyse(f"请问{term}是什么").words
+    assert words._jieba() is not jieba.dt
