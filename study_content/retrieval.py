@@ -108,7 +108,9 @@ class CorpusIndex:
         self._idf_unseen = math.log(1 + (n + 0.5) / 0.5)  # a word no unit uses weighs the most
         subjects = [analyse(" ".join((u.title, *u.tags))) for u in self._units]
         self._subjects = [set(s.all()) for s in subjects]
-        self._answers = [UnitAnswers(u, self._subjects[p]) for p, u in enumerate(self._units)]
+        # Read sentence by sentence when first asked about: half the build, and most units of
+        # a process's life are never quoted.
+        self._answers: list[UnitAnswers | None] = [None] * len(self._units)
         self._unit_terms: list[set[str]] = [set(s) for s in self._subjects]
         for (position, _), terms in zip(docs, self._doc_terms, strict=True):
             self._unit_terms[position] |= terms
@@ -133,6 +135,14 @@ class CorpusIndex:
                 for text in [*passages(unit.body), *(" ".join(f.asks) for f in unit.facts)]
             ],
         )
+
+    def _answers_of(self, position: int) -> UnitAnswers:
+        answers = self._answers[position]
+        if answers is None:  # built twice by two threads at worst: the same either way
+            answers = self._answers[position] = UnitAnswers(
+                self._units[position], self._subjects[position]
+            )
+        return answers
 
     def _weight(self, term: str) -> float:
         if term not in self._idf and len(term) == 1:
@@ -177,7 +187,7 @@ class CorpusIndex:
             if ranks[position] < ranks[ranked[0]] * RELATIVE and found:
                 break
             if self._confident(words, total, best[position], named_only=tried > 0 and not found):
-                quoted = self._answers[position].quote(words, kind, question, self._weight)
+                quoted = self._answers_of(position).quote(words, kind, question, self._weight)
                 if quoted is None:  # about the subject, but without the fact asked for
                     continue
                 text, line, asked = quoted
