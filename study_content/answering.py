@@ -206,16 +206,15 @@ class UnitAnswers:
         self, words: list[str], total: float, kind: quoting.Kind, weight: Weight
     ) -> tuple[_Asked | None, float]:
         """The unit's fact asked in (nearly) these words — most of the question's weight is in
-        one of its asks, and most of that ask's weight in the question — and how closely.  For
-        a question wanting a number or a date, the answer must hold one."""
+        one of its asks, and most of that ask's weight in the question — and how closely.  A
+        question wanting a number, a date or a frequency takes only an ask wanting the same."""
         best, best_fit = None, ASK_MATCH
         asked = set(words)
         for fact in self.asked:
-            if kind in quoting.CRISP and not quoting.holds(kind, fact.answer):
-                continue  # 党员多久交一次党费 is not 党员自愿多缴党费的，规定不加限制
             for ask, wants in zip(fact.asks, fact.kinds, strict=True):
-                if kind in quoting.CRISP and wants is not kind:
-                    continue  # 党员多久交一次党费 is not 农民党员每月交多少党费
+                if kind in quoting.CRISP and not quoting.alike(kind, wants):
+                    # 党员多久交一次党费 is not 农民党员每月交多少党费, nor 能多交党费吗
+                    continue
                 shared = sum(weight(w) for w in ask if w in asked)
                 mine = shared / total
                 theirs = shared / (sum(weight(w) for w in ask) or 1.0)

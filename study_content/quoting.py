@@ -205,6 +205,14 @@ def _states(pattern: re.Pattern[str], unit: str | None, clause: str) -> bool:
     return bool(re.search(rf"{_NOT_AFTER}{_NUM}+(?:个|名|位)?{unit}", clause))
 
 
+# Kinds that answer each other: 党啥时候成立的 (when) is answered by 1921年 (which year).
+_ALIKE = ({Kind.YEAR, Kind.DATE, Kind.EVENT}, {Kind.COUNT, Kind.LIST})
+
+
+def alike(asked: Kind, foreseen: Kind) -> bool:
+    return asked is foreseen or any(asked in group and foreseen in group for group in _ALIKE)
+
+
 def kind_of(question: str) -> Kind:
     for kind, pattern in _ASKS:
         if pattern.search(question):
