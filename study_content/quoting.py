@@ -297,6 +297,10 @@ def span(paragraphs: list[list[str]], paragraph: int, position: int) -> Span:
         if _length(current[start : end + 1]) > QUOTE_MAX:
             break
         end += 1
+    while start > 0 and end == len(current) and _length(current[start:end]) < QUOTE_MIN:
+        if _length(current[start - 1 : end]) > QUOTE_MAX or leans_back(current[start - 1]):
+            break
+        start -= 1  # the paragraph's last sentence, short: what comes before it is its context
     found = [(paragraph, n) for n in range(start, end)]
     length = _length(current[start:end])
     if start == 0 and paragraph > 0 and _FIRST_ITEM.match(current[0]):

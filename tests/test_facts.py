@@ -51,8 +51,9 @@ def test_a_question_asked_as_the_authors_foresaw_gets_their_answer_and_its_passa
     [found, *_] = index.search("咱那个活动室啥时候能去啊")
     assert found.unit.id == "activity-room"
     assert found.answer == "党员活动室每周二、周四下午向党员开放。"
+    # The passage around it: its paragraph, short enough to be read whole.
     assert found.text.startswith(
-        "党员活动室每周二、周四下午向党员开放，其他时间可以向网格党小组组长预约。"
+        "党员活动室是社区党组织开展组织生活的场所。党员活动室每周二、周四下午向党员开放，"
     )
     [borrow, *_] = index.search("活动室的书能借回家吗？")
     assert borrow.answer == "借阅登记后可以带回家读，两周内归还。"
