@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from enum import Enum
 
 QUOTE_MIN, QUOTE_MAX = 150, 300  # characters of a quotation built around the answer
@@ -252,13 +251,6 @@ def sentences(paragraph: str) -> Iterator[str]:
             piece += clause
         if piece:
             yield piece
-
-
-@dataclass(frozen=True)
-class Sentence:
-    paragraph: int
-    position: int  # within its paragraph
-    text: str
 
 
 def split(body: str) -> list[list[str]]:

@@ -48,9 +48,7 @@ _SENTENCE = re.compile(r"[^。！？；]+[。！？；]*[”’」』）)]*")  #
 
 
 def _sentences(line: str) -> Iterator[str]:
-    line = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", line)  # Markdown, as the reader sees it
-    line = re.sub(r"[*_`]+", "", re.sub(r"^\s*(?:#{1,6}|>|[-*+]|\d+[.)])\s+", "", line)).strip()
-    for sentence in _SENTENCE.findall(line):
+    for sentence in _SENTENCE.findall(quoting.plain(line)):  # Markdown, as the reader sees it
         # A run-on sentence is quoted in pieces rather than not at all.
         yield from (sentence[i : i + PASSAGE_MAX] for i in range(0, len(sentence), PASSAGE_MAX))
 
