@@ -49,6 +49,25 @@ def _actor_id(actor: Member | None) -> int | None:
     return actor.id if actor else None
 
 
+async def _record(
+    target: Member,
+    kind: MemberChangeKind,
+    actor: Member | None,
+    before: str,
+    after: str,
+    reason: str,
+) -> None:
+    """One line of the member's change history: who changed what, from what, to what, why."""
+    await MemberChange.create(
+        member=target,
+        kind=kind,
+        actor_id=_actor_id(actor),
+        before=before,
+        after=after,
+        reason=reason.strip()[:200],
+    )
+
+
 async def change_role(
     target: Member,
     role: Role,
@@ -71,14 +90,7 @@ async def change_role(
     async with in_transaction():
         target.role = role
         await target.save(update_fields=["role", "updated_at"])
-        await MemberChange.create(
-            member=target,
-            kind=MemberChangeKind.ROLE,
-            actor_id=_actor_id(actor),
-            before=before.value,
-            after=role.value,
-            reason=reason.strip()[:200],
-        )
+        await _record(target, MemberChangeKind.ROLE, actor, before.value, role.value, reason)
     await _forget(target, identities)
     log.info("role changed", extra={"member_id": target.id, "actor_id": _actor_id(actor)})
     return target
@@ -120,22 +132,17 @@ async def transfer(
         if dropped:
             target.role = Role.MEMBER
         await target.save(update_fields=["organisation_id", "group_id", "role", "updated_at"])
-        await MemberChange.create(
-            member=target,
-            kind=MemberChangeKind.TRANSFER,
-            actor_id=_actor_id(actor),
-            before=before_path,
-            after=destination.path,
-            reason=reason.strip()[:200],
+        await _record(
+            target, MemberChangeKind.TRANSFER, actor, before_path, destination.path, reason
         )
         if dropped:
-            await MemberChange.create(
-                member=target,
-                kind=MemberChangeKind.ROLE,
-                actor_id=_actor_id(actor),
-                before=old_role.value,
-                after=Role.MEMBER.value,
-                reason="调动后不再担任原组织职务",
+            await _record(
+                target,
+                MemberChangeKind.ROLE,
+                actor,
+                old_role.value,
+                Role.MEMBER.value,
+                "调动后不再担任原组织职务",
             )
     await _forget(target, identities)
     log.info("member moved", extra={"member_id": target.id, "actor_id": _actor_id(actor)})
