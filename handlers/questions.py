@@ -53,21 +53,19 @@ def _short(text: str) -> str:
     return text if len(text) <= 20 else text[:20] + "…"
 
 
-def reply(question: str, index: CorpusIndex) -> str:
+def reply(question: str, index: CorpusIndex, found: list[Passage] | None = None) -> str:
     """The retrieval answer as the member reads it: the quotation, or the honest 没有找到."""
-    found = index.search(question)
+    found = index.search(question) if found is None else found
     return quote(question, found) if found else dont_know(question, index)
 
 
 async def answer(question: str, index: CorpusIndex, answerer: LLMAnswerer | None) -> str:
     found = index.search(question)
-    if not found:
-        return dont_know(question, index)
-    if answerer is not None:
+    if found and answerer is not None:
         phrased = await answerer.answer(question, found)
         if phrased:
             return phrased
-    return quote(question, found)
+    return reply(question, index, found)
 
 
 @router.message(asked)
