@@ -29,6 +29,8 @@ OPENING = 0.5  # and up to this for a definition or list near the unit's start
 SECOND, QUOTE_TWO = 0.7, 380  # a second place quoted: its score share, the length of both
 ASK_MATCH = 0.7  # how closely a question must match a way members ask a unit's fact
 KEY_IDF = 2.0  # a question word this rare can anchor an answer line
+DEFINES = 0.5  # a definition found counts as this close a match of the question to an ask
+HEADED = 0.5  # a paragraph headed by a word of the question ("基本任务：") is about it
 QUOTED = 0.3  # a definition question: a sentence quoting a text at length
 IMPLIED = 0.6  # a question word in the unit's title or tags counts this much in every sentence
 # A quiz fact of the unit is taken as the question's answer when it shares this much of the
@@ -140,6 +142,7 @@ class UnitAnswers:
         subject = self.subject
         phrases = words + [a + b for a, b in pairwise(words)]
         says = fact.says if fact else []
+        cited = quoting.quoted(question)
         said = sum(weight(w) for w in says) or 1.0
         best: _Sentence | None = None
         best_score, best_share = -1.0, 0.0
@@ -151,11 +154,13 @@ class UnitAnswers:
                 )
                 / total
             )
-            score = share + (CUE if quoting.holds(kind, sentence.text) else 0.0)
+            score = share + (CUE if quoting.holds_asked(kind, sentence.text, question) else 0.0)
             if kind in quoting.OPENING:  # what a thing is, a unit says first
                 score += OPENING * (1 - sentence.paragraph / len(self.paragraphs))
             if sentence.text.rstrip("”’」』）)").endswith(("？", "?")):
                 score *= LEANS  # "谁来讲？" asks; the answer is the sentence after it
+            if any(phrase in sentence.text for phrase in cited):
+                score += CUE  # the sentence holding the words the member quotes
             if quoting.near(kind, sentence.text, words):
                 score += NEAR
             if says:  # the sentence the unit's own answer comes from
@@ -164,6 +169,8 @@ class UnitAnswers:
                 score += CUE
             if kind is quoting.Kind.DEFINITION and quoting.quotes_text(sentence.text):
                 score += QUOTED  # 誓词全文是：“我志愿加入中国共产党……”
+            if any(len(w) > 1 and sentence.text.startswith(w + "：") for w in phrases):
+                score += HEADED  # 基本任务：… is the paragraph about 基本任务
             if quoting.leans_back(sentence.text):  # quotable only with the one before it
                 score *= LEANS
             scored.append((score, sentence))
@@ -172,7 +179,7 @@ class UnitAnswers:
         if best is None:
             return None
         if kind in quoting.CHECKED and (
-            not quoting.holds(kind, best.text) or best_share < CHECKED_SHARE
+            not quoting.holds_asked(kind, best.text, question) or best_share < CHECKED_SHARE
         ):
             # 二十一大啥时候开, 社区服务中心电话多少: the unit is about it, but holds no date or
             # number to give, or only in a sentence about something else (全国一共有多少党员)
@@ -200,7 +207,14 @@ class UnitAnswers:
         line = quoting.answer_line(kind, best.text, key, question)
         if line is None and fact and quoting.states(kind, fact.explanation, key, question):
             line = fact.explanation  # the unit's own one-line statement of that fact
-        return text, line, 0.0
+        # A unit saying what the asked-about thing is (党支部是党的基础组织) answers 是个啥
+        # before one that merely mentions it — unless one item is asked for (义务第一条是啥).
+        said_what = (
+            kind is quoting.Kind.DEFINITION
+            and not any(w.startswith("第") for w in words)
+            and quoting.defines(best.text, [w for w in words if len(w) > 1])
+        )
+        return text, line, DEFINES * said_what
 
     def _asked_fact(
         self, words: list[str], total: float, kind: quoting.Kind, weight: Weight
@@ -212,7 +226,7 @@ class UnitAnswers:
         asked = set(words)
         for fact in self.asked:
             for ask, wants in zip(fact.asks, fact.kinds, strict=True):
-                if kind in quoting.CRISP and not quoting.alike(kind, wants):
+                if kind in quoting.MATCHED and not quoting.alike(kind, wants):
                     # 党员多久交一次党费 is not 农民党员每月交多少党费, nor 能多交党费吗
                     continue
                 shared = sum(weight(w) for w in ask if w in asked)

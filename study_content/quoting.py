@@ -44,6 +44,7 @@ class Kind(Enum):
 
 
 _NUM = r"[0-9０-９一二两三四五六七八九十百千半几]"
+_FIGURE_NUM = r"[0-9０-９一二两三四五六七八九十百千半]"
 # First match wins: 多久开一次 is a frequency, 多久 alone a duration.
 _ASKS: list[tuple[Kind, re.Pattern[str]]] = [
     (Kind.AGE, re.compile(r"多少岁|几岁|多大年纪|多大岁数|年龄|年满")),
@@ -56,7 +57,9 @@ _ASKS: list[tuple[Kind, re.Pattern[str]]] = [
     ),
     (
         Kind.AMOUNT,
-        re.compile(r"交多少|多少钱|多少元|几块|多少块|百分之几|比例|交几|多少党费|党费.{0,4}多少"),
+        re.compile(
+            r"交多少|多少钱|多少元|几块|多少块|百分之几|比例|交几|几个点|多少党费|党费.{0,4}多少"
+        ),
     ),
     (Kind.YEAR, re.compile(r"哪一?年|几几年|年份|那一年")),
     (
@@ -76,22 +79,23 @@ _ASKS: list[tuple[Kind, re.Pattern[str]]] = [
     (
         Kind.PURPOSE,
         re.compile(
-            r"用到哪|用在哪|用哪|干啥用|做什么用|干什么用|有什么用|有啥用|用途|花在哪|花到哪"
+            r"用到哪|用在哪|用哪|干啥用|做什么用|干什么用|有什么用|有啥用|用途|花在哪|花到哪|花哪"
         ),
     ),
     (Kind.EVENT, re.compile(r"哪次|哪一次|哪个会|什么会|啥会|哪届")),
+    (Kind.YES_NO, re.compile(r"是不是")),  # 是不是对谁都管: whether, not who
     (Kind.WHO, re.compile(r"谁|哪个人|什么人|哪位|哪些人")),
     (Kind.WHERE, re.compile(r"哪里|哪儿|在哪|什么地方|啥地方|地点|何地")),
     (
         Kind.YES_NO,
         re.compile(
-            r"能不能|能否|可不可以|可以吗|行不行|行吗|算不算|算.{1,8}吗|要不要|需不需要|需要.{1,8}吗|是否|会不会|有没有|可以.{1,8}吗|能.{1,8}吗|得.{0,6}吗|允许"
+            r"(\w)不\1|能不能|能否|可不可以|可以吗|行不行|行吗|算不算|算.{1,8}吗|要不要|需不需要|需要.{1,8}吗|是否|会不会|有没有|可以.{1,8}吗|能.{1,8}吗|得.{0,6}吗|允许|是不是|[要会该].{1,8}吗[？?]?$|[能违算].{0,6}不[？?]?$"
         ),
     ),
     (
         Kind.DEFINITION,
         re.compile(
-            r"是什么|是啥|是哪些|什么是|啥是|什么意思|啥意思|指什么|指啥|指的是|含义|内涵|原文|怎么说|怎么念|怎么讲|内容|有哪些|有啥|包括"
+            r"是什么|是啥|是个啥|是哪些|什么是|啥是|什么意思|啥意思|指什么|指啥|指的是|含义|内涵|原文|怎么说|怎么念|怎么讲|内容|有哪些|有啥|包括"
         ),
     ),
 ]
@@ -103,8 +107,8 @@ _HOLDS: dict[Kind, re.Pattern[str]] = {
         rf"至少{_NUM}+次|{_NUM}+次|定期|经常"
     ),
     Kind.DURATION: re.compile(rf"{_NUM}+(?:年|个月|天|日|周|小时)|{_NUM}+个?(?:半)?月"),
-    Kind.COUNT: re.compile(
-        rf"(?<!第){_NUM}+(?:项|种|个|条|类|方面|名|位|人|点|步|服从|意识|自信|维护|确立|务必|里|公里|票)|"
+    Kind.COUNT: re.compile(  # 几个方面 is no count: 几 asks, it does not tell
+        rf"(?<!第){_FIGURE_NUM}+(?:项|种|个|条|类|方面|名|位|人|点|步|服从|意识|自信|维护|确立|务必|里|公里|票)|"
         r"一共|共有"
     ),
     Kind.LIST: re.compile(
@@ -156,10 +160,16 @@ CRISP = frozenset(
     {Kind.FREQUENCY, Kind.DURATION, Kind.COUNT, Kind.YEAR, Kind.DATE, Kind.AMOUNT, Kind.AGE}
     | {Kind.NUMBER, Kind.EVENT}
 )
+# Kinds a foreseen ask must share to be taken as the question: 三会一课是哪几个会 (a list) is not
+# 一课是啥 (what one of them is).
+MATCHED = CRISP | {Kind.LIST}
 # Kinds whose answer is most often where a unit opens: what a thing is, what it consists of.
 OPENING = frozenset({Kind.DEFINITION, Kind.LIST, Kind.OTHER})
+# Kinds whose answer, asked of 最近 or 下个月, is news or the branch's own calendar; not an
+# amount (今年党费交多少: the rates hold) nor whether one may (今年还要交党费吗).
+LOCAL_KINDS = frozenset(Kind) - {Kind.AMOUNT, Kind.YES_NO}
 # Kinds a unit answers only if one of its sentences holds that kind of fact.
-CHECKED = frozenset({Kind.YEAR, Kind.AMOUNT, Kind.AGE, Kind.NUMBER, Kind.COUNT})
+CHECKED = frozenset({Kind.YEAR, Kind.AMOUNT, Kind.AGE, Kind.NUMBER, Kind.COUNT, Kind.PURPOSE})
 # What a short answer line must hold, by kind: stricter than what makes a sentence likely (a
 # bare 一次 or 经常 is no frequency, 第十二条 no count, 2021年 no duration).
 _NOT_AFTER = r"(?<![第前后头末0-9０-９一二两三四五六七八九十百千])"  # 第十二条, 后四项
@@ -219,9 +229,30 @@ def kind_of(question: str) -> Kind:
     return Kind.OTHER
 
 
+_QUOTES = re.compile(r"[“\"「『‘']([^”\"」』’']{2,20})[”\"」』’']")
+
+
+def quoted(question: str) -> list[str]:
+    """The words a question quotes from the text: “吃苦在前”."""
+    return _QUOTES.findall(question)
+
+
 def holds(kind: Kind, sentence: str) -> bool:
     pattern = _HOLDS.get(kind)
     return bool(pattern and pattern.search(sentence))
+
+
+_PEOPLE = re.compile(  # not 五位一体
+    rf"{_FIGURE_NUM}+(?:多|余)?(?:万|千|百)?(?:人|名|位(?!一体))|半数|过半|三分之二|多数"
+)
+
+
+def holds_asked(kind: Kind, sentence: str, question: str) -> bool:
+    """`holds`; and a count of people (多少人, 几名) only from a sentence counting people (13名,
+    半数以上), not 四个方面."""
+    if kind is Kind.COUNT and _asked_unit(question) in ("人", "名", "位"):
+        return bool(_PEOPLE.search(sentence))
+    return holds(kind, sentence)
 
 
 def leans_back(sentence: str) -> bool:

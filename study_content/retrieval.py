@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 from study_content import quoting
 from study_content.answering import UnitAnswers
-from study_content.corpus import Unit
-from study_content.words import DOMAIN_TERMS, analyse, covers, in_the_corpus_words
+from study_content.corpus import Unit, as_read
+from study_content.words import DOMAIN_TERMS, analyse, covers, in_the_corpus_words, is_filler
 
 K1, B = 1.5, 0.75
 BIGRAM_WEIGHT = 0.3  # bigrams back words up; a stray bigram must not outvote a word
@@ -39,12 +39,31 @@ RELATIVE = 0.5  # later results must rank within this factor of the first
 # rank a unit that merely mentions it above the one about the subject (党员义务第一条); a
 # unit below the first is taken only by a subject term it is about.
 FIRST_TRIES = 3
+FILLER = 0.3  # a pronoun, adverb or time word (那会儿, 到底, 那天): its weight counts this much
 UNSEEN_CHAR = 0.5  # the weight of a single character no unit uses, as a share of a word's
 STRICT_SHARE = 0.8  # of the question's weight, for a unit below the first without a subject term
+QUOTED_BOOST = 1.0  # a unit holding the very words a question quotes ranks this much higher
 ASKED_BOOST = 1.0  # a unit's rank grows by this share of how closely one of its asks matched
 
 _HAN = re.compile(r"[\u4e00-\u9fff]")
+# A date, name or number of this branch's own calendar (今年评上的, 下个月几号): not study matter.
+_OUR_CALENDAR = re.compile(
+    r"下个?月|下个?(?:周|星期|礼拜)|上个?月|明天|后天|今天|昨天|今年|明年|去年|本月|这个月|本周|这周|"
+    r"最近|近期|近来|眼下"
+)
 _SENTENCE = re.compile(r"[^。！？；]+[。！？；]*[”’」』）)]*")  # a closing quote stays with it
+
+
+_CLAUSE_END = re.compile(r"(?<=[，,。；;！!？?])")
+_ASKS = re.compile(r"吗|呢|啥|什么|哪|几|多少|多久|咋|怎|谁|是不是|不[？?]?$|[？?]")
+
+
+def _asking_part(question: str) -> str:
+    """The clauses of the question that ask (啥, 哪, 几, 吗…), from the first to the last, without
+    what the member says before or after them (我是预备党员，… / …？我家孩子17)."""
+    clauses = [c for c in _CLAUSE_END.split(question.strip()) if c.strip()]
+    asking = [n for n, clause in enumerate(clauses) if _ASKS.search(clause)]
+    return "".join(clauses[asking[0] : asking[-1] + 1]) if asking else question
 
 
 def _sentences(line: str) -> Iterator[str]:
@@ -106,6 +125,7 @@ class CorpusIndex:
         self._idf_unseen = math.log(1 + (n + 0.5) / 0.5)  # a word no unit uses weighs the most
         subjects = [analyse(" ".join((u.title, *u.tags))) for u in self._units]
         self._subjects = [set(s.all()) for s in subjects]
+        self._read = [as_read(u.body) for u in self._units]
         # Read sentence by sentence when first asked about: half the build, and most units of
         # a process's life are never quoted.
         self._answers: list[UnitAnswers | None] = [None] * len(self._units)
@@ -145,13 +165,31 @@ class CorpusIndex:
     def _weight(self, term: str) -> float:
         if term not in self._idf and len(term) == 1:
             return self._idf_unseen * UNSEEN_CHAR  # 乱, 咱: a stray character, not a subject
-        return self._idf.get(term, self._idf_unseen) * (BIGRAM_WEIGHT if term[0] == "\0" else 1.0)
+        weight = self._idf.get(term, self._idf_unseen)
+        if term[0] == "\0":
+            return weight * BIGRAM_WEIGHT
+        return weight * FILLER if len(term) > 1 and is_filler(term) else weight
 
     def search(self, question: str, limit: int = 3) -> list[Passage]:
         """Confident matches, best first (at most one passage per unit); [] when nothing matches
         well enough."""
         if limit <= 0 or len(question) > MAX_QUESTION or not _HAN.search(question):
             return []  # a paste; or no Chinese at all ({{7*7}}, 12345): nothing to look up
+        found = self._search(question, limit)
+        asking = _asking_part(question)
+        before = question[: question.find(asking)]
+        if not found and asking != question and not self._about_else(before):
+            # 我是预备党员，想问下…几个才能建支部: what a member says of themselves first weighs
+            # as much as the question; the question is the asking part (and what follows it,
+            # 俺老伴天天去庙里烧香, is only why they ask).  Not when what comes first is what no
+            # unit speaks of (楼上漏水物业不管，我该找谁): that is the subject.
+            found = self._search(asking, limit)
+        return found
+
+    def _about_else(self, text: str) -> bool:
+        return any(self._unknown(w) for w in analyse(in_the_corpus_words(text)).words)
+
+    def _search(self, question: str, limit: int) -> list[Passage]:
         asked = analyse(in_the_corpus_words(question))
         inside = set(asked.parts) - set(asked.words)
         query = {
@@ -173,18 +211,29 @@ class CorpusIndex:
             for position in self._subject_units.get(term, ()) if term[0] != "\0" else ():
                 if position in best:
                     ranks[position] += SUBJECT_BOOST * weight
+        for phrase in quoting.quoted(question):
+            # 义务里头“吃苦在前”后面是啥: a member quoting the text asks about where it stands.
+            for position in best:
+                if phrase in self._read[position]:
+                    ranks[position] *= 1 + QUOTED_BOOST
         words = list(dict.fromkeys(asked.words))
         total = sum(self._weight(w) for w in words)
         kind = quoting.kind_of(unicodedata.normalize("NFKC", question))
-        if kind is quoting.Kind.YES_NO and any(self._unknown(w) for w in words):
-            return []  # 入党以后能分房子吗: whether one may do what no unit mentions
+        # 入党以后能分房子吗: whether one may do what no unit mentions.  A yes/no question with a
+        # word no unit uses is answered only by a unit holding most of the rest of it (记录能不能
+        # 回家补写), never by the subject term alone.
+        unnamed = kind is quoting.Kind.YES_NO and any(self._unknown(w) for w in words)
+        if kind in quoting.LOCAL_KINDS and _OUR_CALENDAR.search(question):
+            return []  # 下个月党员大会几号开: the units are timeless; the branch's dates are not
         found: list[Passage] = []
         ranked = sorted(ranks, key=lambda p: (-ranks[p], p))  # ties: corpus order
         wanted = max(limit, 3) + 2  # the same candidates whatever the limit
         for tried, position in enumerate(ranked):
             if ranks[position] < ranks[ranked[0]] * RELATIVE and found:
                 break
-            if self._confident(words, total, best[position], named_only=tried > 0 and not found):
+            if self._confident(
+                words, total, best[position], named_only=tried > 0 and not found, unnamed=unnamed
+            ):
                 quoted = self._answers_of(position).quote(words, kind, question, self._weight)
                 if quoted is None:  # about the subject, but without the fact asked for
                     continue
@@ -204,25 +253,36 @@ class CorpusIndex:
         not 乱发言, whose 发言 the units use)."""
         return (
             len(word) > 1
+            and not is_filler(word)
             and word not in self._idf
             and not any("\0" + word[i : i + 2] in self._idf for i in range(len(word) - 1))
         )
 
     def _confident(
-        self, words: list[str], total: float, doc: int, *, named_only: bool = False
+        self,
+        words: list[str],
+        total: float,
+        doc: int,
+        *,
+        named_only: bool = False,
+        unnamed: bool = False,
     ) -> bool:
         """Enough of the question is in the unit.  `named_only`: only by a subject term the
         unit is about, or nearly all of the question (a unit ranked below an unconfident first
-        one needs that much)."""
+        one needs that much).  `unnamed`: a subject term alone is not enough."""
         position = self._docs[doc][0]
         have = self._unit_terms[position]
         covered = [w for w in words if covers(w, have)]
         matched = sum(self._weight(w) for w in covered)
         share = matched / total if total else 0.0
-        if any(w in self._named[position] and self._weight(w) >= NAMED_IDF for w in covered):
+        if not unnamed and any(
+            w in self._named[position] and self._weight(w) >= NAMED_IDF for w in covered
+        ):
             return share >= NAMED_SHARE
         if named_only:  # or nearly every word of the question
             return matched >= MIN_MATCHED and share >= STRICT_SHARE
+        if unnamed:  # most of the question, by its other words
+            return matched >= MIN_MATCHED and share >= MIN_SHARE
         return (matched >= MIN_MATCHED and share >= MIN_SHARE) or (
             matched >= SHORT_MATCHED and share >= SHORT_SHARE
         )

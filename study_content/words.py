@@ -9,6 +9,7 @@ a text segment differently.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import unicodedata
 from typing import NamedTuple
@@ -31,7 +32,7 @@ DOMAIN_TERMS = """
 中国式现代化 社会主要矛盾 新时代 全面从严治党 会议记录 工作台账 三个代表
 两学一做 一大 七大 十四大 十八大 十九大 二十大 志愿服务 基层治理 历史决议
 十五大 十六大 十七大 二十一大 二十二大
-党员义务 党员权利 多交 少交 免交 多缴
+党员义务 党员权利 多交 少交 免交 多缴 因事 宣誓 优亲厚友 党纪处分
 """.split()
 
 # Question words and filler: they say nothing about which unit answers.
@@ -52,6 +53,7 @@ STOPWORDS = frozenset(
     多少项 多少种 一次 几年 多长 时间 发 发一下 原文 原话 那句 全文 哪天 哪次 哪一次
     不了 咋弄 咋说 咋定 咋搞 该 该咋 好久 好久没 去过 一声 下来 有人 看到 处在 这时候
     完 完了 再 俩 岁数 哪去 哪儿去 到底是 能不 行不 不行 图个 图啥 是个 个啥 些啥 人家 不能自己
+    算不算 可不可以 行不行 要不要 需不需要 能否 是否 哩 嘞 咧 喽 一趟 一圈 一下子
     """.split()
 )
 
@@ -72,6 +74,23 @@ def _jieba() -> jieba.Tokenizer:
                 tokenizer.add_word(term)  # cut 哪天 whole so that it drops, not 哪 and a stray 天
             _tokenizer = tokenizer
         return _tokenizer
+
+
+# jieba's dictionary tags each word: pronouns (那会儿, 别的), prepositions (除了), adverbs (先,
+# 到底), localisers (最后, 之前), time words (那天), numerals and particles.  Such a word says
+# little of what is asked however rare it is in the units; nouns and verbs carry the subject.
+_FILLER_TAGS = frozenset("r p c d f t u y e o ad tg k".split())
+_fillers: frozenset[str] | None = None
+
+
+def is_filler(word: str) -> bool:
+    global _fillers
+    if _fillers is None:
+        with _jieba().get_dict_file() as lines:
+            tagged = (line.decode("utf-8").split() for line in lines)
+            found = {w[0] for w in tagged if len(w) == 3 and w[2] in _FILLER_TAGS}
+        _fillers = frozenset(found - set(DOMAIN_TERMS))
+    return word in _fillers
 
 
 def _keep(token: str) -> bool:
@@ -133,15 +152,86 @@ SAYINGS = {
     "有事": "因事",
     "失联": "失去联系",
     "评星": "星级",
+    "腿脚": "行动不便",  # 腿脚不好的老党员
+    "生病": "重病",
+    "病": "重病",
+    "拿走": "剥夺",
+    "谣言": "传谣",
+    "信佛": "信仰宗教",
+    "拜佛": "信仰宗教",
+    "说理": "申辩",  # 处分时能为自己说理不
+    "出去玩": "游玩",
+    "低保": "社会救助",
+    "亲戚": "优亲厚友",  # 评低保照顾亲戚
+    "办不成": "办不了",
+    "认领": "接单",  # 四单制: a member claims a resident's order
+    "自个儿": "自己",
+    "年纪": "年龄",
+    "党的纪律": "纪律",
+    "普通党员": "党员",
+    "指派": "指定",
+    "游山玩水": "游玩",
+    "大伙": "大家",
+    "大伙儿": "大家",
+    "名次": "座次",
+    "排名": "排座次",
+    "收下": "收",
+    "烧香拜佛": "信仰宗教",
+    "角色": "作用",
+    "看法": "意见",
+    **{kin: "亲属" for kin in "表舅 舅舅 姑姑 姨妈 叔叔 侄子 外甥 表哥 表姐 表弟 堂哥".split()},
 }
+# Phrases members say for what the units word otherwise: 后面那四项 is the units' 后四项, 去不了
+# is 不能参加, 转过来 is 转, 之前 is 前.
+PHRASINGS = [
+    (re.compile(r"(前|后)面?(?:那|的)?([一二三四五六七八九两]项)"), r"\1\2"),
+    (re.compile(r"(?:去|来|参加)(?:不了|不成)"), "不能参加"),
+    (
+        re.compile(r"(?:腿脚|身子骨|身体)(?:不利索|不中用?了?|不好使|不行了?|不灵便|不方便)"),
+        "行动不便",
+    ),
+    (re.compile(r"([转接])(?:过来|过去|回来|回去)"), r"\1"),
+    (re.compile(r"之前"), "前"),
+    (re.compile(r"硬要求"), "硬性要求"),
+    (re.compile(r"回家再?(补)"), r"会后\1"),
+    (re.compile(r"散会(?:以?后)?"), "会后"),
+    (re.compile(r"照着?办"), "执行"),
+    # 八十多了, 俺78了: an age past sixty is the units' 年老
+    (
+        re.compile(r"[六七八九]十(?:多|好几|[一二三四五六七八九])岁?|(?<!\d)[6-9]\d(?=岁|了)岁?"),
+        "年老",
+    ),
+    (re.compile(r"(?<!邓)小平"), "邓小平"),
+    (re.compile(r"志愿活儿?"), "志愿服务"),
+    (re.compile(r"(?:超市|购物|消费|礼品|加油)(?:卡|券)"), "购物卡"),
+    # 老听人说…: hearsay, not the question (听讲 stays)
+    (
+        re.compile(
+            r"(?:老|常|总|也)?听(?:(?:人|别人|人家|大家|他们)?说|(?:人|别人|人家|大家)讲)过?"
+        ),
+        "",
+    ),
+    (re.compile(r"联系不上|找不着|找不到人"), "失去联系"),
+    (re.compile(r"(?<!包)包(?:了|下来|揽)"), "包办"),
+]
 # Slips of the pinyin keyboard members make, typed for the words they meant: 党费怎么教.
-SLIPS = {"会义": "会议", "怎么教": "怎么交", "咋教": "咋交", "预备其": "预备期", "多就": "多久"}
+SLIPS = {
+    "会义": "会议",
+    "怎么教": "怎么交",
+    "咋教": "咋交",
+    "预备其": "预备期",
+    "多就": "多久",
+    "党废": "党费",
+    "双报道": "双报到",
+}
 
 
 def in_the_corpus_words(question: str) -> str:
     question = unicodedata.normalize("NFKC", question).lower()
     for slip, meant in SLIPS.items():
         question = question.replace(slip, meant)
+    for pattern, meant in PHRASINGS:
+        question = pattern.sub(meant, question)
     words = _jieba().cut(question, HMM=False)
     return "".join(SAYINGS.get(word, word) for word in words)
 
