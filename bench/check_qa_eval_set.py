@@ -7,7 +7,8 @@ every problem found; exits 1 if there is any problem.  It reads only the TOML fi
 corpus (`study_content.corpus`), never the answering code.
 
 What is checked:
-  * at least 150 [[answerable]] and 30 [[unanswerable]] cases; no question appears twice
+  * at least 150 [[answerable]] and 30 [[unanswerable]] cases (50 and 10 in a blind set,
+    qa_eval_blind*.toml); no question appears twice
     (across all three arrays, compared after trimming whitespace);
   * each answerable case has a non-empty `q`, 1-3 `must` entries (4 for kind = "list"), and
     a `topic` that is the id of a shipped unit;
@@ -32,7 +33,8 @@ from pathlib import Path
 from study_content.corpus import SHIPPED, load_corpus
 
 DEFAULT = Path(__file__).with_name("qa_eval_set.toml")
-MIN_ANSWERABLE, MIN_UNANSWERABLE = 150, 30
+MIN_ANSWERABLE, MIN_UNANSWERABLE = 150, 30  # the main set; a blind set (qa_eval_blind*):
+MIN_BLIND = 50, 10
 WHY = {"off-topic", "not in corpus", "nonsense", "hostile"}
 KINDS = {
     "frequency",
@@ -92,10 +94,13 @@ def check(path: Path) -> tuple[list[str], list[str], list[str]]:
     problems: list[str] = []
     notes: list[str] = []
 
-    if len(answerable) < MIN_ANSWERABLE:
-        problems.append(f"only {len(answerable)} answerable cases; need {MIN_ANSWERABLE}")
-    if len(unanswerable) < MIN_UNANSWERABLE:
-        problems.append(f"only {len(unanswerable)} unanswerable cases; need {MIN_UNANSWERABLE}")
+    least = (
+        MIN_BLIND if path.name.startswith("qa_eval_blind") else (MIN_ANSWERABLE, MIN_UNANSWERABLE)
+    )
+    if len(answerable) < least[0]:
+        problems.append(f"only {len(answerable)} answerable cases; need {least[0]}")
+    if len(unanswerable) < least[1]:
+        problems.append(f"only {len(unanswerable)} unanswerable cases; need {least[1]}")
 
     seen: Counter[str] = Counter(
         c.get("q", "").strip() for c in [*answerable, *unanswerable, *pending]

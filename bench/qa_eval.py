@@ -135,9 +135,37 @@ def latency_p95(index: CorpusIndex, questions: Sequence[str], rounds: int = 3) -
     return times[max(0, -(-len(times) * 95 // 100) - 1)]
 
 
+def report(r: Result, name: str, show: str) -> None:
+    print(f"qa evaluation: {r.answerable} answerable and {r.unanswerable} unanswerable ({name})")
+    print(
+        f"right     {len(r.right):4d} / {r.answerable}  {r.right_share:.1%}"
+        f"  (target ≥ {TARGET_RIGHT:.0%}: {'PASS' if r.right_share >= TARGET_RIGHT else 'FAIL'})"
+    )
+    print(f"wrong     {len(r.wrong):4d}  answered without the fact asked for")
+    print(f"refused   {len(r.refused):4d}  answerable, but said 没有找到")
+    declined = len(r.declined) / r.unanswerable if r.unanswerable else 0.0
+    print(f"declined  {len(r.declined):4d} / {r.unanswerable}  {declined:.1%} honestly refused")
+    print(f"invented  {len(r.invented):4d}  (target 0: {'PASS' if not r.invented else 'FAIL'})")
+    if show != "none":
+        for q, missing in r.wrong:
+            print(f"  wrong    {q}  — missing {missing}")
+        for q in r.refused:
+            print(f"  refused  {q}")
+        for q, why in r.invented:
+            print(f"  invented {q}  — {why}")
+    if show == "all":
+        for q in r.right:
+            print(f"  right    {q}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench/qa_eval.py", description=__doc__.splitlines()[0])
-    parser.add_argument("--set", type=Path, default=SET, help="evaluation set (TOML)")
+    parser.add_argument(
+        "--set", type=Path, action="append", help="evaluation set (TOML); may be repeated"
+    )
+    parser.add_argument(
+        "--blind", action="store_true", help="the main set and every qa_eval_blind*.toml"
+    )
     parser.add_argument("--multiplier", type=int, default=10, help="corpus × shipped for latency")
     parser.add_argument(
         "--show", choices=("wrong", "all", "none"), default="wrong", help="cases to list"
@@ -149,34 +177,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="every case, or the tuning part (3 in 4) or the held-out part (every 4th)",
     )
     args = parser.parse_args(argv)
-    answerable, unanswerable = load(args.set)
-    if args.part != "all":
-        answerable, unanswerable = (part(cases, args.part) for cases in (answerable, unanswerable))
+    sets = args.set or ([SET, *sorted(HERE.glob("qa_eval_blind*.toml"))] if args.blind else [SET])
     index = CorpusIndex.build(load_corpus(SHIPPED))
-    r = evaluate(index, answerable, unanswerable)
-    print(
-        f"qa evaluation: {r.answerable} answerable and {r.unanswerable} unanswerable questions"
-        f" ({args.set.name}, {args.part}), {len(index.topics())} topics"
-    )
-    print(
-        f"right     {len(r.right):4d} / {r.answerable}  {r.right_share:.1%}"
-        f"  (target ≥ {TARGET_RIGHT:.0%}: {'PASS' if r.right_share >= TARGET_RIGHT else 'FAIL'})"
-    )
-    print(f"wrong     {len(r.wrong):4d}  answered without the fact asked for")
-    print(f"refused   {len(r.refused):4d}  answerable, but said 没有找到")
-    declined = len(r.declined) / r.unanswerable if r.unanswerable else 0.0
-    print(f"declined  {len(r.declined):4d} / {r.unanswerable}  {declined:.1%} honestly refused")
-    print(f"invented  {len(r.invented):4d}  (target 0: {'PASS' if not r.invented else 'FAIL'})")
-    if args.show != "none":
-        for q, missing in r.wrong:
-            print(f"  wrong    {q}  — missing {missing}")
-        for q in r.refused:
-            print(f"  refused  {q}")
-        for q, why in r.invented:
-            print(f"  invented {q}  — {why}")
-    if args.show == "all":
-        for q in r.right:
-            print(f"  right    {q}")
+    asked: list[Case] = []
+    for path in sets:
+        answerable, unanswerable = load(path)
+        if args.part != "all":
+            answerable, unanswerable = (part(c, args.part) for c in (answerable, unanswerable))
+        asked += answerable + unanswerable
+        report(evaluate(index, answerable, unanswerable), f"{path.name}, {args.part}", args.show)
     if args.multiplier >= 1:
         sys.path.insert(0, str(HERE))
         from qa import corpus_of  # bench/qa.py: the same enlarged corpus
@@ -184,7 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         start = time.perf_counter()
         big = CorpusIndex.build(corpus_of(args.multiplier))
         build = time.perf_counter() - start
-        p95 = latency_p95(big, [c.q for c in answerable + unanswerable])
+        p95 = latency_p95(big, [c.q for c in asked])
         print(
             f"latency   p95 {p95:.2f} ms on {args.multiplier} × the corpus (index built in"
             f" {build:.1f} s)  (target < {TARGET_P95_MS:.0f} ms:"
