@@ -74,7 +74,7 @@ def percentile(values: list[float], p: float) -> float:
 
 async def a_year(branch: Any, rng: random.Random) -> int:
     """A realistic 2026 of `branch` and its 党小组, written straight to the tables."""
-    from server.meetings import (
+    from server.models.meetings import (
         Attendance,
         AttendeeRole,
         Meeting,
@@ -82,7 +82,7 @@ async def a_year(branch: Any, rng: random.Random) -> int:
         MeetingChange,
         MeetingStatus,
     )
-    from server.models import Member, MemberStatus, Organisation, OrgKind, Role
+    from server.models.people import Member, MemberStatus, Organisation, OrgKind, Role
     from server.services.meetings import COMMITTEE_ROLES
 
     active = Member.filter(status=MemberStatus.ACTIVE)
@@ -241,7 +241,7 @@ def timed(work: Callable[[], object], into: list[float]) -> None:
 
 async def run(args: argparse.Namespace) -> int:
     from server.db import close_database, open_database
-    from server.models import Member, Organisation, OrgKind
+    from server.models.people import Member, Organisation, OrgKind
     from server.services import ledger_records
     from server.services.demo import seed_demo
     from server.services.ledger import columns, ledger_xlsx, row_values, workbook

@@ -91,8 +91,8 @@ async def run(args: argparse.Namespace) -> int:
     from server.clock import Clock
     from server.db import close_database, open_database
     from server.metrics import Metrics
-    from server.models import Channel
-    from server.notices import Notice
+    from server.models.notices import Notice
+    from server.models.people import Channel
     from server.services.outbox import Outbox, Templates
     from server.wechat.client import WeChatClient
 

@@ -353,7 +353,7 @@ SNAPSHOT_FIELDS = (
 
 
 async def day_rows(day: date) -> dict[int, tuple[Any, ...]]:
-    from server.snapshots import TallySnapshot
+    from server.models.tallies import TallySnapshot
 
     rows = await TallySnapshot.filter(day=day).values("organisation_id", *SNAPSHOT_FIELDS)
     return {r["organisation_id"]: tuple(r[f] for f in SNAPSHOT_FIELDS) for r in rows}
@@ -417,7 +417,7 @@ async def run(args: argparse.Namespace) -> int:
 
     from server.clock import Clock
     from server.db import close_database, open_database
-    from server.models import Organisation, OrgKind
+    from server.models.people import Organisation, OrgKind
     from server.services.demo import seed_demo
     from server.services.report import tally_report
     from server.services.tally_export import to_xlsx

@@ -6,7 +6,7 @@ from server.admin.links import issue_link
 from server.clock import Clock
 from server.dispatch import ChatContext, Router
 from server.dispatch.filters import Keyword, bound
-from server.models import Member, MemberStatus
+from server.models.people import Member, MemberStatus
 from server.services.access import DASHBOARD_ROLES
 from server.settings import Settings
 

@@ -10,7 +10,7 @@ from server.clock import Clock, when_text
 from server.dispatch import Router
 from server.dispatch.context import text_after_number
 from server.dispatch.filters import Keyword, Pattern, bound
-from server.models import BRANCH_LEADERS, Channel, Member
+from server.models.people import BRANCH_LEADERS, Channel, Member
 from server.services import attendance, leave_notice, submissions
 from server.services.points import PointsRules
 from server.settings import Settings

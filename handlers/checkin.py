@@ -5,7 +5,7 @@ from __future__ import annotations
 from server.clock import Clock
 from server.dispatch import Router
 from server.dispatch.filters import Keyword, bound
-from server.models import Member
+from server.models.people import Member
 from server.services.checkin import check_in
 from server.services.points import PointsRules
 

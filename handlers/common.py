@@ -5,7 +5,7 @@ from __future__ import annotations
 from server.dispatch import ChatContext, Router
 from server.dispatch.filters import Keyword, in_any_state
 from server.dispatch.state import Conversation
-from server.models import BRANCH_LEADERS, Role
+from server.models.people import BRANCH_LEADERS, Role
 
 router = Router("common")
 

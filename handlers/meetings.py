@@ -15,8 +15,8 @@ from server.dispatch.context import text_after_number
 from server.dispatch.filters import Command, InState, Keyword, Pattern, bound
 from server.dispatch.state import Conversation
 from server.errors import ValidationFailed
-from server.meetings import Attendance, Meeting, MeetingAttendee, MeetingStatus
-from server.models import Member
+from server.models.meetings import Attendance, Meeting, MeetingAttendee, MeetingStatus
+from server.models.people import Member
 from server.services import attendance, meetings, notices
 from server.services.when import parse_when
 from server.settings import Settings

@@ -7,7 +7,7 @@ import re
 from server.dispatch import Router
 from server.dispatch.filters import Command, HasRole
 from server.messaging import tell_identities
-from server.models import BRANCH_LEADERS, Channel, Member, MemberStatus, Role
+from server.models.people import BRANCH_LEADERS, Channel, Member, MemberStatus, Role
 from server.services.access import scope_of
 from server.services.identities import IdentityDirectory
 from server.services.unbinding import unbind, unbound_text

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from server.activity import QuizAttempt
 from server.clock import Clock
 from server.dispatch import ChatContext, Router
 from server.dispatch.filters import InState, Keyword, bound
 from server.dispatch.state import Conversation
-from server.models import Member
+from server.models.people import Member
+from server.models.study import QuizAttempt
 from server.services import quiz
 from server.services.points import PointsRules
 from study_content.corpus import LETTERS, Unit

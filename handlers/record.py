@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from server.activity import SUBMISSION_STATUS_LABELS
 from server.clock import Clock
 from server.dispatch import Router
 from server.dispatch.filters import Keyword, bound
-from server.models import Member
+from server.models.people import Member
+from server.models.study import SUBMISSION_STATUS_LABELS
 from server.services.points import PointsRules
 from server.services.record import my_record
 

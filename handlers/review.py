@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 
-from server.activity import SUBMISSION_STATUS_LABELS, Submission, SubmissionStatus
 from server.clock import Clock
 from server.dispatch import Router
 from server.dispatch.context import text_after_number
 from server.dispatch.filters import HasRole, InState, Keyword, Pattern, bound
 from server.dispatch.state import Conversation
 from server.errors import DangjianError
-from server.models import Channel, Member
+from server.models.people import Channel, Member
+from server.models.study import SUBMISSION_STATUS_LABELS, Submission, SubmissionStatus
 from server.services import review_notice, submissions
 from server.services.points import PointsRules
 from server.wechat.client import WeChatClient

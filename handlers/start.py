@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from server.dispatch import Router
 from server.dispatch.filters import EventType
-from server.models import Member
+from server.models.people import Member
 
 router = Router("start")
 

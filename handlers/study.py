@@ -6,7 +6,7 @@ from server.clock import Clock
 from server.dispatch import Router
 from server.dispatch.filters import InState, Keyword, bound
 from server.dispatch.state import Conversation
-from server.models import Member
+from server.models.people import Member
 from server.services import study
 from server.services.points import PointsRules
 from study_content.corpus import Unit

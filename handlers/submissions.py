@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 
 from handlers.study import READING
-from server.activity import SUBMISSION_STATUS_LABELS, SubmissionStatus
 from server.clock import Clock
 from server.dispatch import ChatContext, Router
 from server.dispatch.filters import Command, InState, Keyword, bound
 from server.dispatch.router import FilterResult
 from server.dispatch.state import Conversation
-from server.models import Member
+from server.models.people import Member
+from server.models.study import SUBMISSION_STATUS_LABELS, SubmissionStatus
 from server.services import submissions
 from server.settings import Settings
 from server.wechat.messages import InboundMessage

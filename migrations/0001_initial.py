@@ -2,7 +2,7 @@ from tortoise import fields, migrations
 from tortoise.fields.base import OnDelete
 from tortoise.migrations import operations as ops
 
-from server.models import Channel, MemberStatus, OrgKind, Role
+from server.models.people import Channel, MemberStatus, OrgKind, Role
 
 
 class Migration(migrations.Migration):

@@ -1,6 +1,6 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
-from server.activity import PointsReason
+from server.models.study import PointsReason
 from tortoise.fields.base import OnDelete
 from tortoise import fields
 

@@ -1,6 +1,6 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
-from server.activity import SubmissionStatus
+from server.models.study import SubmissionStatus
 from tortoise.fields.base import OnDelete
 from tortoise import fields
 

@@ -2,7 +2,7 @@ from tortoise import migrations
 from tortoise.migrations import operations as ops
 import functools
 from json import dumps, loads
-from server.meetings import Attendance, AttendeeRole, MeetingStatus
+from server.models.meetings import Attendance, AttendeeRole, MeetingStatus
 from tortoise.fields.base import OnDelete
 from tortoise import fields
 

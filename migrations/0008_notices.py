@@ -1,6 +1,6 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
-from server.notices import NoticeStatus
+from server.models.notices import NoticeStatus
 from tortoise.fields.base import OnDelete
 from tortoise import fields
 

@@ -1,6 +1,6 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
-from server.models import Role
+from server.models.people import Role
 from tortoise import fields
 
 class Migration(migrations.Migration):

@@ -1,6 +1,6 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
-from server.meetings import Attendance
+from server.models.meetings import Attendance
 from tortoise import fields
 from tortoise.indexes import Index
 

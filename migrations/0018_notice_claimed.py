@@ -1,6 +1,6 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
-from server.notices import NoticeStatus
+from server.models.notices import NoticeStatus
 from tortoise import fields
 
 # A new notice state, `claimed` (taken by a sender, no call made yet): only the column's

@@ -1,6 +1,6 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
-from server.models import MemberChangeKind
+from server.models.people import MemberChangeKind
 from tortoise.fields.base import OnDelete
 from tortoise import fields
 

@@ -8,9 +8,9 @@ from collections.abc import Awaitable, Callable
 from tortoise.exceptions import IntegrityError
 
 from server.clock import Clock
-from server.job_runs import JobSend
 from server.messaging import tell
-from server.models import Channel, Organisation, OrgKind
+from server.models.jobs import JobSend
+from server.models.people import Channel, Organisation, OrgKind
 from server.services import compliance
 from server.services.outbox import Outbox, Report
 from server.services.snapshot import catch_up

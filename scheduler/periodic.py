@@ -19,7 +19,7 @@ from tortoise.exceptions import IntegrityError
 
 from scheduler.leadership import Leadership, LeaseLost
 from server.clock import Clock
-from server.job_runs import JobRun
+from server.models.jobs import JobRun
 
 log = logging.getLogger("dangjian.scheduler")
 

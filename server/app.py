@@ -24,7 +24,7 @@ from server.errors import ConfigError
 from server.http_errors import error_middleware
 from server.messaging import tell
 from server.metrics import Metrics
-from server.models import Channel, Member
+from server.models.people import Channel, Member
 from server.processing import MessageProcessor
 from server.services.bind_alarm import lock_text, secretaries_of
 from server.services.binding import Binder, BindLimits

@@ -19,7 +19,7 @@ from server.logs import setup_logging
 from server.settings import Settings, load_settings
 
 if TYPE_CHECKING:
-    from server.models import Organisation
+    from server.models.people import Organisation
 
 log = logging.getLogger("dangjian")
 
@@ -290,7 +290,7 @@ async def _tally_org(given: str | None) -> Organisation | str:
     """The organisation named by --org (an id, a full path or a unique name), or the committee;
     else the error."""
     from server.errors import ValidationFailed
-    from server.models import Organisation
+    from server.models.people import Organisation
     from server.services.org_lookup import organisation_named
 
     if given is None:
@@ -329,7 +329,7 @@ def cmd_bind_code(settings: Settings, args: argparse.Namespace) -> int:
     (scripts read it from there)."""
     from server.db import database
     from server.errors import ValidationFailed
-    from server.models import Member
+    from server.models.people import Member
     from server.services.bind_codes import issue_code
 
     async def run() -> tuple[str, str]:

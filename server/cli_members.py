@@ -20,7 +20,7 @@ from server.errors import DangjianError
 from server.settings import Settings
 
 if TYPE_CHECKING:
-    from server.models import Channel, Member
+    from server.models.people import Channel, Member
     from server.services.identities import IdentityDirectory
     from server.wechat.client import WeChatClient
 
@@ -37,7 +37,7 @@ async def _reach(settings: Settings) -> AsyncIterator[Reach]:
 
     from server.cache import MemoryCache, RedisCache
     from server.clock import Clock
-    from server.models import Channel
+    from server.models.people import Channel
     from server.services.identities import IdentityDirectory
     from server.wechat.client import WeChatClient
 
@@ -72,7 +72,7 @@ async def _reach(settings: Settings) -> AsyncIterator[Reach]:
 
 async def _member(phone: str) -> Member:
     from server.errors import ValidationFailed
-    from server.models import Member
+    from server.models.people import Member
 
     member = await Member.get_or_none(phone=phone.strip()).prefetch_related("organisation")
     if member is None:
@@ -117,7 +117,7 @@ def cmd_unbind(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_set_role(settings: Settings, args: argparse.Namespace) -> int:
     from server.errors import ValidationFailed
-    from server.models import Role
+    from server.models.people import Role
     from server.services.member_changes import change_role
 
     async def work() -> str:
@@ -137,7 +137,7 @@ def cmd_set_role(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_make_admin(settings: Settings, args: argparse.Namespace) -> int:
-    from server.models import Role
+    from server.models.people import Role
     from server.services.member_changes import change_role
 
     async def work() -> str:

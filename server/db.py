@@ -24,12 +24,12 @@ from server.errors import ConfigError
 log = logging.getLogger("dangjian.db")
 
 MODELS = [
-    "server.models",
-    "server.activity",
-    "server.meetings",
-    "server.notices",
-    "server.snapshots",
-    "server.job_runs",
+    "server.models.people",
+    "server.models.study",
+    "server.models.meetings",
+    "server.models.notices",
+    "server.models.tallies",
+    "server.models.jobs",
 ]
 MIGRATIONS = "migrations"
 # Any fixed 64-bit number will do; it only has to be the same in every process.

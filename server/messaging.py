@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from server.errors import WeChatAPIError
-from server.models import Channel, WeChatIdentity, mask_openid
+from server.models.people import Channel, WeChatIdentity, mask_openid
 from server.wechat.client import WeChatClient
 
 log = logging.getLogger("dangjian.messaging")

@@ -29,7 +29,7 @@ from server.dispatch import Dispatcher, PrivateReply
 from server.dispatch.dispatcher import APOLOGY
 from server.dispatch.state import Conversation
 from server.metrics import Metrics
-from server.models import Channel
+from server.models.people import Channel
 from server.wechat.client import WeChatClient
 from server.wechat.messages import InboundMessage
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from server.cache import Cache
 from server.clock import Clock
-from server.models import Member
+from server.models.people import Member
 from server.services.identities import IdentityDirectory
 from server.tokens import TokenStore
 

@@ -11,7 +11,7 @@ from server.cache import Cache
 from server.clock import Clock
 from server.dispatch import Router
 from server.metrics import Metrics
-from server.models import Channel
+from server.models.people import Channel
 from server.processing import MessageProcessor
 from server.services.binding import Binder
 from server.services.identities import IdentityDirectory

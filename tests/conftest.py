@@ -18,7 +18,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from server.app import create_app
 from server.clock import Clock
-from server.models import Member, MemberStatus, Organisation, OrgKind, Role
+from server.models.people import Member, MemberStatus, Organisation, OrgKind, Role
 from server.settings import Settings
 from server.typedefs import PROCESSOR
 from server.wechat.fake import create_fake_app

@@ -29,11 +29,11 @@ from zoneinfo import ZoneInfo
 import openpyxl
 import pytest
 
-from server.activity import CheckIn, QuizAttempt, Submission, UnitReading
 from server.app import create_app
 from server.clock import FrozenClock
-from server.meetings import Attendance, AttendeeRole, Meeting, MeetingAttendee
-from server.models import Channel, Member, Organisation, OrgKind, Role, WeChatIdentity
+from server.models.meetings import Attendance, AttendeeRole, Meeting, MeetingAttendee
+from server.models.people import Channel, Member, Organisation, OrgKind, Role, WeChatIdentity
+from server.models.study import CheckIn, QuizAttempt, Submission, UnitReading
 from server.services.snapshot import snapshot_day
 from server.wechat.fake_state import FakeWeChat
 from tests.api_helpers import signed_in

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.models import MemberChange, Role, WeChatIdentity
+from server.models.people import MemberChange, Role, WeChatIdentity
 from tests import test_admin_pages
 from tests.test_admin_pages import Street, sign_in
 

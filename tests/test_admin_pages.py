@@ -28,8 +28,8 @@ from server.app import create_app
 from server.clock import FrozenClock
 from server.db import close_database, open_database
 from server.errors import ValidationFailed
-from server.meetings import Meeting
-from server.models import Channel, Member, Organisation, OrgKind, Role, WeChatIdentity
+from server.models.meetings import Meeting
+from server.models.people import Channel, Member, Organisation, OrgKind, Role, WeChatIdentity
 from server.services.access import Hidden
 from server.services.compliance import missing
 from server.services.compliance_status import AMBER, DUE, GREEN, RED, branch_lights

@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient
 
 from server.app import create_app
 from server.clock import FrozenClock
-from server.models import WeChatIdentity
+from server.models.people import WeChatIdentity
 from server.wechat.fake_state import FakeWeChat
 from tests.api_helpers import login, signed_in
 from tests.conftest import drain, make_member

@@ -15,9 +15,9 @@ from aiohttp.test_utils import TestClient
 
 from server.app import create_app
 from server.clock import FrozenClock
-from server.meetings import Meeting, MeetingAttendee, MeetingChange
-from server.models import Channel, Member, Organisation, OrgKind, Role, WeChatIdentity
-from server.notices import Notice
+from server.models.meetings import Meeting, MeetingAttendee, MeetingChange
+from server.models.notices import Notice
+from server.models.people import Channel, Member, Organisation, OrgKind, Role, WeChatIdentity
 from server.typedefs import OUTBOX
 from server.wechat.fake_state import FakeWeChat
 from tests.api_helpers import signed_in

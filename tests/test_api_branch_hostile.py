@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from server.activity import Submission, SubmissionStatus
-from server.meetings import Meeting, MeetingAttendee, MeetingChange, MeetingStatus
-from server.models import Member
-from server.notices import Notice
+from server.models.meetings import Meeting, MeetingAttendee, MeetingChange, MeetingStatus
+from server.models.notices import Notice
+from server.models.people import Member
+from server.models.study import Submission, SubmissionStatus
 from tests.test_api_branch import World, a_meeting, schedule, world
 from tests.test_api_branch_review import HIDDEN, hand_in
 

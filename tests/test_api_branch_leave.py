@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from server.meetings import Attendance, MeetingAttendee, MeetingChange
+from server.models.meetings import Attendance, MeetingAttendee, MeetingChange
 from server.services import attendance
 from tests.test_api_branch import NOW, WANG_OA, World, a_meeting, world
 
@@ -100,7 +100,7 @@ async def test_a_refusal_needs_a_reason_and_strangers_get_what_a_made_up_id_gets
 async def test_a_lecture_with_its_speaker_and_study_said_explicitly(
     aiohttp_client: Any, make_settings: Any, fake_wechat: Any
 ) -> None:
-    from server.meetings import Meeting
+    from server.models.meetings import Meeting
     from tests.test_api_branch import schedule
 
     w = await world(aiohttp_client, make_settings, fake_wechat)

@@ -9,8 +9,8 @@ from urllib.parse import quote
 
 from openpyxl import load_workbook
 
-from server.activity import CheckIn, PointsEntry, Submission, SubmissionStatus
-from server.models import Member, Organisation, Role
+from server.models.people import Member, Organisation, Role
+from server.models.study import CheckIn, PointsEntry, Submission, SubmissionStatus
 from server.services import submissions
 from server.typedefs import CORPUS
 from tests.conftest import make_member

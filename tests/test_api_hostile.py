@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from server.activity import CheckIn, Submission
 from server.api import endpoints
 from server.api.spec import PREFIX, Auth, Endpoint
-from server.meetings import Meeting
-from server.models import Member, Role, WeChatIdentity
-from server.notices import Notice, SubscribeGrant
+from server.models.meetings import Meeting
+from server.models.notices import Notice, SubscribeGrant
+from server.models.people import Member, Role, WeChatIdentity
+from server.models.study import CheckIn, Submission
 from server.wechat.fake_state import FakeWeChat
 from tests.api_helpers import signed_in
 from tests.conftest import make_member

@@ -14,11 +14,11 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from server.activity import CheckIn, PointsEntry, QuizAttempt, Submission, UnitReading
 from server.app import create_app
 from server.clock import FrozenClock
-from server.models import Member, MemberStatus, Role
-from server.notices import SubscribeGrant
+from server.models.notices import SubscribeGrant
+from server.models.people import Member, MemberStatus, Role
+from server.models.study import CheckIn, PointsEntry, QuizAttempt, Submission, UnitReading
 from server.services.access import Hidden
 from server.typedefs import CORPUS, SETTINGS
 from server.wechat.fake_state import FakeWeChat

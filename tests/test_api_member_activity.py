@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from server.activity import PointsEntry, QuizAnswer, QuizAttempt, Submission, SubmissionStatus
-from server.models import Member
+from server.models.people import Member
+from server.models.study import PointsEntry, QuizAnswer, QuizAttempt, Submission, SubmissionStatus
 from server.typedefs import CORPUS
 from server.wechat.fake_state import FakeWeChat
 from study_content.corpus import Unit

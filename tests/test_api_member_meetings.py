@@ -6,9 +6,9 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from server.activity import PointsEntry
-from server.meetings import Attendance, Meeting, MeetingAttendee
-from server.models import Channel, Member, Organisation, Role, WeChatIdentity
+from server.models.meetings import Attendance, Meeting, MeetingAttendee
+from server.models.people import Channel, Member, Organisation, Role, WeChatIdentity
+from server.models.study import PointsEntry
 from server.services import attendance, meetings
 from server.services.points import PointsRules
 from server.typedefs import CACHE, SETTINGS

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from server.notices import Notice, NoticeStatus, SubscribeGrant
+from server.models.notices import Notice, NoticeStatus, SubscribeGrant
 from server.typedefs import OUTBOX
 from server.wechat.fake_state import FakeWeChat
 from tests.api_helpers import openid_of

@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from server.models import Member, Organisation, OrgKind, Role
+from server.models.people import Member, Organisation, OrgKind, Role
 from server.wechat.fake_state import FakeWeChat
 from tests.api_helpers import signed_in
 from tests.conftest import make_branch, make_member

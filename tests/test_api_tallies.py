@@ -13,8 +13,8 @@ from aiohttp.test_utils import TestClient
 
 from server.app import create_app
 from server.clock import FrozenClock
-from server.meetings import Attendance, Meeting, MeetingAttendee
-from server.models import Member, Organisation, Role, counted_in
+from server.models.meetings import Attendance, Meeting, MeetingAttendee
+from server.models.people import Member, Organisation, Role, counted_in
 from server.services.points import PointsRules
 from server.services.report import tally_report
 from server.services.snapshot import snapshot_day

@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 
 from server.app import create_app
 from server.clock import FrozenClock
-from server.models import Organisation
+from server.models.people import Organisation
 from server.wechat.fake_state import FakeWeChat
 from tests.test_api_tallies import NOW, Street
 

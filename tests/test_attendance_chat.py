@@ -8,9 +8,15 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from server.activity import PointsEntry
 from server.clock import FrozenClock
-from server.meetings import Attendance, Meeting, MeetingAttendee, MeetingChange, MeetingStatus
+from server.models.meetings import (
+    Attendance,
+    Meeting,
+    MeetingAttendee,
+    MeetingChange,
+    MeetingStatus,
+)
+from server.models.study import PointsEntry
 from tests.conftest import make_member
 from tests.test_checkin_chat import frozen_app
 from tests.test_meetings_chat import MEMBER, NOW, SECRETARY, bind, branch_with_people, say

@@ -9,7 +9,7 @@ from aiohttp.test_utils import TestClient
 
 from server.app import create_app
 from server.clock import FrozenClock
-from server.models import Channel, MemberStatus, Role, WeChatIdentity
+from server.models.people import Channel, MemberStatus, Role, WeChatIdentity
 from server.typedefs import PROCESSOR
 from server.wechat.messages import InboundMessage
 from tests.conftest import make_member

@@ -16,7 +16,7 @@ import pytest
 from server.app import create_app
 from server.cli import main
 from server.db import close_database, open_database
-from server.models import Member, Role
+from server.models.people import Member, Role
 from server.settings import load_settings
 from tests.conftest import make_branch, make_member, migrated
 
@@ -84,7 +84,7 @@ def test_a_link_for_a_plain_member_is_refused_and_their_role_left_alone(
 def test_the_operator_unbinds_re_roles_and_moves_by_phone(
     roster: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from server.models import Channel, MemberChange, WeChatIdentity
+    from server.models.people import Channel, MemberChange, WeChatIdentity
 
     async def bind() -> None:
         await open_database(f"sqlite://{roster / 'dangjian.sqlite3'}")

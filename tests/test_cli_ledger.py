@@ -16,7 +16,7 @@ from openpyxl import load_workbook
 
 from server.cli import main
 from server.db import close_database, open_database
-from server.meetings import Attendance, Meeting, MeetingAttendee
+from server.models.meetings import Attendance, Meeting, MeetingAttendee
 from tests.conftest import make_branch, make_member, migrated
 from tests.test_cli_startup import run_cli
 
@@ -60,7 +60,7 @@ def street(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def branch_id(street: Path) -> int:
     async def find() -> int:
-        from server.models import Organisation
+        from server.models.people import Organisation
 
         await open_database(f"sqlite://{street / 'dangjian.sqlite3'}")
         try:

@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from openpyxl import load_workbook
 
-from server.activity import Submission, UnitReading
 from server.cli import main
 from server.db import close_database, open_database
-from server.meetings import Attendance, Meeting, MeetingAttendee
+from server.models.meetings import Attendance, Meeting, MeetingAttendee
+from server.models.study import Submission, UnitReading
 from tests.conftest import make_branch, make_member, migrated
 from tests.test_cli_startup import run_cli
 from tests.test_tallies import ONE, WEST
@@ -130,7 +130,7 @@ def test_the_xlsx_names_each_branchs_general_branch(street: Path) -> None:
 
 
 async def _id_of(street: Path, path: str) -> int:
-    from server.models import Organisation
+    from server.models.people import Organisation
 
     await open_database(f"sqlite://{street / 'dangjian.sqlite3'}")
     try:

@@ -12,8 +12,8 @@ import pytest
 
 from scheduler.jobs import compliance_check, weekly_digest
 from server.db import close_database, open_database
-from server.meetings import Meeting
-from server.models import Organisation
+from server.models.meetings import Meeting
+from server.models.people import Organisation
 from server.services.compliance import digest, missing, period
 from server.services.compliance_status import (
     AMBER,

@@ -11,7 +11,7 @@ from server.cache import MemoryCache
 from server.dispatch import ChatContext, Router, normalise
 from server.dispatch.filters import Command, HasRole, Keyword
 from server.dispatch.state import Conversation
-from server.models import Channel, Member, Role
+from server.models.people import Channel, Member, Role
 from server.wechat.messages import InboundMessage
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from server.db import close_database, open_database
-from server.models import Channel, MemberStatus, Role, WeChatIdentity
+from server.models.people import Channel, MemberStatus, Role, WeChatIdentity
 from server.services.identities import find_identity
 from tests.conftest import make_member, migrated
 

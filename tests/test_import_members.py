@@ -13,7 +13,7 @@ from openpyxl import Workbook
 
 from server.db import close_database, open_database
 from server.errors import ValidationFailed
-from server.models import Member, MemberStatus, Organisation, OrgKind, Role
+from server.models.people import Member, MemberStatus, Organisation, OrgKind, Role
 from server.services import importer
 from server.services.importer import ImportReport, import_members
 from server.services.orgs import ensure_group, ensure_path

@@ -8,8 +8,8 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from server.clock import FrozenClock
-from server.meetings import Attendance, Meeting, MeetingAttendee, MeetingChange
-from server.models import Member, Role
+from server.models.meetings import Attendance, Meeting, MeetingAttendee, MeetingChange
+from server.models.people import Member, Role
 from server.wechat.fake_state import FakeWeChat
 from tests.conftest import make_member
 from tests.test_checkin_chat import frozen_app

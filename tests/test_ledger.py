@@ -23,8 +23,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from server.cache import MemoryCache
 from server.db import close_database, open_database
-from server.meetings import Meeting, MeetingChange
-from server.models import Member, Organisation, Role
+from server.models.meetings import Meeting, MeetingChange
+from server.models.people import Member, Organisation, Role
 from server.services import attendance, meetings
 from server.services.ledger import Ledger, ledger_at, ledger_xlsx
 from server.services.points import PointsRules

@@ -11,9 +11,8 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from server.activity import CheckIn
-from server.meetings import Attendance, Meeting, MeetingAttendee
-from server.models import (
+from server.models.meetings import Attendance, Meeting, MeetingAttendee
+from server.models.people import (
     Channel,
     Member,
     MemberChange,
@@ -22,6 +21,7 @@ from server.models import (
     Role,
     WeChatIdentity,
 )
+from server.models.study import CheckIn
 from server.services.checkin import check_in
 from server.services.member_changes import transfer
 from server.services.points import PointsRules

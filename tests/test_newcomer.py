@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
-from server.activity import PointsEntry
 from server.app import create_app
 from server.chat_cli import ChatOptions, run_chat
 from server.cli import main
 from server.clock import FrozenClock
 from server.db import close_database, open_database
-from server.models import Role
+from server.models.people import Role
+from server.models.study import PointsEntry
 from server.services.demo import seed_demo
 from server.settings import Settings
 from tests.demo_street import DAY, NOW, seeded_street

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from server.models import Channel
-from server.notices import Notice, NoticeStatus
+from server.models.notices import Notice, NoticeStatus
+from server.models.people import Channel
 from server.services.outbox import Outbox
 from server.services.outbox_claims import LEASE
 from server.typedefs import CACHE, CLOCK, HTTP_SESSION, SETTINGS

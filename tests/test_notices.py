@@ -9,9 +9,9 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from server.clock import FrozenClock
-from server.meetings import Meeting
-from server.models import Channel, Member, WeChatIdentity
-from server.notices import Notice, NoticeStatus, SubscribeGrant
+from server.models.meetings import Meeting
+from server.models.notices import Notice, NoticeStatus, SubscribeGrant
+from server.models.people import Channel, Member, WeChatIdentity
 from server.services.outbox import Outbox, cut
 from server.typedefs import OUTBOX
 from server.wechat.fake import FakeWeChat

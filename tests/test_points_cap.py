@@ -7,7 +7,7 @@ from datetime import date
 
 from aiohttp.test_utils import TestClient
 
-from server.activity import PointsEntry, PointsReason
+from server.models.study import PointsEntry, PointsReason
 from server.services.points import PointsRules, award, points_on
 from tests.conftest import make_member
 

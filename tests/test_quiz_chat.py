@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from server.activity import PointsEntry, QuizAnswer, QuizAttempt
+from server.models.study import PointsEntry, QuizAnswer, QuizAttempt
 from server.typedefs import CORPUS
 from study_content.corpus import Unit
 from tests.test_checkin_chat import WANG, bound_member, frozen_app

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 from aiohttp.test_utils import TestClient
 
-from server.activity import PointsEntry, PointsReason
+from server.models.study import PointsEntry, PointsReason
 from tests.test_checkin_chat import WANG, bound_member
 from tests.wechat_peer import WeChatPeer, openid_for
 

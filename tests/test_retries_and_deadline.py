@@ -9,7 +9,7 @@ from aiohttp.test_utils import TestClient
 
 from server.app import create_app
 from server.dispatch import Router
-from server.models import WeChatIdentity
+from server.models.people import WeChatIdentity
 from server.typedefs import METRICS
 from server.wechat.fake_state import FakeWeChat
 from tests.conftest import APPID, drain, make_member

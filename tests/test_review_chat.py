@@ -7,8 +7,8 @@ from datetime import date
 
 from aiohttp.test_utils import TestClient
 
-from server.activity import PointsEntry, Submission, SubmissionStatus
-from server.models import Member
+from server.models.people import Member
+from server.models.study import PointsEntry, Submission, SubmissionStatus
 from server.wechat.fake_state import FakeWeChat
 from tests.conftest import make_member
 from tests.test_submissions_chat import LI, REFLECTION, secretary

@@ -17,8 +17,8 @@ from scheduler.runner import timed_jobs
 from server.app import create_app
 from server.cache import Cache, MemoryCache
 from server.clock import FrozenClock
-from server.job_runs import JobRun
-from server.models import Role
+from server.models.jobs import JobRun
+from server.models.people import Role
 from server.typedefs import SETTINGS, WECHAT_CLIENTS
 from server.wechat.fake import FakeWeChat
 from tests.conftest import make_branch, make_member

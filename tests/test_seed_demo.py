@@ -16,7 +16,18 @@ from pathlib import Path
 
 import pytest
 
-from server.activity import (
+from server.cli import main
+from server.db import close_database, open_database
+from server.errors import ValidationFailed
+from server.models.meetings import (
+    Attendance,
+    Meeting,
+    MeetingAttendee,
+    MeetingChange,
+    MeetingStatus,
+)
+from server.models.people import Member, MemberStatus, Organisation, OrgKind, Role, counted_in
+from server.models.study import (
     CheckIn,
     PointsEntry,
     PointsReason,
@@ -25,11 +36,6 @@ from server.activity import (
     SubmissionStatus,
     UnitReading,
 )
-from server.cli import main
-from server.db import close_database, open_database
-from server.errors import ValidationFailed
-from server.meetings import Attendance, Meeting, MeetingAttendee, MeetingChange, MeetingStatus
-from server.models import Member, MemberStatus, Organisation, OrgKind, Role, counted_in
 from server.services import demo, similarity
 from server.services.demo import COMMITTEE, age_on, build_demo, seed_demo
 from server.services.demo_activity import ActivityReport, seed_activity

@@ -19,8 +19,8 @@ from aiohttp.test_utils import TestClient
 from server.admin.screen import parse_signin_url
 from server.app import create_app
 from server.clock import FrozenClock
-from server.meetings import Attendance, Meeting, MeetingAttendee
-from server.models import Member, Role
+from server.models.meetings import Attendance, Meeting, MeetingAttendee
+from server.models.people import Member, Role
 from server.typedefs import SETTINGS
 from server.wechat.fake import USER_HEADER
 from server.wechat.fake_state import FakeWeChat

@@ -21,7 +21,7 @@ from PIL import Image
 
 from server.app import create_app
 from server.clock import FrozenClock
-from server.meetings import Meeting
+from server.models.meetings import Meeting
 from server.wechat.fake_state import FakeWeChat
 from tests.test_admin_e2e import ARGS, CHROMIUM, _browser_or_skip, _free_port
 from tests.test_attendance_chat import STARTS

@@ -11,12 +11,12 @@ import pytest
 from scheduler.jobs import daily_snapshot
 from server.clock import FrozenClock
 from server.db import close_database, open_database
-from server.meetings import Attendance
-from server.models import Organisation, Role
+from server.models.meetings import Attendance
+from server.models.people import Organisation, Role
+from server.models.tallies import TallySnapshot
 from server.services import submissions
 from server.services.snapshot import catch_up, snapshot_day, touched
 from server.services.tallies import participation
-from server.snapshots import TallySnapshot
 from study_content.corpus import SHIPPED, Unit, load_corpus
 from tests.conftest import make_branch, make_member, migrated
 from tests.test_tallies import (

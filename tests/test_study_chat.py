@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp.test_utils import TestClient
 
-from server.activity import PointsEntry, UnitReading
+from server.models.study import PointsEntry, UnitReading
 from server.typedefs import CORPUS
 from tests.test_checkin_chat import WANG, bound_member
 from tests.wechat_peer import WeChatPeer

@@ -8,8 +8,8 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from server.activity import PointsEntry, Submission, SubmissionStatus
-from server.models import Channel, Member, Role, WeChatIdentity
+from server.models.people import Channel, Member, Role, WeChatIdentity
+from server.models.study import PointsEntry, Submission, SubmissionStatus
 from server.typedefs import CORPUS
 from server.wechat.fake import FakeWeChat
 from tests.conftest import APPID, make_branch, make_member

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from server.activity import PointsEntry, Submission, SubmissionStatus
-from server.models import Channel, Member, WeChatIdentity
+from server.models.people import Channel, Member, WeChatIdentity
+from server.models.study import PointsEntry, Submission, SubmissionStatus
 from server.services import submissions
 from server.typedefs import CORPUS
 from tests.conftest import APPID, make_branch, make_member

@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from server.activity import QuizAttempt
 from server.db import close_database, open_database
-from server.meetings import Attendance, Meeting, MeetingAttendee
-from server.models import Member, Organisation, Role, counted_in
+from server.models.meetings import Attendance, Meeting, MeetingAttendee
+from server.models.people import Member, Organisation, Role, counted_in
+from server.models.study import QuizAttempt
 from server.services import submissions
 from server.services.points import PointsRules
 from server.services.study import record_opened, record_reading

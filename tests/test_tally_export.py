@@ -14,7 +14,7 @@ import pytest
 from openpyxl import load_workbook
 
 from server.db import close_database, open_database
-from server.models import Organisation
+from server.models.people import Organisation
 from server.services.report import TallyReport, TallyRow, tally_report
 from server.services.tally_export import (
     Filing,

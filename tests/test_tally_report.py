@@ -16,18 +16,18 @@ from pathlib import Path
 
 import pytest
 
-from server.activity import CheckIn, QuizAttempt, Submission, UnitReading
 from server.clock import day_start
 from server.db import close_database, open_database
 from server.errors import ValidationFailed
-from server.meetings import Attendance, AttendeeRole, Meeting, MeetingAttendee
-from server.models import Member, MemberStatus, Organisation, OrgKind, Role, counted_in
+from server.models.meetings import Attendance, AttendeeRole, Meeting, MeetingAttendee
+from server.models.people import Member, MemberStatus, Organisation, OrgKind, Role, counted_in
+from server.models.study import CheckIn, QuizAttempt, Submission, UnitReading
+from server.models.tallies import SnapshotDay
 from server.services import attendance, submissions
 from server.services.points import PointsRules
 from server.services.report import BREAKDOWNS, TallyReport, TallyRow, tally_report
 from server.services.snapshot import snapshot_day
 from server.services.tallies import participation
-from server.snapshots import SnapshotDay
 from tests.conftest import make_branch, make_member, migrated
 from tests.test_tallies import COMMITTEE, EAST, ONE, TWO, WEST, ZONE
 

@@ -25,8 +25,8 @@ from server.admin.signing import signed_in
 from server.clock import WEEKDAYS, day_span
 from server.downloads import XLSX, attachment
 from server.errors import ValidationFailed
-from server.meetings import Attendance, AttendeeRole, Meeting, MeetingStatus, held, scheduled
-from server.models import BRANCH_LEADERS, Member, OrgKind
+from server.models.meetings import Attendance, AttendeeRole, Meeting, MeetingStatus, held, scheduled
+from server.models.people import BRANCH_LEADERS, Member, OrgKind
 from server.services import report as tallies
 from server.services.access import Scope, organisation_in_scope, scope_of
 from server.services.compliance_status import branch_lights

@@ -16,7 +16,7 @@ from server.admin.pages import message_page, render
 from server.admin.signing import same_origin, signed_in
 from server.errors import DangjianError, ValidationFailed
 from server.messaging import tell_identities
-from server.models import Member, MemberStatus, Organisation, OrgKind, Role, WeChatIdentity
+from server.models.people import Member, MemberStatus, Organisation, OrgKind, Role, WeChatIdentity
 from server.services.access import Hidden, member_in_scope, organisation_in_scope, scope_of
 from server.services.member_changes import change_role, transfer
 from server.services.scope import subtree, under

@@ -13,7 +13,7 @@ from server.admin import branch_page, charts, exports, lights, numbers, pending
 from server.admin.pages import render
 from server.admin.selection import Selection, page_context, selection
 from server.admin.signing import signed_in
-from server.models import Member, Organisation, OrgKind
+from server.models.people import Member, Organisation, OrgKind
 from server.services import report as tallies
 from server.services.access import Scope, scope_of
 from server.services.compliance_status import branch_lights

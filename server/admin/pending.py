@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from server.activity import Submission, SubmissionStatus
-from server.models import Organisation, OrgKind
+from server.models.people import Organisation, OrgKind
+from server.models.study import Submission, SubmissionStatus
 from server.services.scope import under
 
 SHOWN = 20

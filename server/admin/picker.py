@@ -17,7 +17,7 @@ from server.admin.pages import render
 from server.admin.selection import page_context, pickable, selection
 from server.admin.signing import signed_in
 from server.errors import ValidationFailed
-from server.models import ORG_KIND_LABELS
+from server.models.people import ORG_KIND_LABELS
 from server.services.access import scope_of
 from server.typedefs import SETTINGS
 

@@ -37,8 +37,8 @@ from server.admin import links
 from server.admin.views import render
 from server.clock import when_text
 from server.errors import Conflict, DangjianError, WeChatAPIError
-from server.meetings import Attendance, AttendeeRole, Meeting, MeetingAttendee
-from server.models import AdminLink, Channel, Member, MemberStatus, WeChatIdentity
+from server.models.meetings import Attendance, AttendeeRole, Meeting, MeetingAttendee
+from server.models.people import AdminLink, Channel, Member, MemberStatus, WeChatIdentity
 from server.services import attendance, meetings
 from server.services.points import PointsRules
 from server.settings import Settings

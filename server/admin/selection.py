@@ -18,7 +18,7 @@ from aiohttp import web
 
 from server.days import check_day
 from server.errors import ValidationFailed
-from server.models import Member, Organisation, OrgKind
+from server.models.people import Member, Organisation, OrgKind
 from server.services import report as tallies
 from server.services.access import Scope, organisation_in_scope
 from server.services.compliance_status import STATE_WORDS, period

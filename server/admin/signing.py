@@ -9,7 +9,7 @@ from aiohttp import web
 from server.admin import links
 from server.admin.pages import message_page, render
 from server.errors import PermissionDenied
-from server.models import Member
+from server.models.people import Member
 from server.typedefs import CACHE, CLOCK, SETTINGS
 
 LINK_SPENT = "这个登录链接已经用过、已经过期或无效。请在微信中重新发送「后台」获取新的链接。"

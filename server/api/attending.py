@@ -13,7 +13,7 @@ from pydantic import Field
 from server.api.corpus_refs import points_rules
 from server.api.spec import Call, Input, Routes, iso
 from server.errors import NotFound
-from server.meetings import (
+from server.models.meetings import (
     Attendance,
     AttendeeRole,
     Meeting,
@@ -21,7 +21,7 @@ from server.meetings import (
     MeetingStatus,
     after_the_end,
 )
-from server.models import Member
+from server.models.people import Member
 from server.services import attendance, leave_notice, meetings
 from server.services.access import Hidden
 from server.typedefs import CACHE, CLOCK, SETTINGS, WECHAT_CLIENTS

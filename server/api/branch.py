@@ -17,7 +17,7 @@ from server.api.leaders import hidden_if_refused, leader_scope, local_text, zone
 from server.api.spec import Call, Day, Id, Input, PageQuery, Routes, page_of
 from server.clock import day_span
 from server.errors import Conflict, ValidationFailed
-from server.meetings import (
+from server.models.meetings import (
     Attendance,
     AttendeeRole,
     Meeting,
@@ -25,7 +25,7 @@ from server.meetings import (
     MeetingStatus,
     after_the_end,
 )
-from server.models import Organisation
+from server.models.people import Organisation
 from server.services import attendance, leave_notice, meetings, notices
 from server.services.access import (
     Hidden,

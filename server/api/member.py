@@ -13,14 +13,14 @@ from pydantic import Field
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from server.activity import (
-    CheckIn,
-)
 from server.api.auth import member_json
 from server.api.corpus_refs import points_rules
 from server.api.spec import Call, Input, Routes
 from server.errors import ValidationFailed
-from server.notices import SubscribeGrant
+from server.models.notices import SubscribeGrant
+from server.models.study import (
+    CheckIn,
+)
 from server.services.checkin import check_in
 from server.services.record import my_record
 from server.typedefs import CLOCK, SETTINGS

@@ -14,7 +14,7 @@ from server.api.leaders import leader_scope
 from server.api.roster import member_row
 from server.api.spec import Call, Id, Input, Routes
 from server.messaging import tell_identities
-from server.models import Member, Organisation, Role, WeChatIdentity
+from server.models.people import Member, Organisation, Role, WeChatIdentity
 from server.services.access import Hidden, member_in_scope
 from server.services.member_changes import change_role, transfer
 from server.services.unbinding import unbind, unbound_text

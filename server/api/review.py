@@ -6,10 +6,10 @@ from typing import Any
 
 from pydantic import Field
 
-from server.activity import Submission, SubmissionStatus
 from server.api.leaders import hidden_if_refused, leader_scope
 from server.api.spec import Call, Input, PageQuery, Routes, iso, page_of
-from server.models import Member
+from server.models.people import Member
+from server.models.study import Submission, SubmissionStatus
 from server.services import review_notice, submissions
 from server.services.points import PointsRules
 from server.typedefs import CLOCK, CORPUS, SETTINGS, WECHAT_CLIENTS

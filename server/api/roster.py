@@ -8,13 +8,20 @@ from typing import Any
 from aiohttp import web
 from pydantic import Field
 
-from server.activity import Submission, SubmissionStatus
 from server.api.leaders import leader_scope, zone_of
 from server.api.spec import Call, Id, Input, PageQuery, Routes, page_of
 from server.clock import day_span
 from server.downloads import XLSX, attachment
 from server.errors import ValidationFailed
-from server.models import Member, MemberStatus, Organisation, OrgKind, WeChatIdentity, mask_phone
+from server.models.people import (
+    Member,
+    MemberStatus,
+    Organisation,
+    OrgKind,
+    WeChatIdentity,
+    mask_phone,
+)
+from server.models.study import Submission, SubmissionStatus
 from server.services import meetings
 from server.services.access import (
     Scope,

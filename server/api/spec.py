@@ -22,7 +22,7 @@ from tortoise.queryset import QuerySet
 from server.days import FIRST_DAY, LAST_DAY
 from server.errors import NotFound, ValidationFailed
 from server.inputs import refuse_nul
-from server.models import Member
+from server.models.people import Member
 from server.services.access import Scope
 from server.sessions import Session
 

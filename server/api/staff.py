@@ -10,7 +10,7 @@ from pydantic import Field
 from server.api.spec import Call, Day, Id, Input, PageQuery, Routes
 from server.downloads import CSV, XLSX, attachment
 from server.errors import ValidationFailed
-from server.models import OrgKind
+from server.models.people import OrgKind
 from server.services import tally_export
 from server.services.access import branches_in, organisation_in_scope, require_dashboard
 from server.services.compliance_status import RED, branch_lights

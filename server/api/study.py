@@ -9,13 +9,13 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from server.activity import (
-    QuizAnswer,
-    QuizAttempt,
-)
 from server.api.corpus_refs import UNIT_ID, points_rules, unit_ref, units_of
 from server.api.spec import Call, Input, Routes, iso, not_found
 from server.errors import Conflict, ValidationFailed
+from server.models.study import (
+    QuizAnswer,
+    QuizAttempt,
+)
 from server.services import quiz, study
 from server.services.access import Hidden
 from server.typedefs import CLOCK, CORPUS, CORPUS_INDEX

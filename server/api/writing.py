@@ -9,14 +9,14 @@ from typing import Any
 
 from pydantic import Field
 
-from server.activity import (
+from server.api.corpus_refs import UNIT_ID, unit_ref, units_of
+from server.api.spec import Call, Input, PageQuery, Routes, iso, page_of
+from server.errors import ValidationFailed
+from server.models.study import (
     SUBMISSION_STATUS_LABELS,
     Submission,
     SubmissionStatus,
 )
-from server.api.corpus_refs import UNIT_ID, unit_ref, units_of
-from server.api.spec import Call, Input, PageQuery, Routes, iso, page_of
-from server.errors import ValidationFailed
 from server.services import submissions
 from server.services.access import Hidden
 from server.typedefs import CLOCK, CORPUS, SETTINGS

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from server.dispatch.state import Conversation
-from server.models import Member, WeChatIdentity
+from server.models.people import Member, WeChatIdentity
 from server.wechat.messages import InboundMessage
 
 _SPACES = re.compile(r"\s+")

@@ -16,7 +16,7 @@ from server.dispatch.router import Router
 from server.dispatch.state import Conversation
 from server.errors import DangjianError, ValidationFailed
 from server.inputs import NUL
-from server.models import Channel, MemberStatus
+from server.models.people import Channel, MemberStatus
 from server.services.identities import IdentityDirectory
 from server.services.union_link import follower_unionid, link_by_unionid
 from server.wechat.messages import InboundMessage

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from server.dispatch.context import EDGE_PUNCT, ChatContext, normalise
 from server.dispatch.router import FilterResult
-from server.models import Role
+from server.models.people import Role
 
 
 class Keyword:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from tortoise.expressions import Q
 
 from server.errors import PermissionDenied
-from server.models import BRANCH_LEADERS, Member, MemberStatus, Organisation, OrgKind, Role
+from server.models.people import BRANCH_LEADERS, Member, MemberStatus, Organisation, OrgKind, Role
 from server.services.scope import subtree, under
 
 # The roles whose scope is their own organisation's subtree.

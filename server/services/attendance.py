@@ -17,11 +17,17 @@ from datetime import UTC, date, datetime
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from server.activity import PointsReason
 from server.cache import Cache
 from server.errors import Conflict, NotFound, PermissionDenied, RateLimited, ValidationFailed
-from server.meetings import Attendance, Meeting, MeetingAttendee, MeetingChange, MeetingStatus
-from server.models import BRANCH_LEADERS, Member, MemberStatus, Organisation, Role
+from server.models.meetings import (
+    Attendance,
+    Meeting,
+    MeetingAttendee,
+    MeetingChange,
+    MeetingStatus,
+)
+from server.models.people import BRANCH_LEADERS, Member, MemberStatus, Organisation, Role
+from server.models.study import PointsReason
 from server.services.meetings import (
     BRANCH_MEETING,
     GROUP_MEETING,

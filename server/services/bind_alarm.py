@@ -7,7 +7,7 @@ the remedy is theirs to give: a bind code handed to the member in person.
 
 from __future__ import annotations
 
-from server.models import Member, MemberStatus, Organisation, Role
+from server.models.people import Member, MemberStatus, Organisation, Role
 
 _TELLERS = frozenset({Role.SECRETARY, Role.DEPUTY_SECRETARY, Role.GENERAL_SECRETARY, Role.STAFF})
 

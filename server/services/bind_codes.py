@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from tortoise.queryset import QuerySet
 
 from server.errors import ValidationFailed
-from server.models import BindCode, Member, MemberStatus
+from server.models.people import BindCode, Member, MemberStatus
 from server.services.access import NotAllowed, is_leader, scope_of
 
 log = logging.getLogger("dangjian.binding")

@@ -24,7 +24,7 @@ from tortoise.transactions import in_transaction
 
 from server.cache import Cache
 from server.errors import Conflict, RateLimited, ValidationFailed
-from server.models import Channel, Member, MemberStatus, Role, WeChatIdentity, mask_openid
+from server.models.people import Channel, Member, MemberStatus, Role, WeChatIdentity, mask_openid
 from server.services import bind_codes
 from server.services.identities import IdentityDirectory
 

@@ -9,8 +9,8 @@ from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 
-from server.activity import CheckIn, PointsReason
-from server.models import Member, counted_in
+from server.models.people import Member, counted_in
+from server.models.study import CheckIn, PointsReason
 from server.services.points import PointsRules, award, points_on
 
 STREAK_WINDOW = 400  # days looked back for the streak: more than a year of check-ins

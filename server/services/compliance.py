@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from server.activity import Submission, SubmissionStatus
 from server.clock import day_start
-from server.meetings import Attendance, AttendeeRole, Meeting, MeetingAttendee, MeetingStatus
-from server.models import BRANCH_LEADERS, Member, MemberStatus, Organisation
+from server.models.meetings import Attendance, AttendeeRole, Meeting, MeetingAttendee, MeetingStatus
+from server.models.people import BRANCH_LEADERS, Member, MemberStatus, Organisation
+from server.models.study import Submission, SubmissionStatus
 from server.services.compliance_status import (
     OWED,
     PERIOD_MONTHS,

@@ -38,8 +38,8 @@ from zoneinfo import ZoneInfo
 from tortoise.expressions import Q
 
 from server.clock import day_span
-from server.meetings import Meeting, held, scheduled
-from server.models import Organisation, OrgKind
+from server.models.meetings import Meeting, held, scheduled
+from server.models.people import Organisation, OrgKind
 from server.services.meetings import (
     BRANCH_MEETING,
     COMMITTEE_MEETING,

@@ -31,9 +31,8 @@ from tortoise import connections
 from tortoise.expressions import Q
 from tortoise.functions import Count
 
-from server.activity import CheckIn, Submission, SubmissionStatus
 from server.clock import day_span
-from server.meetings import (
+from server.models.meetings import (
     Attendance,
     AttendeeRole,
     Meeting,
@@ -42,6 +41,7 @@ from server.meetings import (
     held,
     scheduled,
 )
+from server.models.study import CheckIn, Submission, SubmissionStatus
 
 # From how many days a period's distinct members are found by walking the pairs in the index.
 SKIP_FROM_DAYS = 45

@@ -36,10 +36,9 @@ from typing import NamedTuple
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from server.activity import CheckIn, QuizAttempt, Submission, UnitReading
 from server.clock import Clock
 from server.errors import ValidationFailed
-from server.models import (
+from server.models.people import (
     Member,
     MemberStatus,
     Organisation,
@@ -48,6 +47,7 @@ from server.models import (
     WeChatIdentity,
     mask_phone,
 )
+from server.models.study import CheckIn, QuizAttempt, Submission, UnitReading
 from server.services.bind_codes import issue_code
 from server.services.importer import (
     OPTIONAL_FIELDS,

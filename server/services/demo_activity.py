@@ -20,9 +20,10 @@ from zoneinfo import ZoneInfo
 
 from tortoise.transactions import in_transaction
 
-from server.activity import CheckIn, PointsEntry, Submission
-from server.meetings import Meeting
-from server.models import Member, Organisation, Role
+from server.models.meetings import Meeting
+from server.models.people import Member, Organisation, Role
+from server.models.study import CheckIn, PointsEntry, Submission
+from server.models.tallies import SnapshotDay
 from server.services.demo import COMMITTEE, PHONE_BLOCK, sample_members
 from server.services.demo_calendar import AHEAD, plan_branch
 from server.services.demo_meetings import write_meetings
@@ -34,7 +35,6 @@ from server.services.demo_thoughts import hand_in, plan_writing
 from server.services.orgs import SEPARATOR
 from server.services.points import PointsRules
 from server.services.report import tally_report
-from server.snapshots import SnapshotDay
 from study_content.corpus import SHIPPED, load_corpus
 
 DAYS = 56

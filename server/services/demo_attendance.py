@@ -16,8 +16,8 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from server.meetings import Attendance, AttendeeRole, MeetingAttendee
-from server.models import Role
+from server.models.meetings import Attendance, AttendeeRole, MeetingAttendee
+from server.models.people import Role
 from server.services.demo_calendar import Planned
 from server.services.demo_people import Person
 from server.services.demo_rows import at

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from server.models import Role
+from server.models.people import Role
 from server.services.demo_people import Person, Street
 from server.services.demo_rows import at
 from server.services.demo_texts import meeting_topic

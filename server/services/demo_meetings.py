@@ -12,8 +12,14 @@ import random
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from server.activity import PointsReason
-from server.meetings import Attendance, Meeting, MeetingAttendee, MeetingChange, MeetingStatus
+from server.models.meetings import (
+    Attendance,
+    Meeting,
+    MeetingAttendee,
+    MeetingChange,
+    MeetingStatus,
+)
+from server.models.study import PointsReason
 from server.services.demo_attendance import Outcome, attendee_row, record_coming, record_held, when
 from server.services.demo_calendar import Planned
 from server.services.demo_points import Deed

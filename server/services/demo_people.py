@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import date, time
 
-from server.models import Member, MemberStatus, Organisation, OrgKind, Role
+from server.models.people import Member, MemberStatus, Organisation, OrgKind, Role
 from server.services.demo import COMMITTEE, PHONE_BLOCK, RELOCATION_COMMUNITY, age_on
 from server.services.orgs import SEPARATOR
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from server.activity import PointsEntry, PointsReason
+from server.models.study import PointsEntry, PointsReason
 from server.services.points import PointsRules
 
 

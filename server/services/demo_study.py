@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from server.activity import CheckIn, PointsReason, QuizAnswer, QuizAttempt, UnitReading
+from server.models.study import CheckIn, PointsReason, QuizAnswer, QuizAttempt, UnitReading
 from server.services.demo_calendar import holiday
 from server.services.demo_people import Person
 from server.services.demo_points import Deed

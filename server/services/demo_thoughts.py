@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from server.activity import PointsReason, Submission, SubmissionStatus
-from server.models import Member, Role
+from server.models.people import Member, Role
+from server.models.study import PointsReason, Submission, SubmissionStatus
 from server.services.demo_people import Person, Street
 from server.services.demo_points import Deed
 from server.services.demo_rows import at

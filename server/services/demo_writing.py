@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from datetime import date
 
-from server.models import Role
+from server.models.people import Role
 from server.services import similarity
 from server.services.demo_people import Person
 from server.services.demo_thought_bank import (

@@ -25,7 +25,7 @@ from tortoise import connections
 
 from server.cache import Cache
 from server.clock import Clock
-from server.models import Member, WeChatIdentity
+from server.models.people import Member, WeChatIdentity
 
 log = logging.getLogger("dangjian.identities")
 CHANNEL = "identity-changed"

@@ -10,9 +10,9 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from server.clock import when_text
-from server.meetings import Meeting
 from server.messaging import tell
-from server.models import Channel, Member
+from server.models.meetings import Meeting
+from server.models.people import Channel, Member
 from server.services.attendance import LeaveDecision, deciders, roster_handle
 from server.wechat.client import WeChatClient
 

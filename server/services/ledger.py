@@ -22,7 +22,7 @@ from openpyxl import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from server.errors import ValidationFailed
-from server.models import Organisation
+from server.models.people import Organisation
 from server.services.ledger_records import (
     CANCELLED,
     HELD,

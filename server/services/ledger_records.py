@@ -5,8 +5,8 @@ them out as a workbook that prints on A4.
 
 - Meetings are numbered 第N次 within the year per type (a 党小组会 within its group); a cancelled
   meeting is listed, marked 已取消, and not numbered.
-- Only a meeting that is over counts as held (`server/meetings.py: held`); one still to come or
-  under way is 已安排 / 进行中 and has no attendance figures.
+- Only a meeting that is over counts as held (`server/models/meetings.py: held`); one still to
+  come or under way is 已安排 / 进行中 and has no attendance figures.
 - Attendance follows the tallies' rule (`after_the_end`): once a meeting is over, whoever
   neither signed in nor had leave granted was absent — a leave asked for and never granted
   (待批) is an absence, 请假未获批准.  So the ledger and the dashboard never disagree.  Nothing
@@ -23,7 +23,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from server.clock import day_span
-from server.meetings import (
+from server.models.meetings import (
     Attendance,
     AttendeeRole,
     Meeting,
@@ -32,7 +32,7 @@ from server.meetings import (
     MeetingStatus,
     after_the_end,
 )
-from server.models import Member, Organisation, OrgKind
+from server.models.people import Member, Organisation, OrgKind
 from server.services.meetings import GROUP_MEETING, STANDARD, THREE_AND_ONE
 
 HELD, CANCELLED, PLANNED, UNDER_WAY = "已召开", "已取消", "已安排", "进行中"

@@ -20,7 +20,7 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from server.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from server.meetings import (
+from server.models.meetings import (
     Attendance,
     AttendeeRole,
     Meeting,
@@ -29,7 +29,7 @@ from server.meetings import (
     MeetingStatus,
     after_the_end,
 )
-from server.models import (
+from server.models.people import (
     BRANCH_LEADERS,
     Member,
     MemberStatus,

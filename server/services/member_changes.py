@@ -13,7 +13,7 @@ import logging
 from tortoise.transactions import in_transaction
 
 from server.errors import Conflict, ValidationFailed
-from server.models import (
+from server.models.people import (
     Member,
     MemberChange,
     MemberChangeKind,

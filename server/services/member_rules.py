@@ -9,7 +9,7 @@ and grants no role above their own.  A branch's leaders never grant 党工委工
 from __future__ import annotations
 
 from server.errors import ValidationFailed
-from server.models import Member, Role
+from server.models.people import Member, Role
 from server.services.access import Hidden, NotAllowed, Scope, is_leader, scope_of
 
 RANK = {

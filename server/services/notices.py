@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from server.meetings import Meeting, MeetingAttendee
-from server.notices import Notice, NoticeStatus
+from server.models.meetings import Meeting, MeetingAttendee
+from server.models.notices import Notice, NoticeStatus
 
 
 async def _attendees(meeting: Meeting) -> list[int]:

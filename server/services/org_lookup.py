@@ -7,7 +7,7 @@ enough when only one organisation has it, else the answer lists the candidates t
 from __future__ import annotations
 
 from server.errors import ValidationFailed
-from server.models import Organisation
+from server.models.people import Organisation
 
 ID_MAX = 2_147_483_647
 CANDIDATES_SHOWN = 5

@@ -21,7 +21,7 @@ from itertools import pairwise
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from server.errors import ValidationFailed
-from server.models import ORG_KIND_LABELS, Organisation, OrgKind
+from server.models.people import ORG_KIND_LABELS, Organisation, OrgKind
 
 SEPARATOR = "/"
 GENERAL_BRANCH_SUFFIXES = ("总支", "总支部")

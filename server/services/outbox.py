@@ -33,9 +33,9 @@ from tortoise.expressions import F
 
 from server.clock import day_start, when_text
 from server.errors import WeChatAPIError, WeChatUnavailable
-from server.meetings import Meeting, MeetingChange, MeetingStatus
-from server.models import Channel, WeChatIdentity
-from server.notices import Notice, NoticeStatus, SubscribeGrant
+from server.models.meetings import Meeting, MeetingChange, MeetingStatus
+from server.models.notices import Notice, NoticeStatus, SubscribeGrant
+from server.models.people import Channel, WeChatIdentity
 from server.services.outbox_claims import Attempt, Claim, LostClaim, expire_leases, release, settle
 from server.wechat.client import WeChatClient
 

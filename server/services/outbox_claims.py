@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from tortoise.expressions import F
 
-from server.notices import Notice, NoticeStatus
+from server.models.notices import Notice, NoticeStatus
 
 # A claim this old belongs to a sender that died or stalled: its rows never called for are
 # pending again, those whose call may have begun are uncertain.

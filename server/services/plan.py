@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from server.meetings import PlannedMeeting
-from server.models import Organisation, OrgKind
+from server.models.meetings import PlannedMeeting
+from server.models.people import Organisation, OrgKind
 from server.services.compliance import PERIOD_MONTHS, period
 from server.services.meetings import (
     APPRAISAL,

@@ -9,8 +9,8 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.functions import Sum
 
-from server.activity import PointsDay, PointsEntry, PointsReason
-from server.models import Member, counted_in
+from server.models.people import Member, counted_in
+from server.models.study import PointsDay, PointsEntry, PointsReason
 from server.settings import Settings
 
 

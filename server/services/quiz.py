@@ -9,9 +9,9 @@ from datetime import date, datetime
 
 from tortoise.exceptions import IntegrityError
 
-from server.activity import PointsReason, QuizAnswer, QuizAttempt
 from server.errors import Conflict
-from server.models import Member, counted_in
+from server.models.people import Member, counted_in
+from server.models.study import PointsReason, QuizAnswer, QuizAttempt
 from server.services.points import PointsRules, award
 from server.services.snapshot import touched
 from study_content.corpus import LETTERS, Question, Unit

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from server.activity import QuizAttempt, SubmissionStatus, UnitReading
-from server.models import Member
+from server.models.people import Member
+from server.models.study import QuizAttempt, SubmissionStatus, UnitReading
 from server.services.checkin import month_check_ins, streak
 from server.services.meetings import attendance_record
 from server.services.points import PointsRules, month_total, year_total

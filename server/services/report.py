@@ -36,7 +36,8 @@ from tortoise.functions import Count, Sum
 
 from server.days import check_day
 from server.errors import ValidationFailed
-from server.models import Member, MemberStatus, Organisation, OrgKind
+from server.models.people import Member, MemberStatus, Organisation, OrgKind
+from server.models.tallies import TallySnapshot
 from server.services.counting import (
     COUNTS,
     Grain,
@@ -57,7 +58,6 @@ from server.services.meetings import STANDARD, THREE_AND_ONE
 from server.services.report_cache import CACHE, copy_studied, digest, version
 from server.services.scope import subtree
 from server.services.snapshot import taken_days
-from server.snapshots import TallySnapshot
 
 BREAKDOWNS = ("child", "branch", "day", "week", "month")
 MAX_YEARS = 3

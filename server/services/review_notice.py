@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from server.activity import Submission
 from server.messaging import tell
-from server.models import Channel
+from server.models.people import Channel
+from server.models.study import Submission
 from server.services import submissions
 from server.wechat.client import WeChatClient
 

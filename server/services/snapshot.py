@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 
 from tortoise.transactions import in_transaction
 
-from server.models import Organisation
+from server.models.people import Organisation
+from server.models.tallies import SnapshotDay, TallySnapshot
 from server.services.counting import COUNTS, count_events, studied_pairs
-from server.snapshots import SnapshotDay, TallySnapshot
 
 
 async def snapshot_day(day: date, zone: ZoneInfo, *, now: datetime | None = None) -> int:

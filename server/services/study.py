@@ -8,8 +8,8 @@ from datetime import date
 from tortoise.exceptions import IntegrityError
 from tortoise.functions import Max
 
-from server.activity import PointsReason, UnitReading
-from server.models import Member, counted_in
+from server.models.people import Member, counted_in
+from server.models.study import PointsReason, UnitReading
 from server.services.points import PointsRules, award
 from study_content.corpus import Unit
 

@@ -16,9 +16,9 @@ from datetime import date, datetime
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from server.activity import PointsReason, Submission, SubmissionStatus
 from server.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from server.models import BRANCH_LEADERS, Member, MemberStatus, Organisation, counted_in
+from server.models.people import BRANCH_LEADERS, Member, MemberStatus, Organisation, counted_in
+from server.models.study import PointsReason, Submission, SubmissionStatus
 from server.services import similarity
 from server.services.points import PointsRules, award
 from server.services.scope import under

@@ -34,9 +34,8 @@ from zoneinfo import ZoneInfo
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
-from server.activity import CheckIn, QuizAttempt, Submission, SubmissionStatus, UnitReading
 from server.clock import day_span
-from server.meetings import (
+from server.models.meetings import (
     AttendeeRole,
     Meeting,
     MeetingAttendee,
@@ -44,7 +43,8 @@ from server.meetings import (
     held,
     scheduled,
 )
-from server.models import Organisation
+from server.models.people import Organisation
+from server.models.study import CheckIn, QuizAttempt, Submission, SubmissionStatus, UnitReading
 from server.services.scope import under
 
 

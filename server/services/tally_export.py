@@ -26,7 +26,7 @@ from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from server.models import Organisation, OrgKind
+from server.models.people import Organisation, OrgKind
 from server.services.report import TallyReport, TallyRow, meeting_kinds
 from server.services.workbook import (
     BODY,

@@ -12,7 +12,7 @@ import logging
 from tortoise.transactions import in_transaction
 
 from server.errors import Conflict, ValidationFailed
-from server.models import Member, MemberChange, MemberChangeKind, WeChatIdentity
+from server.models.people import Member, MemberChange, MemberChangeKind, WeChatIdentity
 from server.services.identities import IdentityDirectory
 from server.services.member_rules import manager_scope, required_reason
 

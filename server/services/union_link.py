@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from server.models import (
+from server.models.people import (
     Channel,
     Member,
     MemberChange,

@@ -8,7 +8,7 @@ from typing import Any
 from xml.parsers import expat
 
 from server.errors import DangjianError
-from server.models import Channel
+from server.models.people import Channel
 
 
 class MalformedMessage(DangjianError):

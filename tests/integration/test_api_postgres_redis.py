@@ -17,10 +17,10 @@ import openpyxl
 import pytest
 from aiohttp.test_utils import TestClient
 
-from server.activity import Submission
 from server.app import create_app
-from server.meetings import Meeting
-from server.models import Organisation, Role
+from server.models.meetings import Meeting
+from server.models.people import Organisation, Role
+from server.models.study import Submission
 from server.services.report import tally_report
 from server.typedefs import CLOCK, SETTINGS
 from server.wechat.fake_state import FakeWeChat

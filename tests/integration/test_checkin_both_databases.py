@@ -10,8 +10,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from server.activity import CheckIn, PointsEntry, PointsReason
 from server.db import close_database, open_database
+from server.models.study import CheckIn, PointsEntry, PointsReason
 from server.services.checkin import check_in
 from server.services.points import PointsRules, award
 from tests.conftest import make_member

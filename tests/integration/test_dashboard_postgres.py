@@ -16,11 +16,11 @@ from typing import Any
 import openpyxl
 import pytest
 
-from server.activity import Submission
 from server.app import create_app
 from server.clock import FrozenClock
-from server.meetings import Attendance
-from server.models import Organisation, Role
+from server.models.meetings import Attendance
+from server.models.people import Organisation, Role
+from server.models.study import Submission
 from tests.conftest import make_branch, make_member
 from tests.test_admin_branch_page import (
     a_meeting,

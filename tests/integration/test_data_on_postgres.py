@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from server.db import close_database, open_database
-from server.models import Member, Organisation, OrgKind
+from server.models.people import Member, Organisation, OrgKind
 from server.services.demo import seed_demo
 from server.services.importer import import_members
 

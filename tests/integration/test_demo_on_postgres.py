@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from server.activity import Submission
 from server.db import close_database, open_database
-from server.models import Organisation
+from server.models.people import Organisation
+from server.models.study import Submission
 from server.services.demo import COMMITTEE, seed_demo
 from server.services.demo_activity import seed_activity
 from server.services.report import tally_report

@@ -12,7 +12,7 @@ import pytest
 from openpyxl import load_workbook
 
 from server.db import close_database, open_database
-from server.models import Organisation
+from server.models.people import Organisation
 from server.services.ledger import ledger_xlsx
 from server.services.report import tally_report
 from server.services.tally_export import filing_for

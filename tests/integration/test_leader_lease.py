@@ -13,7 +13,7 @@ from scheduler.leadership import KEY, Leadership, LeaseLost
 from server.app import create_app
 from server.cache import RedisCache
 from server.clock import FrozenClock
-from server.job_runs import JobSend
+from server.models.jobs import JobSend
 from server.typedefs import CACHE
 from server.wechat.fake import FakeWeChat
 from tests.test_meetings_chat import SECRETARY

@@ -15,8 +15,8 @@ import pytest
 
 from server.db import close_database, open_database
 from server.errors import Conflict
-from server.meetings import Meeting
-from server.models import Organisation, OrgKind, Role
+from server.models.meetings import Meeting
+from server.models.people import Organisation, OrgKind, Role
 from server.services import meetings
 from tests.conftest import make_branch, make_member
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from server.db import close_database, open_database
-from server.meetings import Meeting
-from server.models import Role
+from server.models.meetings import Meeting
+from server.models.people import Role
 from server.services import meetings
 from tests.conftest import make_member
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from server.notices import Notice, NoticeStatus
+from server.models.notices import Notice, NoticeStatus
 from server.services.outbox_claims import LEASE
 from server.wechat.fake import FakeWeChat
 from tests.test_meetings_chat import LEADER, MEMBER, SECRETARY

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from server.activity import PointsEntry, PointsReason
 from server.app import create_app
+from server.models.study import PointsEntry, PointsReason
 from server.services.points import PointsRules, award, points_on
 from tests.conftest import make_member
 

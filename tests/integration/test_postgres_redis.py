@@ -16,8 +16,8 @@ import pytest
 
 from server.app import create_app
 from server.db import close_database, open_database
-from server.models import Channel, Role, WeChatIdentity
-from server.notices import Notice
+from server.models.notices import Notice
+from server.models.people import Channel, Role, WeChatIdentity
 from server.wechat.fake_state import FakeWeChat
 from tests.conftest import APPID, OPERATOR, TOKEN, make_member
 from tests.wechat_peer import WeChatPeer, openid_for
@@ -265,8 +265,8 @@ async def test_an_import_run_beside_the_servers_is_seen_at_once(
 async def test_check_ins_split_across_both_processes_count_once(
     two_servers: list[str], peer: WeChatPeer
 ) -> None:
-    from server.activity import CheckIn
-    from server.models import Channel
+    from server.models.people import Channel
+    from server.models.study import CheckIn
 
     member = await make_member("王芳", "13912345678")
     await WeChatIdentity.create(

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from server.activity import CheckIn
 from server.app import create_app
 from server.dispatch.dispatcher import APOLOGY
-from server.models import Channel, WeChatIdentity
+from server.models.people import Channel, WeChatIdentity
+from server.models.study import CheckIn
 from server.wechat.fake_state import FakeWeChat
 from tests.conftest import APPID, drain, make_member
 from tests.integration.conftest import PrivateRedis

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from server.db import close_database, open_database
-from server.models import Organisation
+from server.models.people import Organisation
 from server.services.report import BREAKDOWNS, tally_report
 from server.services.tallies import participation
 from tests.test_tallies import COMMITTEE, EAST, ZONE

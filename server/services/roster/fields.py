@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 from server.errors import ValidationFailed
-from server.models import MemberStatus, OrgKind, Role
+from server.models.people import MemberStatus, OrgKind, Role
 from server.services.orgs import SEPARATOR, infer_kinds, split_path, validate_group_name
 
 REQUIRED = "必填 / required"

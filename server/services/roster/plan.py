@@ -16,7 +16,7 @@ from typing import NamedTuple
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from server.errors import ValidationFailed
-from server.models import Member, MemberStatus, OrgKind, Role
+from server.models.people import Member, MemberStatus, OrgKind, Role
 from server.services.orgs import SEPARATOR, OrgCache, group_path, load_org_cache, missing_levels
 from server.services.roster.batches import PHONE_CHUNK, chunks
 from server.services.roster.columns import LABELS

@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 from server.errors import ValidationFailed
-from server.models import MemberStatus, Role
+from server.models.people import MemberStatus, Role
 from server.services.orgs import check_group_parent, group_path
 from server.services.roster import dates, fields
 from server.services.roster.report import RowError

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from server.models import Member, Organisation
+from server.models.people import Member, Organisation
 from server.services.orgs import ensure_group, ensure_path
 from server.services.roster.batches import BATCH, PHONE_CHUNK, chunks
 from server.services.roster.plan import UpsertPlan
