@@ -83,7 +83,7 @@ async def a_year(branch: Any, rng: random.Random) -> int:
         MeetingStatus,
     )
     from server.models.people import Member, MemberStatus, Organisation, OrgKind, Role
-    from server.services.meetings import COMMITTEE_ROLES
+    from server.services.meetings.scheduling import COMMITTEE_ROLES
 
     active = Member.filter(status=MemberStatus.ACTIVE)
     members = await active.filter(organisation_id=branch.id).order_by("id")
@@ -201,7 +201,7 @@ def a_committee_year(branches: int) -> Any:
     """A committee's year by branch with `branches` rows (the figures do not matter here)."""
     from dataclasses import replace
 
-    from server.services.report import TallyReport, TallyRow
+    from server.services.tallies.report import TallyReport, TallyRow
 
     row = TallyRow(
         key="1", label="某某社区第一党支部", org_id=1,
@@ -242,11 +242,11 @@ def timed(work: Callable[[], object], into: list[float]) -> None:
 async def run(args: argparse.Namespace) -> int:
     from server.db import close_database, open_database
     from server.models.people import Member, Organisation, OrgKind
-    from server.services import ledger_records
-    from server.services.demo import seed_demo
-    from server.services.ledger import columns, ledger_xlsx, row_values, workbook
-    from server.services.report import tally_report
-    from server.services.tally_export import Filing, export_file, table, to_xlsx
+    from server.services.demo.street import seed_demo
+    from server.services.meetings import ledger_records
+    from server.services.meetings.ledger import columns, ledger_xlsx, row_values, workbook
+    from server.services.tallies.report import tally_report
+    from server.services.tallies.report_file import Filing, export_file, table, to_xlsx
 
     rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory(prefix="dangjian-bench-exports-") as folder:

@@ -25,8 +25,8 @@ from typing import Any
 from openpyxl import Workbook
 
 from server.db import close_database, open_database
-from server.services.demo import GIVEN_FEMALE, GIVEN_MALE, SURNAMES, build_demo
-from server.services.importer import ImportReport, import_members, read_records
+from server.services.demo.street import GIVEN_FEMALE, GIVEN_MALE, SURNAMES, build_demo
+from server.services.people.importer import ImportReport, import_members, read_records
 
 HEADER = ["姓名", "手机号", "性别", "出生日期", "学历", "入党日期", "所在组织", "党小组", "职务"]
 TODAY = date(2024, 6, 1)

@@ -6,7 +6,7 @@
 call failing with -1 (1% by default).  A fresh PostgreSQL database is seeded with one branch of
 `--members` members bound on the official account (each has written to the account, so the
 48-hour window is open), one meeting expecting all of them and its outbox rows.  The outbox
-(`server.services.outbox.Outbox`, the same code the scheduler runs) then delivers them with
+(`server.services.delivery.outbox.Outbox`, the same code the scheduler runs) then delivers them with
 `--concurrency` calls in flight and no rate limit.  Checked afterwards from the fake's own call
 log: every member received exactly one message.  Baseline in the same run: the same number of
 bare customer-service POSTs to the fake at the same concurrency (no database, no outbox).
@@ -93,7 +93,7 @@ async def run(args: argparse.Namespace) -> int:
     from server.metrics import Metrics
     from server.models.notices import Notice
     from server.models.people import Channel
-    from server.services.outbox import Outbox, Templates
+    from server.services.delivery.outbox import Outbox, Templates
     from server.wechat.client import WeChatClient
 
     openids = [wh.openid_for(i) for i in range(args.members)]

@@ -361,7 +361,7 @@ async def day_rows(day: date) -> dict[int, tuple[Any, ...]]:
 
 async def verify_sample(days: list[date], rng: random.Random, n: int) -> list[str]:
     """Rewrite `n` sampled days with `snapshot_day` itself; any difference is a problem."""
-    from server.services.snapshot import snapshot_day
+    from server.services.tallies.snapshot import snapshot_day
 
     problems = []
     for day in sorted(rng.sample(days, min(n, len(days)))):
@@ -390,7 +390,7 @@ async def measure(
 ) -> tuple[float, list[float], list[float], Any]:
     """Snapshot and live, interleaved (live only in the first `live_runs` rounds), after a
     first view with nothing kept in this process (`report_cache`): the first of the day."""
-    from server.services.report_cache import CACHE
+    from server.services.tallies.report_cache import CACHE
 
     CACHE.clear()
     t = time.perf_counter()
@@ -418,9 +418,9 @@ async def run(args: argparse.Namespace) -> int:
     from server.clock import Clock
     from server.db import close_database, open_database
     from server.models.people import Organisation, OrgKind
-    from server.services.demo import seed_demo
-    from server.services.report import tally_report
-    from server.services.tally_export import to_xlsx
+    from server.services.demo.street import seed_demo
+    from server.services.tallies.report import tally_report
+    from server.services.tallies.report_file import to_xlsx
 
     rng = random.Random(args.seed)
     today = Clock(ZONE).today()

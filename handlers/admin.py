@@ -7,7 +7,7 @@ from server.clock import Clock
 from server.dispatch import ChatContext, Router
 from server.dispatch.filters import Keyword, bound
 from server.models.people import Member, MemberStatus
-from server.services.access import DASHBOARD_ROLES
+from server.services.people.access import DASHBOARD_ROLES
 from server.settings import Settings
 
 router = Router("admin")

@@ -11,8 +11,9 @@ from server.dispatch import Router
 from server.dispatch.context import text_after_number
 from server.dispatch.filters import Keyword, Pattern, bound
 from server.models.people import BRANCH_LEADERS, Channel, Member
-from server.services import attendance, leave_notice, submissions
-from server.services.points import PointsRules
+from server.services.meetings import attendance, leave_notice
+from server.services.study import submissions
+from server.services.study.points import PointsRules
 from server.settings import Settings
 from server.wechat.client import WeChatClient
 

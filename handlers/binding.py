@@ -10,8 +10,8 @@ from server.dispatch import ChatContext, Router
 from server.dispatch.filters import Command, HasRole, InState, Keyword, bound, unbound
 from server.dispatch.state import Conversation
 from server.models.people import BRANCH_LEADERS, Member, MemberStatus, OrgKind, Role, own_phone
-from server.services.bind_codes import issue_code, normalise
-from server.services.binding import Binder, BindOutcome, BindRequest, parse_bind_args
+from server.services.people.bind_codes import issue_code, normalise
+from server.services.people.binding import Binder, BindOutcome, BindRequest, parse_bind_args
 from server.settings import Settings
 
 router = Router("binding")

@@ -6,8 +6,8 @@ from server.clock import Clock
 from server.dispatch import Router
 from server.dispatch.filters import Keyword, bound
 from server.models.people import Member
-from server.services.checkin import check_in
-from server.services.points import PointsRules
+from server.services.study.checkin import check_in
+from server.services.study.points import PointsRules
 
 router = Router("checkin")
 router.help("打卡", "每日学习打卡", visible=bound, order=10)

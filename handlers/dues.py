@@ -18,8 +18,8 @@ from server.dispatch import ChatContext, PrivateReply, Router
 from server.dispatch.filters import Command, InState, Keyword
 from server.dispatch.state import Conversation
 from server.errors import ValidationFailed
-from server.services import dues
-from server.services.dues import Category, DuesResult
+from server.services.people import dues
+from server.services.people.dues import Category, DuesResult
 
 router = Router("dues")
 ASK_CATEGORY = "dues:category"

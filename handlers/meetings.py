@@ -17,8 +17,8 @@ from server.dispatch.state import Conversation
 from server.errors import ValidationFailed
 from server.models.meetings import Attendance, Meeting, MeetingAttendee, MeetingStatus
 from server.models.people import Member
-from server.services import attendance, meetings, notices
-from server.services.when import parse_when
+from server.services.meetings import attendance, notices, scheduling
+from server.services.meetings.when import parse_when
 from server.settings import Settings
 from server.wechat.replies import MAX_TEXT_BYTES, fit
 
@@ -55,7 +55,7 @@ INVITE = Pattern(r"列席\s*(?P<number>\d{1,9})\s+(?P<name>[^\s\d]+)\s*(?P<tail>
 RESCHEDULE = Pattern(r"改期\s*(?P<number>\d{1,9})\s*(?P<when>.+)")
 
 
-def _span(meeting: Meeting | meetings.Draft, clock: Clock) -> str:
+def _span(meeting: Meeting | scheduling.Draft, clock: Clock) -> str:
     end = meeting.ends_at.astimezone(clock.zone)
     return f"{when_text(meeting.starts_at, clock.zone)}–{end:%H:%M}"
 
@@ -91,13 +91,13 @@ def _split_details(rest: str) -> tuple[str, str | None, str | None]:
 
 def _kind(args: str, settings: Settings) -> tuple[str, str]:
     extra = tuple(n for n in settings.extra_meeting_types.split(",") if n)
-    names = sorted([*meetings.STANDARD, *meetings.ALIASES, *extra], key=len, reverse=True)
+    names = sorted([*scheduling.STANDARD, *scheduling.ALIASES, *extra], key=len, reverse=True)
     for name in names:
         if args.startswith(name):
-            kind = meetings.kind_of(name, extra)
+            kind = scheduling.kind_of(name, extra)
             if kind:
                 return kind, args[len(name) :].strip()
-    known = "、".join([*meetings.STANDARD, *extra])
+    known = "、".join([*scheduling.STANDARD, *extra])
     raise ValidationFailed(
         f"没看懂会议类型。可以安排：{known}。例如：安排 支委会 明天下午3点 研究发展党员",
         field="kind",
@@ -111,7 +111,7 @@ async def propose(
     kind, rest = _kind(args, settings)
     starts_at, rest = _parse(rest, clock)
     topic, place, speaker = _split_details(rest)
-    draft = await meetings.prepare(
+    draft = await scheduling.prepare(
         member,
         kind,
         starts_at,
@@ -126,7 +126,7 @@ async def propose(
     if draft.group:
         lines.append(f"党小组：{draft.group}")
     lines += [f"时间：{_span(draft, clock)}", f"地点：{draft.place or '（未填）'}"]
-    if draft.speaker or draft.kind == meetings.PARTY_LECTURE:
+    if draft.speaker or draft.kind == scheduling.PARTY_LECTURE:
         lines.append(f"主讲人：{draft.speaker or '（未填，可在末尾加上 主讲人 姓名）'}")
     lines += [
         f"主题：{draft.topic}",
@@ -138,7 +138,7 @@ async def propose(
 
 
 def _who(kind: str, group: str | None) -> str:
-    if kind == meetings.COMMITTEE_MEETING:
+    if kind == scheduling.COMMITTEE_MEETING:
         return "支部委员会成员"
     if group:
         return f"{group}全体党员"
@@ -153,9 +153,9 @@ async def confirm(
     reminder_offsets: list[tuple[str, int]],
     scheduler: AsyncIOScheduler,
 ) -> str:
-    draft = meetings.Draft.from_state(conversation.data)
+    draft = scheduling.Draft.from_state(conversation.data)
     conversation.clear()
-    meeting = await meetings.schedule(member, draft, clock.local_now(), reminder_offsets)
+    meeting = await scheduling.schedule(member, draft, clock.local_now(), reminder_offsets)
     poke(scheduler)  # the notices go out now, not at the next tick
     return (
         f"已安排{draft.group or ''}{meeting.kind}，会议编号 {meeting.id}："
@@ -171,7 +171,7 @@ async def nothing_to_confirm() -> str:
 
 @router.message(Keyword("会议", "我的会议", "近期会议"), bound)
 async def list_upcoming(member: Member, clock: Clock) -> str:
-    found = await meetings.upcoming(member, clock.now())
+    found = await scheduling.upcoming(member, clock.now())
     if not found:
         return "近期没有安排会议。"
     lines = ["近期会议："]
@@ -228,7 +228,7 @@ class _Reply:
         return "\n".join(self.lines)
 
 
-def _mine(row: MeetingAttendee, roster: meetings.Roster) -> str:
+def _mine(row: MeetingAttendee, roster: scheduling.Roster) -> str:
     state = str(row.attendance)
     if roster.over and state in (Attendance.UNKNOWN.value, Attendance.REQUESTED.value):
         label = "缺席" + ("（请假未获批准）" if state == Attendance.REQUESTED.value else "")
@@ -244,17 +244,17 @@ async def show(number: str, member: Member, clock: Clock) -> str:
     Names are for those who run the meeting (and its recorder); a member sees the counts and
     their own line.
     """
-    m = await meetings.visible(member, int(number))
+    m = await scheduling.visible(member, int(number))
     now = clock.now()
     await attendance.close(m, now)  # after the end, the undecided become absent
-    r = await meetings.roster(m, now)
+    r = await scheduling.roster(m, now)
     cancelled = m.status == MeetingStatus.CANCELLED
     reply = _Reply()
     reply.add(f"【{m.id}】{m.kind}{'（已取消）' if cancelled else ''}")
     reply.add(f"时间：{_span(m, clock)}")
     reply.add(f"地点：{m.place or '（未填）'}")
     reply.add(f"主题：{m.topic}")
-    if m.kind == meetings.GROUP_MEETING:
+    if m.kind == scheduling.GROUP_MEETING:
         reply.add(f"党小组：{m.organisation.name}")
     if m.speaker:
         reply.add(f"主讲人：{m.speaker}")
@@ -286,7 +286,7 @@ async def show(number: str, member: Member, clock: Clock) -> str:
         mine = next((row for row in [*r.expected, *r.invited] if row.member_id == member.id), None)  # type: ignore[attr-defined]
         if mine is not None:
             reply.add(_mine(mine, r))
-    quorum = attendance.quorum(m, await meetings.roster_counts(m))
+    quorum = attendance.quorum(m, await scheduling.roster_counts(m))
     if quorum is False and m.status == MeetingStatus.HELD:
         reply.add("⚠ 到会人数未超过应到人数的一半，不足法定人数。")
     if runs:
@@ -327,7 +327,7 @@ async def cancel(
 ) -> str:
     # The reason as typed, Chinese punctuation and all: the members read it in the notice.
     typed = text_after_number(raw_text, "取消会议")
-    m = await meetings.cancel(member, int(number), typed or reason, clock.now())
+    m = await scheduling.cancel(member, int(number), typed or reason, clock.now())
     poke(scheduler)
     return f"已取消编号 {m.id} 的{m.kind}（{when_text(m.starts_at, clock.zone)}，{m.topic}）。"
 
@@ -342,7 +342,7 @@ async def reschedule(
     scheduler: AsyncIOScheduler,
 ) -> str:
     starts_at, _ = _parse(when, clock)
-    m = await meetings.reschedule(
+    m = await scheduling.reschedule(
         member, int(number), starts_at, clock.local_now(), reminder_offsets
     )
     poke(scheduler)
@@ -359,7 +359,7 @@ async def invite(
     reminder_offsets: list[tuple[str, int]],
     scheduler: AsyncIOScheduler,
 ) -> str:
-    guest = await meetings.invite(
+    guest = await scheduling.invite(
         member, int(number), name, tail, clock.local_now(), reminder_offsets
     )
     poke(scheduler)

@@ -8,9 +8,9 @@ from server.dispatch import Router
 from server.dispatch.filters import Command, HasRole
 from server.messaging import tell_identities
 from server.models.people import BRANCH_LEADERS, Channel, Member, MemberStatus, Role
-from server.services.access import scope_of
-from server.services.identities import IdentityDirectory
-from server.services.unbinding import unbind, unbound_text
+from server.services.people.access import scope_of
+from server.services.people.identities import IdentityDirectory
+from server.services.people.unbinding import unbind, unbound_text
 from server.wechat.client import WeChatClient
 
 router = Router("members")

@@ -12,8 +12,8 @@ import re
 
 from server.dispatch import ChatContext, Router
 from server.dispatch.filters import bound
-from server.services.llm import LLMAnswerer
-from server.services.submissions import MIN_LENGTH, counted_length
+from server.services.study.llm import LLMAnswerer
+from server.services.study.submissions import MIN_LENGTH, counted_length
 from study_content.retrieval import CorpusIndex, Passage
 
 router = Router("questions")

@@ -8,8 +8,8 @@ from server.dispatch.filters import InState, Keyword, bound
 from server.dispatch.state import Conversation
 from server.models.people import Member
 from server.models.study import QuizAttempt
-from server.services import quiz
-from server.services.points import PointsRules
+from server.services.study import quiz
+from server.services.study.points import PointsRules
 from study_content.corpus import LETTERS, Unit
 
 router = Router("quiz")

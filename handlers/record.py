@@ -9,8 +9,8 @@ from server.dispatch import Router
 from server.dispatch.filters import Keyword, bound
 from server.models.people import Member
 from server.models.study import SUBMISSION_STATUS_LABELS
-from server.services.points import PointsRules
-from server.services.record import my_record
+from server.services.study.points import PointsRules
+from server.services.study.record import my_record
 
 router = Router("record")
 router.help("我的", "查看自己的打卡、学习和积分", visible=bound, order=70)

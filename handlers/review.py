@@ -12,8 +12,8 @@ from server.dispatch.state import Conversation
 from server.errors import DangjianError
 from server.models.people import Channel, Member
 from server.models.study import SUBMISSION_STATUS_LABELS, Submission, SubmissionStatus
-from server.services import review_notice, submissions
-from server.services.points import PointsRules
+from server.services.study import review_notice, submissions
+from server.services.study.points import PointsRules
 from server.wechat.client import WeChatClient
 from server.wechat.replies import MAX_TEXT_BYTES, byte_pages
 from study_content.corpus import Unit

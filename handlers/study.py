@@ -7,8 +7,8 @@ from server.dispatch import Router
 from server.dispatch.filters import InState, Keyword, bound
 from server.dispatch.state import Conversation
 from server.models.people import Member
-from server.services import study
-from server.services.points import PointsRules
+from server.services.study import reading
+from server.services.study.points import PointsRules
 from study_content.corpus import Unit
 
 router = Router("study")
@@ -21,10 +21,10 @@ def _find(corpus: list[Unit], unit_id: object) -> Unit | None:
 
 
 async def _present(unit: Unit, member: Member, clock: Clock, conversation: Conversation) -> str:
-    await study.record_opened(member, unit, clock.today())
+    await reading.record_opened(member, unit, clock.today())
     conversation.set(READING, unit=unit.id, page=0)
     return (
-        f"今日学习：{unit.title}\n{study.digest(unit)}\n（出处：{unit.source}）\n"
+        f"今日学习：{unit.title}\n{reading.digest(unit)}\n（出处：{unit.source}）\n"
         "回复 全文 阅读全文，回复 下一篇 换一篇。"
     )
 
@@ -33,7 +33,7 @@ async def _present(unit: Unit, member: Member, clock: Clock, conversation: Conve
 async def show_todays_unit(
     member: Member, clock: Clock, conversation: Conversation, corpus: list[Unit]
 ) -> str:
-    unit = await study.todays_unit(member, corpus, clock.today())
+    unit = await reading.todays_unit(member, corpus, clock.today())
     return await _present(unit, member, clock, conversation)
 
 
@@ -42,7 +42,7 @@ async def next_unit(
     member: Member, clock: Clock, conversation: Conversation, corpus: list[Unit]
 ) -> str:
     current = conversation.data.get("unit") if conversation.is_in(READING) else None
-    unit = await study.pick_unit(member, corpus, skip=str(current) if current else None)
+    unit = await reading.pick_unit(member, corpus, skip=str(current) if current else None)
     return await _present(unit, member, clock, conversation)
 
 
@@ -61,8 +61,8 @@ async def full_text(
         return "这篇学习内容已经更新，回复 今日学习 重新开始。"
     number = int(conversation.data.get("page", 0)) if text == "继续" else 0
     if number == 0:  # the whole unit opened: this, not the digest, is study
-        await study.record_reading(member, unit, clock.today(), points_rules)
-    chunk, more = study.page(unit, number)
+        await reading.record_reading(member, unit, clock.today(), points_rules)
+    chunk, more = reading.page(unit, number)
     conversation.set(READING, unit=unit.id, page=number + 1)
     tail = (
         "\n回复 继续 查看后面的内容。"

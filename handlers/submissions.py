@@ -12,7 +12,7 @@ from server.dispatch.router import FilterResult
 from server.dispatch.state import Conversation
 from server.models.people import Member
 from server.models.study import SUBMISSION_STATUS_LABELS, SubmissionStatus
-from server.services import submissions
+from server.services.study import submissions
 from server.settings import Settings
 from server.wechat.messages import InboundMessage
 from server.wechat.replies import MAX_TEXT_BYTES

@@ -11,9 +11,9 @@ from server.clock import Clock
 from server.messaging import tell
 from server.models.jobs import JobSend
 from server.models.people import Channel, Organisation, OrgKind
-from server.services import compliance
-from server.services.outbox import Outbox, Report
-from server.services.snapshot import catch_up
+from server.services.delivery.outbox import Outbox, Report
+from server.services.meetings import compliance
+from server.services.tallies.snapshot import catch_up
 from server.wechat.client import WeChatClient
 
 log = logging.getLogger("dangjian.scheduler")

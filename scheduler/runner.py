@@ -21,7 +21,7 @@ from scheduler.leadership import Leadership
 from scheduler.periodic import Periodic, PeriodicRuns, leader_check, monthly, weekly
 from server.clock import Clock
 from server.models.people import Channel
-from server.services.outbox import Outbox, Templates
+from server.services.delivery.outbox import Outbox, Templates
 from server.settings import Settings, parse_fields
 from server.typedefs import CACHE, CLOCK, OUTBOX, SCHEDULER, SETTINGS, WECHAT_CLIENTS
 from server.wechat.client import WeChatClient

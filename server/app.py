@@ -26,11 +26,11 @@ from server.messaging import tell
 from server.metrics import Metrics
 from server.models.people import Channel, Member
 from server.processing import MessageProcessor
-from server.services.bind_alarm import lock_text, secretaries_of
-from server.services.binding import Binder, BindLimits
-from server.services.identities import IdentityDirectory
-from server.services.llm import LLMAnswerer
-from server.services.points import PointsRules
+from server.services.people.bind_alarm import lock_text, secretaries_of
+from server.services.people.binding import Binder, BindLimits
+from server.services.people.identities import IdentityDirectory
+from server.services.study.llm import LLMAnswerer
+from server.services.study.points import PointsRules
 from server.settings import Settings, parse_offsets
 from server.typedefs import (
     BINDER,

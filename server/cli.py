@@ -90,7 +90,7 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_import_members(settings: Settings, args: argparse.Namespace) -> int:
     from server.db import database
-    from server.services.importer import import_members
+    from server.services.people.importer import import_members
 
     async def run() -> int:
         async with database(settings.database_url):
@@ -113,7 +113,7 @@ async def _tell_servers_roster_changed(settings: Settings) -> None:
         return
     from server.cache import RedisCache
     from server.clock import Clock
-    from server.services.identities import IdentityDirectory
+    from server.services.people.identities import IdentityDirectory
 
     cache = RedisCache(settings.redis_url, settings.redis_prefix)
     try:
@@ -125,9 +125,9 @@ async def _tell_servers_roster_changed(settings: Settings) -> None:
 async def _seed_demo(settings: Settings, seed: int, *, activity: bool) -> str:
     """The demo street (and its eight weeks, once), then what a newcomer needs to try it: the
     figures as the dashboard counts them, the 绑定 lines and the dashboard's sign-in commands."""
-    from server.services.demo import seed_demo
-    from server.services.demo_activity import demo_figures, seed_activity
-    from server.services.points import PointsRules
+    from server.services.demo.activity import demo_figures, seed_activity
+    from server.services.demo.street import seed_demo
+    from server.services.study.points import PointsRules
 
     now = datetime.now(settings.zone)
     report = await seed_demo(seed, today=now.date())
@@ -162,7 +162,7 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_ledger(settings: Settings, args: argparse.Namespace) -> int:
     from server.db import database
     from server.errors import ValidationFailed
-    from server.services.ledger import Ledger, ledger_at
+    from server.services.meetings.ledger import Ledger, ledger_at
 
     year = datetime.now(settings.zone).year if args.year is None else args.year
 
@@ -195,7 +195,7 @@ def cmd_ledger(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_plan(settings: Settings, args: argparse.Namespace) -> int:
     from server.db import database
-    from server.services.plan import plan_year
+    from server.services.meetings.plan import plan_year
 
     async def run() -> int:
         async with database(settings.database_url):
@@ -209,7 +209,7 @@ def cmd_snapshot(settings: Settings, args: argparse.Namespace) -> int:
     from datetime import date
 
     from server.db import database
-    from server.services.snapshot import snapshot_day
+    from server.services.tallies.snapshot import snapshot_day
 
     try:
         day = date.fromisoformat(args.day)
@@ -234,8 +234,8 @@ def cmd_tally(settings: Settings, args: argparse.Namespace) -> int:
 
     from server.db import database
     from server.errors import ValidationFailed
-    from server.services.report import tally_report
-    from server.services.tally_export import filename, filing_for, to_csv, to_xlsx
+    from server.services.tallies.report import tally_report
+    from server.services.tallies.report_file import filename, filing_for, to_csv, to_xlsx
 
     today = datetime.now(settings.zone).date()
     span = {}
@@ -291,7 +291,7 @@ async def _tally_org(given: str | None) -> Organisation | str:
     else the error."""
     from server.errors import ValidationFailed
     from server.models.people import Organisation
-    from server.services.org_lookup import organisation_named
+    from server.services.people.org_lookup import organisation_named
 
     if given is None:
         top = await Organisation.filter(parent_id=None).order_by("id").first()
@@ -330,7 +330,7 @@ def cmd_bind_code(settings: Settings, args: argparse.Namespace) -> int:
     from server.db import database
     from server.errors import ValidationFailed
     from server.models.people import Member
-    from server.services.bind_codes import issue_code
+    from server.services.people.bind_codes import issue_code
 
     async def run() -> tuple[str, str]:
         async with database(settings.database_url):

@@ -21,7 +21,7 @@ from server.settings import Settings
 
 if TYPE_CHECKING:
     from server.models.people import Channel, Member
-    from server.services.identities import IdentityDirectory
+    from server.services.people.identities import IdentityDirectory
     from server.wechat.client import WeChatClient
 
 
@@ -38,7 +38,7 @@ async def _reach(settings: Settings) -> AsyncIterator[Reach]:
     from server.cache import MemoryCache, RedisCache
     from server.clock import Clock
     from server.models.people import Channel
-    from server.services.identities import IdentityDirectory
+    from server.services.people.identities import IdentityDirectory
     from server.wechat.client import WeChatClient
 
     if not settings.redis_url:
@@ -97,7 +97,7 @@ def _run(settings: Settings, work: Callable[[], Awaitable[str]]) -> int:
 
 def cmd_unbind(settings: Settings, args: argparse.Namespace) -> int:
     from server.messaging import tell_identities
-    from server.services.unbinding import unbind, unbound_text
+    from server.services.people.unbinding import unbind, unbound_text
 
     async def work() -> str:
         member = await _member(args.phone)
@@ -118,7 +118,7 @@ def cmd_unbind(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_set_role(settings: Settings, args: argparse.Namespace) -> int:
     from server.errors import ValidationFailed
     from server.models.people import Role
-    from server.services.member_changes import change_role
+    from server.services.people.member_changes import change_role
 
     async def work() -> str:
         try:
@@ -138,7 +138,7 @@ def cmd_set_role(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_make_admin(settings: Settings, args: argparse.Namespace) -> int:
     from server.models.people import Role
-    from server.services.member_changes import change_role
+    from server.services.people.member_changes import change_role
 
     async def work() -> str:
         member = await _member(args.phone)
@@ -154,8 +154,8 @@ def cmd_make_admin(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_transfer(settings: Settings, args: argparse.Namespace) -> int:
-    from server.services.member_changes import transfer
-    from server.services.org_lookup import organisation_named
+    from server.services.people.member_changes import transfer
+    from server.services.people.org_lookup import organisation_named
 
     async def work() -> str:
         member = await _member(args.phone)

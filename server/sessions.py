@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from server.cache import Cache
 from server.clock import Clock
 from server.models.people import Member
-from server.services.identities import IdentityDirectory
+from server.services.people.identities import IdentityDirectory
 from server.tokens import TokenStore
 
 _KEY = "api:session:"

@@ -13,9 +13,9 @@ from server.dispatch import Router
 from server.metrics import Metrics
 from server.models.people import Channel
 from server.processing import MessageProcessor
-from server.services.binding import Binder
-from server.services.identities import IdentityDirectory
-from server.services.outbox import Outbox
+from server.services.delivery.outbox import Outbox
+from server.services.people.binding import Binder
+from server.services.people.identities import IdentityDirectory
 from server.sessions import SessionStore
 from server.settings import Settings
 from server.wechat.client import WeChatClient

@@ -15,8 +15,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from server.db import close_database, open_database
-from server.services.demo import DemoReport, seed_demo
-from server.services.demo_activity import ActivityReport, seed_activity
+from server.services.demo.activity import ActivityReport, seed_activity
+from server.services.demo.street import DemoReport, seed_demo
 from tests.conftest import migrated
 
 ZONE = ZoneInfo("Asia/Shanghai")

@@ -18,7 +18,7 @@ import openpyxl
 from server.models.meetings import Attendance, AttendeeRole, Meeting, MeetingAttendee
 from server.models.people import Member, Organisation, OrgKind
 from server.models.study import CheckIn, Submission, UnitReading
-from server.services.compliance import missing
+from server.services.meetings.compliance import missing
 from tests.conftest import make_member
 from tests.test_admin_pages import ZONE, Street, sign_in, street
 

@@ -34,7 +34,7 @@ from server.clock import FrozenClock
 from server.models.meetings import Attendance, AttendeeRole, Meeting, MeetingAttendee
 from server.models.people import Channel, Member, Organisation, OrgKind, Role, WeChatIdentity
 from server.models.study import CheckIn, QuizAttempt, Submission, UnitReading
-from server.services.snapshot import snapshot_day
+from server.services.tallies.snapshot import snapshot_day
 from server.wechat.fake_state import FakeWeChat
 from tests.api_helpers import signed_in
 from tests.conftest import APPID, integration_required, make_branch, make_member

@@ -30,10 +30,10 @@ from server.db import close_database, open_database
 from server.errors import ValidationFailed
 from server.models.meetings import Meeting
 from server.models.people import Channel, Member, Organisation, OrgKind, Role, WeChatIdentity
-from server.services.access import Hidden
-from server.services.compliance import missing
-from server.services.compliance_status import AMBER, DUE, GREEN, RED, branch_lights
-from server.services.report import tally_report
+from server.services.meetings.compliance import missing
+from server.services.meetings.compliance_status import AMBER, DUE, GREEN, RED, branch_lights
+from server.services.people.access import Hidden
+from server.services.tallies.report import tally_report
 from server.typedefs import CLOCK, SETTINGS
 from tests.conftest import APPID, make_branch, make_member, migrated
 from tests.wechat_peer import WeChatPeer, openid_for

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from server.models.meetings import Attendance, MeetingAttendee, MeetingChange
-from server.services import attendance
+from server.services.meetings import attendance
 from tests.test_api_branch import NOW, WANG_OA, World, a_meeting, world
 
 

@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 
 from server.models.people import Member, Organisation, Role
 from server.models.study import CheckIn, PointsEntry, Submission, SubmissionStatus
-from server.services import submissions
+from server.services.study import submissions
 from server.typedefs import CORPUS
 from tests.conftest import make_member
 from tests.test_api_branch import NOW, WANG_OA, World, a_meeting, world

@@ -19,7 +19,7 @@ from server.clock import FrozenClock
 from server.models.notices import SubscribeGrant
 from server.models.people import Member, MemberStatus, Role
 from server.models.study import CheckIn, PointsEntry, QuizAttempt, Submission, UnitReading
-from server.services.access import Hidden
+from server.services.people.access import Hidden
 from server.typedefs import CORPUS, SETTINGS
 from server.wechat.fake_state import FakeWeChat
 from tests.api_helpers import login, signed_in

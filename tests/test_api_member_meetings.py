@@ -9,8 +9,8 @@ from typing import Any
 from server.models.meetings import Attendance, Meeting, MeetingAttendee
 from server.models.people import Channel, Member, Organisation, Role, WeChatIdentity
 from server.models.study import PointsEntry
-from server.services import attendance, meetings
-from server.services.points import PointsRules
+from server.services.meetings import attendance, scheduling
+from server.services.study.points import PointsRules
 from server.typedefs import CACHE, SETTINGS
 from server.wechat.fake_state import FakeWeChat
 from tests.conftest import make_member
@@ -23,8 +23,8 @@ async def meeting_of(
     secretary: Member, starts: datetime = STARTS, topic: str = "学习二十大精神"
 ) -> Meeting:
     """The secretary schedules a 支部党员大会, as 安排 … 确认 does in chat."""
-    draft = await meetings.prepare(secretary, "支部党员大会", starts, topic, "会议室", NOW, 90)
-    return await meetings.schedule(secretary, draft, NOW)
+    draft = await scheduling.prepare(secretary, "支部党员大会", starts, topic, "会议室", NOW, 90)
+    return await scheduling.schedule(secretary, draft, NOW)
 
 
 async def code_for(world: World, secretary: Member, meeting: Meeting) -> str:

@@ -15,10 +15,10 @@ from server.app import create_app
 from server.clock import FrozenClock
 from server.models.meetings import Attendance, Meeting, MeetingAttendee
 from server.models.people import Member, Organisation, Role, counted_in
-from server.services.points import PointsRules
-from server.services.report import tally_report
-from server.services.snapshot import snapshot_day
-from server.services.study import record_reading
+from server.services.study.points import PointsRules
+from server.services.study.reading import record_reading
+from server.services.tallies.report import tally_report
+from server.services.tallies.snapshot import snapshot_day
 from server.typedefs import CORPUS, SETTINGS
 from server.wechat.fake_state import FakeWeChat
 from tests.api_helpers import signed_in

@@ -14,8 +14,8 @@ from scheduler.jobs import compliance_check, weekly_digest
 from server.db import close_database, open_database
 from server.models.meetings import Meeting
 from server.models.people import Organisation
-from server.services.compliance import digest, missing, period
-from server.services.compliance_status import (
+from server.services.meetings.compliance import digest, missing, period
+from server.services.meetings.compliance_status import (
     AMBER,
     DUE,
     GREEN,

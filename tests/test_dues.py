@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from server.errors import ValidationFailed
-from server.services.dues import (
+from server.services.people.dues import (
     AUTHORITATIVE,
     SOURCE,
     Category,

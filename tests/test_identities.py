@@ -10,7 +10,7 @@ import pytest
 
 from server.db import close_database, open_database
 from server.models.people import Channel, MemberStatus, Role, WeChatIdentity
-from server.services.identities import find_identity
+from server.services.people.identities import find_identity
 from tests.conftest import make_member, migrated
 
 
@@ -70,7 +70,7 @@ async def test_directory_remembers_for_its_ttl_then_asks_again(db: None) -> None
 
     from server.cache import MemoryCache
     from server.clock import FrozenClock
-    from server.services.identities import IdentityDirectory
+    from server.services.people.identities import IdentityDirectory
 
     clock = FrozenClock(datetime(2026, 11, 25, tzinfo=UTC))
     directory = IdentityDirectory(MemoryCache(clock), clock, ttl=30)
@@ -87,7 +87,7 @@ async def test_forget_reaches_every_directory_sharing_the_cache(db: None) -> Non
 
     from server.cache import MemoryCache
     from server.clock import Clock
-    from server.services.identities import IdentityDirectory
+    from server.services.people.identities import IdentityDirectory
 
     cache, clock = MemoryCache(), Clock()
     here, there = (IdentityDirectory(cache, clock, ttl=300) for _ in range(2))
@@ -105,7 +105,7 @@ async def test_forget_reaches_every_directory_sharing_the_cache(db: None) -> Non
 async def test_cached_members_are_fresh_objects(db: None) -> None:
     from server.cache import MemoryCache
     from server.clock import Clock
-    from server.services.identities import IdentityDirectory
+    from server.services.people.identities import IdentityDirectory
 
     directory = IdentityDirectory(MemoryCache(), Clock(), ttl=300)
     await _bind("o-wang", "13912345678", "王芳")

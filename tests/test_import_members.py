@@ -14,9 +14,9 @@ from openpyxl import Workbook
 from server.db import close_database, open_database
 from server.errors import ValidationFailed
 from server.models.people import Member, MemberStatus, Organisation, OrgKind, Role
-from server.services import importer
-from server.services.importer import ImportReport, import_members
-from server.services.orgs import ensure_group, ensure_path
+from server.services.people import importer
+from server.services.people.importer import ImportReport, import_members
+from server.services.people.orgs import ensure_group, ensure_path
 from tests.conftest import migrated
 
 TODAY = date(2024, 5, 1)

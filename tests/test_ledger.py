@@ -25,10 +25,10 @@ from server.cache import MemoryCache
 from server.db import close_database, open_database
 from server.models.meetings import Meeting, MeetingChange
 from server.models.people import Member, Organisation, Role
-from server.services import attendance, meetings
-from server.services.ledger import Ledger, ledger_at, ledger_xlsx
-from server.services.points import PointsRules
-from server.services.report import tally_report
+from server.services.meetings import attendance, scheduling
+from server.services.meetings.ledger import Ledger, ledger_at, ledger_xlsx
+from server.services.study.points import PointsRules
+from server.services.tallies.report import tally_report
 from tests.conftest import make_branch, make_group, make_member, migrated
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -63,10 +63,10 @@ class Branch:
         *, speaker: str | None = None, booked: datetime | None = None,
     ) -> Meeting:  # fmt: skip
         now = booked or starts - timedelta(days=5)
-        draft = await meetings.prepare(
+        draft = await scheduling.prepare(
             self.people[who], kind, starts, topic, place, now, 90, speaker=speaker
         )
-        return await meetings.schedule(self.people[who], draft, now)
+        return await scheduling.schedule(self.people[who], draft, now)
 
     async def sign_in(self, meeting: Meeting, *who: str) -> None:
         now = meeting.starts_at.astimezone(ZONE) + timedelta(minutes=5)
@@ -114,7 +114,7 @@ async def a_year(b: Branch) -> dict[str, Meeting]:
     sec = b.people["secretary"]
     general = await b.schedule("secretary", "支部党员大会", at(1, 10, 15), "学习全会精神",
                                "党群服务中心")  # fmt: skip
-    await meetings.invite(sec, general.id, "赵六", None, at(1, 6, 9))
+    await scheduling.invite(sec, general.id, "赵六", None, at(1, 6, 9))
     await attendance.appoint_recorder(sec, general.id, "周委员")
     await b.leave(general, "wang", "外出学习", granted=True)
     await b.leave(general, "zheng", "家中有事", granted=False)  # never decided
@@ -123,11 +123,11 @@ async def a_year(b: Branch) -> dict[str, Meeting]:
     await attendance.record_minutes(sec, general.id, "传达学习全会精神。决议：下月走访困难群众。")
 
     moved = await b.schedule("secretary", "支委会", at(2, 3, 9), "研究发展党员")
-    await meetings.revise(sec, moved.id, at(2, 4, 14), at(2, 1, 10), place="二楼会议室",
+    await scheduling.revise(sec, moved.id, at(2, 4, 14), at(2, 1, 10), place="二楼会议室",
                           reason="书记参加街道会议")  # fmt: skip
     await b.sign_in(await Meeting.get(id=moved.id), "secretary", "committee")
     off = await b.schedule("secretary", "支委会", at(3, 3, 9), "研究党费收缴")
-    await meetings.cancel(sec, off.id, "与街道会议冲突", at(3, 1, 9))
+    await scheduling.cancel(sec, off.id, "与街道会议冲突", at(3, 1, 9))
     nobody = await b.schedule("secretary", "支委会", at(3, 10, 9), "研究组织生活会安排")
 
     first_group = await b.schedule("wu", "党小组会", at(4, 8, 19), "学习党章")
@@ -357,7 +357,7 @@ async def test_formula_looking_text_is_written_as_text_everywhere(db: None) -> N
     await make_member("-王芳", "13700000012", org=branch)
     b = Branch(branch, {"secretary": sec}, MemoryCache())
     meeting = await b.schedule("secretary", "支委会", at(6, 2, 9), HOSTILE_TOPIC, "=1+1")
-    await meetings.cancel(sec, meeting.id, "+cmd|' /C calc'!A0", at(6, 1, 9))
+    await scheduling.cancel(sec, meeting.id, "+cmd|' /C calc'!A0", at(6, 1, 9))
     other = await b.schedule("secretary", "党课", at(6, 3, 9), "学习\x07材料 #N/A", "\t@SUM(A1)",
                              speaker="=1+1")  # fmt: skip
     await attendance.record_minutes(sec, other.id, "=2+2 决议")

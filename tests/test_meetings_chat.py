@@ -18,7 +18,7 @@ from server.models.people import (
     Role,
     WeChatIdentity,
 )
-from server.services import meetings
+from server.services.meetings import scheduling
 from tests.conftest import APPID, make_branch, make_member
 from tests.test_checkin_chat import frozen_app
 from tests.wechat_peer import WeChatPeer, openid_for
@@ -247,13 +247,13 @@ async def test_a_group_and_a_committee_booked_at_the_same_moment_leave_one(
     people["secretary"].group_id = people["leader"].group_id  # type: ignore[attr-defined]
     await people["secretary"].save()
     at_three = datetime(2026, 11, 26, 7, 0, tzinfo=UTC)
-    committee = await meetings.prepare(
+    committee = await scheduling.prepare(
         people["secretary"], "支委会", at_three, "研究", "甲", NOW, 90
     )
-    group = await meetings.prepare(people["leader"], "党小组会", at_three, "学习", "乙", NOW, 90)
+    group = await scheduling.prepare(people["leader"], "党小组会", at_three, "学习", "乙", NOW, 90)
     results = await asyncio.gather(
-        meetings.schedule(people["secretary"], committee, NOW),
-        meetings.schedule(people["leader"], group, NOW),
+        scheduling.schedule(people["secretary"], committee, NOW),
+        scheduling.schedule(people["leader"], group, NOW),
         return_exceptions=True,
     )
     assert sum(isinstance(r, Meeting) for r in results) == 1, results
@@ -329,12 +329,12 @@ async def test_two_confirmations_at_once_cannot_both_take_the_same_hour(
     await app(aiohttp_client, make_settings)
     people = await branch_with_people()
     secretary = people["secretary"]
-    draft = await meetings.prepare(
+    draft = await scheduling.prepare(
         secretary, "支委会", datetime(2026, 11, 26, 7, 0, tzinfo=UTC), "研究", None, NOW, 90
     )
     results = await asyncio.gather(
-        meetings.schedule(secretary, draft, NOW),
-        meetings.schedule(secretary, draft, NOW),
+        scheduling.schedule(secretary, draft, NOW),
+        scheduling.schedule(secretary, draft, NOW),
         return_exceptions=True,
     )
     assert sum(isinstance(r, Meeting) for r in results) == 1
@@ -441,7 +441,7 @@ async def test_the_yearly_types_expect_the_whole_branch(
 async def test_an_invitee_is_listed_apart_and_those_who_came_are_named(
     aiohttp_client: Any, make_settings: Any
 ) -> None:
-    from server.services import attendance
+    from server.services.meetings import attendance
 
     client, peer = await app(aiohttp_client, make_settings)
     people = await branch_with_people()

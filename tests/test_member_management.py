@@ -22,10 +22,10 @@ from server.models.people import (
     WeChatIdentity,
 )
 from server.models.study import CheckIn
-from server.services.checkin import check_in
-from server.services.member_changes import transfer
-from server.services.points import PointsRules
-from server.services.report import tally_report
+from server.services.people.member_changes import transfer
+from server.services.study.checkin import check_in
+from server.services.study.points import PointsRules
+from server.services.tallies.report import tally_report
 from server.typedefs import SETTINGS
 from server.wechat.fake_state import FakeWeChat
 from tests.api_helpers import signed_in

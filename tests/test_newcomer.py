@@ -17,7 +17,7 @@ from server.clock import FrozenClock
 from server.db import close_database, open_database
 from server.models.people import Role
 from server.models.study import PointsEntry
-from server.services.demo import seed_demo
+from server.services.demo.street import seed_demo
 from server.settings import Settings
 from tests.demo_street import DAY, NOW, seeded_street
 from tests.wechat_peer import WeChatPeer, openid_for

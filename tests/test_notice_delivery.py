@@ -11,8 +11,8 @@ from aiohttp.test_utils import TestClient
 
 from server.models.notices import Notice, NoticeStatus
 from server.models.people import Channel
-from server.services.outbox import Outbox
-from server.services.outbox_claims import LEASE
+from server.services.delivery.outbox import Outbox
+from server.services.delivery.outbox_claims import LEASE
 from server.typedefs import CACHE, CLOCK, HTTP_SESSION, SETTINGS
 from server.wechat.client import WeChatClient
 from server.wechat.fake import FakeWeChat

@@ -12,7 +12,7 @@ from server.clock import FrozenClock
 from server.models.meetings import Meeting
 from server.models.notices import Notice, NoticeStatus, SubscribeGrant
 from server.models.people import Channel, Member, WeChatIdentity
-from server.services.outbox import Outbox, cut
+from server.services.delivery.outbox import Outbox, cut
 from server.typedefs import OUTBOX
 from server.wechat.fake import FakeWeChat
 from tests.conftest import APPID

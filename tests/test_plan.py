@@ -12,7 +12,7 @@ import pytest
 from server.db import close_database, open_database
 from server.models.meetings import PlannedMeeting
 from server.models.people import Organisation, OrgKind
-from server.services.plan import plan_year
+from server.services.meetings.plan import plan_year
 from tests.conftest import make_branch, migrated
 from tests.test_cli_startup import run_cli
 

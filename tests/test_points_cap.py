@@ -8,7 +8,7 @@ from datetime import date
 from aiohttp.test_utils import TestClient
 
 from server.models.study import PointsEntry, PointsReason
-from server.services.points import PointsRules, award, points_on
+from server.services.study.points import PointsRules, award, points_on
 from tests.conftest import make_member
 
 DAY = date(2026, 11, 25)

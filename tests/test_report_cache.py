@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from server.services.counting import Studied, Tally
-from server.services.report_cache import ReportCache, version, weight
+from server.services.tallies.counting import Studied, Tally
+from server.services.tallies.report_cache import ReportCache, version, weight
 
 
 async def made(value: object) -> object:

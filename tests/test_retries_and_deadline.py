@@ -163,7 +163,7 @@ async def test_a_retry_takes_over_when_the_first_copy_was_abandoned(
 async def test_a_database_failure_gets_an_apology_and_settles_the_message(
     client: TestClient, peer: WeChatPeer, monkeypatch
 ) -> None:
-    from server.services.identities import IdentityDirectory
+    from server.services.people.identities import IdentityDirectory
 
     async def broken(self: object, appid: str, openid: str) -> None:
         raise ConnectionError("database went away")

@@ -36,18 +36,19 @@ from server.models.study import (
     SubmissionStatus,
     UnitReading,
 )
-from server.services import demo, similarity
-from server.services.demo import COMMITTEE, age_on, build_demo, seed_demo
-from server.services.demo_activity import ActivityReport, seed_activity
-from server.services.demo_calendar import holiday
-from server.services.demo_people import Person
-from server.services.demo_points import Deed, pay
-from server.services.demo_writing import compose
-from server.services.importer import add_years, import_members
-from server.services.meetings import COMMITTEE_ROLES
-from server.services.orgs import ensure_path
-from server.services.points import PointsRules
-from server.services.report import tally_report
+from server.services.demo import street as demo
+from server.services.demo.activity import ActivityReport, seed_activity
+from server.services.demo.calendar import holiday
+from server.services.demo.people import Person
+from server.services.demo.points import Deed, pay
+from server.services.demo.street import COMMITTEE, age_on, build_demo, seed_demo
+from server.services.demo.writing import compose
+from server.services.meetings.scheduling import COMMITTEE_ROLES
+from server.services.people.importer import add_years, import_members
+from server.services.people.orgs import ensure_path
+from server.services.study import similarity
+from server.services.study.points import PointsRules
+from server.services.tallies.report import tally_report
 from tests.conftest import migrated
 from tests.demo_street import DAY, NOW, ZONE, seeded_street
 

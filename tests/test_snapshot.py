@@ -14,11 +14,11 @@ from server.db import close_database, open_database
 from server.models.meetings import Attendance
 from server.models.people import Organisation, Role
 from server.models.tallies import TallySnapshot
-from server.services import submissions
-from server.services.snapshot import catch_up, snapshot_day, touched
-from server.services.tallies import participation
+from server.services.study import submissions
+from server.services.tallies.snapshot import catch_up, snapshot_day, touched
 from study_content.corpus import SHIPPED, Unit, load_corpus
 from tests.conftest import make_branch, make_member, migrated
+from tests.tally_oracle import participation
 from tests.test_tallies import (
     COMMITTEE,
     ONE,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.services.study import PAGE, pages
+from server.services.study.reading import PAGE, pages
 from study_content.corpus import SHIPPED, Unit, load_corpus
 
 ENDS = ("。", "！", "？", "”", "）", ")")

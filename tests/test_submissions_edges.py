@@ -9,7 +9,7 @@ from aiohttp.test_utils import TestClient
 
 from server.models.people import Channel, Member, WeChatIdentity
 from server.models.study import PointsEntry, Submission, SubmissionStatus
-from server.services import submissions
+from server.services.study import submissions
 from server.typedefs import CORPUS
 from tests.conftest import APPID, make_branch, make_member
 from tests.test_checkin_chat import WANG, bound_member

@@ -18,12 +18,12 @@ from server.db import close_database, open_database
 from server.models.meetings import Attendance, Meeting, MeetingAttendee
 from server.models.people import Member, Organisation, Role, counted_in
 from server.models.study import QuizAttempt
-from server.services import submissions
-from server.services.points import PointsRules
-from server.services.study import record_opened, record_reading
-from server.services.tallies import participation
+from server.services.study import submissions
+from server.services.study.points import PointsRules
+from server.services.study.reading import record_opened, record_reading
 from study_content.corpus import SHIPPED, Unit, load_corpus
 from tests.conftest import make_branch, make_group, make_member, migrated
+from tests.tally_oracle import participation
 
 RULES = PointsRules()
 ZONE = ZoneInfo("Asia/Shanghai")

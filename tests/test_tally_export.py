@@ -15,8 +15,8 @@ from openpyxl import load_workbook
 
 from server.db import close_database, open_database
 from server.models.people import Organisation
-from server.services.report import TallyReport, TallyRow, tally_report
-from server.services.tally_export import (
+from server.services.tallies.report import TallyReport, TallyRow, tally_report
+from server.services.tallies.report_file import (
     Filing,
     export,
     export_file,

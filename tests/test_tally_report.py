@@ -23,12 +23,13 @@ from server.models.meetings import Attendance, AttendeeRole, Meeting, MeetingAtt
 from server.models.people import Member, MemberStatus, Organisation, OrgKind, Role, counted_in
 from server.models.study import CheckIn, QuizAttempt, Submission, UnitReading
 from server.models.tallies import SnapshotDay
-from server.services import attendance, submissions
-from server.services.points import PointsRules
-from server.services.report import BREAKDOWNS, TallyReport, TallyRow, tally_report
-from server.services.snapshot import snapshot_day
-from server.services.tallies import participation
+from server.services.meetings import attendance
+from server.services.study import submissions
+from server.services.study.points import PointsRules
+from server.services.tallies.report import BREAKDOWNS, TallyReport, TallyRow, tally_report
+from server.services.tallies.snapshot import snapshot_day
 from tests.conftest import make_branch, make_member, migrated
+from tests.tally_oracle import participation
 from tests.test_tallies import COMMITTEE, EAST, ONE, TWO, WEST, ZONE
 
 TODAY = date(2026, 3, 20)
@@ -544,7 +545,7 @@ async def test_an_attendance_corrected_after_the_snapshot_shows_at_once(db: None
 
 
 async def test_a_quiz_finished_after_midnight_counts_on_the_day_it_began(db: None) -> None:
-    from server.services import quiz
+    from server.services.study import quiz
     from study_content.corpus import SHIPPED, load_corpus
 
     corpus = load_corpus(SHIPPED)
@@ -561,7 +562,7 @@ async def test_a_quiz_finished_after_midnight_counts_on_the_day_it_began(db: Non
 
 
 async def test_a_report_opened_again_is_read_from_memory_and_is_the_same(db: None) -> None:
-    from server.services.report_cache import CACHE
+    from server.services.tallies.report_cache import CACHE
 
     await a_busy_quarter()
     await snapshot_every_past_day()
@@ -576,7 +577,7 @@ async def test_a_report_opened_again_is_read_from_memory_and_is_the_same(db: Non
 async def test_a_day_changed_and_taken_again_is_not_read_from_memory(db: None) -> None:
     """Another process reviews a 心得 of last week and the night's job takes the day again
     (with the same clock reading): this process's memory of the period must not be used."""
-    from server.services.snapshot import touched
+    from server.services.tallies.snapshot import touched
 
     await a_busy_quarter()
     await snapshot_every_past_day()
@@ -597,7 +598,7 @@ async def test_a_day_changed_and_taken_again_is_not_read_from_memory(db: None) -
 
 
 async def test_organisations_given_as_ranges_of_ids_are_exactly_those(db: None) -> None:
-    from server.services.counting import within
+    from server.services.tallies.counting import within
 
     await a_busy_quarter()
     every = sorted(await Organisation.all().values_list("id", flat=True))

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from server.errors import ValidationFailed
-from server.services.when import UnparseableTime, parse_when
+from server.services.meetings.when import UnparseableTime, parse_when
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

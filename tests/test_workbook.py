@@ -8,8 +8,8 @@ import io
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from server.services.ledger import pieces
-from server.services.workbook import (
+from server.services.meetings.ledger import pieces
+from server.services.tallies.workbook import (
     CELL_MAX,
     csv_text,
     footer_text,

@@ -27,11 +27,11 @@ from server.downloads import XLSX, attachment
 from server.errors import ValidationFailed
 from server.models.meetings import Attendance, AttendeeRole, Meeting, MeetingStatus, held, scheduled
 from server.models.people import BRANCH_LEADERS, Member, OrgKind
-from server.services import report as tallies
-from server.services.access import Scope, organisation_in_scope, scope_of
-from server.services.compliance_status import branch_lights
-from server.services.ledger import ledger_xlsx
-from server.services.scope import under
+from server.services.meetings.compliance_status import branch_lights
+from server.services.meetings.ledger import ledger_xlsx
+from server.services.people.access import Scope, organisation_in_scope, scope_of
+from server.services.people.scope import under
+from server.services.tallies import report as tallies
 from server.typedefs import CLOCK, SETTINGS
 
 HELD, SCHEDULED, CANCELLED = "已召开", "已安排", "已取消"

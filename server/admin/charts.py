@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.services.report import TallyReport
+from server.services.tallies.report import TallyReport
 
 
 def percent(rate: float | None) -> float | None:

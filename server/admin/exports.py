@@ -8,9 +8,9 @@ from server.admin.selection import Selection, selection
 from server.admin.signing import signed_in
 from server.downloads import CSV, XLSX, attachment
 from server.errors import ValidationFailed
-from server.services import report as tallies
-from server.services import tally_export
-from server.services.access import scope_of
+from server.services.people.access import scope_of
+from server.services.tallies import report as tallies
+from server.services.tallies import report_file
 from server.typedefs import CLOCK, SETTINGS
 
 FORMATS = ("xlsx", "csv")
@@ -39,5 +39,5 @@ async def export(request: web.Request) -> web.Response:
         now=request.config_dict[CLOCK].now(),
     )
     # The same file as the API's: 所属党总支 beside each branch, 填报单位 and 填报日期.
-    body, name, readable = await tally_export.export_file(report, fmt, sel.today)
+    body, name, readable = await report_file.export_file(report, fmt, sel.today)
     return attachment(body, XLSX if fmt == "xlsx" else CSV, name, readable)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from server.services.compliance_status import (
+from server.services.meetings.compliance_status import (
     AMBER,
     DUE,
     GREEN,

@@ -17,7 +17,7 @@ from tortoise.queryset import QuerySet
 from server.cache import Cache
 from server.errors import ValidationFailed
 from server.models.people import AdminLink, Member, MemberStatus
-from server.services.access import DASHBOARD_ROLES
+from server.services.people.access import DASHBOARD_ROLES
 from server.settings import Settings
 from server.tokens import TokenStore, new_token, token_hash, well_formed
 

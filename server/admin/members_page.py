@@ -17,10 +17,10 @@ from server.admin.signing import same_origin, signed_in
 from server.errors import DangjianError, ValidationFailed
 from server.messaging import tell_identities
 from server.models.people import Member, MemberStatus, Organisation, OrgKind, Role, WeChatIdentity
-from server.services.access import Hidden, member_in_scope, organisation_in_scope, scope_of
-from server.services.member_changes import change_role, transfer
-from server.services.scope import subtree, under
-from server.services.unbinding import unbind, unbound_text
+from server.services.people.access import Hidden, member_in_scope, organisation_in_scope, scope_of
+from server.services.people.member_changes import change_role, transfer
+from server.services.people.scope import subtree, under
+from server.services.people.unbinding import unbind, unbound_text
 from server.typedefs import IDENTITIES, WECHAT_CLIENTS
 
 GRANTABLE = [r for r in Role if r is not Role.ADMIN]

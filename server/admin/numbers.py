@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from server.services.report import TallyRow
+from server.services.tallies.report import TallyRow
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ from server.admin.pages import render
 from server.admin.selection import Selection, page_context, selection
 from server.admin.signing import signed_in
 from server.models.people import Member, Organisation, OrgKind
-from server.services import report as tallies
-from server.services.access import Scope, scope_of
-from server.services.compliance_status import branch_lights
+from server.services.meetings.compliance_status import branch_lights
+from server.services.people.access import Scope, scope_of
+from server.services.tallies import report as tallies
 from server.typedefs import CLOCK, SETTINGS
 
 

@@ -10,7 +10,7 @@ from datetime import date
 
 from server.models.people import Organisation, OrgKind
 from server.models.study import Submission, SubmissionStatus
-from server.services.scope import under
+from server.services.people.scope import under
 
 SHOWN = 20
 

@@ -18,7 +18,7 @@ from server.admin.selection import page_context, pickable, selection
 from server.admin.signing import signed_in
 from server.errors import ValidationFailed
 from server.models.people import ORG_KIND_LABELS
-from server.services.access import scope_of
+from server.services.people.access import scope_of
 from server.typedefs import SETTINGS
 
 SHOWN = 30

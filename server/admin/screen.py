@@ -39,8 +39,8 @@ from server.clock import when_text
 from server.errors import Conflict, DangjianError, WeChatAPIError
 from server.models.meetings import Attendance, AttendeeRole, Meeting, MeetingAttendee
 from server.models.people import AdminLink, Channel, Member, MemberStatus, WeChatIdentity
-from server.services import attendance, meetings
-from server.services.points import PointsRules
+from server.services.meetings import attendance, scheduling
+from server.services.study.points import PointsRules
 from server.settings import Settings
 from server.tokens import TokenStore, new_token, token_hash
 from server.typedefs import CACHE, CLOCK, SETTINGS, WECHAT_CLIENTS
@@ -159,7 +159,7 @@ async def _state(request: web.Request, member: Member, number: int) -> ScreenSta
         got = await attendance.signin_code(member, number, now, settings.signin_rotation)
         meeting, code, changes_at = got.meeting, got.code, got.changes_at
     except Conflict as exc:  # cancelled, not open yet or over: the screen says so and waits
-        meeting = await meetings.visible(member, number)
+        meeting = await scheduling.visible(member, number)
         note = exc.user_message
     expected = MeetingAttendee.filter(meeting_id=meeting.id, role=AttendeeRole.EXPECTED)
     return ScreenState(
@@ -250,7 +250,7 @@ async def open_screen(request: web.Request) -> web.Response:
     member = await Member.get_or_none(id=member_id) if member_id is not None else None
     if member is None or member.status != MemberStatus.ACTIVE:
         return _note(request, "链接无效", SPENT.format(n=number), status=403)
-    meeting = await meetings.manageable(member, number)  # refusals become the error page
+    meeting = await scheduling.manageable(member, number)  # refusals become the error page
     # Until an hour after the end, at least five minutes, at most a dashboard session.
     ttl = int((meeting.ends_at + timedelta(hours=1) - clock.now()).total_seconds())
     ttl = max(300, min(ttl, settings.admin_session_ttl))
@@ -362,7 +362,7 @@ async def back_from_wechat(request: web.Request) -> web.Response:
             status=403,
         )
     try:
-        meeting = await meetings.visible(member, number)
+        meeting = await scheduling.visible(member, number)
         done = await attendance.sign_in_to(
             member,
             meeting,

@@ -19,10 +19,10 @@ from aiohttp import web
 from server.days import check_day
 from server.errors import ValidationFailed
 from server.models.people import Member, Organisation, OrgKind
-from server.services import report as tallies
-from server.services.access import Scope, organisation_in_scope
-from server.services.compliance_status import STATE_WORDS, period
-from server.services.scope import subtree
+from server.services.meetings.compliance_status import STATE_WORDS, period
+from server.services.people.access import Scope, organisation_in_scope
+from server.services.people.scope import subtree
+from server.services.tallies import report as tallies
 from server.typedefs import CLOCK
 
 SHORTCUTS = (("year", "今年", 12), ("quarter", "本季度", 3), ("month", "本月", 1))

@@ -25,7 +25,7 @@ from server.api.spec import PREFIX, Auth, Call, Endpoint, read_body, read_query
 from server.errors import PermissionDenied, Unauthorized
 from server.http_errors import readable_json
 from server.models.people import MemberStatus
-from server.services.access import scope_of
+from server.services.people.access import scope_of
 from server.sessions import Session, SessionStore, resolve
 from server.typedefs import API_SESSIONS, CACHE, CLOCK, IDENTITIES, SETTINGS
 

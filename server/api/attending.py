@@ -22,8 +22,8 @@ from server.models.meetings import (
     after_the_end,
 )
 from server.models.people import Member
-from server.services import attendance, leave_notice, meetings
-from server.services.access import Hidden
+from server.services.meetings import attendance, leave_notice, scheduling
+from server.services.people.access import Hidden
 from server.typedefs import CACHE, CLOCK, SETTINGS, WECHAT_CLIENTS
 
 routes = Routes("党员：会议")
@@ -35,7 +35,7 @@ routes = Routes("党员：会议")
 async def _visible_meeting(call: Call[Any]) -> Meeting:
     """Meeting {id} if the member may see it; another branch's and a missing one alike: Hidden."""
     try:
-        return await meetings.visible(call.member, call.number("id"))
+        return await scheduling.visible(call.member, call.number("id"))
     except NotFound:
         raise Hidden() from None
 
@@ -113,7 +113,7 @@ class MeetingsQuery(Input):
 )
 async def upcoming_meetings(call: Call[Any]) -> dict[str, Any]:
     now = call.app[CLOCK].now()
-    found = await meetings.upcoming(call.member, now, limit=call.query.limit)
+    found = await scheduling.upcoming(call.member, now, limit=call.query.limit)
     await Meeting.fetch_for_list(found, "organisation")
     mine = await _mine(call.member, [m.id for m in found])
     return {"items": [_meeting_json(m, mine.get(m.id), now) for m in found]}

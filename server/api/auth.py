@@ -9,8 +9,8 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from server.api.spec import Auth, Call, Input, Routes
 from server.errors import Conflict, Unauthorized, ValidationFailed, WeChatAPIError
 from server.models.people import Channel, Member, Organisation, own_phone
-from server.services.binding import BindOutcome, BindRequest, BindResult
-from server.services.union_link import link_by_unionid
+from server.services.people.binding import BindOutcome, BindRequest, BindResult
+from server.services.people.union_link import link_by_unionid
 from server.sessions import resolve
 from server.typedefs import API_SESSIONS, BINDER, IDENTITIES, SETTINGS, WECHAT_CLIENTS
 

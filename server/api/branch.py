@@ -26,8 +26,8 @@ from server.models.meetings import (
     after_the_end,
 )
 from server.models.people import Organisation
-from server.services import attendance, leave_notice, meetings, notices
-from server.services.access import (
+from server.services.meetings import attendance, leave_notice, notices, scheduling
+from server.services.people.access import (
     Hidden,
     organisation_in_scope,
 )
@@ -99,13 +99,13 @@ class NewMeeting(Input):
     )
     starts_at: datetime = Field(description="开始时间（ISO 8601）；不带时区时按 DANGJIAN_TZ")
     minutes: int | None = Field(None, ge=15, le=600, description="时长（分钟），默认 90")
-    topic: str = Field(min_length=1, max_length=meetings.TOPIC_MAX, description="会议主题")
-    place: str | None = Field(None, max_length=meetings.PLACE_MAX, description="地点")
+    topic: str = Field(min_length=1, max_length=scheduling.TOPIC_MAX, description="会议主题")
+    place: str | None = Field(None, max_length=scheduling.PLACE_MAX, description="地点")
     organisation_id: Id | None = Field(
         None, description="召开的组织（党小组会为党小组）；默认本支部"
     )
     speaker: str | None = Field(
-        None, max_length=meetings.SPEAKER_MAX, description="主讲人（党课；可以是支部以外的人）"
+        None, max_length=scheduling.SPEAKER_MAX, description="主讲人（党课；可以是支部以外的人）"
     )
     study: bool | None = Field(
         None,
@@ -126,14 +126,14 @@ async def schedule_meeting(call: Call[Any]) -> dict[str, Any]:
     clock = call.app[CLOCK]
     now = clock.local_now()  # a clash is told in the organisation's time
     extra = tuple(n for n in settings.extra_meeting_types.split(",") if n)
-    kind = meetings.kind_of(body.kind, extra)
+    kind = scheduling.kind_of(body.kind, extra)
     if kind is None:
-        known = "、".join([*meetings.STANDARD, *extra])
+        known = "、".join([*scheduling.STANDARD, *extra])
         raise ValidationFailed(f"不认识的会议类型。可以安排：{known}", field="kind")
     starts_at = _aware(body.starts_at, settings.zone, now)
     if body.organisation_id is not None:
         org = await organisation_in_scope(scope, body.organisation_id)
-        held = member.group_id if kind == meetings.GROUP_MEETING else member.organisation_id  # type: ignore[attr-defined]
+        held = member.group_id if kind == scheduling.GROUP_MEETING else member.organisation_id  # type: ignore[attr-defined]
         if org.id != held:
             raise ValidationFailed(
                 "只能为本支部安排会议；党小组会由党小组长安排（书记可为本人所在的党小组安排）。",
@@ -141,7 +141,7 @@ async def schedule_meeting(call: Call[Any]) -> dict[str, Any]:
             )
     minutes = body.minutes or settings.meeting_minutes
     try:
-        draft = await meetings.prepare(
+        draft = await scheduling.prepare(
             member,
             kind,
             starts_at,
@@ -152,7 +152,7 @@ async def schedule_meeting(call: Call[Any]) -> dict[str, Any]:
             study=body.study,
             speaker=body.speaker,
         )
-        meeting = await meetings.schedule(member, draft, now, _offsets(call))
+        meeting = await scheduling.schedule(member, draft, now, _offsets(call))
     except Conflict as exc:  # the only conflict here: a clash with another meeting
         raise Conflict(str(exc), field=exc.field or "starts_at") from None
     poke(call.app[SCHEDULER])  # the notices go out now, not at the next tick
@@ -162,7 +162,9 @@ async def schedule_meeting(call: Call[Any]) -> dict[str, Any]:
 class Reschedule(Input):
     starts_at: datetime = Field(description="新的开始时间（ISO 8601）；不带时区时按 DANGJIAN_TZ")
     minutes: int | None = Field(None, ge=15, le=600, description="新的时长（分钟），默认不变")
-    place: str | None = Field(None, max_length=meetings.PLACE_MAX, description="新的地点，默认不变")
+    place: str | None = Field(
+        None, max_length=scheduling.PLACE_MAX, description="新的地点，默认不变"
+    )
     reason: str | None = Field(None, max_length=200, description="改期原因（记入变更记录）")
 
 
@@ -176,7 +178,7 @@ async def reschedule_meeting(call: Call[Any]) -> dict[str, Any]:
     starts_at = _aware(call.body.starts_at, zone_of(call), now)
     try:
         with hidden_if_refused():
-            moved = await meetings.revise(
+            moved = await scheduling.revise(
                 call.member,
                 meeting.id,
                 starts_at,
@@ -201,7 +203,7 @@ async def cancel_meeting(call: Call[Any]) -> dict[str, Any]:
     """已告知的党员会收到取消通知；已经结束或已取消的会议返回 409。"""
     meeting = await _meeting(call)
     with hidden_if_refused():
-        await meetings.cancel(call.member, meeting.id, call.body.reason, call.app[CLOCK].now())
+        await scheduling.cancel(call.member, meeting.id, call.body.reason, call.app[CLOCK].now())
     poke(call.app[SCHEDULER])
     return await _fresh(call, meeting.id)
 
@@ -396,6 +398,6 @@ async def branch_meetings(call: Call[Any]) -> dict[str, Any]:
     if q.to:
         query = query.filter(starts_at__lt=day_span(q.to, q.to, zone)[1])
     if q.kind:
-        query = query.filter(kind=meetings.kind_of(q.kind) or q.kind)
+        query = query.filter(kind=scheduling.kind_of(q.kind) or q.kind)
     query = query.order_by("-starts_at", "-id").prefetch_related("organisation")
     return await page_of(query, q, lambda m: meeting_json(m, zone))

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from server.api.spec import Call
-from server.services.points import PointsRules
+from server.services.study.points import PointsRules
 from server.typedefs import CORPUS, SETTINGS
 from study_content.corpus import Unit
 

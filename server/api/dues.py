@@ -12,8 +12,8 @@ from typing import Any
 from pydantic import Field
 
 from server.api.spec import Auth, Call, Input, Routes
-from server.services import dues
-from server.services.dues import Category
+from server.services.people import dues
+from server.services.people.dues import Category
 
 routes = Routes("党费计算")
 

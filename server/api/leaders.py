@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from server.api.spec import Call, iso
 from server.errors import NotFound, PermissionDenied
-from server.services.access import Hidden, Scope, require_leader
+from server.services.people.access import Hidden, Scope, require_leader
 from server.typedefs import SETTINGS
 
 

@@ -21,8 +21,8 @@ from server.models.notices import SubscribeGrant
 from server.models.study import (
     CheckIn,
 )
-from server.services.checkin import check_in
-from server.services.record import my_record
+from server.services.study.checkin import check_in
+from server.services.study.record import my_record
 from server.typedefs import CLOCK, SETTINGS
 
 routes = Routes("党员：我的与打卡")

@@ -15,9 +15,9 @@ from server.api.roster import member_row
 from server.api.spec import Call, Id, Input, Routes
 from server.messaging import tell_identities
 from server.models.people import Member, Organisation, Role, WeChatIdentity
-from server.services.access import Hidden, member_in_scope
-from server.services.member_changes import change_role, transfer
-from server.services.unbinding import unbind, unbound_text
+from server.services.people.access import Hidden, member_in_scope
+from server.services.people.member_changes import change_role, transfer
+from server.services.people.unbinding import unbind, unbound_text
 from server.typedefs import IDENTITIES, WECHAT_CLIENTS
 
 routes = Routes("支部管理：绑定、职务与组织关系")

@@ -10,8 +10,8 @@ from server.api.leaders import hidden_if_refused, leader_scope
 from server.api.spec import Call, Input, PageQuery, Routes, iso, page_of
 from server.models.people import Member
 from server.models.study import Submission, SubmissionStatus
-from server.services import review_notice, submissions
-from server.services.points import PointsRules
+from server.services.study import review_notice, submissions
+from server.services.study.points import PointsRules
 from server.typedefs import CLOCK, CORPUS, SETTINGS, WECHAT_CLIENTS
 
 routes = Routes("支部管理：心得审核")

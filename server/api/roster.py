@@ -22,8 +22,9 @@ from server.models.people import (
     mask_phone,
 )
 from server.models.study import Submission, SubmissionStatus
-from server.services import meetings
-from server.services.access import (
+from server.services.meetings import scheduling
+from server.services.meetings.ledger import ledger_xlsx
+from server.services.people.access import (
     Scope,
     branches_in,
     is_leader,
@@ -31,8 +32,7 @@ from server.services.access import (
     organisation_in_scope,
     require_roster,
 )
-from server.services.ledger import ledger_xlsx
-from server.services.scope import under
+from server.services.people.scope import under
 from server.typedefs import CLOCK
 
 routes = Routes("支部管理：党员与台账")
@@ -122,7 +122,7 @@ async def branch_member(call: Call[Any]) -> dict[str, Any]:
         "year": {
             "year": today.year,
             "submissions": handed_in,
-            "meetings": await meetings.attendance_record(target, since, clock.now()),
+            "meetings": await scheduling.attendance_record(target, since, clock.now()),
         },
     }
 

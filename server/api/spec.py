@@ -23,7 +23,7 @@ from server.days import FIRST_DAY, LAST_DAY
 from server.errors import NotFound, ValidationFailed
 from server.inputs import refuse_nul
 from server.models.people import Member
-from server.services.access import Scope
+from server.services.people.access import Scope
 from server.sessions import Session
 
 PREFIX = "/api/v1"

@@ -11,10 +11,10 @@ from server.api.spec import Call, Day, Id, Input, PageQuery, Routes
 from server.downloads import CSV, XLSX, attachment
 from server.errors import ValidationFailed
 from server.models.people import OrgKind
-from server.services import tally_export
-from server.services.access import branches_in, organisation_in_scope, require_dashboard
-from server.services.compliance_status import RED, branch_lights
-from server.services.report import TallyReport, default_period, tally_report, validate
+from server.services.meetings.compliance_status import RED, branch_lights
+from server.services.people.access import branches_in, organisation_in_scope, require_dashboard
+from server.services.tallies import report_file
+from server.services.tallies.report import TallyReport, default_period, tally_report, validate
 from server.typedefs import CLOCK, SETTINGS
 
 routes = Routes("统计")
@@ -64,7 +64,7 @@ async def tallies(call: Call[Any]) -> dict[str, Any]:
 )
 async def export(call: Call[Any]) -> web.Response:
     fmt = call.query.format
-    body, name, readable = await tally_export.export_file(
+    body, name, readable = await report_file.export_file(
         await report_for(call, call.query), fmt, call.app[CLOCK].today()
     )
     return attachment(body, XLSX if fmt == "xlsx" else CSV, name, readable)

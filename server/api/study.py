@@ -16,8 +16,8 @@ from server.models.study import (
     QuizAnswer,
     QuizAttempt,
 )
-from server.services import quiz, study
-from server.services.access import Hidden
+from server.services.people.access import Hidden
+from server.services.study import quiz, reading
 from server.typedefs import CLOCK, CORPUS, CORPUS_INDEX
 from study_content.corpus import LETTERS, Question, Unit
 from study_content.retrieval import MAX_QUESTION
@@ -29,7 +29,7 @@ routes = Routes("党员：学习与答题")
 
 
 async def _read(call: Call[Any], unit: Unit) -> dict[str, Any]:
-    counted = await study.record_reading(
+    counted = await reading.record_reading(
         call.member, unit, call.app[CLOCK].today(), points_rules(call)
     )
     return {
@@ -41,7 +41,7 @@ async def _read(call: Call[Any], unit: Unit) -> dict[str, Any]:
 @routes.get("/study/today", summary="今日学习：今天的学习内容（记一次学习）")
 async def todays_unit(call: Call[Any]) -> dict[str, Any]:
     """与聊天中的「今日学习」同一篇；`text` 为 Markdown 全文；`counted` 表示这次新记了学习。"""
-    unit = await study.todays_unit(call.member, call.app[CORPUS], call.app[CLOCK].today())
+    unit = await reading.todays_unit(call.member, call.app[CORPUS], call.app[CLOCK].today())
     return await _read(call, unit)
 
 

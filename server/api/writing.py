@@ -17,8 +17,8 @@ from server.models.study import (
     Submission,
     SubmissionStatus,
 )
-from server.services import submissions
-from server.services.access import Hidden
+from server.services.people.access import Hidden
+from server.services.study import submissions
 from server.typedefs import CLOCK, CORPUS, SETTINGS
 from study_content.corpus import Unit
 

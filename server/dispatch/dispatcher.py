@@ -17,8 +17,8 @@ from server.dispatch.state import Conversation
 from server.errors import DangjianError, ValidationFailed
 from server.inputs import NUL
 from server.models.people import Channel, MemberStatus
-from server.services.identities import IdentityDirectory
-from server.services.union_link import follower_unionid, link_by_unionid
+from server.services.people.identities import IdentityDirectory
+from server.services.people.union_link import follower_unionid, link_by_unionid
 from server.wechat.messages import InboundMessage
 from server.wechat.replies import MAX_TEXT_BYTES, fit
 

@@ -21,7 +21,7 @@ from server.app import create_app
 from server.models.meetings import Meeting
 from server.models.people import Organisation, Role
 from server.models.study import Submission
-from server.services.report import tally_report
+from server.services.tallies.report import tally_report
 from server.typedefs import CLOCK, SETTINGS
 from server.wechat.fake_state import FakeWeChat
 from tests.api_helpers import signed_in

@@ -12,8 +12,8 @@ import pytest
 
 from server.db import close_database, open_database
 from server.models.study import CheckIn, PointsEntry, PointsReason
-from server.services.checkin import check_in
-from server.services.points import PointsRules, award
+from server.services.study.checkin import check_in
+from server.services.study.points import PointsRules, award
 from tests.conftest import make_member
 
 pytestmark = pytest.mark.integration

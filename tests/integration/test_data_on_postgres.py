@@ -9,8 +9,8 @@ import pytest
 
 from server.db import close_database, open_database
 from server.models.people import Member, Organisation, OrgKind
-from server.services.demo import seed_demo
-from server.services.importer import import_members
+from server.services.demo.street import seed_demo
+from server.services.people.importer import import_members
 
 pytestmark = pytest.mark.integration
 

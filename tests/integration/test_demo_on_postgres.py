@@ -13,9 +13,9 @@ import pytest
 from server.db import close_database, open_database
 from server.models.people import Organisation
 from server.models.study import Submission
-from server.services.demo import COMMITTEE, seed_demo
-from server.services.demo_activity import seed_activity
-from server.services.report import tally_report
+from server.services.demo.activity import seed_activity
+from server.services.demo.street import COMMITTEE, seed_demo
+from server.services.tallies.report import tally_report
 from tests.demo_street import DAY, NOW, ZONE, seeded_street
 
 pytestmark = pytest.mark.integration

@@ -13,9 +13,9 @@ from openpyxl import load_workbook
 
 from server.db import close_database, open_database
 from server.models.people import Organisation
-from server.services.ledger import ledger_xlsx
-from server.services.report import tally_report
-from server.services.tally_export import filing_for
+from server.services.meetings.ledger import ledger_xlsx
+from server.services.tallies.report import tally_report
+from server.services.tallies.report_file import filing_for
 from tests.test_ledger import DRAWN_UP, THE_FIVE, ZONE, a_branch, a_year, table
 
 pytestmark = pytest.mark.integration

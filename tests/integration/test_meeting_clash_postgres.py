@@ -17,7 +17,7 @@ from server.db import close_database, open_database
 from server.errors import Conflict
 from server.models.meetings import Meeting
 from server.models.people import Organisation, OrgKind, Role
-from server.services import meetings
+from server.services.meetings import scheduling
 from tests.conftest import make_branch, make_member
 
 pytestmark = pytest.mark.integration
@@ -49,11 +49,11 @@ async def test_a_committee_and_a_group_sharing_a_member_booked_at_once_leave_one
     )
     for round_ in range(6):
         at = datetime(2026, 11, 26, 1, 0, tzinfo=UTC) + timedelta(hours=2 * round_)
-        committee = await meetings.prepare(secretary, "支委会", at, "研究", "书记室", NOW, 90)
-        grouped = await meetings.prepare(leader, "党小组会", at, "学习", "活动室", NOW, 90)
+        committee = await scheduling.prepare(secretary, "支委会", at, "研究", "书记室", NOW, 90)
+        grouped = await scheduling.prepare(leader, "党小组会", at, "学习", "活动室", NOW, 90)
         results = await asyncio.gather(
-            meetings.schedule(secretary, committee, NOW),
-            meetings.schedule(leader, grouped, NOW),
+            scheduling.schedule(secretary, committee, NOW),
+            scheduling.schedule(leader, grouped, NOW),
             return_exceptions=True,
         )
         written = [r for r in results if isinstance(r, Meeting)]
@@ -81,11 +81,11 @@ async def test_two_meetings_in_one_room_booked_at_once_leave_one(db: str) -> Non
     assert secretary.group_id is None  # type: ignore[attr-defined]
     at = datetime(2026, 11, 26, 7, 0, tzinfo=UTC)
     drafts = [
-        (one, await meetings.prepare(one, "党小组会", at, "学习", "会议室", NOW, 90)),
-        (two, await meetings.prepare(two, "党小组会", at, "学习", "会议室", NOW, 90)),
+        (one, await scheduling.prepare(one, "党小组会", at, "学习", "会议室", NOW, 90)),
+        (two, await scheduling.prepare(two, "党小组会", at, "学习", "会议室", NOW, 90)),
     ]
     results = await asyncio.gather(
-        *(meetings.schedule(who, draft, NOW) for who, draft in drafts), return_exceptions=True
+        *(scheduling.schedule(who, draft, NOW) for who, draft in drafts), return_exceptions=True
     )
     assert sum(isinstance(r, Meeting) for r in results) == 1, results
     assert await Meeting.all().count() == 1

@@ -12,7 +12,7 @@ import pytest
 from server.db import close_database, open_database
 from server.models.meetings import Meeting
 from server.models.people import Role
-from server.services import meetings
+from server.services.meetings import scheduling
 from tests.conftest import make_member
 
 pytestmark = pytest.mark.integration
@@ -38,11 +38,11 @@ async def test_overlapping_confirmations_at_once_leave_one_meeting(db: str) -> N
     at_three = datetime(2026, 11, 26, 7, 0, tzinfo=UTC)
     at_four = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
     drafts = [
-        await meetings.prepare(secretary, "支委会", at_three, "研究发展党员", None, NOW, 90),
-        await meetings.prepare(secretary, "党课", at_four, "学习党章", None, NOW, 90),
+        await scheduling.prepare(secretary, "支委会", at_three, "研究发展党员", None, NOW, 90),
+        await scheduling.prepare(secretary, "党课", at_four, "学习党章", None, NOW, 90),
     ]
     results = await asyncio.gather(
-        *(meetings.schedule(secretary, d, NOW) for d in drafts * 3), return_exceptions=True
+        *(scheduling.schedule(secretary, d, NOW) for d in drafts * 3), return_exceptions=True
     )
     assert sum(isinstance(r, Meeting) for r in results) == 1
     assert await Meeting.all().count() == 1

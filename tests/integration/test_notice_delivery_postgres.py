@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from server.models.notices import Notice, NoticeStatus
-from server.services.outbox_claims import LEASE
+from server.services.delivery.outbox_claims import LEASE
 from server.wechat.fake import FakeWeChat
 from tests.test_meetings_chat import LEADER, MEMBER, SECRETARY
 from tests.test_notice_delivery import outbox_one_at_a_time, status_of, until

@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestClient
 from server.app import create_app
 from server.models.meetings import Meeting
 from server.models.people import Channel, Organisation, Role, WeChatIdentity
-from server.services import submissions
+from server.services.study import submissions
 from server.typedefs import CLOCK, CORPUS, PROCESSOR
 from server.wechat.fake_state import FakeWeChat
 from server.wechat.messages import InboundMessage

@@ -11,7 +11,7 @@ import pytest
 
 from server.app import create_app
 from server.models.study import PointsEntry, PointsReason
-from server.services.points import PointsRules, award, points_on
+from server.services.study.points import PointsRules, award, points_on
 from tests.conftest import make_member
 
 pytestmark = pytest.mark.integration

@@ -8,8 +8,8 @@ import pytest
 
 from server.db import close_database, open_database
 from server.models.people import Organisation
-from server.services.report import BREAKDOWNS, tally_report
-from server.services.tallies import participation
+from server.services.tallies.report import BREAKDOWNS, tally_report
+from tests.tally_oracle import participation
 from tests.test_tallies import COMMITTEE, EAST, ZONE
 from tests.test_tally_report import NOW, TODAY, YEAR, a_busy_quarter, snapshot_every_past_day
 

@@ -1,0 +1,488 @@
+"""`dangjian seed-demo`: a synthetic street to try the bot on, modelled on a real street's report.
+
+The shape and the headline figures are the report's: 12 村（社区）, one of them an 易地扶贫搬迁
+community; 14 党总支 and 54 党支部; 168 网格党小组; 1,231 members, of whom 216 women, 332 with
+大专 or higher, 314 aged 35 or under.  Our choices where the report is silent:
+
+- The 14 general branches are one per community plus two outside them, 街道机关党总支 and
+  非公企业党总支, with three branches each; each community has four branches holding its 14 网格
+  党小组 (4 + 4 + 3 + 3), so all 168 groups sit under community branches.
+- Roles: 5 党工委工作人员 at the committee, a 总支书记 at each general branch (14), and in each
+  branch one 支部书记, a 支部副书记 when it has 20+ members, two or three 支委委员, and one
+  党小组长 per group.  All 1,231 are 在册 (the report counts them all); about 4% of plain
+  members are marked 流动党员.
+- Names come from common surname / given-name characters: no real people.  Phones are
+  1700000xxxx: 170 is a virtual-operator prefix and the fixed 0000 block makes demo numbers
+  obvious (and gives each member distinct last four digits).
+- Birth and joined dates depend on the seed and the *year* of `today` only: the young are born
+  in year Y-35 or later and everyone else in Y-37 or earlier, so "aged 35 or under" counts
+  exactly 314 on every day of year Y, and re-running within the year changes nothing.
+  Everyone joined at 18 or older and before 1 January of year Y.
+
+Everything is drawn from `random.Random(seed)`, never the global generator, and written through
+the importer's upsert (by phone, organisations by path), so a second run is a no-op.
+Refuses to run on a database whose tree has another committee: demo people stay out of a real
+street's roll.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import NamedTuple
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
+
+from server.clock import Clock
+from server.errors import ValidationFailed
+from server.models.people import (
+    Member,
+    MemberStatus,
+    Organisation,
+    OrgKind,
+    Role,
+    WeChatIdentity,
+    mask_phone,
+)
+from server.models.study import CheckIn, QuizAttempt, Submission, UnitReading
+from server.services.people.bind_codes import issue_code
+from server.services.people.importer import (
+    OPTIONAL_FIELDS,
+    MemberRecord,
+    add_years,
+    apply_upsert,
+    plan_upsert,
+)
+from server.services.people.orgs import SEPARATOR, group_path
+
+COMMITTEE = "示范街道党工委"
+RELOCATION_COMMUNITY = "安居社区"  # the 易地扶贫搬迁 resettlement community
+COMMUNITIES = (
+    "红星村",
+    "金桥村",
+    "柳湾村",
+    "石门村",
+    "新民村",
+    "河东村",
+    "青山社区",
+    "望城社区",
+    "和平社区",
+    "兴隆社区",
+    "滨河社区",
+    RELOCATION_COMMUNITY,
+)
+GROUPS_PER_COMMUNITY_BRANCH = (4, 4, 3, 3)  # 14 网格党小组 per community, 168 in all
+OTHER_GENERAL_BRANCHES = {
+    "街道机关党总支": (("党政办党支部", 12), ("社会事务办党支部", 10), ("综治办党支部", 9)),
+    "非公企业党总支": (
+        ("绿源农业公司党支部", 8),
+        ("兴达劳务公司党支部", 7),
+        ("远航物流公司党支部", 9),
+    ),
+}
+STAFF = 5
+# Printed with their `dangjian admin-link` command: the whole street's staff first.
+DASHBOARD_SAMPLES = (Role.STAFF, Role.SECRETARY, Role.GENERAL_SECRETARY)
+
+MEMBERS = 1231
+WOMEN = 216
+COLLEGE_OR_ABOVE = 332
+AGED_35_OR_UNDER = 314
+COLLEGE = ("大专", "本科", "研究生")
+PHONE_BLOCK = "1700000"
+
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"
+    "苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚"
+)
+GIVEN_MALE = "伟强军勇杰涛明超刚平辉斌鹏华飞鑫波宇浩凯健俊帆建国志忠林德文海兴成昌祥荣贵福"
+GIVEN_FEMALE = "芳娜敏静丽艳娟霞秀玲桂英兰红梅琳燕萍雪慧巧婷颖倩洁琴云莲月凤翠珍露瑶"
+
+
+DEMO_CODE_TTL = 86400
+
+
+class SampleMember(NamedTuple):
+    name: str
+    phone: str
+    org_path: str
+    role: Role
+    # A one-time bind code: leadership never binds by name and digits, so the demo prints one.
+    code: str | None = None
+
+    @property
+    def bind_line(self) -> str:
+        if self.code is not None:
+            return f"绑定 {self.code}"
+        return f"绑定 {self.name} {self.phone[-4:]}"
+
+    @property
+    def admin_link(self) -> str:
+        """The command that prints this member's one-time dashboard link (the full phone)."""
+        return f"dangjian admin-link {self.phone}"
+
+
+@dataclass
+class DemoStreet:
+    """The generated street, before it touches the database."""
+
+    seed: int
+    reference_year: int
+    records: list[MemberRecord]
+    org_paths: list[str]  # committee, general branches, branches, groups; parents first
+
+
+@dataclass
+class DemoReport:
+    seed: int
+    reference_date: date
+    committee: str
+    communities: int
+    general_branches: int
+    branches: int
+    groups: int
+    members: int
+    women: int
+    college_or_above: int
+    aged_35_or_under: int
+    mobile: int
+    secretaries: int
+    created: int
+    updated: int
+    unchanged: int
+    organisations_created: int
+    other_demo_members: int = 0  # in the demo phone block but not generated by this seed
+    sample_members: list[SampleMember] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.updated or self.organisations_created)
+
+    def summary(self) -> str:
+        return self.street_summary() + "\n" + self.try_it()
+
+    def street_summary(self) -> str:
+        lines = [
+            f"示范数据 demo street: {self.committee} (seed {self.seed}, "
+            f"参照日期 reference date {self.reference_date.isoformat()})",
+            f"  村（社区）communities {self.communities}（含易地扶贫搬迁社区 incl. resettlement "
+            f"community {RELOCATION_COMMUNITY}）",
+            f"  党总支 general branches {self.general_branches}，党支部 branches {self.branches}"
+            f"（支部书记 secretaries {self.secretaries}），网格党小组 party groups {self.groups}",
+            f"  党员 members {self.members}：女 women {self.women}，大专及以上 college or above "
+            f"{self.college_or_above}，35岁及以下 aged 35 or under {self.aged_35_or_under}，"
+            f"流动党员 mobile {self.mobile}",
+            f"  本次 this run: 新建 created {self.created}，更新 updated {self.updated}，"
+            f"未变 unchanged {self.unchanged}，新建组织 organisations created "
+            f"{self.organisations_created}",
+        ]
+        if not self.changed:
+            lines.append("  数据已是最新，没有任何改动 / already seeded, nothing changed")
+        if self.other_demo_members:
+            lines.append(
+                f"  注意：库中另有 {self.other_demo_members} 名其他 seed 生成的示范党员 / "
+                f"note: {self.other_demo_members} demo members from another seed remain"
+            )
+        return "\n".join(lines)
+
+    def try_it(self) -> str:
+        """How a newcomer tries it: a 绑定 line per role, and the dashboard's sign-in commands."""
+        lines = ["在公众号里发送下面任意一行即可绑定为该党员 / send one line to bind as:"]
+        for sample in self.sample_members:
+            lines.append(
+                f"  {sample.bind_line}    {sample.role.value}  {sample.org_path}  "
+                f"({mask_phone(sample.phone)})"
+            )
+        staff = sorted(
+            (s for s in self.sample_members if s.role in DASHBOARD_SAMPLES),
+            key=lambda s: DASHBOARD_SAMPLES.index(s.role),
+        )
+        if staff:
+            lines.append(
+                "后台 dashboard：在另一个终端运行，打开打印出的一次性链接 / run in another "
+                "terminal, then open the one-time link it prints:"
+            )
+            for sample in staff:
+                lines.append(f"  {sample.admin_link}    {sample.role.value} {sample.name}")
+        return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# Generating
+
+
+_DIGITS = "零一二三四五六七八九"
+
+
+def _cn(number: int) -> str:
+    """1..99 in Chinese numerals: 第三, 第十四."""
+    tens, ones = divmod(number, 10)
+    if tens == 0:
+        return _DIGITS[ones]
+    return ("" if tens == 1 else _DIGITS[tens]) + "十" + (_DIGITS[ones] if ones else "")
+
+
+@dataclass
+class _Slot:
+    """A place in the tree a member fills, before the person is drawn."""
+
+    org_path: str
+    role: Role
+    group: str | None = None
+
+
+def _branch_slots(path: str, size: int, groups: Sequence[str]) -> list[_Slot]:
+    officers = [Role.SECRETARY]
+    if size >= 20:
+        officers.append(Role.DEPUTY_SECRETARY)
+    officers += [Role.COMMITTEE_MEMBER] * (3 if size >= 20 else 2)
+    slots = [_Slot(path, officers[i] if i < len(officers) else Role.MEMBER) for i in range(size)]
+    # Everyone lives in a grid (网格), dealt round-robin; the first plain member of each group
+    # leads it, so officers never double as group leaders.
+    for index, slot in enumerate(slots):
+        if groups:
+            slot.group = groups[index % len(groups)]
+    for name in groups:
+        leader = next(s for s in slots if s.group == name and s.role is Role.MEMBER)
+        leader.role = Role.GROUP_LEADER
+    return slots
+
+
+def _structure(rng: random.Random) -> tuple[list[_Slot], list[str]]:
+    slots = [_Slot(COMMITTEE, Role.STAFF) for _ in range(STAFF)]
+    org_paths = [COMMITTEE]
+    other_total = sum(size for branches in OTHER_GENERAL_BRANCHES.values() for _, size in branches)
+    community_branches = len(COMMUNITIES) * len(GROUPS_PER_COMMUNITY_BRANCH)
+    general_branches = len(COMMUNITIES) + len(OTHER_GENERAL_BRANCHES)
+    in_community = MEMBERS - STAFF - general_branches - other_total
+    # Community branch sizes: even split, then seeded jitter so they are not all alike.
+    base, extra = divmod(in_community, community_branches)
+    sizes = [base + (1 if i < extra else 0) for i in range(community_branches)]
+    for _ in range(300):
+        a, b = rng.randrange(community_branches), rng.randrange(community_branches)
+        if sizes[a] > 16 and sizes[b] < 34:
+            sizes[a] -= 1
+            sizes[b] += 1
+    sizes_iter = iter(sizes)
+
+    for community in COMMUNITIES:
+        general = f"{COMMITTEE}{SEPARATOR}{community}党总支"
+        org_paths.append(general)
+        slots.append(_Slot(general, Role.GENERAL_SECRETARY))
+        grid = 0
+        for number, group_count in enumerate(GROUPS_PER_COMMUNITY_BRANCH, start=1):
+            branch = f"{general}{SEPARATOR}{community}第{_cn(number)}党支部"
+            groups = [f"第{_cn(grid + k)}网格党小组" for k in range(1, group_count + 1)]
+            grid += group_count
+            org_paths.append(branch)
+            org_paths += [group_path(branch, name) for name in groups]
+            slots += _branch_slots(branch, next(sizes_iter), groups)
+    for general_name, branches in OTHER_GENERAL_BRANCHES.items():
+        general = f"{COMMITTEE}{SEPARATOR}{general_name}"
+        org_paths.append(general)
+        slots.append(_Slot(general, Role.GENERAL_SECRETARY))
+        for branch_name, size in branches:
+            branch = f"{general}{SEPARATOR}{branch_name}"
+            org_paths.append(branch)
+            slots += _branch_slots(branch, size, ())
+    assert len(slots) == MEMBERS
+    return slots, org_paths
+
+
+def _weighted_sample(rng: random.Random, weights: Sequence[float], k: int) -> set[int]:
+    """k distinct indices, each drawn with probability ∝ weight (Efraimidis–Spirakis)."""
+    keys = sorted(range(len(weights)), key=lambda i: rng.random() ** (1 / weights[i]))
+    return set(keys[-k:])
+
+
+def _day_between(rng: random.Random, first: date, last: date) -> date:
+    return first + timedelta(days=rng.randint(0, (last - first).days))
+
+
+def _name(rng: random.Random, female: bool) -> str:
+    pool = GIVEN_FEMALE if female else GIVEN_MALE
+    given = "".join(rng.choice(pool) for _ in range(1 if rng.random() < 0.3 else 2))
+    return rng.choice(SURNAMES) + given
+
+
+def build_demo(seed: int = 2023, today: date | None = None) -> DemoStreet:
+    """The street for `seed`; its people depend only on the seed and `today.year`."""
+    year = (today or Clock().today()).year
+    rng = random.Random(seed)
+    slots, org_paths = _structure(rng)
+    everyone = range(MEMBERS)
+    women = set(rng.sample(everyone, WOMEN))
+    # The young are drawn from everyone but secretaries, who are usually the old hands.
+    senior = {Role.SECRETARY, Role.GENERAL_SECRETARY}
+    young = set(rng.sample([i for i in everyone if slots[i].role not in senior], AGED_35_OR_UNDER))
+    # Degrees are likelier among the young and among cadres, as on a real roll.
+    offices = f"{COMMITTEE}{SEPARATOR}街道机关党总支"
+
+    def weight(i: int) -> float:
+        cadre = slots[i].role is Role.STAFF or slots[i].org_path.startswith(offices)
+        return (3.0 if i in young else 1.0) * (4.0 if cadre else 1.0)
+
+    college = _weighted_sample(rng, [weight(i) for i in everyone], COLLEGE_OR_ABOVE)
+    phones = rng.sample(range(10_000), MEMBERS)
+    joined_by = date(year - 1, 12, 31)  # never in the future on any day of year Y
+
+    records: list[MemberRecord] = []
+    for i, slot in enumerate(slots):
+        if i in young:  # born Y-35 … Y-19: 35 or under all year, and 18 before joining
+            birth = _day_between(rng, date(year - 35, 1, 1), date(year - 19, 12, 31))
+        else:  # born Y-80 … Y-37: 36 or over all year
+            birth = _day_between(rng, date(year - 80, 1, 1), date(year - 37, 12, 31))
+        adult = add_years(birth, 18)
+        joined = _day_between(rng, adult, min(joined_by, adult + timedelta(days=27 * 365)))
+        if i in college:
+            education = rng.choices(COLLEGE, weights=(45, 48, 7))[0]
+        elif i in young:
+            education = rng.choice(("高中", "中专"))
+        else:
+            education = rng.choices(("小学", "初中", "高中", "中专"), weights=(20, 45, 25, 10))[0]
+        records.append(
+            MemberRecord(
+                name=_name(rng, i in women),
+                phone=f"{PHONE_BLOCK}{phones[i]:04d}",
+                org_path=slot.org_path,
+                group=slot.group,
+                gender="女" if i in women else "男",
+                birth_date=birth,
+                education=education,
+                joined_on=joined,
+                role=slot.role,
+                status=MemberStatus.ACTIVE,
+                is_mobile=slot.role is Role.MEMBER and rng.random() < 0.04,
+                line=i + 1,
+            )
+        )
+    return DemoStreet(seed=seed, reference_year=year, records=records, org_paths=org_paths)
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing and reporting
+
+
+def age_on(birth: date, today: date) -> int:
+    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+
+
+async def _active_on(day: date, using_db: BaseDBAsyncClient) -> set[int]:
+    """Members who did anything in the app on `day`: their first 打卡 would not be a first."""
+    found: set[int] = set()
+    for model in (CheckIn, UnitReading, QuizAttempt, Submission):
+        found.update(
+            await model.filter(day=day, member__phone__startswith=PHONE_BLOCK)
+            .using_db(using_db)
+            .values_list("member_id", flat=True)
+        )
+    return found
+
+
+async def _samples(
+    street: DemoStreet, today: date, using_db: BaseDBAsyncClient
+) -> list[SampleMember]:
+    """One member per role a newcomer might try, whose 绑定 line matches exactly one member,
+    who is not bound yet and has done nothing today (so their first 打卡 works)."""
+    busy = await _active_on(today, using_db)
+    wanted = (Role.SECRETARY, Role.GROUP_LEADER, Role.MEMBER, Role.GENERAL_SECRETARY, Role.STAFF)
+    samples: list[SampleMember] = []
+    for role in wanted:
+        for record in street.records:
+            if record.role is not role:
+                continue
+            # The binder matches active members by name and phone suffix (services/binding.py);
+            # checked against the whole database, not just the demo, and skipping anyone already
+            # bound (a second WeChat user could not bind as them).
+            matches = await Member.filter(
+                name=record.name, status=MemberStatus.ACTIVE, phone__endswith=record.phone[-4:]
+            ).using_db(using_db)
+            if (
+                len(matches) != 1
+                or matches[0].id in busy
+                or await WeChatIdentity.filter(member_id=matches[0].id).using_db(using_db).exists()
+            ):
+                continue
+            samples.append(SampleMember(record.name, record.phone, record.org_path, role))
+            break
+    return samples
+
+
+async def seed_demo(seed: int = 2023, *, today: date | None = None) -> DemoReport:
+    """Create or refresh the demo street for `seed`; a second run changes nothing."""
+    today = today or Clock().today()
+    street = build_demo(seed, today)
+    columns = OPTIONAL_FIELDS | {"name", "phone", "organisation"}
+    async with in_transaction() as conn:
+        plan = await plan_upsert(street.records, columns=columns, using_db=conn)
+        if plan.errors:
+            first = plan.errors[0]
+            raise ValidationFailed(
+                f"无法写入示范数据：{first.reason} / cannot seed the demo street", field="seed"
+            )
+        await apply_upsert(plan, using_db=conn)
+        report = await _count(street, today, conn)
+        report.created = len(plan.creates)
+        report.updated = len(plan.updates)
+        report.unchanged = plan.unchanged
+        report.organisations_created = len(plan.new_org_paths)
+        samples = await _samples(street, today, conn)
+    report.sample_members = [await _with_code(sample) for sample in samples]
+    return report
+
+
+async def _with_code(sample: SampleMember) -> SampleMember:
+    """Plain 党员 bind by name and digits (on outside production); everyone else by a code,
+    issued afresh on every run as `dangjian bind-code` would."""
+    if sample.role is Role.MEMBER:
+        return sample
+    member = await Member.get(phone=sample.phone)
+    return sample._replace(code=await issue_code(member, Clock().now(), DEMO_CODE_TTL, None))
+
+
+async def sample_members(seed: int, today: date) -> list[SampleMember]:
+    """The members `seed_demo` prints for newcomers today (the demo's activity keeps them
+    idle today, and puts their secretary's to-dos in that branch)."""
+    async with in_transaction() as conn:
+        return await _samples(build_demo(seed, today), today, conn)
+
+
+async def _count(street: DemoStreet, today: date, using_db: BaseDBAsyncClient) -> DemoReport:
+    """The figures as stored, so the summary reports the database rather than the intent."""
+    orgs = await Organisation.filter(path__startswith=COMMITTEE).using_db(using_db)
+    tree = [o for o in orgs if o.path == COMMITTEE or o.path.startswith(COMMITTEE + SEPARATOR)]
+    kinds = [o.kind for o in tree]
+    rows = await (
+        Member.filter(organisation_id__in=[o.id for o in tree], status=MemberStatus.ACTIVE)
+        .using_db(using_db)
+        .values_list("gender", "education", "birth_date", "role", "is_mobile")
+    )
+    generated = {record.phone for record in street.records}
+    demo_phones = await (
+        Member.filter(phone__startswith=PHONE_BLOCK)
+        .using_db(using_db)
+        .values_list("phone", flat=True)
+    )
+    return DemoReport(
+        seed=street.seed,
+        reference_date=today,
+        committee=COMMITTEE,
+        communities=len(COMMUNITIES),
+        general_branches=kinds.count(OrgKind.GENERAL_BRANCH),
+        branches=kinds.count(OrgKind.BRANCH),
+        groups=kinds.count(OrgKind.GROUP),
+        members=len(rows),
+        women=sum(1 for gender, *_ in rows if gender == "女"),
+        college_or_above=sum(1 for _, education, *_ in rows if education in COLLEGE),
+        aged_35_or_under=sum(1 for _, _, birth, *_ in rows if birth and age_on(birth, today) <= 35),
+        mobile=sum(1 for *_, mobile in rows if mobile),
+        secretaries=sum(1 for _, _, _, role, _ in rows if role == Role.SECRETARY),
+        created=0,
+        updated=0,
+        unchanged=0,
+        organisations_created=0,
+        other_demo_members=sum(1 for phone in demo_phones if phone not in generated),
+    )

@@ -1,0 +1,50 @@
+"""`dangjian import-members FILE`: read the whole roll, then plan and write in one transaction."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from pathlib import Path
+
+from tortoise.transactions import in_transaction
+
+from server.services.people.roster.plan import plan_upsert
+from server.services.people.roster.reading import read_records
+from server.services.people.roster.report import ImportReport
+from server.services.people.roster.write import apply_upsert
+
+
+async def import_members(
+    path: Path, *, dry_run: bool = False, progress: bool = False, today: date | None = None
+) -> ImportReport:
+    """Import a member roll.  Any bad row → nothing written and every bad row reported.
+
+    `today` (default: the organisation's local date) bounds birth and joined dates.  File-level
+    problems (type, encoding, missing columns, empty file) raise ValidationFailed.
+    """
+    path = Path(path)
+    parsed = await asyncio.to_thread(read_records, path, today=today, progress=progress)
+    report = ImportReport(
+        file=path.name,
+        rows=parsed.rows,
+        errors=list(parsed.errors),
+        dry_run=dry_run,
+        ignored_columns=parsed.ignored_columns,
+    )
+    if not parsed.records:
+        return report
+    async with in_transaction() as conn:
+        plan = await plan_upsert(
+            parsed.records, columns=parsed.columns, labels=parsed.labels, using_db=conn
+        )
+        report.errors.extend(plan.errors)
+        report.errors.sort(key=lambda error: error.line)
+        if report.errors:
+            return report
+        report.created = len(plan.creates)
+        report.updated = len(plan.updates)
+        report.unchanged = plan.unchanged
+        report.organisations_created = len(plan.new_org_paths)
+        if not dry_run:
+            await apply_upsert(plan, using_db=conn, progress=progress)
+    return report
