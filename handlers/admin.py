@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from server.admin.links import issue_link
 from server.clock import Clock
 from server.dispatch import ChatContext, Router
 from server.dispatch.filters import Keyword, bound
 from server.models.people import Member, MemberStatus
 from server.services.people.access import DASHBOARD_ROLES
+from server.services.people.admin_links import issue_link
 from server.settings import Settings
 
 router = Router("admin")

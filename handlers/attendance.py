@@ -4,18 +4,18 @@
 from __future__ import annotations
 
 from handlers.common import runs_meetings
-from server.admin import screen
 from server.cache import Cache
 from server.clock import Clock, when_text
 from server.dispatch import Router
 from server.dispatch.context import text_after_number
 from server.dispatch.filters import Keyword, Pattern, bound
-from server.models.people import BRANCH_LEADERS, Channel, Member
+from server.models.people import BRANCH_LEADERS, Member
+from server.services.delivery.messenger import Clients
 from server.services.meetings import attendance, leave_notice
+from server.services.people import admin_links
 from server.services.study import submissions
 from server.services.study.points import PointsRules
 from server.settings import Settings
-from server.wechat.client import WeChatClient
 
 router = Router("attendance")
 router.help("签到 123456", "用会场公布的六位数字签到", visible=bound, order=46)
@@ -57,7 +57,7 @@ MINUTES = Pattern(r"纪要\s*(?P<number>\d{1,9})\s*(?P<text>.*)")
 async def show_code(number: str, member: Member, clock: Clock, settings: Settings) -> str:
     got = await attendance.signin_code(member, int(number), clock.now(), settings.signin_rotation)
     turns = got.changes_at.astimezone(clock.zone)
-    link = await screen.issue_screen_link(settings, member, got.meeting.id, clock.now())
+    link = await admin_links.issue_screen_link(settings, member, got.meeting.id, clock.now())
     minutes = max(1, settings.admin_link_ttl // 60)
     return (
         f"编号 {got.meeting.id} 的{got.meeting.kind}签到码：{got.code}\n"
@@ -102,7 +102,7 @@ async def ask_leave(
     raw_text: str,
     member: Member,
     clock: Clock,
-    wechat_clients: dict[Channel, WeChatClient],
+    wechat_clients: Clients,
 ) -> str:
     typed = text_after_number(raw_text, "请假")
     asked = await attendance.ask_leave(member, int(number), typed or reason, clock.now())
@@ -124,9 +124,7 @@ async def withdraw_leave(number: str, member: Member, clock: Clock) -> str:
     )
 
 
-async def _decided(
-    decision: attendance.LeaveDecision, clock: Clock, clients: dict[Channel, WeChatClient]
-) -> str:
+async def _decided(decision: attendance.LeaveDecision, clock: Clock, clients: Clients) -> str:
     row = decision.row
     if decision.granted:
         head = f"已准假：{row.member.name}（{decision.asked}），编号 {decision.meeting.id} 的会议。"
@@ -149,7 +147,7 @@ async def refuse_leave(
     raw_text: str,
     member: Member,
     clock: Clock,
-    wechat_clients: dict[Channel, WeChatClient],
+    wechat_clients: Clients,
 ) -> str:
     # The reason as typed, Chinese punctuation and all (the matched text is normalised).
     typed = REFUSE.pattern.fullmatch(raw_text.strip())
@@ -167,7 +165,7 @@ async def grant_leave(
     tail: str | None,
     member: Member,
     clock: Clock,
-    wechat_clients: dict[Channel, WeChatClient],
+    wechat_clients: Clients,
 ) -> str:
     decision = await attendance.decide_leave(member, int(number), name, tail, True, "", clock.now())
     return await _decided(decision, clock, wechat_clients)

@@ -26,6 +26,8 @@ def runs_meetings(ctx: ChatContext) -> bool:
 
 
 CANCEL = Keyword("取消", "退出", "cancel")
+# Reading a unit page by page (study.py); 写心得 (submissions.py) writes about the unit being read.
+READING = "study:reading"
 
 router.help("取消", "放弃正在进行的操作", visible=in_any_state, order=90)
 

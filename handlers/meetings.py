@@ -5,10 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
 from handlers.common import branch_leader, group_leader, runs_meetings
-from scheduler.runner import poke
 from server.clock import Clock, when_text
 from server.dispatch import Router
 from server.dispatch.context import text_after_number
@@ -17,6 +14,7 @@ from server.dispatch.state import Conversation
 from server.errors import ValidationFailed
 from server.models.meetings import Attendance, Meeting, MeetingAttendee, MeetingStatus
 from server.models.people import Member
+from server.services.delivery.messenger import WakeOutbox
 from server.services.meetings import attendance, notices, scheduling
 from server.services.meetings.when import parse_when
 from server.settings import Settings
@@ -151,12 +149,12 @@ async def confirm(
     clock: Clock,
     conversation: Conversation,
     reminder_offsets: list[tuple[str, int]],
-    scheduler: AsyncIOScheduler,
+    wake_outbox: WakeOutbox,
 ) -> str:
     draft = scheduling.Draft.from_state(conversation.data)
     conversation.clear()
     meeting = await scheduling.schedule(member, draft, clock.local_now(), reminder_offsets)
-    poke(scheduler)  # the notices go out now, not at the next tick
+    wake_outbox()  # the notices go out now, not at the next tick
     return (
         f"已安排{draft.group or ''}{meeting.kind}，会议编号 {meeting.id}："
         f"{_span(meeting, clock)}，{meeting.topic}。\n"
@@ -323,12 +321,12 @@ async def cancel(
     raw_text: str,
     member: Member,
     clock: Clock,
-    scheduler: AsyncIOScheduler,
+    wake_outbox: WakeOutbox,
 ) -> str:
     # The reason as typed, Chinese punctuation and all: the members read it in the notice.
     typed = text_after_number(raw_text, "取消会议")
     m = await scheduling.cancel(member, int(number), typed or reason, clock.now())
-    poke(scheduler)
+    wake_outbox()
     return f"已取消编号 {m.id} 的{m.kind}（{when_text(m.starts_at, clock.zone)}，{m.topic}）。"
 
 
@@ -339,13 +337,13 @@ async def reschedule(
     member: Member,
     clock: Clock,
     reminder_offsets: list[tuple[str, int]],
-    scheduler: AsyncIOScheduler,
+    wake_outbox: WakeOutbox,
 ) -> str:
     starts_at, _ = _parse(when, clock)
     m = await scheduling.reschedule(
         member, int(number), starts_at, clock.local_now(), reminder_offsets
     )
-    poke(scheduler)
+    wake_outbox()
     return f"已改期：编号 {m.id} 的{m.kind}改到 {_span(m, clock)}。"
 
 
@@ -357,10 +355,10 @@ async def invite(
     member: Member,
     clock: Clock,
     reminder_offsets: list[tuple[str, int]],
-    scheduler: AsyncIOScheduler,
+    wake_outbox: WakeOutbox,
 ) -> str:
     guest = await scheduling.invite(
         member, int(number), name, tail, clock.local_now(), reminder_offsets
     )
-    poke(scheduler)
+    wake_outbox()
     return f"已请{guest.name}列席编号 {number} 的会议，会通知本人。"

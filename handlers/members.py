@@ -6,12 +6,11 @@ import re
 
 from server.dispatch import Router
 from server.dispatch.filters import Command, HasRole
-from server.messaging import tell_identities
-from server.models.people import BRANCH_LEADERS, Channel, Member, MemberStatus, Role
+from server.models.people import BRANCH_LEADERS, Member, MemberStatus, Role
+from server.services.delivery.messenger import Clients, tell_identities
 from server.services.people.access import scope_of
 from server.services.people.identities import IdentityDirectory
 from server.services.people.unbinding import unbind, unbound_text
-from server.wechat.client import WeChatClient
 
 router = Router("members")
 managers = HasRole(BRANCH_LEADERS | {Role.STAFF, Role.ADMIN})
@@ -37,7 +36,7 @@ async def unbind_member(
     args: str,
     member: Member,
     identities: IdentityDirectory,
-    wechat_clients: dict[Channel, WeChatClient],
+    wechat_clients: Clients,
 ) -> str:
     who, reason = parse_unbind_args(args)
     if not who or not reason.strip():

@@ -12,7 +12,7 @@ import re
 
 from server.dispatch import ChatContext, Router
 from server.dispatch.filters import bound
-from server.services.study.llm import LLMAnswerer
+from server.llm import LLMAnswerer
 from server.services.study.submissions import MIN_LENGTH, counted_length
 from study_content.retrieval import CorpusIndex, Passage
 

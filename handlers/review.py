@@ -10,11 +10,11 @@ from server.dispatch.context import text_after_number
 from server.dispatch.filters import HasRole, InState, Keyword, Pattern, bound
 from server.dispatch.state import Conversation
 from server.errors import DangjianError
-from server.models.people import Channel, Member
+from server.models.people import Member
 from server.models.study import SUBMISSION_STATUS_LABELS, Submission, SubmissionStatus
+from server.services.delivery.messenger import Clients
 from server.services.study import review_notice, submissions
 from server.services.study.points import PointsRules
-from server.wechat.client import WeChatClient
 from server.wechat.replies import MAX_TEXT_BYTES, byte_pages
 from study_content.corpus import Unit
 
@@ -132,9 +132,7 @@ async def show_more(member: Member, conversation: Conversation) -> str:
     return _page_reply(s, int(conversation.data.get("page", 1)), conversation)
 
 
-async def _tell_author(
-    submission: Submission, text: str, clock: Clock, clients: dict[Channel, WeChatClient]
-) -> str:
+async def _tell_author(submission: Submission, text: str, clock: Clock, clients: Clients) -> str:
     if await review_notice.tell_author(submission, text, clock.now(), clients):
         return "已通知本人。"
     return "本人 48 小时内没有和公众号互动，暂时无法推送通知；本人回复 我的心得 时会看到结果。"
@@ -146,7 +144,7 @@ async def approve(
     member: Member,
     clock: Clock,
     points_rules: PointsRules,
-    wechat_clients: dict[Channel, WeChatClient],
+    wechat_clients: Clients,
 ) -> str:
     approval = await submissions.approve(
         member, int(number), clock.now(), clock.today(), points_rules
@@ -166,7 +164,7 @@ async def send_back(
     raw_text: str,
     member: Member,
     clock: Clock,
-    wechat_clients: dict[Channel, WeChatClient],
+    wechat_clients: Clients,
 ) -> str:
     # The reason as typed, Chinese punctuation and all (the matched text is normalised).
     reason = text_after_number(raw_text, "退回") or reason
@@ -247,7 +245,7 @@ async def approve_many(
     clock: Clock,
     conversation: Conversation,
     points_rules: PointsRules,
-    wechat_clients: dict[Channel, WeChatClient],
+    wechat_clients: Clients,
 ) -> str:
     ids = [int(n) for n in conversation.data.get("ids", [])]
     conversation.clear()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from handlers.common import READING
 from server.clock import Clock
 from server.dispatch import Router
 from server.dispatch.filters import InState, Keyword, bound
@@ -12,7 +13,6 @@ from server.services.study.points import PointsRules
 from study_content.corpus import Unit
 
 router = Router("study")
-READING = "study:reading"
 router.help("今日学习", "阅读今天的学习内容（回复 全文 / 下一篇）", visible=bound, order=20)
 
 

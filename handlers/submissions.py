@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from handlers.study import READING
+from handlers.common import READING
 from server.clock import Clock
 from server.dispatch import ChatContext, Router
 from server.dispatch.filters import Command, InState, Keyword, bound

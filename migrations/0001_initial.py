@@ -2,7 +2,8 @@ from tortoise import fields, migrations
 from tortoise.fields.base import OnDelete
 from tortoise.migrations import operations as ops
 
-from server.models.people import Channel, MemberStatus, OrgKind, Role
+from server.channels import Channel
+from server.models.people import MemberStatus, OrgKind, Role
 
 
 class Migration(migrations.Migration):

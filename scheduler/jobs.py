@@ -7,10 +7,11 @@ from collections.abc import Awaitable, Callable
 
 from tortoise.exceptions import IntegrityError
 
+from server.channels import Channel
 from server.clock import Clock
-from server.messaging import tell
 from server.models.jobs import JobSend
-from server.models.people import Channel, Organisation, OrgKind
+from server.models.people import Organisation, OrgKind
+from server.services.delivery.messenger import tell
 from server.services.delivery.outbox import Outbox, Report
 from server.services.meetings import compliance
 from server.services.tallies.snapshot import catch_up

@@ -9,6 +9,7 @@ on start if its meeting has not begun, or is recorded as missed.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
@@ -19,11 +20,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from scheduler.jobs import Fence, compliance_check, daily_snapshot, deliver_notices, weekly_digest
 from scheduler.leadership import Leadership
 from scheduler.periodic import Periodic, PeriodicRuns, leader_check, monthly, weekly
+from server.channels import Channel
 from server.clock import Clock
-from server.models.people import Channel
 from server.services.delivery.outbox import Outbox, Templates
 from server.settings import Settings, parse_fields
-from server.typedefs import CACHE, CLOCK, OUTBOX, SCHEDULER, SETTINGS, WECHAT_CLIENTS
+from server.typedefs import CACHE, CLOCK, OUTBOX, SCHEDULER, SETTINGS, WAKE_OUTBOX, WECHAT_CLIENTS
 from server.wechat.client import WeChatClient
 
 log = logging.getLogger("dangjian.scheduler")
@@ -116,6 +117,7 @@ async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     app[OUTBOX] = outbox
     app[SCHEDULER] = scheduler
+    app[WAKE_OUTBOX] = functools.partial(poke, scheduler)
     if settings.scheduler:
         scheduler.start()
     else:

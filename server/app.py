@@ -17,19 +17,20 @@ from server import gateway, ops
 from server.admin import setup_admin
 from server.api import setup_api
 from server.cache import create_cache
+from server.channels import Channel
 from server.clock import Clock
 from server.db import close_database, open_database
 from server.dispatch import Dispatcher, Router
 from server.errors import ConfigError
 from server.http_errors import error_middleware
-from server.messaging import tell
+from server.llm import LLMAnswerer
 from server.metrics import Metrics
-from server.models.people import Channel, Member
+from server.models.people import Member
 from server.processing import MessageProcessor
+from server.services.delivery.messenger import tell
 from server.services.people.bind_alarm import lock_text, secretaries_of
 from server.services.people.binding import Binder, BindLimits
 from server.services.people.identities import IdentityDirectory
-from server.services.study.llm import LLMAnswerer
 from server.services.study.points import PointsRules
 from server.settings import Settings, parse_offsets
 from server.typedefs import (
@@ -43,8 +44,8 @@ from server.typedefs import (
     METRICS,
     PROCESSOR,
     ROUTER,
-    SCHEDULER,
     SETTINGS,
+    WAKE_OUTBOX,
     WECHAT_CLIENTS,
 )
 from server.wechat.client import WeChatClient
@@ -178,7 +179,7 @@ async def pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
             "corpus_index": app[CORPUS_INDEX],
             "answerer": _answerer(settings, app[HTTP_SESSION]),
             "wechat_clients": app[WECHAT_CLIENTS],
-            "scheduler": app[SCHEDULER],
+            "wake_outbox": app[WAKE_OUTBOX],
             "reminder_offsets": parse_offsets(settings.reminder_offsets),
         },
     )

@@ -305,9 +305,9 @@ async def _tally_org(given: str | None) -> Organisation | str:
 def cmd_admin_link(settings: Settings, args: argparse.Namespace) -> int:
     """A one-time dashboard link for a member whose role opens the dashboard (never changes it:
     `dangjian make-admin` makes the first administrator)."""
-    from server.admin.links import admin_link_for_phone
     from server.db import database
     from server.errors import ValidationFailed
+    from server.services.people.admin_links import admin_link_for_phone
 
     async def run() -> str:
         async with database(settings.database_url):

@@ -96,7 +96,7 @@ def _run(settings: Settings, work: Callable[[], Awaitable[str]]) -> int:
 
 
 def cmd_unbind(settings: Settings, args: argparse.Namespace) -> int:
-    from server.messaging import tell_identities
+    from server.services.delivery.messenger import tell_identities
     from server.services.people.unbinding import unbind, unbound_text
 
     async def work() -> str:

@@ -9,7 +9,7 @@ import time
 
 from aiohttp import web
 
-from server.models.people import Channel
+from server.channels import Channel
 from server.processing import RetryLater
 from server.settings import Settings
 from server.typedefs import CACHE, CLOCK, METRICS, PROCESSOR, SETTINGS

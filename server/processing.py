@@ -25,11 +25,11 @@ import time
 from typing import Any, Literal
 
 from server.cache import Cache, CacheUnavailable
+from server.channels import Channel
 from server.dispatch import Dispatcher, PrivateReply
 from server.dispatch.dispatcher import APOLOGY
 from server.dispatch.state import Conversation
 from server.metrics import Metrics
-from server.models.people import Channel
 from server.wechat.client import WeChatClient
 from server.wechat.messages import InboundMessage
 

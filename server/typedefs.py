@@ -8,11 +8,12 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from server.cache import Cache
+from server.channels import Channel
 from server.clock import Clock
 from server.dispatch import Router
 from server.metrics import Metrics
-from server.models.people import Channel
 from server.processing import MessageProcessor
+from server.services.delivery.messenger import WakeOutbox
 from server.services.delivery.outbox import Outbox
 from server.services.people.binding import Binder
 from server.services.people.identities import IdentityDirectory
@@ -34,6 +35,8 @@ CORPUS = web.AppKey("corpus", list[Unit])
 CORPUS_INDEX = web.AppKey("corpus_index", CorpusIndex)
 OUTBOX = web.AppKey("outbox", Outbox)
 SCHEDULER = web.AppKey("scheduler", AsyncIOScheduler)
+# Transports wake the outbox through this, never through the scheduler itself.
+WAKE_OUTBOX = web.AppKey("wake_outbox", WakeOutbox)
 IDENTITIES = web.AppKey("identities", IdentityDirectory)
 BINDER = web.AppKey("binder", Binder)
 API_SESSIONS = web.AppKey("api_sessions", SessionStore)

@@ -7,7 +7,8 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from server.models.people import Channel, Member, WeChatIdentity
+from server.channels import Channel
+from server.models.people import Member, WeChatIdentity
 from server.typedefs import SETTINGS
 from server.wechat.fake_state import FakeWeChat
 

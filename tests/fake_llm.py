@@ -22,7 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
-from server.services.study.llm import REFUSAL
+from server.llm import REFUSAL
 
 
 @dataclass(frozen=True)

@@ -30,9 +30,10 @@ import openpyxl
 import pytest
 
 from server.app import create_app
+from server.channels import Channel
 from server.clock import FrozenClock
 from server.models.meetings import Attendance, AttendeeRole, Meeting, MeetingAttendee
-from server.models.people import Channel, Member, Organisation, OrgKind, Role, WeChatIdentity
+from server.models.people import Member, Organisation, OrgKind, Role, WeChatIdentity
 from server.models.study import CheckIn, QuizAttempt, Submission, UnitReading
 from server.services.tallies.snapshot import snapshot_day
 from server.wechat.fake_state import FakeWeChat

@@ -22,17 +22,19 @@ import openpyxl
 import pytest
 from aiohttp.test_utils import TestClient
 
-from server.admin.links import COOKIE, admin_link_for_phone, issue_link
+from server.admin.links import COOKIE
 from server.admin.pages import FIELD_NAMES
 from server.app import create_app
+from server.channels import Channel
 from server.clock import FrozenClock
 from server.db import close_database, open_database
 from server.errors import ValidationFailed
 from server.models.meetings import Meeting
-from server.models.people import Channel, Member, Organisation, OrgKind, Role, WeChatIdentity
+from server.models.people import Member, Organisation, OrgKind, Role, WeChatIdentity
 from server.services.meetings.compliance import missing
 from server.services.meetings.compliance_status import AMBER, DUE, GREEN, RED, branch_lights
 from server.services.people.access import Hidden
+from server.services.people.admin_links import admin_link_for_phone, issue_link
 from server.services.tallies.report import tally_report
 from server.typedefs import CLOCK, SETTINGS
 from tests.conftest import APPID, make_branch, make_member, migrated

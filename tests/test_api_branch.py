@@ -14,10 +14,11 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from server.app import create_app
+from server.channels import Channel
 from server.clock import FrozenClock
 from server.models.meetings import Meeting, MeetingAttendee, MeetingChange
 from server.models.notices import Notice
-from server.models.people import Channel, Member, Organisation, OrgKind, Role, WeChatIdentity
+from server.models.people import Member, Organisation, OrgKind, Role, WeChatIdentity
 from server.typedefs import OUTBOX
 from server.wechat.fake_state import FakeWeChat
 from tests.api_helpers import signed_in

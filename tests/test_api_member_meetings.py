@@ -6,8 +6,9 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from server.channels import Channel
 from server.models.meetings import Attendance, Meeting, MeetingAttendee
-from server.models.people import Channel, Member, Organisation, Role, WeChatIdentity
+from server.models.people import Member, Organisation, Role, WeChatIdentity
 from server.models.study import PointsEntry
 from server.services.meetings import attendance, scheduling
 from server.services.study.points import PointsRules

@@ -8,8 +8,9 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from server.app import create_app
+from server.channels import Channel
 from server.clock import FrozenClock
-from server.models.people import Channel, MemberStatus, Role, WeChatIdentity
+from server.models.people import MemberStatus, Role, WeChatIdentity
 from server.typedefs import PROCESSOR
 from server.wechat.messages import InboundMessage
 from tests.conftest import make_member

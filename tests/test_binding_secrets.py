@@ -17,10 +17,11 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from server.app import create_app
+from server.channels import Channel
 from server.cli import main
 from server.clock import FrozenClock
 from server.db import close_database, open_database
-from server.models.people import Channel, Role, WeChatIdentity, mask_phone
+from server.models.people import Role, WeChatIdentity, mask_phone
 from server.settings import load_settings
 from server.typedefs import SETTINGS
 from server.wechat.fake_state import FakeWeChat

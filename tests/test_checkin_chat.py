@@ -9,8 +9,9 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from server.app import create_app
+from server.channels import Channel
 from server.clock import FrozenClock
-from server.models.people import Channel, Member, WeChatIdentity
+from server.models.people import Member, WeChatIdentity
 from server.models.study import CheckIn, PointsEntry
 from tests.conftest import APPID, make_member
 from tests.wechat_peer import WeChatPeer, openid_for

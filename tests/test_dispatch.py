@@ -8,10 +8,11 @@ import pytest
 
 from handlers.help import render_menu
 from server.cache import MemoryCache
+from server.channels import Channel
 from server.dispatch import ChatContext, Router, normalise
 from server.dispatch.filters import Command, HasRole, Keyword
 from server.dispatch.state import Conversation
-from server.models.people import Channel, Member, Role
+from server.models.people import Member, Role
 from server.wechat.messages import InboundMessage
 
 

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from server.channels import Channel
 from server.db import close_database, open_database
-from server.models.people import Channel, MemberStatus, Role, WeChatIdentity
+from server.models.people import MemberStatus, Role, WeChatIdentity
 from server.services.people.identities import find_identity
 from tests.conftest import make_member, migrated
 

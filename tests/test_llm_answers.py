@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from server.services.study.llm import MAX_REPLY_BYTES, REFUSAL, SYSTEM_PROMPT, LLMAnswerer
+from server.llm import MAX_REPLY_BYTES, REFUSAL, SYSTEM_PROMPT, LLMAnswerer
 from study_content.corpus import SHIPPED, Unit, load_corpus
 from study_content.retrieval import Passage
 from tests.fake_llm import (

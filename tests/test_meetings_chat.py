@@ -8,16 +8,9 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
+from server.channels import Channel
 from server.models.meetings import Meeting, MeetingAttendee, MeetingChange, MeetingStatus
-from server.models.people import (
-    Channel,
-    Member,
-    MemberStatus,
-    Organisation,
-    OrgKind,
-    Role,
-    WeChatIdentity,
-)
+from server.models.people import Member, MemberStatus, Organisation, OrgKind, Role, WeChatIdentity
 from server.services.meetings import scheduling
 from tests.conftest import APPID, make_branch, make_member
 from tests.test_checkin_chat import frozen_app

@@ -11,9 +11,9 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
+from server.channels import Channel
 from server.models.meetings import Attendance, Meeting, MeetingAttendee
 from server.models.people import (
-    Channel,
     Member,
     MemberChange,
     MemberChangeKind,

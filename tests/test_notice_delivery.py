@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
+from server.channels import Channel
 from server.models.notices import Notice, NoticeStatus
-from server.models.people import Channel
 from server.services.delivery.outbox import Outbox
 from server.services.delivery.outbox_claims import LEASE
 from server.typedefs import CACHE, CLOCK, HTTP_SESSION, SETTINGS

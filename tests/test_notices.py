@@ -8,10 +8,11 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
+from server.channels import Channel
 from server.clock import FrozenClock
 from server.models.meetings import Meeting
 from server.models.notices import Notice, NoticeStatus, SubscribeGrant
-from server.models.people import Channel, Member, WeChatIdentity
+from server.models.people import Member, WeChatIdentity
 from server.services.delivery.outbox import Outbox, cut
 from server.typedefs import OUTBOX
 from server.wechat.fake import FakeWeChat

@@ -8,7 +8,8 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from server.models.people import Channel, Member, Role, WeChatIdentity
+from server.channels import Channel
+from server.models.people import Member, Role, WeChatIdentity
 from server.models.study import PointsEntry, Submission, SubmissionStatus
 from server.typedefs import CORPUS
 from server.wechat.fake import FakeWeChat

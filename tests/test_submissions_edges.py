@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from server.models.people import Channel, Member, WeChatIdentity
+from server.channels import Channel
+from server.models.people import Member, WeChatIdentity
 from server.models.study import PointsEntry, Submission, SubmissionStatus
 from server.services.study import submissions
 from server.typedefs import CORPUS

@@ -9,7 +9,8 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from server.app import create_app
-from server.models.people import Channel, MemberChange, MemberChangeKind, WeChatIdentity
+from server.channels import Channel
+from server.models.people import MemberChange, MemberChangeKind, WeChatIdentity
 from server.settings import Settings
 from server.typedefs import SETTINGS
 from server.wechat.fake_state import FakeWeChat

@@ -15,8 +15,8 @@ from tortoise.expressions import Q
 from server.admin.pages import message_page, render
 from server.admin.signing import same_origin, signed_in
 from server.errors import DangjianError, ValidationFailed
-from server.messaging import tell_identities
 from server.models.people import Member, MemberStatus, Organisation, OrgKind, Role, WeChatIdentity
+from server.services.delivery.messenger import tell_identities
 from server.services.people.access import Hidden, member_in_scope, organisation_in_scope, scope_of
 from server.services.people.member_changes import change_role, transfer
 from server.services.people.scope import subtree, under

@@ -26,7 +26,7 @@ import math
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -35,14 +35,16 @@ from aiohttp import web
 
 from server.admin import links
 from server.admin.views import render
+from server.channels import Channel
 from server.clock import when_text
 from server.errors import Conflict, DangjianError, WeChatAPIError
 from server.models.meetings import Attendance, AttendeeRole, Meeting, MeetingAttendee
-from server.models.people import AdminLink, Channel, Member, MemberStatus, WeChatIdentity
+from server.models.people import Member, MemberStatus, WeChatIdentity
 from server.services.meetings import attendance, scheduling
+from server.services.people import admin_links
 from server.services.study.points import PointsRules
 from server.settings import Settings
-from server.tokens import TokenStore, new_token, token_hash
+from server.tokens import TokenStore, token_hash
 from server.typedefs import CACHE, CLOCK, SETTINGS, WECHAT_CLIENTS
 
 log = logging.getLogger("dangjian.admin.screen")
@@ -206,25 +208,11 @@ async def screen_now(request: web.Request) -> web.Response:
 # ---- the one-time link from chat -----------------------------------------------------------
 
 
-async def issue_screen_link(
-    settings: Settings, member: Member, meeting_id: int, now: datetime
-) -> str:
-    """A link that opens the screen once, for `签到码 N` in chat (WeChat's browser has no
-    dashboard cookie).  An AdminLink like 后台's, used up by `links.consume_link`."""
-    token = new_token()
-    await AdminLink.create(
-        token_hash=token_hash(token),
-        member=member,
-        expires_at=now.astimezone(UTC) + timedelta(seconds=settings.admin_link_ttl),
-    )
-    return f"{settings.base_url}/admin/meetings/{meeting_id}/screen/open?t={token}"
-
-
 async def open_page(request: web.Request) -> web.Response:
     # A page with a button only: WeChat's link preview fetches the URL and must not use it up.
     number = _number(request)
     token = request.query.get("t")
-    if not await links.link_is_live(token, request.config_dict[CLOCK].now()):
+    if not await admin_links.link_is_live(token, request.config_dict[CLOCK].now()):
         return _note(request, "链接无效", SPENT.format(n=number), status=403)
     return render(
         request,
@@ -246,7 +234,9 @@ async def open_screen(request: web.Request) -> web.Response:
     clock, settings = request.config_dict[CLOCK], request.config_dict[SETTINGS]
     form = await request.post()
     token = form.get("t")
-    member_id = await links.consume_link(token if isinstance(token, str) else None, clock.now())
+    member_id = await admin_links.consume_link(
+        token if isinstance(token, str) else None, clock.now()
+    )
     member = await Member.get_or_none(id=member_id) if member_id is not None else None
     if member is None or member.status != MemberStatus.ACTIVE:
         return _note(request, "链接无效", SPENT.format(n=number), status=403)

@@ -10,6 +10,7 @@ from server.admin import links
 from server.admin.pages import message_page, render
 from server.errors import PermissionDenied
 from server.models.people import Member
+from server.services.people import admin_links
 from server.typedefs import CACHE, CLOCK, SETTINGS
 
 LINK_SPENT = "这个登录链接已经用过、已经过期或无效。请在微信中重新发送「后台」获取新的链接。"
@@ -43,7 +44,7 @@ async def sign_in_hint(request: web.Request) -> web.Response:
 async def login_page(request: web.Request) -> web.Response:
     # Only a page with a button: WeChat's link preview fetches the URL and must not use it up.
     token = request.query.get("t")
-    if not await links.link_is_live(token, request.config_dict[CLOCK].now()):
+    if not await admin_links.link_is_live(token, request.config_dict[CLOCK].now()):
         return message_page(request, "登录链接无效", LINK_SPENT, status=403)
     return render(request, "login.html", {"title": "进入后台", "token": token})
 
@@ -53,7 +54,7 @@ async def login(request: web.Request) -> web.Response:
     settings, cache = request.config_dict[SETTINGS], request.config_dict[CACHE]
     form = await request.post()
     token = form.get("t")
-    member_id = await links.consume_link(
+    member_id = await admin_links.consume_link(
         token if isinstance(token, str) else None, request.config_dict[CLOCK].now()
     )
     member = await links.session_member_by_id(member_id) if member_id is not None else None

@@ -7,8 +7,9 @@ from typing import Any
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from server.api.spec import Auth, Call, Input, Routes
+from server.channels import Channel
 from server.errors import Conflict, Unauthorized, ValidationFailed, WeChatAPIError
-from server.models.people import Channel, Member, Organisation, own_phone
+from server.models.people import Member, Organisation, own_phone
 from server.services.people.binding import BindOutcome, BindRequest, BindResult
 from server.services.people.union_link import link_by_unionid
 from server.sessions import resolve

@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field
 
-from scheduler.runner import poke
 from server.api.leaders import hidden_if_refused, leader_scope, local_text, zone_of
 from server.api.spec import Call, Day, Id, Input, PageQuery, Routes, page_of
 from server.clock import day_span
@@ -32,7 +31,7 @@ from server.services.people.access import (
     organisation_in_scope,
 )
 from server.settings import parse_offsets
-from server.typedefs import CLOCK, SCHEDULER, SETTINGS, WECHAT_CLIENTS
+from server.typedefs import CLOCK, SETTINGS, WAKE_OUTBOX, WECHAT_CLIENTS
 
 routes = Routes("支部管理：会议")
 
@@ -155,7 +154,7 @@ async def schedule_meeting(call: Call[Any]) -> dict[str, Any]:
         meeting = await scheduling.schedule(member, draft, now, _offsets(call))
     except Conflict as exc:  # the only conflict here: a clash with another meeting
         raise Conflict(str(exc), field=exc.field or "starts_at") from None
-    poke(call.app[SCHEDULER])  # the notices go out now, not at the next tick
+    call.app[WAKE_OUTBOX]()  # the notices go out now, not at the next tick
     return await _fresh(call, meeting.id)
 
 
@@ -190,7 +189,7 @@ async def reschedule_meeting(call: Call[Any]) -> dict[str, Any]:
             )
     except Conflict as exc:  # too close to the start, or a clash: both about the new time
         raise Conflict(str(exc), field=exc.field or "starts_at") from None
-    poke(call.app[SCHEDULER])
+    call.app[WAKE_OUTBOX]()
     return await _fresh(call, moved.id)
 
 
@@ -204,7 +203,7 @@ async def cancel_meeting(call: Call[Any]) -> dict[str, Any]:
     meeting = await _meeting(call)
     with hidden_if_refused():
         await scheduling.cancel(call.member, meeting.id, call.body.reason, call.app[CLOCK].now())
-    poke(call.app[SCHEDULER])
+    call.app[WAKE_OUTBOX]()
     return await _fresh(call, meeting.id)
 
 

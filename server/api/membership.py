@@ -13,8 +13,8 @@ from pydantic import Field
 from server.api.leaders import leader_scope
 from server.api.roster import member_row
 from server.api.spec import Call, Id, Input, Routes
-from server.messaging import tell_identities
 from server.models.people import Member, Organisation, Role, WeChatIdentity
+from server.services.delivery.messenger import tell_identities
 from server.services.people.access import Hidden, member_in_scope
 from server.services.people.member_changes import change_role, transfer
 from server.services.people.unbinding import unbind, unbound_text

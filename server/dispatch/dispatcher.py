@@ -11,12 +11,13 @@ import logging
 from typing import Any, Literal
 
 from server.cache import Cache
+from server.channels import Channel
 from server.dispatch.context import ChatContext
 from server.dispatch.router import Router
 from server.dispatch.state import Conversation
 from server.errors import DangjianError, ValidationFailed
 from server.inputs import NUL
-from server.models.people import Channel, MemberStatus
+from server.models.people import MemberStatus
 from server.services.people.identities import IdentityDirectory
 from server.services.people.union_link import follower_unionid, link_by_unionid
 from server.wechat.messages import InboundMessage

@@ -12,6 +12,8 @@ from enum import StrEnum
 from tortoise import fields
 from tortoise.models import Model
 
+from server.channels import Channel
+
 
 class OrgKind(StrEnum):
     COMMITTEE = "committee"  # 党工委
@@ -47,11 +49,6 @@ BRANCH_LEADERS = frozenset({Role.SECRETARY, Role.DEPUTY_SECRETARY, Role.GENERAL_
 class MemberStatus(StrEnum):
     ACTIVE = "active"
     TRANSFERRED = "transferred"  # 转出
-
-
-class Channel(StrEnum):
-    OFFICIAL_ACCOUNT = "oa"
-    MINIPROGRAM = "miniprogram"
 
 
 class Organisation(Model):

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from xml.parsers import expat
 
+from server.channels import Channel
 from server.errors import DangjianError
-from server.models.people import Channel
 
 
 class MalformedMessage(DangjianError):

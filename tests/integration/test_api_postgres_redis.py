@@ -134,7 +134,7 @@ async def test_a_dashboard_link_pressed_on_two_apps_signs_in_once(
     redis_prefix: str,
     redis_cleanup: None,
 ) -> None:
-    from server.admin.links import issue_link
+    from server.services.people.admin_links import issue_link
 
     settings = make_settings(db_url=pg_url, redis_url=redis_url, redis_prefix=redis_prefix)
     first: TestClient = await aiohttp_client(create_app(settings))

@@ -29,10 +29,11 @@ from typing import Any
 import aiohttp
 import pytest
 
+from server.channels import Channel
 from server.db import close_database, open_database
 from server.dispatch.dispatcher import APOLOGY
 from server.models.notices import Notice, NoticeStatus
-from server.models.people import Channel, Role, WeChatIdentity
+from server.models.people import Role, WeChatIdentity
 from server.models.study import CheckIn
 from server.wechat.fake_state import FakeWeChat
 from tests.conftest import APPID, TOKEN, make_member

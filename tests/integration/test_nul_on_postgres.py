@@ -14,8 +14,9 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from server.app import create_app
+from server.channels import Channel
 from server.models.meetings import Meeting
-from server.models.people import Channel, Organisation, Role, WeChatIdentity
+from server.models.people import Organisation, Role, WeChatIdentity
 from server.services.study import submissions
 from server.typedefs import CLOCK, CORPUS, PROCESSOR
 from server.wechat.fake_state import FakeWeChat

@@ -15,9 +15,10 @@ import aiohttp
 import pytest
 
 from server.app import create_app
+from server.channels import Channel
 from server.db import close_database, open_database
 from server.models.notices import Notice
-from server.models.people import Channel, Role, WeChatIdentity
+from server.models.people import Role, WeChatIdentity
 from server.wechat.fake_state import FakeWeChat
 from tests.conftest import APPID, OPERATOR, TOKEN, make_member
 from tests.wechat_peer import WeChatPeer, openid_for

@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 
 from server.app import create_app
+from server.channels import Channel
 from server.dispatch.dispatcher import APOLOGY
-from server.models.people import Channel, WeChatIdentity
+from server.models.people import WeChatIdentity
 from server.models.study import CheckIn
 from server.wechat.fake_state import FakeWeChat
 from tests.conftest import APPID, drain, make_member

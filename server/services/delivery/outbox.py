@@ -31,11 +31,13 @@ from zoneinfo import ZoneInfo
 
 from tortoise.expressions import F
 
+from server.channels import Channel
 from server.clock import day_start, when_text
 from server.errors import WeChatAPIError, WeChatUnavailable
 from server.models.meetings import Meeting, MeetingChange, MeetingStatus
 from server.models.notices import Notice, NoticeStatus, SubscribeGrant
-from server.models.people import Channel, WeChatIdentity
+from server.models.people import WeChatIdentity
+from server.services.delivery.messenger import Clients
 from server.services.delivery.outbox_claims import (
     Attempt,
     Claim,
@@ -44,7 +46,6 @@ from server.services.delivery.outbox_claims import (
     release,
     settle,
 )
-from server.wechat.client import WeChatClient
 
 log = logging.getLogger("dangjian.outbox")
 LIMITS = {"thing": 20, "phrase": 5, "name": 10, "character_string": 32, "number": 32}
@@ -98,7 +99,7 @@ def cut(key: str, value: str) -> str:
 class Outbox:
     def __init__(
         self,
-        clients: dict[Channel, WeChatClient],
+        clients: Clients,
         templates: Templates,
         zone: ZoneInfo,
         *,

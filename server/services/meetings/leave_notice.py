@@ -10,11 +10,10 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from server.clock import when_text
-from server.messaging import tell
 from server.models.meetings import Meeting
-from server.models.people import Channel, Member
+from server.models.people import Member
+from server.services.delivery.messenger import Clients, tell
 from server.services.meetings.attendance import LeaveDecision, deciders, roster_handle
-from server.wechat.client import WeChatClient
 
 
 def _meeting(meeting: Meeting, zone: ZoneInfo) -> str:
@@ -41,7 +40,7 @@ def decision_text(decision: LeaveDecision, zone: ZoneInfo) -> str:
 
 
 async def tell_deciders(
-    meeting: Meeting, text: str, clients: dict[Channel, WeChatClient]
+    meeting: Meeting, text: str, clients: Clients
 ) -> tuple[list[str], list[str]]:
     """(the names of those told, the names of those who could not be reached now)."""
     told: list[str] = []
@@ -64,7 +63,5 @@ def asked_reply(meeting: Meeting, again: bool, told: list[str], waiting: list[st
     return reply + f"\n想撤回，请在会议开始前回复：撤销请假 {meeting.id}"
 
 
-async def tell_member(
-    decision: LeaveDecision, zone: ZoneInfo, clients: dict[Channel, WeChatClient]
-) -> bool:
+async def tell_member(decision: LeaveDecision, zone: ZoneInfo, clients: Clients) -> bool:
     return await tell(decision.row.member_id, decision_text(decision, zone), clients)  # type: ignore[attr-defined]

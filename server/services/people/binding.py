@@ -23,8 +23,9 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from server.cache import Cache
+from server.channels import Channel
 from server.errors import Conflict, RateLimited, ValidationFailed
-from server.models.people import Channel, Member, MemberStatus, Role, WeChatIdentity, mask_openid
+from server.models.people import Member, MemberStatus, Role, WeChatIdentity, mask_openid
 from server.services.people import bind_codes
 from server.services.people.identities import IdentityDirectory
 

@@ -16,8 +16,8 @@ from typing import Any, Protocol
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from server.channels import Channel
 from server.models.people import (
-    Channel,
     Member,
     MemberChange,
     MemberChangeKind,

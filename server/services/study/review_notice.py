@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from server.messaging import tell
-from server.models.people import Channel
 from server.models.study import Submission
+from server.services.delivery.messenger import Clients, tell
 from server.services.study import submissions
-from server.wechat.client import WeChatClient
 
 
 def _day(s: Submission) -> str:
@@ -27,9 +25,7 @@ def returned_text(s: Submission) -> str:
     )
 
 
-async def tell_author(
-    s: Submission, text: str, now: datetime, clients: dict[Channel, WeChatClient]
-) -> bool:
+async def tell_author(s: Submission, text: str, now: datetime, clients: Clients) -> bool:
     """A customer-service message, recorded once WeChat accepts it.  False: the member's
     48-hour window is shut; they see the result in 我的心得."""
     if await tell(s.member_id, text, clients):  # type: ignore[attr-defined]
