@@ -9,6 +9,7 @@ from server.clock import Clock, when_text
 from server.dispatch import Router
 from server.dispatch.context import text_after_number
 from server.dispatch.filters import Keyword, Pattern, bound
+from server.errors import ValidationFailed
 from server.models.people import BRANCH_LEADERS, Member
 from server.services.delivery.messenger import Clients
 from server.services.meetings import attendance, leave_notice
@@ -76,15 +77,23 @@ async def sign_in(
     cache: Cache,
     points_rules: PointsRules,
 ) -> str:
-    done = await attendance.sign_in(
-        member,
-        code,
-        clock.local_now(),
-        clock.today(),
-        settings.signin_rotation,
-        cache,
-        points_rules,
-    )
+    try:
+        done = await attendance.sign_in(
+            member,
+            code,
+            clock.local_now(),
+            clock.today(),
+            settings.signin_rotation,
+            cache,
+            points_rules,
+        )
+    except ValidationFailed as exc:
+        if exc.code != "SIGNIN_WRONG_CODE":
+            raise
+        # In chat, with how to send it again.
+        raise ValidationFailed(
+            "签到码不对或已过期。请看现场最新的签到码再发一次：签到 六位数字。", field="code"
+        ) from None
     m = done.meeting
     earned = f"，积分 +{done.points}" if done.points else ""
     return f"签到成功：{m.kind}（{when_text(m.starts_at, clock.zone)}，{m.topic}）{earned}。"
@@ -207,7 +216,17 @@ async def todo(member: Member, clock: Clock) -> str:
 async def correct(
     number: str, name: str, to: str, reason: str, member: Member, clock: Clock
 ) -> str:
-    row = await attendance.correct(member, int(number), name, to, reason, clock.now())
+    if to not in attendance.CORRECTIONS:
+        raise ValidationFailed("补录的情况只能是 出席、请假 或 缺席。", field="attendance")
+    if not reason.strip():
+        raise ValidationFailed(
+            f"请写明补录原因，例如：补录 {number} 王芳 出席 手机没电未能签到", field="reason"
+        )
+    member_id = await attendance.attendee_named(member, int(number), name)
+    row = await attendance.correct(
+        member, int(number), member_id, attendance.CORRECTIONS[to], reason, clock.now()
+    )
+    await row.fetch_related("member")
     return f"已补录：编号 {number} 的会议，{row.member.name} 记为{to}（原因：{row.reason}）。"
 
 

@@ -12,7 +12,7 @@ from server.dispatch.context import text_after_number
 from server.dispatch.filters import Command, InState, Keyword, Pattern, bound
 from server.dispatch.state import Conversation
 from server.errors import ValidationFailed
-from server.models.meetings import Attendance, Meeting, MeetingAttendee, MeetingStatus
+from server.models.meetings import Attendance, Meeting, MeetingAttendee, MeetingStatus, MeetingType
 from server.models.people import Member
 from server.services.delivery.messenger import WakeOutbox
 from server.services.meetings import attendance, notices, scheduling
@@ -124,7 +124,7 @@ async def propose(
     if draft.group:
         lines.append(f"党小组：{draft.group}")
     lines += [f"时间：{_span(draft, clock)}", f"地点：{draft.place or '（未填）'}"]
-    if draft.speaker or draft.kind == scheduling.PARTY_LECTURE:
+    if draft.speaker or draft.kind == MeetingType.PARTY_LECTURE:
         lines.append(f"主讲人：{draft.speaker or '（未填，可在末尾加上 主讲人 姓名）'}")
     lines += [
         f"主题：{draft.topic}",
@@ -136,7 +136,7 @@ async def propose(
 
 
 def _who(kind: str, group: str | None) -> str:
-    if kind == scheduling.COMMITTEE_MEETING:
+    if kind == MeetingType.COMMITTEE_MEETING:
         return "支部委员会成员"
     if group:
         return f"{group}全体党员"
@@ -252,7 +252,7 @@ async def show(number: str, member: Member, clock: Clock) -> str:
     reply.add(f"时间：{_span(m, clock)}")
     reply.add(f"地点：{m.place or '（未填）'}")
     reply.add(f"主题：{m.topic}")
-    if m.kind == scheduling.GROUP_MEETING:
+    if m.kind == MeetingType.GROUP_MEETING:
         reply.add(f"党小组：{m.organisation.name}")
     if m.speaker:
         reply.add(f"主讲人：{m.speaker}")

@@ -13,32 +13,41 @@ class DangjianError(Exception):
 
     user_message = "抱歉，暂时无法处理这个请求，请稍后再试。"
     http_status = 400
+    code = "ERROR"  # stable, for a program to tell refusals apart; each class has its own
 
-    def __init__(self, message: str | None = None, *, field: str | None = None) -> None:
+    def __init__(
+        self, message: str | None = None, *, field: str | None = None, code: str | None = None
+    ) -> None:
         super().__init__(message or self.user_message)
         if message:
             self.user_message = message
         self.field = field
+        if code:
+            self.code = code  # a particular refusal: SIGNIN_WRONG_CODE, MEETING_CLASH, …
 
 
 class ConfigError(DangjianError):
     """Configuration is invalid; raised at start-up only."""
 
     http_status = 500
+    code = "CONFIG"
 
 
 class ValidationFailed(DangjianError):
     """Input is malformed; `field` names what is wrong."""
 
     http_status = 400
+    code = "INVALID"
 
 
 class NotFound(DangjianError):
     http_status = 404
+    code = "NOT_FOUND"
 
 
 class Conflict(DangjianError):
     http_status = 409
+    code = "CONFLICT"
 
 
 class Unauthorized(DangjianError):
@@ -46,22 +55,32 @@ class Unauthorized(DangjianError):
 
     user_message = "请先登录（登录已过期或凭证无效）。"
     http_status = 401
+    code = "UNAUTHORIZED"
 
 
 class PermissionDenied(DangjianError):
     user_message = "抱歉，您没有权限进行这个操作。"
     http_status = 403
+    code = "FORBIDDEN"
 
 
 class RateLimited(DangjianError):
     user_message = "尝试次数过多，请一小时后再试。"
     http_status = 429
+    code = "RATE_LIMITED"
+
+    def __init__(
+        self, message: str | None = None, *, retry_after: int = 3600, code: str | None = None
+    ) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = max(1, retry_after)  # seconds: the HTTP answer's Retry-After
 
 
 class WeChatAPIError(DangjianError):
     """An outbound WeChat API call failed; carries WeChat's errcode and errmsg."""
 
     http_status = 502
+    code = "WECHAT_API"
 
     def __init__(self, errcode: int, errmsg: str = "", *, api: str = "") -> None:
         super().__init__(f"WeChat API {api or 'call'} failed: {errcode} {errmsg}".strip())

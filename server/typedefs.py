@@ -36,7 +36,7 @@ CORPUS_INDEX = web.AppKey("corpus_index", CorpusIndex)
 OUTBOX = web.AppKey("outbox", Outbox)
 SCHEDULER = web.AppKey("scheduler", AsyncIOScheduler)
 # Transports wake the outbox through this, never through the scheduler itself.
-WAKE_OUTBOX = web.AppKey("wake_outbox", WakeOutbox)
+WAKE_OUTBOX: web.AppKey[WakeOutbox] = web.AppKey("wake_outbox")
 IDENTITIES = web.AppKey("identities", IdentityDirectory)
 BINDER = web.AppKey("binder", Binder)
 API_SESSIONS = web.AppKey("api_sessions", SessionStore)

@@ -125,6 +125,9 @@ async def test_binding_is_refused_clearly_and_limited_after_repeated_failures(
     assert statuses[0] == 400
     assert statuses[-1] == 429
     assert await WeChatIdentity.all().count() == 0
+    # A page can tell the lock from other refusals, and when to offer a retry.
+    assert (await resp.json())["code"] == "BIND_LOCKED"
+    assert int(resp.headers["Retry-After"]) > 0
 
 
 async def test_malformed_bind_bodies_name_the_field(

@@ -180,7 +180,7 @@ async def test_a_meeting_for_the_secretarys_own_group_but_not_another_organisati
     status, answer = await schedule(
         w, starts_at="2026-11-27T15:00:00+08:00", organisation_id=w.other_branch.id
     )
-    assert status == 403 and answer == {"error": "无权访问，或该对象不存在。"}
+    assert status == 403 and answer == {"error": "无权访问，或该对象不存在。", "code": "FORBIDDEN"}
     assert await Meeting.all().count() == 1
 
 

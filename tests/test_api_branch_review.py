@@ -16,7 +16,7 @@ from server.typedefs import CORPUS
 from tests.conftest import make_member
 from tests.test_api_branch import NOW, WANG_OA, World, a_meeting, world
 
-HIDDEN = {"error": "无权访问，或该对象不存在。"}
+HIDDEN = {"error": "无权访问，或该对象不存在。", "code": "FORBIDDEN"}
 # 120 characters of a member's own thoughts (the same text as the chat's review stories).
 REFLECTION = (
     "学习了“三会一课”制度，我体会到，组织生活不是走过场。作为网格党小组的一员，我要按时参加党小组会，"

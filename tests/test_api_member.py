@@ -29,7 +29,7 @@ from tests.wechat_peer import WeChatPeer, openid_for
 # Wednesday 25 November 2026, 10:00 in Shanghai.
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 OTHER_BRANCH = "示范街道党工委/第二社区党总支/第二社区第一党支部"
-HIDDEN = {"error": Hidden.user_message}
+HIDDEN = {"error": Hidden.user_message, "code": "FORBIDDEN"}
 
 
 @dataclass

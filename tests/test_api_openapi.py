@@ -90,3 +90,38 @@ async def test_path_parameters_have_their_real_types(client: TestClient) -> None
     assert unit["schema"]["type"] == "string"
     meeting = doc["paths"][f"{PREFIX}/meetings/{{id}}"]["get"]["parameters"][0]
     assert meeting["schema"] == {"type": "integer", "minimum": 1}
+
+
+async def test_every_refusal_carries_a_documented_code_and_a_message_a_page_can_show(
+    client: TestClient, fake_wechat: tuple[FakeWeChat, str]
+) -> None:
+    """Real answers, each endpoint asked without a token, unbound, and with a body it cannot
+    read: `code` is one the document lists, `error` is Chinese, with no field-name prefix."""
+    doc = await (await client.get(f"{PREFIX}/openapi.json")).json()
+    listed = set(doc["components"]["schemas"]["Error"]["properties"]["code"]["enum"])
+    token = (await login(client, fake_wechat[0], "o-unbound-2"))["token"]
+    answers = []
+    for endpoint in endpoints():
+        for headers in ({}, {"Authorization": f"Bearer {token}"}):
+            resp = await client.request(
+                endpoint.method, _concrete(endpoint.path), json={"nonsense": 1}, headers=headers
+            )
+            if resp.status >= 400:
+                answers.append((endpoint.path, await resp.json()))
+    bad = await client.post(f"{PREFIX}/auth/login", json={"code": 12})
+    answers.append(("/auth/login", await bad.json()))
+    assert answers
+    for path, body in answers:
+        assert body["code"] in listed, (path, body)
+        assert re.search(r"[\u4e00-\u9fff]", body["error"]), (path, body)
+        assert not re.match(r"^[\w.]+: ", body["error"]), (path, body)
+        assert not re.search(r"Input should|Field required|Extra inputs", body["error"])
+
+
+async def test_a_limit_says_when_to_try_again(client: TestClient) -> None:
+    doc = await (await client.get(f"{PREFIX}/openapi.json")).json()
+    limited = doc["components"]["responses"]["Error429"]
+    assert "Retry-After" in limited["headers"]
+    changing = [op for ops in doc["paths"].values() for m, op in ops.items() if m != "get"]
+    assert changing and all("409" in op["responses"] for op in changing)
+    assert all("429" in op["responses"] for op in changing)

@@ -23,7 +23,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from server.cache import MemoryCache
 from server.db import close_database, open_database
-from server.models.meetings import Meeting, MeetingChange
+from server.models.meetings import Attendance, Meeting, MeetingChange
 from server.models.people import Member, Organisation, Role
 from server.services.meetings import attendance, scheduling
 from server.services.meetings.ledger import Ledger, ledger_at, ledger_xlsx
@@ -119,11 +119,14 @@ async def a_year(b: Branch) -> dict[str, Meeting]:
     await b.leave(general, "wang", "外出学习", granted=True)
     await b.leave(general, "zheng", "家中有事", granted=False)  # never decided
     await b.sign_in(general, "secretary", "committee", "wu")
-    await attendance.correct(sec, general.id, "孙九", "出席", "手机没电未能签到", at(1, 10, 17))
+    sun = await attendance.attendee_named(sec, general.id, "孙九")
+    await attendance.correct(
+        sec, general.id, sun, Attendance.PRESENT, "手机没电未能签到", at(1, 10, 17)
+    )
     await attendance.record_minutes(sec, general.id, "传达学习全会精神。决议：下月走访困难群众。")
 
     moved = await b.schedule("secretary", "支委会", at(2, 3, 9), "研究发展党员")
-    await scheduling.revise(sec, moved.id, at(2, 4, 14), at(2, 1, 10), place="二楼会议室",
+    await scheduling.reschedule(sec, moved.id, at(2, 4, 14), at(2, 1, 10), place="二楼会议室",
                           reason="书记参加街道会议")  # fmt: skip
     await b.sign_in(await Meeting.get(id=moved.id), "secretary", "committee")
     off = await b.schedule("secretary", "支委会", at(3, 3, 9), "研究党费收缴")

@@ -532,7 +532,7 @@ async def test_an_attendance_corrected_after_the_snapshot_shows_at_once(db: None
     before = (await report(ONE, *YEAR, None)).total.present
     by_month = await report(ONE, *YEAR, "month")  # what is kept in memory, by month too
 
-    await attendance.correct_member(
+    await attendance.correct(
         secretary, row.meeting_id, row.member_id, Attendance.PRESENT, "签到机故障", noon(TODAY)
     )
 

@@ -353,15 +353,15 @@ async def back_from_wechat(request: web.Request) -> web.Response:
         )
     try:
         meeting = await scheduling.visible(member, number)
-        done = await attendance.sign_in_to(
+        done = await attendance.sign_in(
             member,
-            meeting,
             str(scan["code"]),
             clock.local_now(),
             clock.today(),
             settings.signin_rotation,
             request.config_dict[CACHE],
             PointsRules.from_settings(settings),
+            meeting,
         )
     except DangjianError as exc:
         return _note(request, "签到没有完成", exc.user_message, status=exc.http_status)

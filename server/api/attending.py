@@ -133,15 +133,15 @@ async def sign_in(call: Call[Any]) -> dict[str, Any]:
     """会议开始前 30 分钟至结束可签到；签到码错误次数过多会暂时锁定（与聊天中的签到共用）。"""
     meeting = await _visible_meeting(call)
     clock, settings = call.app[CLOCK], call.app[SETTINGS]
-    done = await attendance.sign_in_to(
+    done = await attendance.sign_in(
         call.member,
-        meeting,
         call.body.code,
         clock.local_now(),
         clock.today(),
         settings.signin_rotation,
         call.app[CACHE],
         points_rules(call),
+        meeting,
     )
     return {"meeting": await _one_meeting(call, done.meeting), "points": done.points}
 
@@ -164,7 +164,8 @@ async def ask_leave(call: Call[Any]) -> dict[str, Any]:
         text = await leave_notice.request_text(
             asked.meeting, call.member, asked.row.reason or "", clock.zone
         )
-        told, _ = await leave_notice.tell_deciders(asked.meeting, text, call.app[WECHAT_CLIENTS])
+        clients = call.app[WECHAT_CLIENTS]
+        told, _ = await leave_notice.tell_deciders(asked.meeting, text, clients)
     return {**await _one_meeting(call, asked.meeting), "told": told}
 
 

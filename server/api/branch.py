@@ -22,6 +22,7 @@ from server.models.meetings import (
     Meeting,
     MeetingAttendee,
     MeetingStatus,
+    MeetingType,
     after_the_end,
 )
 from server.models.people import Organisation
@@ -132,7 +133,7 @@ async def schedule_meeting(call: Call[Any]) -> dict[str, Any]:
     starts_at = _aware(body.starts_at, settings.zone, now)
     if body.organisation_id is not None:
         org = await organisation_in_scope(scope, body.organisation_id)
-        held = member.group_id if kind == scheduling.GROUP_MEETING else member.organisation_id  # type: ignore[attr-defined]
+        held = member.group_id if kind == MeetingType.GROUP_MEETING else member.organisation_id  # type: ignore[attr-defined]
         if org.id != held:
             raise ValidationFailed(
                 "只能为本支部安排会议；党小组会由党小组长安排（书记可为本人所在的党小组安排）。",
@@ -177,7 +178,7 @@ async def reschedule_meeting(call: Call[Any]) -> dict[str, Any]:
     starts_at = _aware(call.body.starts_at, zone_of(call), now)
     try:
         with hidden_if_refused():
-            moved = await scheduling.revise(
+            moved = await scheduling.reschedule(
                 call.member,
                 meeting.id,
                 starts_at,
@@ -273,7 +274,7 @@ class Correction(Input):
 async def correct_attendance(call: Call[Any]) -> dict[str, Any]:
     meeting = await _meeting(call)
     with hidden_if_refused():
-        fixed = await attendance.correct_member(
+        fixed = await attendance.correct(
             call.member,
             meeting.id,
             call.body.member_id,
@@ -317,7 +318,8 @@ async def decide_leave(call: Call[Any]) -> dict[str, Any]:
             call.body.reason or "",
             clock.now(),
         )
-    told = await leave_notice.tell_member(decision, zone_of(call), call.app[WECHAT_CLIENTS])
+    clients = call.app[WECHAT_CLIENTS]
+    told = await leave_notice.tell_member(decision, zone_of(call), clients)
     return {
         "meeting_id": meeting.id,
         "member_id": call.body.member_id,

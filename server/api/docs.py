@@ -17,6 +17,30 @@ _ERRORS = {
     "400": "输入有误：`field` 指出哪个字段",
     "401": "未登录、令牌过期或无效",
     "403": "无权访问，或对象不存在（两者回答相同）",
+    "409": "与现有状态冲突：会议时间冲突、已经审核过、会议已开始等，见 `code`",
+    "429": "尝试次数过多：`Retry-After` 响应头给出多少秒后可以再试",
+}
+# Every error answer carries one of these in `code`: stable, for a page to tell refusals apart;
+# `error` is the Chinese a page may show as it is.
+ERROR_CODES = {
+    "INVALID": "输入有误（`field` 指出哪个字段）",
+    "TOO_LARGE": "请求体过大",
+    "UNAUTHORIZED": "未登录、令牌过期或无效，请重新登录",
+    "FORBIDDEN": "无权访问，或对象不存在",
+    "NOT_FOUND": "对象不存在",
+    "CONFLICT": "与现有状态冲突",
+    "MEETING_CLASH": "会议时间与同一批人或同一地点的会议冲突",
+    "MEETING_STARTED": "会议即将开始或已经开始，不能改期",
+    "MEETING_CANCELLED": "会议已经取消",
+    "MEETING_OVER": "会议已经结束",
+    "ALREADY_REVIEWED": "心得已经审核过",
+    "SIGNIN_WRONG_CODE": "签到码不对或已过期",
+    "SIGNIN_LOCKED": "签到码错误次数太多，稍后再试（见 Retry-After）",
+    "BIND_LOCKED": "绑定尝试次数太多，稍后再试（见 Retry-After）",
+    "BIND_PAUSED": "绑定暂停，稍后再试（见 Retry-After）",
+    "RATE_LIMITED": "尝试次数过多（见 Retry-After）",
+    "WECHAT_API": "微信接口调用失败",
+    "INTERNAL": "服务器内部错误",
 }
 
 
@@ -66,6 +90,9 @@ def _operation(endpoint: Endpoint, components: dict[str, Any]) -> dict[str, Any]
     if endpoint.auth is not Auth.PUBLIC:
         responses["401"] = {"$ref": "#/components/responses/Error401"}
         responses["403"] = {"$ref": "#/components/responses/Error403"}
+    if endpoint.method != "GET":  # a change may meet a state it cannot change, or a limit
+        responses["409"] = {"$ref": "#/components/responses/Error409"}
+        responses["429"] = {"$ref": "#/components/responses/Error429"}
     op: dict[str, Any] = {
         "operationId": endpoint.handler.__name__,
         "summary": endpoint.summary,
@@ -91,8 +118,16 @@ def openapi() -> dict[str, Any]:
     components: dict[str, Any] = {
         "Error": {
             "type": "object",
-            "properties": {"error": {"type": "string"}, "field": {"type": "string"}},
-            "required": ["error"],
+            "properties": {
+                "error": {"type": "string", "description": "可直接展示的中文说明"},
+                "code": {
+                    "type": "string",
+                    "enum": list(ERROR_CODES),
+                    "description": "；".join(f"{k}：{v}" for k, v in ERROR_CODES.items()),
+                },
+                "field": {"type": "string", "description": "出错的字段（输入有误时）"},
+            },
+            "required": ["error", "code"],
         }
     }
     paths: dict[str, dict[str, Any]] = {}
@@ -119,6 +154,18 @@ def openapi() -> dict[str, Any]:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "responses": {
                 f"Error{code}": {"description": text, "content": error}
+                | (
+                    {
+                        "headers": {
+                            "Retry-After": {
+                                "description": "多少秒后可以再试",
+                                "schema": {"type": "integer"},
+                            }
+                        }
+                    }
+                    if code == "429"
+                    else {}
+                )
                 for code, text in _ERRORS.items()
             },
         },

@@ -51,7 +51,8 @@ async def unbind_member(call: Call[Any]) -> dict[str, Any]:
     可以用新的绑定码重新绑定。已绑定的记录、积分等不受影响。"""
     target = await member_in_scope(leader_scope(call), call.number("id"))
     removed = await unbind(target, call.member, call.body.reason, call.app[IDENTITIES])
-    told = await tell_identities(removed, unbound_text(target), call.app[WECHAT_CLIENTS])
+    clients = call.app[WECHAT_CLIENTS]
+    told = await tell_identities(removed, unbound_text(target), clients)
     return {**await _row(target), "unbound": len(removed), "told": told}
 
 

@@ -108,7 +108,8 @@ async def review_show(call: Call[Any]) -> dict[str, Any]:
 
 
 async def _tell_author(call: Call[Any], s: Submission, text: str) -> bool:
-    return await review_notice.tell_author(s, text, call.app[CLOCK].now(), call.app[WECHAT_CLIENTS])
+    clients = call.app[WECHAT_CLIENTS]
+    return await review_notice.tell_author(s, text, call.app[CLOCK].now(), clients)
 
 
 @routes.post("/review/submissions/{id}/approve", summary="通过一篇心得（本人收到通知）")

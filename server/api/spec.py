@@ -9,6 +9,7 @@ becomes a 400 naming the field (`ValidationFailed`), translated by the one error
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -140,14 +141,57 @@ class Routes:
         return self._add("DELETE", path, **kw)
 
 
+# pydantic's error types, as a page may show them: Chinese, without the field's name (the answer
+# names the field apart, in `field`).
+_MESSAGES: dict[str, str] = {
+    "missing": "必填",
+    "extra_forbidden": "不支持这个字段",
+    "string_too_short": "至少 {min_length} 个字",
+    "string_too_long": "最多 {max_length} 个字",
+    "string_pattern_mismatch": "格式不对",
+    "string_type": "应为文字",
+    "int_parsing": "应为整数",
+    "int_type": "应为整数",
+    "int_from_float": "应为整数",
+    "float_parsing": "应为数字",
+    "bool_parsing": "应为 true 或 false",
+    "bool_type": "应为 true 或 false",
+    "greater_than_equal": "不能小于 {ge}",
+    "greater_than": "应大于 {gt}",
+    "less_than_equal": "不能大于 {le}",
+    "less_than": "应小于 {lt}",
+    "date_parsing": "应为日期，如 2026-12-07",
+    "date_from_datetime_parsing": "应为日期，如 2026-12-07",
+    "date_from_datetime_inexact": "应为日期，如 2026-12-07",
+    "date_type": "应为日期，如 2026-12-07",
+    "datetime_parsing": "应为时间，如 2026-12-07T15:00:00+08:00",
+    "datetime_from_date_parsing": "应为时间，如 2026-12-07T15:00:00+08:00",
+    "datetime_type": "应为时间，如 2026-12-07T15:00:00+08:00",
+    "literal_error": "只能是 {expected}",
+    "enum": "只能是 {expected}",
+    "list_type": "应为数组",
+    "too_short": "至少 {min_length} 项",
+    "too_long": "最多 {max_length} 项",
+    "dict_type": "应为 JSON 对象",
+    "model_type": "应为 JSON 对象",
+}
+
+
 def _field_of(exc: ValidationError) -> tuple[str, str]:
     first = exc.errors()[0]
     where = ".".join(str(part) for part in first["loc"]) or "body"
-    if first["type"] == "extra_forbidden":
-        return where, f"{where}: 不支持这个字段"
-    if first["type"] == "missing":
-        return where, f"{where}: 必填"
-    return where, f"{where}: {first['msg']}"
+    template = _MESSAGES.get(first["type"])
+    if template is None:
+        return where, "格式不对"
+    ctx = dict(first.get("ctx") or {})
+    if "expected" in ctx:  # "'present' or 'leave'" -> present、leave
+        ctx["expected"] = re.sub(
+            r"'|\s+or\s+|,\s*", lambda m: "、" if m.group(0) != "'" else "", str(ctx["expected"])
+        )
+    try:
+        return where, template.format(**ctx)
+    except (KeyError, IndexError):
+        return where, template.split("{")[0].strip() or "格式不对"
 
 
 def parse(model: type[M], data: Any) -> M:

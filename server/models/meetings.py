@@ -17,6 +17,21 @@ from tortoise.expressions import Q
 from tortoise.models import Model
 
 
+class MeetingType(StrEnum):
+    """The types of meeting a branch holds; the value is what is stored and shown.  三会一课
+    first: 支部党员大会, 支委会, 党小组会, 党课; then what branches hold besides.  `kind` stays
+    free text (a branch may hold another kind of meeting), so these are the standard ones."""
+
+    BRANCH_MEETING = "支部党员大会"
+    COMMITTEE_MEETING = "支委会"
+    GROUP_MEETING = "党小组会"
+    PARTY_LECTURE = "党课"
+    THEME_DAY = "主题党日"
+    GROUP_STUDY = "集中学习"
+    ORG_LIFE = "组织生活会"
+    APPRAISAL = "民主评议党员"
+
+
 class MeetingStatus(StrEnum):
     PLANNED = "planned"
     NOTIFIED = "notified"

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from server.models.meetings import Attendance, AttendeeRole, MeetingAttendee
+from server.models.meetings import Attendance, AttendeeRole, MeetingAttendee, MeetingType
 from server.models.people import Role
 from server.services.demo.calendar import Planned
 from server.services.demo.people import Person
@@ -29,7 +29,6 @@ from server.services.demo.texts import (
     SIGNIN_CORRECTIONS,
     minutes_text,
 )
-from server.services.meetings.scheduling import COMMITTEE_MEETING, GROUP_MEETING
 
 # Scattered villages and the resettlement community come less than offices (seed report).
 _PRESENT = {"offices": 0.9, "company": 0.8, "community": 0.85, "village": 0.76, "relocation": 0.76}
@@ -67,7 +66,7 @@ def _fate(p: Person, kind: str, rng: random.Random) -> tuple[Attendance, str | N
         if roll < 0.6:
             return Attendance.PRESENT, None
         return Attendance.LEAVE, rng.choice(FRAIL_REASONS)
-    present = 0.93 if kind == COMMITTEE_MEETING else _PRESENT.get(p.place, 0.85)
+    present = 0.93 if kind == MeetingType.COMMITTEE_MEETING else _PRESENT.get(p.place, 0.85)
     if roll < present:
         return Attendance.PRESENT, None
     if roll < present + (1 - present) * 0.7:
@@ -100,7 +99,7 @@ def record_held(out: Outcome, now: datetime, zone: ZoneInfo, rng: random.Random)
         out.rows.append(attendee_row(m, p, state, reason, signed))
     others = [p for p in present if p is not m.chair]
     if others and rng.random() < 0.8:
-        keen = [p for p in others if p.officer] if m.kind != GROUP_MEETING else []
+        keen = [p for p in others if p.officer] if m.kind != MeetingType.GROUP_MEETING else []
         out.recorder = rng.choice(keen or others)
         out.changes.append(
             (m.starts_at + timedelta(minutes=2), m.chair, "recorder", {"member": out.recorder.id})

@@ -15,20 +15,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from server.models.meetings import MeetingType
 from server.models.people import Role
 from server.services.demo.people import Person, Street
 from server.services.demo.rows import at
 from server.services.demo.texts import meeting_topic
-from server.services.meetings.scheduling import (
-    BRANCH_MEETING,
-    COMMITTEE_MEETING,
-    COMMITTEE_ROLES,
-    GROUP_MEETING,
-    GROUP_STUDY,
-    PARTY_LECTURE,
-    THEME_DAY,
-    is_study,
-)
+from server.services.meetings.scheduling import COMMITTEE_ROLES, is_study
 
 THEME_DAY_OF_MONTH = 15  # the street's 主题党日: the 15th of every month
 AHEAD = 7  # days of 已安排 meetings
@@ -36,12 +28,15 @@ AHEAD = 7  # days of 已安排 meetings
 # (usual start, minutes) by kind and by kind of place: offices meet in working hours, firms
 # after the shift, villages and communities in the afternoon or the evening.
 _TIMES: dict[str, dict[str, list[tuple[time, int]]]] = {
-    "offices": {"*": [(time(9), 90), (time(15), 90)], THEME_DAY: [(time(9), 120)]},
-    "company": {"*": [(time(12, 30), 60), (time(17, 30), 90)], THEME_DAY: [(time(14), 120)]},
+    "offices": {"*": [(time(9), 90), (time(15), 90)], MeetingType.THEME_DAY: [(time(9), 120)]},
+    "company": {
+        "*": [(time(12, 30), 60), (time(17, 30), 90)],
+        MeetingType.THEME_DAY: [(time(14), 120)],
+    },
     "*": {
         "*": [(time(15), 90), (time(19, 30), 90)],
-        GROUP_MEETING: [(time(19, 30), 60), (time(15), 60)],
-        THEME_DAY: [(time(9), 120)],
+        MeetingType.GROUP_MEETING: [(time(19, 30), 60), (time(15), 60)],
+        MeetingType.THEME_DAY: [(time(9), 120)],
     },
 }
 _PLACES = {
@@ -202,7 +197,7 @@ def plan_branch(
     # The fixed day first: everything else fits round it.
     for month in _months(first, branch.last):
         branch.book(
-            THEME_DAY,
+            MeetingType.THEME_DAY,
             month.replace(day=THEME_DAY_OF_MONTH),
             branch.id,
             chair,
@@ -213,28 +208,30 @@ def plan_branch(
         )
     for month in _months(first, branch.last):
         day = _weekday(month + timedelta(days=rng.randint(1, 8)))
-        branch.book(COMMITTEE_MEETING, day, branch.id, chair, committee, zone, rng)
+        branch.book(MeetingType.COMMITTEE_MEETING, day, branch.id, chair, committee, zone, rng)
         for group_id in sorted({p.group_id for p in everyone if p.group_id is not None}):
             members = [p for p in everyone if p.group_id == group_id]
             leader = next((p for p in members if p.role is Role.GROUP_LEADER), None)
             if leader is None:
                 continue
             day = _weekday(month + timedelta(days=rng.randint(9, 24)))
-            branch.book(GROUP_MEETING, day, group_id, leader, members, zone, rng)
+            branch.book(MeetingType.GROUP_MEETING, day, group_id, leader, members, zone, rng)
     past = (first + timedelta(days=3), today - timedelta(days=1))
     coming = (today + timedelta(days=1), today + timedelta(days=AHEAD))
     if day := _once(branch, *past, rng):
-        branch.book(BRANCH_MEETING, day, branch.id, chair, everyone, zone, rng)
+        branch.book(MeetingType.BRANCH_MEETING, day, branch.id, chair, everyone, zone, rng)
     if rng.random() < 0.2 and (day := _once(branch, *coming, rng)):
-        branch.book(BRANCH_MEETING, day, branch.id, chair, everyone, zone, rng)
+        branch.book(MeetingType.BRANCH_MEETING, day, branch.id, chair, everyone, zone, rng)
     # Quarterly: about three branches in five give theirs within eight weeks; some soon.
     lecture = past if rng.random() < 0.6 else coming if rng.random() < 0.4 else None
     if lecture and (day := _once(branch, *lecture, rng)):
         speaker = _speaker(branch, street, rng)
-        branch.book(PARTY_LECTURE, day, branch.id, chair, everyone, zone, rng, speaker=speaker)
+        branch.book(
+            MeetingType.PARTY_LECTURE, day, branch.id, chair, everyone, zone, rng, speaker=speaker
+        )
     if showcase or rng.random() < 0.2:
         # The branch whose secretary a newcomer binds as always has one coming up.
         span = coming if showcase else past
         if day := _once(branch, *span, rng):
-            branch.book(GROUP_STUDY, day, branch.id, chair, everyone, zone, rng)
+            branch.book(MeetingType.GROUP_STUDY, day, branch.id, chair, everyone, zone, rng)
     return sorted(branch.booked, key=lambda m: m.starts_at)

@@ -18,6 +18,7 @@ from server.models.meetings import (
     MeetingAttendee,
     MeetingChange,
     MeetingStatus,
+    MeetingType,
 )
 from server.models.study import PointsReason
 from server.services.demo.attendance import Outcome, attendee_row, record_coming, record_held, when
@@ -25,7 +26,6 @@ from server.services.demo.calendar import Planned
 from server.services.demo.points import Deed
 from server.services.demo.rows import at, insert, insert_with_ids
 from server.services.demo.texts import CANCEL_REASONS, RESCHEDULE_REASONS
-from server.services.meetings.scheduling import GROUP_MEETING
 from server.services.study.points import PointsRules
 
 CANCELLED = 3
@@ -34,7 +34,7 @@ MOVED = 4
 
 def _called_off(planned: list[Planned], rng: random.Random) -> list[Planned]:
     """A few 党小组会 called off a few days before they were to be held, and rearranged."""
-    groups = [m for m in planned if m.kind == GROUP_MEETING]
+    groups = [m for m in planned if m.kind == MeetingType.GROUP_MEETING]
     twins = []
     for m in rng.sample(groups, min(CANCELLED, len(groups))):
         earlier = timedelta(days=rng.randint(2, 5))
@@ -157,7 +157,7 @@ def _between(first: datetime, last: datetime) -> datetime:
 
 
 def _moved(out: Outcome, now: datetime, rng: random.Random) -> None:
-    """Booked first a day later and moved to its time, as `revise` records it."""
+    """Booked first a day later and moved to its time, as `reschedule` records it."""
     m, scheduled = out.meeting, out.changes[0][0]
     moved_at = _between(scheduled, min(now, m.starts_at - timedelta(hours=1)))
     before = {

@@ -12,14 +12,7 @@ from __future__ import annotations
 import random
 from datetime import date
 
-from server.services.meetings.scheduling import (
-    BRANCH_MEETING,
-    COMMITTEE_MEETING,
-    GROUP_MEETING,
-    GROUP_STUDY,
-    PARTY_LECTURE,
-    THEME_DAY,
-)
+from server.models.meetings import MeetingType
 
 # (text, available from, months or None for any)
 Topic = tuple[str, date, tuple[int, ...] | None]
@@ -32,7 +25,7 @@ WINTER = (11, 12, 1, 2)
 YEAR_END = (11, 12, 1)
 
 TOPICS: dict[str, list[Topic]] = {
-    COMMITTEE_MEETING: [
+    MeetingType.COMMITTEE_MEETING: [
         ("研究本月支部工作安排", _ANY, None),
         ("研究确定入党积极分子培养联系人", _ANY, None),
         ("研究本月主题党日活动方案", _ANY, None),
@@ -44,7 +37,7 @@ TOPICS: dict[str, list[Topic]] = {
         ("研究汛期值班和隐患排查安排", _ANY, FLOODS),
         ("传达学习上级会议精神，研究贯彻落实措施", _ANY, None),
     ],
-    GROUP_MEETING: [
+    MeetingType.GROUP_MEETING: [
         ("讨论网格内重点人群走访安排", _ANY, None),
         ("开展批评和自我批评，交流近期思想和工作情况", _ANY, None),
         ("收集网格内群众意见建议", _ANY, None),
@@ -56,14 +49,14 @@ TOPICS: dict[str, list[Topic]] = {
         ("讨论冬季关爱独居老人和用火用气安全排查", _ANY, WINTER),
         ("讨论汛期低洼地带巡查分工", _ANY, FLOODS),
     ],
-    BRANCH_MEETING: [
+    MeetingType.BRANCH_MEETING: [
         ("听取支部工作情况报告，讨论下一步工作安排", _ANY, None),
         ("讨论预备党员按期转为正式党员", _ANY, None),
         ("讨论接收发展对象为预备党员", _ANY, None),
         ("通报党费收缴使用情况，讨论年度工作要点", _ANY, None),
         ("讨论年度民主评议党员工作安排", _ANY, YEAR_END),
     ],
-    PARTY_LECTURE: [
+    MeetingType.PARTY_LECTURE: [
         ("学习贯彻党的二十届四中全会精神", PLENUM_4, None),
         ("学习贯彻党的二十届三中全会精神", PLENUM_3, None),
         ("严守党的纪律——学习《中国共产党纪律处分条例》", REGULATION_2023, None),
@@ -72,7 +65,7 @@ TOPICS: dict[str, list[Topic]] = {
         ("深入贯彻中央八项规定精神，持续改进作风", _ANY, None),
         ("学习党章，做合格党员", _ANY, None),
     ],
-    THEME_DAY: [
+    MeetingType.THEME_DAY: [
         ("重温入党誓词，开展“我为群众办实事”志愿服务", _ANY, None),
         ("学习党章，开展党员先锋岗承诺践诺", _ANY, None),
         ("走访慰问困难党员和困难群众", _ANY, None),
@@ -82,7 +75,7 @@ TOPICS: dict[str, list[Topic]] = {
         ("开展冬季消防和燃气安全宣传", _ANY, WINTER),
         ("参观红色教育基地，重温入党誓词", _ANY, None),
     ],
-    GROUP_STUDY: [
+    MeetingType.GROUP_STUDY: [
         ("集中学习党的二十届四中全会精神", PLENUM_4, None),
         ("集中学习党的二十届三中全会精神", PLENUM_3, None),
         ("集中学习《中国共产党纪律处分条例》", REGULATION_2023, None),
@@ -104,7 +97,7 @@ def available(options: list[Topic], day: date) -> list[str]:
 
 def meeting_topic(kind: str, day: date, place: str, rng: random.Random) -> str:
     options = list(TOPICS.get(kind, [("研究支部工作", _ANY, None)]))
-    if kind == COMMITTEE_MEETING and place == "village":
+    if kind == MeetingType.COMMITTEE_MEETING and place == "village":
         options.append(_VILLAGE_ONLY)
     return rng.choice(available(options, day))
 
@@ -154,11 +147,11 @@ def minutes_text(
 ) -> str:
     """The 纪要 a recorder would write: who ran it, who came, what it did, what it asked."""
     did = {
-        COMMITTEE_MEETING: f"会议{topic}，明确了责任分工和完成时限。",
-        GROUP_MEETING: f"会议围绕“{topic}”进行了讨论，党员逐一发言。",
-        BRANCH_MEETING: f"会议{topic}，按程序进行了表决。",
-        PARTY_LECTURE: f"党课以“{topic}”为题，结合身边事例进行了讲解。",
-        THEME_DAY: f"活动内容：{topic}。",
-        GROUP_STUDY: f"会议{topic}，与会党员交流了学习体会。",
+        MeetingType.COMMITTEE_MEETING: f"会议{topic}，明确了责任分工和完成时限。",
+        MeetingType.GROUP_MEETING: f"会议围绕“{topic}”进行了讨论，党员逐一发言。",
+        MeetingType.BRANCH_MEETING: f"会议{topic}，按程序进行了表决。",
+        MeetingType.PARTY_LECTURE: f"党课以“{topic}”为题，结合身边事例进行了讲解。",
+        MeetingType.THEME_DAY: f"活动内容：{topic}。",
+        MeetingType.GROUP_STUDY: f"会议{topic}，与会党员交流了学习体会。",
     }.get(kind, f"会议{topic}。")
     return f"会议由{chair}主持，应到{expected}人，实到{present}人。{did}{rng.choice(_DEMANDS)}"

@@ -25,17 +25,11 @@ from server.models.meetings import (
     MeetingAttendee,
     MeetingChange,
     MeetingStatus,
+    MeetingType,
 )
 from server.models.people import BRANCH_LEADERS, Member, MemberStatus, Organisation, Role
 from server.models.study import PointsReason
-from server.services.meetings.scheduling import (
-    BRANCH_MEETING,
-    GROUP_MEETING,
-    SIGNIN_OPENS,
-    branch_of,
-    manageable,
-    visible,
-)
+from server.services.meetings.scheduling import SIGNIN_OPENS, branch_of, manageable, visible
 from server.services.people.scope import under
 from server.services.study.points import PointsRules, award
 from server.services.tallies.snapshot import touched_around
@@ -100,6 +94,9 @@ class SignedIn:
     points: int
 
 
+WRONG_CODE = "签到码不对或已过期，请看现场最新的签到码再试。"
+
+
 async def _take_a_try(member: Member, now: datetime, rotation: int, cache: Cache) -> None:
     """Count one code sent by this member (chat and mini-program alike); 429 past the limit.
 
@@ -109,19 +106,41 @@ async def _take_a_try(member: Member, now: datetime, rotation: int, cache: Cache
     """
     tries = f"signin-fail:{member.id}:{_window(now, rotation)}"
     if await cache.incr(tries, rotation * 2) > WRONG_CODES_ALLOWED:
-        raise RateLimited("签到码错误次数太多，请稍后再试，或请书记为您补录。")
+        raise RateLimited(
+            "签到码错误次数太多，请稍后再试，或请书记为您补录。",
+            retry_after=rotation - int(now.timestamp()) % rotation,  # the next code's window
+            code="SIGNIN_LOCKED",
+        )
 
 
 async def sign_in(
-    member: Member,  # `now` in the organisation's zone: the reply may quote a time
+    member: Member,
     code: str,
-    now: datetime,
+    now: datetime,  # in the organisation's zone: the answer may quote a time
     today: date,
     rotation: int,
     cache: Cache,
     rules: PointsRules,
+    meeting: Meeting | None = None,
 ) -> SignedIn:
+    """签到 with the code shown at the meeting: `meeting` names the one (the mini-program, the
+    screen's QR code; the caller has checked the member may see it), or None for whichever of
+    the member's open meetings the code belongs to (chat).
+
+    Wrong codes count against one key whichever way they come, so guesses in chat and in the
+    mini-program count together.  A code that belongs to another open meeting is wrong here.
+    """
     await _take_a_try(member, now, rotation, cache)
+    if meeting is not None:
+        if meeting.status == MeetingStatus.CANCELLED:
+            raise Conflict(f"编号 {meeting.id} 的会议已经取消了。")
+        if now < meeting.starts_at - OPENS_BEFORE:
+            raise Conflict("签到在会议开始前 30 分钟开放，请到时再签。")
+        if now > meeting.ends_at:
+            raise Conflict(f"编号 {meeting.id} 的会议已经结束，不能再签到；漏签的请联系书记补录。")
+        if await _matches(meeting, code, now, rotation):
+            return await _present(member, meeting, now, today, rules)
+        raise ValidationFailed(WRONG_CODE, field="code", code="SIGNIN_WRONG_CODE")
     branch = await Organisation.get(id=member.organisation_id)  # type: ignore[attr-defined]
     # The member's own meetings, and the branch's (to say "not on the list" rather than "wrong").
     open_meetings = (
@@ -134,39 +153,10 @@ async def sign_in(
         .exclude(status=MeetingStatus.CANCELLED)
         .distinct()
     )
-    for meeting in open_meetings:
-        if await _matches(meeting, code, now, rotation):
-            return await _present(member, meeting, now, today, rules)
-    raise ValidationFailed(
-        "签到码不对或已过期。请看现场最新的签到码再发一次：签到 六位数字。", field="code"
-    )
-
-
-async def sign_in_to(
-    member: Member,
-    meeting: Meeting,  # one the caller has checked the member may see
-    code: str,
-    now: datetime,  # in the organisation's zone: the answer may quote a time
-    today: date,
-    rotation: int,
-    cache: Cache,
-    rules: PointsRules,
-) -> SignedIn:
-    """Sign in to this one meeting (the mini-program names it), with `sign_in`'s lock-out.
-
-    The wrong-code counter is `sign_in`'s own key, so guesses in chat and in the mini-program
-    count together.  A code that belongs to another open meeting is wrong here.
-    """
-    await _take_a_try(member, now, rotation, cache)
-    if meeting.status == MeetingStatus.CANCELLED:
-        raise Conflict(f"编号 {meeting.id} 的会议已经取消了。")
-    if now < meeting.starts_at - OPENS_BEFORE:
-        raise Conflict("签到在会议开始前 30 分钟开放，请到时再签。")
-    if now > meeting.ends_at:
-        raise Conflict(f"编号 {meeting.id} 的会议已经结束，不能再签到；漏签的请联系书记补录。")
-    if not await _matches(meeting, code, now, rotation):
-        raise ValidationFailed("签到码不对或已过期，请看现场最新的签到码再试。", field="code")
-    return await _present(member, meeting, now, today, rules)
+    for found in open_meetings:
+        if await _matches(found, code, now, rotation):
+            return await _present(member, found, now, today, rules)
+    raise ValidationFailed(WRONG_CODE, field="code", code="SIGNIN_WRONG_CODE")
 
 
 async def _present(
@@ -387,7 +377,7 @@ async def _can_decide(leader: Member) -> Q:
         org = await Organisation.get(id=leader.organisation_id)  # type: ignore[attr-defined]
         mine |= under(org.path)
     elif leader.role == Role.GROUP_LEADER and leader.group_id is not None:  # type: ignore[attr-defined]
-        mine |= Q(organisation_id=leader.group_id, kind=GROUP_MEETING)  # type: ignore[attr-defined]
+        mine |= Q(organisation_id=leader.group_id, kind=MeetingType.GROUP_MEETING)  # type: ignore[attr-defined]
     return mine
 
 
@@ -439,25 +429,16 @@ async def close(meeting: Meeting, now: datetime) -> None:
 CORRECTIONS = {"出席": Attendance.PRESENT, "请假": Attendance.LEAVE, "缺席": Attendance.ABSENT}
 
 
-async def correct(
-    leader: Member, number: int, name: str, to: str, reason: str, now: datetime
-) -> MeetingAttendee:
-    """补录: the secretary sets one member's attendance, with a reason, kept in the history."""
+async def attendee_named(leader: Member, number: int, name: str) -> int:
+    """The member id of `name` on the list of meeting `number`, for 补录 in chat (which names
+    people); the REST API names them by id.  A namesake is refused, not guessed."""
     meeting = await manageable(leader, number)
-    if to not in CORRECTIONS:
-        raise ValidationFailed("补录的情况只能是 出席、请假 或 缺席。", field="attendance")
-    if not reason.strip():
-        raise ValidationFailed(
-            f"请写明补录原因，例如：补录 {number} 王芳 出席 手机没电未能签到", field="reason"
-        )
-    rows = await MeetingAttendee.filter(meeting_id=meeting.id, member__name=name).prefetch_related(
-        "member"
-    )
+    rows = await MeetingAttendee.filter(meeting_id=meeting.id, member__name=name)
     if not rows:
         raise NotFound(f"编号 {number} 的会议名单里没有「{name}」。")
     if len(rows) > 1:
         raise Conflict(f"名单里有 {len(rows)} 位「{name}」，请联系管理员在后台补录。")
-    return await _record_correction(leader, meeting, rows[0], CORRECTIONS[to], reason.strip())
+    return rows[0].member_id  # type: ignore[attr-defined]
 
 
 async def _record_correction(
@@ -506,7 +487,7 @@ async def record_minutes(leader: Member, number: int, text: str) -> Meeting:
 
 def quorum(meeting: Meeting, counts: dict[str, int]) -> bool | None:
     """A 支部党员大会 needs more than half of those expected present (None: no rule applies)."""
-    if meeting.kind != BRANCH_MEETING:
+    if meeting.kind != MeetingType.BRANCH_MEETING:
         return None
     return counts.get(Attendance.PRESENT.value, 0) * 2 > sum(counts.values())
 
@@ -528,14 +509,12 @@ async def appoint_recorder(leader: Member, number: int, name: str) -> Member:
     return recorder
 
 
-async def correct_member(
+async def correct(
     leader: Member, number: int, member_id: int, to: Attendance, reason: str, now: datetime
 ) -> MeetingAttendee:
-    """补录 by member id (the REST API names the member): as `correct`, namesakes and all.
-
-    The same rule and the same history row as `correct`; only the lookup differs, so two
-    attendees who share a name can each be corrected.
-    """
+    """补录: a leader sets one member's attendance, with a reason, kept in the history.  By
+    member id, so two attendees who share a name can each be corrected (chat finds the id with
+    `attendee_named`)."""
     meeting = await manageable(leader, number)
     if to not in CORRECTIONS.values():
         raise ValidationFailed("补录的情况只能是 出席、请假 或 缺席。", field="attendance")

@@ -29,6 +29,7 @@ meetings (held, scheduled), whatever their number and the length of the period.
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -38,14 +39,8 @@ from zoneinfo import ZoneInfo
 from tortoise.expressions import Q
 
 from server.clock import day_span
-from server.models.meetings import Meeting, held, scheduled
+from server.models.meetings import Meeting, MeetingType, held, scheduled
 from server.models.people import Organisation, OrgKind
-from server.services.meetings.scheduling import (
-    BRANCH_MEETING,
-    COMMITTEE_MEETING,
-    GROUP_MEETING,
-    PARTY_LECTURE,
-)
 from server.services.people.scope import under
 
 GREEN, AMBER, DUE, RED = "green", "amber", "due", "red"
@@ -54,6 +49,34 @@ STATE_WORDS = {GREEN: "已开", AMBER: "已安排", DUE: "待开", RED: "未开"
 OWED = frozenset({DUE, RED})  # nothing held or booked: what the reminder lists
 _WORST = (RED, DUE, AMBER, GREEN)  # a cell of several obligations shows its worst
 ITEMS = ("committee", "group", "branch_meeting", "lecture")
+
+
+@dataclass(frozen=True)
+class Obligation:
+    """A meeting a branch must hold, and how often.  The yearly plan (`plan.py`) lists them
+    all; the lights and the monthly reminder check those with a `light` (三会一课 proper)."""
+
+    kind: MeetingType
+    months: int  # once in each period of this many months
+    per_group: bool = False  # each 党小组 holds its own
+    own: bool = False  # held by that organisation itself, not by one beneath it
+    light: str | None = None  # its column among the lights (ITEMS)
+
+
+def obligations(lecture_months: int) -> tuple[Obligation, ...]:
+    """What the 支部工作条例 asks of every branch; the 党课's period is DANGJIAN_LECTURE_EVERY."""
+    return (
+        Obligation(MeetingType.COMMITTEE_MEETING, 1, own=True, light="committee"),
+        Obligation(MeetingType.GROUP_MEETING, 1, per_group=True, own=True, light="group"),
+        Obligation(MeetingType.THEME_DAY, 1),
+        Obligation(MeetingType.BRANCH_MEETING, 3, light="branch_meeting"),
+        Obligation(MeetingType.PARTY_LECTURE, lecture_months, light="lecture"),
+        Obligation(MeetingType.ORG_LIFE, 12),
+        Obligation(MeetingType.APPRAISAL, 12),
+    )
+
+
+LIT_KINDS = [o.kind for o in obligations(3) if o.light]
 PERIOD_MONTHS = {"month": 1, "quarter": 3, "half": 6, "year": 12}
 PERIOD_NAMES = {"month": "本月", "quarter": "本季度", "half": "本半年", "year": "今年"}
 _QUARTERS = "一二三四"
@@ -220,15 +243,18 @@ _Spans = dict[int, list[tuple[date, date]]]  # months -> the calendar periods of
 def _needs(
     branch: Organisation, groups: list[Organisation], spans: _Spans, lecture: int
 ) -> list[_Need]:
-    """Every obligation of the branch in the calendar periods `spans`."""
+    """Every obligation of the branch with a light, in the calendar periods `spans`."""
     needs = []
-    for first, last in spans[1]:
-        needs.append(_Need("committee", COMMITTEE_MEETING, branch, True, first, last, 1))
-        needs += [_Need("group", GROUP_MEETING, g, True, first, last, 1) for g in groups]
-    for first, last in spans[3]:
-        needs.append(_Need("branch_meeting", BRANCH_MEETING, branch, False, first, last, 3))
-    for first, last in spans[lecture]:
-        needs.append(_Need("lecture", PARTY_LECTURE, branch, False, first, last, lecture))
+    lit = [o for o in obligations(lecture) if o.light]
+    # Period by period, the obligations of the same length together: 本月支委会, then each
+    # group's 本月党小组会, …
+    for months, same in itertools.groupby(lit, key=lambda o: o.months):
+        alike = list(same)
+        for first, last in spans[months]:
+            for o in alike:
+                light = o.light or ""
+                for org in groups if o.per_group else [branch]:
+                    needs.append(_Need(light, o.kind, org, o.own, first, last, months))
     return needs
 
 
@@ -249,7 +275,7 @@ async def _meetings(
     after, before = day_span(first, last, zone)
     query = Meeting.filter(
         rule,
-        kind__in=[COMMITTEE_MEETING, GROUP_MEETING, BRANCH_MEETING, PARTY_LECTURE],
+        kind__in=LIT_KINDS,
         starts_at__gte=after,
         starts_at__lt=before,
     )

@@ -22,6 +22,7 @@ from openpyxl import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from server.errors import ValidationFailed
+from server.models.meetings import MeetingType
 from server.models.people import Organisation
 from server.services.meetings.ledger_records import (
     CANCELLED,
@@ -33,7 +34,6 @@ from server.services.meetings.ledger_records import (
     Year,
     year_of,
 )
-from server.services.meetings.scheduling import GROUP_MEETING, PARTY_LECTURE
 from server.services.people.org_lookup import organisation_named
 from server.services.tallies.workbook import (
     BOLD,
@@ -137,9 +137,9 @@ def columns(kind: str, records: list[Record]) -> list[Column]:
         Column("主持人", 8, align=TOP_CENTRED),
         Column("记录人", 8, align=TOP_CENTRED),
     ]
-    if kind == PARTY_LECTURE or any(r.meeting.speaker for r in records):
+    if kind == MeetingType.PARTY_LECTURE or any(r.meeting.speaker for r in records):
         first.append(Column("主讲人", 9, align=TOP_CENTRED))
-    if kind == GROUP_MEETING:
+    if kind == MeetingType.GROUP_MEETING:
         first.append(Column("党小组", fitted([r.group for r in records], 10, 18)))
     return [
         *first,

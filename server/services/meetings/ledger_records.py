@@ -30,10 +30,11 @@ from server.models.meetings import (
     MeetingAttendee,
     MeetingChange,
     MeetingStatus,
+    MeetingType,
     after_the_end,
 )
 from server.models.people import Member, Organisation, OrgKind
-from server.services.meetings.scheduling import GROUP_MEETING, STANDARD, THREE_AND_ONE
+from server.services.meetings.scheduling import STANDARD, THREE_AND_ONE
 
 HELD, CANCELLED, PLANNED, UNDER_WAY = "已召开", "已取消", "已安排", "进行中"
 NOT_GRANTED = "请假未获批准"
@@ -297,12 +298,12 @@ def _numbered(records: list[Record], kind: str) -> list[Record]:
     def group_of(record: Record) -> int:
         return record.meeting.organisation_id  # type: ignore[attr-defined,no-any-return]
 
-    if kind == GROUP_MEETING:  # the groups one after another, each in date order
+    if kind == MeetingType.GROUP_MEETING:  # the groups one after another, each in date order
         records = sorted(records, key=lambda r: (group_of(r), r.start, r.meeting.id))
     seen: dict[int, int] = defaultdict(int)
     for record in records:
         if record.status != CANCELLED:
-            key = group_of(record) if kind == GROUP_MEETING else 0
+            key = group_of(record) if kind == MeetingType.GROUP_MEETING else 0
             seen[key] += 1
             record.number = seen[key]
     return records

@@ -12,15 +12,7 @@ from datetime import date
 from server.models.meetings import PlannedMeeting
 from server.models.people import Organisation, OrgKind
 from server.services.meetings.compliance import PERIOD_MONTHS, period
-from server.services.meetings.scheduling import (
-    APPRAISAL,
-    BRANCH_MEETING,
-    COMMITTEE_MEETING,
-    GROUP_MEETING,
-    ORG_LIFE,
-    PARTY_LECTURE,
-    THEME_DAY,
-)
+from server.services.meetings.compliance_status import obligations
 
 
 def periods(year: int, months: int) -> list[tuple[date, date]]:
@@ -31,16 +23,12 @@ async def plan_year(year: int, lecture_every: str) -> int:
     """Plan the year for every branch; the number of planned meetings added."""
     rows: list[PlannedMeeting] = []
     for branch in await Organisation.filter(kind=OrgKind.BRANCH).order_by("id"):
+        groups = await Organisation.filter(parent_id=branch.id, kind=OrgKind.GROUP)
         wanted = [
-            (branch, COMMITTEE_MEETING, 1),
-            (branch, THEME_DAY, 1),
-            (branch, BRANCH_MEETING, 3),
-            (branch, PARTY_LECTURE, PERIOD_MONTHS[lecture_every]),
-            (branch, ORG_LIFE, 12),
-            (branch, APPRAISAL, 12),
+            (org, o.kind, o.months)
+            for o in obligations(PERIOD_MONTHS[lecture_every])
+            for org in (groups if o.per_group else [branch])
         ]
-        for group in await Organisation.filter(parent_id=branch.id, kind=OrgKind.GROUP):
-            wanted.append((group, GROUP_MEETING, 1))
         for org, kind, months in wanted:
             rows += [
                 PlannedMeeting(organisation=org, kind=kind, period_start=s, period_end=e)

@@ -27,6 +27,7 @@ from server.models.meetings import (
     MeetingAttendee,
     MeetingChange,
     MeetingStatus,
+    MeetingType,
     after_the_end,
 )
 from server.models.people import (
@@ -41,32 +42,30 @@ from server.models.people import (
 from server.services.meetings import notices
 from server.services.people.scope import under
 
-BRANCH_MEETING = "支部党员大会"
-COMMITTEE_MEETING = "支委会"
-GROUP_MEETING = "党小组会"
-PARTY_LECTURE = "党课"
-THEME_DAY = "主题党日"
-GROUP_STUDY = "集中学习"
-ORG_LIFE = "组织生活会"
-APPRAISAL = "民主评议党员"
 # 三会一课 first (the ledger always has their sheets), then what branches hold besides.
-THREE_AND_ONE = (BRANCH_MEETING, COMMITTEE_MEETING, GROUP_MEETING, PARTY_LECTURE, THEME_DAY)
-STANDARD = (*THREE_AND_ONE, GROUP_STUDY, ORG_LIFE, APPRAISAL)
+THREE_AND_ONE = (
+    MeetingType.BRANCH_MEETING,
+    MeetingType.COMMITTEE_MEETING,
+    MeetingType.GROUP_MEETING,
+    MeetingType.PARTY_LECTURE,
+    MeetingType.THEME_DAY,
+)
+STANDARD = (*THREE_AND_ONE, MeetingType.GROUP_STUDY, MeetingType.ORG_LIFE, MeetingType.APPRAISAL)
 # Organised study by its type: being present at one is an organised-study person-time.
-STUDY_TYPES = frozenset({PARTY_LECTURE, THEME_DAY, GROUP_STUDY})
+STUDY_TYPES = frozenset({MeetingType.PARTY_LECTURE, MeetingType.THEME_DAY, MeetingType.GROUP_STUDY})
 ALIASES = {
-    "党员大会": BRANCH_MEETING,
-    "支部大会": BRANCH_MEETING,
-    "支部委员会": COMMITTEE_MEETING,
-    "支委会议": COMMITTEE_MEETING,
-    "小组会": GROUP_MEETING,
-    "党小组会议": GROUP_MEETING,
-    "党日": THEME_DAY,
-    "主题党日活动": THEME_DAY,
-    "学习会": GROUP_STUDY,
-    "集中学习会": GROUP_STUDY,
-    "专题组织生活会": ORG_LIFE,
-    "民主评议": APPRAISAL,
+    "党员大会": MeetingType.BRANCH_MEETING,
+    "支部大会": MeetingType.BRANCH_MEETING,
+    "支部委员会": MeetingType.COMMITTEE_MEETING,
+    "支委会议": MeetingType.COMMITTEE_MEETING,
+    "小组会": MeetingType.GROUP_MEETING,
+    "党小组会议": MeetingType.GROUP_MEETING,
+    "党日": MeetingType.THEME_DAY,
+    "主题党日活动": MeetingType.THEME_DAY,
+    "学习会": MeetingType.GROUP_STUDY,
+    "集中学习会": MeetingType.GROUP_STUDY,
+    "专题组织生活会": MeetingType.ORG_LIFE,
+    "民主评议": MeetingType.APPRAISAL,
 }
 COMMITTEE_ROLES = frozenset(
     {Role.SECRETARY, Role.DEPUTY_SECRETARY, Role.COMMITTEE_MEMBER, Role.GENERAL_SECRETARY}
@@ -141,7 +140,7 @@ class Draft:
 
 async def where_held(scheduler: Member, kind: str) -> Organisation:
     """The organisation the meeting belongs to, if this member may call it."""
-    if kind == GROUP_MEETING:
+    if kind == MeetingType.GROUP_MEETING:
         # The group leader calls the group's meeting (Art. 13); a secretary can for their group.
         if scheduler.role not in (Role.GROUP_LEADER, *BRANCH_LEADERS):
             raise PermissionDenied("党小组会由党小组长安排。")
@@ -155,10 +154,10 @@ async def where_held(scheduler: Member, kind: str) -> Organisation:
 
 async def expected_members(kind: str, org: Organisation) -> list[Member]:
     active = Member.filter(status=MemberStatus.ACTIVE)
-    if kind == GROUP_MEETING:
+    if kind == MeetingType.GROUP_MEETING:
         return await active.filter(group_id=org.id).order_by("id")
     members = active.filter(organisation_id=org.id)
-    if kind == COMMITTEE_MEETING:
+    if kind == MeetingType.COMMITTEE_MEETING:
         return await members.filter(role__in=list(COMMITTEE_ROLES)).order_by("id")
     return await members.order_by("id")
 
@@ -307,7 +306,7 @@ async def _check_free(
     clash = await find_clash(branch, starts_at, ends_at, people, place, ignore)
     if clash is not None:
         field = "place" if clash.place and not clash.people else "starts_at"
-        raise Conflict(clash_message(clash, zone), field=field)
+        raise Conflict(clash_message(clash, zone), field=field, code="MEETING_CLASH")
 
 
 async def _people(meeting: Meeting) -> set[int]:
@@ -448,14 +447,14 @@ async def visible(member: Member, number: int) -> Meeting:
 async def manageable(member: Member, number: int) -> Meeting:
     meeting, leads = await _access(member, number)
     may = leads or (
-        meeting.kind == GROUP_MEETING
+        meeting.kind == MeetingType.GROUP_MEETING
         and member.role == Role.GROUP_LEADER
         and meeting.organisation_id == member.group_id  # type: ignore[attr-defined]
     )
     if not may:
         raise PermissionDenied("只有安排会议的书记（党小组会为党小组长）可以改动这个会议。")
     if meeting.status == MeetingStatus.CANCELLED:
-        raise Conflict(f"编号 {number} 的会议已经取消了。")
+        raise Conflict(f"编号 {number} 的会议已经取消了。", code="MEETING_CANCELLED")
     return meeting
 
 
@@ -463,7 +462,7 @@ async def cancel(member: Member, number: int, reason: str, now: datetime) -> Mee
     """Cancelled, kept with who did it; everyone told of it before is told it is off."""
     meeting = await manageable(member, number)
     if meeting.ends_at <= now:
-        raise Conflict(f"编号 {number} 的会议已经结束，不能取消。")
+        raise Conflict(f"编号 {number} 的会议已经结束，不能取消。", code="MEETING_OVER")
     async with in_transaction():
         changed = (
             await Meeting.filter(id=meeting.id)
@@ -471,51 +470,12 @@ async def cancel(member: Member, number: int, reason: str, now: datetime) -> Mee
             .update(status=MeetingStatus.CANCELLED)
         )
         if not changed:
-            raise Conflict(f"编号 {number} 的会议已经取消了。")
+            raise Conflict(f"编号 {number} 的会议已经取消了。", code="MEETING_CANCELLED")
         change = await MeetingChange.create(
             meeting=meeting, by=member, action="cancelled", detail={"reason": reason.strip()}
         )
         await notices.plan_cancel(meeting, change.id, now)
     await meeting.refresh_from_db()
-    return meeting
-
-
-async def reschedule(
-    member: Member,
-    number: int,
-    starts_at: datetime,
-    now: datetime,
-    offsets: Sequence[tuple[str, int]] = (),
-) -> Meeting:
-    """Moved, kept with who did it; those told before are told, and reminders planned anew."""
-    meeting = await manageable(member, number)
-    if meeting.starts_at - SIGNIN_OPENS <= now:
-        # Sign-in has opened: some may already be present at the time it was called for.
-        raise Conflict(f"编号 {number} 的会议即将开始或已经开始，不能改期；可以取消后重新安排。")
-    starts_at = _utc(starts_at)
-    _check_future(starts_at, now)
-    ends_at = starts_at + (meeting.ends_at - meeting.starts_at)
-    before = _when(meeting)
-    async with in_transaction():
-        branch = await _lock_branch(meeting.organisation)
-        await _check_free(
-            branch,
-            starts_at,
-            ends_at,
-            await _people(meeting),
-            meeting.place,
-            now.tzinfo,
-            meeting.id,
-        )
-        await Meeting.filter(id=meeting.id).update(starts_at=starts_at, ends_at=ends_at)
-        await meeting.refresh_from_db()
-        change = await MeetingChange.create(
-            meeting=meeting,
-            by=member,
-            action="rescheduled",
-            detail={"before": before, "after": _when(meeting)},
-        )
-        await notices.plan_change(meeting, change.id, list(offsets), now)
     return meeting
 
 
@@ -654,7 +614,7 @@ async def invite(
     return guest
 
 
-async def revise(
+async def reschedule(
     member: Member,
     number: int,
     starts_at: datetime,
@@ -665,14 +625,16 @@ async def revise(
     place: str | None = None,
     reason: str | None = None,
 ) -> Meeting:
-    """改期 with what a form can also change: the length, the place, and why (the REST API).
-
-    The same rules as `reschedule` (not once sign-in has opened, not in the past, no clash,
-    everyone told before is told); `minutes` None keeps the length, `place` None keeps it.
-    """
+    """改期: moved, kept with who did it and why; those told before are told, and reminders
+    planned anew.  A form may change the length and the place too (`minutes` None keeps the
+    length, `place` None keeps it); chat moves the start only.  Not once sign-in has opened (some
+    may already be present at the time it was called for), not into the past, no clash."""
     meeting = await manageable(member, number)
     if meeting.starts_at - SIGNIN_OPENS <= now:
-        raise Conflict(f"编号 {number} 的会议即将开始或已经开始，不能改期；可以取消后重新安排。")
+        raise Conflict(
+            f"编号 {number} 的会议即将开始或已经开始，不能改期；可以取消后重新安排。",
+            code="MEETING_STARTED",
+        )
     place = place.strip() if place is not None else meeting.place
     if place and len(place) > PLACE_MAX:
         raise ValidationFailed(f"地点最多 {PLACE_MAX} 字。", field="place")

@@ -135,10 +135,10 @@ class Binder:
     async def _count_try(self, req: BindRequest) -> None:
         tries = await self.cache.incr(self._tries_key(req), FAILURE_WINDOW)
         if tries > self.limits.per_user:
-            raise RateLimited(TOO_MANY)
+            raise RateLimited(TOO_MANY, retry_after=FAILURE_WINDOW, code="BIND_LOCKED")
         overall = await self.cache.get("bind-failures")
         if overall is not None and int(overall) >= self.limits.overall:
-            raise RateLimited(PAUSED)
+            raise RateLimited(PAUSED, retry_after=FAILURE_WINDOW, code="BIND_PAUSED")
 
     async def _fail(self, req: BindRequest, message: str) -> NoReturn:
         await self.cache.incr("bind-failures", FAILURE_WINDOW)

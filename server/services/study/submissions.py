@@ -230,7 +230,7 @@ async def _decide(
     if not changed:
         await found.refresh_from_db()
         label = "通过" if found.status == SubmissionStatus.APPROVED else "退回"
-        raise Conflict(f"编号 {number} 的心得已经审核过了（已{label}）。")
+        raise Conflict(f"编号 {number} 的心得已经审核过了（已{label}）。", code="ALREADY_REVIEWED")
     await found.refresh_from_db()
     await touched(found.day)  # its day's approved / returned counts changed
     return found
