@@ -32,7 +32,7 @@ from server.services.people.bind_alarm import lock_text, secretaries_of
 from server.services.people.binding import Binder, BindLimits
 from server.services.people.identities import IdentityDirectory
 from server.services.study.points import PointsRules
-from server.settings import Settings, parse_offsets
+from server.settings import Settings
 from server.typedefs import (
     BINDER,
     CACHE,
@@ -42,6 +42,7 @@ from server.typedefs import (
     HTTP_SESSION,
     IDENTITIES,
     METRICS,
+    POINTS_RULES,
     PROCESSOR,
     ROUTER,
     SETTINGS,
@@ -124,10 +125,6 @@ async def wechat_ctx(app: web.Application) -> AsyncIterator[None]:
     await session.close()
 
 
-def points_rules(settings: Settings) -> PointsRules:
-    return PointsRules.from_settings(settings)
-
-
 def _answerer(settings: Settings, session: aiohttp.ClientSession) -> LLMAnswerer | None:
     """The optional model that phrases answers from the retrieved passages (off by default)."""
     if not settings.llm_url:
@@ -174,13 +171,13 @@ async def pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
             "clock": app[CLOCK],
             "identities": identities,
             "binder": app[BINDER],
-            "points_rules": points_rules(settings),
+            "points_rules": app[POINTS_RULES],
             "corpus": app[CORPUS],
             "corpus_index": app[CORPUS_INDEX],
             "answerer": _answerer(settings, app[HTTP_SESSION]),
             "wechat_clients": app[WECHAT_CLIENTS],
             "wake_outbox": app[WAKE_OUTBOX],
-            "reminder_offsets": parse_offsets(settings.reminder_offsets),
+            "reminder_offsets": settings.reminder_schedule,
         },
     )
     processor = MessageProcessor(
@@ -207,6 +204,7 @@ def create_app(
     """`router` replaces the chat features (tests that need a handler of their own)."""
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[error_middleware])
     app[SETTINGS] = settings
+    app[POINTS_RULES] = PointsRules.from_settings(settings)
     app[ROUTER] = router or build_router()
     app[CLOCK] = clock or Clock(settings.zone)
     app[METRICS] = Metrics()

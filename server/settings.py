@@ -270,6 +270,11 @@ class Settings(BaseSettings):
             raise ValueError("each meeting type is one word of at most 20 characters")
         return ",".join(names)
 
+    @property
+    def reminder_schedule(self) -> list[tuple[str, int]]:
+        """DANGJIAN_REMINDER_OFFSETS read once into (label, seconds before the start) pairs."""
+        return parse_offsets(self.reminder_offsets)
+
     @field_validator("reminder_offsets")
     @classmethod
     def _offsets(cls, v: str) -> str:

@@ -17,6 +17,7 @@ from server.services.delivery.messenger import WakeOutbox
 from server.services.delivery.outbox import Outbox
 from server.services.people.binding import Binder
 from server.services.people.identities import IdentityDirectory
+from server.services.study.points import PointsRules
 from server.sessions import SessionStore
 from server.settings import Settings
 from server.wechat.client import WeChatClient
@@ -35,6 +36,8 @@ CORPUS = web.AppKey("corpus", list[Unit])
 CORPUS_INDEX = web.AppKey("corpus_index", CorpusIndex)
 OUTBOX = web.AppKey("outbox", Outbox)
 SCHEDULER = web.AppKey("scheduler", AsyncIOScheduler)
+# Points rules, read from the settings once, for chat, the API and the dashboard alike.
+POINTS_RULES = web.AppKey("points_rules", PointsRules)
 # Transports wake the outbox through this, never through the scheduler itself.
 WAKE_OUTBOX: web.AppKey[WakeOutbox] = web.AppKey("wake_outbox")
 IDENTITIES = web.AppKey("identities", IdentityDirectory)

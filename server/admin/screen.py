@@ -42,10 +42,9 @@ from server.models.meetings import Attendance, AttendeeRole, Meeting, MeetingAtt
 from server.models.people import Member, MemberStatus, WeChatIdentity
 from server.services.meetings import attendance, scheduling
 from server.services.people import admin_links
-from server.services.study.points import PointsRules
 from server.settings import Settings
 from server.tokens import TokenStore, token_hash
-from server.typedefs import CACHE, CLOCK, SETTINGS, WECHAT_CLIENTS
+from server.typedefs import CACHE, CLOCK, POINTS_RULES, SETTINGS, WECHAT_CLIENTS
 
 log = logging.getLogger("dangjian.admin.screen")
 
@@ -360,7 +359,7 @@ async def back_from_wechat(request: web.Request) -> web.Response:
             clock.today(),
             settings.signin_rotation,
             request.config_dict[CACHE],
-            PointsRules.from_settings(settings),
+            request.config_dict[POINTS_RULES],
             meeting,
         )
     except DangjianError as exc:

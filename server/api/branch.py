@@ -31,7 +31,6 @@ from server.services.people.access import (
     Hidden,
     organisation_in_scope,
 )
-from server.settings import parse_offsets
 from server.typedefs import CLOCK, SETTINGS, WAKE_OUTBOX, WECHAT_CLIENTS
 
 routes = Routes("支部管理：会议")
@@ -73,7 +72,7 @@ async def _fresh(call: Call[Any], meeting_id: int) -> dict[str, Any]:
 
 
 def _offsets(call: Call[Any]) -> list[tuple[str, int]]:
-    return parse_offsets(call.app[SETTINGS].reminder_offsets)
+    return call.app[SETTINGS].reminder_schedule
 
 
 def _aware(moment: datetime, zone: ZoneInfo, now: datetime) -> datetime:

@@ -7,14 +7,14 @@ from typing import Any
 
 from server.api.spec import Call
 from server.services.study.points import PointsRules
-from server.typedefs import CORPUS, SETTINGS
+from server.typedefs import CORPUS, POINTS_RULES
 from study_content.corpus import Unit
 
 UNIT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")  # as study_content.corpus checks unit ids
 
 
 def points_rules(call: Call[Any]) -> PointsRules:
-    return PointsRules.from_settings(call.app[SETTINGS])
+    return call.app[POINTS_RULES]
 
 
 def units_of(call: Call[Any]) -> dict[str, Unit]:

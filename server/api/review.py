@@ -11,8 +11,7 @@ from server.api.spec import Call, Input, PageQuery, Routes, iso, page_of
 from server.models.people import Member
 from server.models.study import Submission, SubmissionStatus
 from server.services.study import review_notice, submissions
-from server.services.study.points import PointsRules
-from server.typedefs import CLOCK, CORPUS, SETTINGS, WECHAT_CLIENTS
+from server.typedefs import CLOCK, CORPUS, POINTS_RULES, WECHAT_CLIENTS
 
 routes = Routes("支部管理：心得审核")
 
@@ -124,7 +123,7 @@ async def review_approve(call: Call[Any]) -> dict[str, Any]:
             found.id,
             clock.now(),
             clock.today(),
-            PointsRules.from_settings(call.app[SETTINGS]),
+            call.app[POINTS_RULES],
         )
     s = approval.submission
     told = await _tell_author(call, s, review_notice.approved_text(s, approval.points))
