@@ -132,8 +132,8 @@ async def show_more(member: Member, conversation: Conversation) -> str:
     return _page_reply(s, int(conversation.data.get("page", 1)), conversation)
 
 
-async def _tell_author(submission: Submission, text: str, clock: Clock, clients: Clients) -> str:
-    if await review_notice.tell_author(submission, text, clock.now(), clients):
+def _told(notified: bool) -> str:
+    if notified:
         return "已通知本人。"
     return "本人 48 小时内没有和公众号互动，暂时无法推送通知；本人回复 我的心得 时会看到结果。"
 
@@ -146,15 +146,11 @@ async def approve(
     points_rules: PointsRules,
     wechat_clients: Clients,
 ) -> str:
-    approval = await submissions.approve(
-        member, int(number), clock.now(), clock.today(), points_rules
+    done = await review_notice.approve(
+        member, int(number), clock.now(), clock.today(), points_rules, wechat_clients
     )
-    s = approval.submission
     # The points are the author's own: the author is told them, the reviewer is not.
-    told = await _tell_author(
-        s, review_notice.approved_text(s, approval.points), clock, wechat_clients
-    )
-    return f"已通过编号 {s.id} 的心得。{told}"
+    return f"已通过编号 {done.submission.id} 的心得。{_told(done.notified)}"
 
 
 @router.message(RETURN, leader)
@@ -168,9 +164,8 @@ async def send_back(
 ) -> str:
     # The reason as typed, Chinese punctuation and all (the matched text is normalised).
     reason = text_after_number(raw_text, "退回") or reason
-    s = await submissions.return_for_revision(member, int(number), reason, clock.now())
-    told = await _tell_author(s, review_notice.returned_text(s), clock, wechat_clients)
-    return f"已退回编号 {s.id} 的心得。{told}"
+    done = await review_notice.send_back(member, int(number), reason, clock.now(), wechat_clients)
+    return f"已退回编号 {done.submission.id} 的心得。{_told(done.notified)}"
 
 
 def _numbers(text: str) -> list[int]:
@@ -254,17 +249,14 @@ async def approve_many(
     unreached = 0
     for number in ids:
         try:
-            approval = await submissions.approve(
-                member, number, clock.now(), clock.today(), points_rules
+            reviewed = await review_notice.approve(
+                member, number, clock.now(), clock.today(), points_rules, wechat_clients
             )
         except DangjianError as exc:  # reviewed meanwhile, by another secretary
             failed.append(f"编号 {number}：{exc.user_message}")
             continue
         done.append(number)
-        s = approval.submission
-        text = review_notice.approved_text(s, approval.points)
-        if not await review_notice.tell_author(s, text, clock.now(), wechat_clients):
-            unreached += 1
+        unreached += not reviewed.notified
     reply = f"已通过 {len(done)} 篇心得（编号 {'、'.join(map(str, done))}）。" if done else ""
     if done:
         reply += (

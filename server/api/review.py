@@ -106,27 +106,18 @@ async def review_show(call: Call[Any]) -> dict[str, Any]:
     return item
 
 
-async def _tell_author(call: Call[Any], s: Submission, text: str) -> bool:
-    clients = call.app[WECHAT_CLIENTS]
-    return await review_notice.tell_author(s, text, call.app[CLOCK].now(), clients)
-
-
 @routes.post("/review/submissions/{id}/approve", summary="通过一篇心得（本人收到通知）")
 async def review_approve(call: Call[Any]) -> dict[str, Any]:
     """已审核过的返回 409。notified 为 false：本人不在 48 小时互动窗口内，
     会在「我的心得」中看到结果。"""
     found = await _submission(call)
     clock = call.app[CLOCK]
+    clients = call.app[WECHAT_CLIENTS]
     with hidden_if_refused():
-        approval = await submissions.approve(
-            call.member,
-            found.id,
-            clock.now(),
-            clock.today(),
-            call.app[POINTS_RULES],
+        done = await review_notice.approve(
+            call.member, found.id, clock.now(), clock.today(), call.app[POINTS_RULES], clients
         )
-    s = approval.submission
-    told = await _tell_author(call, s, review_notice.approved_text(s, approval.points))
+    s, told = done.submission, done.notified
     s.member = found.member
     # The points are the author's own: the reviewer is not shown them.
     return {"submission": submission_json(s, _titles(call)), "notified": told}
@@ -141,10 +132,11 @@ class Return(Input):
 @routes.post("/review/submissions/{id}/return", summary="退回一篇心得（写明原因）", body=Return)
 async def review_return(call: Call[Any]) -> dict[str, Any]:
     found = await _submission(call)
+    clients = call.app[WECHAT_CLIENTS]
     with hidden_if_refused():
-        s = await submissions.return_for_revision(
-            call.member, found.id, call.body.reason, call.app[CLOCK].now()
+        done = await review_notice.send_back(
+            call.member, found.id, call.body.reason, call.app[CLOCK].now(), clients
         )
-    told = await _tell_author(call, s, review_notice.returned_text(s))
+    s, told = done.submission, done.notified
     s.member = found.member
     return {"submission": submission_json(s, _titles(call)), "notified": told}

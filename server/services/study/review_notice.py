@@ -1,12 +1,17 @@
-"""Telling a member what became of their 心得: the same words from chat and from the API."""
+"""The branch's review of a 心得, and telling its author: approve or return it, then a
+customer-service message in the same words whichever door the reviewer came through (chat or
+the API).  Transports call `approve` / `send_back`; neither sends the notice itself."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 
+from server.models.people import Member
 from server.models.study import Submission
 from server.services.delivery.messenger import Clients, tell
 from server.services.study import submissions
+from server.services.study.points import PointsRules
 
 
 def _day(s: Submission) -> str:
@@ -32,3 +37,26 @@ async def tell_author(s: Submission, text: str, now: datetime, clients: Clients)
         await submissions.mark_notified(s, now)
         return True
     return False
+
+
+@dataclass(frozen=True)
+class Reviewed:
+    submission: Submission
+    points: int  # what the approval earned the author: theirs, not the reviewer's to see
+    notified: bool  # False: outside the author's 48-hour window; they see it in 我的心得
+
+
+async def approve(
+    reviewer: Member, number: int, now: datetime, today: date, rules: PointsRules, clients: Clients
+) -> Reviewed:
+    approval = await submissions.approve(reviewer, number, now, today, rules)
+    s = approval.submission
+    told = await tell_author(s, approved_text(s, approval.points), now, clients)
+    return Reviewed(s, approval.points, told)
+
+
+async def send_back(
+    reviewer: Member, number: int, reason: str, now: datetime, clients: Clients
+) -> Reviewed:
+    s = await submissions.return_for_revision(reviewer, number, reason, now)
+    return Reviewed(s, 0, await tell_author(s, returned_text(s), now, clients))
