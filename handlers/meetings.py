@@ -153,8 +153,9 @@ async def confirm(
 ) -> str:
     draft = scheduling.Draft.from_state(conversation.data)
     conversation.clear()
-    meeting = await scheduling.schedule(member, draft, clock.local_now(), reminder_offsets)
-    wake_outbox()  # the notices go out now, not at the next tick
+    meeting = await scheduling.schedule(
+        member, draft, clock.local_now(), reminder_offsets, wake=wake_outbox
+    )
     return (
         f"已安排{draft.group or ''}{meeting.kind}，会议编号 {meeting.id}："
         f"{_span(meeting, clock)}，{meeting.topic}。\n"
@@ -325,8 +326,7 @@ async def cancel(
 ) -> str:
     # The reason as typed, Chinese punctuation and all: the members read it in the notice.
     typed = text_after_number(raw_text, "取消会议")
-    m = await scheduling.cancel(member, int(number), typed or reason, clock.now())
-    wake_outbox()
+    m = await scheduling.cancel(member, int(number), typed or reason, clock.now(), wake=wake_outbox)
     return f"已取消编号 {m.id} 的{m.kind}（{when_text(m.starts_at, clock.zone)}，{m.topic}）。"
 
 
@@ -341,9 +341,8 @@ async def reschedule(
 ) -> str:
     starts_at, _ = _parse(when, clock)
     m = await scheduling.reschedule(
-        member, int(number), starts_at, clock.local_now(), reminder_offsets
+        member, int(number), starts_at, clock.local_now(), reminder_offsets, wake=wake_outbox
     )
-    wake_outbox()
     return f"已改期：编号 {m.id} 的{m.kind}改到 {_span(m, clock)}。"
 
 
@@ -358,7 +357,6 @@ async def invite(
     wake_outbox: WakeOutbox,
 ) -> str:
     guest = await scheduling.invite(
-        member, int(number), name, tail, clock.local_now(), reminder_offsets
+        member, int(number), name, tail, clock.local_now(), reminder_offsets, wake=wake_outbox
     )
-    wake_outbox()
     return f"已请{guest.name}列席编号 {number} 的会议，会通知本人。"

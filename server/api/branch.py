@@ -151,10 +151,11 @@ async def schedule_meeting(call: Call[Any]) -> dict[str, Any]:
             study=body.study,
             speaker=body.speaker,
         )
-        meeting = await scheduling.schedule(member, draft, now, _offsets(call))
+        meeting = await scheduling.schedule(
+            member, draft, now, _offsets(call), wake=call.app[WAKE_OUTBOX]
+        )
     except Conflict as exc:  # the only conflict here: a clash with another meeting
-        raise Conflict(str(exc), field=exc.field or "starts_at") from None
-    call.app[WAKE_OUTBOX]()  # the notices go out now, not at the next tick
+        raise Conflict(str(exc), field=exc.field or "starts_at", code=exc.code) from None
     return await _fresh(call, meeting.id)
 
 
@@ -186,10 +187,10 @@ async def reschedule_meeting(call: Call[Any]) -> dict[str, Any]:
                 minutes=call.body.minutes,
                 place=call.body.place,
                 reason=call.body.reason,
+                wake=call.app[WAKE_OUTBOX],
             )
     except Conflict as exc:  # too close to the start, or a clash: both about the new time
-        raise Conflict(str(exc), field=exc.field or "starts_at") from None
-    call.app[WAKE_OUTBOX]()
+        raise Conflict(str(exc), field=exc.field or "starts_at", code=exc.code) from None
     return await _fresh(call, moved.id)
 
 
@@ -202,8 +203,13 @@ async def cancel_meeting(call: Call[Any]) -> dict[str, Any]:
     """已告知的党员会收到取消通知；已经结束或已取消的会议返回 409。"""
     meeting = await _meeting(call)
     with hidden_if_refused():
-        await scheduling.cancel(call.member, meeting.id, call.body.reason, call.app[CLOCK].now())
-    call.app[WAKE_OUTBOX]()
+        await scheduling.cancel(
+            call.member,
+            meeting.id,
+            call.body.reason,
+            call.app[CLOCK].now(),
+            wake=call.app[WAKE_OUTBOX],
+        )
     return await _fresh(call, meeting.id)
 
 

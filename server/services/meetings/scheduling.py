@@ -39,6 +39,7 @@ from server.models.people import (
     Role,
     counted_in,
 )
+from server.services.delivery.messenger import WakeOutbox, no_wake
 from server.services.meetings import notices
 from server.services.people.scope import under
 
@@ -359,7 +360,12 @@ async def prepare(
 
 
 async def schedule(
-    scheduler: Member, draft: Draft, now: datetime, offsets: Sequence[tuple[str, int]] = ()
+    scheduler: Member,
+    draft: Draft,
+    now: datetime,
+    offsets: Sequence[tuple[str, int]] = (),
+    *,
+    wake: WakeOutbox = no_wake,
 ) -> Meeting:
     """Write the meeting, its expected attendees and its notices, once confirmed.
 
@@ -403,6 +409,7 @@ async def schedule(
             meeting=meeting, by=scheduler, action="scheduled", detail=_when(meeting)
         )
         await notices.plan_new(meeting, list(offsets), now)
+    wake()  # its notices go out now, not at the sender's next tick
     return meeting
 
 
@@ -458,7 +465,9 @@ async def manageable(member: Member, number: int) -> Meeting:
     return meeting
 
 
-async def cancel(member: Member, number: int, reason: str, now: datetime) -> Meeting:
+async def cancel(
+    member: Member, number: int, reason: str, now: datetime, *, wake: WakeOutbox = no_wake
+) -> Meeting:
     """Cancelled, kept with who did it; everyone told of it before is told it is off."""
     meeting = await manageable(member, number)
     if meeting.ends_at <= now:
@@ -476,6 +485,7 @@ async def cancel(member: Member, number: int, reason: str, now: datetime) -> Mee
         )
         await notices.plan_cancel(meeting, change.id, now)
     await meeting.refresh_from_db()
+    wake()
     return meeting
 
 
@@ -569,6 +579,8 @@ async def invite(
     phone_tail: str | None,
     now: datetime,
     offsets: Sequence[tuple[str, int]] = (),
+    *,
+    wake: WakeOutbox = no_wake,
 ) -> Member:
     """列席: a member from anywhere in the committee attends without being expected."""
     meeting = await manageable(leader, number)
@@ -611,6 +623,7 @@ async def invite(
             meeting=meeting, by=leader, action="invited", detail={"member": guest.id}
         )
         await notices.plan_new(meeting, list(offsets), now, members=[guest.id])
+    wake()
     return guest
 
 
@@ -624,6 +637,7 @@ async def reschedule(
     minutes: int | None = None,
     place: str | None = None,
     reason: str | None = None,
+    wake: WakeOutbox = no_wake,
 ) -> Meeting:
     """改期: moved, kept with who did it and why; those told before are told, and reminders
     planned anew.  A form may change the length and the place too (`minutes` None keeps the
@@ -661,4 +675,5 @@ async def reschedule(
             meeting=meeting, by=member, action="rescheduled", detail=detail
         )
         await notices.plan_change(meeting, change.id, list(offsets), now)
+    wake()
     return meeting
