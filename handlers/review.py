@@ -15,6 +15,7 @@ from server.models.study import SUBMISSION_STATUS_LABELS, Submission, Submission
 from server.services.delivery.messenger import Clients
 from server.services.study import review_notice, submissions
 from server.services.study.points import PointsRules
+from server.services.study.submissions import NearCopy
 from server.wechat.replies import MAX_TEXT_BYTES, byte_pages
 from study_content.corpus import Unit
 
@@ -40,24 +41,17 @@ BATCH = "submission:batch"
 BATCH_MOST = 10
 
 
-def _flag(submission: Submission, corpus: list[Unit], visible: set[int]) -> str:
-    if not submission.resembles:
+def _flag(submission: Submission, corpus: list[Unit], flags: dict[int, NearCopy]) -> str:
+    flag = flags.get(submission.id)
+    if flag is None:
         return ""
-    kind, _, what = submission.resembles.partition(":")
-    share = f"{round((submission.similarity or 0) * 100)}%"
-    if kind == "unit":
-        title = next((u.title for u in corpus if u.id == what), what)
+    share = f"{round((flag.similarity or 0) * 100)}%"
+    if flag.kind == "unit":
+        title = next((u.title for u in corpus if u.id == flag.unit_id), flag.unit_id)
         return f"⚠ 与学习内容《{title}》雷同约 {share}"
-    if what.isdigit() and int(what) in visible:
-        return f"⚠ 与编号 {what} 的心得雷同约 {share}"
+    if flag.kind == "submission":
+        return f"⚠ 与编号 {flag.submission_id} 的心得雷同约 {share}"
     return f"⚠ 与其他组织的一篇心得雷同约 {share}"  # the reviewer cannot open that one
-
-
-async def _visible_flags(reviewer: Member, items: list[Submission]) -> set[int]:
-    labels = [s.resembles.partition(":") for s in items if s.resembles]
-    return await submissions.visible_ids(
-        reviewer, [int(n) for kind, _, n in labels if kind == "submission" and n.isdigit()]
-    )
 
 
 def _when(s: Submission) -> str:
@@ -85,7 +79,7 @@ async def _list_from(
         if skip and total:
             return f"待审核的心得已经全部列出（共 {total} 篇）。回复 审核 从头再看。"
         return "目前没有待审核的心得。"
-    visible = await _visible_flags(member, pending)
+    visible = await submissions.near_copies(member, pending)
     tail = "\n回复 审核 N 看全文，通过 N，或 退回 N 原因。"
     head = "待审核的心得共" if not skip else "待审核的心得（续），共"
     reply, shown = f"{head} {total} 篇（先交的在前）：", 0
@@ -119,7 +113,7 @@ async def show_one(
     number: str, member: Member, corpus: list[Unit], conversation: Conversation
 ) -> str:
     s = await submissions.find_for_review(member, int(number))
-    flag = _flag(s, corpus, await _visible_flags(member, [s]))
+    flag = _flag(s, corpus, await submissions.near_copies(member, [s]))
     head = (
         f"【{s.id}】{s.member.name} {_when(s)} {s.length} 字 {SUBMISSION_STATUS_LABELS[s.status]}"
     )
@@ -214,7 +208,7 @@ async def _batch_preview(
     skipped: list[str],
     held_back: list[Submission],
 ) -> str:
-    visible = await _visible_flags(member, found)
+    visible = await submissions.near_copies(member, found)
     lines: list[str] = []
     for s in found:
         flag = _flag(s, corpus, visible)

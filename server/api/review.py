@@ -8,9 +8,9 @@ from pydantic import Field
 
 from server.api.leaders import hidden_if_refused, leader_scope
 from server.api.spec import Call, Input, PageQuery, Routes, iso, page_of
-from server.models.people import Member
 from server.models.study import Submission, SubmissionStatus
 from server.services.study import review_notice, submissions
+from server.services.study.submissions import NearCopy
 from server.typedefs import CLOCK, CORPUS, POINTS_RULES, WECHAT_CLIENTS
 
 routes = Routes("支部管理：心得审核")
@@ -25,26 +25,27 @@ class ReviewQuery(PageQuery):
     )
 
 
-def _near_copy(s: Submission, titles: dict[str, str]) -> dict[str, Any] | None:
-    if not s.resembles:
+def _near_copy(flag: NearCopy | None, titles: dict[str, str]) -> dict[str, Any] | None:
+    if flag is None:
         return None
-    kind, _, what = s.resembles.partition(":")
-    flag: dict[str, Any] = {"kind": kind, "similarity": s.similarity}
-    if kind == "unit":
-        flag.update(unit_id=what, title=titles.get(what, what))
-    else:
-        flag["submission_id"] = int(what) if what.isdigit() else None
-    return flag
+    found: dict[str, Any] = {"kind": flag.kind, "similarity": flag.similarity}
+    if flag.kind == "unit":
+        found.update(unit_id=flag.unit_id, title=titles.get(flag.unit_id or "", flag.unit_id))
+    elif flag.kind == "submission":
+        found["submission_id"] = flag.submission_id
+    return found
 
 
-def submission_json(s: Submission, titles: dict[str, str], full: bool = False) -> dict[str, Any]:
+def submission_json(
+    s: Submission, titles: dict[str, str], flag: NearCopy | None, full: bool = False
+) -> dict[str, Any]:
     found: dict[str, Any] = {
         "id": s.id,
         "member": {"id": s.member.id, "name": s.member.name},
         "day": s.day.isoformat(),
         "length": s.length,
         "status": SubmissionStatus(s.status).value,
-        "near_copy": _near_copy(s, titles),
+        "near_copy": _near_copy(flag, titles),
         "excerpt": " ".join(s.content.split())[:60],
     }
     if full:
@@ -55,20 +56,6 @@ def submission_json(s: Submission, titles: dict[str, str], full: bool = False) -
             reviewed_at=iso(s.reviewed_at),
         )
     return found
-
-
-async def _hide_foreign_flags(reviewer: Member, items: list[dict[str, Any]]) -> None:
-    """A near-copy of another branch's 心得 is named as such, without its number."""
-    ids = [
-        i["near_copy"]["submission_id"]
-        for i in items
-        if i["near_copy"] and i["near_copy"].get("submission_id")
-    ]
-    visible = await submissions.visible_ids(reviewer, ids)
-    for item in items:
-        flag = item["near_copy"]
-        if flag and flag["kind"] == "submission" and flag.get("submission_id") not in visible:
-            item["near_copy"] = {"kind": "elsewhere", "similarity": flag["similarity"]}
 
 
 def _titles(call: Call[Any]) -> dict[str, str]:
@@ -87,8 +74,9 @@ async def review_list(call: Call[Any]) -> dict[str, Any]:
         .prefetch_related("member")
     )
     titles = _titles(call)
-    page = await page_of(query, call.query, lambda s: submission_json(s, titles))
-    await _hide_foreign_flags(call.member, page["items"])
+    page = await page_of(query, call.query, lambda s: s)
+    flags = await submissions.near_copies(call.member, page["items"])
+    page["items"] = [submission_json(s, titles, flags.get(s.id)) for s in page["items"]]
     return page
 
 
@@ -101,8 +89,8 @@ async def _submission(call: Call[Any]) -> Submission:
 @routes.get("/review/submissions/{id}", summary="一篇心得的全文")
 async def review_show(call: Call[Any]) -> dict[str, Any]:
     found = await _submission(call)
-    item = submission_json(found, _titles(call), full=True)
-    await _hide_foreign_flags(call.member, [item])
+    flags = await submissions.near_copies(call.member, [found])
+    item = submission_json(found, _titles(call), flags.get(found.id), full=True)
     return item
 
 
@@ -120,7 +108,8 @@ async def review_approve(call: Call[Any]) -> dict[str, Any]:
     s, told = done.submission, done.notified
     s.member = found.member
     # The points are the author's own: the reviewer is not shown them.
-    return {"submission": submission_json(s, _titles(call)), "notified": told}
+    flags = await submissions.near_copies(call.member, [s])
+    return {"submission": submission_json(s, _titles(call), flags.get(s.id)), "notified": told}
 
 
 class Return(Input):
@@ -139,4 +128,5 @@ async def review_return(call: Call[Any]) -> dict[str, Any]:
         )
     s, told = done.submission, done.notified
     s.member = found.member
-    return {"submission": submission_json(s, _titles(call)), "notified": told}
+    flags = await submissions.near_copies(call.member, [s])
+    return {"submission": submission_json(s, _titles(call), flags.get(s.id)), "notified": told}

@@ -200,6 +200,36 @@ async def find_for_review(reviewer: Member, number: int) -> Submission:
     return found
 
 
+@dataclass(frozen=True)
+class NearCopy:
+    """What a 心得 resembles, as its reviewer may know it: a study unit, a 心得 they may open,
+    or one elsewhere — another organisation's, which is not named (its number would tell)."""
+
+    kind: str  # "unit", "submission" or "elsewhere"
+    similarity: float | None
+    unit_id: str | None = None
+    submission_id: int | None = None
+
+
+async def near_copies(reviewer: Member, items: Sequence[Submission]) -> dict[int, NearCopy]:
+    """The flags of these 心得 for this reviewer, by submission id (none: not flagged)."""
+    labels = {s.id: s.resembles.partition(":") for s in items if s.resembles}
+    pointed = [int(n) for kind, _, n in labels.values() if kind == "submission" and n.isdigit()]
+    visible = await visible_ids(reviewer, pointed)
+    flags: dict[int, NearCopy] = {}
+    for s in items:
+        if s.id not in labels:
+            continue
+        kind, _, what = labels[s.id]
+        if kind == "unit":
+            flags[s.id] = NearCopy("unit", s.similarity, unit_id=what)
+        elif what.isdigit() and int(what) in visible:
+            flags[s.id] = NearCopy("submission", s.similarity, submission_id=int(what))
+        else:
+            flags[s.id] = NearCopy("elsewhere", s.similarity)
+    return flags
+
+
 async def visible_ids(reviewer: Member, ids: Sequence[int]) -> set[int]:
     """Which of these submissions the reviewer may see: a flag may point outside their scope."""
     if not ids:
