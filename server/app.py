@@ -18,6 +18,7 @@ from server.admin import setup_admin
 from server.api import setup_api
 from server.cache import create_cache
 from server.channels import Channel
+from server.chat_deps import ChatDeps
 from server.clock import Clock
 from server.db import close_database, open_database
 from server.dispatch import Dispatcher, Router
@@ -165,20 +166,20 @@ async def pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
         cache=app[CACHE],
         identities=identities,
         conversation_ttl=settings.conversation_timeout,
-        deps={
-            "settings": settings,
-            "cache": app[CACHE],
-            "clock": app[CLOCK],
-            "identities": identities,
-            "binder": app[BINDER],
-            "points_rules": app[POINTS_RULES],
-            "corpus": app[CORPUS],
-            "corpus_index": app[CORPUS_INDEX],
-            "answerer": _answerer(settings, app[HTTP_SESSION]),
-            "wechat_clients": app[WECHAT_CLIENTS],
-            "wake_outbox": app[WAKE_OUTBOX],
-            "reminder_offsets": settings.reminder_schedule,
-        },
+        deps=ChatDeps(
+            settings=settings,
+            cache=app[CACHE],
+            clock=app[CLOCK],
+            identities=identities,
+            binder=app[BINDER],
+            points_rules=app[POINTS_RULES],
+            corpus=app[CORPUS],
+            corpus_index=app[CORPUS_INDEX],
+            answerer=_answerer(settings, app[HTTP_SESSION]),
+            wechat_clients=app[WECHAT_CLIENTS],
+            wake_outbox=app[WAKE_OUTBOX],
+            reminder_offsets=settings.reminder_schedule,
+        ).by_name(),
     )
     processor = MessageProcessor(
         dispatcher, app[CACHE], app[WECHAT_CLIENTS], app[METRICS], settings.reply_deadline
