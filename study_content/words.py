@@ -72,6 +72,11 @@ def _jieba() -> jieba.Tokenizer:
                 tokenizer.add_word(term, freq=100_000)  # outweigh the general dictionary
             for term in (t for t in STOPWORDS if len(t) > 1):
                 tokenizer.add_word(term)  # cut 哪天 whole so that it drops, not 哪 and a stray 天
+            global _fillers
+            with tokenizer.get_dict_file() as lines:
+                tagged = (line.decode("utf-8").split() for line in lines)
+                found = {w[0] for w in tagged if len(w) == 3 and w[2] in _FILLER_TAGS}
+            _fillers = frozenset(found - set(DOMAIN_TERMS))
             _tokenizer = tokenizer
         return _tokenizer
 
@@ -84,13 +89,8 @@ _fillers: frozenset[str] | None = None
 
 
 def is_filler(word: str) -> bool:
-    global _fillers
-    if _fillers is None:
-        with _jieba().get_dict_file() as lines:
-            tagged = (line.decode("utf-8").split() for line in lines)
-            found = {w[0] for w in tagged if len(w) == 3 and w[2] in _FILLER_TAGS}
-        _fillers = frozenset(found - set(DOMAIN_TERMS))
-    return word in _fillers
+    _jieba()  # the filler list is read with the tokenizer, once, at start-up
+    return word in (_fillers or frozenset())
 
 
 def _keep(token: str) -> bool:
