@@ -166,6 +166,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--blind", action="store_true", help="the main set and every qa_eval_blind*.toml"
     )
+    parser.add_argument(
+        "--meaning", action="store_true", help="match by meaning too (DANGJIAN_QA_MEANING)"
+    )
     parser.add_argument("--multiplier", type=int, default=10, help="corpus × shipped for latency")
     parser.add_argument(
         "--show", choices=("wrong", "all", "none"), default="wrong", help="cases to list"
@@ -178,7 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     sets = args.set or ([SET, *sorted(HERE.glob("qa_eval_blind*.toml"))] if args.blind else [SET])
-    index = CorpusIndex.build(load_corpus(SHIPPED))
+    index = CorpusIndex.build(load_corpus(SHIPPED), meaning=args.meaning)
     asked: list[Case] = []
     for path in sets:
         answerable, unanswerable = load(path)
@@ -191,7 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from qa import corpus_of  # bench/qa.py: the same enlarged corpus
 
         start = time.perf_counter()
-        big = CorpusIndex.build(corpus_of(args.multiplier))
+        big = CorpusIndex.build(corpus_of(args.multiplier), meaning=args.meaning)
         build = time.perf_counter() - start
         p95 = latency_p95(big, [c.q for c in asked])
         print(

@@ -8,6 +8,7 @@ may phrase the answer from the same passages, citing them; on any failure the qu
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from server.dispatch import ChatContext, Router
@@ -60,7 +61,8 @@ def reply(question: str, index: CorpusIndex, found: list[Passage] | None = None)
 
 
 async def answer(question: str, index: CorpusIndex, answerer: LLMAnswerer | None) -> str:
-    found = index.search(question)
+    # Off the event loop: reading a question by meaning takes tens of milliseconds.
+    found = await asyncio.to_thread(index.search, question)
     if found and answerer is not None:
         phrased = await answerer.answer(question, found)
         if phrased:

@@ -62,15 +62,15 @@ log = logging.getLogger("dangjian.app")
 
 
 @functools.lru_cache(maxsize=4)
-def _index(units: tuple[Unit, ...]) -> CorpusIndex:
+def _index(units: tuple[Unit, ...], meaning: bool) -> CorpusIndex:
     # Segmenting every unit takes a quarter of a second: once per corpus, not once per app.
-    return CorpusIndex.build(units)
+    return CorpusIndex.build(units, meaning=meaning)
 
 
 async def corpus_ctx(app: web.Application) -> AsyncIterator[None]:
     # First, before anything is opened: an invalid corpus stops the start with the full report.
     app[CORPUS] = load_corpus(*app[SETTINGS].content_folders)
-    app[CORPUS_INDEX] = _index(tuple(app[CORPUS]))
+    app[CORPUS_INDEX] = _index(tuple(app[CORPUS]), app[SETTINGS].qa_meaning)
     yield
 
 

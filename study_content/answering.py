@@ -10,12 +10,13 @@ of the question's word weight they hold and by the kind of fact they hold (`quot
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
 from study_content import quoting
 from study_content.corpus import Question, Unit, as_read
+from study_content.meaning import lift
 from study_content.words import analyse, covers, in_the_corpus_words
 
 Weight = Callable[[str], float]  # a word's IDF weight in the whole corpus
@@ -36,7 +37,9 @@ IMPLIED = 0.6  # a question word in the unit's title or tags counts this much in
 # A quiz fact of the unit is taken as the question's answer when it shares this much of the
 # question's word weight; its words then pull the quotation to the sentence it comes from.
 FACT_SHARE, FACT_PULL = 0.7, 0.5
+MEANING = 0.5  # a sentence standing out as closest in meaning to the question (`meaning.py`)
 CHECKED_SHARE = 0.2  # of the question's words, in the sentence giving the date or number
+HOLDING = 0.6  # of the best sentence's score, for one that gives the fact the best one lacks
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,12 @@ class UnitAnswers:
         ]
 
     def quote(
-        self, words: list[str], kind: quoting.Kind, question: str, weight: Weight
+        self,
+        words: list[str],
+        kind: quoting.Kind,
+        question: str,
+        weight: Weight,
+        close: Sequence[float] | None = None,
     ) -> tuple[str, str | None, float] | None:
         """The quotation from this unit that answers, its answer line, and how closely
         the question matched a way members ask one of the unit's facts (0 if none), built around
@@ -147,7 +155,8 @@ class UnitAnswers:
         best: _Sentence | None = None
         best_score, best_share = -1.0, 0.0
         scored: list[tuple[float, _Sentence]] = []
-        for sentence in self.sentences:
+        shares: dict[int, float] = {}
+        for n, sentence in enumerate(self.sentences):
             share = (
                 sum(
                     weight(w) * max(_coverage(w, sentence), IMPLIED * (w in subject)) for w in words
@@ -171,20 +180,33 @@ class UnitAnswers:
                 score += QUOTED  # 誓词全文是：“我志愿加入中国共产党……”
             if any(len(w) > 1 and sentence.text.startswith(w + "：") for w in phrases):
                 score += HEADED  # 基本任务：… is the paragraph about 基本任务
+            if close is not None:  # closest in meaning: the unit's words for the member's
+                score += MEANING * lift(close[n])
             if quoting.leans_back(sentence.text):  # quotable only with the one before it
                 score *= LEANS
             scored.append((score, sentence))
+            shares[id(sentence)] = share
             if score > best_score:
                 best, best_score, best_share = sentence, score, share
         if best is None:
             return None
-        if kind in quoting.CHECKED and (
-            not quoting.holds_asked(kind, best.text, question) or best_share < CHECKED_SHARE
-        ):
-            # 二十一大啥时候开, 社区服务中心电话多少: the unit is about it, but holds no date or
-            # number to give, or only in a sentence about something else (全国一共有多少党员)
-            # — saying so beats quoting another number.
-            return None
+        if kind in quoting.CHECKED and not self._gives(kind, best, best_share, question):
+            # 申请书交上去多久找我谈: the sentence naming the step may come before the one with
+            # the span (一个月内派人谈话); one nearly as good that gives it is quoted instead.
+            holding = [
+                (score, sentence)
+                for score, sentence in scored
+                if score >= HOLDING * best_score
+                and self._gives(kind, sentence, shares[id(sentence)], question)
+            ]
+            stated = fact is not None and quoting.states(kind, fact.explanation, words, question)
+            if holding:
+                best_score, best = max(holding, key=lambda pair: pair[0])
+            elif not stated:
+                # 二十一大啥时候开, 社区服务中心电话多少: the unit is about it, but holds no date
+                # or number to give, or only in a sentence about something else (全国一共有多少
+                # 党员) — saying so beats quoting another number.
+                return None
         paragraphs = self.paragraphs
         quoted = quoting.span(paragraphs, best.paragraph, best.position)
         # An answer line must name what was asked about by a word that says something (十一届
@@ -215,6 +237,10 @@ class UnitAnswers:
             and quoting.defines(best.text, [w for w in words if len(w) > 1])
         )
         return text, line, DEFINES * said_what
+
+    @staticmethod
+    def _gives(kind: quoting.Kind, sentence: _Sentence, share: float, question: str) -> bool:
+        return share >= CHECKED_SHARE and quoting.holds_asked(kind, sentence.text, question)
 
     def _asked_fact(
         self, words: list[str], total: float, kind: quoting.Kind, weight: Weight

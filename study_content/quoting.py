@@ -31,6 +31,8 @@ class Kind(Enum):
     LIST = "list"  # 哪几个, 哪些, 包括什么
     YEAR = "year"  # 哪一年
     DATE = "date"  # 什么时候, 哪天
+    CLOCK = "clock"  # 几点开门
+    NAMES = "names"  # 都有谁, 叫啥名字
     AMOUNT = "amount"  # 交多少, 百分之几
     AGE = "age"  # 多少岁
     NUMBER = "number"  # 电话多少
@@ -49,16 +51,18 @@ _FIGURE_NUM = r"[0-9０-９一二两三四五六七八九十百千半]"
 _ASKS: list[tuple[Kind, re.Pattern[str]]] = [
     (Kind.AGE, re.compile(r"多少岁|几岁|多大年纪|多大岁数|年龄|年满")),
     (Kind.NUMBER, re.compile(r"电话|号码|热线|网址|邮箱")),
+    (Kind.CLOCK, re.compile(r"(?<!哪)几点|几时[开关到]|营业时间|开放时间")),
     (
         Kind.FREQUENCY,
         re.compile(
-            r"(多久|多长时间|多少时间|多少天|多就|隔多).{0,4}(一次|一回)|几次|多少次|几回|频率|多久开|多久交|多久搞|多久过|每.{0,3}几"
+            r"(多久|多长时间|多少时间|多少天|多就|隔多|几[天周月年]).{0,4}(一次|一回)|(?<!哪)几次|多少次|(?<!哪)几回|频率|多久开|多久交|多久搞|多久过|每.{0,3}几"
         ),
     ),
     (
         Kind.AMOUNT,
         re.compile(
-            r"交多少|多少钱|多少元|几块|多少块|百分之几|比例|交几|几个点|多少党费|党费.{0,4}多少"
+            r"交多少|多少钱|多少元|几块|多少块|百分之几|比例|交几|几个点|多少党费|党费.{0,4}多少|"
+            r"[拿挣领赚]多少|(?:工资|补贴|报酬|慰问金).{0,6}多少"
         ),
     ),
     (Kind.YEAR, re.compile(r"哪一?年|几几年|年份|那一年")),
@@ -68,7 +72,16 @@ _ASKS: list[tuple[Kind, re.Pattern[str]]] = [
             r"哪天|哪一天|几月|几号|什么时候|啥时候|何时|什么时间|啥时间|几几年|日子|纪念日"
         ),
     ),
-    (Kind.DURATION, re.compile(r"多久|多长|多少年|几年|几个月|多少个月|最长|期限")),
+    (
+        Kind.DURATION,
+        re.compile(r"多久|多长|多少年|几年|几个月|多少个月|最长|期限|几天|多少天|几分钟|几小时"),
+    ),
+    (  # of people: 党叫啥名字, 处分分别叫啥 ask for a name, not for people
+        Kind.NAMES,
+        re.compile(
+            r"都有谁|都是谁|分别是谁|有哪些人|姓名|(?:代表|人|同志|成员|委员|烈士|英雄)[^，。？]{0,6}(?:名字|叫啥|叫什么)"
+        ),
+    ),
     (Kind.LIST, re.compile(r"哪几|哪些|哪[一二三四五六七八九十两]|包括|分别|都有啥|有啥|都是啥")),
     (
         Kind.COUNT,
@@ -127,10 +140,14 @@ _HOLDS: dict[Kind, re.Pattern[str]] = {
     ),
     Kind.AMOUNT: re.compile(r"[0-9０-９.]+%|百分之|[0-9０-９.]+元|元至|比例"),
     Kind.AGE: re.compile(rf"{_NUM}+(?:周岁|岁)"),
+    Kind.CLOCK: re.compile(rf"{_FIGURE_NUM}+[点时:：]|[上下]午|早上|晚上|全天"),
+    Kind.NAMES: re.compile(r"[一-龥]{2,3}(?:、[一-龥]{2,3}){2,}"),  # 李达、李汉俊、张国焘
     Kind.NUMBER: re.compile(r"[0-9０-９]{5,}|www\.|@"),
     Kind.WHO: re.compile(r"由|书记|负责|主持|召集|指定|推荐|选举|讲授|主讲"),
-    Kind.WHERE: re.compile(
-        r"在[^，。]{1,24}(?:召开|举行|开幕|闭幕|成立|举办)|[^，。]{2,8}(?:省|市|县|镇|湖|会址|红船)"
+    Kind.WHERE: re.compile(  # where it happened; where one goes or belongs (向…党组织提出)
+        r"在[^，。]{1,24}(?:召开|举行|开幕|闭幕|成立|举办|提出|确立|进行)|"
+        r"[^，。]{2,8}(?:省|市|县|镇|湖|会址|红船|改编)|"
+        r"[向到在][^，。]{1,16}(?:党组织|党委|党支部|支部|社区|街道|党群服务中心|窗口)|编入|纳入"
     ),
     Kind.YES_NO: re.compile(
         r"可以|不得|不能|不准|应当|应该|必须|禁止|严禁|属于|不属于|不需要|需要|允许|有权|无权|没有"
@@ -169,7 +186,13 @@ OPENING = frozenset({Kind.DEFINITION, Kind.LIST, Kind.OTHER})
 # amount (今年党费交多少: the rates hold) nor whether one may (今年还要交党费吗).
 LOCAL_KINDS = frozenset(Kind) - {Kind.AMOUNT, Kind.YES_NO}
 # Kinds a unit answers only if one of its sentences holds that kind of fact.
-CHECKED = frozenset({Kind.YEAR, Kind.AMOUNT, Kind.AGE, Kind.NUMBER, Kind.COUNT, Kind.PURPOSE})
+# 支部委员会几年换一次届, 公开栏几天更新一次, 活动证在哪办: a unit about the subject that gives
+# no span, no frequency, no place answers nothing — quoting it would pass for the answer.
+CHECKED = frozenset(
+    {Kind.YEAR, Kind.AMOUNT, Kind.AGE, Kind.NUMBER, Kind.COUNT, Kind.PURPOSE, Kind.CLOCK}
+    | {Kind.NAMES}
+    | {Kind.DURATION, Kind.FREQUENCY, Kind.WHERE}
+)
 # What a short answer line must hold, by kind: stricter than what makes a sentence likely (a
 # bare 一次 or 经常 is no frequency, 第十二条 no count, 2021年 no duration).
 _NOT_AFTER = r"(?<![第前后头末0-9０-９一二两三四五六七八九十百千])"  # 第十二条, 后四项
@@ -247,11 +270,37 @@ _PEOPLE = re.compile(  # not 五位一体
 )
 
 
+_SPAN_ASKED = re.compile(r"(?:几|多少)(?:个)?(年|月|天|日|周|星期|小时|分钟)")
+_SPAN_SAID = {"年": "年", "月": "个?月", "天": "[天日]", "日": "[天日]", "周": "(?:周|星期)"}
+_TIMES_ASKED = re.compile(r"(?<!哪)(?:几|多少)[次回]")
+# Measures a count names that no other count stands in for (not 个, 项, 条: 几条 is answered by
+# 八项规定's list as well).
+_MEASURE_ASKED = re.compile(r"(?:几|多少)(?:个)?(课时|学时|字|小时|分钟|户|人次)")
+_FEW = rf"(?<![0-9０-９]){_FIGURE_NUM}{{1,3}}(?:多|余)?"  # 3, 十五: not the year 1978
+
+
+def _gives(measure: str, sentence: str) -> bool:
+    return bool(re.search(rf"{_FEW}(?:个)?(?:半)?{measure}", sentence))
+
+
 def holds_asked(kind: Kind, sentence: str, question: str) -> bool:
-    """`holds`; and a count of people (多少人, 几名) only from a sentence counting people (13名,
-    半数以上), not 四个方面."""
-    if kind is Kind.COUNT and _asked_unit(question) in ("人", "名", "位"):
+    """`holds`, and more where the question names its measure: a count of people (多少人, 几名)
+    only from a sentence counting people (13名, 半数以上), not 四个方面; a span or a count in the
+    measure asked for (几年: 3年, not 6个月 nor 1978年; 多少课时: 32课时); how many times (几次)
+    from a number of times, not 经常; 几天一次 from 每天 or 3天, not 定期."""
+    measure = _asked_unit(question)
+    if kind is Kind.COUNT and measure in ("人", "名", "位"):
         return bool(_PEOPLE.search(sentence))
+    if kind in (Kind.COUNT, Kind.DURATION) and (named := _MEASURE_ASKED.search(question)):
+        return _gives(named.group(1), sentence)
+    span = _SPAN_ASKED.search(question)
+    if kind is Kind.DURATION and span:
+        return _gives(_SPAN_SAID.get(span.group(1), span.group(1)), sentence)
+    if kind is Kind.FREQUENCY and _TIMES_ASKED.search(question):
+        return _gives("[次回]", sentence)
+    if kind is Kind.FREQUENCY and span:
+        said = _SPAN_SAID.get(span.group(1), span.group(1))
+        return _gives(said, sentence) or bool(re.search(rf"每个?{said}", sentence))
     return holds(kind, sentence)
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from study_content import quoting
 from study_content.answering import UnitAnswers
 from study_content.corpus import Unit, as_read
+from study_content.meaning import Meanings, Vectors, lift
 from study_content.words import DOMAIN_TERMS, analyse, covers, in_the_corpus_words, is_filler
 
 K1, B = 1.5, 0.75
@@ -44,6 +45,9 @@ UNSEEN_CHAR = 0.5  # the weight of a single character no unit uses, as a share o
 STRICT_SHARE = 0.8  # of the question's weight, for a unit below the first without a subject term
 QUOTED_BOOST = 1.0  # a unit holding the very words a question quotes ranks this much higher
 ASKED_BOOST = 1.0  # a unit's rank grows by this share of how closely one of its asks matched
+# A unit whose sentence stands out as closest in meaning to the question (`meaning.lift`) ranks
+# up to this share higher.
+UNIT_MEANING = 0.5
 
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 # A date, name or number of this branch's own calendar (今年评上的, 下个月几号): not study matter.
@@ -105,8 +109,11 @@ class Passage:
 class CorpusIndex:
     """Built once by `build`, read-only afterwards: safe to share between requests."""
 
-    def __init__(self, corpus: Sequence[Unit], docs: list[tuple[int, str]]) -> None:
+    def __init__(
+        self, corpus: Sequence[Unit], docs: list[tuple[int, str]], meanings: Meanings | None = None
+    ) -> None:
         self._units = list(corpus)
+        self._meanings = meanings
         self._docs = docs  # passages: (unit position, text)
         counts = [Counter(analyse(text).all()) for _, text in docs]
         self._doc_terms = [set(count) for count in counts]
@@ -142,7 +149,8 @@ class CorpusIndex:
         self._named = [set(fixed + t.words + t.parts) for t in tags]
 
     @classmethod
-    def build(cls, corpus: Sequence[Unit]) -> CorpusIndex:
+    def build(cls, corpus: Sequence[Unit], *, meaning: bool = False) -> CorpusIndex:
+        """`meaning`: match by meaning too (`meaning.py`), where the model is installed."""
         # The ways members ask a unit's facts are indexed with its passages: they are in the
         # members' words, which the body is not (never quoted: they only find the unit).
         return cls(
@@ -152,6 +160,7 @@ class CorpusIndex:
                 for p, unit in enumerate(corpus)
                 for text in [*passages(unit.body), *(" ".join(f.asks) for f in unit.facts)]
             ],
+            Meanings.of(corpus) if meaning else None,
         )
 
     def _answers_of(self, position: int) -> UnitAnswers:
@@ -175,7 +184,9 @@ class CorpusIndex:
         well enough."""
         if limit <= 0 or len(question) > MAX_QUESTION or not _HAN.search(question):
             return []  # a paste; or no Chinese at all ({{7*7}}, 12345): nothing to look up
-        found = self._search(question, limit)
+        # The model reads the whole question, what the member says of themselves included.
+        close = self._meanings.closeness(question) if self._meanings else None
+        found = self._search(question, limit, close)
         asking = _asking_part(question)
         before = question[: question.find(asking)]
         if not found and asking != question and not self._about_else(before):
@@ -183,13 +194,19 @@ class CorpusIndex:
             # as much as the question; the question is the asking part (and what follows it,
             # 俺老伴天天去庙里烧香, is only why they ask).  Not when what comes first is what no
             # unit speaks of (楼上漏水物业不管，我该找谁): that is the subject.
-            found = self._search(asking, limit)
+            found = self._search(asking, limit, close)
         return found
+
+    def _closeness(self, close: Vectors | None, position: int) -> Vectors | None:
+        if close is None or self._meanings is None:
+            return None
+        rows = self._meanings.rows[position]
+        return close[rows.start : rows.stop]
 
     def _about_else(self, text: str) -> bool:
         return any(self._unknown(w) for w in analyse(in_the_corpus_words(text)).words)
 
-    def _search(self, question: str, limit: int) -> list[Passage]:
+    def _search(self, question: str, limit: int, close: Vectors | None = None) -> list[Passage]:
         asked = analyse(in_the_corpus_words(question))
         inside = set(asked.parts) - set(asked.words)
         query = {
@@ -211,6 +228,11 @@ class CorpusIndex:
             for position in self._subject_units.get(term, ()) if term[0] != "\0" else ():
                 if position in best:
                     ranks[position] += SUBJECT_BOOST * weight
+        if close is not None and len(close) and self._meanings is not None:
+            # 能让老伴替我签个到吗 and "不能虚报、代签" share no word; their meaning is close.
+            nearest = self._meanings.unit_of(int(close.argmax()))
+            if nearest in ranks:
+                ranks[nearest] *= 1 + UNIT_MEANING * lift(float(close.max()))
         for phrase in quoting.quoted(question):
             # 义务里头“吃苦在前”后面是啥: a member quoting the text asks about where it stands.
             for position in best:
@@ -234,7 +256,9 @@ class CorpusIndex:
             if self._confident(
                 words, total, best[position], named_only=tried > 0 and not found, unnamed=unnamed
             ):
-                quoted = self._answers_of(position).quote(words, kind, question, self._weight)
+                quoted = self._answers_of(position).quote(
+                    words, kind, question, self._weight, self._closeness(close, position)
+                )
                 if quoted is None:  # about the subject, but without the fact asked for
                     continue
                 text, line, asked = quoted

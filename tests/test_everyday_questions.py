@@ -49,6 +49,12 @@ def index() -> CorpusIndex:
         ("五星支部里基本任务说的啥", "凝聚人心"),
         # A count of people is answered by a count of people.
         ("支委开会得来多少人才能开", "半数以上"),
+        # A span asked for is quoted from the sentence giving it, though another names the step.
+        ("入党申请交上去了，多久会有人找我谈话？", "一个月内"),
+        ("支委会多久开一回", "每月"),
+        # 哪几点 asks for the points of a list, not the time of day.
+        ("党章说党员要密切联系群众，具体要做到哪几点", "遇事同群众商量"),
+        ("党纪处分一共有几种，分别叫啥？", "严重警告"),
     ],
 )
 def test_a_member_asking_in_everyday_words_gets_the_fact(
@@ -73,6 +79,14 @@ def test_a_member_asking_in_everyday_words_gets_the_fact(
         # A count of people the units do not give (they do count 四个方面, 五位一体).
         "长征路上红军一共牺牲了多少人",
         "十八大一共选出了多少名中央委员？",
+        # A span, a frequency, a place, a time of day or people's names the units do not give:
+        # a passage about the subject would pass for the answer (not 1978年 for 几年, not 定期
+        # for 几天一次, not a unit's opening for 在哪办).
+        "党小组长的任期是几年",
+        "公开栏上的三务公开内容几天换一次",
+        "积极分子集中培训要上够多少个学时",
+        "党群服务中心晚上几点关门",
+        "一大的代表都有谁，叫啥名字",
     ],
 )
 def test_a_question_the_units_cannot_answer_is_honestly_declined(
@@ -91,6 +105,12 @@ def test_a_question_the_units_cannot_answer_is_honestly_declined(
         ("党支部是个啥组织啊", quoting.Kind.DEFINITION),
         ("月工资八千，党费按几个点交？", quoting.Kind.AMOUNT),
         ("俺们交的党费都花哪去了", quoting.Kind.PURPOSE),
+        ("公开栏几天更新一次", quoting.Kind.FREQUENCY),
+        ("十八大以来搞过哪几次集中教育", quoting.Kind.LIST),  # 哪几次: which, not how often
+        ("活动室几点开门", quoting.Kind.CLOCK),
+        ("义务具体要做到哪几点", quoting.Kind.LIST),
+        ("一大的代表都有谁", quoting.Kind.NAMES),
+        ("党叫啥名字", quoting.Kind.OTHER),  # a name, not people's
     ],
 )
 def test_the_kind_of_fact_a_question_asks_for(question: str, kind: quoting.Kind) -> None:

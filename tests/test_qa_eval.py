@@ -25,8 +25,10 @@ RIGHT_FLOOR = 0.93
 BLIND_FLOORS = {
     "qa_eval_blind1.toml": (0.92, 0),
     "qa_eval_blind2.toml": (0.88, 1),
-    "qa_eval_blind3.toml": (0.83, 5),
-    "qa_eval_blind4.toml": (0.75, 5),
+    "qa_eval_blind3.toml": (0.83, 1),
+    "qa_eval_blind4.toml": (0.75, 2),
+    "qa_eval_blind5.toml": (0.72, 2),
+    "qa_eval_blind6.toml": (0.74, 1),
 }
 
 
