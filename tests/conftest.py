@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import os
 import secrets
 import shutil
+import subprocess
+import sys
 import tempfile
-import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -32,11 +32,26 @@ APPID = "wxtestappid00001"
 _TEMPLATE: list[Path] = []
 
 
-async def _migrate(path: Path) -> None:
-    from server.db import close_database, open_database
+_MIGRATE = (
+    "import asyncio, sys\n"
+    "from server.db import close_database, open_database\n"
+    "async def main():\n"
+    "    await open_database(sys.argv[1])\n"
+    "    await close_database()\n"
+    "asyncio.run(main())\n"
+)
 
-    await open_database(f"sqlite://{path}")
-    await close_database()
+
+def migrate_apart(db_url: str) -> None:
+    """Apply every migration to `db_url` in a process of its own: the ORM's context is global
+    to a process, and a test may hold one open while a template is made."""
+    root = Path(__file__).parent.parent
+    path = os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])
+    env = {**os.environ, "PYTHONPATH": path}
+    done = subprocess.run(
+        [sys.executable, "-c", _MIGRATE, db_url], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
 
 
 def migrated(target: Path) -> str:
@@ -48,10 +63,7 @@ def migrated(target: Path) -> str:
     """
     if not _TEMPLATE:
         path = Path(tempfile.mkdtemp(prefix="dangjian-template-")) / "migrated.sqlite3"
-        # Its own thread and loop: callers may be inside the test's running event loop.
-        worker = threading.Thread(target=lambda: asyncio.run(_migrate(path)))
-        worker.start()
-        worker.join()
+        migrate_apart(f"sqlite://{path}")
         _TEMPLATE.append(path)
     shutil.copyfile(_TEMPLATE[0], target)
     return f"sqlite://{target}"

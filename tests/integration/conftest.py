@@ -13,9 +13,11 @@ import signal
 import socket
 import subprocess
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
+
+from tests.conftest import migrate_apart
 
 PG_ADMIN = os.environ.get("DANGJIAN_TEST_PG", "postgres://postgres@127.0.0.1:5432/postgres")
 REDIS = os.environ.get("DANGJIAN_TEST_REDIS", "redis://127.0.0.1:6379/0")
@@ -28,8 +30,11 @@ def _unavailable(what: str, exc: Exception) -> None:
     pytest.skip(message)
 
 
-@pytest.fixture
-async def pg_url() -> AsyncIterator[str]:
+_BASE = PG_ADMIN.rsplit("/", 1)[0]
+_TEMPLATE: list[str] = []  # the migrated template of this run, made by the first test asking
+
+
+async def _fresh_database(*, migrated: bool) -> AsyncIterator[str]:
     import asyncpg
 
     dsn = "postgresql://" + PG_ADMIN.split("://", 1)[1]
@@ -37,14 +42,50 @@ async def pg_url() -> AsyncIterator[str]:
         admin = await asyncpg.connect(dsn, timeout=3)
     except Exception as exc:
         _unavailable("PostgreSQL at 127.0.0.1:5432", exc)
+    if migrated and not _TEMPLATE:
+        # Migrating an empty database takes seconds; copying a migrated one (CREATE DATABASE …
+        # TEMPLATE) a fraction of that.  (test_migrations.py and the servers started together
+        # on an empty database test the migrations themselves.)
+        template = f"dangjian_template_{uuid.uuid4().hex[:12]}"
+        await admin.execute(f'CREATE DATABASE "{template}"')
+        await asyncio.to_thread(migrate_apart, f"{_BASE}/{template}")
+        _TEMPLATE.append(template)
     name = f"dangjian_test_{uuid.uuid4().hex[:12]}"
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    base = PG_ADMIN.rsplit("/", 1)[0]
+    copied = f' TEMPLATE "{_TEMPLATE[0]}"' if migrated else ""
+    await admin.execute(f'CREATE DATABASE "{name}"{copied}')
     try:
-        yield f"{base}/{name}"
+        yield f"{_BASE}/{name}"
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_the_template() -> Iterator[None]:
+    yield
+    if _TEMPLATE:
+        import asyncpg
+
+        async def drop() -> None:
+            admin = await asyncpg.connect("postgresql://" + PG_ADMIN.split("://", 1)[1])
+            await admin.execute(f'DROP DATABASE IF EXISTS "{_TEMPLATE[0]}" WITH (FORCE)')
+            await admin.close()
+
+        asyncio.run(drop())
+
+
+@pytest.fixture
+async def pg_url() -> AsyncIterator[str]:
+    """A database of its own for the test, with every migration applied."""
+    async for url in _fresh_database(migrated=True):
+        yield url
+
+
+@pytest.fixture
+async def pg_empty_url() -> AsyncIterator[str]:
+    """A database of its own for the test, empty: for what migrates it."""
+    async for url in _fresh_database(migrated=False):
+        yield url
 
 
 @pytest.fixture

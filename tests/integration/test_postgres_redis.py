@@ -82,7 +82,7 @@ async def _wait_healthy(
 
 @pytest.fixture
 async def two_servers(
-    pg_url: str,
+    pg_empty_url: str,
     redis_url: str,
     redis_prefix: str,
     redis_cleanup: None,
@@ -93,7 +93,7 @@ async def two_servers(
     """Two `dangjian serve` processes started together on one fresh database and one Redis."""
     env = {
         **os.environ,
-        "DANGJIAN_DB_URL": pg_url,
+        "DANGJIAN_DB_URL": pg_empty_url,
         "DANGJIAN_REDIS_URL": redis_url,
         "DANGJIAN_REDIS_PREFIX": redis_prefix,
         "WECHAT_TOKEN": TOKEN,
@@ -123,7 +123,7 @@ async def two_servers(
         async with aiohttp.ClientSession() as session:
             for (proc, log), url in zip(procs, urls, strict=True):
                 await _wait_healthy(session, url, proc, log)
-        await open_database(pg_url, migrate=False)
+        await open_database(pg_empty_url, migrate=False)
         yield urls
     finally:
         await close_database()
