@@ -22,6 +22,7 @@ router = Router("attendance")
 router.help("签到 123456", "用会场公布的六位数字签到", visible=bound, order=46)
 router.help("请假 12 在外地出差", "会议开始前请假，书记批准后生效", visible=bound, order=47)
 router.help("撤销请假 12", "会议开始前撤回请假", visible=bound, order=48)
+router.hint("SIGNIN_WRONG_CODE", "请看现场最新的签到码再发一次：签到 六位数字。")
 router.help("待办", "待批的请假、待审核的心得", visible=runs_meetings, order=59)
 router.help(
     "准假 12 王芳 / 不准假 12 王芳 这次要表决",
@@ -77,23 +78,15 @@ async def sign_in(
     cache: Cache,
     points_rules: PointsRules,
 ) -> str:
-    try:
-        done = await attendance.sign_in(
-            member,
-            code,
-            clock.local_now(),
-            clock.today(),
-            settings.signin_rotation,
-            cache,
-            points_rules,
-        )
-    except ValidationFailed as exc:
-        if exc.code != "SIGNIN_WRONG_CODE":
-            raise
-        # In chat, with how to send it again.
-        raise ValidationFailed(
-            "签到码不对或已过期。请看现场最新的签到码再发一次：签到 六位数字。", field="code"
-        ) from None
+    done = await attendance.sign_in(
+        member,
+        code,
+        clock.local_now(),
+        clock.today(),
+        settings.signin_rotation,
+        cache,
+        points_rules,
+    )
     m = done.meeting
     earned = f"，积分 +{done.points}" if done.points else ""
     return f"签到成功：{m.kind}（{when_text(m.starts_at, clock.zone)}，{m.topic}）{earned}。"

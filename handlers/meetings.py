@@ -25,6 +25,7 @@ DRAFT = "meeting:draft"
 
 # 帮助: real examples (12 stands for a meeting's number), each shown only to who may use it.
 router.help("会议", "近期的会议；会议 12 看详情和出勤", visible=bound, order=45)
+router.hint("MEETING_NOT_FOUND", "回复 会议 查看近期会议。")
 router.help(
     "安排 支委会 明天下午3点 研究发展党员 地点 党群服务中心",
     "安排会议，先看预览再回复 确认（党课可在末尾加 主讲人 姓名）",
@@ -285,7 +286,7 @@ async def show(number: str, member: Member, clock: Clock) -> str:
         mine = next((row for row in [*r.expected, *r.invited] if row.member_id == member.id), None)  # type: ignore[attr-defined]
         if mine is not None:
             reply.add(_mine(mine, r))
-    quorum = attendance.quorum(m, await scheduling.roster_counts(m))
+    quorum = attendance.quorum(m, r.counts)
     if quorum is False and m.status == MeetingStatus.HELD:
         reply.add("⚠ 到会人数未超过应到人数的一半，不足法定人数。")
     if runs:

@@ -20,6 +20,7 @@ from server.wechat.replies import MAX_TEXT_BYTES, byte_pages
 from study_content.corpus import Unit
 
 router = Router("review")
+router.hint("SUBMISSION_NOT_FOUND", "回复 审核 查看待审核的心得。")
 REVIEWING = "submission:reviewing"
 LISTING = "submission:listing"  # after 审核: 继续 shows the next of the pending 心得
 LISTED = 10  # 心得 looked at for one reply of the list

@@ -157,6 +157,8 @@ async def test_wrong_codes_are_400_until_the_lock_out(
     for code in wrong:
         status, body = await world.call("POST", path, headers, json={"code": code})
         assert status == 400 and body["field"] == "code"
+        # The domain's words and its code; chat's "签到 六位数字" hint is not an API answer.
+        assert body["code"] == "SIGNIN_WRONG_CODE" and body["error"] == "签到码不对或已过期。"
     status, _ = await world.call("POST", path, headers, json={"code": right})
     assert status == 429  # five wrong codes in this window: even the right one waits
     rows = await MeetingAttendee.filter(member_id=folk["wang"].id).values_list(

@@ -9,6 +9,7 @@ from aiohttp.test_utils import TestClient
 
 from server.api import endpoints
 from server.api.spec import PREFIX, Auth
+from server.typedefs import SETTINGS
 from server.wechat.fake_state import FakeWeChat
 from tests.api_helpers import login
 
@@ -54,6 +55,19 @@ async def test_the_docs_page_shows_every_path(client: TestClient) -> None:
     for _, path in _routes(client):
         assert path in page
     assert "<script" not in page  # readable without anything from elsewhere
+
+
+async def test_the_docs_page_tells_a_mini_program_developer_how_to_connect(
+    client: TestClient,
+) -> None:
+    page = await (await client.get(f"{PREFIX}/docs")).text()
+    # WeChat's rules for the server's address, and this deployment's token lifetime.
+    for rule in ("request 合法域名", "ICP 备案", "TLS 1.2", "自签名", "Retry-After"):
+        assert rule in page, rule
+    minutes = client.app[SETTINGS].api_session_ttl // 60
+    assert f"令牌有效期是 <b>{minutes} 分钟</b>" in page
+    # A worked wx.request: log in, carry the token, log in again once on 401.
+    assert "wx.login(" in page and "Bearer " in page and "statusCode === 401" in page
 
 
 def _concrete(path: str) -> str:

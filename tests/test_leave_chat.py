@@ -147,7 +147,10 @@ async def test_a_plain_member_an_unknown_name_and_namesakes(
     assert (await row_of(meeting, "王芳")).attendance == Attendance.REQUESTED
     assert "没有「赵大」" in await say(client, peer, SECRETARY, f"准假 {n} 赵大")
     assert "郑七没有待批的请假申请" in await say(client, peer, SECRETARY, f"准假 {n} 郑七")
-    assert "没有找到编号为 999999" in await say(client, peer, SECRETARY, "准假 999999 王芳")
+    # The domain's words, then chat's hint for that refusal (MEETING_NOT_FOUND).
+    assert await say(client, peer, SECRETARY, "准假 999999 王芳") == (
+        "没有找到编号为 999999 的会议。回复 会议 查看近期会议。"
+    )
     # A second 王芳 joins the branch and the meeting; she asks too.
     namesake = await make_member("王芳", "13700000077", org=await people["member"].organisation)
     await MeetingAttendee.create(

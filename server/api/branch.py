@@ -20,10 +20,8 @@ from server.models.meetings import (
     Attendance,
     AttendeeRole,
     Meeting,
-    MeetingAttendee,
     MeetingStatus,
     MeetingType,
-    after_the_end,
 )
 from server.models.people import Organisation
 from server.services.meetings import attendance, leave_notice, notices, scheduling
@@ -223,21 +221,8 @@ async def meeting_roster(call: Call[Any]) -> dict[str, Any]:
     zone = zone_of(call)
     now = call.app[CLOCK].now()
     await attendance.close(meeting, now)
-    rows = (
-        await MeetingAttendee.filter(meeting_id=meeting.id)
-        .order_by("id")
-        .prefetch_related("member")
-    )
-    over = meeting.status != MeetingStatus.CANCELLED and now > meeting.ends_at
-
-    def state(row: MeetingAttendee) -> str:
-        value = str(row.attendance)
-        return after_the_end(value) if over and row.role == AttendeeRole.EXPECTED else value
-
-    counts: dict[str, int] = {}
-    for row in rows:
-        if row.role == AttendeeRole.EXPECTED:
-            counts[state(row)] = counts.get(state(row), 0) + 1
+    roster = await scheduling.roster(meeting, now)  # the one chat's 会议 N shows
+    counts = roster.counts
     lost = await notices.unreachable(meeting)
     unreachable = {n.member.id: n.member.name for n in lost}
     maybe = {n.member.id: n.member.name for n in await notices.uncertain(meeting)}
@@ -248,19 +233,19 @@ async def meeting_roster(call: Call[Any]) -> dict[str, Any]:
                 "member_id": row.member.id,
                 "name": row.member.name,
                 "role": AttendeeRole(row.role).value,
-                "attendance": state(row),
+                "attendance": roster.state(row),
                 "reason": row.reason,
                 "signed_at": local_text(row.signed_at, zone),
             }
-            for row in rows
+            for row in roster.everyone
         ],
         "counts": {
-            "expected": sum(counts.values()),
+            "expected": len(roster.expected),
             **{
-                state: counts.get(state, 0)
+                state: counts[state]
                 for state in ("present", "leave", "requested", "absent", "unknown")
             },
-            "invited": sum(1 for row in rows if row.role == AttendeeRole.INVITED),
+            "invited": len(roster.invited),
         },
         "quorum": attendance.quorum(meeting, counts),
         "unreachable": [{"member_id": k, "name": v} for k, v in unreachable.items()],

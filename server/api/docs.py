@@ -9,7 +9,9 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel
 
+from server.api.guide import guide
 from server.api.spec import PREFIX, Auth, Call, Endpoint, Routes
+from server.typedefs import SETTINGS
 
 routes = Routes("文档")
 
@@ -28,6 +30,8 @@ ERROR_CODES = {
     "UNAUTHORIZED": "未登录、令牌过期或无效，请重新登录",
     "FORBIDDEN": "无权访问，或对象不存在",
     "NOT_FOUND": "对象不存在",
+    "MEETING_NOT_FOUND": "没有这个编号的会议（或不在管辖范围内）",
+    "SUBMISSION_NOT_FOUND": "没有这个编号的心得（或不在管辖范围内）",
     "CONFLICT": "与现有状态冲突",
     "MEETING_CLASH": "会议时间与同一批人或同一地点的会议冲突",
     "MEETING_STARTED": "会议即将开始或已经开始，不能改期",
@@ -235,6 +239,7 @@ async def docs_page(call: Call[Any]) -> web.Response:
         "<body><h1>dangjian 小程序接口 v1</h1>"
         f"<p>机器可读的文档：<a href='{PREFIX}/openapi.json'>{PREFIX}/openapi.json</a>。"
         "🔒 表示需要 <code>Authorization: Bearer &lt;token&gt;</code>，令牌由 "
-        f"<code>POST {PREFIX}/auth/login</code> 取得。</p>{content}</body></html>"
+        f"<code>POST {PREFIX}/auth/login</code> 取得。</p>"
+        f"{guide(call.app[SETTINGS].api_session_ttl)}{content}</body></html>"
     )
     return web.Response(text=page, content_type="text/html")

@@ -67,12 +67,7 @@ async def review_list(call: Call[Any]) -> dict[str, Any]:
     """管辖范围内其他党员的心得；待审核的先交的在前，其余最新的在前。near_copy 标出雷同。"""
     scope = leader_scope(call)
     status = call.query.status
-    query = (
-        Submission.filter(scope.filter(), status=status)
-        .exclude(member_id=call.member.id)
-        .order_by("id" if status == SubmissionStatus.PENDING else "-id")
-        .prefetch_related("member")
-    )
+    query = submissions.queue(call.member, scope.filter(), status)
     titles = _titles(call)
     page = await page_of(query, call.query, lambda s: s)
     flags = await submissions.near_copies(call.member, page["items"])

@@ -1,7 +1,8 @@
 """Feeds one inbound message through the routers and turns errors into polite replies.
 
 This is the one place the chat layer translates the error hierarchy: a `DangjianError`
-becomes its `user_message`; anything else is logged with its stack and the member gets an
+becomes its `user_message`, followed by the hint a router gave for its code (`Router.hint`:
+how to send the command again); anything else is logged with its stack and the member gets an
 apology instead of silence (WeChat would otherwise show "该公众号暂时无法提供服务").
 """
 
@@ -44,6 +45,7 @@ class Dispatcher:
         self.identities = identities
         self.conversation_ttl = conversation_ttl
         self.deps = {**deps, "help_entries": root.all_help()}
+        self.hints = root.all_hints()
 
     async def feed(
         self,
@@ -77,7 +79,8 @@ class Dispatcher:
                 reply = type(reply)(fit(reply))  # a PrivateReply stays one
             return reply
         except DangjianError as exc:
-            return exc.user_message
+            hint = self.hints.get(exc.code)
+            return f"{exc.user_message}{hint}" if hint else exc.user_message
         except Exception:
             log.exception("handler failed", extra={"msg_type": message.msg_type})
             return APOLOGY

@@ -75,6 +75,7 @@ class Router:
         self._handlers: list[Handler] = []
         self._children: list[Router] = []
         self.help_entries: list[HelpEntry] = []
+        self.hints: dict[str, str] = {}
 
     def handler(self, *filters: Filter) -> Callable[[HandlerFunc], HandlerFunc]:
         def register(func: HandlerFunc) -> HandlerFunc:
@@ -95,6 +96,12 @@ class Router:
     ) -> None:
         self.help_entries.append(HelpEntry(usage, summary, visible, order))
 
+    def hint(self, code: str, text: str) -> None:
+        """What chat adds to a refusal with this error code (`DangjianError.code`): how to send
+        the command again.  The domain's message says what is wrong in words any channel can
+        show; the API answers the same refusal with its status and code instead."""
+        self.hints[code] = text
+
     def include(self, *routers: Router) -> Router:
         self._children.extend(routers)
         return self
@@ -107,6 +114,9 @@ class Router:
     def all_help(self) -> list[HelpEntry]:
         entries = [e for router in self.walk() for e in router.help_entries]
         return sorted(entries, key=lambda e: e.order)
+
+    def all_hints(self) -> dict[str, str]:
+        return {code: text for router in self.walk() for code, text in router.hints.items()}
 
     async def resolve(self, ctx: ChatContext) -> tuple[Handler, dict[str, Any]] | None:
         for router in self.walk():

@@ -94,7 +94,7 @@ class SignedIn:
     points: int
 
 
-WRONG_CODE = "签到码不对或已过期，请看现场最新的签到码再试。"
+WRONG_CODE = "签到码不对或已过期。"
 
 
 async def _take_a_try(member: Member, now: datetime, rotation: int, cache: Cache) -> None:

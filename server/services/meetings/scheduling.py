@@ -435,7 +435,7 @@ async def _access(member: Member, number: int) -> tuple[Meeting, bool]:
         leads = await _leads(member, meeting)
         if leads or await MeetingAttendee.exists(meeting_id=meeting.id, member_id=member.id):
             return meeting, leads
-    raise NotFound(f"没有找到编号为 {number} 的会议。回复 会议 查看近期会议。")
+    raise NotFound(f"没有找到编号为 {number} 的会议。", code="MEETING_NOT_FOUND")
 
 
 async def _leads(member: Member, meeting: Meeting) -> bool:
@@ -489,16 +489,6 @@ async def cancel(
     return meeting
 
 
-async def roster_counts(meeting: Meeting) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    # Those expected only: invitees (列席) attend, but are not counted as should-attend.
-    for attendance in await MeetingAttendee.filter(
-        meeting_id=meeting.id, role=AttendeeRole.EXPECTED
-    ).values_list("attendance", flat=True):
-        counts[str(attendance)] = counts.get(str(attendance), 0) + 1
-    return counts
-
-
 @dataclass(frozen=True)
 class Roster:
     """Who was expected at a meeting and what became of each, and who attended as a guest.
@@ -538,6 +528,25 @@ class Roster:
     @property
     def missing_label(self) -> str:
         return "缺席" if self.over else "未签到"
+
+    @property
+    def everyone(self) -> list[MeetingAttendee]:
+        """The expected and the guests, in the order they were put on the roster."""
+        return sorted([*self.expected, *self.invited], key=lambda r: r.id)
+
+    def state(self, row: MeetingAttendee) -> str:
+        """What a row counts as: after the end, someone expected and undecided was absent."""
+        value = str(row.attendance)
+        return after_the_end(value) if self.over and row.role == AttendeeRole.EXPECTED else value
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """应到 by what became of each (every state, 0 included); the expected only: guests
+        (列席) attend, but are not counted as should-attend."""
+        counts = dict.fromkeys((a.value for a in Attendance), 0)
+        for row in self.expected:
+            counts[self.state(row)] += 1
+        return counts
 
 
 async def roster(meeting: Meeting, now: datetime) -> Roster:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from server.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -173,13 +175,23 @@ async def _scope(reviewer: Member) -> str:
     return org.path
 
 
+def queue(
+    reviewer: Member, scope: Q, status: SubmissionStatus = SubmissionStatus.PENDING
+) -> QuerySet[Submission]:
+    """The 心得 a reviewer sees in `scope` (rows of their organisation and beneath): pending ones
+    oldest first, so nobody waits forever, the rest newest first; their own are for someone
+    else.  Chat lists the first few, the API pages through them."""
+    return (
+        Submission.filter(scope, status=status)
+        .exclude(member_id=reviewer.id)
+        .order_by("id" if status == SubmissionStatus.PENDING else "-id")
+        .prefetch_related("member")
+    )
+
+
 async def pending_for(reviewer: Member, limit: int = 10) -> tuple[list[Submission], int]:
-    """Oldest first, so nobody waits forever; the reviewer's own are for someone else."""
-    query = Submission.filter(
-        under(await _scope(reviewer)), status=SubmissionStatus.PENDING
-    ).exclude(member_id=reviewer.id)
-    total = await query.count()
-    return await query.order_by("id").limit(limit).prefetch_related("member"), total
+    pending = queue(reviewer, under(await _scope(reviewer)))
+    return await pending.limit(limit), await pending.count()
 
 
 async def find_for_review(reviewer: Member, number: int) -> Submission:
@@ -194,7 +206,7 @@ async def find_for_review(reviewer: Member, number: int) -> Submission:
         .first()
     )
     if found is None:
-        raise NotFound(f"没有找到编号为 {number} 的心得。回复 审核 查看待审核的心得。")
+        raise NotFound(f"没有找到编号为 {number} 的心得。", code="SUBMISSION_NOT_FOUND")
     if found.member_id == reviewer.id:  # type: ignore[attr-defined]
         raise PermissionDenied("不能审核自己提交的心得，请由支部其他负责同志审核。")
     return found
