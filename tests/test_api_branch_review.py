@@ -55,6 +55,8 @@ async def test_the_secretary_reads_a_reflection_approves_it_and_the_member_is_to
     assert done["notified"] is True
     assert "points" not in done  # the points are hers: the reviewer is not shown them
     assert done["submission"]["status"] == "approved"
+    status, shown = await w.call("GET", f"/review/submissions/{number}", "secretary")
+    assert shown["reviewed_at"].endswith("+08:00")  # every time the API gives is local
     # Told exactly as the chat's 通过 tells her.
     assert [m.text for m in w.fake.messages_to(WANG_OA)] == [
         f"您 11月25日 提交的心得（编号 {number}）已通过支部审核，您获得积分 +5。感谢您的分享！"

@@ -154,6 +154,7 @@ async def test_a_member_hands_in_a_xinde_and_follows_its_review(
     assert status == 200 and handed["status"] == "pending" and handed["status_label"] == "待审核"
     assert handed["text"] == ESSAY and handed["unit"]["id"] == unit.id
     assert handed["day"] == "2026-11-25" and handed["return_reason"] is None
+    assert handed["created_at"].endswith("+08:00")  # every time the API gives is local
     status, twice = await world.call("POST", "/submissions", headers, json=body)
     assert status == 409 and str(handed["id"]) in twice["error"]
     assert await Submission.filter(member_id=wang.id).count() == 1

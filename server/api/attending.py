@@ -5,7 +5,7 @@ A meeting the member may not see is refused exactly like one that does not exist
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from pydantic import Field
@@ -50,7 +50,9 @@ LABELS = {
 }
 
 
-def _meeting_json(m: Meeting, mine: MeetingAttendee | None, now: datetime) -> dict[str, Any]:
+def _meeting_json(
+    m: Meeting, mine: MeetingAttendee | None, now: datetime, zone: tzinfo
+) -> dict[str, Any]:
     state = None
     if mine is not None:
         value = mine.attendance.value
@@ -62,7 +64,7 @@ def _meeting_json(m: Meeting, mine: MeetingAttendee | None, now: datetime) -> di
             "attendance": value,
             "label": LABELS[value],
             "reason": mine.reason,
-            "signed_at": iso(mine.signed_at),
+            "signed_at": iso(mine.signed_at, zone),
         }
     live = m.status != MeetingStatus.CANCELLED
     before = live and mine is not None and now < m.starts_at
@@ -82,8 +84,8 @@ def _meeting_json(m: Meeting, mine: MeetingAttendee | None, now: datetime) -> di
         "kind": m.kind,
         "topic": m.topic,
         "place": m.place,
-        "starts_at": iso(m.starts_at),
-        "ends_at": iso(m.ends_at),
+        "starts_at": iso(m.starts_at, zone),
+        "ends_at": iso(m.ends_at, zone),
         "status": m.status.value,
         "organisation": {"id": m.organisation.id, "name": m.organisation.name},
         "mine": state,
@@ -101,7 +103,7 @@ async def _mine(member: Member, ids: list[int]) -> dict[int, MeetingAttendee]:
 async def _one_meeting(call: Call[Any], m: Meeting) -> dict[str, Any]:
     await m.fetch_related("organisation")
     mine = (await _mine(call.member, [m.id])).get(m.id)
-    return _meeting_json(m, mine, call.app[CLOCK].now())
+    return _meeting_json(m, mine, call.app[CLOCK].now(), call.zone)
 
 
 class MeetingsQuery(Input):
@@ -116,7 +118,7 @@ async def upcoming_meetings(call: Call[Any]) -> dict[str, Any]:
     found = await scheduling.upcoming(call.member, now, limit=call.query.limit)
     await Meeting.fetch_for_list(found, "organisation")
     mine = await _mine(call.member, [m.id for m in found])
-    return {"items": [_meeting_json(m, mine.get(m.id), now) for m in found]}
+    return {"items": [_meeting_json(m, mine.get(m.id), now, call.zone) for m in found]}
 
 
 @routes.get("/meetings/{id}", summary="会议详情与我的出勤")

@@ -39,4 +39,4 @@ def zone_of(call: Call[Any]) -> ZoneInfo:
 
 
 def local_text(moment: datetime | None, zone: ZoneInfo) -> str | None:
-    return iso(moment.astimezone(zone)) if moment else None
+    return iso(moment, zone)

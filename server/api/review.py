@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from typing import Any
 
 from pydantic import Field
@@ -37,7 +38,11 @@ def _near_copy(flag: NearCopy | None, titles: dict[str, str]) -> dict[str, Any] 
 
 
 def submission_json(
-    s: Submission, titles: dict[str, str], flag: NearCopy | None, full: bool = False
+    s: Submission,
+    titles: dict[str, str],
+    flag: NearCopy | None,
+    zone: tzinfo,
+    full: bool = False,
 ) -> dict[str, Any]:
     found: dict[str, Any] = {
         "id": s.id,
@@ -53,7 +58,7 @@ def submission_json(
             content=s.content,
             unit_id=s.unit_id,
             return_reason=s.return_reason,
-            reviewed_at=iso(s.reviewed_at),
+            reviewed_at=iso(s.reviewed_at, zone),
         )
     return found
 
@@ -71,7 +76,7 @@ async def review_list(call: Call[Any]) -> dict[str, Any]:
     titles = _titles(call)
     page = await page_of(query, call.query, lambda s: s)
     flags = await submissions.near_copies(call.member, page["items"])
-    page["items"] = [submission_json(s, titles, flags.get(s.id)) for s in page["items"]]
+    page["items"] = [submission_json(s, titles, flags.get(s.id), call.zone) for s in page["items"]]
     return page
 
 
@@ -85,7 +90,7 @@ async def _submission(call: Call[Any]) -> Submission:
 async def review_show(call: Call[Any]) -> dict[str, Any]:
     found = await _submission(call)
     flags = await submissions.near_copies(call.member, [found])
-    item = submission_json(found, _titles(call), flags.get(found.id), full=True)
+    item = submission_json(found, _titles(call), flags.get(found.id), call.zone, full=True)
     return item
 
 
@@ -104,7 +109,8 @@ async def review_approve(call: Call[Any]) -> dict[str, Any]:
     s.member = found.member
     # The points are the author's own: the reviewer is not shown them.
     flags = await submissions.near_copies(call.member, [s])
-    return {"submission": submission_json(s, _titles(call), flags.get(s.id)), "notified": told}
+    found = submission_json(s, _titles(call), flags.get(s.id), call.zone)
+    return {"submission": found, "notified": told}
 
 
 class Return(Input):
@@ -124,4 +130,5 @@ async def review_return(call: Call[Any]) -> dict[str, Any]:
     s, told = done.submission, done.notified
     s.member = found.member
     flags = await submissions.near_copies(call.member, [s])
-    return {"submission": submission_json(s, _titles(call), flags.get(s.id)), "notified": told}
+    found = submission_json(s, _titles(call), flags.get(s.id), call.zone)
+    return {"submission": found, "notified": told}

@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from enum import StrEnum
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -26,6 +26,7 @@ from server.inputs import refuse_nul
 from server.models.people import Member
 from server.services.people.access import Scope
 from server.sessions import Session
+from server.typedefs import SETTINGS
 
 PREFIX = "/api/v1"
 M = TypeVar("M", bound=BaseModel)
@@ -72,6 +73,11 @@ class Call(Generic[M]):
     def member(self) -> Member:
         assert self.session is not None and self.session.member is not None
         return self.session.member
+
+    @property
+    def zone(self) -> tzinfo:
+        """The deployment's time zone: every time the API gives is in it (+08:00)."""
+        return self.app[SETTINGS].zone
 
     def number(self, name: str = "id") -> int:
         """A path parameter that must be a positive id."""
@@ -239,8 +245,9 @@ async def page_of(
     }
 
 
-def iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
+def iso(moment: datetime | None, zone: tzinfo) -> str | None:
+    """A moment as the API gives it: ISO 8601 in the deployment's zone, with its offset."""
+    return moment.astimezone(zone).isoformat() if moment else None
 
 
 def not_found(what: str = "对象") -> NotFound:

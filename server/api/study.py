@@ -6,6 +6,7 @@ Another member's quiz is refused exactly like one that does not exist (`Hidden`)
 from __future__ import annotations
 
 import asyncio
+from datetime import tzinfo
 from typing import Any, Literal
 
 from pydantic import Field
@@ -99,7 +100,9 @@ def _question(attempt: QuizAttempt, position: int, units: dict[str, Unit]) -> tu
     return quiz.question_at(attempt, position, list(units.values()))
 
 
-async def _attempt_json(attempt: QuizAttempt, units: dict[str, Unit]) -> dict[str, Any]:
+async def _attempt_json(
+    attempt: QuizAttempt, units: dict[str, Unit], zone: tzinfo
+) -> dict[str, Any]:
     answers = {
         a.position: a.correct
         for a in await QuizAnswer.filter(attempt_id=attempt.id).order_by("position")
@@ -126,7 +129,7 @@ async def _attempt_json(attempt: QuizAttempt, units: dict[str, Unit]) -> dict[st
         "answered": len(answers),
         "score": sum(answers.values()),
         "finished": attempt.finished_at is not None,
-        "finished_at": iso(attempt.finished_at),
+        "finished_at": iso(attempt.finished_at, zone),
         "questions": questions,
     }
 
@@ -141,12 +144,12 @@ async def _own_attempt(call: Call[Any]) -> QuizAttempt:
 @routes.post("/quiz", summary="开始答题：五道题，薄弱主题优先（不含答案）")
 async def start_quiz(call: Call[Any]) -> dict[str, Any]:
     attempt = await quiz.start_quiz(call.member, call.app[CORPUS], call.app[CLOCK].today())
-    return await _attempt_json(attempt, units_of(call))
+    return await _attempt_json(attempt, units_of(call), call.zone)
 
 
 @routes.get("/quiz/{id}", summary="我的一次答题：进度与得分")
 async def show_quiz(call: Call[Any]) -> dict[str, Any]:
-    return await _attempt_json(await _own_attempt(call), units_of(call))
+    return await _attempt_json(await _own_attempt(call), units_of(call), call.zone)
 
 
 class Answer(Input):

@@ -5,6 +5,7 @@ Another member's 心得 is refused exactly like one that does not exist (`Hidden
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from typing import Any
 
 from pydantic import Field
@@ -41,7 +42,9 @@ class NewSubmission(Input):
     )
 
 
-def _submission_json(s: Submission, units: dict[str, Unit], *, full: bool) -> dict[str, Any]:
+def _submission_json(
+    s: Submission, units: dict[str, Unit], zone: tzinfo, *, full: bool
+) -> dict[str, Any]:
     unit = units.get(s.unit_id) if s.unit_id else None
     text = s.content if full or len(s.content) <= EXCERPT else s.content[:EXCERPT] + "…"
     return {
@@ -53,8 +56,8 @@ def _submission_json(s: Submission, units: dict[str, Unit], *, full: bool) -> di
         "unit": unit_ref(unit) if unit else None,
         ("text" if full else "excerpt"): text,
         "return_reason": s.return_reason,
-        "reviewed_at": iso(s.reviewed_at),
-        "created_at": iso(s.created_at),
+        "reviewed_at": iso(s.reviewed_at, zone),
+        "created_at": iso(s.created_at, zone),
     }
 
 
@@ -86,7 +89,7 @@ async def hand_in(call: Call[Any]) -> dict[str, Any]:
         raise ValidationFailed(
             f"心得最多 {submissions.MAX_LENGTH} 字，这次有 {exc.length} 字。", field="text"
         ) from None
-    return _submission_json(found, units, full=True)
+    return _submission_json(found, units, call.zone, full=True)
 
 
 class SubmissionsQuery(PageQuery):
@@ -98,9 +101,9 @@ async def my_submissions(call: Call[Any]) -> dict[str, Any]:
     query = Submission.filter(member_id=call.member.id)
     if call.query.status is not None:
         query = query.filter(status=call.query.status.value)
-    units = units_of(call)
+    units, zone = units_of(call), call.zone
     return await page_of(
-        query.order_by("-id"), call.query, lambda s: _submission_json(s, units, full=False)
+        query.order_by("-id"), call.query, lambda s: _submission_json(s, units, zone, full=False)
     )
 
 
@@ -109,4 +112,4 @@ async def my_submission(call: Call[Any]) -> dict[str, Any]:
     found = await Submission.get_or_none(id=call.number("id"), member_id=call.member.id)
     if found is None:
         raise Hidden()
-    return _submission_json(found, units_of(call), full=True)
+    return _submission_json(found, units_of(call), call.zone, full=True)
