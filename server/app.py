@@ -18,9 +18,9 @@ from server.admin import setup_admin
 from server.api import setup_api
 from server.cache import create_cache
 from server.channels import Channel
-from server.chat_deps import ChatDeps
 from server.clock import Clock
 from server.db import close_database, open_database
+from server.deps import Deps
 from server.dispatch import Dispatcher, Router
 from server.errors import ConfigError
 from server.http_errors import error_middleware
@@ -40,6 +40,7 @@ from server.typedefs import (
     CLOCK,
     CORPUS,
     CORPUS_INDEX,
+    DEPS,
     HTTP_SESSION,
     IDENTITIES,
     METRICS,
@@ -161,25 +162,26 @@ async def pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
         now=app[CLOCK].now,
         on_lock=functools.partial(_tell_secretaries, app[WECHAT_CLIENTS]),
     )
+    app[DEPS] = deps = Deps(
+        settings=settings,
+        cache=app[CACHE],
+        clock=app[CLOCK],
+        identities=identities,
+        binder=app[BINDER],
+        points_rules=app[POINTS_RULES],
+        corpus=app[CORPUS],
+        corpus_index=app[CORPUS_INDEX],
+        answerer=_answerer(settings, app[HTTP_SESSION]),
+        wechat_clients=app[WECHAT_CLIENTS],
+        wake_outbox=app[WAKE_OUTBOX],
+        reminder_offsets=settings.reminder_schedule,
+    )
     dispatcher = Dispatcher(
         app[ROUTER],
         cache=app[CACHE],
         identities=identities,
         conversation_ttl=settings.conversation_timeout,
-        deps=ChatDeps(
-            settings=settings,
-            cache=app[CACHE],
-            clock=app[CLOCK],
-            identities=identities,
-            binder=app[BINDER],
-            points_rules=app[POINTS_RULES],
-            corpus=app[CORPUS],
-            corpus_index=app[CORPUS_INDEX],
-            answerer=_answerer(settings, app[HTTP_SESSION]),
-            wechat_clients=app[WECHAT_CLIENTS],
-            wake_outbox=app[WAKE_OUTBOX],
-            reminder_offsets=settings.reminder_schedule,
-        ).by_name(),
+        deps=deps.by_name(),
     )
     processor = MessageProcessor(
         dispatcher, app[CACHE], app[WECHAT_CLIENTS], app[METRICS], settings.reply_deadline

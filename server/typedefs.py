@@ -10,6 +10,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from server.cache import Cache
 from server.channels import Channel
 from server.clock import Clock
+from server.deps import Deps
 from server.dispatch import Router
 from server.metrics import Metrics
 from server.processing import MessageProcessor
@@ -45,3 +46,5 @@ BINDER = web.AppKey("binder", Binder)
 API_SESSIONS = web.AppKey("api_sessions", SessionStore)
 # The staff dashboard's template environment (its own key: the API docs may use jinja2 too).
 ADMIN_TEMPLATES = web.AppKey("admin_templates", jinja2.Environment)
+# What chat and the API are given (server/deps.py), built once the pipeline is up.
+DEPS = web.AppKey("deps", Deps)

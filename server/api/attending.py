@@ -24,7 +24,6 @@ from server.models.meetings import (
 from server.models.people import Member
 from server.services.meetings import attendance, leave_notice, scheduling
 from server.services.people.access import Hidden
-from server.typedefs import CACHE, CLOCK, SETTINGS, WECHAT_CLIENTS
 
 routes = Routes("党员：会议")
 
@@ -103,7 +102,7 @@ async def _mine(member: Member, ids: list[int]) -> dict[int, MeetingAttendee]:
 async def _one_meeting(call: Call[Any], m: Meeting) -> dict[str, Any]:
     await m.fetch_related("organisation")
     mine = (await _mine(call.member, [m.id])).get(m.id)
-    return _meeting_json(m, mine, call.app[CLOCK].now(), call.zone)
+    return _meeting_json(m, mine, call.deps.clock.now(), call.zone)
 
 
 class MeetingsQuery(Input):
@@ -114,7 +113,7 @@ class MeetingsQuery(Input):
     "/meetings", summary="近期会议（我应参加或列席的；书记看本支部的）", query=MeetingsQuery
 )
 async def upcoming_meetings(call: Call[Any]) -> dict[str, Any]:
-    now = call.app[CLOCK].now()
+    now = call.deps.clock.now()
     found = await scheduling.upcoming(call.member, now, limit=call.query.limit)
     await Meeting.fetch_for_list(found, "organisation")
     mine = await _mine(call.member, [m.id for m in found])
@@ -134,14 +133,14 @@ class SignIn(Input):
 async def sign_in(call: Call[Any]) -> dict[str, Any]:
     """会议开始前 30 分钟至结束可签到；签到码错误次数过多会暂时锁定（与聊天中的签到共用）。"""
     meeting = await _visible_meeting(call)
-    clock, settings = call.app[CLOCK], call.app[SETTINGS]
+    clock, settings = call.deps.clock, call.deps.settings
     done = await attendance.sign_in(
         call.member,
         call.body.code,
         clock.local_now(),
         clock.today(),
         settings.signin_rotation,
-        call.app[CACHE],
+        call.deps.cache,
         points_rules(call),
         meeting,
     )
@@ -159,14 +158,14 @@ async def ask_leave(call: Call[Any]) -> dict[str, Any]:
     在聊天中回复「准假」或「不准假」，或在接口中审批。`told` 列出已收到通知的人；
     暂时收不到推送的人会在「待办」中看到。已批准的请假不能重复申请（409）。"""
     meeting = await _visible_meeting(call)
-    clock = call.app[CLOCK]
+    clock = call.deps.clock
     asked = await attendance.ask_leave(call.member, meeting.id, call.body.reason, clock.now())
     told: list[str] = []
     if not asked.again:
         text = await leave_notice.request_text(
             asked.meeting, call.member, asked.row.reason or "", clock.zone
         )
-        clients = call.app[WECHAT_CLIENTS]
+        clients = call.deps.wechat_clients
         told, _ = await leave_notice.tell_deciders(asked.meeting, text, clients)
     return {**await _one_meeting(call, asked.meeting), "told": told}
 
@@ -175,5 +174,5 @@ async def ask_leave(call: Call[Any]) -> dict[str, Any]:
 async def withdraw_leave(call: Call[Any]) -> dict[str, Any]:
     """待批或已批准的请假都可在会议开始前撤销，撤销后恢复为应到。"""
     meeting = await _visible_meeting(call)
-    meeting = await attendance.withdraw_leave(call.member, meeting.id, call.app[CLOCK].now())
+    meeting = await attendance.withdraw_leave(call.member, meeting.id, call.deps.clock.now())
     return await _one_meeting(call, meeting)

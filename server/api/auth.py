@@ -13,7 +13,7 @@ from server.models.people import Member, Organisation, own_phone
 from server.services.people.binding import BindOutcome, BindRequest, BindResult
 from server.services.people.union_link import link_by_unionid
 from server.sessions import resolve
-from server.typedefs import API_SESSIONS, BINDER, IDENTITIES, SETTINGS, WECHAT_CLIENTS
+from server.typedefs import API_SESSIONS
 
 routes = Routes("登录与绑定")
 
@@ -83,8 +83,8 @@ def member_json(member: Member) -> dict[str, Any]:
 )
 async def login(call: Call[Any]) -> dict[str, Any]:
     """code2session 在服务器完成；session_key 不离开服务器。未绑定时 member 为 null。"""
-    settings = call.app[SETTINGS]
-    client = call.app[WECHAT_CLIENTS][Channel.MINIPROGRAM]
+    settings = call.deps.settings
+    client = call.deps.wechat_clients[Channel.MINIPROGRAM]
     try:
         answer = await client.code2session(call.body.code)
     except WeChatAPIError as exc:
@@ -100,13 +100,13 @@ async def login(call: Call[Any]) -> dict[str, Any]:
         unionid=answer.get("unionid"),
         session_key=str(answer.get("session_key", "")),
     )
-    session = await resolve(call.app[API_SESSIONS], call.app[IDENTITIES], token)
+    session = await resolve(call.app[API_SESSIONS], call.deps.identities, token)
     member = session.member if session else None
     if member is None and await link_by_unionid(
-        settings.mp_appid, openid, answer.get("unionid"), Channel.MINIPROGRAM, call.app[IDENTITIES]
+        settings.mp_appid, openid, answer.get("unionid"), Channel.MINIPROGRAM, call.deps.identities
     ):
         # Bound in the 公众号 by the same WeChat user: bound here too.
-        session = await resolve(call.app[API_SESSIONS], call.app[IDENTITIES], token)
+        session = await resolve(call.app[API_SESSIONS], call.deps.identities, token)
         member = session.member if session else None
     return {
         "token": token,
@@ -127,7 +127,7 @@ async def me(call: Call[Any]) -> dict[str, Any]:
 
 
 async def _verified_phone(call: Call[Any], phone_code: str) -> str:
-    client = call.app[WECHAT_CLIENTS][Channel.MINIPROGRAM]
+    client = call.deps.wechat_clients[Channel.MINIPROGRAM]
     try:
         return await client.phone_number(phone_code)
     except WeChatAPIError as exc:
@@ -150,7 +150,7 @@ async def bind(call: Call[Any]) -> dict[str, Any]:
     session = call.session
     assert session is not None
     body: Bind = call.body
-    binder = call.app[BINDER]
+    binder = call.deps.binder
     req = BindRequest(
         appid=session.appid,
         openid=session.openid,

@@ -29,7 +29,6 @@ from server.services.people.access import (
     Hidden,
     organisation_in_scope,
 )
-from server.typedefs import CLOCK, SETTINGS, WAKE_OUTBOX, WECHAT_CLIENTS
 
 routes = Routes("支部管理：会议")
 
@@ -70,7 +69,7 @@ async def _fresh(call: Call[Any], meeting_id: int) -> dict[str, Any]:
 
 
 def _offsets(call: Call[Any]) -> list[tuple[str, int]]:
-    return call.app[SETTINGS].reminder_schedule
+    return call.deps.settings.reminder_schedule
 
 
 def _aware(moment: datetime, zone: ZoneInfo, now: datetime) -> datetime:
@@ -119,8 +118,8 @@ async def schedule_meeting(call: Call[Any]) -> dict[str, Any]:
     写入后按聊天中的方式安排通知与提醒。organisation_id 只能是本人可安排的组织：
     本支部，或党小组会时本人所在的党小组。"""
     scope = leader_scope(call)
-    member, body, settings = call.member, call.body, call.app[SETTINGS]
-    clock = call.app[CLOCK]
+    member, body, settings = call.member, call.body, call.deps.settings
+    clock = call.deps.clock
     now = clock.local_now()  # a clash is told in the organisation's time
     extra = tuple(n for n in settings.extra_meeting_types.split(",") if n)
     kind = scheduling.kind_of(body.kind, extra)
@@ -150,7 +149,7 @@ async def schedule_meeting(call: Call[Any]) -> dict[str, Any]:
             speaker=body.speaker,
         )
         meeting = await scheduling.schedule(
-            member, draft, now, _offsets(call), wake=call.app[WAKE_OUTBOX]
+            member, draft, now, _offsets(call), wake=call.deps.wake_outbox
         )
     except Conflict as exc:  # the only conflict here: a clash with another meeting
         raise Conflict(str(exc), field=exc.field or "starts_at", code=exc.code) from None
@@ -172,7 +171,7 @@ async def reschedule_meeting(call: Call[Any]) -> dict[str, Any]:
     meeting = await _meeting(call)
     if meeting.status == MeetingStatus.CANCELLED:
         raise Conflict(f"编号 {meeting.id} 的会议已经取消了。")
-    now = call.app[CLOCK].local_now()
+    now = call.deps.clock.local_now()
     starts_at = _aware(call.body.starts_at, zone_of(call), now)
     try:
         with hidden_if_refused():
@@ -185,7 +184,7 @@ async def reschedule_meeting(call: Call[Any]) -> dict[str, Any]:
                 minutes=call.body.minutes,
                 place=call.body.place,
                 reason=call.body.reason,
-                wake=call.app[WAKE_OUTBOX],
+                wake=call.deps.wake_outbox,
             )
     except Conflict as exc:  # too close to the start, or a clash: both about the new time
         raise Conflict(str(exc), field=exc.field or "starts_at", code=exc.code) from None
@@ -205,8 +204,8 @@ async def cancel_meeting(call: Call[Any]) -> dict[str, Any]:
             call.member,
             meeting.id,
             call.body.reason,
-            call.app[CLOCK].now(),
-            wake=call.app[WAKE_OUTBOX],
+            call.deps.clock.now(),
+            wake=call.deps.wake_outbox,
         )
     return await _fresh(call, meeting.id)
 
@@ -219,7 +218,7 @@ async def meeting_roster(call: Call[Any]) -> dict[str, Any]:
     可能已送达但无法确认的人，不会重发。"""
     meeting = await _meeting(call)
     zone = zone_of(call)
-    now = call.app[CLOCK].now()
+    now = call.deps.clock.now()
     await attendance.close(meeting, now)
     roster = await scheduling.roster(meeting, now)  # the one chat's 会议 N shows
     counts = roster.counts
@@ -270,7 +269,7 @@ async def correct_attendance(call: Call[Any]) -> dict[str, Any]:
             call.body.member_id,
             Attendance(call.body.attendance),
             call.body.reason,
-            call.app[CLOCK].now(),
+            call.deps.clock.now(),
         )
     return {
         "meeting_id": meeting.id,
@@ -298,7 +297,7 @@ async def decide_leave(call: Call[Any]) -> dict[str, Any]:
     请假；不准假后恢复为应到，须写原因。本人会收到通知（`told`：是否已送达；未送达时本人在
     会议详情中看到结果）。审批记入会议的变更记录。"""
     meeting = await _meeting(call)
-    clock = call.app[CLOCK]
+    clock = call.deps.clock
     with hidden_if_refused():
         decision = await attendance.decide_leave_for(
             call.member,
@@ -308,7 +307,7 @@ async def decide_leave(call: Call[Any]) -> dict[str, Any]:
             call.body.reason or "",
             clock.now(),
         )
-    clients = call.app[WECHAT_CLIENTS]
+    clients = call.deps.wechat_clients
     told = await leave_notice.tell_member(decision, zone_of(call), clients)
     return {
         "meeting_id": meeting.id,
@@ -323,7 +322,7 @@ async def decide_leave(call: Call[Any]) -> dict[str, Any]:
 async def leave_requests(call: Call[Any]) -> dict[str, Any]:
     leader_scope(call)
     zone = zone_of(call)
-    rows = await attendance.pending_leave(call.member, call.app[CLOCK].now())
+    rows = await attendance.pending_leave(call.member, call.deps.clock.now())
     return {
         "items": [
             {
@@ -357,7 +356,7 @@ async def write_minutes(call: Call[Any]) -> dict[str, Any]:
 async def meeting_signin_code(call: Call[Any]) -> dict[str, Any]:
     """会议开始前 30 分钟至结束期间可取（否则 409）；签到码每隔几分钟更换一次。"""
     meeting = await _meeting(call)
-    clock, settings = call.app[CLOCK], call.app[SETTINGS]
+    clock, settings = call.deps.clock, call.deps.settings
     with hidden_if_refused():
         got = await attendance.signin_code(
             call.member, meeting.id, clock.now(), settings.signin_rotation

@@ -7,18 +7,17 @@ from typing import Any
 
 from server.api.spec import Call
 from server.services.study.points import PointsRules
-from server.typedefs import CORPUS, POINTS_RULES
 from study_content.corpus import Unit
 
 UNIT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")  # as study_content.corpus checks unit ids
 
 
 def points_rules(call: Call[Any]) -> PointsRules:
-    return call.app[POINTS_RULES]
+    return call.deps.points_rules
 
 
 def units_of(call: Call[Any]) -> dict[str, Unit]:
-    return {unit.id: unit for unit in call.app[CORPUS]}
+    return {unit.id: unit for unit in call.deps.corpus}
 
 
 def unit_ref(unit: Unit) -> dict[str, Any]:

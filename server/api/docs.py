@@ -11,7 +11,6 @@ from pydantic import BaseModel
 
 from server.api.guide import guide
 from server.api.spec import PREFIX, Auth, Call, Endpoint, Routes
-from server.typedefs import SETTINGS
 
 routes = Routes("文档")
 
@@ -240,6 +239,6 @@ async def docs_page(call: Call[Any]) -> web.Response:
         f"<p>机器可读的文档：<a href='{PREFIX}/openapi.json'>{PREFIX}/openapi.json</a>。"
         "🔒 表示需要 <code>Authorization: Bearer &lt;token&gt;</code>，令牌由 "
         f"<code>POST {PREFIX}/auth/login</code> 取得。</p>"
-        f"{guide(call.app[SETTINGS].api_session_ttl)}{content}</body></html>"
+        f"{guide(call.deps.settings.api_session_ttl)}{content}</body></html>"
     )
     return web.Response(text=page, content_type="text/html")

@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 from server.api.spec import Call, iso
 from server.errors import NotFound, PermissionDenied
 from server.services.people.access import Hidden, Scope, require_leader
-from server.typedefs import SETTINGS
 
 
 def leader_scope(call: Call[Any]) -> Scope:
@@ -35,7 +34,7 @@ def hidden_if_refused() -> Iterator[None]:
 
 
 def zone_of(call: Call[Any]) -> ZoneInfo:
-    return call.app[SETTINGS].zone
+    return call.deps.settings.zone
 
 
 def local_text(moment: datetime | None, zone: ZoneInfo) -> str | None:

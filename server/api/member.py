@@ -23,7 +23,6 @@ from server.models.study import (
 )
 from server.services.study.checkin import check_in
 from server.services.study.record import my_record
-from server.typedefs import CLOCK, SETTINGS
 
 routes = Routes("党员：我的与打卡")
 
@@ -38,7 +37,7 @@ MAX_TEMPLATES = 20
 @routes.get("/profile", summary="我的：身份、打卡、积分与星级、心得和今年的会议")
 async def profile(call: Call[Any]) -> dict[str, Any]:
     """积分只有本人能看到；`points.last_12_months` 决定星级（滚动 12 个月）。"""
-    clock, member = call.app[CLOCK], call.member
+    clock, member = call.deps.clock, call.member
     today = clock.today()
     year_start = datetime(today.year, 1, 1, tzinfo=clock.zone)
     r = await my_record(member, today, points_rules(call), year_start, clock.now())
@@ -66,7 +65,7 @@ async def profile(call: Call[Any]) -> dict[str, Any]:
 
 @routes.post("/checkin", summary="今日打卡（一天一次，重复调用返回同一天）")
 async def daily_check_in(call: Call[Any]) -> dict[str, Any]:
-    today = call.app[CLOCK].today()
+    today = call.deps.clock.today()
     result = await check_in(call.member, today, points_rules(call))
     return {
         "day": today.isoformat(),
@@ -107,7 +106,7 @@ async def _grants(call: Call[Any]) -> dict[str, Any]:
         "template_id"
     )
     return {
-        "meeting_template": call.app[SETTINGS].subscribe_template,
+        "meeting_template": call.deps.settings.subscribe_template,
         "grants": [{"template_id": g.template_id, "remaining": g.remaining} for g in rows],
     }
 

@@ -18,7 +18,6 @@ from server.services.delivery.messenger import tell_identities
 from server.services.people.access import Hidden, member_in_scope
 from server.services.people.member_changes import change_role, transfer
 from server.services.people.unbinding import unbind, unbound_text
-from server.typedefs import IDENTITIES, WECHAT_CLIENTS
 
 routes = Routes("支部管理：绑定、职务与组织关系")
 
@@ -50,8 +49,8 @@ async def unbind_member(call: Call[Any]) -> dict[str, Any]:
     """公众号与小程序的绑定一并解除；本人会收到客服消息（48 小时内互动过时），
     可以用新的绑定码重新绑定。已绑定的记录、积分等不受影响。"""
     target = await member_in_scope(leader_scope(call), call.number("id"))
-    removed = await unbind(target, call.member, call.body.reason, call.app[IDENTITIES])
-    clients = call.app[WECHAT_CLIENTS]
+    removed = await unbind(target, call.member, call.body.reason, call.deps.identities)
+    clients = call.deps.wechat_clients
     told = await tell_identities(removed, unbound_text(target), clients)
     return {**await _row(target), "unbound": len(removed), "told": told}
 
@@ -62,7 +61,7 @@ async def set_role(call: Call[Any]) -> dict[str, Any]:
     （不能任命系统管理员）；系统管理员不限。不能调整自己的职务。"""
     target = await member_in_scope(leader_scope(call), call.number("id"))
     body: RoleChange = call.body
-    await change_role(target, body.role, call.member, body.reason, call.app[IDENTITIES])
+    await change_role(target, body.role, call.member, body.reason, call.deps.identities)
     return await _row(target)
 
 
@@ -75,5 +74,5 @@ async def move(call: Call[Any]) -> dict[str, Any]:
     destination = await Organisation.get_or_none(id=body.organisation)
     if destination is None:
         raise Hidden()
-    await transfer(target, destination, call.member, body.reason, call.app[IDENTITIES])
+    await transfer(target, destination, call.member, body.reason, call.deps.identities)
     return await _row(target)

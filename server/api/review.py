@@ -12,7 +12,6 @@ from server.api.spec import Call, Input, PageQuery, Routes, iso, page_of
 from server.models.study import Submission, SubmissionStatus
 from server.services.study import review_notice, submissions
 from server.services.study.submissions import NearCopy
-from server.typedefs import CLOCK, CORPUS, POINTS_RULES, WECHAT_CLIENTS
 
 routes = Routes("支部管理：心得审核")
 
@@ -64,7 +63,7 @@ def submission_json(
 
 
 def _titles(call: Call[Any]) -> dict[str, str]:
-    return {u.id: u.title for u in call.app[CORPUS]}
+    return {u.id: u.title for u in call.deps.corpus}
 
 
 @routes.get("/review/submissions", summary="待审核（或已审核）的心得", query=ReviewQuery)
@@ -99,11 +98,11 @@ async def review_approve(call: Call[Any]) -> dict[str, Any]:
     """已审核过的返回 409。notified 为 false：本人不在 48 小时互动窗口内，
     会在「我的心得」中看到结果。"""
     found = await _submission(call)
-    clock = call.app[CLOCK]
-    clients = call.app[WECHAT_CLIENTS]
+    clock = call.deps.clock
+    clients = call.deps.wechat_clients
     with hidden_if_refused():
         done = await review_notice.approve(
-            call.member, found.id, clock.now(), clock.today(), call.app[POINTS_RULES], clients
+            call.member, found.id, clock.now(), clock.today(), call.deps.points_rules, clients
         )
     s, told = done.submission, done.notified
     s.member = found.member
@@ -122,10 +121,10 @@ class Return(Input):
 @routes.post("/review/submissions/{id}/return", summary="退回一篇心得（写明原因）", body=Return)
 async def review_return(call: Call[Any]) -> dict[str, Any]:
     found = await _submission(call)
-    clients = call.app[WECHAT_CLIENTS]
+    clients = call.deps.wechat_clients
     with hidden_if_refused():
         done = await review_notice.send_back(
-            call.member, found.id, call.body.reason, call.app[CLOCK].now(), clients
+            call.member, found.id, call.body.reason, call.deps.clock.now(), clients
         )
     s, told = done.submission, done.notified
     s.member = found.member

@@ -33,7 +33,6 @@ from server.services.people.access import (
     require_roster,
 )
 from server.services.people.scope import under
-from server.typedefs import CLOCK
 
 routes = Routes("支部管理：党员与台账")
 
@@ -105,7 +104,7 @@ async def branch_members(call: Call[Any]) -> dict[str, Any]:
 async def branch_member(call: Call[Any]) -> dict[str, Any]:
     """year：今年的心得（按状态）与会议出勤（已结束的会议）。打卡、自学和积分只有本人能看到。"""
     target = await member_in_scope(_roster_scope(call), call.number("id"))
-    clock = call.app[CLOCK]
+    clock = call.deps.clock
     today = clock.today()
     first, last = date(today.year, 1, 1), date(today.year, 12, 31)
     since, _ = day_span(first, last, clock.zone)
@@ -155,7 +154,7 @@ async def ledger_download(call: Call[Any]) -> web.Response:
     按年内次序编号，已取消的会议也列出；另附变更记录。A4 横向打印，表头每页重复。"""
     scope = leader_scope(call)
     org = await _ledger_branch(scope, call.query.branch)
-    clock = call.app[CLOCK]
+    clock = call.deps.clock
     year = call.query.year or clock.today().year
     ledger = await ledger_xlsx(org, year, zone_of(call), clock.now())
     return attachment(ledger.data, XLSX, ledger.filename, ledger.readable)

@@ -21,12 +21,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from tortoise.queryset import QuerySet
 
 from server.days import FIRST_DAY, LAST_DAY
+from server.deps import Deps
 from server.errors import NotFound, ValidationFailed
 from server.inputs import refuse_nul
 from server.models.people import Member
 from server.services.people.access import Scope
 from server.sessions import Session
-from server.typedefs import SETTINGS
+from server.typedefs import DEPS
 
 PREFIX = "/api/v1"
 M = TypeVar("M", bound=BaseModel)
@@ -75,9 +76,14 @@ class Call(Generic[M]):
         return self.session.member
 
     @property
+    def deps(self) -> Deps:
+        """What the services are called with: the same object chat's handlers are given."""
+        return self.app[DEPS]
+
+    @property
     def zone(self) -> tzinfo:
         """The deployment's time zone: every time the API gives is in it (+08:00)."""
-        return self.app[SETTINGS].zone
+        return self.deps.settings.zone
 
     def number(self, name: str = "id") -> int:
         """A path parameter that must be a positive id."""

@@ -15,7 +15,6 @@ from server.services.meetings.compliance_status import RED, branch_lights
 from server.services.people.access import branches_in, organisation_in_scope, require_dashboard
 from server.services.tallies import report_file
 from server.services.tallies.report import TallyReport, default_period, tally_report, validate
-from server.typedefs import CLOCK, SETTINGS
 
 routes = Routes("统计")
 
@@ -42,11 +41,11 @@ async def report_for(call: Call[Any], query: TallyQuery) -> TallyReport:
     require_dashboard(call.member)
     assert call.scope is not None
     org = await organisation_in_scope(call.scope, query.org)
-    clock = call.app[CLOCK]
+    clock = call.deps.clock
     today = clock.today()
     start, end = default_period(query.start, query.end, today)
     return await tally_report(
-        org, start, end, by=query.by, today=today, zone=call.app[SETTINGS].zone, now=clock.now()
+        org, start, end, by=query.by, today=today, zone=call.deps.settings.zone, now=clock.now()
     )
 
 
@@ -65,7 +64,7 @@ async def tallies(call: Call[Any]) -> dict[str, Any]:
 async def export(call: Call[Any]) -> web.Response:
     fmt = call.query.format
     body, name, readable = await report_file.export_file(
-        await report_for(call, call.query), fmt, call.app[CLOCK].today()
+        await report_for(call, call.query), fmt, call.deps.clock.today()
     )
     return attachment(body, XLSX if fmt == "xlsx" else CSV, name, readable)
 
@@ -100,7 +99,7 @@ async def compliance(call: Call[Any]) -> dict[str, Any]:
         branches = [b for b in branches if b.path == org.path or b.path.startswith(org.path + "/")]
         if org.kind is OrgKind.GROUP:
             raise ValidationFailed("请选择支部或更上级的组织", field="org")
-    clock, settings = call.app[CLOCK], call.app[SETTINGS]
+    clock, settings = call.deps.clock, call.deps.settings
     today = clock.today()
     start, end = default_period(query.start, query.end, today)
     validate(start, end, None)

@@ -20,7 +20,6 @@ from server.models.study import (
 )
 from server.services.people.access import Hidden
 from server.services.study import quiz, reading
-from server.typedefs import CLOCK, CORPUS, CORPUS_INDEX
 from study_content.corpus import LETTERS, Question, Unit
 from study_content.retrieval import MAX_QUESTION
 
@@ -32,7 +31,7 @@ routes = Routes("党员：学习与答题")
 
 async def _read(call: Call[Any], unit: Unit) -> dict[str, Any]:
     counted = await reading.record_reading(
-        call.member, unit, call.app[CLOCK].today(), points_rules(call)
+        call.member, unit, call.deps.clock.today(), points_rules(call)
     )
     return {
         "unit": {**unit_ref(unit), "tags": list(unit.tags), "text": unit.body},
@@ -43,7 +42,7 @@ async def _read(call: Call[Any], unit: Unit) -> dict[str, Any]:
 @routes.get("/study/today", summary="今日学习：今天的学习内容（记一次学习）")
 async def todays_unit(call: Call[Any]) -> dict[str, Any]:
     """与聊天中的「今日学习」同一篇；`text` 为 Markdown 全文；`counted` 表示这次新记了学习。"""
-    unit = await reading.todays_unit(call.member, call.app[CORPUS], call.app[CLOCK].today())
+    unit = await reading.todays_unit(call.member, call.deps.corpus, call.deps.clock.today())
     return await _read(call, unit)
 
 
@@ -72,7 +71,7 @@ async def search(call: Call[Any]) -> dict[str, Any]:
 
     `answer` 是问次数、数量、年份、比例等时的简短答案：摘自该段原文的一个分句，或该篇
     自带的答题解析；问定义、清单、能不能等时为 null，请直接看 `text`。"""
-    index = call.app[CORPUS_INDEX]
+    index = call.deps.corpus_index
     # Off the event loop: reading a question by meaning takes tens of milliseconds.
     found = await asyncio.to_thread(index.search, call.query.q, call.query.limit)
     return {
@@ -143,7 +142,7 @@ async def _own_attempt(call: Call[Any]) -> QuizAttempt:
 
 @routes.post("/quiz", summary="开始答题：五道题，薄弱主题优先（不含答案）")
 async def start_quiz(call: Call[Any]) -> dict[str, Any]:
-    attempt = await quiz.start_quiz(call.member, call.app[CORPUS], call.app[CLOCK].today())
+    attempt = await quiz.start_quiz(call.member, call.deps.corpus, call.deps.clock.today())
     return await _attempt_json(attempt, units_of(call), call.zone)
 
 
@@ -177,7 +176,7 @@ async def answer_question(call: Call[Any]) -> dict[str, Any]:
     _, question = _question(attempt, position, units)
     if choice not in LETTERS[: len(question.choices)]:
         raise ValidationFailed(f"这道题只有 A–{LETTERS[len(question.choices) - 1]}", field="choice")
-    clock = call.app[CLOCK]
+    clock = call.deps.clock
     result = await quiz.answer(
         attempt,
         position,

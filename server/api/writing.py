@@ -20,7 +20,6 @@ from server.models.study import (
 )
 from server.services.people.access import Hidden
 from server.services.study import submissions
-from server.typedefs import CLOCK, CORPUS, SETTINGS
 from study_content.corpus import Unit
 
 routes = Routes("党员：心得")
@@ -74,10 +73,10 @@ async def hand_in(call: Call[Any]) -> dict[str, Any]:
         found = await submissions.submit(
             call.member,
             call.body.text,
-            call.app[CLOCK].today(),
-            call.app[CORPUS],
+            call.deps.clock.today(),
+            call.deps.corpus,
             unit_id=unit_id,
-            copy_threshold=call.app[SETTINGS].copy_threshold,
+            copy_threshold=call.deps.settings.copy_threshold,
         )
     except submissions.TooShort as exc:
         raise ValidationFailed(

@@ -1,9 +1,11 @@
-"""What chat handlers may ask for by parameter name, as one typed object the app factory builds.
+"""What the transports are given, as one typed object the app factory builds (`DEPS`).
 
-A handler declares `clock: Clock` or `wake_outbox: WakeOutbox` and the dispatcher passes the
-value of that name; the message's own values (member, text, conversation, …) come from
-`ChatContext.injectables`.  `tests/test_chat_deps.py` checks every handler asks only for names
-one of the two gives, so a typo fails a test rather than a member's message.
+Chat and the API reach the same services with the same things.  The API reads them as
+`call.deps.clock`; a chat handler declares `clock: Clock` or `wake_outbox: WakeOutbox` and the
+dispatcher passes the value of that name, the message's own values (member, text,
+conversation, …) coming from `ChatContext.injectables`.  `tests/test_deps.py` checks every
+handler asks only for names one of the two gives, so a typo fails a test rather than a member's
+message.  (The API's own sessions, like the dashboard's, are its transport's, not here.)
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from study_content.retrieval import CorpusIndex
 
 
 @dataclass(frozen=True)
-class ChatDeps:
+class Deps:
     settings: Settings
     cache: Cache
     clock: Clock

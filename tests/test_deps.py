@@ -1,11 +1,11 @@
-"""Every chat handler asks only for what the dispatcher can give it: a `ChatDeps` field, a value
+"""Every chat handler asks only for what the dispatcher can give it: a `Deps` field, a value
 of the message (`ChatContext.injectables`), or a group its own pattern names.  A parameter
 named wrong fails here, not when a member sends the message."""
 
 from __future__ import annotations
 
 from handlers import build_router
-from server.chat_deps import ChatDeps
+from server.deps import Deps
 from server.dispatch.filters import Command, Pattern
 from server.dispatch.router import Handler
 
@@ -25,7 +25,7 @@ def _unknown(handler: Handler) -> set[str]:
             named |= {"args", "command"}
     if handler.takes_kwargs:
         return set()
-    return set(handler.params - ChatDeps.names() - MESSAGE - named - FILTERS_GIVE)
+    return set(handler.params - Deps.names() - MESSAGE - named - FILTERS_GIVE)
 
 
 def test_every_handler_asks_only_for_what_it_can_be_given() -> None:
