@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     # The REST API's bearer tokens and the dashboard's sign-in: how long a mini-program session
     # lasts, how long a one-time 后台 link stays usable, and how long a dashboard sign-in lasts.
     api_session_ttl: int = _env("DANGJIAN_API_SESSION_TTL", 7200, ge=60, le=30 * 86400)
+    # Each API answer checked against its declared model (server/api/replies.py); a mismatch is
+    # a 500 and a log line.  The test suite turns it on; it costs a validation per request.
+    api_check_replies: bool = _env("DANGJIAN_API_CHECK_REPLIES", False)
     admin_link_ttl: int = _env("DANGJIAN_ADMIN_LINK_TTL", 600, ge=30, le=86400)
     admin_session_ttl: int = _env("DANGJIAN_ADMIN_SESSION_TTL", 8 * 3600, ge=300, le=7 * 86400)
     # Where members' browsers reach this server (links sent in chat); unset: http://HOST:PORT.

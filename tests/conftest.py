@@ -106,6 +106,8 @@ def make_settings(
             "wechat_encrypt_mode": "plain",
             "data_dir": tmp_path,
             "metrics_token": METRICS_TOKEN,
+            # Every API answer a test sees is checked against its documented model.
+            "api_check_replies": True,
         }
         values.update(overrides)
         return Settings(_env_file=None, **values)

@@ -139,3 +139,41 @@ async def test_a_limit_says_when_to_try_again(client: TestClient) -> None:
     changing = [op for ops in doc["paths"].values() for m, op in ops.items() if m != "get"]
     assert changing and all("409" in op["responses"] for op in changing)
     assert all("429" in op["responses"] for op in changing)
+
+
+def test_every_json_endpoint_documents_what_it_answers() -> None:
+    undocumented = [
+        (e.method, e.path)
+        for e in endpoints()
+        if e.produces == "application/json" and e.response is None and e.path != "/openapi.json"
+    ]
+    assert undocumented == []
+
+
+async def test_an_answer_is_documented_by_its_model_in_the_document(client: TestClient) -> None:
+    doc = await (await client.get(f"{PREFIX}/openapi.json")).json()
+    answer = doc["paths"][f"{PREFIX}/meetings/{{id}}/roster"]["get"]["responses"]["200"]["content"]
+    schema = doc["components"]["schemas"][
+        answer["application/json"]["schema"]["$ref"].split("/")[-1]
+    ]
+    assert {"meeting", "people", "counts", "quorum"} <= set(schema["properties"])
+    listed = doc["paths"][f"{PREFIX}/members"]["get"]["responses"]["200"]["content"]
+    assert listed["application/json"]["schema"]["$ref"].endswith("/MemberRowPage")  # no brackets
+
+
+async def test_an_answer_off_its_model_is_a_server_error_while_answers_are_checked(
+    client: TestClient, fake_wechat: tuple[FakeWeChat, str], monkeypatch: Any
+) -> None:
+    """The suite runs with DANGJIAN_API_CHECK_REPLIES on: every answer any test sees is held to
+    its model, so the document cannot drift from what the server sends."""
+    from pydantic import BaseModel
+
+    class Narrower(BaseModel):
+        model_config = {"extra": "forbid"}
+        token: str
+
+    login_endpoint = next(e for e in endpoints() if e.path == "/auth/login")
+    monkeypatch.setattr(login_endpoint, "response", Narrower)
+    fake_wechat[0].add_code("code-drift", "o-drift")
+    resp = await client.post(f"{PREFIX}/auth/login", json={"code": "code-drift"})
+    assert resp.status == 500

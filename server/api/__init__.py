@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import web
+from pydantic import ValidationError
 
 from server.api import (
     attending,
@@ -85,6 +86,14 @@ def _wrap(endpoint: Endpoint) -> Any:
         result = await endpoint.handler(call)
         if isinstance(result, web.StreamResponse):
             return result
+        if endpoint.response is not None and call.deps.settings.api_check_replies:
+            try:
+                endpoint.response.model_validate(result)
+            except ValidationError as exc:
+                # The document promised another shape: a defect of ours, not the caller's.
+                raise RuntimeError(
+                    f"{endpoint.method} {endpoint.path} answered off its model: {exc}"
+                ) from None
         return web.json_response(result, dumps=readable_json)
 
     handle.__name__ = endpoint.handler.__name__

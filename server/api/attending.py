@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import Field
 
+from server.api import replies
 from server.api.corpus_refs import points_rules
 from server.api.spec import Call, Input, Routes, iso
 from server.errors import NotFound
@@ -110,7 +111,10 @@ class MeetingsQuery(Input):
 
 
 @routes.get(
-    "/meetings", summary="近期会议（我应参加或列席的；书记看本支部的）", query=MeetingsQuery
+    "/meetings",
+    response=replies.Whole[replies.MyMeeting],
+    summary="近期会议（我应参加或列席的；书记看本支部的）",
+    query=MeetingsQuery,
 )
 async def upcoming_meetings(call: Call[Any]) -> dict[str, Any]:
     now = call.deps.clock.now()
@@ -120,7 +124,7 @@ async def upcoming_meetings(call: Call[Any]) -> dict[str, Any]:
     return {"items": [_meeting_json(m, mine.get(m.id), now, call.zone) for m in found]}
 
 
-@routes.get("/meetings/{id}", summary="会议详情与我的出勤")
+@routes.get("/meetings/{id}", response=replies.MyMeeting, summary="会议详情与我的出勤")
 async def show_meeting(call: Call[Any]) -> dict[str, Any]:
     return await _one_meeting(call, await _visible_meeting(call))
 
@@ -129,7 +133,9 @@ class SignIn(Input):
     code: str = Field(pattern=r"^[0-9]{6}$", description="现场的六位签到码")
 
 
-@routes.post("/meetings/{id}/signin", summary="用现场的签到码签到", body=SignIn)
+@routes.post(
+    "/meetings/{id}/signin", response=replies.SignedIn, summary="用现场的签到码签到", body=SignIn
+)
 async def sign_in(call: Call[Any]) -> dict[str, Any]:
     """会议开始前 30 分钟至结束可签到；签到码错误次数过多会暂时锁定（与聊天中的签到共用）。"""
     meeting = await _visible_meeting(call)
@@ -152,7 +158,12 @@ class Leave(Input):
     reason: str = Field(max_length=10 * attendance.REASON_MAX, description="请假原因，最多 200 字")
 
 
-@routes.post("/meetings/{id}/leave", summary="会议开始前请假（提交申请，待书记批准）", body=Leave)
+@routes.post(
+    "/meetings/{id}/leave",
+    response=replies.LeaveAsked,
+    summary="会议开始前请假（提交申请，待书记批准）",
+    body=Leave,
+)
 async def ask_leave(call: Call[Any]) -> dict[str, Any]:
     """请假是申请：提交后状态为 requested（待批），支部书记（及会议主持人）会立即收到通知，
     在聊天中回复「准假」或「不准假」，或在接口中审批。`told` 列出已收到通知的人；
@@ -170,7 +181,7 @@ async def ask_leave(call: Call[Any]) -> dict[str, Any]:
     return {**await _one_meeting(call, asked.meeting), "told": told}
 
 
-@routes.delete("/meetings/{id}/leave", summary="撤销请假（会议开始前）")
+@routes.delete("/meetings/{id}/leave", response=replies.MyMeeting, summary="撤销请假（会议开始前）")
 async def withdraw_leave(call: Call[Any]) -> dict[str, Any]:
     """待批或已批准的请假都可在会议开始前撤销，撤销后恢复为应到。"""
     meeting = await _visible_meeting(call)

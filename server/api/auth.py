@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from server.api import replies
 from server.api.spec import Auth, Call, Input, Routes
 from server.channels import Channel
 from server.errors import Conflict, Unauthorized, ValidationFailed, WeChatAPIError
@@ -79,7 +80,11 @@ def member_json(member: Member) -> dict[str, Any]:
 
 
 @routes.post(
-    "/auth/login", summary="用 wx.login 的 code 登录，换取访问令牌", auth=Auth.PUBLIC, body=Login
+    "/auth/login",
+    response=replies.LoggedIn,
+    summary="用 wx.login 的 code 登录，换取访问令牌",
+    auth=Auth.PUBLIC,
+    body=Login,
 )
 async def login(call: Call[Any]) -> dict[str, Any]:
     """code2session 在服务器完成；session_key 不离开服务器。未绑定时 member 为 null。"""
@@ -115,7 +120,9 @@ async def login(call: Call[Any]) -> dict[str, Any]:
     }
 
 
-@routes.get("/auth/me", summary="当前登录的用户与绑定状态", auth=Auth.SESSION)
+@routes.get(
+    "/auth/me", response=replies.Session, summary="当前登录的用户与绑定状态", auth=Auth.SESSION
+)
 async def me(call: Call[Any]) -> dict[str, Any]:
     assert call.session is not None
     member = call.session.member
@@ -141,6 +148,7 @@ async def _verified_phone(call: Call[Any], phone_code: str) -> str:
 
 @routes.post(
     "/auth/bind",
+    response=replies.Bound,
     summary="绑定党员身份（绑定码、手机号快捷验证，或组织允许时的姓名 + 手机号后四位）",
     auth=Auth.SESSION,
     body=Bind,
@@ -177,7 +185,7 @@ async def bind(call: Call[Any]) -> dict[str, Any]:
     }
 
 
-@routes.post("/auth/logout", summary="注销当前令牌", auth=Auth.SESSION)
+@routes.post("/auth/logout", response=replies.Ok, summary="注销当前令牌", auth=Auth.SESSION)
 async def logout(call: Call[Any]) -> dict[str, Any]:
     assert call.session is not None
     await call.app[API_SESSIONS].revoke(call.session.token_hash)

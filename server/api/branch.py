@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field
 
+from server.api import replies
 from server.api.leaders import hidden_if_refused, leader_scope, local_text, zone_of
 from server.api.spec import Call, Day, Id, Input, PageQuery, Routes, page_of
 from server.clock import day_span
@@ -111,7 +112,12 @@ class NewMeeting(Input):
     )
 
 
-@routes.post("/meetings", summary="安排会议（与聊天中的「安排」规则相同）", body=NewMeeting)
+@routes.post(
+    "/meetings",
+    response=replies.Meeting,
+    summary="安排会议（与聊天中的「安排」规则相同）",
+    body=NewMeeting,
+)
 async def schedule_meeting(call: Call[Any]) -> dict[str, Any]:
     """检查类型、不在过去、不冲突：同一时间同一批人或同一地点已有会议即为冲突（409，field 为
     starts_at；只是地点冲突时为 place），错误信息写明冲突的会议编号、类型、时间和共同的人或地点；
@@ -165,7 +171,12 @@ class Reschedule(Input):
     reason: str | None = Field(None, max_length=200, description="改期原因（记入变更记录）")
 
 
-@routes.patch("/meetings/{id}", summary="会议改期（可同时改时长、地点）", body=Reschedule)
+@routes.patch(
+    "/meetings/{id}",
+    response=replies.Meeting,
+    summary="会议改期（可同时改时长、地点）",
+    body=Reschedule,
+)
 async def reschedule_meeting(call: Call[Any]) -> dict[str, Any]:
     """签到开放（开始前 30 分钟）后不能改期；已告知的党员会收到改期通知，提醒按新时间重新安排。"""
     meeting = await _meeting(call)
@@ -195,7 +206,7 @@ class Cancel(Input):
     reason: str = Field(min_length=1, max_length=200, description="取消原因")
 
 
-@routes.post("/meetings/{id}/cancel", summary="取消会议", body=Cancel)
+@routes.post("/meetings/{id}/cancel", response=replies.Meeting, summary="取消会议", body=Cancel)
 async def cancel_meeting(call: Call[Any]) -> dict[str, Any]:
     """已告知的党员会收到取消通知；已经结束或已取消的会议返回 409。"""
     meeting = await _meeting(call)
@@ -210,7 +221,11 @@ async def cancel_meeting(call: Call[Any]) -> dict[str, Any]:
     return await _fresh(call, meeting.id)
 
 
-@routes.get("/meetings/{id}/roster", summary="会议名单：出勤、请假原因、签到时间、通知未达")
+@routes.get(
+    "/meetings/{id}/roster",
+    response=replies.Roster,
+    summary="会议名单：出勤、请假原因、签到时间、通知未达",
+)
 async def meeting_roster(call: Call[Any]) -> dict[str, Any]:
     """请假申请未审批前为 requested（待批）。会议结束后，未签到也未获准请假的（包括仍待批的）
     记为缺席（与聊天中查看会议相同）。quorum 仅对支部党员大会有意义（到会超过应到人数一半），
@@ -259,7 +274,12 @@ class Correction(Input):
     reason: str = Field(min_length=1, max_length=CORRECTION_REASON_MAX, description="补录原因")
 
 
-@routes.post("/meetings/{id}/attendance", summary="补录出勤（须写原因，留有记录）", body=Correction)
+@routes.post(
+    "/meetings/{id}/attendance",
+    response=replies.Corrected,
+    summary="补录出勤（须写原因，留有记录）",
+    body=Correction,
+)
 async def correct_attendance(call: Call[Any]) -> dict[str, Any]:
     meeting = await _meeting(call)
     with hidden_if_refused():
@@ -289,6 +309,7 @@ class LeaveDecisionBody(Input):
 
 @routes.post(
     "/meetings/{id}/leave-decisions",
+    response=replies.LeaveDecided,
     summary="审批请假（准假或不准假），并告知本人",
     body=LeaveDecisionBody,
 )
@@ -318,7 +339,11 @@ async def decide_leave(call: Call[Any]) -> dict[str, Any]:
     }
 
 
-@routes.get("/branch/leave-requests", summary="待批的请假申请（会议结束前），先开的会在前")
+@routes.get(
+    "/branch/leave-requests",
+    response=replies.Whole[replies.LeaveRequest],
+    summary="待批的请假申请（会议结束前），先开的会在前",
+)
 async def leave_requests(call: Call[Any]) -> dict[str, Any]:
     leader_scope(call)
     zone = zone_of(call)
@@ -344,7 +369,12 @@ class Minutes(Input):
     text: str = Field(min_length=1, max_length=attendance.MINUTES_MAX, description="纪要及决议")
 
 
-@routes.put("/meetings/{id}/minutes", summary="记录会议纪要（覆盖之前的纪要）", body=Minutes)
+@routes.put(
+    "/meetings/{id}/minutes",
+    response=replies.WithMinutes,
+    summary="记录会议纪要（覆盖之前的纪要）",
+    body=Minutes,
+)
 async def write_minutes(call: Call[Any]) -> dict[str, Any]:
     meeting = await _meeting(call)
     with hidden_if_refused():
@@ -352,7 +382,9 @@ async def write_minutes(call: Call[Any]) -> dict[str, Any]:
     return {**await _fresh(call, saved.id), "minutes": saved.minutes}
 
 
-@routes.get("/meetings/{id}/signin-code", summary="当前的签到码及更换时间")
+@routes.get(
+    "/meetings/{id}/signin-code", response=replies.SigninCode, summary="当前的签到码及更换时间"
+)
 async def meeting_signin_code(call: Call[Any]) -> dict[str, Any]:
     """会议开始前 30 分钟至结束期间可取（否则 409）；签到码每隔几分钟更换一次。"""
     meeting = await _meeting(call)
@@ -375,7 +407,10 @@ class MeetingsQuery(PageQuery):
 
 
 @routes.get(
-    "/branch/meetings", summary="本支部（管辖范围内）的会议，最新的在前", query=MeetingsQuery
+    "/branch/meetings",
+    response=replies.Page[replies.Meeting],
+    summary="本支部（管辖范围内）的会议，最新的在前",
+    query=MeetingsQuery,
 )
 async def branch_meetings(call: Call[Any]) -> dict[str, Any]:
     scope = leader_scope(call)

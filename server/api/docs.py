@@ -49,9 +49,11 @@ ERROR_CODES = {
 
 def _schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
     schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-    for name, sub in schema.pop("$defs", {}).items():
+    for name, sub in [*schema.pop("$defs", {}).items(), (model.__name__, schema)]:
+        # Two models of one name (a request's and an answer's) would silently share one entry.
+        if components.get(name, sub) != sub:
+            raise ValueError(f"two different models are both called {name}")
         components[name] = sub
-    components[model.__name__] = schema
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
@@ -85,9 +87,18 @@ def _parameters(endpoint: Endpoint, components: dict[str, Any]) -> list[dict[str
     return params
 
 
+def _answer(endpoint: Endpoint, components: dict[str, Any]) -> dict[str, Any]:
+    if endpoint.response is None:  # a file, a page, or this document itself
+        return {}
+    return {"schema": _schema(endpoint.response, components)}
+
+
 def _operation(endpoint: Endpoint, components: dict[str, Any]) -> dict[str, Any]:
     responses: dict[str, Any] = {
-        "200": {"description": "成功", "content": {endpoint.produces: {}}},
+        "200": {
+            "description": "成功",
+            "content": {endpoint.produces: _answer(endpoint, components)},
+        },
         "400": {"$ref": "#/components/responses/Error400"},
     }
     if endpoint.auth is not Auth.PUBLIC:

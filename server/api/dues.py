@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import Field
 
+from server.api import replies
 from server.api.spec import Auth, Call, Input, Routes
 from server.services.people import dues
 from server.services.people.dues import Category
@@ -40,7 +41,11 @@ def _money(amount: Decimal | None) -> str | None:
 
 
 @routes.post(
-    "/dues", summary="按规定计算每月应交党费（收入不保存）", body=DuesInput, auth=Auth.SESSION
+    "/dues",
+    response=replies.Dues,
+    summary="按规定计算每月应交党费（收入不保存）",
+    body=DuesInput,
+    auth=Auth.SESSION,
 )
 async def calculate(call: Call[Any]) -> dict[str, Any]:
     """金额为字符串（元，两位小数）；农民党员为区间（`amount` 为 null，看 `min`、`max`）。

@@ -13,6 +13,7 @@ from pydantic import Field
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from server.api import replies
 from server.api.auth import member_json
 from server.api.corpus_refs import points_rules
 from server.api.spec import Call, Input, Routes
@@ -34,7 +35,9 @@ MAX_TEMPLATES = 20
 # --- 我的 and 打卡 ------------------------------------------------------------------------
 
 
-@routes.get("/profile", summary="我的：身份、打卡、积分与星级、心得和今年的会议")
+@routes.get(
+    "/profile", response=replies.Profile, summary="我的：身份、打卡、积分与星级、心得和今年的会议"
+)
 async def profile(call: Call[Any]) -> dict[str, Any]:
     """积分只有本人能看到；`points.last_12_months` 决定星级（滚动 12 个月）。"""
     clock, member = call.deps.clock, call.member
@@ -63,7 +66,9 @@ async def profile(call: Call[Any]) -> dict[str, Any]:
     }
 
 
-@routes.post("/checkin", summary="今日打卡（一天一次，重复调用返回同一天）")
+@routes.post(
+    "/checkin", response=replies.CheckedIn, summary="今日打卡（一天一次，重复调用返回同一天）"
+)
 async def daily_check_in(call: Call[Any]) -> dict[str, Any]:
     today = call.deps.clock.today()
     result = await check_in(call.member, today, points_rules(call))
@@ -111,7 +116,12 @@ async def _grants(call: Call[Any]) -> dict[str, Any]:
     }
 
 
-@routes.post("/subscriptions", summary="记下订阅消息授权（每次接受可收一条）", body=Subscriptions)
+@routes.post(
+    "/subscriptions",
+    response=replies.Subscribed,
+    summary="记下订阅消息授权（每次接受可收一条）",
+    body=Subscriptions,
+)
 async def subscribe(call: Call[Any]) -> dict[str, Any]:
     """直接提交 wx.requestSubscribeMessage 的结果对象（其中的 errMsg 会被忽略）。
     每个 accept 的模板增加一次可发送的次数；其余结果只在 `ignored` 中报告。"""
@@ -136,6 +146,6 @@ async def subscribe(call: Call[Any]) -> dict[str, Any]:
     }
 
 
-@routes.get("/subscriptions", summary="我的订阅消息授权（剩余可收条数）")
+@routes.get("/subscriptions", response=replies.Grants, summary="我的订阅消息授权（剩余可收条数）")
 async def my_subscriptions(call: Call[Any]) -> dict[str, Any]:
     return await _grants(call)

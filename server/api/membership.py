@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import Field
 
+from server.api import replies
 from server.api.leaders import leader_scope
 from server.api.roster import member_row
 from server.api.spec import Call, Id, Input, Routes
@@ -44,7 +45,12 @@ async def _row(member: Member) -> dict[str, Any]:
     }
 
 
-@routes.post("/members/{id}/unbind", summary="解除党员的微信绑定（须写明原因）", body=Unbind)
+@routes.post(
+    "/members/{id}/unbind",
+    response=replies.Unbound,
+    summary="解除党员的微信绑定（须写明原因）",
+    body=Unbind,
+)
 async def unbind_member(call: Call[Any]) -> dict[str, Any]:
     """公众号与小程序的绑定一并解除；本人会收到客服消息（48 小时内互动过时），
     可以用新的绑定码重新绑定。已绑定的记录、积分等不受影响。"""
@@ -55,7 +61,9 @@ async def unbind_member(call: Call[Any]) -> dict[str, Any]:
     return {**await _row(target), "unbound": len(removed), "told": told}
 
 
-@routes.post("/members/{id}/role", summary="调整党员的职务", body=RoleChange)
+@routes.post(
+    "/members/{id}/role", response=replies.MemberRow, summary="调整党员的职务", body=RoleChange
+)
 async def set_role(call: Call[Any]) -> dict[str, Any]:
     """支部书记、副书记只能在本支部内任命不高于自己的职务；党工委工作人员在本组织内
     （不能任命系统管理员）；系统管理员不限。不能调整自己的职务。"""
@@ -65,7 +73,12 @@ async def set_role(call: Call[Any]) -> dict[str, Any]:
     return await _row(target)
 
 
-@routes.post("/members/{id}/transfer", summary="党员调到另一个党支部或党小组", body=Transfer)
+@routes.post(
+    "/members/{id}/transfer",
+    response=replies.MemberRow,
+    summary="党员调到另一个党支部或党小组",
+    body=Transfer,
+)
 async def move(call: Call[Any]) -> dict[str, Any]:
     """调出与调入的组织都须在管辖范围内。此前的打卡、出勤等仍计入原组织，此后的计入新组织；
     原支部的职务（书记、支委、党小组长等）不随调动保留。"""

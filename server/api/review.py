@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
+from server.api import replies
 from server.api.leaders import hidden_if_refused, leader_scope
 from server.api.spec import Call, Input, PageQuery, Routes, iso, page_of
 from server.models.study import Submission, SubmissionStatus
@@ -66,7 +67,12 @@ def _titles(call: Call[Any]) -> dict[str, str]:
     return {u.id: u.title for u in call.deps.corpus}
 
 
-@routes.get("/review/submissions", summary="待审核（或已审核）的心得", query=ReviewQuery)
+@routes.get(
+    "/review/submissions",
+    response=replies.Page[replies.ForReview],
+    summary="待审核（或已审核）的心得",
+    query=ReviewQuery,
+)
 async def review_list(call: Call[Any]) -> dict[str, Any]:
     """管辖范围内其他党员的心得；待审核的先交的在前，其余最新的在前。near_copy 标出雷同。"""
     scope = leader_scope(call)
@@ -85,7 +91,7 @@ async def _submission(call: Call[Any]) -> Submission:
         return await submissions.find_for_review(call.member, call.number("id"))
 
 
-@routes.get("/review/submissions/{id}", summary="一篇心得的全文")
+@routes.get("/review/submissions/{id}", response=replies.ForReview, summary="一篇心得的全文")
 async def review_show(call: Call[Any]) -> dict[str, Any]:
     found = await _submission(call)
     flags = await submissions.near_copies(call.member, [found])
@@ -93,7 +99,11 @@ async def review_show(call: Call[Any]) -> dict[str, Any]:
     return item
 
 
-@routes.post("/review/submissions/{id}/approve", summary="通过一篇心得（本人收到通知）")
+@routes.post(
+    "/review/submissions/{id}/approve",
+    response=replies.Reviewed,
+    summary="通过一篇心得（本人收到通知）",
+)
 async def review_approve(call: Call[Any]) -> dict[str, Any]:
     """已审核过的返回 409。notified 为 false：本人不在 48 小时互动窗口内，
     会在「我的心得」中看到结果。"""
@@ -118,7 +128,12 @@ class Return(Input):
     )
 
 
-@routes.post("/review/submissions/{id}/return", summary="退回一篇心得（写明原因）", body=Return)
+@routes.post(
+    "/review/submissions/{id}/return",
+    response=replies.Reviewed,
+    summary="退回一篇心得（写明原因）",
+    body=Return,
+)
 async def review_return(call: Call[Any]) -> dict[str, Any]:
     found = await _submission(call)
     clients = call.deps.wechat_clients

@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import Field
 
+from server.api import replies
 from server.api.leaders import leader_scope, zone_of
 from server.api.spec import Call, Id, Input, PageQuery, Routes, page_of
 from server.clock import day_span
@@ -73,7 +74,12 @@ def _roster_scope(call: Call[Any]) -> Scope:
     return call.scope
 
 
-@routes.get("/members", summary="管辖范围内的党员名册", query=MembersQuery)
+@routes.get(
+    "/members",
+    response=replies.Page[replies.MemberRow],
+    summary="管辖范围内的党员名册",
+    query=MembersQuery,
+)
 async def branch_members(call: Call[Any]) -> dict[str, Any]:
     """手机号打码显示；bound 表示是否已绑定微信。党小组长看本小组，支委委员看本支部。"""
     scope = _roster_scope(call)
@@ -100,7 +106,9 @@ async def branch_members(call: Call[Any]) -> dict[str, Any]:
     return page
 
 
-@routes.get("/members/{id}", summary="一位党员的资料与今年的参与情况")
+@routes.get(
+    "/members/{id}", response=replies.MemberDetail, summary="一位党员的资料与今年的参与情况"
+)
 async def branch_member(call: Call[Any]) -> dict[str, Any]:
     """year：今年的心得（按状态）与会议出勤（已结束的会议）。打卡、自学和积分只有本人能看到。"""
     target = await member_in_scope(_roster_scope(call), call.number("id"))

@@ -108,6 +108,7 @@ class Endpoint:
     query: type[BaseModel] | None = None
     description: str = ""
     produces: str = "application/json"
+    response: type[BaseModel] | None = None  # what a 200 answers (server/api/replies.py)
     # Path parameters that are names, not ids (every other one is a positive integer).
     text_params: tuple[str, ...] = field(default=())
 

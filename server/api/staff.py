@@ -7,6 +7,7 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import Field
 
+from server.api import replies
 from server.api.spec import Call, Day, Id, Input, PageQuery, Routes
 from server.downloads import CSV, XLSX, attachment
 from server.errors import ValidationFailed
@@ -49,7 +50,12 @@ async def report_for(call: Call[Any], query: TallyQuery) -> TallyReport:
     )
 
 
-@routes.get("/tallies", summary="参与统计：学习人次、交流体会人次、会议与出勤", query=TallyQuery)
+@routes.get(
+    "/tallies",
+    response=replies.Tallies,
+    summary="参与统计：学习人次、交流体会人次、会议与出勤",
+    query=TallyQuery,
+)
 async def tallies(call: Call[Any]) -> dict[str, Any]:
     """支部书记看本支部，总支书记看所辖支部，党工委工作人员看全街道（或所分管的范围）。"""
     return (await report_for(call, call.query)).as_dict()
@@ -82,7 +88,12 @@ class ComplianceQuery(PageQuery):
     )
 
 
-@routes.get("/compliance", summary="各支部三会一课落实情况（按月、按季度）", query=ComplianceQuery)
+@routes.get(
+    "/compliance",
+    response=replies.Compliance,
+    summary="各支部三会一课落实情况（按月、按季度）",
+    query=ComplianceQuery,
+)
 async def compliance(call: Call[Any]) -> dict[str, Any]:
     """每月支委会、每月党小组会（每个党小组）、每季度支部党员大会和党课，按所选期间逐期给出。
 

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from server.api import replies
 from server.api.corpus_refs import UNIT_ID, points_rules, unit_ref, units_of
 from server.api.spec import Call, Input, Routes, iso, not_found
 from server.errors import Conflict, ValidationFailed
@@ -39,7 +40,9 @@ async def _read(call: Call[Any], unit: Unit) -> dict[str, Any]:
     }
 
 
-@routes.get("/study/today", summary="今日学习：今天的学习内容（记一次学习）")
+@routes.get(
+    "/study/today", response=replies.Reading, summary="今日学习：今天的学习内容（记一次学习）"
+)
 async def todays_unit(call: Call[Any]) -> dict[str, Any]:
     """与聊天中的「今日学习」同一篇；`text` 为 Markdown 全文；`counted` 表示这次新记了学习。"""
     unit = await reading.todays_unit(call.member, call.deps.corpus, call.deps.clock.today())
@@ -47,7 +50,10 @@ async def todays_unit(call: Call[Any]) -> dict[str, Any]:
 
 
 @routes.get(
-    "/study/units/{unit_id}", summary="阅读一篇学习内容（记一次学习）", text_params=("unit_id",)
+    "/study/units/{unit_id}",
+    response=replies.Reading,
+    summary="阅读一篇学习内容（记一次学习）",
+    text_params=("unit_id",),
 )
 async def read_unit(call: Call[Any]) -> dict[str, Any]:
     """学习内容是公开资料：编号格式不对回答 400，不存在回答 404。"""
@@ -65,7 +71,12 @@ class SearchQuery(Input):
     limit: int = Field(3, ge=1, le=10, description="最多返回几段，1–10")
 
 
-@routes.get("/study/search", summary="从学习资料中找答案（摘录原文并注明出处）", query=SearchQuery)
+@routes.get(
+    "/study/search",
+    response=replies.SearchResult,
+    summary="从学习资料中找答案（摘录原文并注明出处）",
+    query=SearchQuery,
+)
 async def search(call: Call[Any]) -> dict[str, Any]:
     """只摘录原文，从不编写答案；没有足够相关的内容时 `items` 为空，并给出可以问的主题。
 
@@ -140,13 +151,13 @@ async def _own_attempt(call: Call[Any]) -> QuizAttempt:
     return attempt
 
 
-@routes.post("/quiz", summary="开始答题：五道题，薄弱主题优先（不含答案）")
+@routes.post("/quiz", response=replies.Quiz, summary="开始答题：五道题，薄弱主题优先（不含答案）")
 async def start_quiz(call: Call[Any]) -> dict[str, Any]:
     attempt = await quiz.start_quiz(call.member, call.deps.corpus, call.deps.clock.today())
     return await _attempt_json(attempt, units_of(call), call.zone)
 
 
-@routes.get("/quiz/{id}", summary="我的一次答题：进度与得分")
+@routes.get("/quiz/{id}", response=replies.Quiz, summary="我的一次答题：进度与得分")
 async def show_quiz(call: Call[Any]) -> dict[str, Any]:
     return await _attempt_json(await _own_attempt(call), units_of(call), call.zone)
 
@@ -158,7 +169,9 @@ class Answer(Input):
     choice: Literal["A", "B", "C", "D"] = Field(description="所选答案 A–D")
 
 
-@routes.post("/quiz/{id}/answers", summary="回答一道题（按顺序作答）", body=Answer)
+@routes.post(
+    "/quiz/{id}/answers", response=replies.Answered, summary="回答一道题（按顺序作答）", body=Answer
+)
 async def answer_question(call: Call[Any]) -> dict[str, Any]:
     """按顺序作答，每题一次；答完最后一题时计分并发放积分（`points`）。"""
     attempt = await _own_attempt(call)

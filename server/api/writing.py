@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import Field
 
+from server.api import replies
 from server.api.corpus_refs import UNIT_ID, unit_ref, units_of
 from server.api.spec import Call, Input, PageQuery, Routes, iso, page_of
 from server.errors import ValidationFailed
@@ -60,7 +61,9 @@ def _submission_json(
     }
 
 
-@routes.post("/submissions", summary="提交心得体会", body=NewSubmission)
+@routes.post(
+    "/submissions", response=replies.MySubmission, summary="提交心得体会", body=NewSubmission
+)
 async def hand_in(call: Call[Any]) -> dict[str, Any]:
     """太短或太长回答 400（field 为 text）；同一篇重复提交回答 409。
 
@@ -95,7 +98,12 @@ class SubmissionsQuery(PageQuery):
     status: SubmissionStatus | None = Field(None, description="pending / approved / returned")
 
 
-@routes.get("/submissions", summary="我的心得（最新的在前）", query=SubmissionsQuery)
+@routes.get(
+    "/submissions",
+    response=replies.Page[replies.MySubmission],
+    summary="我的心得（最新的在前）",
+    query=SubmissionsQuery,
+)
 async def my_submissions(call: Call[Any]) -> dict[str, Any]:
     query = Submission.filter(member_id=call.member.id)
     if call.query.status is not None:
@@ -106,7 +114,9 @@ async def my_submissions(call: Call[Any]) -> dict[str, Any]:
     )
 
 
-@routes.get("/submissions/{id}", summary="我的一篇心得：全文与审核结果")
+@routes.get(
+    "/submissions/{id}", response=replies.MySubmission, summary="我的一篇心得：全文与审核结果"
+)
 async def my_submission(call: Call[Any]) -> dict[str, Any]:
     found = await Submission.get_or_none(id=call.number("id"), member_id=call.member.id)
     if found is None:
