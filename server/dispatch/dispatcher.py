@@ -18,9 +18,8 @@ from server.dispatch.router import Router
 from server.dispatch.state import Conversation
 from server.errors import DangjianError, ValidationFailed
 from server.inputs import NUL
-from server.models.people import MemberStatus
 from server.services.people.identities import IdentityDirectory
-from server.services.people.union_link import follower_unionid, link_by_unionid
+from server.services.people.union_link import follower_unionid, identify
 from server.wechat.messages import InboundMessage
 from server.wechat.replies import MAX_TEXT_BYTES, fit
 
@@ -110,19 +109,15 @@ class Dispatcher:
         extra: dict[str, Any] | None,
         conversation_raw: str | Literal[False] | None,
     ) -> ChatContext:
-        identity = await self.identities.find(appid, message.from_user)
-        unionid = message.raw.get("UnionId")
-        if identity is None and not unionid:
-            unionid = await self._follower_unionid(appid, message)
-        if identity is None and isinstance(unionid, str) and unionid:
-            # Bound in the other app by the same WeChat user: bound here too.
-            if await link_by_unionid(
-                appid, message.from_user, unionid, message.channel, self.identities
-            ):
-                identity = await self.identities.find(appid, message.from_user)
-        member = identity.member if identity is not None else None
-        if member is not None and member.status != MemberStatus.ACTIVE:
-            member = None  # transferred out: no longer served as a member of this street
+        given = message.raw.get("UnionId")
+        identity, member = await identify(
+            appid,
+            message.from_user,
+            message.channel,
+            given if isinstance(given, str) else None,
+            self.identities,
+            ask_unionid=lambda: self._follower_unionid(appid, message),
+        )
         conversation = await Conversation.load(
             self.cache, appid, message.from_user, self.conversation_ttl, conversation_raw
         )

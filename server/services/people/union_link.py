@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from tortoise.exceptions import IntegrityError
@@ -101,3 +102,31 @@ async def link_by_unionid(
         extra={"member_id": member.id, "openid": mask_openid(openid)},
     )
     return member
+
+
+async def identify(
+    appid: str,
+    openid: str,
+    channel: Channel,
+    unionid: str | None,
+    identities: IdentityDirectory,
+    ask_unionid: Callable[[], Awaitable[str | None]],
+) -> tuple[WeChatIdentity | None, Member | None]:
+    """Who is writing, and the member they are served as.
+
+    The identity bound in this app; else, when WeChat names the person's unionid (in the message,
+    or asked of it by `ask_unionid` — a 公众号 follower's message carries none), the identity
+    bound in the other app, linked here.  The member is None for someone not bound, and for one
+    transferred out of the street: no longer served as one of its members.
+    """
+    identity = await identities.find(appid, openid)
+    if identity is None and not unionid:
+        unionid = await ask_unionid()
+    if identity is None and unionid:
+        # Bound in the other app by the same WeChat user: bound here too.
+        if await link_by_unionid(appid, openid, unionid, channel, identities):
+            identity = await identities.find(appid, openid)
+    member = identity.member if identity is not None else None
+    if member is not None and member.status != MemberStatus.ACTIVE:
+        member = None
+    return identity, member
