@@ -179,6 +179,8 @@ SAYINGS = {
     "烧香拜佛": "信仰宗教",
     "角色": "作用",
     "看法": "意见",
+    "老百姓": "群众",
+    "投票": "表决",
     **{kin: "亲属" for kin in "表舅 舅舅 姑姑 姨妈 叔叔 侄子 外甥 表哥 表姐 表弟 堂哥".split()},
 }
 # Phrases members say for what the units word otherwise: 后面那四项 is the units' 后四项, 去不了
@@ -203,6 +205,8 @@ PHRASINGS = [
     ),
     (re.compile(r"(?<!邓)小平"), "邓小平"),
     (re.compile(r"志愿活儿?"), "志愿服务"),
+    (re.compile(r"(?:替|帮)(?:我|他|她|人)签(?:个|一下)?到?"), "代签"),
+    (re.compile(r"接了(?:个|一个)?单子?"), "接单"),
     (re.compile(r"(?:超市|购物|消费|礼品|加油)(?:卡|券)"), "购物卡"),
     # 老听人说…: hearsay, not the question (听讲 stays)
     (

@@ -130,3 +130,7 @@ def test_phrasings_become_the_units_words() -> None:
     assert "年老" in said("俺78了")
     assert "听讲" in said("党课除了坐着听讲还有啥")  # not hearsay
     assert "听" not in said("老听人说三会一课")
+    assert "群众" in said("支部对老百姓要做哪几件事")
+    assert "表决" in said("预备党员换届能投票不")
+    assert "代签" in said("能让老伴替我签个到吗")
+    assert "接单" in said("在社区清单上接了个单")
