@@ -118,8 +118,8 @@ async def review_approve(call: Call[Any]) -> dict[str, Any]:
     s.member = found.member
     # The points are the author's own: the reviewer is not shown them.
     flags = await submissions.near_copies(call.member, [s])
-    found = submission_json(s, _titles(call), flags.get(s.id), call.zone)
-    return {"submission": found, "notified": told}
+    shown = submission_json(s, _titles(call), flags.get(s.id), call.zone)
+    return {"submission": shown, "notified": told}
 
 
 class Return(Input):
@@ -144,5 +144,5 @@ async def review_return(call: Call[Any]) -> dict[str, Any]:
     s, told = done.submission, done.notified
     s.member = found.member
     flags = await submissions.near_copies(call.member, [s])
-    found = submission_json(s, _titles(call), flags.get(s.id), call.zone)
-    return {"submission": found, "notified": told}
+    shown = submission_json(s, _titles(call), flags.get(s.id), call.zone)
+    return {"submission": shown, "notified": told}
