@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 from pydantic import Field
 
 from server.api import replies
-from server.api.leaders import hidden_if_refused, leader_scope, local_text, zone_of
-from server.api.spec import Call, Day, Id, Input, PageQuery, Routes, page_of
+from server.api.leaders import hidden_if_refused, leader_scope, zone_of
+from server.api.spec import Call, Day, Id, Input, PageQuery, Routes, iso, page_of
 from server.clock import day_span
 from server.errors import Conflict, ValidationFailed
 from server.models.meetings import (
@@ -54,8 +54,8 @@ def meeting_json(m: Meeting, zone: ZoneInfo) -> dict[str, Any]:
         "kind": m.kind,
         "topic": m.topic,
         "place": m.place,
-        "starts_at": local_text(m.starts_at, zone),
-        "ends_at": local_text(m.ends_at, zone),
+        "starts_at": iso(m.starts_at, zone),
+        "ends_at": iso(m.ends_at, zone),
         "status": MeetingStatus(m.status).value,
         "organisation": {"id": org.id, "name": org.name} if isinstance(org, Organisation) else None,
         "has_minutes": bool(m.minutes),
@@ -249,7 +249,7 @@ async def meeting_roster(call: Call[Any]) -> dict[str, Any]:
                 "role": AttendeeRole(row.role).value,
                 "attendance": roster.state(row),
                 "reason": row.reason,
-                "signed_at": local_text(row.signed_at, zone),
+                "signed_at": iso(row.signed_at, zone),
             }
             for row in roster.everyone
         ],
@@ -355,7 +355,7 @@ async def leave_requests(call: Call[Any]) -> dict[str, Any]:
                     "id": row.meeting.id,
                     "kind": row.meeting.kind,
                     "topic": row.meeting.topic,
-                    "starts_at": local_text(row.meeting.starts_at, zone),
+                    "starts_at": iso(row.meeting.starts_at, zone),
                 },
                 "member": {"id": row.member.id, "name": row.member.name},
                 "reason": row.reason,
@@ -396,7 +396,7 @@ async def meeting_signin_code(call: Call[Any]) -> dict[str, Any]:
     return {
         "meeting_id": meeting.id,
         "code": got.code,
-        "valid_until": local_text(got.changes_at, settings.zone),
+        "valid_until": iso(got.changes_at, settings.zone),
     }
 
 

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from server.api.spec import Call, iso
+from server.api.spec import Call
 from server.errors import NotFound, PermissionDenied
 from server.services.people.access import Hidden, Scope, require_leader
 
@@ -35,7 +34,3 @@ def hidden_if_refused() -> Iterator[None]:
 
 def zone_of(call: Call[Any]) -> ZoneInfo:
     return call.deps.settings.zone
-
-
-def local_text(moment: datetime | None, zone: ZoneInfo) -> str | None:
-    return iso(moment, zone)
