@@ -190,16 +190,22 @@ class UnitAnswers:
                 best, best_score, best_share = sentence, score, share
         if best is None:
             return None
-        if kind in quoting.CHECKED and not self._gives(kind, best, best_share, question):
+        # An answer line must name what was asked about by a word that says something (十一届
+        # 三中全会), not by 开 or 中国 that any sentence may hold.
+        key = [w for w in words if len(w) > 1 and weight(w) >= KEY_IDF] or words
+        if kind is quoting.Kind.AMOUNT:  # whose amount (学生, 退休): a bare 党费 has many
+            key = [w for w in key if w not in subject]
+        # The unit's own one-line statement of the fact asked for, if its quiz has one.
+        stated = fact is not None and quoting.states(kind, fact.explanation, key, question)
+        if kind in quoting.CHECKED and not self._holds_fact(kind, best, best_share, question):
             # 申请书交上去多久找我谈: the sentence naming the step may come before the one with
             # the span (一个月内派人谈话); one nearly as good that gives it is quoted instead.
             holding = [
                 (score, sentence)
                 for score, sentence in scored
                 if score >= HOLDING * best_score
-                and self._gives(kind, sentence, shares[id(sentence)], question)
+                and self._holds_fact(kind, sentence, shares[id(sentence)], question)
             ]
-            stated = fact is not None and quoting.states(kind, fact.explanation, words, question)
             if holding:
                 best_score, best = max(holding, key=lambda pair: pair[0])
             elif not stated:
@@ -209,11 +215,6 @@ class UnitAnswers:
                 return None
         paragraphs = self.paragraphs
         quoted = quoting.span(paragraphs, best.paragraph, best.position)
-        # An answer line must name what was asked about by a word that says something (十一届
-        # 三中全会), not by 开 or 中国 that any sentence may hold.
-        key = [w for w in words if len(w) > 1 and weight(w) >= KEY_IDF] or words
-        if kind is quoting.Kind.AMOUNT:  # whose amount (学生, 退休): a bare 党费 has many
-            key = [w for w in key if w not in subject]
         # A second place in the unit that answers nearly as well (the list a paragraph later)
         # is quoted with the first, in the unit's order, while the whole stays short.
         for score, other in sorted(scored, key=lambda pair: -pair[0]):
@@ -227,8 +228,8 @@ class UnitAnswers:
             break
         text = quoting.render(paragraphs, quoted)
         line = quoting.answer_line(kind, best.text, key, question)
-        if line is None and fact and quoting.states(kind, fact.explanation, key, question):
-            line = fact.explanation  # the unit's own one-line statement of that fact
+        if line is None and stated and fact is not None:
+            line = fact.explanation
         # A unit saying what the asked-about thing is (党支部是党的基础组织) answers 是个啥
         # before one that merely mentions it — unless one item is asked for (义务第一条是啥).
         said_what = (
@@ -239,7 +240,7 @@ class UnitAnswers:
         return text, line, DEFINES * said_what
 
     @staticmethod
-    def _gives(kind: quoting.Kind, sentence: _Sentence, share: float, question: str) -> bool:
+    def _holds_fact(kind: quoting.Kind, sentence: _Sentence, share: float, question: str) -> bool:
         return share >= CHECKED_SHARE and quoting.holds_asked(kind, sentence.text, question)
 
     def _asked_fact(
