@@ -58,7 +58,7 @@ _OUR_CALENDAR = re.compile(
 _SENTENCE = re.compile(r"[^。！？；]+[。！？；]*[”’」』）)]*")  # a closing quote stays with it
 
 
-_CLAUSE_END = re.compile(r"(?<=[，,。；;！!？?])")
+_CLAUSE_END = re.compile(r"(?<=[，,。；;！!？?\s])")  # a space is a typed comma
 _ASKS = re.compile(r"吗|呢|啥|什么|哪|几|多少|多久|咋|怎|谁|是不是|不[？?]?$|[？?]")
 
 
@@ -189,11 +189,16 @@ class CorpusIndex:
         found = self._search(question, limit, close)
         asking = _asking_part(question)
         before = question[: question.find(asking)]
-        if not found and asking != question and not self._about_else(before):
+        if (
+            not found
+            and asking != question
+            and (not self._about_else(before) or self._stands_alone(asking))
+        ):
             # 我是预备党员，想问下…几个才能建支部: what a member says of themselves first weighs
             # as much as the question; the question is the asking part (and what follows it,
             # 俺老伴天天去庙里烧香, is only why they ask).  Not when what comes first is what no
-            # unit speaks of (楼上漏水物业不管，我该找谁): that is the subject.
+            # unit speaks of (楼上漏水物业不管，我该找谁): that is the subject — unless the
+            # asking part names one of the units' own (刚接手书记的活儿，支委会多久开一回).
             found = self._search(asking, limit, close)
         return found
 
@@ -202,6 +207,20 @@ class CorpusIndex:
             return None
         rows = self._meanings.rows[position]
         return close[rows.start : rows.stop]
+
+    def _stands_alone(self, asking: str) -> bool:
+        """An asking part that names a subject of the units and asks a plain kind of fact (多久,
+        几个) is the question whatever the member said before it."""
+        kind = quoting.kind_of(unicodedata.normalize("NFKC", asking))
+        return (
+            kind is not quoting.Kind.OTHER
+            and not self._about_else(asking)
+            and any(
+                w in named and self._weight(w) >= NAMED_IDF
+                for w in analyse(in_the_corpus_words(asking)).words
+                for named in self._named
+            )
+        )
 
     def _about_else(self, text: str) -> bool:
         return any(self._unknown(w) for w in analyse(in_the_corpus_words(text)).words)
@@ -245,7 +264,8 @@ class CorpusIndex:
         # word no unit uses is answered only by a unit holding most of the rest of it (记录能不能
         # 回家补写), never by the subject term alone.
         unnamed = kind is quoting.Kind.YES_NO and any(self._unknown(w) for w in words)
-        if kind in quoting.LOCAL_KINDS and _OUR_CALENDAR.search(question):
+        if kind in quoting.LOCAL_KINDS and _OUR_CALENDAR.search(_asking_part(question)):
+            # Only when the asking clause says it: 我孙子今年十七了，够岁数入党吗 is timeless.
             return []  # 下个月党员大会几号开: the units are timeless; the branch's dates are not
         found: list[Passage] = []
         ranked = sorted(ranks, key=lambda p: (-ranks[p], p))  # ties: corpus order

@@ -76,7 +76,7 @@ def _jieba() -> jieba.Tokenizer:
             with tokenizer.get_dict_file() as lines:
                 tagged = (line.decode("utf-8").split() for line in lines)
                 found = {w[0] for w in tagged if len(w) == 3 and w[2] in _FILLER_TAGS}
-            _fillers = frozenset(found - set(DOMAIN_TERMS))
+            _fillers = frozenset((found | _PEOPLE) - set(DOMAIN_TERMS))
             _tokenizer = tokenizer
         return _tokenizer
 
@@ -85,6 +85,12 @@ def _jieba() -> jieba.Tokenizer:
 # 到底), localisers (最后, 之前), time words (那天), numerals and particles.  Such a word says
 # little of what is asked however rare it is in the units; nouns and verbs carry the subject.
 _FILLER_TAGS = frozenset("r p c d f t u y e o ad tg k".split())
+# The people a member speaks of (俺外孙今年十七, 我爸九十多了) are why they ask, not what.
+_PEOPLE = frozenset(
+    "孙子 孙女 外孙 外孙女 儿子 女儿 闺女 老伴 老伴儿 爸 妈 老爸 老妈 父亲 母亲 爷爷 奶奶 "
+    "姥姥 姥爷 外公 外婆 媳妇 老婆 丈夫 老公 孩子 小孩 娃 同事 朋友 邻居 "
+    "小李 小王 小张 老李 老王 老张".split()
+)
 _fillers: frozenset[str] | None = None
 
 
@@ -167,6 +173,7 @@ SAYINGS = {
     "认领": "接单",  # 四单制: a member claims a resident's order
     "自个儿": "自己",
     "年纪": "年龄",
+    "岁数": "年龄",
     "党的纪律": "纪律",
     "普通党员": "党员",
     "指派": "指定",
@@ -187,7 +194,8 @@ SAYINGS = {
 # is 不能参加, 转过来 is 转, 之前 is 前.
 PHRASINGS = [
     (re.compile(r"(前|后)面?(?:那|的)?([一二三四五六七八九两]项)"), r"\1\2"),
-    (re.compile(r"(?:去|来|参加)(?:不了|不成)"), "不能参加"),
+    # 去不了 asks what one does then: 请假, as the units say
+    (re.compile(r"(?:去|来|参加)(?:不了|不成)"), "因事不能参加请假"),
     (
         re.compile(r"(?:腿脚|身子骨|身体)(?:不利索|不中用?了?|不好使|不行了?|不灵便|不方便)"),
         "行动不便",
@@ -202,6 +210,13 @@ PHRASINGS = [
     (
         re.compile(r"[六七八九]十(?:多|好几|[一二三四五六七八九])岁?|(?<!\d)[6-9]\d(?=岁|了)岁?"),
         "年老",
+    ),
+    # 孙子今年十七了, 17岁的孩子: a young person's age asks about the units' 年龄 (not 十八大)
+    (
+        re.compile(
+            r"(?<![\d一二三四五六七八九十百])(?:1\d|十[一二三四五六七八九]?)(?:岁|(?=了|，|,|的|才|还|\s|$))"
+        ),
+        "年龄",
     ),
     (re.compile(r"(?<!邓)小平"), "邓小平"),
     (re.compile(r"志愿活儿?"), "志愿服务"),

@@ -30,6 +30,13 @@ def index() -> CorpusIndex:
         ("我是预备党员，想问下单位里正式党员得有几个才能建支部？", "3人以上"),
         ("多大岁数才能申请入党？我家孩子17", "十八岁"),
         ("党员能不能信教哩？俺老伴天天去庙里烧香", "不得信仰宗教"),
+        # 今年, 下周 said of themselves are not the branch's calendar asked about; a space is a
+        # typed comma.
+        ("孙女今年十六了 啥时候能入党", "十八岁"),
+        ("我今年17岁，够岁数入党吗", "十八岁"),
+        ("下礼拜单位派我出差 党小组会去不了 咋办", "请假"),
+        # Their own affairs said first in words no unit uses; the question stands alone.
+        ("刚从外单位调过来当书记，支委会多长时间开一次？", "每月"),
         ("老听人说反“四风”，四风是哪四个？", "享乐主义"),
         # Filler weighs little however rare it is in the units: 那会儿, 那天, 到底.
         ("宣誓那会儿要对着啥", "面向党旗"),
@@ -70,6 +77,7 @@ def test_a_member_asking_in_everyday_words_gets_the_fact(
     [
         # The branch's own calendar and the news are not in timeless study units.
         "下个月支部党员大会是几号开",
+        "我们支部 下周的党课是谁讲",
         "咱们街道今年评上五星支部的有哪几个",
         "最近有什么新闻",
         # What comes first is the subject, and no unit speaks of it.
