@@ -181,7 +181,9 @@ CRISP = frozenset(
 # 一课是啥 (what one of them is).
 MATCHED = CRISP | {Kind.LIST}
 # Kinds whose answer is most often where a unit opens: what a thing is, what it consists of.
-OPENING = frozenset({Kind.DEFINITION, Kind.LIST, Kind.OTHER})
+# Not a question of how or whether (外地回不去谈心咋谈, 党员大会上有我的份吗): its answer is
+# the sentence holding its words, often far from the unit's introduction.
+OPENING = frozenset({Kind.DEFINITION, Kind.LIST})
 # Kinds whose answer, asked of 最近 or 下个月, is news or the branch's own calendar; not an
 # amount (今年党费交多少: the rates hold) nor whether one may (今年还要交党费吗).
 LOCAL_KINDS = frozenset(Kind) - {Kind.AMOUNT, Kind.YES_NO}
