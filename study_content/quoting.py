@@ -166,6 +166,12 @@ _LEANS = re.compile(
 _DEFINES = re.compile(r"(?:是|就是|指|即|为|的合称|合称|简称|包括|：|.{1,4}?(?:是|为)[：“])")
 _QUOTED = re.compile(r"“[^”]{20,}”")
 _FIRST_ITEM = re.compile(r"^(?:一是|首先|第一[，、：]|（一）|\(一\)|1[.、．])")
+_ITEM = re.compile(
+    r"^(?:[一二三四五六七八九十]是|第[一二三四五六七八九十]项?[，、：是]|（[一二三四五六七八九十]）|\d[.、．])"
+)
+LIST_HEADS = (
+    70  # characters past QUOTE_MAX for the rest of a list, item by item (QUOTE_TWO bounds all)
+)
 _SENTENCE = re.compile(r"[^。！？!?]+(?:[。！？!?]+[”’」』）)]*|$)")
 _COMMA_CLAUSE = re.compile(r"[^，,；;：:。！？!?]+[，,；;：:。！？!?]*[”’」』）)]*")
 _CLAUSE = re.compile(r"[^；;。！？!?]+[；;。！？!?]*[”’」』）)]*")
@@ -395,6 +401,24 @@ def span(paragraphs: list[list[str]], paragraph: int, position: int) -> Span:
         found.extend((follows, n) for n in range(len(following)))
         length += _length(following)
         current, end = following, len(following)
+        follows += 1
+    # A list begun is quoted to its end — the items that do not fit whole by their first
+    # sentence (二是办事不公。三是漠视群众。): 有哪几类 asks for every one.
+    while (
+        follows < len(paragraphs)
+        and _ITEM.match(paragraphs[follows - 1][0])
+        and _ITEM.match(paragraphs[follows][0])
+    ):
+        following = paragraphs[follows]
+        whole = _length(following)
+        if length + whole <= QUOTE_MAX:
+            found.extend((follows, n) for n in range(len(following)))
+            length += whole
+        elif length + len(following[0]) <= QUOTE_MAX + LIST_HEADS:
+            found.append((follows, 0))
+            length += len(following[0])
+        else:
+            break
         follows += 1
     return found
 

@@ -124,6 +124,23 @@ def test_a_list_opened_by_a_colon_is_quoted_with_what_it_introduces() -> None:
     )
 
 
+def test_a_list_is_quoted_to_its_last_item_the_long_ones_by_their_first_sentence() -> None:
+    long = "例如" + "、".join(["超标准筹资筹劳"] * 14) + "。"
+    paragraphs = quoting.split(
+        f"行为大致有三类：\n\n一是侵害群众利益。{long}\n\n二是办事不公。{long}\n\n"
+        f"三是漠视群众。{long}\n\n社区是离群众最近的地方。"
+    )
+    text = quoting.window(paragraphs, 0, 0)
+    assert "二是办事不公。" in text and "三是漠视群众。" in text, text
+    assert "社区是离群众最近的地方" not in text  # the list ends where its items do
+    assert len(text) <= 380
+
+
+def test_the_whole_list_of_kinds_answers_which_kinds_there_are(index: CorpusIndex) -> None:
+    answer = reply("违反群众纪律的行为大致有哪几类", index)
+    assert all(kind in answer for kind in ("直接侵害群众利益", "办事不公", "漠视群众")), answer
+
+
 def test_a_sentence_that_leans_back_is_quoted_with_the_one_before_it() -> None:
     paragraphs = quoting.split("预备期为一年，从支部大会通过之日算起。它是考察期。")
     assert quoting.window(paragraphs, 0, 1).startswith("预备期为一年")
