@@ -106,7 +106,8 @@ def test_a_question_the_units_cannot_answer_is_honestly_declined(
 @pytest.mark.parametrize(
     ("question", "kind"),
     [
-        ("政审看不看党龄", quoting.Kind.YES_NO),  # 看不看: either way
+        ("政审看不看党龄", quoting.Kind.YES_NO),
+        ("入党誓词全文是咋说的", quoting.Kind.DEFINITION),  # the text itself  # 看不看: either way
         ("在业主群里乱说话违纪不", quoting.Kind.YES_NO),
         ("去社区报到了，组织关系要转过来吗？", quoting.Kind.YES_NO),
         ("党内监督是不是对谁都管？", quoting.Kind.YES_NO),
