@@ -163,7 +163,11 @@ class UnitAnswers:
                 )
                 / total
             )
-            score = share + (CUE if quoting.holds_asked(kind, sentence.text, question) else 0.0)
+            cue = CUE if quoting.holds_asked(kind, sentence.text, question) else 0.0
+            if kind is quoting.Kind.YES_NO:
+                # 可以, 必须 are in many sentences: they answer whether only beside the words
+                cue *= min(1.0, share / CHECKED_SHARE)
+            score = share + cue
             if kind in quoting.OPENING:  # what a thing is, a unit says first
                 score += OPENING * (1 - sentence.paragraph / len(self.paragraphs))
             if sentence.text.rstrip("”’」』）)").endswith(("？", "?")):

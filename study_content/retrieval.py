@@ -58,7 +58,8 @@ _OUR_CALENDAR = re.compile(
 _SENTENCE = re.compile(r"[^。！？；]+[。！？；]*[”’」』）)]*")  # a closing quote stays with it
 
 
-_CLAUSE_END = re.compile(r"(?<=[，,。；;！!？?\s])")  # a space is a typed comma
+# A space is a typed comma; a colon ends what the member says of themselves (备课用：…).
+_CLAUSE_END = re.compile(r"(?<=[，,。；;！!？?：:\s])")
 _ASKS = re.compile(r"吗|呢|啥|什么|哪|几|多少|多久|咋|怎|谁|是不是|不[？?]?$|[？?]")
 
 

@@ -35,6 +35,14 @@ def index() -> CorpusIndex:
         ("孙女今年十六了 啥时候能入党", "十八岁"),
         ("我今年17岁，够岁数入党吗", "十八岁"),
         ("下礼拜单位派我出差 党小组会去不了 咋办", "请假"),
+        # Their words for the units' words: a gift card, a trip, words said in anger, a typo.
+        ("给居民办好了事，人家硬要给我张商场购物卡，我能收不", "不收红包、购物卡"),
+        ("支部想组织大家去旅游一趟当主题党日，行不行", "游玩"),
+        ("在微信群里跟人对骂，违反纪律不", "不当言行"),
+        ("我在外地组只关系要不要转", "应当转移组织关系"),
+        ("入党申请书递上去了 多久有人找我谈话", "一个月内"),
+        # What comes before a colon is what the member is doing, not the question.
+        ("小组学习要讲：四个服从是哪四个", "少数服从多数"),
         # Their own affairs said first in words no unit uses; the question stands alone.
         ("刚从外单位调过来当书记，支委会多长时间开一次？", "每月"),
         ("老听人说反“四风”，四风是哪四个？", "享乐主义"),
