@@ -41,6 +41,9 @@ def index() -> CorpusIndex:
         ("在微信群里跟人对骂，违反纪律不", "不当言行"),
         ("我在外地组只关系要不要转", "应当转移组织关系"),
         ("入党申请书递上去了 多久有人找我谈话", "一个月内"),
+        ("从外地来这打工的党员，能上咱党群服务中心参加活动不", "向流动党员开放"),
+        # 是不是每个月都 asks how often.
+        ("支委会是不是每个月都要开", "每月"),
         # What comes before a colon is what the member is doing, not the question.
         ("小组学习要讲：四个服从是哪四个", "少数服从多数"),
         # Their own affairs said first in words no unit uses; the question stands alone.
