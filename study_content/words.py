@@ -35,6 +35,9 @@ DOMAIN_TERMS = """
 党员义务 党员权利 多交 少交 免交 多缴 因事 宣誓 优亲厚友 党纪处分 购物卡 红包 不当言行
 """.split()
 
+# Phrases the units use that jieba would cut (办不了 into 办 and a dropped 不了), kept whole.
+WHOLE = ["办不了"]
+
 # Question words and filler: they say nothing about which unit answers.
 STOPWORDS = frozenset(
     """
@@ -70,6 +73,8 @@ def _jieba() -> jieba.Tokenizer:
             tokenizer = jieba.Tokenizer()
             for term in DOMAIN_TERMS:
                 tokenizer.add_word(term, freq=100_000)  # outweigh the general dictionary
+            for term in WHOLE:
+                tokenizer.add_word(term)
             for term in (t for t in STOPWORDS if len(t) > 1):
                 tokenizer.add_word(term)  # cut 哪天 whole so that it drops, not 哪 and a stray 天
             global _fillers

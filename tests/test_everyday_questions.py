@@ -42,6 +42,7 @@ def index() -> CorpusIndex:
         ("我在外地组只关系要不要转", "应当转移组织关系"),
         ("入党申请书递上去了 多久有人找我谈话", "一个月内"),
         ("从外地来这打工的党员，能上咱党群服务中心参加活动不", "向流动党员开放"),
+        ("我认领的服务办不了了咋整", "交回另行安排"),
         # 是不是每个月都 asks how often.
         ("支委会是不是每个月都要开", "每月"),
         # What comes before a colon is what the member is doing, not the question.
