@@ -127,6 +127,7 @@ class UnitAnswers:
         question: str,
         weight: Weight,
         close: Sequence[float] | None = None,
+        least: float = CHECKED_SHARE,
     ) -> tuple[str, str | None, float] | None:
         """The quotation from this unit that answers, its answer line, and how closely
         the question matched a way members ask one of the unit's facts (0 if none), built around
@@ -201,14 +202,16 @@ class UnitAnswers:
             key = [w for w in key if w not in subject]
         # The unit's own one-line statement of the fact asked for, if its quiz has one.
         stated = fact is not None and quoting.states(kind, fact.explanation, key, question)
-        if kind in quoting.CHECKED and not self._holds_fact(kind, best, best_share, question):
+        if kind in quoting.CHECKED and not self._holds_fact(
+            kind, best, best_share, question, least
+        ):
             # 申请书交上去多久找我谈: the sentence naming the step may come before the one with
             # the span (一个月内派人谈话); one nearly as good that gives it is quoted instead.
             holding = [
                 (score, sentence)
                 for score, sentence in scored
                 if score >= HOLDING * best_score
-                and self._holds_fact(kind, sentence, shares[id(sentence)], question)
+                and self._holds_fact(kind, sentence, shares[id(sentence)], question, least)
             ]
             if holding:
                 best_score, best = max(holding, key=lambda pair: pair[0])
@@ -244,8 +247,10 @@ class UnitAnswers:
         return text, line, DEFINES * said_what
 
     @staticmethod
-    def _holds_fact(kind: quoting.Kind, sentence: _Sentence, share: float, question: str) -> bool:
-        return share >= CHECKED_SHARE and quoting.holds_asked(kind, sentence.text, question)
+    def _holds_fact(
+        kind: quoting.Kind, sentence: _Sentence, share: float, question: str, least: float
+    ) -> bool:
+        return share >= least and quoting.holds_asked(kind, sentence.text, question)
 
     def _asked_fact(
         self, words: list[str], total: float, kind: quoting.Kind, weight: Weight

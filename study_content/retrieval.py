@@ -16,7 +16,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from study_content import quoting
+from study_content import answering, quoting
 from study_content.answering import UnitAnswers
 from study_content.corpus import Unit, as_read
 from study_content.meaning import Meanings, Vectors, lift
@@ -48,6 +48,9 @@ ASKED_BOOST = 1.0  # a unit's rank grows by this share of how closely one of its
 # A unit whose sentence stands out as closest in meaning to the question (`meaning.lift`) ranks
 # up to this share higher.
 UNIT_MEANING = 0.5
+# Of the question's word weight, for the sentence giving a date, a number or a span in a unit
+# ranked below one about the subject that has none.
+BELOW_DECLINED = 0.5
 
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 # A date, name or number of this branch's own calendar (今年评上的, 下个月几号): not study matter.
@@ -269,6 +272,7 @@ class CorpusIndex:
             # Only when the asking clause says it: 我孙子今年十七了，够岁数入党吗 is timeless.
             return []  # 下个月党员大会几号开: the units are timeless; the branch's dates are not
         found: list[Passage] = []
+        declined = False
         ranked = sorted(ranks, key=lambda p: (-ranks[p], p))  # ties: corpus order
         wanted = max(limit, 3) + 2  # the same candidates whatever the limit
         for tried, position in enumerate(ranked):
@@ -278,9 +282,18 @@ class CorpusIndex:
                 words, total, best[position], named_only=tried > 0 and not found, unnamed=unnamed
             ):
                 quoted = self._answers_of(position).quote(
-                    words, kind, question, self._weight, self._closeness(close, position)
+                    words,
+                    kind,
+                    question,
+                    self._weight,
+                    self._closeness(close, position),
+                    least=BELOW_DECLINED if declined else answering.CHECKED_SHARE,
                 )
                 if quoted is None:  # about the subject, but without the fact asked for
+                    # 支部委员会几年换一次届: the unit about it gives no span; one below it
+                    # answers only with a sentence that is mostly the question's own words,
+                    # not some span about something else.
+                    declined = declined or (not found and kind in quoting.CHECKED)
                     continue
                 text, line, asked = quoted
                 # A unit whose authors wrote this very question down answers before the rest.

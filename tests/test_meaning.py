@@ -48,7 +48,7 @@ def test_the_shipped_vectors_hold_every_shipped_sentence(shipped: list[Unit]) ->
 @pytest.mark.parametrize(
     ("question", "fact"),
     [
-        ("支部开会我有事去不了咋办哈", "请假"),
+        ("组织关系转接在哪儿办", "全国党员管理信息系统"),
         ("两个维护跟四个意识四个自信啥关系", "落实到做到"),
     ],
 )
