@@ -97,7 +97,7 @@ async def a_year(branch: Any, rng: random.Random) -> int:
         plan.append(("支委会", branch, committee, datetime(2026, month, 5, 9, 0, tzinfo=ZONE)))
         plan.append(("主题党日", branch, members, datetime(2026, month, 15, 14, 30, tzinfo=ZONE)))
         for n, group in enumerate(groups):
-            people = [m for m in members if m.group_id == group.id]  # type: ignore[attr-defined]
+            people = [m for m in members if m.group_id == group.id]
             starts = datetime(2026, month, 8 + n, 19, 0, tzinfo=ZONE)
             plan.append(("党小组会", group, people, starts))
         if month % 3 == 0:

@@ -58,7 +58,7 @@ async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
         except Exception:
             log.exception("a scheduled job failed; it runs again at its next time")
         finally:
-            running.discard(task)  # type: ignore[arg-type]
+            running.discard(task)
 
     async def as_leader(job: Callable[[], Awaitable[object]]) -> None:
         async def if_leading() -> None:

@@ -149,7 +149,7 @@ async def page(request: web.Request, member: Member, scope: Scope, sel: Selectio
         end=sel.end,
     )
     monthly, longer = lights.grids(branch)
-    own = member.organisation_id == sel.org.id and member.role in BRANCH_LEADERS  # type: ignore[attr-defined]
+    own = member.organisation_id == sel.org.id and member.role in BRANCH_LEADERS
     years = list(range(sel.end.year, sel.start.year - 1, -1))
     context: dict[str, Any] = {
         **await page_context(member, scope, sel, settings.zone),

@@ -322,7 +322,7 @@ async def branch_lights(
     for group in await Organisation.filter(parent_id__in=list(groups), kind=OrgKind.GROUP).order_by(
         "id"
     ):
-        groups[group.parent_id].append(group)  # type: ignore[attr-defined]
+        groups[group.parent_id].append(group)
     lecture = PERIOD_MONTHS[lecture_every]
     floor = await records_began(zone) or period(as_of, 1)[0]
     spans = {

@@ -97,7 +97,7 @@ async def _reached(meeting: Meeting) -> set[int]:
 async def unreachable(meeting: Meeting) -> list[Notice]:
     """Members nothing reached for certain (unreachable, failed, missed), and to whom nothing
     may have gone out either: the secretary tells them in person."""
-    maybe = {n.member_id for n in await uncertain(meeting)}  # type: ignore[attr-defined]
+    maybe = {n.member_id for n in await uncertain(meeting)}
     lost = [NoticeStatus.UNREACHABLE, NoticeStatus.FAILED, NoticeStatus.MISSED]
     rows = (
         await Notice.filter(meeting_id=meeting.id, status__in=lost)
@@ -105,7 +105,7 @@ async def unreachable(meeting: Meeting) -> list[Notice]:
         .order_by("id")
     )
     reached = await _reached(meeting)
-    return [n for n in rows if n.member_id not in reached | maybe]  # type: ignore[attr-defined]
+    return [n for n in rows if n.member_id not in reached | maybe]
 
 
 async def uncertain(meeting: Meeting) -> list[Notice]:
@@ -118,4 +118,4 @@ async def uncertain(meeting: Meeting) -> list[Notice]:
         .order_by("id")
     )
     reached = await _reached(meeting)
-    return [n for n in rows if n.member_id not in reached]  # type: ignore[attr-defined]
+    return [n for n in rows if n.member_id not in reached]

@@ -81,7 +81,7 @@ async def _candidates(member: Member, unit_id: str | None) -> list[tuple[str, st
     """Earlier submissions it might copy: the branch's and those on the same unit."""
     rows: dict[int, str] = {}
     # The whole branch's, its groups' included (a deed is counted for the member's group).
-    home = await Organisation.get(id=member.organisation_id)  # type: ignore[attr-defined]
+    home = await Organisation.get(id=member.organisation_id)
     queries = [Submission.filter(under(home.path))]
     if unit_id:
         queries.append(Submission.filter(unit_id=unit_id))
@@ -171,7 +171,7 @@ async def mine(
 
 
 async def _scope(reviewer: Member) -> str:
-    org = await Organisation.get(id=reviewer.organisation_id)  # type: ignore[attr-defined]
+    org = await Organisation.get(id=reviewer.organisation_id)
     return org.path
 
 
@@ -207,7 +207,7 @@ async def find_for_review(reviewer: Member, number: int) -> Submission:
     )
     if found is None:
         raise NotFound(f"没有找到编号为 {number} 的心得。", code="SUBMISSION_NOT_FOUND")
-    if found.member_id == reviewer.id:  # type: ignore[attr-defined]
+    if found.member_id == reviewer.id:
         raise PermissionDenied("不能审核自己提交的心得，请由支部其他负责同志审核。")
     return found
 
@@ -290,7 +290,7 @@ async def approve(
     # The decision and its points together: never approved without the points it earns.
     async with in_transaction():
         submission = await _decide(reviewer, number, SubmissionStatus.APPROVED, now, None)
-        author = await Member.get(id=submission.member_id)  # type: ignore[attr-defined]
+        author = await Member.get(id=submission.member_id)
         points = await award(
             author,
             PointsReason.SUBMISSION,
