@@ -26,7 +26,7 @@ from collections import defaultdict
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from tortoise.expressions import F
@@ -159,7 +159,9 @@ class Outbox:
             status=NoticeStatus.CLAIMED, claimed_at=now.astimezone(UTC), claim=claim.token
         )
         # Only the rows this sender claimed: another sender may have taken some meanwhile.
-        mine = set(await Notice.filter(claim=claim.token).values_list("id", flat=True))
+        # flat=True gives the ids themselves; Tortoise 1.1 types them as tuples.
+        claimed = await Notice.filter(claim=claim.token).values_list("id", flat=True)
+        mine = set(cast("list[int]", claimed))
         live = [n for n in live if n.id in mine]
         try:
             reasons = await self._reasons(live)

@@ -177,7 +177,10 @@ async def year_of(branch: Organisation, year: int, zone: ZoneInfo, now: datetime
     for record in records.values():
         by_kind[record.meeting.kind].append(record)
     listed = set(by_kind)
-    kinds = [*THREE_AND_ONE, *(k for k in STANDARD if k in listed and k not in THREE_AND_ONE)]
+    kinds: list[str] = [
+        *THREE_AND_ONE,
+        *(k for k in STANDARD if k in listed and k not in THREE_AND_ONE),
+    ]
     kinds += sorted(listed - set(kinds))
     for kind in kinds:
         by_kind[kind] = _numbered(by_kind[kind], kind)

@@ -8,25 +8,27 @@ planned for the new time, and everyone who was told anything before is told what
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 from server.models.meetings import Meeting, MeetingAttendee
 from server.models.notices import Notice, NoticeStatus
 
 
 async def _attendees(meeting: Meeting) -> list[int]:
-    return list(
-        await MeetingAttendee.filter(meeting_id=meeting.id).values_list("member_id", flat=True)
-    )
+    # flat=True gives the values themselves; Tortoise 1.1 types them as tuples.
+    found = await MeetingAttendee.filter(meeting_id=meeting.id).values_list("member_id", flat=True)
+    return list(cast("list[int]", found))
 
 
 async def _told(meeting: Meeting) -> list[int]:
     # Sending and uncertain ones too: they may well have reached the member.
     told = [NoticeStatus.SENT, NoticeStatus.SENDING, NoticeStatus.UNCERTAIN]
-    return list(
+    found = (
         await Notice.filter(meeting_id=meeting.id, status__in=told)
         .distinct()
         .values_list("member_id", flat=True)
     )
+    return list(cast("list[int]", found))
 
 
 async def _write(meeting: Meeting, members: list[int], kind: str, due_at: datetime) -> None:
@@ -91,7 +93,7 @@ async def plan_cancel(meeting: Meeting, change_id: int, now: datetime) -> None:
 async def _reached(meeting: Meeting) -> set[int]:
     """Members a notice of this meeting certainly reached."""
     sent = Notice.filter(meeting_id=meeting.id, status=NoticeStatus.SENT)
-    return set(await sent.distinct().values_list("member_id", flat=True))
+    return set(cast("list[int]", await sent.distinct().values_list("member_id", flat=True)))
 
 
 async def unreachable(meeting: Meeting) -> list[Notice]:

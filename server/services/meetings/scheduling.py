@@ -15,6 +15,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
+from typing import cast
 
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
@@ -243,8 +244,14 @@ async def find_clash(
         return None
     first = found[0]
     ids = shared.get(first.id, set())
+    # flat=True gives the values themselves; Tortoise 1.1 types them as tuples.
     names = (
-        list(await Member.filter(id__in=list(ids)).order_by("id").values_list("name", flat=True))
+        list(
+            cast(
+                "list[str]",
+                await Member.filter(id__in=list(ids)).order_by("id").values_list("name", flat=True),
+            )
+        )
         if ids
         else []
     )
@@ -312,9 +319,8 @@ async def _check_free(
 
 async def _people(meeting: Meeting) -> set[int]:
     """Everyone at a meeting already written: its attendees (列席 too) and its chair."""
-    ids = set(
-        await MeetingAttendee.filter(meeting_id=meeting.id).values_list("member_id", flat=True)
-    )
+    found = await MeetingAttendee.filter(meeting_id=meeting.id).values_list("member_id", flat=True)
+    ids = set(cast("list[int]", found))
     if meeting.chair_id is not None:
         ids.add(meeting.chair_id)
     return ids
@@ -576,7 +582,7 @@ async def attendance_record(member: Member, since: datetime, now: datetime) -> d
         .exclude(meeting__status=MeetingStatus.CANCELLED)
         .values_list("attendance", flat=True)
     )
-    for attendance in rows:
+    for attendance in cast("list[str]", rows):
         counts[after_the_end(attendance)] += 1
     return counts
 

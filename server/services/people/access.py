@@ -173,6 +173,6 @@ async def branches_in(scope: Scope) -> list[Organisation]:
     if scope.own_only:
         return []
     query = Organisation.filter(kind=OrgKind.BRANCH)
-    if not scope.everything:
+    if not scope.everything and scope.path is not None:  # not own_only: a path or everything
         query = query.filter(subtree(scope.path))
     return await query.order_by("path")

@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import cast
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
@@ -154,7 +155,8 @@ async def _reopen(submission: Submission, today: date) -> bool:
 
 async def counts_by_status(member: Member) -> dict[SubmissionStatus, int]:
     counts = dict.fromkeys(SubmissionStatus, 0)
-    for status in await Submission.filter(member_id=member.id).values_list("status", flat=True):
+    statuses = await Submission.filter(member_id=member.id).values_list("status", flat=True)
+    for status in cast("list[str]", statuses):  # flat=True: values, typed as tuples by Tortoise
         counts[SubmissionStatus(status)] += 1
     return counts
 
@@ -247,7 +249,7 @@ async def visible_ids(reviewer: Member, ids: Sequence[int]) -> set[int]:
     if not ids:
         return set()
     query = Submission.filter(under(await _scope(reviewer)), id__in=list(ids))
-    return set(await query.values_list("id", flat=True))
+    return set(cast("list[int]", await query.values_list("id", flat=True)))  # flat: ids
 
 
 # Who decides a 心得 (通过, 退回): the member's own branch leaders, in chat and in the API alike.
