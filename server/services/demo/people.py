@@ -59,7 +59,9 @@ class Street:
     members_of: dict[int, list[Person]] = field(default_factory=dict)  # by branch id
 
     def branch_of_group(self, group_id: int) -> int:
-        return int(self.groups[group_id].parent_id)
+        parent = self.groups[group_id].parent_id
+        assert parent is not None  # a 党小组 always sits under its branch
+        return int(parent)
 
 
 def _place(path: str) -> str:
