@@ -33,11 +33,14 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from server.services.tallies.workbook import CellValue
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -220,7 +223,7 @@ def a_committee_year(branches: int) -> Any:
     )  # fmt: skip
 
 
-def plain(rows: list[list[object]]) -> bytes:
+def plain(rows: Sequence[Sequence[CellValue]]) -> bytes:
     """The baseline: the same cells, write-only, no styles, no print set-up."""
     from openpyxl import Workbook
 

@@ -27,7 +27,7 @@ from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, cast
+from typing import Any, TypedDict, cast
 from zoneinfo import ZoneInfo
 
 from tortoise import connections
@@ -171,6 +171,14 @@ def sentence_for(
         f"{span}，共组织党员学习{organised}人次，交流体会{exchanged}人次"
         f"（另有党员线上自学{self_study}人次）"
     )
+
+
+class ReportTime(TypedDict):
+    """tally_report's clock keywords, as a page passes them to each of its reports."""
+
+    today: date
+    zone: ZoneInfo
+    now: datetime
 
 
 async def tally_report(
