@@ -33,11 +33,14 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from server.services.tallies.workbook import CellValue
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -97,7 +100,7 @@ async def a_year(branch: Any, rng: random.Random) -> int:
         plan.append(("支委会", branch, committee, datetime(2026, month, 5, 9, 0, tzinfo=ZONE)))
         plan.append(("主题党日", branch, members, datetime(2026, month, 15, 14, 30, tzinfo=ZONE)))
         for n, group in enumerate(groups):
-            people = [m for m in members if m.group_id == group.id]  # type: ignore[attr-defined]
+            people = [m for m in members if m.group_id == group.id]
             starts = datetime(2026, month, 8 + n, 19, 0, tzinfo=ZONE)
             plan.append(("党小组会", group, people, starts))
         if month % 3 == 0:
@@ -220,7 +223,7 @@ def a_committee_year(branches: int) -> Any:
     )  # fmt: skip
 
 
-def plain(rows: list[list[object]]) -> bytes:
+def plain(rows: Sequence[Sequence[CellValue]]) -> bytes:
     """The baseline: the same cells, write-only, no styles, no print set-up."""
     from openpyxl import Workbook
 

@@ -72,7 +72,7 @@ def write_csv(path: Path, rows: list[list[Any]]) -> None:
 def write_xlsx(path: Path, rows: list[list[Any]]) -> None:
     # A normal (not write-only) workbook stores text as shared strings, as Excel and WPS do.
     book = Workbook()
-    sheet = book.active
+    sheet = book.worksheets[0]  # a new workbook's one sheet: its active one
     sheet.append(HEADER)
     for row in rows:
         # Phones as numbers and dates as date cells: what a hand-made roll usually holds.

@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -74,7 +74,7 @@ async def seed(db_url: str, openids: Sequence[str]) -> None:
 
 
 async def post_all(
-    session: aiohttp.ClientSession, url: str, bodies: Sequence[dict[str, object]], n: int
+    session: aiohttp.ClientSession, url: str, bodies: Sequence[Mapping[str, object]], n: int
 ) -> None:
     queue = iter(bodies)
 
@@ -88,11 +88,11 @@ async def post_all(
 
 async def run(args: argparse.Namespace) -> int:
     from server.cache import MemoryCache
+    from server.channels import Channel
     from server.clock import Clock
     from server.db import close_database, open_database
     from server.metrics import Metrics
     from server.models.notices import Notice
-    from server.models.people import Channel
     from server.services.delivery.outbox import Outbox, Templates
     from server.wechat.client import WeChatClient
 

@@ -37,7 +37,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -481,7 +481,10 @@ async def run(args: argparse.Namespace) -> int:
             else top
         )
         assert street is not None
-        branches = await Organisation.filter(kind=OrgKind.GROUP).values_list("parent_id", flat=True)
+        branches = cast(  # flat=True: the ids themselves (Tortoise 1.1 types them as tuples)
+            "list[int]",
+            await Organisation.filter(kind=OrgKind.GROUP).values_list("parent_id", flat=True),
+        )
         busiest = max(set(branches), key=lambda b: (branches.count(b), -b))
         branch = await Organisation.get(id=busiest)
         cases = [(f"{street.name}, by branch", street, "branch"),

@@ -163,7 +163,7 @@ async def category_chosen(text: str, conversation: Conversation) -> str:
 @router.message(InState(ASK_INCOME))
 async def income_given(text: str, conversation: Conversation) -> str:
     try:
-        category = Category(conversation.data.get("category"))
+        category = Category(conversation.data.get("category", ""))  # none yet: ValueError
     except ValueError:
         conversation.set(ASK_CATEGORY)
         return f"请重新选择您的情况。\n{MENU}"

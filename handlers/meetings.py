@@ -259,7 +259,7 @@ async def show(number: str, member: Member, clock: Clock) -> str:
     if m.speaker:
         reply.add(f"主讲人：{m.speaker}")
     runs = await attendance.may_decide(member, m)
-    if runs or m.recorder_id == member.id:  # type: ignore[attr-defined]
+    if runs or m.recorder_id == member.id:
         counts = [
             f"实到 {len(r.present)}",
             f"请假 {len(r.on_leave)}",
@@ -283,7 +283,7 @@ async def show(number: str, member: Member, clock: Clock) -> str:
         reply.add(f"应到 {len(r.expected)} 人：{'，'.join(counts)}")
         if r.invited:
             reply.add(f"列席 {len(r.invited)} 人（不计入应到）")
-        mine = next((row for row in [*r.expected, *r.invited] if row.member_id == member.id), None)  # type: ignore[attr-defined]
+        mine = next((row for row in [*r.expected, *r.invited] if row.member_id == member.id), None)
         if mine is not None:
             reply.add(_mine(mine, r))
     quorum = attendance.quorum(m, r.counts)

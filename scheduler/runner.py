@@ -22,6 +22,7 @@ from scheduler.leadership import Leadership
 from scheduler.periodic import Periodic, PeriodicRuns, leader_check, monthly, weekly
 from server.channels import Channel
 from server.clock import Clock
+from server.services.delivery.messenger import WakeOutbox
 from server.services.delivery.outbox import Outbox, Templates
 from server.settings import Settings, parse_fields
 from server.typedefs import CACHE, CLOCK, OUTBOX, SCHEDULER, SETTINGS, WAKE_OUTBOX, WECHAT_CLIENTS
@@ -33,9 +34,9 @@ PERIODIC_CHECK = 30  # seconds; also how soon after its due time a periodic job 
 
 
 async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
-    settings, clock = app[SETTINGS], app[CLOCK]
+    settings, clock, clients = app[SETTINGS], app[CLOCK], app[WECHAT_CLIENTS]
     outbox = Outbox(
-        app[WECHAT_CLIENTS],
+        clients,
         Templates(
             subscribe_id=settings.subscribe_template,
             subscribe_fields=parse_fields(settings.subscribe_fields),
@@ -58,7 +59,7 @@ async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
         except Exception:
             log.exception("a scheduled job failed; it runs again at its next time")
         finally:
-            running.discard(task)  # type: ignore[arg-type]
+            running.discard(task)
 
     async def as_leader(job: Callable[[], Awaitable[object]]) -> None:
         async def if_leading() -> None:
@@ -117,7 +118,8 @@ async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     app[OUTBOX] = outbox
     app[SCHEDULER] = scheduler
-    app[WAKE_OUTBOX] = functools.partial(poke, scheduler)
+    wake: WakeOutbox = functools.partial(poke, scheduler)
+    app[WAKE_OUTBOX] = wake
     if settings.scheduler:
         scheduler.start()
     else:

@@ -70,8 +70,8 @@ def _index(units: tuple[Unit, ...], meaning: bool) -> CorpusIndex:
 
 async def corpus_ctx(app: web.Application) -> AsyncIterator[None]:
     # First, before anything is opened: an invalid corpus stops the start with the full report.
-    app[CORPUS] = load_corpus(*app[SETTINGS].content_folders)
-    app[CORPUS_INDEX] = _index(tuple(app[CORPUS]), app[SETTINGS].qa_meaning)
+    app[CORPUS] = corpus = load_corpus(*app[SETTINGS].content_folders)
+    app[CORPUS_INDEX] = _index(tuple(corpus), app[SETTINGS].qa_meaning)
     yield
 
 

@@ -20,7 +20,8 @@ from server.errors import DangjianError
 from server.settings import Settings
 
 if TYPE_CHECKING:
-    from server.models.people import Channel, Member
+    from server.channels import Channel
+    from server.models.people import Member
     from server.services.people.identities import IdentityDirectory
     from server.wechat.client import WeChatClient
 
@@ -36,8 +37,8 @@ async def _reach(settings: Settings) -> AsyncIterator[Reach]:
     import aiohttp
 
     from server.cache import MemoryCache, RedisCache
+    from server.channels import Channel
     from server.clock import Clock
-    from server.models.people import Channel
     from server.services.people.identities import IdentityDirectory
     from server.wechat.client import WeChatClient
 

@@ -7,6 +7,7 @@ import json
 import logging
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from server.errors import DangjianError, RateLimited
 
@@ -16,7 +17,7 @@ readable_json = functools.partial(json.dumps, ensure_ascii=False)
 
 
 @web.middleware
-async def error_middleware(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except web.HTTPRequestEntityTooLarge:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+from collections.abc import Awaitable
 
 from aiohttp import web
 
@@ -18,9 +19,9 @@ from server.metrics import CONTENT_TYPE_LATEST
 from server.typedefs import CACHE, METRICS, SETTINGS
 
 
-async def _probe(check: object) -> str:
+async def _probe(check: Awaitable[object]) -> str:
     try:
-        await asyncio.wait_for(check, 2)  # type: ignore[arg-type]
+        await asyncio.wait_for(check, 2)
     except Exception as exc:
         return f"error: {type(exc).__name__}"
     return "ok"

@@ -108,7 +108,7 @@ class MessageProcessor:
             if outcome is not _RELEASED:
                 self.metrics.retries_deduplicated.inc()
                 self.metrics.messages.labels(message.type_label, "duplicate").inc()
-                return outcome  # type: ignore[return-value]
+                return outcome  # type: ignore[return-value]  # not a sentinel: the reply or None
             # The owner died or gave up before settling: this copy takes over the work.
 
     def _claim_failed(self, message: InboundMessage, exc: CacheUnavailable) -> str:

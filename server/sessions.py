@@ -71,7 +71,5 @@ async def resolve(store: SessionStore, identities: IdentityDirectory, token: str
     identity = await identities.find(stored.appid, stored.openid)
     member = None
     if identity is not None:
-        member = await Member.get_or_none(
-            id=identity.member_id  # type: ignore[attr-defined]
-        ).prefetch_related("organisation")
+        member = await Member.get_or_none(id=identity.member_id).prefetch_related("organisation")
     return Session(digest, stored.appid, stored.openid, stored.unionid, member, stored.expires_at)

@@ -14,6 +14,7 @@ from pathlib import Path
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from server.admin import screen, views
 from server.errors import DangjianError
@@ -32,7 +33,7 @@ FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 @web.middleware
-async def page_errors(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+async def page_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         refuse_nul(dict(request.query), "query")
         if request.method == "POST" and request.content_type in FORMS:

@@ -136,7 +136,7 @@ def _line(
 async def page(request: web.Request, member: Member, scope: Scope, sel: Selection) -> web.Response:
     settings, clock = request.config_dict[SETTINGS], request.config_dict[CLOCK]
     now = clock.now()
-    when = {"today": sel.today, "zone": settings.zone, "now": now}
+    when: tallies.ReportTime = {"today": sel.today, "zone": settings.zone, "now": now}
     report = await tallies.tally_report(sel.org, sel.start, sel.end, by="child", **when)
     by_month = await tallies.tally_report(sel.org, sel.start, sel.end, by="month", **when)
     [branch] = await branch_lights(
@@ -149,7 +149,7 @@ async def page(request: web.Request, member: Member, scope: Scope, sel: Selectio
         end=sel.end,
     )
     monthly, longer = lights.grids(branch)
-    own = member.organisation_id == sel.org.id and member.role in BRANCH_LEADERS  # type: ignore[attr-defined]
+    own = member.organisation_id == sel.org.id and member.role in BRANCH_LEADERS
     years = list(range(sel.end.year, sel.start.year - 1, -1))
     context: dict[str, Any] = {
         **await page_context(member, scope, sel, settings.zone),

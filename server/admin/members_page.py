@@ -99,9 +99,8 @@ async def _act(request: web.Request, member: Member, target: Member, action: str
     reason = str(form.get("reason", ""))
     if action == "unbind":
         removed = await unbind(target, member, reason, identities)
-        told = await tell_identities(
-            removed, unbound_text(target), request.config_dict[WECHAT_CLIENTS]
-        )
+        clients = request.config_dict[WECHAT_CLIENTS]  # read first: typed as stored, not as wanted
+        told = await tell_identities(removed, unbound_text(target), clients)
         return f"已解除{target.name}的微信绑定" + (
             "，已通知本人。" if told else "，请当面告知本人。"
         )

@@ -34,7 +34,7 @@ async def overview(
     request: web.Request, member: Member, scope: Scope, sel: Selection
 ) -> web.Response:
     settings, clock = request.config_dict[SETTINGS], request.config_dict[CLOCK]
-    when = {"today": sel.today, "zone": settings.zone, "now": clock.now()}
+    when: tallies.ReportTime = {"today": sel.today, "zone": settings.zone, "now": clock.now()}
     by_branch = await tallies.tally_report(sel.org, sel.start, sel.end, by="branch", **when)
     by_month = await tallies.tally_report(sel.org, sel.start, sel.end, by="month", **when)
 

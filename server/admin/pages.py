@@ -33,5 +33,10 @@ def message_page(
     request: web.Request, title: str, text: str, *, status: int, field: str | None = None
 ) -> web.Response:
     """A refusal or a failure, in Chinese; a wrong value is named in words (开始日期, not from)."""
-    context = {"title": title, "text": text, "field": field, "field_name": FIELD_NAMES.get(field)}
+    context = {
+        "title": title,
+        "text": text,
+        "field": field,
+        "field_name": FIELD_NAMES.get(field) if field is not None else None,
+    }
     return render(request, "message.html", context, status=status)

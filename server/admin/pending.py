@@ -41,12 +41,12 @@ async def queue(org: Organisation, today: date, shown: int = SHOWN) -> Queue:
     oldest = []
     for s in rows:
         where: Organisation = s.organisation
-        in_group = where.kind == OrgKind.GROUP and where.parent is not None
+        branch = where.parent if where.kind == OrgKind.GROUP else None  # a group's branch
         oldest.append(
             Waiting(
                 member=s.member.name,
-                branch=where.parent.name if in_group else where.name,
-                group=where.name if in_group else None,
+                branch=branch.name if branch is not None else where.name,
+                group=where.name if branch is not None else None,
                 day=s.day,
                 waited=max(0, (today - s.day).days),
                 similarity=round((s.similarity or 0) * 100) if s.resembles else None,

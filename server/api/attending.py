@@ -97,7 +97,7 @@ def _meeting_json(
 
 async def _mine(member: Member, ids: list[int]) -> dict[int, MeetingAttendee]:
     rows = await MeetingAttendee.filter(member_id=member.id, meeting_id__in=ids)
-    return {row.meeting_id: row for row in rows}  # type: ignore[attr-defined]
+    return {row.meeting_id: row for row in rows}
 
 
 async def _one_meeting(call: Call[Any], m: Meeting) -> dict[str, Any]:

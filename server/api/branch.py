@@ -135,7 +135,7 @@ async def schedule_meeting(call: Call[Any]) -> dict[str, Any]:
     starts_at = _aware(body.starts_at, settings.zone, now)
     if body.organisation_id is not None:
         org = await organisation_in_scope(scope, body.organisation_id)
-        held = member.group_id if kind == MeetingType.GROUP_MEETING else member.organisation_id  # type: ignore[attr-defined]
+        held = member.group_id if kind == MeetingType.GROUP_MEETING else member.organisation_id
         if org.id != held:
             raise ValidationFailed(
                 "只能为本支部安排会议；党小组会由党小组长安排（书记可为本人所在的党小组安排）。",

@@ -53,7 +53,7 @@ class Page(Out, Generic[T]):
     total: int
 
     @classmethod
-    def model_parametrized_name(cls, params: tuple[type[Any], ...]) -> str:
+    def model_parametrized_name(cls, params: tuple[Any, ...]) -> str:  # pydantic passes type forms
         return f"{params[0].__name__}Page"  # a component name OpenAPI accepts (no brackets)
 
 
@@ -63,7 +63,7 @@ class Whole(Out, Generic[T]):
     items: list[T]
 
     @classmethod
-    def model_parametrized_name(cls, params: tuple[type[Any], ...]) -> str:
+    def model_parametrized_name(cls, params: tuple[Any, ...]) -> str:  # pydantic passes type forms
         return f"{params[0].__name__}List"
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from aiohttp import web
 from pydantic import Field
@@ -65,7 +65,8 @@ def member_row(m: Member) -> dict[str, Any]:
 
 
 async def _bound(ids: list[int]) -> set[int]:
-    return set(await WeChatIdentity.filter(member_id__in=ids).values_list("member_id", flat=True))
+    bound = await WeChatIdentity.filter(member_id__in=ids).values_list("member_id", flat=True)
+    return set(cast("list[int]", bound))  # flat=True: ids (Tortoise 1.1 types them as tuples)
 
 
 def _roster_scope(call: Call[Any]) -> Scope:

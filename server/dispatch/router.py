@@ -52,7 +52,8 @@ class Handler:
     async def match(self, ctx: ChatContext) -> dict[str, Any] | None:
         found: dict[str, Any] = {}
         for flt, awaited in zip(self.filters, self.awaited, strict=True):
-            result = await flt(ctx) if awaited else flt(ctx)  # type: ignore[misc]
+            # `awaited`: the filters that return an awaitable (the union does not say which).
+            result = await flt(ctx) if awaited else flt(ctx)  # type: ignore[misc]  # see above
             if not result:
                 return None
             if isinstance(result, dict):

@@ -11,10 +11,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.expressions import Q
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from server.models.people import Member, Organisation
 
 
 class MeetingType(StrEnum):
@@ -69,38 +73,43 @@ def held(now: datetime, prefix: str = "") -> Q:
     in no count of meetings held and in no attendance rate, since nobody can yet be absent.
     `prefix` reaches the meeting through a relation (``"meeting__"`` from an attendee).
     """
-    return Q(**{f"{prefix}ends_at__lte": now.astimezone(UTC)}) & ~Q(
-        **{f"{prefix}status": MeetingStatus.CANCELLED}
-    )
+    # dict[str, Any]: Q's own keyword `join_type` is a str, so a dict of datetimes would not fit.
+    over: dict[str, Any] = {f"{prefix}ends_at__lte": now.astimezone(UTC)}
+    cancelled: dict[str, Any] = {f"{prefix}status": MeetingStatus.CANCELLED}
+    return Q(**over) & ~Q(**cancelled)
 
 
 def scheduled(now: datetime, prefix: str = "") -> Q:
     """Meetings not cancelled and not yet over at `now` (已安排, or under way)."""
-    return Q(**{f"{prefix}ends_at__gt": now.astimezone(UTC)}) & ~Q(
-        **{f"{prefix}status": MeetingStatus.CANCELLED}
-    )
+    ahead: dict[str, Any] = {f"{prefix}ends_at__gt": now.astimezone(UTC)}
+    cancelled: dict[str, Any] = {f"{prefix}status": MeetingStatus.CANCELLED}
+    return Q(**ahead) & ~Q(**cancelled)
 
 
 class Meeting(Model):
     id = fields.IntField(primary_key=True)  # the 会议编号 N that chat commands use
-    organisation: fields.ForeignKeyRelation = fields.ForeignKeyField(
+    organisation: fields.ForeignKeyRelation[Organisation] = fields.ForeignKeyField(
         "models.Organisation", related_name="meetings", on_delete=fields.RESTRICT
     )
+    organisation_id: int
     kind = fields.CharField(max_length=20)  # 支部党员大会, 支委会, 党小组会, 党课, 主题党日, ...
     topic = fields.CharField(max_length=200)
     place = fields.CharField(max_length=100, null=True)
     starts_at = fields.DatetimeField(db_index=True)
     ends_at = fields.DatetimeField()
-    chair: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+    chair: fields.ForeignKeyNullableRelation[Member] = fields.ForeignKeyField(
         "models.Member", related_name="chaired", null=True, on_delete=fields.SET_NULL
     )
-    recorder: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+    chair_id: int | None
+    recorder: fields.ForeignKeyNullableRelation[Member] = fields.ForeignKeyField(
         "models.Member", related_name="recorded", null=True, on_delete=fields.SET_NULL
     )
+    recorder_id: int | None
     status = fields.CharEnumField(MeetingStatus, max_length=10, default=MeetingStatus.PLANNED)
-    created_by: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+    created_by: fields.ForeignKeyNullableRelation[Member] = fields.ForeignKeyField(
         "models.Member", related_name="meetings_created", null=True, on_delete=fields.SET_NULL
     )
+    created_by_id: int | None
     minutes = fields.TextField(null=True)
     # 主讲人 of a 党课 (or anyone's talk): a name, since the speaker may come from outside.
     speaker = fields.CharField(max_length=50, null=True)
@@ -118,16 +127,19 @@ class Meeting(Model):
 
 class MeetingAttendee(Model):
     id = fields.IntField(primary_key=True)
-    meeting: fields.ForeignKeyRelation = fields.ForeignKeyField(
+    meeting: fields.ForeignKeyRelation[Meeting] = fields.ForeignKeyField(
         "models.Meeting", related_name="attendees", on_delete=fields.CASCADE
     )
-    member: fields.ForeignKeyRelation = fields.ForeignKeyField(
+    meeting_id: int
+    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
         "models.Member", related_name="attendances", on_delete=fields.CASCADE
     )
+    member_id: int
     # Where the member belonged when the meeting was scheduled: tallies stay right after a move.
-    organisation: fields.ForeignKeyRelation = fields.ForeignKeyField(
+    organisation: fields.ForeignKeyRelation[Organisation] = fields.ForeignKeyField(
         "models.Organisation", related_name="attendances", on_delete=fields.RESTRICT
     )
+    organisation_id: int
     role = fields.CharEnumField(AttendeeRole, max_length=10, default=AttendeeRole.EXPECTED)
     attendance = fields.CharEnumField(Attendance, max_length=10, default=Attendance.UNKNOWN)
     reason = fields.CharField(max_length=200, null=True)  # of a leave, or of a correction
@@ -144,14 +156,16 @@ class MeetingChange(Model):
     """Who changed what and when: scheduled, rescheduled, cancelled, corrected (补录)."""
 
     id = fields.IntField(primary_key=True)
-    meeting: fields.ForeignKeyRelation = fields.ForeignKeyField(
+    meeting: fields.ForeignKeyRelation[Meeting] = fields.ForeignKeyField(
         "models.Meeting", related_name="changes", on_delete=fields.CASCADE
     )
-    by: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+    meeting_id: int
+    by: fields.ForeignKeyNullableRelation[Member] = fields.ForeignKeyField(
         "models.Member", related_name="meeting_changes", null=True, on_delete=fields.SET_NULL
     )
+    by_id: int | None
     action = fields.CharField(max_length=20)
-    detail = fields.JSONField(default=dict)
+    detail: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -162,9 +176,10 @@ class PlannedMeeting(Model):
     """The yearly calendar from the rules: a meeting due in a period, not yet given a time."""
 
     id = fields.IntField(primary_key=True)
-    organisation: fields.ForeignKeyRelation = fields.ForeignKeyField(
+    organisation: fields.ForeignKeyRelation[Organisation] = fields.ForeignKeyField(
         "models.Organisation", related_name="plan", on_delete=fields.CASCADE
     )
+    organisation_id: int
     kind = fields.CharField(max_length=20)
     period_start = fields.DateField()
     period_end = fields.DateField()

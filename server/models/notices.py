@@ -9,9 +9,14 @@ send it twice, and a claim whose sender died before calling is taken up again.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from server.models.meetings import Meeting
+    from server.models.people import Member
 
 
 class NoticeStatus(StrEnum):
@@ -30,12 +35,14 @@ class NoticeStatus(StrEnum):
 
 class Notice(Model):
     id = fields.IntField(primary_key=True)
-    meeting: fields.ForeignKeyRelation = fields.ForeignKeyField(
+    meeting: fields.ForeignKeyRelation[Meeting] = fields.ForeignKeyField(
         "models.Meeting", related_name="notices", on_delete=fields.CASCADE
     )
-    member: fields.ForeignKeyRelation = fields.ForeignKeyField(
+    meeting_id: int
+    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
         "models.Member", related_name="notices", on_delete=fields.CASCADE
     )
+    member_id: int
     # scheduled | reminder:<offset>:<start timestamp> | changed:<change id> | cancelled:<id>
     kind = fields.CharField(max_length=60)
     due_at = fields.DatetimeField(db_index=True)
@@ -59,9 +66,10 @@ class SubscribeGrant(Model):
     """What wx.requestSubscribeMessage accepted: one message per grant, per template."""
 
     id = fields.IntField(primary_key=True)
-    member: fields.ForeignKeyRelation = fields.ForeignKeyField(
+    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
         "models.Member", related_name="subscribe_grants", on_delete=fields.CASCADE
     )
+    member_id: int
     template_id = fields.CharField(max_length=64)
     remaining = fields.IntField(default=0)
     updated_at = fields.DatetimeField(auto_now=True)

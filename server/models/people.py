@@ -58,6 +58,7 @@ class Organisation(Model):
     parent: fields.ForeignKeyNullableRelation[Organisation] = fields.ForeignKeyField(
         "models.Organisation", related_name="children", null=True, on_delete=fields.RESTRICT
     )
+    parent_id: int | None
     # "XX街道党工委/第一社区党总支/第一支部/第一党小组": unique, and what imports refer to.
     path = fields.CharField(max_length=500, unique=True)
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -80,9 +81,11 @@ class Member(Model):
     organisation: fields.ForeignKeyRelation[Organisation] = fields.ForeignKeyField(
         "models.Organisation", related_name="members", on_delete=fields.RESTRICT
     )
+    organisation_id: int
     group: fields.ForeignKeyNullableRelation[Organisation] = fields.ForeignKeyField(
         "models.Organisation", related_name="group_members", null=True, on_delete=fields.SET_NULL
     )
+    group_id: int | None
     role = fields.CharEnumField(Role, max_length=20, default=Role.MEMBER)
     status = fields.CharEnumField(MemberStatus, max_length=20, default=MemberStatus.ACTIVE)
     is_mobile = fields.BooleanField(default=False)  # 流动党员
@@ -109,6 +112,7 @@ class WeChatIdentity(Model):
     member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
         "models.Member", related_name="identities", on_delete=fields.CASCADE
     )
+    member_id: int
     bound_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -125,8 +129,8 @@ def counted_in(member: Member) -> int:
     counts the deed as its own, and a branch's breakdown by 党小组 can tell its groups apart.
     Written into each event row when it happens: a later move does not shift past counts.
     """
-    group = member.group_id  # type: ignore[attr-defined]
-    return int(group if group is not None else member.organisation_id)  # type: ignore[attr-defined]
+    group = member.group_id
+    return int(group if group is not None else member.organisation_id)
 
 
 def mask_phone(phone: str | None) -> str:
@@ -169,6 +173,7 @@ class AdminLink(Model):
     member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
         "models.Member", related_name="admin_links", on_delete=fields.CASCADE
     )
+    member_id: int
     expires_at = fields.DatetimeField()
     used_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -189,6 +194,7 @@ class BindCode(Model):
     member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
         "models.Member", related_name="bind_codes", on_delete=fields.CASCADE
     )
+    member_id: int
     # Who issued it (None: the command line); kept for the audit, not for the rules.
     issued_by_id = fields.IntField(null=True)
     expires_at = fields.DatetimeField()
@@ -217,6 +223,7 @@ class MemberChange(Model):
     member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
         "models.Member", related_name="changes", on_delete=fields.CASCADE
     )
+    member_id: int
     kind = fields.CharEnumField(MemberChangeKind, max_length=12)
     # None: the command line (the server's operator) or the system itself (LINK).
     actor_id = fields.IntField(null=True)

@@ -8,18 +8,22 @@ processes can never count anything twice.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.models import Model
 
+if TYPE_CHECKING:
+    from server.models.people import Member, Organisation
 
-def _member(related_name: str) -> fields.ForeignKeyRelation:
+
+def _member(related_name: str) -> fields.ForeignKeyRelation[Member]:
     return fields.ForeignKeyField(
         "models.Member", related_name=related_name, on_delete=fields.CASCADE
     )
 
 
-def _organisation_then(related_name: str) -> fields.ForeignKeyRelation:
+def _organisation_then(related_name: str) -> fields.ForeignKeyRelation[Organisation]:
     """Where the member belonged when it happened: tallies stay right after a transfer."""
     return fields.ForeignKeyField(
         "models.Organisation", related_name=related_name, on_delete=fields.RESTRICT
@@ -28,8 +32,10 @@ def _organisation_then(related_name: str) -> fields.ForeignKeyRelation:
 
 class CheckIn(Model):
     id = fields.IntField(primary_key=True)
-    member: fields.ForeignKeyRelation = _member("check_ins")
-    organisation: fields.ForeignKeyRelation = _organisation_then("check_ins")
+    member: fields.ForeignKeyRelation[Member] = _member("check_ins")
+    member_id: int
+    organisation: fields.ForeignKeyRelation[Organisation] = _organisation_then("check_ins")
+    organisation_id: int
     day = fields.DateField()  # in DANGJIAN_TZ
     created_at = fields.DatetimeField(auto_now_add=True)
 
@@ -51,8 +57,10 @@ class PointsEntry(Model):
     """Points, awarded by the server only. The deed names what earned them, so it pays once."""
 
     id = fields.IntField(primary_key=True)
-    member: fields.ForeignKeyRelation = _member("points")
-    organisation: fields.ForeignKeyRelation = _organisation_then("points")
+    member: fields.ForeignKeyRelation[Member] = _member("points")
+    member_id: int
+    organisation: fields.ForeignKeyRelation[Organisation] = _organisation_then("points")
+    organisation_id: int
     day = fields.DateField()
     reason = fields.CharEnumField(PointsReason, max_length=20)
     deed = fields.CharField(max_length=100)
@@ -72,7 +80,8 @@ class PointsDay(Model):
     """
 
     id = fields.IntField(primary_key=True)
-    member: fields.ForeignKeyRelation = _member("points_days")
+    member: fields.ForeignKeyRelation[Member] = _member("points_days")
+    member_id: int
     day = fields.DateField()
     points = fields.IntField(default=0)
 
@@ -90,8 +99,10 @@ class UnitReading(Model):
     """
 
     id = fields.IntField(primary_key=True)
-    member: fields.ForeignKeyRelation = _member("readings")
-    organisation: fields.ForeignKeyRelation = _organisation_then("readings")
+    member: fields.ForeignKeyRelation[Member] = _member("readings")
+    member_id: int
+    organisation: fields.ForeignKeyRelation[Organisation] = _organisation_then("readings")
+    organisation_id: int
     unit_id = fields.CharField(max_length=64)
     day = fields.DateField()
     read_full = fields.BooleanField(default=False)
@@ -108,10 +119,14 @@ class QuizAttempt(Model):
     """One 答题 session of five questions. finished_at stays empty when it expired unfinished."""
 
     id = fields.IntField(primary_key=True)
-    member: fields.ForeignKeyRelation = _member("quiz_attempts")
-    organisation: fields.ForeignKeyRelation = _organisation_then("quiz_attempts")
+    member: fields.ForeignKeyRelation[Member] = _member("quiz_attempts")
+    member_id: int
+    organisation: fields.ForeignKeyRelation[Organisation] = _organisation_then("quiz_attempts")
+    organisation_id: int
     day = fields.DateField()
-    questions = fields.JSONField()  # [[unit_id, question_index], ...]
+    questions: fields.JSONField[list[list[Any]]] = (
+        fields.JSONField()
+    )  # [[unit_id, question_index], ...]
     score = fields.IntField(default=0)
     finished_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -125,10 +140,12 @@ class QuizAnswer(Model):
     """One answered question: what the weakest-topics-first choice learns from."""
 
     id = fields.IntField(primary_key=True)
-    attempt: fields.ForeignKeyRelation = fields.ForeignKeyField(
+    attempt: fields.ForeignKeyRelation[QuizAttempt] = fields.ForeignKeyField(
         "models.QuizAttempt", related_name="answers", on_delete=fields.CASCADE
     )
-    member: fields.ForeignKeyRelation = _member("quiz_answers")
+    attempt_id: int
+    member: fields.ForeignKeyRelation[Member] = _member("quiz_answers")
+    member_id: int
     position = fields.IntField()
     unit_id = fields.CharField(max_length=64)
     tag = fields.CharField(max_length=50)  # the unit's first tag: its topic
@@ -161,8 +178,10 @@ class Submission(Model):
     """
 
     id = fields.IntField(primary_key=True)
-    member: fields.ForeignKeyRelation = _member("submissions")
-    organisation: fields.ForeignKeyRelation = _organisation_then("submissions")
+    member: fields.ForeignKeyRelation[Member] = _member("submissions")
+    member_id: int
+    organisation: fields.ForeignKeyRelation[Organisation] = _organisation_then("submissions")
+    organisation_id: int
     day = fields.DateField()
     content = fields.TextField()
     length = fields.IntField()  # characters that count: no spaces, punctuation or emoji
@@ -175,9 +194,10 @@ class Submission(Model):
     # A near-copy: what it resembles (a submission number or a unit id) and how much.
     resembles = fields.CharField(max_length=100, null=True)
     similarity = fields.FloatField(null=True)
-    reviewer: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+    reviewer: fields.ForeignKeyNullableRelation[Member] = fields.ForeignKeyField(
         "models.Member", related_name="reviews", null=True, on_delete=fields.SET_NULL
     )
+    reviewer_id: int | None
     reviewed_at = fields.DatetimeField(null=True)
     return_reason = fields.CharField(max_length=200, null=True)
     notified_at = fields.DatetimeField(null=True)  # the member was told the outcome

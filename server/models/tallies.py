@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from server.models.people import Organisation
 
 
 class TallySnapshot(Model):
@@ -15,9 +20,10 @@ class TallySnapshot(Model):
     """
 
     id = fields.IntField(primary_key=True)
-    organisation: fields.ForeignKeyRelation = fields.ForeignKeyField(
+    organisation: fields.ForeignKeyRelation[Organisation] = fields.ForeignKeyField(
         "models.Organisation", related_name="snapshots", on_delete=fields.CASCADE
     )
+    organisation_id: int
     day = fields.DateField(db_index=True)
     check_ins = fields.IntField(default=0)
     lessons = fields.IntField(default=0)  # organised study: present at a held study meeting
@@ -26,7 +32,7 @@ class TallySnapshot(Model):
     submitted = fields.IntField(default=0)
     approved = fields.IntField(default=0)
     returned = fields.IntField(default=0)
-    meetings = fields.JSONField(default=dict)  # held, by type
+    meetings: fields.JSONField[dict[str, int]] = fields.JSONField(default=dict)  # held, by type
     expected = fields.IntField(default=0)
     present = fields.IntField(default=0)
     leave = fields.IntField(default=0)

@@ -277,6 +277,7 @@ class FakeWeChat:
         refused = self._unknown(openid) or custom_problem(body)
         if refused:
             return refused
+        assert isinstance(openid, str)  # _unknown refused anything else
         # Only a message that would be delivered spends a send from the window.
         refused = self._s.windows.use(openid, self.clock.timestamp())
         return refused or self._deliver("custom", openid, body)

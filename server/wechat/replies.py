@@ -24,7 +24,9 @@ def fit(text: str, limit: int = MAX_TEXT_BYTES) -> str:
 
 def byte_pages(text: str, limit: int) -> list[str]:
     """`text` in pages of at most `limit` UTF-8 bytes each, cut between characters."""
-    pages, page, size = [], [], 0
+    pages: list[str] = []
+    page: list[str] = []
+    size = 0
     for ch in text:
         width = len(ch.encode())
         if size + width > limit and page:

@@ -26,7 +26,7 @@ from collections import defaultdict
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from tortoise.expressions import F
@@ -159,13 +159,15 @@ class Outbox:
             status=NoticeStatus.CLAIMED, claimed_at=now.astimezone(UTC), claim=claim.token
         )
         # Only the rows this sender claimed: another sender may have taken some meanwhile.
-        mine = set(await Notice.filter(claim=claim.token).values_list("id", flat=True))
+        # flat=True gives the ids themselves; Tortoise 1.1 types them as tuples.
+        claimed = await Notice.filter(claim=claim.token).values_list("id", flat=True)
+        mine = set(cast("list[int]", claimed))
         live = [n for n in live if n.id in mine]
         try:
             reasons = await self._reasons(live)
             identities: dict[int, dict[Channel, WeChatIdentity]] = defaultdict(dict)
-            for identity in await WeChatIdentity.filter(member_id__in={n.member_id for n in live}):  # type: ignore[attr-defined]
-                identities[identity.member_id][identity.channel] = identity  # type: ignore[attr-defined]
+            for identity in await WeChatIdentity.filter(member_id__in={n.member_id for n in live}):
+                identities[identity.member_id][identity.channel] = identity
             gate = asyncio.Semaphore(self.concurrency)
 
             async def one(notice: Notice) -> None:
@@ -173,7 +175,7 @@ class Outbox:
                 async with gate:
                     if self.paused_until and now < self.paused_until:
                         return  # the day's quota ran out meanwhile: released below
-                    ids = identities.get(notice.member_id, {})  # type: ignore[attr-defined]
+                    ids = identities.get(notice.member_id, {})
                     await self._one(notice, ids, reason(notice, reasons), claim, report)
 
             await asyncio.gather(*(one(n) for n in live))
@@ -240,7 +242,7 @@ class Outbox:
             channel, errcode = await self._deliver(
                 attempt,
                 notice.meeting,
-                notice.member_id,  # type: ignore[attr-defined]
+                notice.member_id,
                 ids,
                 why,
             )
@@ -271,10 +273,10 @@ class Outbox:
                 sent_at=now.astimezone(UTC),
             )
             report.sent += 1
-            if notice.kind == "scheduled" and notice.meeting_id not in claim.told:  # type: ignore[attr-defined]
-                claim.told.add(notice.meeting_id)  # type: ignore[attr-defined]
+            if notice.kind == "scheduled" and notice.meeting_id not in claim.told:
+                claim.told.add(notice.meeting_id)
                 # planned → notified, once its first notice has gone out
-                await Meeting.filter(id=notice.meeting_id, status=MeetingStatus.PLANNED).update(  # type: ignore[attr-defined]
+                await Meeting.filter(id=notice.meeting_id, status=MeetingStatus.PLANNED).update(
                     status=MeetingStatus.NOTIFIED
                 )
         elif what == "unreachable":

@@ -218,20 +218,20 @@ def plan_branch(
             branch.book(MeetingType.GROUP_MEETING, day, group_id, leader, members, zone, rng)
     past = (first + timedelta(days=3), today - timedelta(days=1))
     coming = (today + timedelta(days=1), today + timedelta(days=AHEAD))
-    if day := _once(branch, *past, rng):
-        branch.book(MeetingType.BRANCH_MEETING, day, branch.id, chair, everyone, zone, rng)
-    if rng.random() < 0.2 and (day := _once(branch, *coming, rng)):
-        branch.book(MeetingType.BRANCH_MEETING, day, branch.id, chair, everyone, zone, rng)
+    if once := _once(branch, *past, rng):
+        branch.book(MeetingType.BRANCH_MEETING, once, branch.id, chair, everyone, zone, rng)
+    if rng.random() < 0.2 and (once := _once(branch, *coming, rng)):
+        branch.book(MeetingType.BRANCH_MEETING, once, branch.id, chair, everyone, zone, rng)
     # Quarterly: about three branches in five give theirs within eight weeks; some soon.
     lecture = past if rng.random() < 0.6 else coming if rng.random() < 0.4 else None
-    if lecture and (day := _once(branch, *lecture, rng)):
+    if lecture and (once := _once(branch, *lecture, rng)):
         speaker = _speaker(branch, street, rng)
         branch.book(
-            MeetingType.PARTY_LECTURE, day, branch.id, chair, everyone, zone, rng, speaker=speaker
+            MeetingType.PARTY_LECTURE, once, branch.id, chair, everyone, zone, rng, speaker=speaker
         )
     if showcase or rng.random() < 0.2:
         # The branch whose secretary a newcomer binds as always has one coming up.
         span = coming if showcase else past
-        if day := _once(branch, *span, rng):
-            branch.book(MeetingType.GROUP_STUDY, day, branch.id, chair, everyone, zone, rng)
+        if once := _once(branch, *span, rng):
+            branch.book(MeetingType.GROUP_STUDY, once, branch.id, chair, everyone, zone, rng)
     return sorted(branch.booked, key=lambda m: m.starts_at)

@@ -59,7 +59,9 @@ class Street:
     members_of: dict[int, list[Person]] = field(default_factory=dict)  # by branch id
 
     def branch_of_group(self, group_id: int) -> int:
-        return int(self.groups[group_id].parent_id)  # type: ignore[attr-defined]
+        parent = self.groups[group_id].parent_id
+        assert parent is not None  # a 党小组 always sits under its branch
+        return int(parent)
 
 
 def _place(path: str) -> str:
@@ -113,7 +115,7 @@ async def load_street(seed: int, today: date) -> Street:
     rng = random.Random(f"{seed}:people")
     people: list[Person] = []
     for m in rows:
-        org = orgs.get(m.organisation_id)  # type: ignore[attr-defined]
+        org = orgs.get(m.organisation_id)
         if org is None:
             continue
         person = Person(
@@ -122,7 +124,7 @@ async def load_street(seed: int, today: date) -> Street:
             phone=m.phone,
             role=Role(m.role),
             organisation_id=org.id,
-            group_id=m.group_id,  # type: ignore[attr-defined]
+            group_id=m.group_id,
             branch_id=org.id if org.kind == OrgKind.BRANCH else None,
             place=_place(org.path),
             age=age_on(m.birth_date, today) if m.birth_date else 50,

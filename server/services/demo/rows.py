@@ -26,7 +26,7 @@ async def insert_with_ids(model: type[Model], rows: Sequence[Model]) -> int:
     if len(ids) != len(rows):
         raise RuntimeError(f"{model.__name__}: wrote {len(rows)} rows, found {len(ids)}")
     for row, new_id in zip(rows, ids, strict=True):
-        row.id = new_id  # type: ignore[attr-defined]
+        row.id = new_id
     return len(rows)
 
 

@@ -31,7 +31,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
@@ -374,11 +374,12 @@ async def _active_on(day: date, using_db: BaseDBAsyncClient) -> set[int]:
     """Members who did anything in the app on `day`: their first 打卡 would not be a first."""
     found: set[int] = set()
     for model in (CheckIn, UnitReading, QuizAttempt, Submission):
-        found.update(
+        ids = (
             await model.filter(day=day, member__phone__startswith=PHONE_BLOCK)
             .using_db(using_db)
             .values_list("member_id", flat=True)
         )
+        found.update(cast("list[int]", ids))  # flat=True: ids (Tortoise 1.1 types them as tuples)
     return found
 
 
@@ -461,10 +462,11 @@ async def _count(street: DemoStreet, today: date, using_db: BaseDBAsyncClient) -
         .values_list("gender", "education", "birth_date", "role", "is_mobile")
     )
     generated = {record.phone for record in street.records}
-    demo_phones = await (
-        Member.filter(phone__startswith=PHONE_BLOCK)
+    demo_phones = cast(
+        "list[str]",  # flat=True: the phones themselves (Tortoise 1.1 types them as tuples)
+        await Member.filter(phone__startswith=PHONE_BLOCK)
         .using_db(using_db)
-        .values_list("phone", flat=True)
+        .values_list("phone", flat=True),
     )
     return DemoReport(
         seed=street.seed,

@@ -154,7 +154,7 @@ async def write_study(study: Study, rules: PointsRules) -> int:
             answers.append(
                 QuizAnswer(
                     attempt_id=attempt.id,
-                    member_id=attempt.member_id,  # type: ignore[attr-defined]
+                    member_id=attempt.member_id,
                     position=position,
                     unit_id=unit.id,
                     tag=unit.tags[0],
@@ -165,8 +165,8 @@ async def write_study(study: Study, rules: PointsRules) -> int:
         if attempt.finished_at is not None:
             study.deeds.append(
                 Deed(
-                    attempt.member_id,  # type: ignore[attr-defined]
-                    attempt.organisation_id,  # type: ignore[attr-defined]
+                    attempt.member_id,
+                    attempt.organisation_id,
                     attempt.finished_at,
                     PointsReason.QUIZ,
                     f"quiz:{attempt.id}",

@@ -146,12 +146,13 @@ def minutes_text(
     kind: str, topic: str, chair: str, expected: int, present: int, rng: random.Random
 ) -> str:
     """The 纪要 a recorder would write: who ran it, who came, what it did, what it asked."""
-    did = {
+    by_kind: dict[str, str] = {
         MeetingType.COMMITTEE_MEETING: f"会议{topic}，明确了责任分工和完成时限。",
         MeetingType.GROUP_MEETING: f"会议围绕“{topic}”进行了讨论，党员逐一发言。",
         MeetingType.BRANCH_MEETING: f"会议{topic}，按程序进行了表决。",
         MeetingType.PARTY_LECTURE: f"党课以“{topic}”为题，结合身边事例进行了讲解。",
         MeetingType.THEME_DAY: f"活动内容：{topic}。",
         MeetingType.GROUP_STUDY: f"会议{topic}，与会党员交流了学习体会。",
-    }.get(kind, f"会议{topic}。")
+    }
+    did = by_kind.get(kind, f"会议{topic}。")
     return f"会议由{chair}主持，应到{expected}人，实到{present}人。{did}{rng.choice(_DEMANDS)}"

@@ -166,7 +166,7 @@ def reviewer_for(author: Person, street: Street) -> Person | None:
         found = next((p for p in mates if p.role is role and p.id != author.id), None)
         if found:
             return found
-    parent = street.branches[author.branch_id].parent_id  # type: ignore[attr-defined]
+    parent = street.branches[author.branch_id].parent_id
     above = [p for p in street.people if p.role is Role.GENERAL_SECRETARY]
     return next((p for p in above if p.organisation_id == parent), staff[0] if staff else None)
 
@@ -205,7 +205,7 @@ async def hand_in(
         reviewer = reviewer_for(plan.author, street)
         approved = plan.fate == "approve"
         done.status = SubmissionStatus.APPROVED if approved else SubmissionStatus.RETURNED
-        done.reviewer_id = reviewer.id if reviewer else None  # type: ignore[attr-defined]
+        done.reviewer_id = reviewer.id if reviewer else None
         done.reviewed_at = done.notified_at = moment
         if done.status is SubmissionStatus.RETURNED:
             done.return_reason = plan.reason

@@ -141,7 +141,7 @@ async def sign_in(
         if await _matches(meeting, code, now, rotation):
             return await _present(member, meeting, now, today, rules)
         raise ValidationFailed(WRONG_CODE, field="code", code="SIGNIN_WRONG_CODE")
-    branch = await Organisation.get(id=member.organisation_id)  # type: ignore[attr-defined]
+    branch = await Organisation.get(id=member.organisation_id)
     # The member's own meetings, and the branch's (to say "not on the list" rather than "wrong").
     open_meetings = (
         await Meeting.filter(
@@ -235,7 +235,7 @@ async def withdraw_leave(member: Member, number: int, now: datetime) -> Meeting:
 async def may_decide(member: Member, meeting: Meeting) -> bool:
     """Who decides a leave: whoever runs the meeting (the secretary, or the group leader of a
     党小组会) and its chair."""
-    if meeting.chair_id == member.id:  # type: ignore[attr-defined]
+    if meeting.chair_id == member.id:
         return True
     try:
         await manageable(member, meeting.id)
@@ -246,13 +246,13 @@ async def may_decide(member: Member, meeting: Meeting) -> bool:
 
 async def deciders(meeting: Meeting) -> list[Member]:
     """Who is told of a request: the branch's 支部书记 (副书记 if it has none), and the chair."""
-    branch = await branch_of(await Organisation.get(id=meeting.organisation_id))  # type: ignore[attr-defined]
+    branch = await branch_of(await Organisation.get(id=meeting.organisation_id))
     active = Member.filter(organisation_id=branch.id, status=MemberStatus.ACTIVE)
     told = await active.filter(role=Role.SECRETARY).order_by("id")
     if not told:
         told = await active.filter(role=Role.DEPUTY_SECRETARY).order_by("id")
-    if meeting.chair_id is not None and all(m.id != meeting.chair_id for m in told):  # type: ignore[attr-defined]
-        chair = await Member.get_or_none(id=meeting.chair_id, status=MemberStatus.ACTIVE)  # type: ignore[attr-defined]
+    if meeting.chair_id is not None and all(m.id != meeting.chair_id for m in told):
+        chair = await Member.get_or_none(id=meeting.chair_id, status=MemberStatus.ACTIVE)
         if chair is not None:
             told.append(chair)
     return told
@@ -355,7 +355,7 @@ async def _decide(
         )
         if not changed:
             raise Conflict(f"{name}的请假刚刚已经有人审批过了。")
-        detail: dict[str, object] = {"member": row.member_id, "reason": asked if grant else why}  # type: ignore[attr-defined]
+        detail: dict[str, object] = {"member": row.member_id, "reason": asked if grant else why}
         if not grant:
             detail["asked"] = asked
         await MeetingChange.create(
@@ -374,10 +374,10 @@ async def _can_decide(leader: Member) -> Q:
     leads, a group leader's group meetings, and any they chair."""
     mine = Q(chair_id=leader.id)
     if leader.role in BRANCH_LEADERS:
-        org = await Organisation.get(id=leader.organisation_id)  # type: ignore[attr-defined]
+        org = await Organisation.get(id=leader.organisation_id)
         mine |= under(org.path)
-    elif leader.role == Role.GROUP_LEADER and leader.group_id is not None:  # type: ignore[attr-defined]
-        mine |= Q(organisation_id=leader.group_id, kind=MeetingType.GROUP_MEETING)  # type: ignore[attr-defined]
+    elif leader.role == Role.GROUP_LEADER and leader.group_id is not None:
+        mine |= Q(organisation_id=leader.group_id, kind=MeetingType.GROUP_MEETING)
     return mine
 
 
@@ -438,7 +438,7 @@ async def attendee_named(leader: Member, number: int, name: str) -> int:
         raise NotFound(f"编号 {number} 的会议名单里没有「{name}」。")
     if len(rows) > 1:
         raise Conflict(f"名单里有 {len(rows)} 位「{name}」，请联系管理员在后台补录。")
-    return rows[0].member_id  # type: ignore[attr-defined]
+    return rows[0].member_id
 
 
 async def _record_correction(
@@ -453,7 +453,7 @@ async def _record_correction(
             by=leader,
             action="corrected",
             detail={
-                "member": row.member_id,  # type: ignore[attr-defined]
+                "member": row.member_id,
                 "from": before,
                 "to": to.value,
                 "reason": reason,
@@ -467,7 +467,7 @@ async def _record_correction(
 async def record_minutes(leader: Member, number: int, text: str) -> Meeting:
     """纪要: the minutes and resolutions as the secretary or recorder wrote them (never ours)."""
     meeting = await visible(leader, number)
-    if meeting.recorder_id != leader.id:  # type: ignore[attr-defined]
+    if meeting.recorder_id != leader.id:
         meeting = await manageable(leader, number)  # not the recorder: must run the meeting
     text = text.strip()
     if not text:

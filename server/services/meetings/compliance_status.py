@@ -33,7 +33,7 @@ import itertools
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from tortoise.expressions import Q
@@ -295,7 +295,8 @@ async def _meetings(
 async def records_began(zone: ZoneInfo) -> date | None:
     """The local day of the first meeting ever recorded here, if any."""
     first = await Meeting.all().order_by("starts_at").limit(1).values_list("starts_at", flat=True)
-    return first[0].astimezone(zone).date() if first else None
+    # flat=True gives the values themselves; Tortoise 1.1 types them as tuples.
+    return cast("list[datetime]", first)[0].astimezone(zone).date() if first else None
 
 
 async def branch_lights(
@@ -322,7 +323,8 @@ async def branch_lights(
     for group in await Organisation.filter(parent_id__in=list(groups), kind=OrgKind.GROUP).order_by(
         "id"
     ):
-        groups[group.parent_id].append(group)  # type: ignore[attr-defined]
+        assert group.parent_id is not None  # filtered by parent_id__in
+        groups[group.parent_id].append(group)
     lecture = PERIOD_MONTHS[lecture_every]
     floor = await records_began(zone) or period(as_of, 1)[0]
     spans = {

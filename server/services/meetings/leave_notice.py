@@ -64,4 +64,4 @@ def asked_reply(meeting: Meeting, again: bool, told: list[str], waiting: list[st
 
 
 async def tell_member(decision: LeaveDecision, zone: ZoneInfo, clients: Clients) -> bool:
-    return await tell(decision.row.member_id, decision_text(decision, zone), clients)  # type: ignore[attr-defined]
+    return await tell(decision.row.member_id, decision_text(decision, zone), clients)

@@ -43,6 +43,7 @@ from server.services.tallies.workbook import (
     SUBTITLE,
     TOP_CENTRED,
     WIDE,
+    CellValue,
     Column,
     body_row,
     display_width,
@@ -109,7 +110,7 @@ def _saved(found: Year) -> bytes:
 
 def workbook(found: Year) -> Workbook:
     book = Workbook()
-    book.remove(book.active)  # type: ignore[arg-type]
+    book.remove(book.active)  # type: ignore[arg-type]  # a new Workbook's one sheet, never None
     long_minutes: list[Record] = []
     for kind in found.kinds:
         sheet = book.create_sheet(sheet_title(kind, book.sheetnames))
@@ -157,7 +158,7 @@ def columns(kind: str, records: list[Record]) -> list[Column]:
     ]
 
 
-def row_values(record: Record, cols: list[Column]) -> list[object]:
+def row_values(record: Record, cols: list[Column]) -> list[CellValue]:
     """What the record's row says, column by column (counts only for a meeting held)."""
     m = record.meeting
     held = record.held
@@ -171,7 +172,7 @@ def row_values(record: Record, cols: list[Column]) -> list[object]:
     status = record.status
     if status == CANCELLED and record.cancel_reason:
         status += f"\n（{record.cancel_reason}）"
-    values: dict[str, object] = {
+    values: dict[str, CellValue] = {
         "次序": f"第{record.number}次" if record.number else "—",
         "日期": record.start.date(),
         "时间": f"{record.start:%H:%M}–{record.end:%H:%M}",
@@ -210,7 +211,7 @@ def _meetings_sheet(sheet: Worksheet, found: Year, kind: str) -> list[Record]:
         put(sheet, first, 1, NOT_HELD, font=BOLD, alignment=CENTRED)
         sheet.merge_cells(start_row=first, start_column=1, end_row=first, end_column=len(cols))
         sheet.row_dimensions[first].height = 30
-    sheet.freeze_panes = sheet.cell(row=first, column=1)
+    sheet.freeze_panes = sheet.cell(row=first, column=1).coordinate
     print_setup(sheet, title_rows=f"{HEADER_FIRST}:{first - 1}", footer=heading)
     return [r for r in records if len(r.meeting.minutes or "") > MINUTES_IN_ROW]
 
@@ -242,7 +243,7 @@ CHANGE_COLUMNS = [
 ]
 
 
-def change_values(change: Change) -> list[object]:
+def change_values(change: Change) -> list[CellValue]:
     return [change.record.label, change.at, change.what, change.detail, change.reason, change.by]
 
 
@@ -260,7 +261,7 @@ def _changes_sheet(sheet: Worksheet, found: Year) -> None:
         sheet.merge_cells(
             start_row=first, start_column=1, end_row=first, end_column=len(CHANGE_COLUMNS)
         )
-    sheet.freeze_panes = sheet.cell(row=first, column=1)
+    sheet.freeze_panes = sheet.cell(row=first, column=1).coordinate
     print_setup(sheet, title_rows=f"{HEADER_FIRST}:{first - 1}", footer=heading)
 
 
@@ -278,7 +279,7 @@ def _minutes_sheet(sheet: Worksheet, found: Year, records: list[Record]) -> None
         for n, piece in enumerate(pieces(record.meeting.minutes or "", MINUTES_PER_ROW)):
             body_row(sheet, row, MINUTES_COLUMNS, [label if n == 0 else "（续）", piece])
             row += 1
-    sheet.freeze_panes = sheet.cell(row=first, column=1)
+    sheet.freeze_panes = sheet.cell(row=first, column=1).coordinate
     print_setup(sheet, title_rows=f"{HEADER_FIRST}:{first - 1}", footer=heading)
 
 

@@ -153,12 +153,12 @@ async def year_of(branch: Organisation, year: int, zone: ZoneInfo, now: datetime
         detail = change.detail if isinstance(change.detail, dict) else {}
         member = detail.get("member")
         if change.action in _ABOUT_A_MEMBER and isinstance(member, int):
-            latest[(change.meeting_id, member)] = change  # type: ignore[attr-defined]
+            latest[(change.meeting_id, member)] = change
         elif change.action == "cancelled":
-            reasons[change.meeting_id] = str(detail.get("reason") or "")  # type: ignore[attr-defined]
+            reasons[change.meeting_id] = str(detail.get("reason") or "")
     by_meeting: dict[int, list[MeetingAttendee]] = defaultdict(list)
     for person in people:
-        by_meeting[person.meeting_id].append(person)  # type: ignore[attr-defined]
+        by_meeting[person.meeting_id].append(person)
 
     records: dict[int, Record] = {}
     for meeting in meetings:
@@ -167,7 +167,7 @@ async def year_of(branch: Organisation, year: int, zone: ZoneInfo, now: datetime
         if record.held:
             _attendance(record, by_meeting[meeting.id], names, latest)
         record.guests = [
-            names.get(p.member_id, "")  # type: ignore[attr-defined]
+            names.get(p.member_id, "")
             for p in by_meeting[meeting.id]
             if p.role == AttendeeRole.INVITED
         ]
@@ -177,7 +177,10 @@ async def year_of(branch: Organisation, year: int, zone: ZoneInfo, now: datetime
     for record in records.values():
         by_kind[record.meeting.kind].append(record)
     listed = set(by_kind)
-    kinds = [*THREE_AND_ONE, *(k for k in STANDARD if k in listed and k not in THREE_AND_ONE)]
+    kinds: list[str] = [
+        *THREE_AND_ONE,
+        *(k for k in STANDARD if k in listed and k not in THREE_AND_ONE),
+    ]
     kinds += sorted(listed - set(kinds))
     for kind in kinds:
         by_kind[kind] = _numbered(by_kind[kind], kind)
@@ -185,7 +188,7 @@ async def year_of(branch: Organisation, year: int, zone: ZoneInfo, now: datetime
     order = {id(r): n for n, r in enumerate(r for k in kinds for r in by_kind[k])}
     log = sorted(
         (
-            _change(c, records[c.meeting_id], zone, names)  # type: ignore[attr-defined]
+            _change(c, records[c.meeting_id], zone, names)
             for c in changes
             if c.action not in NOT_CHANGES
         ),
@@ -218,11 +221,11 @@ async def _names(
     """Every member the year's ledger names, in one query."""
     wanted: set[int] = set()
     for m in meetings:
-        wanted.update(i for i in (m.chair_id, m.recorder_id) if i)  # type: ignore[attr-defined]
-    wanted.update(p.member_id for p in people)  # type: ignore[attr-defined]
+        wanted.update(i for i in (m.chair_id, m.recorder_id) if i)
+    wanted.update(p.member_id for p in people)
     for c in changes:
-        if c.by_id:  # type: ignore[attr-defined]
-            wanted.add(c.by_id)  # type: ignore[attr-defined]
+        if c.by_id:
+            wanted.add(c.by_id)
         member = c.detail.get("member") if isinstance(c.detail, dict) else None
         if isinstance(member, int):
             wanted.add(member)
@@ -247,15 +250,15 @@ def _record(
         status = UNDER_WAY
     else:
         status = PLANNED
-    group = groups.get(meeting.organisation_id)  # type: ignore[attr-defined]
+    group = groups.get(meeting.organisation_id)
     return Record(
         meeting=meeting,
         start=meeting.starts_at.astimezone(zone),
         end=meeting.ends_at.astimezone(zone),
         status=status,
         group=group.name if group else "",
-        chair=names.get(meeting.chair_id or 0, ""),  # type: ignore[attr-defined]
-        recorder=names.get(meeting.recorder_id or 0, ""),  # type: ignore[attr-defined]
+        chair=names.get(meeting.chair_id or 0, ""),
+        recorder=names.get(meeting.recorder_id or 0, ""),
     )
 
 
@@ -269,8 +272,8 @@ def _attendance(
     expected = [p for p in people if p.role == AttendeeRole.EXPECTED]
     record.expected = len(expected)
     for p in expected:
-        name = names.get(p.member_id, "")  # type: ignore[attr-defined]
-        decided = latest.get((record.meeting.id, p.member_id))  # type: ignore[attr-defined]
+        name = names.get(p.member_id, "")
+        decided = latest.get((record.meeting.id, p.member_id))
         corrected = decided is not None and decided.action == "corrected"
         reason = str((decided.detail or {}).get("reason") or "") if decided else ""
         final = after_the_end(p.attendance)
@@ -296,7 +299,7 @@ def _numbered(records: list[Record], kind: str) -> list[Record]:
     """第N次 in date order, per type (a 党小组会 per group); cancelled ones keep no number."""
 
     def group_of(record: Record) -> int:
-        return record.meeting.organisation_id  # type: ignore[attr-defined,no-any-return]
+        return record.meeting.organisation_id
 
     if kind == MeetingType.GROUP_MEETING:  # the groups one after another, each in date order
         records = sorted(records, key=lambda r: (group_of(r), r.start, r.meeting.id))
@@ -375,7 +378,7 @@ def _change(change: MeetingChange, record: Record, zone: ZoneInfo, names: dict[i
         what=ACTIONS.get(action, "其他变更"),
         detail=text,
         reason=reason,
-        by=names.get(change.by_id or 0, "") or "—",  # type: ignore[attr-defined]
+        by=names.get(change.by_id or 0, "") or "—",
     )
 
 

@@ -8,25 +8,27 @@ planned for the new time, and everyone who was told anything before is told what
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 from server.models.meetings import Meeting, MeetingAttendee
 from server.models.notices import Notice, NoticeStatus
 
 
 async def _attendees(meeting: Meeting) -> list[int]:
-    return list(
-        await MeetingAttendee.filter(meeting_id=meeting.id).values_list("member_id", flat=True)
-    )
+    # flat=True gives the values themselves; Tortoise 1.1 types them as tuples.
+    found = await MeetingAttendee.filter(meeting_id=meeting.id).values_list("member_id", flat=True)
+    return list(cast("list[int]", found))
 
 
 async def _told(meeting: Meeting) -> list[int]:
     # Sending and uncertain ones too: they may well have reached the member.
     told = [NoticeStatus.SENT, NoticeStatus.SENDING, NoticeStatus.UNCERTAIN]
-    return list(
+    found = (
         await Notice.filter(meeting_id=meeting.id, status__in=told)
         .distinct()
         .values_list("member_id", flat=True)
     )
+    return list(cast("list[int]", found))
 
 
 async def _write(meeting: Meeting, members: list[int], kind: str, due_at: datetime) -> None:
@@ -91,13 +93,13 @@ async def plan_cancel(meeting: Meeting, change_id: int, now: datetime) -> None:
 async def _reached(meeting: Meeting) -> set[int]:
     """Members a notice of this meeting certainly reached."""
     sent = Notice.filter(meeting_id=meeting.id, status=NoticeStatus.SENT)
-    return set(await sent.distinct().values_list("member_id", flat=True))
+    return set(cast("list[int]", await sent.distinct().values_list("member_id", flat=True)))
 
 
 async def unreachable(meeting: Meeting) -> list[Notice]:
     """Members nothing reached for certain (unreachable, failed, missed), and to whom nothing
     may have gone out either: the secretary tells them in person."""
-    maybe = {n.member_id for n in await uncertain(meeting)}  # type: ignore[attr-defined]
+    maybe = {n.member_id for n in await uncertain(meeting)}
     lost = [NoticeStatus.UNREACHABLE, NoticeStatus.FAILED, NoticeStatus.MISSED]
     rows = (
         await Notice.filter(meeting_id=meeting.id, status__in=lost)
@@ -105,7 +107,7 @@ async def unreachable(meeting: Meeting) -> list[Notice]:
         .order_by("id")
     )
     reached = await _reached(meeting)
-    return [n for n in rows if n.member_id not in reached | maybe]  # type: ignore[attr-defined]
+    return [n for n in rows if n.member_id not in reached | maybe]
 
 
 async def uncertain(meeting: Meeting) -> list[Notice]:
@@ -118,4 +120,4 @@ async def uncertain(meeting: Meeting) -> list[Notice]:
         .order_by("id")
     )
     reached = await _reached(meeting)
-    return [n for n in rows if n.member_id not in reached]  # type: ignore[attr-defined]
+    return [n for n in rows if n.member_id not in reached]

@@ -15,6 +15,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
+from typing import cast
 
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
@@ -145,12 +146,12 @@ async def where_held(scheduler: Member, kind: str) -> Organisation:
         # The group leader calls the group's meeting (Art. 13); a secretary can for their group.
         if scheduler.role not in (Role.GROUP_LEADER, *BRANCH_LEADERS):
             raise PermissionDenied("党小组会由党小组长安排。")
-        if scheduler.group_id is None:  # type: ignore[attr-defined]
+        if scheduler.group_id is None:
             raise ValidationFailed("您还没有编入党小组，无法安排党小组会。", field="group")
-        return await Organisation.get(id=scheduler.group_id)  # type: ignore[attr-defined]
+        return await Organisation.get(id=scheduler.group_id)
     if scheduler.role not in BRANCH_LEADERS:
         raise PermissionDenied(f"{kind}由支部书记（或副书记）安排。")
-    return await Organisation.get(id=scheduler.organisation_id)  # type: ignore[attr-defined]
+    return await Organisation.get(id=scheduler.organisation_id)
 
 
 async def expected_members(kind: str, org: Organisation) -> list[Member]:
@@ -169,8 +170,8 @@ async def branch_of(org: Organisation) -> Organisation:
     Its row is what two bookings lock, so that a group's meeting and the branch's are checked
     one after the other.
     """
-    if org.kind == OrgKind.GROUP and org.parent_id is not None:  # type: ignore[attr-defined]
-        return await Organisation.get(id=org.parent_id)  # type: ignore[attr-defined]
+    if org.kind == OrgKind.GROUP and org.parent_id is not None:
+        return await Organisation.get(id=org.parent_id)
     return org
 
 
@@ -243,8 +244,14 @@ async def find_clash(
         return None
     first = found[0]
     ids = shared.get(first.id, set())
+    # flat=True gives the values themselves; Tortoise 1.1 types them as tuples.
     names = (
-        list(await Member.filter(id__in=list(ids)).order_by("id").values_list("name", flat=True))
+        list(
+            cast(
+                "list[str]",
+                await Member.filter(id__in=list(ids)).order_by("id").values_list("name", flat=True),
+            )
+        )
         if ids
         else []
     )
@@ -312,11 +319,10 @@ async def _check_free(
 
 async def _people(meeting: Meeting) -> set[int]:
     """Everyone at a meeting already written: its attendees (列席 too) and its chair."""
-    ids = set(
-        await MeetingAttendee.filter(meeting_id=meeting.id).values_list("member_id", flat=True)
-    )
-    if meeting.chair_id is not None:  # type: ignore[attr-defined]
-        ids.add(meeting.chair_id)  # type: ignore[attr-defined]
+    found = await MeetingAttendee.filter(meeting_id=meeting.id).values_list("member_id", flat=True)
+    ids = set(cast("list[int]", found))
+    if meeting.chair_id is not None:
+        ids.add(meeting.chair_id)
     return ids
 
 
@@ -421,7 +427,7 @@ async def upcoming(member: Member, now: datetime, limit: int = 10) -> list[Meeti
     """A secretary sees the branch's; anyone else the meetings they are expected or invited at."""
     query = Meeting.filter(ends_at__gte=now).exclude(status=MeetingStatus.CANCELLED)
     if member.role in BRANCH_LEADERS:
-        org = await Organisation.get(id=member.organisation_id)  # type: ignore[attr-defined]
+        org = await Organisation.get(id=member.organisation_id)
         query = query.filter(under(org.path))
     else:
         query = query.filter(attendees__member_id=member.id)
@@ -442,7 +448,7 @@ async def _leads(member: Member, meeting: Meeting) -> bool:
     """A branch leader of the meeting's organisation, or of one above it."""
     if member.role not in BRANCH_LEADERS:
         return False
-    mine = await Organisation.get(id=member.organisation_id)  # type: ignore[attr-defined]
+    mine = await Organisation.get(id=member.organisation_id)
     return (meeting.organisation.path + "/").startswith(mine.path + "/")
 
 
@@ -456,7 +462,7 @@ async def manageable(member: Member, number: int) -> Meeting:
     may = leads or (
         meeting.kind == MeetingType.GROUP_MEETING
         and member.role == Role.GROUP_LEADER
-        and meeting.organisation_id == member.group_id  # type: ignore[attr-defined]
+        and meeting.organisation_id == member.group_id
     )
     if not may:
         raise PermissionDenied("只有安排会议的书记（党小组会为党小组长）可以改动这个会议。")
@@ -576,7 +582,7 @@ async def attendance_record(member: Member, since: datetime, now: datetime) -> d
         .exclude(meeting__status=MeetingStatus.CANCELLED)
         .values_list("attendance", flat=True)
     )
-    for attendance in rows:
+    for attendance in cast("list[str]", rows):
         counts[after_the_end(attendance)] += 1
     return counts
 
@@ -595,7 +601,7 @@ async def invite(
     meeting = await manageable(leader, number)
     if meeting.ends_at <= now:
         raise Conflict(f"编号 {number} 的会议已经结束。")
-    org = await Organisation.get(id=leader.organisation_id)  # type: ignore[attr-defined]
+    org = await Organisation.get(id=leader.organisation_id)
     top = org.path.split("/", 1)[0]
     found = await Member.filter(under(top), name=name, status=MemberStatus.ACTIVE).order_by("id")
     if phone_tail:

@@ -100,8 +100,8 @@ async def scope_of(member: Member) -> Scope:
     if member.role in _ORGANISATION_WIDE:
         org = await _organisation(member)
         return Scope(member.id, org.path)
-    if member.role is Role.GROUP_LEADER and member.group_id is not None:  # type: ignore[attr-defined]
-        group = await Organisation.get(id=member.group_id)  # type: ignore[attr-defined]
+    if member.role is Role.GROUP_LEADER and member.group_id is not None:
+        group = await Organisation.get(id=member.group_id)
         return Scope(member.id, group.path, group=True)
     return Scope(member.id, None)
 
@@ -110,7 +110,7 @@ async def _organisation(member: Member) -> Organisation:
     org = member.organisation
     if isinstance(org, Organisation):
         return org
-    return await Organisation.get(id=member.organisation_id)  # type: ignore[attr-defined]
+    return await Organisation.get(id=member.organisation_id)
 
 
 def is_leader(member: Member) -> bool:
@@ -173,6 +173,6 @@ async def branches_in(scope: Scope) -> list[Organisation]:
     if scope.own_only:
         return []
     query = Organisation.filter(kind=OrgKind.BRANCH)
-    if not scope.everything:
+    if not scope.everything and scope.path is not None:  # not own_only: a path or everything
         query = query.filter(subtree(scope.path))
     return await query.order_by("path")

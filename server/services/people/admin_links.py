@@ -60,7 +60,7 @@ async def consume_link(token: str | None, now: datetime) -> int | None:
     # One conditional UPDATE: of two processes pressing at once, exactly one changes the row.
     if not await _live(token, now).filter(id=link.id).update(used_at=_utc(now)):
         return None
-    return link.member_id  # type: ignore[attr-defined]
+    return link.member_id
 
 
 async def issue_screen_link(

@@ -14,16 +14,14 @@ _TELLERS = frozenset({Role.SECRETARY, Role.DEPUTY_SECRETARY, Role.GENERAL_SECRET
 
 async def secretaries_of(member: Member) -> list[Member]:
     """The leaders nearest above `member` (never the member themself)."""
-    org: Organisation | None = await Organisation.get_or_none(
-        id=member.organisation_id  # type: ignore[attr-defined]
-    )
+    org: Organisation | None = await Organisation.get_or_none(id=member.organisation_id)
     while org is not None:
         found = await Member.filter(
             organisation_id=org.id, role__in=list(_TELLERS), status=MemberStatus.ACTIVE
         ).exclude(id=member.id)
         if found:
             return found
-        org = await Organisation.get_or_none(id=org.parent_id) if org.parent_id else None  # type: ignore[attr-defined]
+        org = await Organisation.get_or_none(id=org.parent_id) if org.parent_id else None
     return []
 
 

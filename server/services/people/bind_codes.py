@@ -83,7 +83,7 @@ async def code_holder(compact: str, now: datetime) -> Member | None:
     found = await _live(compact, now).first()
     if found is None:
         return None
-    return await Member.get_or_none(id=found.member_id, status=MemberStatus.ACTIVE)  # type: ignore[attr-defined]
+    return await Member.get_or_none(id=found.member_id, status=MemberStatus.ACTIVE)
 
 
 async def use_code(compact: str, now: datetime) -> bool:

@@ -252,7 +252,7 @@ class Binder:
         except IntegrityError:
             # Two taps on two processes: whoever lost sees what the winner wrote.
             again = await WeChatIdentity.get_or_none(appid=req.appid, openid=req.openid)
-            if again is not None and again.member_id == member.id:  # type: ignore[attr-defined]
+            if again is not None and again.member_id == member.id:
                 return BindResult(BindOutcome.ALREADY, member)
             await self._fail(req, refusal)
         await self._succeeded(req, member)

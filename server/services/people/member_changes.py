@@ -82,7 +82,7 @@ async def change_role(
     if actor is not None and actor.role is not Role.ADMIN and actor.id == target.id:
         raise ValidationFailed("不能调整自己的职务，请由上级组织调整。", field="member")
     may_grant(actor, role)
-    if role is Role.GROUP_LEADER and target.group_id is None:  # type: ignore[attr-defined]
+    if role is Role.GROUP_LEADER and target.group_id is None:
         raise ValidationFailed("党小组长须先编入一个党小组。", field="role")
     if role is target.role:
         raise Conflict(f"{target.name}已经是{role.value}。")
@@ -111,7 +111,7 @@ async def transfer(
     # The destination must be theirs too: a secretary moves people only within the branch.
     await organisation_in_scope(scope, destination.id)
     if destination.kind is OrgKind.GROUP:
-        branch = await Organisation.get(id=destination.parent_id)  # type: ignore[attr-defined]
+        branch = await Organisation.get(id=destination.parent_id)
         group: Organisation | None = destination
     elif destination.kind is OrgKind.BRANCH:
         branch, group = destination, None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import cast
 
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -126,11 +127,10 @@ def _deed(today: date) -> str:
 
 async def _recent_days(member: Member, today: date) -> set[date]:
     """Check-in days back far enough for any streak a year can hold, and this month."""
-    return set(
-        await CheckIn.filter(
-            member_id=member.id, day__gte=today - timedelta(days=STREAK_WINDOW), day__lte=today
-        ).values_list("day", flat=True)
-    )
+    days = await CheckIn.filter(
+        member_id=member.id, day__gte=today - timedelta(days=STREAK_WINDOW), day__lte=today
+    ).values_list("day", flat=True)
+    return set(cast("list[date]", days))  # flat=True: dates (Tortoise 1.1 types them as tuples)
 
 
 def _streak(days: set[date], today: date) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import cast
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
@@ -55,9 +56,8 @@ async def _sum(member: Member, since: date, until: date) -> int:
 
 async def points_on(member: Member, day: date) -> int:
     # A day holds a handful of rows: summing them here is cheaper than building an aggregate.
-    return sum(
-        await PointsEntry.filter(member_id=member.id, day=day).values_list("points", flat=True)
-    )
+    points = await PointsEntry.filter(member_id=member.id, day=day).values_list("points", flat=True)
+    return sum(cast("list[int]", points))  # flat=True: ints (Tortoise 1.1 types them as tuples)
 
 
 async def award(

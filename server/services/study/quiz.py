@@ -92,7 +92,7 @@ async def answer(
     try:
         await QuizAnswer.create(
             attempt_id=attempt.id,
-            member_id=attempt.member_id,  # type: ignore[attr-defined]
+            member_id=attempt.member_id,
             position=position,
             unit_id=unit.id,
             tag=topic(unit),

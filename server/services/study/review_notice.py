@@ -33,7 +33,7 @@ def returned_text(s: Submission) -> str:
 async def tell_author(s: Submission, text: str, now: datetime, clients: Clients) -> bool:
     """A customer-service message, recorded once WeChat accepts it.  False: the member's
     48-hour window is shut; they see the result in 我的心得."""
-    if await tell(s.member_id, text, clients):  # type: ignore[attr-defined]
+    if await tell(s.member_id, text, clients):
         await submissions.mark_notified(s, now)
         return True
     return False

@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import cast
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
@@ -81,7 +82,7 @@ async def _candidates(member: Member, unit_id: str | None) -> list[tuple[str, st
     """Earlier submissions it might copy: the branch's and those on the same unit."""
     rows: dict[int, str] = {}
     # The whole branch's, its groups' included (a deed is counted for the member's group).
-    home = await Organisation.get(id=member.organisation_id)  # type: ignore[attr-defined]
+    home = await Organisation.get(id=member.organisation_id)
     queries = [Submission.filter(under(home.path))]
     if unit_id:
         queries.append(Submission.filter(unit_id=unit_id))
@@ -154,7 +155,8 @@ async def _reopen(submission: Submission, today: date) -> bool:
 
 async def counts_by_status(member: Member) -> dict[SubmissionStatus, int]:
     counts = dict.fromkeys(SubmissionStatus, 0)
-    for status in await Submission.filter(member_id=member.id).values_list("status", flat=True):
+    statuses = await Submission.filter(member_id=member.id).values_list("status", flat=True)
+    for status in cast("list[str]", statuses):  # flat=True: values, typed as tuples by Tortoise
         counts[SubmissionStatus(status)] += 1
     return counts
 
@@ -171,7 +173,7 @@ async def mine(
 
 
 async def _scope(reviewer: Member) -> str:
-    org = await Organisation.get(id=reviewer.organisation_id)  # type: ignore[attr-defined]
+    org = await Organisation.get(id=reviewer.organisation_id)
     return org.path
 
 
@@ -207,7 +209,7 @@ async def find_for_review(reviewer: Member, number: int) -> Submission:
     )
     if found is None:
         raise NotFound(f"没有找到编号为 {number} 的心得。", code="SUBMISSION_NOT_FOUND")
-    if found.member_id == reviewer.id:  # type: ignore[attr-defined]
+    if found.member_id == reviewer.id:
         raise PermissionDenied("不能审核自己提交的心得，请由支部其他负责同志审核。")
     return found
 
@@ -247,7 +249,7 @@ async def visible_ids(reviewer: Member, ids: Sequence[int]) -> set[int]:
     if not ids:
         return set()
     query = Submission.filter(under(await _scope(reviewer)), id__in=list(ids))
-    return set(await query.values_list("id", flat=True))
+    return set(cast("list[int]", await query.values_list("id", flat=True)))  # flat: ids
 
 
 # Who decides a 心得 (通过, 退回): the member's own branch leaders, in chat and in the API alike.
@@ -290,7 +292,7 @@ async def approve(
     # The decision and its points together: never approved without the points it earns.
     async with in_transaction():
         submission = await _decide(reviewer, number, SubmissionStatus.APPROVED, now, None)
-        author = await Member.get(id=submission.member_id)  # type: ignore[attr-defined]
+        author = await Member.get(id=submission.member_id)
         points = await award(
             author,
             PointsReason.SUBMISSION,

@@ -106,10 +106,14 @@ def _ranges(ids: Iterable[int]) -> list[tuple[int, int]] | None:
 def within(ids: list[int], field: str = "organisation_id") -> Q:
     """The ORM filter: `field` is one of `ids` (as ranges where that is shorter)."""
     ranges = _ranges(ids)
+    # dict[str, Any]: Q's own keyword `join_type` is a str, so a dict of ints would not fit.
     if ranges is None:
-        return Q(**{f"{field}__in": list(ids)})
-    parts = [Q(**{f"{field}__gte": low, f"{field}__lte": high}) for low, high in ranges]
-    return Q(*parts, join_type=Q.OR)
+        every: dict[str, Any] = {f"{field}__in": list(ids)}
+        return Q(**every)
+    spans: list[dict[str, Any]] = [
+        {f"{field}__gte": low, f"{field}__lte": high} for low, high in ranges
+    ]
+    return Q(*[Q(**span) for span in spans], join_type=Q.OR)
 
 
 def within_sql(ids: list[int], column: str = "organisation_id") -> str:
@@ -127,7 +131,8 @@ def day_or_id(value: Any, grain: Grain) -> Any:
 
 
 def _postgres() -> bool:
-    return connections.get("default").capabilities.dialect == "postgres"
+    dialect: str = connections.get("default").capabilities.dialect
+    return dialect == "postgres"
 
 
 def timestamp_sql(moment: datetime) -> str:

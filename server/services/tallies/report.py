@@ -27,7 +27,7 @@ from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict, cast
 from zoneinfo import ZoneInfo
 
 from tortoise import connections
@@ -173,6 +173,14 @@ def sentence_for(
     )
 
 
+class ReportTime(TypedDict):
+    """tally_report's clock keywords, as a page passes them to each of its reports."""
+
+    today: date
+    zone: ZoneInfo
+    now: datetime
+
+
 async def tally_report(
     org: Organisation,
     start: date,
@@ -203,9 +211,9 @@ async def tally_report(
         taken = await taken_days(start, last)
         for first, until, current in _runs(start, last, set(taken)):
             if current:
-                key = ("sums", grain, digest(ids), first, until, version(taken, first, until))
-                counting.append(_from_snapshots_kept(key, ids, first, until, grain))
-                kept.append(key)
+                sums = ("sums", grain, digest(ids), first, until, version(taken, first, until))
+                counting.append(_from_snapshots_kept(sums, ids, first, until, grain))
+                kept.append(sums)
             else:  # never taken, or changed since it was: count the events themselves
                 counting.append(count_events(ids, first, until, zone, grain, now))
                 kept.append(None)
@@ -214,11 +222,15 @@ async def tally_report(
         counting.append(count_events(ids, live_from, end, zone, grain, now))
         kept.append(None)
     # Independent reads: on PostgreSQL they run side by side on the pool's connections.
-    studied, active, *parts = await asyncio.gather(
+    gathered = await asyncio.gather(
         _studied(ids, start, end, live_from, zone, now, taken),
         _active_members(ids),
         *counting,
     )
+    # gather() of different awaitables is typed list[object]: what each of them returned.
+    studied = cast(Studied, gathered[0])
+    active = cast("dict[int, int]", gathered[1])
+    parts = cast("list[Parts]", gathered[2:])
 
     if by in ("day", "week", "month"):
         buckets = _buckets(start, end, by)
@@ -255,13 +267,13 @@ async def tally_report(
         for org_id, n in active.items():
             members[row_of.get(org_id, OTHER)] += n
         rows = []
-        for n, (key, label, org_id) in enumerate(heads):
+        for n, (key, label, head_id) in enumerate(heads):
             tally = per_key.get(key, Tally())
             who = (len(organised.get(key, ())), len(alone.get(key, ())))
             own = n == len(heads) - 1  # the org's own row (本级), or outside every branch
             if own and not (tally.counts or tally.meetings or any(who) or members[key]):
                 continue  # nothing there: no row for it
-            rows.append(_row(key, label, org_id, start, end, tally, who, members[key]))
+            rows.append(_row(key, label, head_id, start, end, tally, who, members[key]))
 
     everything = Tally()  # every event is in exactly one row (or bucket): their sum
     for tally in per_key.values():
@@ -392,7 +404,7 @@ def _org_rows(
             if o["path"].count("/") == depth
             and (root.kind == OrgKind.BRANCH or str(o["kind"]) != OrgKind.GROUP.value)
         ]
-        own = (str(root.id), f"{root.name}（本级）", root.id)
+        own: tuple[str, str, int | None] = (str(root.id), f"{root.name}（本级）", root.id)
     elif by == "branch":
         if root.kind in (OrgKind.BRANCH, OrgKind.GROUP):  # one branch (or group): its own row
             listed = [o for o in orgs if o["id"] == root.id]

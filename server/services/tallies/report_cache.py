@@ -52,7 +52,8 @@ class ReportCache:
         if key in self._entries:
             self._entries.move_to_end(key)
             self.hits += 1
-            return self._entries[key][0]  # type: ignore[no-any-return]
+            kept: T = self._entries[key][0]  # what `make` made for this key
+            return kept
         self.misses += 1
         value = await make()
         if key not in self._entries:  # another report may have made it meanwhile

@@ -36,6 +36,7 @@ from server.services.tallies.workbook import (
     HEADER_FILL,
     POINTS_PER_LINE,
     SUBTITLE,
+    CellValue,
     csv_text,
     display_width,
     file_name_part,
@@ -124,7 +125,7 @@ def export(report: TallyReport, fmt: str, filing: Filing | None = None) -> tuple
     return body, filename(report, fmt), readable
 
 
-Getter = Callable[[TallyRow], object]
+Getter = Callable[[TallyRow], CellValue]
 
 
 def _columns(report: TallyReport, filing: Filing | None) -> list[tuple[str, Getter]]:
@@ -149,7 +150,7 @@ def headers(report: TallyReport, filing: Filing | None = None) -> list[str]:
     return [h for h, _ in _columns(report, filing)]
 
 
-def table(report: TallyReport, filing: Filing | None = None) -> list[list[object]]:
+def table(report: TallyReport, filing: Filing | None = None) -> list[list[CellValue]]:
     """The breakdown's rows then the total, as the export lays them out (rates as fractions)."""
     cols = _columns(report, filing)
     return [[get(row) for _, get in cols] for row in (*report.rows, report.total)]
@@ -182,7 +183,7 @@ def percent(rate: float | None) -> str:
 
 def to_xlsx(report: TallyReport, filing: Filing | None = None) -> bytes:
     book = Workbook()
-    book.remove(book.active)  # type: ignore[arg-type]
+    book.remove(book.active)  # type: ignore[arg-type]  # a new Workbook's one sheet, never None
     _summary(book.create_sheet("汇总"), report, filing)
     _breakdown(book.create_sheet(BREAKDOWN_TITLES.get(report.by, "明细")), report, filing)
     out = io.BytesIO()
@@ -212,7 +213,7 @@ def _summary(sheet: Worksheet, report: TallyReport, filing: Filing | None) -> No
     sheet.column_dimensions["B"].width = 70
     title(sheet, 1, heading, 2)
     _filed_line(sheet, report, filing, 2)
-    pairs: list[tuple[str, object]] = [
+    pairs: list[tuple[str, CellValue]] = [
         ("组织", report.org_path),
         ("统计期间", _period(report)),
         ("汇总", report.sentence),
@@ -274,20 +275,21 @@ def _breakdown(sheet: Worksheet, report: TallyReport, filing: Filing | None) -> 
 
     rate = names.index(RATE)
     number = Alignment(horizontal="right", vertical="center")
-    text = Alignment(horizontal="left", vertical="center", wrap_text=True)
+    wrapped = Alignment(horizontal="left", vertical="center", wrap_text=True)
     for r, values in enumerate(rows, start=HEADER_ROW + 1):
         font = BOLD if r == HEADER_ROW + len(rows) else BODY  # the total, in bold
         tallest = 1
         for n, value in enumerate(values, start=1):
             cell = put(sheet, r, n, value, font=font, border=BOX,
-                       alignment=text if isinstance(value, str) else number)  # fmt: skip
+                       alignment=wrapped if isinstance(value, str) else number)  # fmt: skip
             if n - 1 == rate:
                 cell.number_format = "0.0%"
             if isinstance(value, str):
                 tallest = max(tallest, lines_needed(value, widths[n - 1]))
         sheet.row_dimensions[r].height = max(18.0, tallest * POINTS_PER_LINE + 4)
     frozen = 3 if PARENT in names else 2  # the names (and their 党总支) stay in view
-    sheet.freeze_panes = sheet.cell(row=HEADER_ROW + 1, column=frozen)
+    # The cell's coordinate, as openpyxl makes of a cell given (its types take no MergedCell).
+    sheet.freeze_panes = sheet.cell(row=HEADER_ROW + 1, column=frozen).coordinate
     print_setup(sheet, title_rows=f"{HEADER_ROW}:{HEADER_ROW}", footer=heading)
 
 
@@ -311,6 +313,6 @@ def to_csv(report: TallyReport, filing: Filing | None = None) -> bytes:
     writer.writerow(names)
     for cells in table(report, filing):
         shown: list[Any] = [csv_text(c) for c in cells]
-        shown[rate] = percent(cells[rate])  # type: ignore[arg-type]
+        shown[rate] = percent(cells[rate])  # type: ignore[arg-type]  # attendance_rate: float | None
         writer.writerow(shown)
     return ("\ufeff" + out.getvalue()).encode("utf-8")

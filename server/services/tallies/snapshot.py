@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from tortoise.transactions import in_transaction
@@ -28,7 +29,8 @@ async def snapshot_day(day: date, zone: ZoneInfo, *, now: datetime | None = None
     """
     started = (now or datetime.now(UTC)).astimezone(UTC)
     # The same counting as the report's live days: a snapshot cannot drift from a live count.
-    ids = await Organisation.all().values_list("id", flat=True)
+    # flat=True gives the ids themselves; Tortoise 1.1 types them as tuples.
+    ids = cast("list[int]", await Organisation.all().values_list("id", flat=True))
     parts = await count_events(ids, day, day, zone, "organisation_id", started)
     studied = await studied_pairs(ids, day, day, zone, started)
     organised: dict[int, int] = Counter(org for org, _member in studied.organised)

@@ -17,7 +17,9 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any, TypeAlias
 
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
@@ -46,6 +48,9 @@ DATE_TIME = 'yyyy"年"m"月"d"日" hh:mm'
 POINTS_PER_LINE = 13.5  # a line of 10-point 宋体, with its leading
 WIDE = 1.9  # a Chinese character, in column-width units (digits of the default font)
 
+# What the files write into a cell (openpyxl's own name for it is private to its stubs).
+CellValue: TypeAlias = str | float | Decimal | datetime | date | time | timedelta | None
+
 _UNSAFE_IN_NAME = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
 
 
@@ -58,7 +63,7 @@ def looks_like_formula(text: str) -> bool:
     return text.startswith(FORMULA_START)
 
 
-def put(sheet: Worksheet, row: int, column: int, value: object, **style: Any) -> Any:
+def put(sheet: Worksheet, row: int, column: int, value: CellValue, **style: Any) -> Any:
     """Write one cell; a str is always a string cell (never a formula, never an error value)."""
     cell = sheet.cell(row=row, column=column)
     if isinstance(value, str):
@@ -170,7 +175,7 @@ def body_row(
     sheet: Worksheet,
     row: int,
     columns: Sequence[Column],
-    values: Sequence[object],
+    values: Sequence[CellValue],
     *,
     font: Font = BODY,
 ) -> None:
@@ -199,17 +204,19 @@ def print_setup(sheet: Worksheet, *, title_rows: str, footer: str, portrait: boo
     sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
     sheet.page_setup.fitToWidth = 1
     sheet.page_setup.fitToHeight = 0  # 0: no limit on the pages down
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    fit, footing = sheet.sheet_properties.pageSetUpPr, sheet.oddFooter
+    assert fit is not None and footing is not None  # openpyxl gives every new sheet both
+    fit.fitToPage = True
     sheet.print_title_rows = title_rows
     sheet.print_options.horizontalCentered = True
     sheet.print_options.gridLines = False  # the table's own borders are printed instead
     sheet.page_margins = PageMargins(
         left=0.4, right=0.4, top=0.5, bottom=0.6, header=0.25, footer=0.3
     )
-    sheet.oddFooter.left.text = footer_text(footer)
-    sheet.oddFooter.left.size = 9
-    sheet.oddFooter.center.text = PAGE_NUMBERS
-    sheet.oddFooter.center.size = 9
+    footing.left.text = footer_text(footer)
+    footing.left.size = 9
+    footing.center.text = PAGE_NUMBERS
+    footing.center.size = 9
 
 
 def sheet_title(wanted: str, taken: Iterable[str]) -> str:

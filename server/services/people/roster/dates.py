@@ -27,7 +27,8 @@ def parse_date(value: Any) -> date | None:
         from openpyxl.utils.datetime import from_excel
 
         if 2200 <= value < 73051:  # 1906-01-08 … 2099-12-31
-            return from_excel(value).date()
+            moment: datetime = from_excel(value)  # openpyxl leaves it untyped: a datetime here
+            return moment.date()
     text = norm(value)
     if not text:
         return None

@@ -105,7 +105,7 @@ def parse_row(
     return MemberRecord(
         name=parsed["name"],
         phone=parsed["phone"],
-        org_path=org[0],
+        org_path=parsed["organisation"][0],  # `org`: a row without errors has one
         group=group_name,
         gender=parsed["gender"],
         birth_date=birth,
