@@ -10,13 +10,13 @@ of the question's word weight they hold and by the kind of fact they hold (`quot
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import pairwise
 
 from study_content import quoting
 from study_content.corpus import Question, Unit, as_read
-from study_content.meaning import lift
+from study_content.meaning import Vectors, lift
 from study_content.words import analyse, covers, in_the_corpus_words
 
 Weight = Callable[[str], float]  # a word's IDF weight in the whole corpus
@@ -126,7 +126,7 @@ class UnitAnswers:
         kind: quoting.Kind,
         question: str,
         weight: Weight,
-        close: Sequence[float] | None = None,
+        close: Vectors | None = None,
         least: float = CHECKED_SHARE,
     ) -> tuple[str, str | None, float] | None:
         """The quotation from this unit that answers, its answer line, and how closely
@@ -139,12 +139,12 @@ class UnitAnswers:
             # The unit's authors wrote down this very question: their answer, and its sentence.
             held = asked.sentence
             text = quoting.window(self.paragraphs, held.paragraph, held.position)
-            line = (
+            theirs = (
                 asked.answer
                 if asked.answer.endswith(("。", "！", "？", "”", "）"))
                 else asked.answer + "。"
             )
-            return text, None if as_read(line) == as_read(text) else line, fit
+            return text, None if as_read(theirs) == as_read(text) else theirs, fit
         fact = self._fact(words, kind, total, weight)
         # What the unit is about goes without saying in each of its sentences: 党的性质 is
         # what "中国共产党是中国工人阶级的先锋队" defines without naming it.

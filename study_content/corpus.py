@@ -269,7 +269,12 @@ def parse_unit(path: Path) -> tuple[Unit | None, list[str]]:
     questions = _questions(meta.get("questions"), problems)
     facts = _facts(meta.get("facts", []), parts[1], problems)
     problems.extend(wording_problems(text))
-    if problems:
+    if problems or not (
+        isinstance(uid, str)
+        and isinstance(title, str)
+        and isinstance(source, str)
+        and isinstance(tags, list)
+    ):  # the second half only tells the type checker what the problems above ruled out
         return None, problems
     unit = Unit(uid, title.strip(), tuple(tags), source.strip(), parts[1], questions, path, facts)
     return unit, []

@@ -431,9 +431,10 @@ def render(paragraphs: list[list[str]], sentences: Span) -> str:
     lines: dict[int, list[int]] = {}
     for p, n in sorted(set(sentences)):
         lines.setdefault(p, []).append(n)
-    out = []
+    out: list[str] = []
     for p, numbers in lines.items():
-        runs, run = [], [numbers[0]]
+        runs: list[list[int]] = []
+        run = [numbers[0]]
         for n in numbers[1:]:
             if n == run[-1] + 1:
                 run.append(n)

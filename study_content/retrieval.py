@@ -295,9 +295,9 @@ class CorpusIndex:
                     # not some span about something else.
                     declined = declined or (not found and kind in quoting.CHECKED)
                     continue
-                text, line, asked = quoted
+                text, line, fit = quoted
                 # A unit whose authors wrote this very question down answers before the rest.
-                score = ranks[position] * (1 + ASKED_BOOST * asked)
+                score = ranks[position] * (1 + ASKED_BOOST * fit)
                 found.append(Passage(self._units[position], text, score, line))
             elif not found and tried + 1 >= FIRST_TRIES:
                 break  # none of the best few matches is confident: nothing below them is
