@@ -61,15 +61,18 @@ _OUR_CALENDAR = re.compile(
 _SENTENCE = re.compile(r"[^。！？；]+[。！？；]*[”’」』）)]*")  # a closing quote stays with it
 
 
-# A space is a typed comma; a colon ends what the member says of themselves (备课用：…).
-_CLAUSE_END = re.compile(r"(?<=[，,。；;！!？?：:\s])")
+# A colon ends what the member says of themselves (备课用：…).  Not a space: taken as a comma it
+# cut questions into asking parts that answered what was not asked (a blind set's inventions).
+_CLAUSE_END = re.compile(r"(?<=[，,。；;！!？?：:])")
+_CLAUSE_OR_SPACE_END = re.compile(r"(?<=[，,。；;！!？?：:\s])")
 _ASKS = re.compile(r"吗|呢|啥|什么|哪|几|多少|多久|咋|怎|谁|是不是|不[？?]?$|[？?]")
 
 
-def _asking_part(question: str) -> str:
+def _asking_part(question: str, *, spaces: bool = False) -> str:
     """The clauses of the question that ask (啥, 哪, 几, 吗…), from the first to the last, without
     what the member says before or after them (我是预备党员，… / …？我家孩子17)."""
-    clauses = [c for c in _CLAUSE_END.split(question.strip()) if c.strip()]
+    ends = _CLAUSE_OR_SPACE_END if spaces else _CLAUSE_END
+    clauses = [c for c in ends.split(question.strip()) if c.strip()]
     asking = [n for n, clause in enumerate(clauses) if _ASKS.search(clause)]
     return "".join(clauses[asking[0] : asking[-1] + 1]) if asking else question
 
@@ -268,8 +271,11 @@ class CorpusIndex:
         # word no unit uses is answered only by a unit holding most of the rest of it (记录能不能
         # 回家补写), never by the subject term alone.
         unnamed = kind is quoting.Kind.YES_NO and any(self._unknown(w) for w in words)
-        if kind in quoting.LOCAL_KINDS and _OUR_CALENDAR.search(_asking_part(question)):
-            # Only when the asking clause says it: 我孙子今年十七了，够岁数入党吗 is timeless.
+        if kind in quoting.LOCAL_KINDS and _OUR_CALENDAR.search(
+            _asking_part(question, spaces=True)
+        ):
+            # Only when the asking clause says it: 我孙子今年十七了，够岁数入党吗 is timeless; a
+            # space is a typed comma here (下礼拜出差 党小组会去不了 咋办).
             return []  # 下个月党员大会几号开: the units are timeless; the branch's dates are not
         found: list[Passage] = []
         declined = False
