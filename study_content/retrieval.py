@@ -282,8 +282,8 @@ class CorpusIndex:
         ranked = sorted(ranks, key=lambda p: (-ranks[p], p))  # ties: corpus order
         wanted = max(limit, 3) + 2  # the same candidates whatever the limit
         for tried, position in enumerate(ranked):
-            if ranks[position] < ranks[ranked[0]] * RELATIVE and found:
-                break
+            if ranks[position] < ranks[ranked[0]] * RELATIVE and (found or tried >= FIRST_TRIES):
+                break  # nor far down the list when the units about it lack the fact asked for
             if self._confident(
                 words, total, best[position], named_only=tried > 0 and not found, unnamed=unnamed
             ):
