@@ -26,9 +26,9 @@ from server.services.tallies.report_file import (
     to_csv,
     to_xlsx,
 )
-from tests.conftest import make_branch, migrated
+from tests.conftest import make_branch
 from tests.test_tallies import COMMITTEE, ZONE
-from tests.test_tally_report import NOW, TODAY, YEAR, a_busy_quarter, snapshot_every_past_day
+from tests.test_tally_report import NOW, TODAY, YEAR, busy_quarter_copy
 
 FILED = date(2026, 3, 21)
 HEADLINE = [
@@ -41,9 +41,7 @@ THE_FIVE = ["支部党员大会", "支委会", "党小组会", "党课", "主题
 
 @pytest.fixture
 async def report(tmp_path: Path) -> AsyncIterator[TallyReport]:
-    await open_database(migrated(tmp_path / "export.sqlite3"))
-    await a_busy_quarter()
-    await snapshot_every_past_day()
+    await open_database(await busy_quarter_copy(tmp_path / "export.sqlite3"))
     committee = await Organisation.get(path=COMMITTEE)
     yield await tally_report(committee, *YEAR, by="branch", today=TODAY, zone=ZONE, now=NOW)
     await close_database()

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import shutil
+import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
@@ -46,6 +48,34 @@ ADDED = (
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[None]:
     await open_database(migrated(tmp_path / "report.sqlite3"))
+    yield
+    await close_database()
+
+
+_BUSY: list[Path] = []
+
+
+async def busy_quarter_copy(target: Path) -> str:
+    """The URL of a SQLite file at `target` holding `a_busy_quarter()` and the snapshot of every
+    past day.  They are the same every time (a seeded street, a fixed clock): built once per test
+    run (about 3 s), copied for each test that reads them (a millisecond)."""
+    if not _BUSY:
+        path = Path(tempfile.mkdtemp(prefix="dangjian-busy-")) / "busy.sqlite3"
+        await open_database(migrated(path))
+        try:
+            await a_busy_quarter()
+            await snapshot_every_past_day()
+        finally:
+            await close_database()
+        _BUSY.append(path)
+    shutil.copyfile(_BUSY[0], target)
+    return f"sqlite://{target}"
+
+
+@pytest.fixture
+async def busy(tmp_path: Path) -> AsyncIterator[None]:
+    """A database holding the busy quarter, every past day snapshotted."""
+    await open_database(await busy_quarter_copy(tmp_path / "busy.sqlite3"))
     yield
     await close_database()
 
@@ -186,9 +216,7 @@ def summed(rows: list[TallyRow], name: str) -> int:
     return sum(getattr(r, name) for r in rows)
 
 
-async def test_every_breakdown_adds_up_to_the_total(db: None) -> None:
-    await a_busy_quarter()
-    await snapshot_every_past_day()
+async def test_every_breakdown_adds_up_to_the_total(busy: None) -> None:
     for path in (COMMITTEE, EAST, ONE):
         for by in BREAKDOWNS:
             r = await report(path, *YEAR, by)
@@ -201,9 +229,7 @@ async def test_every_breakdown_adds_up_to_the_total(db: None) -> None:
             assert kinds == r.total.meetings
 
 
-async def test_the_snapshot_path_and_the_live_path_give_the_same_report(db: None) -> None:
-    await a_busy_quarter()
-    await snapshot_every_past_day()
+async def test_the_snapshot_path_and_the_live_path_give_the_same_report(busy: None) -> None:
     spans = [YEAR, (date(2026, 2, 1), date(2026, 2, 28)), (date(2026, 3, 18), date(2026, 4, 5))]
     for path in (COMMITTEE, EAST, WEST):
         for by in (None, *BREAKDOWNS):
@@ -213,9 +239,7 @@ async def test_the_snapshot_path_and_the_live_path_give_the_same_report(db: None
                 assert fast == slow, (path, by, span)
 
 
-async def test_the_total_is_what_participation_counts(db: None) -> None:
-    await a_busy_quarter()
-    await snapshot_every_past_day()
+async def test_the_total_is_what_participation_counts(busy: None) -> None:
     for path in (COMMITTEE, EAST, ONE, WEST, f"{ONE}/第一网格党小组"):
         live = await participation(await org(path), *YEAR, ZONE, NOW)
         t = (await report(path, *YEAR, None)).total
@@ -245,9 +269,7 @@ async def test_the_total_is_what_participation_counts(db: None) -> None:
         )
 
 
-async def test_the_committee_by_child_lists_general_branches_and_its_own_row(db: None) -> None:
-    await a_busy_quarter()
-    await snapshot_every_past_day()
+async def test_the_committee_by_child_lists_general_branches_and_its_own_row(busy: None) -> None:
     r = await report(COMMITTEE, *YEAR, "child")
     labels = [row.label for row in r.rows]
     assert labels[:2] == ["东社区党总支", "西社区党总支"]
@@ -263,10 +285,8 @@ async def test_the_committee_by_child_lists_general_branches_and_its_own_row(db:
 
 
 async def test_a_branch_by_child_lists_its_party_groups_with_their_own_members_and_deeds(
-    db: None,
+    busy: None,
 ) -> None:
-    await a_busy_quarter()
-    await snapshot_every_past_day()
     r = await report(ONE, *YEAR, "child")
     rows = {row.label: row for row in r.rows}
     first, second = rows["第一网格党小组"], rows["第二网格党小组"]
@@ -279,10 +299,8 @@ async def test_a_branch_by_child_lists_its_party_groups_with_their_own_members_a
     assert first.self_study + second.self_study + own.self_study == r.total.self_study
 
 
-async def test_one_branch_reports_its_own_members_and_events(db: None) -> None:
+async def test_one_branch_reports_its_own_members_and_events(busy: None) -> None:
     """What a secretary lands on: her branch, not a row of zeros and "支部以外"."""
-    await a_busy_quarter()
-    await snapshot_every_past_day()
     for by in ("branch", None):
         r = await report(ONE, *YEAR, by)
         if by == "branch":
@@ -430,9 +448,7 @@ async def test_time_buckets_are_iso_weeks_and_months_clipped_to_the_period(db: N
     assert months.rows[0].start == date(2026, 1, 15) and months.rows[1].end == date(2026, 2, 28)
 
 
-async def test_the_sentence_since_new_year_and_for_any_other_span(db: None) -> None:
-    await a_busy_quarter()
-    await snapshot_every_past_day()
+async def test_the_sentence_since_new_year_and_for_any_other_span(busy: None) -> None:
     year = await report(COMMITTEE, *YEAR, None)
     t = year.total
     assert year.sentence == (
@@ -445,9 +461,7 @@ async def test_the_sentence_since_new_year_and_for_any_other_span(db: None) -> N
     assert closed.sentence.startswith("2026年1月1日至2026年2月28日")  # the year is not over
 
 
-async def test_the_report_as_json(db: None) -> None:
-    await a_busy_quarter()
-    await snapshot_every_past_day()
+async def test_the_report_as_json(busy: None) -> None:
     data = (await report(COMMITTEE, *YEAR, "month")).as_dict()
     assert data["start"] == "2026-01-01" and data["by"] == "month"
     assert data["rows"][0]["start"] == "2026-01-01" and data["total"]["key"] == "total"
@@ -501,9 +515,7 @@ async def test_days_the_snapshot_missed_are_counted_from_the_events(db: None) ->
         assert fast == slow, by
 
 
-async def test_a_review_after_the_snapshot_shows_in_the_report_at_once(db: None) -> None:
-    await a_busy_quarter()
-    await snapshot_every_past_day()
+async def test_a_review_after_the_snapshot_shows_in_the_report_at_once(busy: None) -> None:
     pending = await Submission.filter(
         status="pending", organisation__path=ONE, day__lt=TODAY - timedelta(days=3)
     ).first()
@@ -518,9 +530,7 @@ async def test_a_review_after_the_snapshot_shows_in_the_report_at_once(db: None)
     assert after == await report(ONE, *YEAR, None, use_snapshots=False)
 
 
-async def test_an_attendance_corrected_after_the_snapshot_shows_at_once(db: None) -> None:
-    await a_busy_quarter()
-    await snapshot_every_past_day()
+async def test_an_attendance_corrected_after_the_snapshot_shows_at_once(busy: None) -> None:
     row = await MeetingAttendee.filter(
         attendance=Attendance.ABSENT,
         meeting__organisation__path=ONE,
@@ -561,11 +571,9 @@ async def test_a_quiz_finished_after_midnight_counts_on_the_day_it_began(db: Non
     assert after == await report(ONE, began, began, None, use_snapshots=False)
 
 
-async def test_a_report_opened_again_is_read_from_memory_and_is_the_same(db: None) -> None:
+async def test_a_report_opened_again_is_read_from_memory_and_is_the_same(busy: None) -> None:
     from server.services.tallies.report_cache import CACHE
 
-    await a_busy_quarter()
-    await snapshot_every_past_day()
     for by in (None, *BREAKDOWNS):
         first = await report(EAST, *YEAR, by)
         hits = CACHE.hits
@@ -574,13 +582,11 @@ async def test_a_report_opened_again_is_read_from_memory_and_is_the_same(db: Non
         assert again == first == await report(EAST, *YEAR, by, use_snapshots=False), by
 
 
-async def test_a_day_changed_and_taken_again_is_not_read_from_memory(db: None) -> None:
+async def test_a_day_changed_and_taken_again_is_not_read_from_memory(busy: None) -> None:
     """Another process reviews a 心得 of last week and the night's job takes the day again
     (with the same clock reading): this process's memory of the period must not be used."""
     from server.services.tallies.snapshot import touched
 
-    await a_busy_quarter()
-    await snapshot_every_past_day()
     before = await report(ONE, *YEAR, "child")
     pending = await Submission.filter(
         status="pending", organisation__path__startswith=ONE, day__lt=TODAY - timedelta(days=3)
@@ -608,11 +614,9 @@ async def test_organisations_given_as_ranges_of_ids_are_exactly_those(db: None) 
 
 
 async def test_a_branch_moved_to_another_general_branch_is_reported_under_it_at_once(
-    db: None,
+    busy: None,
 ) -> None:
     """The rows a report keeps in memory follow the tree as it is now, not as it was."""
-    await a_busy_quarter()
-    await snapshot_every_past_day()
     before = await report(COMMITTEE, *YEAR, "child")
     west = await Organisation.get(path=WEST.rsplit("/", 1)[0])
     two = await org(TWO)
