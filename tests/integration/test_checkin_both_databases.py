@@ -14,7 +14,7 @@ from server.db import close_database, open_database
 from server.models.study import CheckIn, PointsEntry, PointsReason
 from server.services.study.checkin import check_in
 from server.services.study.points import PointsRules, award
-from tests.conftest import make_member
+from tests.conftest import make_member, migrated
 
 pytestmark = pytest.mark.integration
 
@@ -26,7 +26,7 @@ RULES = PointsRules(check_in=1, daily_cap=10)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "postgres":
         return str(request.getfixturevalue("pg_url"))  # a fresh database, dropped afterwards
-    return f"sqlite://{tmp_path}/checkin.sqlite3"
+    return migrated(tmp_path / "checkin.sqlite3")  # the migrations are test_migrations.py's
 
 
 @pytest.fixture

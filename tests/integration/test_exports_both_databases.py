@@ -16,6 +16,7 @@ from server.models.people import Organisation
 from server.services.meetings.ledger import ledger_xlsx
 from server.services.tallies.report import tally_report
 from server.services.tallies.report_file import filing_for
+from tests.conftest import migrated
 from tests.test_ledger import DRAWN_UP, THE_FIVE, ZONE, a_branch, a_year, table
 
 pytestmark = pytest.mark.integration
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.integration
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "postgres":
         return str(request.getfixturevalue("pg_url"))
-    return f"sqlite://{tmp_path}/exports.sqlite3"
+    return migrated(tmp_path / "exports.sqlite3")
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from server.db import close_database, open_database
 from server.models.meetings import Meeting
 from server.models.people import Role
 from server.services.meetings import scheduling
-from tests.conftest import make_member
+from tests.conftest import make_member, migrated
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
@@ -23,7 +23,7 @@ NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "postgres":
         return str(request.getfixturevalue("pg_url"))
-    return f"sqlite://{tmp_path}/meetings.sqlite3"
+    return migrated(tmp_path / "meetings.sqlite3")
 
 
 @pytest.fixture
