@@ -154,6 +154,7 @@ class CorpusIndex:
         fixed = analyse(" ".join(DOMAIN_TERMS)).words
         tags = [analyse(" ".join(u.tags)) for u in self._units]
         self._named = [set(fixed + t.words + t.parts) for t in tags]
+        self._any_named = set().union(*self._named)  # a subject term of some unit
 
     @classmethod
     def build(cls, corpus: Sequence[Unit], *, meaning: bool = False) -> CorpusIndex:
@@ -223,9 +224,8 @@ class CorpusIndex:
             kind is not quoting.Kind.OTHER
             and not self._about_else(asking)
             and any(
-                w in named and self._weight(w) >= NAMED_IDF
+                w in self._any_named and self._weight(w) >= NAMED_IDF
                 for w in analyse(in_the_corpus_words(asking)).words
-                for named in self._named
             )
         )
 
