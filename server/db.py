@@ -30,6 +30,7 @@ MODELS = [
     "server.models.notices",
     "server.models.tallies",
     "server.models.jobs",
+    "server.models.community",
 ]
 MIGRATIONS = "migrations"
 # Any fixed 64-bit number will do; it only has to be the same in every process.
