@@ -51,7 +51,7 @@ class Migration(migrations.Migration):
                 ('openid', fields.CharField(max_length=64)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'resident', 'app': 'models', 'unique_together': (('appid', 'openid'),), 'pk_attr': 'id', 'table_description': 'A resident who posts needs; known by the WeChat user who registered.'},
+            options={'table': 'resident', 'app': 'models', 'unique_together': (('appid', 'openid'),), 'pk_attr': 'id', 'table_description': 'A resident who posts needs, known by the WeChat user who registered.'},
             bases=['Model'],
         ),
         ops.CreateModel(

@@ -117,7 +117,7 @@ class Volunteer(Model):
 
 
 class Resident(Model):
-    """A resident who posts needs; known by the WeChat user who registered."""
+    """A resident who posts needs, known by the WeChat user who registered."""
 
     id = fields.IntField(primary_key=True)
     name = fields.CharField(max_length=50)

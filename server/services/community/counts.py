@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import cast
 
 from server.models.community import (
     ClaimStatus,
@@ -99,13 +100,13 @@ async def service_report(
     confirmed = await Volunteer.filter(
         community_id__in=ids, status=VolunteerStatus.CONFIRMED, decided_at__lt=end
     ).values_list("community_id", flat=True)
-    for community_id in confirmed:
+    for community_id in cast(list[int], confirmed):
         for figures in each(community_id):
             figures.volunteers += 1
     needs = await Need.filter(
         community_id__in=ids, created_at__gte=start, created_at__lt=end
     ).values_list("community_id", flat=True)
-    for community_id in needs:
+    for community_id in cast(list[int], needs):
         for figures in each(community_id):
             figures.needs += 1
     dispatched = (
@@ -113,7 +114,7 @@ async def service_report(
         .exclude(status=OrderStatus.CANCELLED)
         .values_list("community_id", flat=True)
     )
-    for community_id in dispatched:
+    for community_id in cast(list[int], dispatched):
         for figures in each(community_id):
             figures.dispatched += 1
     claims = (

@@ -6,11 +6,12 @@ from datetime import datetime
 
 from tortoise.transactions import in_transaction
 
-from server.errors import Conflict, NotFound, ValidationFailed
+from server.errors import Conflict, ValidationFailed
 from server.models.community import Community, Need, NeedStatus
 from server.models.people import Member
 from server.services.community import timeline
 from server.services.community.roles import community_run_by
+from server.services.people.access import Hidden
 
 
 async def needs_of(community: Community, status: NeedStatus | None = NeedStatus.NEW) -> list[Need]:
@@ -24,7 +25,7 @@ async def need_for_manager(manager: Member, need_id: int) -> Need:
     """A need of a community `manager` runs; any other is 'not found' (Hidden)."""
     need = await Need.get_or_none(id=need_id)
     if need is None:
-        raise NotFound("没有这条需求。", field="need")
+        raise Hidden()  # as for another community's: an id tells a stranger nothing
     await community_run_by(manager, need.community_id)
     await need.fetch_related("resident")
     return need

@@ -34,6 +34,7 @@ from server.models.people import Member
 from server.services.community import timeline
 from server.services.community.needs import need_for_manager
 from server.services.community.roles import community_run_by
+from server.services.people.access import Hidden
 
 KINDS = ("维修", "助老", "助残", "助学", "环境", "法律", "医疗", "文化", "帮困", "治安", "其他")
 MOST_PLACES = 50
@@ -131,7 +132,7 @@ async def dispatch(
 async def order_for_manager(manager: Member, order_id: int) -> ServiceOrder:
     order = await ServiceOrder.get_or_none(id=order_id)
     if order is None:
-        raise NotFound("没有这个服务单。", field="order")
+        raise Hidden()  # as for another community's: an id tells a stranger nothing
     await community_run_by(manager, order.community_id)
     return order
 
@@ -200,7 +201,7 @@ async def claim(volunteer: Volunteer | None, order_id: int, now: datetime) -> Or
                 )
                 if not again:
                     raise Conflict("您已经认领了这个服务。", code="ALREADY_CLAIMED")
-                row = await OrderClaim.get(id=existing.id).using_db(conn)
+                row = await OrderClaim.get(id=existing.id, using_db=conn)
             await timeline.record(
                 now, f"党员 {volunteer.name}", "接单", order_id=order.id, using_db=conn
             )

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from server.errors import ValidationFailed
 from server.models.community import Community
 from server.models.people import Member, Organisation
 from server.services.people.access import Hidden, is_leader, scope_of
@@ -25,7 +26,8 @@ async def managed_by(member: Member | None) -> list[Community]:
 
 
 async def community_run_by(member: Member | None, community_id: int | None = None) -> Community:
-    """The community a command is about: the one named, or the only one the member runs.
+    """The community a command is about: the one named, or the only one the member runs
+    (one who runs several must name it).
 
     Refused as `Hidden` when the member runs none, or not the one named: a stranger learns
     nothing from an id.
@@ -38,4 +40,7 @@ async def community_run_by(member: Member | None, community_id: int | None = Non
         raise Hidden()
     if not mine:
         raise Hidden()
+    if len(mine) > 1:
+        names = "、".join(c.name for c in mine)
+        raise ValidationFailed(f"您负责多个社区，请写明是哪个社区：{names}。", field="community_id")
     return mine[0]

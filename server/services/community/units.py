@@ -78,7 +78,7 @@ async def community_named(name: str) -> Community:
         if len(candidates) == 1:
             found = candidates[0]
     if found is None:
-        names = "、".join(await Community.all().order_by("name").values_list("name", flat=True))
+        names = "、".join(c.name for c in await Community.all().order_by("name"))
         raise NotFound(f"没有找到社区「{name[:20]}」。可选：{names}", field="community")
     return found
 

@@ -14,12 +14,13 @@ from datetime import datetime
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from server.errors import Conflict, NotFound, ValidationFailed
+from server.errors import Conflict, ValidationFailed
 from server.models.community import Community, ReportUnit, Volunteer, VolunteerStatus
 from server.models.people import Member
 from server.services.community import timeline
 from server.services.community.roles import community_run_by
 from server.services.community.units import check_name, check_phone
+from server.services.people.access import Hidden
 
 SKILLS_LONGEST = 200
 
@@ -94,7 +95,7 @@ async def apply(
                 action = "报到"
             else:
                 await Volunteer.filter(id=existing.id).using_db(conn).update(**fields)
-                volunteer = await Volunteer.get(id=existing.id).using_db(conn)
+                volunteer = await Volunteer.get(id=existing.id, using_db=conn)
                 action = "重新报到"
             await timeline.record(
                 now, f"党员 {name}", action, note=_who(application), using_db=conn
@@ -134,7 +135,7 @@ async def decide(
     """The community confirms (placing the member in `grid`) or refuses (with `reason`)."""
     volunteer = await Volunteer.get_or_none(id=volunteer_id)
     if volunteer is None:
-        raise NotFound("没有这个报到申请。", field="volunteer")
+        raise Hidden()  # as for another community's: an id tells a stranger nothing
     await community_run_by(manager, volunteer.community_id)
     grid, reason = grid.strip(), reason.strip()
     if confirm and len(grid) > 50:
