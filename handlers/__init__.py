@@ -8,6 +8,7 @@ from handlers import (
     binding,
     checkin,
     common,
+    community,
     dues,
     fallback,
     help,
@@ -16,10 +17,13 @@ from handlers import (
     questions,
     quiz,
     record,
+    residents,
     review,
+    service_menu,
     start,
     study,
     submissions,
+    volunteers,
 )
 from server.dispatch import Router
 
@@ -39,12 +43,20 @@ def build_router() -> Router:
         study.router,
         record.router,
         admin.router,  # 后台: before the fallback and free-text questions
+        # The 双报到 loop; residents and members from units are not bound, so none of these
+        # asks for a binding.  The community's 报到审核 before the members' 报到 (a prefix).
+        community.router,
+        residents.router,
+        volunteers.router,
+        service_menu.router,  # 帮助 for those in the loop, before the general one
         help.router,
         # 算党费 after the commands, before a quiz's catch-all (a command typed mid-quiz works)
         # and before free-text questions: 我该交多少党费 is a calculation, not a quote.
         dues.router,
         quiz.router,  # after the commands: a command typed mid-quiz still works
         submissions.drafting,  # a draft's text after the commands, before free-text questions
+        volunteers.answering,  # 报到's questions answered, likewise
         questions.router,  # any other text from a member is a question
+        service_menu.late,  # … and from a resident or a member from a unit, a pointer
         fallback.router,
     )

@@ -8,9 +8,12 @@ from server.wechat.messages import InboundMessage
 
 router = Router("fallback")
 
+# Whoever writes without a binding: a member of the street, a resident, or an in-service member
+# of a unit reporting to the community where they live.  Each is told their own way in.
 HOW_TO_BIND = (
-    "您还没有绑定党员身份。请发送「绑定 姓名 手机号后四位」，例如：绑定 张三 1234。"
-    "如有疑问请联系您的支部书记。"
+    "您还没有绑定党员身份。党员请发送「绑定 绑定码」（绑定码向支部书记索取）。\n"
+    "居民反映需求，请先发送「居民登记 姓名 手机号 社区 住址」，再发送「点单 内容」。\n"
+    "在职党员到社区报到，请发送「报到 报到码 姓名 手机号」（报到码向所在单位党组织索取）。"
 )
 
 

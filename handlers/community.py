@@ -1,0 +1,421 @@
+"""社区下单 in chat, for those who run a community (the 总支书记 of a 社区党总支, staff, admins):
+需求, 下单 N, 发布, 不受理 N, 报到审核, 确认报到 N, 退回报到 N, 确认完成 N, 撤销服务 N, 服务单 N.
+
+Anyone else sending these is told plainly that they are the community's, and nothing changes;
+a number from a community the sender does not run gets the same answer as one that does not
+exist (`Hidden`).  An order's title is the community's public wording (the 晒单 page shows it),
+never the resident's own message.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from decimal import Decimal
+
+from server.clock import Clock, when_text
+from server.dispatch import PrivateReply, Router
+from server.dispatch.context import text_after_number
+from server.dispatch.filters import Command, Keyword, Pattern
+from server.errors import NotFound, PermissionDenied, ValidationFailed
+from server.models.community import (
+    ORDER_STATUS_LABELS,
+    ClaimStatus,
+    Community,
+    OrderClaim,
+    ReportUnit,
+    ServiceOrder,
+)
+from server.models.people import Member
+from server.services.community import needs, notify, orders, roles, timeline, volunteers
+from server.services.community.wording import take_hours, take_people
+from server.services.delivery.messenger import Clients
+from server.services.meetings.when import UnparseableTime, parse_when
+from server.settings import Settings
+from server.wechat.replies import MAX_TEXT_BYTES, fit
+
+router = Router("community")
+
+MENU = Keyword("社区", "社区服务", "社区帮助", "社区菜单")
+NEEDS = Keyword("需求", "居民需求", "需求列表", "待受理")
+DISPATCH = Pattern(r"下单\s*(?P<number>\d{1,9})\s*(?P<rest>.*)")
+DISPATCH_MALFORMED = Command("下单")
+PUBLISH = Command("发布", "发布服务")
+REFUSE = Pattern(r"不受理\s*(?P<number>\d{1,9})\s*(?P<reason>.*)")
+PENDING = Keyword("报到审核", "审核报到", "待确认报到")
+CONFIRM = Pattern(r"确认报到\s*(?P<number>\d{1,9})\s*(?P<grid>.*)")
+SEND_BACK = Pattern(r"退回报到\s*(?P<number>\d{1,9})\s*(?P<reason>.*)")
+CONFIRM_DONE = Pattern(r"确认完成\s*(?P<number>\d{1,9})")
+CANCEL = Pattern(r"撤销服务\s*(?P<number>\d{1,9})\s*(?P<reason>.*)")
+SHOW = Pattern(r"服务单\s*(?P<number>\d{1,9})")
+
+NOT_YOURS = (
+    "这是社区处理居民点单和党员报到用的，只有社区党组织书记和街道党工委可以使用。"
+    "居民有需要帮助的事，请发送：点单 内容。"
+)
+DISPATCH_USAGE = (
+    "下单请发送：下单 需求编号 时间 类别 标题，例如：下单 3 明天上午9点 维修 楼道灯维修；"
+    "可在末尾加 2人、1.5小时、地点 幸福小区3栋、限 单位名。"
+)
+PUBLISH_USAGE = (
+    "发布社区自己的服务请发送：发布 时间 类别 标题，"
+    "例如：发布 周六上午9点 环境 清理楼道杂物 5人 2小时。"
+)
+SHOWN = 8
+_TRIM = " ，,、；;。：:"
+
+
+async def _mine(member: Member | None) -> list[Community]:
+    communities = await roles.managed_by(member)
+    if not communities:
+        raise PermissionDenied(NOT_YOURS, code="NOT_COMMUNITY")
+    return communities
+
+
+def _reach(wechat_clients: Clients, settings: Settings) -> notify.Reach:
+    return notify.Reach.of(wechat_clients, settings)
+
+
+def _short(text: str, most: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= most else text[: most - 1] + "…"
+
+
+def _at(moment: datetime, clock: Clock) -> str:
+    local = moment.astimezone(clock.zone)
+    return f"{local.month}月{local.day}日 {local:%H:%M}"
+
+
+COMMUNITY_MENU = (
+    "社区服务（居民点单、社区下单、党员接单、组织晒单），您可以发送：\n"
+    "· 需求 —— 待受理的居民点单\n"
+    "· 下单 3 明天上午9点 维修 楼道灯维修 —— 把需求3派为服务单；"
+    "可加 2人、1.5小时、地点 幸福小区3栋、限 单位名\n"
+    "· 不受理 3 属于物业维修范围 —— 不受理，原因会告诉居民\n"
+    "· 发布 周六上午9点 环境 清理楼道杂物 5人 2小时 —— 社区自己的服务（先锋岗、微心愿）\n"
+    "· 报到审核 —— 待确认的党员报到\n"
+    "· 确认报到 4 第一网格 / 退回报到 4 不是本社区居民 —— 确认或退回，本人会收到结果\n"
+    "· 服务单 8 —— 一单的接单人和经过\n"
+    "· 确认完成 8 —— 党员报告完成后核实办结，居民随后可以评价\n"
+    "· 撤销服务 8 居民已自行解决 —— 撤销，原因会告诉接单党员\n"
+    f"服务类别：{'、'.join(orders.KINDS)}。"
+)
+
+
+@router.message(MENU)
+async def menu(member: Member | None) -> str:
+    await _mine(member)
+    return COMMUNITY_MENU
+
+
+@router.message(NEEDS)
+async def list_needs(member: Member | None, clock: Clock) -> str:
+    communities = await _mine(member)
+    lines: list[str] = []
+    shown = 0
+    for community in communities:
+        found = await needs.needs_of(community)
+        if not found:
+            continue
+        lines.append(f"{community.name}待受理的需求 {len(found)} 条：")
+        for need in found[: max(0, SHOWN - shown)]:
+            photo = "（附照片）" if need.media_id else ""
+            lines.append(
+                f"【{need.id}】{_at(need.created_at, clock)} {need.resident.name}"
+                f"（{need.resident.place}）：{_short(need.text, 60)}{photo}"
+            )
+        shown += len(found)
+    if not lines:
+        return "目前没有待受理的居民需求。"
+    if shown > SHOWN:
+        lines.append(f"……共 {shown} 条，处理完这些再回复 需求。")
+    lines.append("下单：下单 编号 时间 类别 标题（如 下单 3 明天上午9点 维修 楼道灯维修）")
+    lines.append("不受理：不受理 编号 原因")
+    return fit("\n".join(lines), MAX_TEXT_BYTES)
+
+
+def _when(text: str, clock: Clock) -> tuple[datetime, str]:
+    now = clock.local_now()
+    try:
+        parsed = parse_when(text, now)
+    except UnparseableTime:
+        raise ValidationFailed(
+            "没看懂服务时间，请写成 明天上午9点、周六下午3点 或 12月1日9:00。", field="starts_at"
+        ) from None
+    if abs(parsed.start.year - now.year) > 1:
+        raise ValidationFailed("服务时间请写在一年以内。", field="starts_at")
+    return parsed.start, parsed.rest
+
+
+async def _unit_named(name: str) -> ReportUnit:
+    found = await ReportUnit.get_or_none(name=name)
+    if found is None:
+        candidates = await ReportUnit.filter(name__startswith=name)
+        found = candidates[0] if len(candidates) == 1 else None
+    if found is None:
+        raise NotFound(f"没有找到报到单位「{name[:20]}」。", field="unit")
+    return found
+
+
+async def _spec(starts_at: datetime, rest: str, place: str) -> orders.OrderSpec:
+    """`维修 楼道灯维修 2人 1.5小时 地点 3栋 限 区税务局` after the time."""
+    rest = rest.strip(_TRIM)
+    kind = next((k for k in orders.KINDS if rest.startswith(k)), None)
+    if kind is None:
+        raise ValidationFailed(f"请在时间后写上服务类别：{'、'.join(orders.KINDS)}。", field="kind")
+    rest = rest[len(kind) :].strip(_TRIM)
+    rest = rest.removeprefix("服务").strip(_TRIM) if rest.startswith("服务 ") else rest
+    hours, rest = take_hours(rest)
+    people, rest = take_people(rest)
+    unit = None
+    only = re.search(r"限\s*(?P<unit>\S+)", rest)
+    if only is not None:
+        unit = await _unit_named(only.group("unit"))
+        rest = (rest[: only.start()] + " " + rest[only.end() :]).strip(_TRIM)
+    where = re.search(r"地点\s*(?P<place>\S+)", rest)
+    if where is not None:
+        place = where.group("place")
+        rest = (rest[: where.start()] + " " + rest[where.end() :]).strip(_TRIM)
+    return orders.OrderSpec(
+        kind=kind,
+        title=rest.strip(_TRIM) or f"{kind}服务",
+        place=place,
+        starts_at=starts_at,
+        hours=orders.hours_from(hours if hours is not None else Decimal(1)),
+        capacity=people if people is not None else 1,
+        unit=unit,
+    )
+
+
+def _window(order: ServiceOrder, clock: Clock) -> str:
+    return f"{when_text(order.starts_at, clock.zone)}–{order.ends_at.astimezone(clock.zone):%H:%M}"
+
+
+def _dispatched(order: ServiceOrder, told: notify.Told, clock: Clock) -> str:
+    need = f"（需求 {order.need_id}）" if order.need_id else ""
+    place = f"，{order.place}" if order.place else ""
+    lines = [
+        f"已下单：服务单 {order.id}{need}，{order.kind}·{order.title}，"
+        f"{_window(order, clock)}{place}，需{order.capacity}人。"
+    ]
+    if told.told or told.waiting:
+        line = f"已通知 {len(told.told)} 名报到党员"
+        if told.waiting:
+            line += f"，另有 {len(told.waiting)} 名暂时收不到推送（回复 服务 时能看到）"
+        lines.append(line + "。")
+    else:
+        lines.append("本社区还没有可以接这一单的已确认报到党员。")
+    lines.append(f"回复 服务单 {order.id} 查看进展。")
+    return "\n".join(lines)
+
+
+@router.message(DISPATCH)
+async def dispatch(
+    number: str,
+    rest: str,
+    member: Member | None,
+    clock: Clock,
+    wechat_clients: Clients,
+    settings: Settings,
+) -> str:
+    await _mine(member)
+    assert member is not None  # one who runs a community is a member
+    need = await needs.need_for_manager(member, int(number))
+    spec = await _spec(*_when(rest, clock), need.resident.place)
+    order = await orders.dispatch(member, spec, clock.now(), need_id=need.id)
+    reach = _reach(wechat_clients, settings)
+    told = await notify.order_dispatched(reach, order, clock.zone)
+    await notify.need_dispatched(reach, order, clock.zone)
+    return _dispatched(order, told, clock)
+
+
+@router.message(DISPATCH_MALFORMED)
+async def dispatch_malformed(member: Member | None) -> str:
+    await _mine(member)
+    return DISPATCH_USAGE
+
+
+@router.message(PUBLISH)
+async def publish(
+    args: str,
+    member: Member | None,
+    clock: Clock,
+    wechat_clients: Clients,
+    settings: Settings,
+) -> str:
+    communities = await _mine(member)
+    assert member is not None
+    if not args:
+        return PUBLISH_USAGE
+    community = communities[0]
+    if len(communities) > 1:
+        named = next((c for c in communities if args.startswith(c.name)), None)
+        if named is None:
+            names = "、".join(c.name for c in communities)
+            example = f"发布 {communities[0].name} 时间 类别 标题"
+            return f"您负责多个社区（{names}），请写明社区：{example}。"
+        community, args = named, args[len(named.name) :]
+    spec = await _spec(*_when(args, clock), "")
+    order = await orders.dispatch(member, spec, clock.now(), community_id=community.id)
+    told = await notify.order_dispatched(_reach(wechat_clients, settings), order, clock.zone)
+    return _dispatched(order, told, clock)
+
+
+@router.message(REFUSE)
+async def refuse(
+    number: str,
+    reason: str,
+    raw_text: str,
+    member: Member | None,
+    clock: Clock,
+    wechat_clients: Clients,
+    settings: Settings,
+) -> str:
+    await _mine(member)
+    assert member is not None
+    why = text_after_number(raw_text, "不受理") or reason
+    need = await needs.refuse(member, int(number), why, clock.now())
+    if await notify.need_refused(_reach(wechat_clients, settings), need, need.resident):
+        heard = "已告知居民。"
+    else:
+        heard = "居民暂时收不到推送，回复 我的点单 时会看到。"
+    return f"需求 {need.id} 不予受理（原因：{need.reason}），{heard}"
+
+
+@router.message(PENDING)
+async def pending(member: Member | None, clock: Clock) -> str:
+    communities = await _mine(member)
+    lines: list[str] = []
+    for community in communities:
+        found = await volunteers.pending(community)
+        if not found:
+            continue
+        lines.append(f"{community.name}待确认的报到 {len(found)} 人：")
+        for v in found[:SHOWN]:
+            source = v.unit.name if v.unit else "本街道党员"
+            skills = f"，特长：{v.skills}" if v.skills else ""
+            lines.append(
+                f"【{v.id}】{v.name}（{source}）{v.phone}{skills}，{_at(v.registered_at, clock)}"
+            )
+    if not lines:
+        return "目前没有待确认的党员报到。"
+    lines.append("确认：确认报到 编号 网格名（如 确认报到 4 第一网格）\n退回：退回报到 编号 原因")
+    # The phones are for the community to call; the reply is not kept beyond WeChat's retries.
+    return PrivateReply(fit("\n".join(lines), MAX_TEXT_BYTES))
+
+
+def _decided_reply(heard: bool, head: str) -> str:
+    tail = "已通知本人。" if heard else "本人暂时收不到推送，回复 我的报到 时会看到。"
+    return f"{head}{tail}"
+
+
+@router.message(CONFIRM)
+async def confirm(
+    number: str,
+    grid: str,
+    member: Member | None,
+    clock: Clock,
+    wechat_clients: Clients,
+    settings: Settings,
+) -> str:
+    await _mine(member)
+    assert member is not None
+    v = await volunteers.decide(member, int(number), clock.now(), confirm=True, grid=grid)
+    heard = await notify.volunteer_decided(_reach(wechat_clients, settings), v)
+    placed = f"，编入{v.grid}" if v.grid else ""
+    return _decided_reply(heard, f"已确认{v.name}的报到{placed}。")
+
+
+@router.message(SEND_BACK)
+async def send_back(
+    number: str,
+    reason: str,
+    raw_text: str,
+    member: Member | None,
+    clock: Clock,
+    wechat_clients: Clients,
+    settings: Settings,
+) -> str:
+    await _mine(member)
+    assert member is not None
+    why = text_after_number(raw_text, "退回报到") or reason
+    v = await volunteers.decide(member, int(number), clock.now(), confirm=False, reason=why)
+    heard = await notify.volunteer_decided(_reach(wechat_clients, settings), v)
+    return _decided_reply(heard, f"已退回{v.name}的报到（原因：{v.reason}）。")
+
+
+@router.message(CONFIRM_DONE)
+async def confirm_done(
+    number: str, member: Member | None, clock: Clock, wechat_clients: Clients, settings: Settings
+) -> str:
+    await _mine(member)
+    assert member is not None
+    order = await orders.confirm_done(member, int(number), clock.now())
+    heard = await notify.order_completed(_reach(wechat_clients, settings), order)
+    if order.need_id is None:
+        return f"已确认服务单 {order.id} 完成，会在晒单中展示。"
+    tail = "已请居民评价。" if heard else "居民暂时收不到推送，回复 我的点单 时可以评价。"
+    return f"已确认服务单 {order.id} 完成，会在晒单中展示；{tail}"
+
+
+@router.message(CANCEL)
+async def cancel(
+    number: str,
+    reason: str,
+    raw_text: str,
+    member: Member | None,
+    clock: Clock,
+    wechat_clients: Clients,
+    settings: Settings,
+) -> str:
+    await _mine(member)
+    assert member is not None
+    why = text_after_number(raw_text, "撤销服务") or reason
+    order = await orders.cancel(member, int(number), why, clock.now())
+    told = await notify.order_cancelled(
+        _reach(wechat_clients, settings), order, why.strip(), clock.zone
+    )
+    line = f"已撤销服务单 {order.id}。"
+    if told.told:
+        line += f"已通知接单党员：{'、'.join(told.told)}。"
+    if told.waiting:
+        line += f"{'、'.join(told.waiting)}暂时收不到推送，请电话告知。"
+    return line
+
+
+@router.message(SHOW)
+async def show(number: str, member: Member | None, clock: Clock) -> str:
+    await _mine(member)
+    assert member is not None
+    order = await orders.order_for_manager(member, int(number))
+    lines = [
+        f"服务单 {order.id}（{ORDER_STATUS_LABELS[order.status]}）：{order.kind}·{order.title}",
+        f"时间：{_window(order, clock)}，需{order.capacity}人，已接{order.taken}人",
+    ]
+    if order.place:
+        lines.append(f"地点：{order.place}")
+    resident = await orders.resident_of(order)
+    if resident is not None:
+        lines.append(f"居民：{resident.name} {resident.phone}（需求 {order.need_id}）")
+    claims = await OrderClaim.filter(order_id=order.id).prefetch_related("volunteer__unit")
+    for row in sorted(claims, key=lambda c: c.id):
+        v = row.volunteer
+        source = v.unit.name if v.unit else "本街道党员"
+        lines.append(f"接单：{v.name}（{source}）{v.phone}，{_claim_label(row)}")
+    if order.rating is not None:
+        note = f"，{order.rating_note}" if order.rating_note else ""
+        lines.append(f"居民评价：{order.rating}分{note}")
+    lines.append("经过：")
+    for event in await timeline.timeline(order.need_id, order.id):
+        note = f"：{_short(event.note, 40)}" if event.note else ""
+        lines.append(f"· {_at(event.at, clock)} {event.actor} {event.action}{note}")
+    # The phones are for the community; the reply is not kept beyond WeChat's retries.
+    return PrivateReply(fit("\n".join(lines), MAX_TEXT_BYTES))
+
+
+def _claim_label(row: OrderClaim) -> str:
+    if row.status == ClaimStatus.DONE:
+        return f"已完成（{row.hours}小时）：{_short(row.note, 40)}"
+    if row.status == ClaimStatus.WITHDRAWN:
+        return "已放弃"
+    return "已认领"

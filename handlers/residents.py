@@ -1,0 +1,206 @@
+"""居民点单 in chat: 居民登记, 点单 (a photo may follow), 我的点单, 评价 N 1-5.
+
+Residents are not Party members and have no binding: each is the WeChat user who registered
+(`residents.resident_for(appid, openid)`), so none of these asks for `member`.  What a resident
+reads of a member who serves them is a name, never a phone.
+"""
+
+from __future__ import annotations
+
+from server.clock import Clock, when_text
+from server.dispatch import Router
+from server.dispatch.filters import Command, InState, Keyword, MsgType, Pattern
+from server.dispatch.state import Conversation
+from server.errors import ValidationFailed
+from server.models.community import (
+    NEED_STATUS_LABELS,
+    ORDER_STATUS_LABELS,
+    Community,
+    Need,
+    NeedStatus,
+    OrderStatus,
+    Resident,
+    ServiceOrder,
+)
+from server.models.people import own_phone
+from server.services.community import notify, orders, residents, timeline
+from server.services.community.wording import community_at_start, split_at_phone
+from server.services.delivery.messenger import Clients
+from server.settings import Settings
+from server.wechat.messages import InboundMessage
+from server.wechat.replies import MAX_TEXT_BYTES, fit
+
+router = Router("residents")
+PHOTO = "resident:photo"  # data: need — the need an image sent next is attached to
+
+REGISTER = Command("居民登记", "居民注册")
+POST = Command("点单", "居民点单", "我要点单")
+MINE = Keyword("我的点单", "我的需求", "点单记录")
+ONE = Pattern(r"(?:我的点单|我的需求)\s*(?P<number>\d{1,9})")
+RATE = Pattern(r"评价\s*(?P<number>\d{1,9})\s+(?P<stars>\d{1,2})\s*(?:分|星)?\s*(?P<note>.*)")
+# A number typed: meant as a rating.  (A named group: a Pattern passes when it finds one.)
+RATE_MALFORMED = Pattern(r"评价\s*(?P<number>\d).*")
+
+HOW_TO_REGISTER = (
+    "请先登记：居民登记 姓名 手机号 社区 住址，例如：居民登记 张三 13800000000 红星村 幸福小区3栋。"
+    "手机号只给接单的党员和社区，方便上门联系。"
+)
+SHOWN = 8  # needs listed by 我的点单: about 200 bytes each
+
+
+def _typed(raw_text: str | None, words: tuple[str, ...], fallback: str) -> str:
+    """What followed the command as typed, full-width punctuation kept (`args` is normalised)."""
+    raw = (raw_text or "").strip()
+    for word in sorted(words, key=len, reverse=True):
+        if raw.startswith(word):
+            return raw[len(word) :].strip(" :：\u3000")
+    return fallback
+
+
+def _reach(wechat_clients: Clients, settings: Settings) -> notify.Reach:
+    return notify.Reach.of(wechat_clients, settings)
+
+
+async def _resident(appid: str, openid: str) -> Resident:
+    resident = await residents.resident_for(appid, openid)
+    if resident is None:
+        raise ValidationFailed(HOW_TO_REGISTER, field="resident")
+    return resident
+
+
+@router.message(REGISTER)
+async def register(args: str, appid: str, openid: str, clock: Clock) -> str:
+    if not args:
+        return HOW_TO_REGISTER
+    name, phone, rest = split_at_phone(args)
+    if not name:
+        raise ValidationFailed("请在手机号前写上您的姓名。" + HOW_TO_REGISTER, field="name")
+    community, place = await community_at_start(rest)
+    if community is None:
+        raise ValidationFailed("请在手机号后写上社区和住址。" + HOW_TO_REGISTER, field="community")
+    before = await residents.resident_for(appid, openid)
+    resident = await residents.register(
+        appid, openid, name=name, phone=phone, community=community, place=place, now=clock.now()
+    )
+    head = "已更新您的登记信息" if before else "登记成功"
+    return (
+        f"{head}：{resident.name}，{community.name} {resident.place}，"
+        f"手机 {own_phone(resident.phone)}。\n"
+        "有需要帮助的事，请发送：点单 内容，例如：点单 楼道灯坏了，3栋2单元5楼。"
+    )
+
+
+@router.message(ONE)
+async def show_need(number: str, appid: str, openid: str, clock: Clock) -> str:
+    resident = await _resident(appid, openid)
+    need = await residents.own_need(resident, int(number))
+    order = await ServiceOrder.get_or_none(need_id=need.id)
+    lines = await _need_lines(need, order, clock)
+    lines.append("进展：")
+    for event in await timeline.timeline(need.id, order.id if order else None):
+        # The resident reads what happened and who served: never a member's phone.
+        lines.append(f"· {when_text(event.at, clock.zone)} {event.actor} {event.action}")
+    return fit("\n".join(lines), MAX_TEXT_BYTES)
+
+
+@router.message(POST)
+async def post(
+    args: str,
+    raw_text: str,
+    appid: str,
+    openid: str,
+    clock: Clock,
+    conversation: Conversation,
+    wechat_clients: Clients,
+    settings: Settings,
+) -> str:
+    resident = await _resident(appid, openid)
+    if not args:
+        return "请在 点单 后写上需要帮助的事，例如：点单 楼道灯坏了，3栋2单元5楼。"
+    text = _typed(raw_text, ("点单", "居民点单", "我要点单"), args)
+    need = await residents.post_need(resident, text, clock.now())
+    conversation.set(PHOTO, need=need.id)
+    told = await notify.need_posted(_reach(wechat_clients, settings), need, resident, clock.zone)
+    community = await Community.get(id=resident.community_id)
+    heard = "已通知社区" if told.told else "社区会在需求列表中看到"
+    return (
+        f"已收到您的需求，编号 {need.id}（{community.name}），{heard}，受理后会告诉您。\n"
+        "需要的话，现在可以发一张照片附在这条需求上。回复 我的点单 查看进展。"
+    )
+
+
+@router.handler(MsgType("image"), InState(PHOTO))
+async def photo(
+    message: InboundMessage, appid: str, openid: str, conversation: Conversation
+) -> str:
+    resident = await _resident(appid, openid)
+    need_id = int(conversation.data.get("need", 0))
+    conversation.clear()
+    media_id = message.raw.get("MediaId")
+    if not isinstance(media_id, str) or not media_id:
+        return "没有收到图片，请再发一次。"
+    need = await residents.attach_photo(resident, need_id, media_id)
+    return f"照片已附在需求 {need.id} 上，社区会一并看到。"
+
+
+@router.message(MINE)
+async def my_needs(appid: str, openid: str, clock: Clock) -> str:
+    resident = await _resident(appid, openid)
+    needs = await residents.own_needs(resident, limit=SHOWN)
+    if not needs:
+        return "您还没有点单。有需要帮助的事，请发送：点单 内容。"
+    dispatched = await ServiceOrder.filter(need_id__in=[n.id for n in needs])
+    by_need = {o.need_id: o for o in dispatched}
+    lines = ["您的点单（最近的在前）："]
+    for need in needs:
+        lines += await _need_lines(need, by_need.get(need.id), clock)
+    lines.append("回复 我的点单 编号 查看进展。")
+    return fit("\n".join(lines), MAX_TEXT_BYTES)
+
+
+def _short(text: str, most: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= most else text[: most - 1] + "…"
+
+
+async def _need_lines(need: Need, order: ServiceOrder | None, clock: Clock) -> list[str]:
+    local = need.created_at.astimezone(clock.zone)
+    lines = [
+        f"【需求 {need.id}】{local.month}月{local.day}日 {_short(need.text, 30)}"
+        f"（{NEED_STATUS_LABELS[need.status]}）"
+    ]
+    if need.status == NeedStatus.REFUSED:
+        lines.append(f"  原因：{need.reason}")
+    if order is None:
+        return lines
+    names = "、".join(v.name for v in await orders.claimers(order))
+    lines.append(
+        f"  服务单 {order.id}：{when_text(order.starts_at, clock.zone)}，"
+        f"{ORDER_STATUS_LABELS[order.status]}；接单党员：{names or '暂无'}"
+    )
+    if order.rating is not None:
+        lines.append(f"  您的评价：{order.rating}分")
+    elif orders.rating_open(order, clock.now()):
+        lines.append(f"  请评价：评价 {order.id} 5 很满意（1到5分）")
+    elif order.status == OrderStatus.COMPLETED:
+        lines.append("  评价已截止")
+    return lines
+
+
+@router.message(RATE)
+async def rate(
+    number: str, stars: str, note: str, raw_text: str, appid: str, openid: str, clock: Clock
+) -> str:
+    resident = await _resident(appid, openid)
+    typed = RATE.pattern.fullmatch((raw_text or "").strip())
+    said = typed.group("note") if typed else note
+    order = await orders.rate(resident, int(number), int(stars), said, clock.now())
+    return f"谢谢您的评价！服务单 {order.id}：{order.rating}分。您的意见会转达给社区。"
+
+
+@router.message(RATE_MALFORMED)
+async def rate_malformed() -> str:
+    return (
+        "评价请发送：评价 服务单编号 分数（1到5分）意见，例如：评价 5 5 很满意。"
+        "回复 我的点单 查看编号。"
+    )

@@ -1,0 +1,77 @@
+"""What people type in chat for the 双报到 loop, read the same way by each of its commands:
+a phone among words, a community named at the start, `2人`, `1.5小时`.
+
+Chat users leave out spaces (`居民登记张三13800000000红星村`), so the phone is found by its
+shape and a community by its name rather than by position alone.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from server.errors import ValidationFailed
+from server.models.community import Community
+from server.services.community.units import check_phone, community_named
+
+_PHONE = re.compile(r"(?<!\d)(?:\+?86[\s-]?)?(1\d{2}[\s-]?\d{4}[\s-]?\d{4})(?!\d)")
+_DIGITS = re.compile(r"\+?\d[\d\s-]{3,}\d|\d{5,}")
+_HOURS = re.compile(r"(?<![\d.])(?P<hours>\d{1,2}(?:\.\d+)?)\s*(?:个)?(?:小时|h\b)", re.I)
+_HALF_HOUR = re.compile(r"半(?:个)?小时")
+_PEOPLE = re.compile(r"(?<![\d.])(?P<people>\d{1,3})\s*(?:人|名)")
+_TRIM = " ，,、；;。：:"
+
+
+def split_at_phone(text: str) -> tuple[str, str, str]:
+    """`张三 13800000000 红星村 幸福小区` → (张三, 13800000000, 红星村 幸福小区).
+
+    A number of the wrong shape is refused with the rule, without repeating it.
+    """
+    found = _PHONE.search(text)
+    if found is None:
+        digits = _DIGITS.search(text)
+        if digits is not None:
+            check_phone(digits.group())  # raises: 手机号应为以1开头的11位数字
+        raise ValidationFailed("请写上11位手机号。", field="phone")
+    phone = re.sub(r"[\s-]", "", found.group(1))
+    return text[: found.start()].strip(_TRIM), phone, text[found.end() :].strip(_TRIM)
+
+
+async def community_at_start(text: str) -> tuple[Community | None, str]:
+    """The community `text` starts with and what follows; 红星 for 红星村 as a word of its own.
+
+    Nothing typed: (None, ""); a first word that names no community: NotFound, with the names.
+    """
+    text = text.strip(_TRIM)
+    if not text:
+        return None, ""
+    communities = await Community.all()
+    for community in sorted(communities, key=lambda c: len(c.name), reverse=True):
+        if text.startswith(community.name):
+            return community, text[len(community.name) :].strip(_TRIM)
+    first, _, rest = text.partition(" ")
+    return await community_named(first), rest.strip(_TRIM)
+
+
+def take_hours(text: str) -> tuple[Decimal | None, str]:
+    """`已换好楼道灯 1.5小时` → (1.5, 已换好楼道灯); the hours as typed, checked by the caller."""
+    found = _HOURS.search(text)
+    if found is not None:
+        return Decimal(found.group("hours")), _without(text, found)
+    half = _HALF_HOUR.search(text)
+    if half is not None:
+        return Decimal("0.5"), _without(text, half)
+    return None, text
+
+
+def take_people(text: str) -> tuple[int | None, str]:
+    """`清理楼道 5人` → (5, 清理楼道)."""
+    found = _PEOPLE.search(text)
+    if found is None:
+        return None, text
+    return int(found.group("people")), _without(text, found)
+
+
+def _without(text: str, found: re.Match[str]) -> str:
+    before, after = text[: found.start()].rstrip(_TRIM), text[found.end() :].lstrip(_TRIM)
+    return f"{before} {after}".strip(_TRIM) if before and after else (before or after)
