@@ -15,6 +15,7 @@ from handlers import build_router
 from scheduler.runner import scheduler_ctx
 from server import gateway, ops
 from server.admin import setup_admin
+from server.admin.showcase_page import setup_showcase
 from server.api import setup_api
 from server.cache import create_cache
 from server.channels import Channel
@@ -218,6 +219,7 @@ def create_app(
     setup_api(app)
     ops.setup_routes(app)
     setup_admin(app)  # the staff dashboard under /admin
+    setup_showcase(app)  # the public 晒单 pages under /community
     app.router.add_get("/", _to_dashboard)
     if settings.embedded_fake_wechat:
         from server.wechat.fake import FakeWeChat, create_fake_app

@@ -12,6 +12,7 @@ from server.api import (
     attending,
     auth,
     branch,
+    community,
     docs,
     dues,
     member,
@@ -20,6 +21,7 @@ from server.api import (
     roster,
     staff,
     study,
+    volunteering,
     writing,
 )
 from server.api.spec import PREFIX, Auth, Call, Endpoint, read_body, read_query
@@ -42,6 +44,8 @@ MODULES = (
     roster,
     membership,
     staff,
+    community,
+    volunteering,
     docs,
 )
 

@@ -457,6 +457,32 @@ class TallyRow(Out):
     active_members: int
 
 
+class ServiceFigures(Out):
+    """One community's (or the total's) 双报到 figures, by the rules of counts.py."""
+
+    name: str = Field(description="社区名称；合计为“合计”")
+    units: int = Field(description="结对的报到单位（期末前登记）")
+    volunteers: int = Field(description="社区确认的报到党员（期末前确认）")
+    needs: int = Field(description="居民点单：期内提交的需求")
+    dispatched: int = Field(description="社区下单：期内派出且未撤销的服务单")
+    claims: int = Field(description="认领人次：期内认领、未放弃、服务单未撤销")
+    claimers: int = Field(description="认领过的党员人数")
+    completed: int = Field(description="完成人次：党员报告完成且社区期内确认")
+    orders_completed: int = Field(description="期内社区确认办结的服务单")
+    hours: float = Field(description="完成人次的服务时长合计（小时）")
+    rated: int = Field(description="期内办结、居民已评价的服务单")
+    average_rating: float | None = Field(description="已评价服务单的平均分（1–5）；无评价为 null")
+    unrated: int = Field(description="办结满7天仍未评价的服务单")
+
+
+class ServiceSummary(Out):
+    start: Day
+    end: Day
+    sentence: str = Field(description="可直接写进报告的一句话：N名报到党员认领服务事项M件，完成K件")
+    total: ServiceFigures
+    communities: list[ServiceFigures] = Field(description="按社区，名称排序")
+
+
 class Tallies(Out):
     org_id: int
     org_name: str
@@ -467,6 +493,9 @@ class Tallies(Out):
     sentence: str = Field(description="可直接写进报告的一句话")
     total: TallyRow
     rows: list[TallyRow]
+    service: ServiceSummary | None = Field(
+        description="党员双报到、“四单制”：同一期间按社区的数字；范围内没有参与的社区时为 null"
+    )
 
 
 class Light(Out):
