@@ -123,9 +123,11 @@ async def _tell_servers_roster_changed(settings: Settings) -> None:
 
 
 async def _seed_demo(settings: Settings, seed: int, *, activity: bool) -> str:
-    """The demo street (and its eight weeks, once), then what a newcomer needs to try it: the
-    figures as the dashboard counts them, the 绑定 lines and the dashboard's sign-in commands."""
+    """The demo street (and its eight weeks and its year of 双报到, once), then what a newcomer
+    needs to try it: the figures as the dashboard counts them, the 绑定 lines and the
+    dashboard's sign-in commands."""
     from server.services.demo.activity import demo_figures, seed_activity
+    from server.services.demo.community import seed_community
     from server.services.demo.street import seed_demo
     from server.services.study.points import PointsRules
 
@@ -144,6 +146,9 @@ async def _seed_demo(settings: Settings, seed: int, *, activity: bool) -> str:
         parts.append(done.summary())
         if figures := await demo_figures(now.date(), settings.zone, now):
             parts.append(figures.summary())
+        parts.append(
+            (await seed_community(now.date(), settings.zone, seed=seed, now=now)).summary()
+        )
     parts.append(report.try_it())
     return "\n".join(parts)
 
@@ -385,6 +390,7 @@ def cmd_content_check(settings: Settings, args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from server.chat_cli import add_arguments as add_chat_arguments
+    from server.cli_community import add_commands as add_community_commands
     from server.cli_members import add_commands as add_member_commands
 
     parser = argparse.ArgumentParser(prog="dangjian", description=__doc__.splitlines()[0])
@@ -406,7 +412,9 @@ def build_parser() -> argparse.ArgumentParser:
     seed = sub.add_parser("seed-demo", help="create the synthetic demo street")
     seed.add_argument("--seed", type=int, default=2023, help="random seed (default 2023)")
     seed.add_argument(
-        "--activity", action="store_true", help="also eight weeks of study and meetings (once)"
+        "--activity",
+        action="store_true",
+        help="also eight weeks of study and meetings, and a year of 双报到 (once)",
     )
     seed.set_defaults(func=cmd_seed_demo)
 
@@ -444,6 +452,7 @@ def build_parser() -> argparse.ArgumentParser:
     bind_code.add_argument("phone")
     bind_code.set_defaults(func=cmd_bind_code)
     add_member_commands(sub)
+    add_community_commands(sub)
     fake = sub.add_parser("fake-wechat", help="run the local fake of the WeChat API")
     fake.add_argument("--host", default="127.0.0.1")
     fake.add_argument("--port", type=int, default=8081)

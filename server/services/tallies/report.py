@@ -57,6 +57,7 @@ from server.services.tallies.counting import (
     within_sql,
 )
 from server.services.tallies.report_cache import CACHE, copy_studied, digest, version
+from server.services.tallies.service import ServiceSummary, service_summary
 from server.services.tallies.snapshot import taken_days
 
 BREAKDOWNS = ("child", "branch", "day", "week", "month")
@@ -110,6 +111,8 @@ class TallyReport:
     total: TallyRow
     rows: list[TallyRow]
     sentence: str
+    # The 双报到 figures of the same days (None: no community takes part there).
+    service: ServiceSummary | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -122,6 +125,7 @@ class TallyReport:
             "sentence": self.sentence,
             "total": self.total.as_dict(),
             "rows": [r.as_dict() for r in self.rows],
+            "service": self.service.as_dict() if self.service else None,
         }
 
 
@@ -155,6 +159,13 @@ def _chinese(day: date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
+def span_words(start: date, end: date, today: date) -> str:
+    """How a sentence names the period: "2026年以来" for this year so far."""
+    if (start.month, start.day) == (1, 1) and end >= today:
+        return f"{start.year}年以来"
+    return f"{_chinese(start)}至{_chinese(end)}"
+
+
 def sentence_for(
     start: date, end: date, today: date, organised: int, exchanged: int, self_study: int
 ) -> str:
@@ -163,12 +174,8 @@ def sentence_for(
     The figure reported upward is organised study, in the report's own words; 自学 in the app
     is a separate figure, named as such, so nobody mistakes one for the other.
     """
-    if (start.month, start.day) == (1, 1) and end >= today:
-        span = f"{start.year}年以来"
-    else:
-        span = f"{_chinese(start)}至{_chinese(end)}"
     return (
-        f"{span}，共组织党员学习{organised}人次，交流体会{exchanged}人次"
+        f"{span_words(start, end, today)}，共组织党员学习{organised}人次，交流体会{exchanged}人次"
         f"（另有党员线上自学{self_study}人次）"
     )
 
@@ -191,8 +198,10 @@ async def tally_report(
     zone: ZoneInfo,
     now: datetime,
     use_snapshots: bool = True,
+    service: bool = True,
 ) -> TallyReport:
-    """`now` decides which meetings are over (held) and which are still to come."""
+    """`now` decides which meetings are over (held) and which are still to come; `service`
+    adds the 双报到 figures of the same days (a second report of the same period needs none)."""
     validate(start, end, by)
     orgs = (
         await Organisation.filter(subtree(org.path))
@@ -303,6 +312,11 @@ async def tally_report(
         sentence=sentence_for(
             start, end, today, total.organised_study, total.exchange_person_times, total.self_study
         ),
+        service=await service_summary(
+            org, start, end, span=span_words(start, end, today), zone=zone, now=now
+        )
+        if service
+        else None,
     )
 
 

@@ -28,6 +28,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from server.models.people import Organisation, OrgKind
 from server.services.tallies.report import TallyReport, TallyRow, meeting_kinds
+from server.services.tallies.service import FIGURES, ServiceSummary, figures_dict
 from server.services.tallies.workbook import (
     BODY,
     BOLD,
@@ -76,6 +77,7 @@ HEADER_LINES = {
     "民主评议党员": "民主评议\n党员", "已安排会议": "已安排\n会议", "组织生活会": "组织\n生活会",
 }  # fmt: skip
 HEADER_ROW = 3  # rows 1–2: the title and the 填报单位 / 填报日期 line
+SERVICE_SHEET = "双报到"
 
 
 @dataclass(frozen=True)
@@ -186,6 +188,8 @@ def to_xlsx(report: TallyReport, filing: Filing | None = None) -> bytes:
     book.remove(book.active)  # type: ignore[arg-type]  # a new Workbook's one sheet, never None
     _summary(book.create_sheet("汇总"), report, filing)
     _breakdown(book.create_sheet(BREAKDOWN_TITLES.get(report.by, "明细")), report, filing)
+    if report.service is not None:  # only where communities take part
+        _service(book.create_sheet(SERVICE_SHEET), report, report.service, filing)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -217,6 +221,7 @@ def _summary(sheet: Worksheet, report: TallyReport, filing: Filing | None) -> No
         ("组织", report.org_path),
         ("统计期间", _period(report)),
         ("汇总", report.sentence),
+        *([(SERVICE_SHEET, report.service.sentence)] if report.service else []),
         ("组织党员学习人次", t.organised_study),
         ("参加组织学习党员数", t.members_studied),
         ("自学人次（每人每天至多1次）", t.self_study),
@@ -290,6 +295,40 @@ def _breakdown(sheet: Worksheet, report: TallyReport, filing: Filing | None) -> 
     frozen = 3 if PARENT in names else 2  # the names (and their 党总支) stay in view
     # The cell's coordinate, as openpyxl makes of a cell given (its types take no MergedCell).
     sheet.freeze_panes = sheet.cell(row=HEADER_ROW + 1, column=frozen).coordinate
+    print_setup(sheet, title_rows=f"{HEADER_ROW}:{HEADER_ROW}", footer=heading)
+
+
+def _service(
+    sheet: Worksheet, report: TallyReport, service: ServiceSummary, filing: Filing | None
+) -> None:
+    """By community, then the total in bold, then the sentence under the table."""
+    names = ["社区", *(header for _, header in FIGURES)]
+    heading = f"{report.org_name} 党员双报到“四单制”情况统计（{_period(report)}）"
+    title(sheet, 1, heading, len(names))
+    _filed_line(sheet, report, filing, len(names))
+    widths = [max(12.0, *(display_width(f.name) + 2.0 for f in service.communities))]
+    widths += [NUMBER_WIDTH] * len(FIGURES)
+    shown = [header_text(name, width) for name, width in zip(names, widths, strict=True)]
+    for n, (text, width) in enumerate(zip(shown, widths, strict=True), start=1):
+        sheet.column_dimensions[get_column_letter(n)].width = width
+        put(sheet, HEADER_ROW, n, text, font=BOLD, alignment=CENTRED, border=BOX,
+            fill=HEADER_FILL)  # fmt: skip
+    lines = max(lines_needed(text, w) for text, w in zip(shown, widths, strict=True))
+    sheet.row_dimensions[HEADER_ROW].height = lines * POINTS_PER_LINE + 6
+    number = Alignment(horizontal="right", vertical="center")
+    rows = [*service.communities, service.total]
+    for r, figures in enumerate(rows, start=HEADER_ROW + 1):
+        font = BOLD if figures is service.total else BODY
+        values = figures_dict(figures)
+        put(sheet, r, 1, figures.name, font=font, border=BOX,
+            alignment=Alignment(horizontal="left", vertical="center"))  # fmt: skip
+        for n, (field_name, _) in enumerate(FIGURES, start=2):
+            put(sheet, r, n, values[field_name], font=font, border=BOX, alignment=number)
+    below = HEADER_ROW + len(rows) + 2
+    put(sheet, below, 1, f"汇总：{service.sentence}", font=BODY,
+        alignment=Alignment(horizontal="left", vertical="center"))  # fmt: skip
+    sheet.merge_cells(start_row=below, start_column=1, end_row=below, end_column=len(names))
+    sheet.freeze_panes = sheet.cell(row=HEADER_ROW + 1, column=2).coordinate
     print_setup(sheet, title_rows=f"{HEADER_ROW}:{HEADER_ROW}", footer=heading)
 
 
