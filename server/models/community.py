@@ -269,3 +269,57 @@ class ServiceEvent(Model):
 
     class Meta:
         table = "service_event"
+
+
+class UnitContact(Model):
+    """A 报到单位's contact person, known by the WeChat user who proved it with the unit's
+    报到码 and the contact phone the committee registered: receives the unit's 联系卡 each
+    quarter and may read that unit's record, no other."""
+
+    id = fields.IntField(primary_key=True)
+    unit: fields.ForeignKeyRelation[ReportUnit] = fields.ForeignKeyField(
+        "models.ReportUnit", related_name="contacts", on_delete=fields.CASCADE
+    )
+    unit_id: int
+    name = fields.CharField(max_length=50, default="")
+    appid = fields.CharField(max_length=32)
+    openid = fields.CharField(max_length=64)
+    bound_at = fields.DatetimeField()
+
+    class Meta:
+        table = "unit_contact"
+        unique_together = (("appid", "openid"),)
+
+
+class MessageStatus(StrEnum):
+    PENDING = "pending"  # waiting for its moment (`not_before`) and a sender
+    CLAIMED = "claimed"  # taken by a sender, not yet called for
+    SENDING = "sending"  # a call to WeChat may have begun: never sent again
+    SENT = "sent"
+    UNREACHABLE = "unreachable"  # every channel refused: shown where the person looks next
+    UNCERTAIN = "uncertain"  # the call may have reached WeChat; not repeated
+
+
+class CommunityMessage(Model):
+    """The outbox of the 四单制's messages (a need to the community, an order to the members it
+    suits, an outcome to a resident, a unit's 联系卡): a row before anything is sent, one per
+    `key`, so a retry or a second process never sends a message twice, and a crash loses none.
+    Quiet hours move `not_before` to the morning."""
+
+    id = fields.IntField(primary_key=True)
+    key = fields.CharField(max_length=120, unique=True)  # order:12:dispatched:volunteer:34
+    kind = fields.CharField(max_length=30)
+    appid = fields.CharField(max_length=32)
+    openid = fields.CharField(max_length=64)
+    text = fields.TextField()
+    status = fields.CharEnumField(MessageStatus, max_length=12, default=MessageStatus.PENDING)
+    not_before = fields.DatetimeField(db_index=True)
+    created_at = fields.DatetimeField()
+    claim = fields.CharField(max_length=32, null=True)
+    claimed_at = fields.DatetimeField(null=True)
+    attempts = fields.IntField(default=0)
+    sent_at = fields.DatetimeField(null=True)
+    error = fields.CharField(max_length=200, default="")
+
+    class Meta:
+        table = "community_message"
