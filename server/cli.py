@@ -134,6 +134,7 @@ async def _seed_demo(settings: Settings, seed: int, *, activity: bool) -> str:
     now = datetime.now(settings.zone)
     report = await seed_demo(seed, today=now.date())
     parts = [report.street_summary()]
+    trial = ""  # how to try 双报到, printed after the 绑定 lines it refers to
     if activity:
         done = await seed_activity(
             now.date(),
@@ -146,10 +147,12 @@ async def _seed_demo(settings: Settings, seed: int, *, activity: bool) -> str:
         parts.append(done.summary())
         if figures := await demo_figures(now.date(), settings.zone, now):
             parts.append(figures.summary())
-        parts.append(
-            (await seed_community(now.date(), settings.zone, seed=seed, now=now)).summary()
-        )
+        served = await seed_community(now.date(), settings.zone, seed=seed, now=now)
+        parts.append(served.summary())
+        trial = served.try_it()
     parts.append(report.try_it())
+    if trial:
+        parts.append(trial)
     return "\n".join(parts)
 
 

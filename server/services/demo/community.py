@@ -80,6 +80,24 @@ class CommunityReport:
     pending: int = 0
     residents: int = 0
     figures: ServiceFigures | None = None
+    # For trying it in chat: a unit's 报到码 and a community it is paired with.
+    sample_code: str = ""
+    sample_unit: str = ""
+    sample_community: str = ""
+
+    def try_it(self) -> str:
+        if not self.sample_code:
+            return ""
+        where = self.sample_community
+        return (
+            "试用双报到 / try 双报到（在公众号里发送 / send in chat）：\n"
+            f"  居民 resident：居民登记 张三 13800000000 {where} 幸福小区3栋"
+            "，再发 点单 楼道灯坏了，3栋5楼\n"
+            f"  在职党员 in-service member（{self.sample_unit}）："
+            f"报到 {self.sample_code} 李四 13900000000\n"
+            "  社区 community：用上面的总支书记绑定行绑定后发送 社区"
+            " / bind as the 总支书记 above, then 社区"
+        )
 
     def summary(self) -> str:
         head = (
@@ -156,6 +174,14 @@ async def seed_community(
     report.residents = await Resident.filter(community_id__in=ids).count()
     committee = await Organisation.get(path=COMMITTEE)
     report.figures = (await service_report(committee, first, now, now)).total
+    # The sample 总支书记 printed to bind as runs the first community: a unit paired with it.
+    pairing = await UnitCommunity.filter(community_id__in=ids).order_by("community_id", "unit_id")
+    pairing_first = pairing[0] if pairing else None
+    if pairing_first is not None:
+        unit = await ReportUnit.get(id=pairing_first.unit_id)
+        community = await Community.get(id=pairing_first.community_id)
+        report.sample_code, report.sample_unit = unit.code, unit.name
+        report.sample_community = community.name
     return report
 
 
