@@ -29,7 +29,7 @@ from server.models.community import (
 from server.models.people import Member
 from server.services.community import needs, notify, orders, roles, timeline, volunteers
 from server.services.community.wording import take_hours, take_people
-from server.services.delivery.messenger import Clients
+from server.services.delivery.messenger import WakeOutbox
 from server.services.meetings.when import UnparseableTime, parse_when
 from server.settings import Settings
 from server.wechat.replies import MAX_TEXT_BYTES, fit
@@ -72,8 +72,9 @@ async def _mine(member: Member | None) -> list[Community]:
     return communities
 
 
-def _reach(wechat_clients: Clients, settings: Settings) -> notify.Reach:
-    return notify.Reach.of(wechat_clients, settings)
+def _tidings(settings: Settings, clock: Clock, wake_outbox: WakeOutbox) -> notify.Tidings:
+    """Messages written with the step, sent within seconds (after the quiet hours)."""
+    return notify.Tidings.of(settings, clock.zone, wake_outbox)
 
 
 def _short(text: str, most: int) -> str:
@@ -191,18 +192,16 @@ def _window(order: ServiceOrder, clock: Clock) -> str:
     return f"{when_text(order.starts_at, clock.zone)}–{order.ends_at.astimezone(clock.zone):%H:%M}"
 
 
-def _dispatched(order: ServiceOrder, told: notify.Told, clock: Clock) -> str:
+def _dispatched(order: ServiceOrder, tidings: notify.Tidings, clock: Clock) -> str:
     need = f"（需求 {order.need_id}）" if order.need_id else ""
     place = f"，{order.place}" if order.place else ""
     lines = [
         f"已下单：服务单 {order.id}{need}，{order.kind}·{order.title}，"
         f"{_window(order, clock)}{place}，需{order.capacity}人。"
     ]
-    if told.told or told.waiting:
-        line = f"已通知 {len(told.told)} 名报到党员"
-        if told.waiting:
-            line += f"，另有 {len(told.waiting)} 名暂时收不到推送（回复 服务 时能看到）"
-        lines.append(line + "。")
+    told = tidings.names("order_dispatched")
+    if told:
+        lines.append(f"将通知 {len(told)} 名报到党员（收不到推送的回复 服务 时能看到）。")
     else:
         lines.append("本社区还没有可以接这一单的已确认报到党员。")
     lines.append(f"回复 服务单 {order.id} 查看进展。")
@@ -215,18 +214,16 @@ async def dispatch(
     rest: str,
     member: Member | None,
     clock: Clock,
-    wechat_clients: Clients,
     settings: Settings,
+    wake_outbox: WakeOutbox,
 ) -> str:
     await _mine(member)
     assert member is not None  # one who runs a community is a member
     need = await needs.need_for_manager(member, int(number))
     spec = await _spec(*_when(rest, clock), need.resident.place)
-    order = await orders.dispatch(member, spec, clock.now(), need_id=need.id)
-    reach = _reach(wechat_clients, settings)
-    told = await notify.order_dispatched(reach, order, clock.zone)
-    await notify.need_dispatched(reach, order, clock.zone)
-    return _dispatched(order, told, clock)
+    tidings = _tidings(settings, clock, wake_outbox)
+    order = await orders.dispatch(member, spec, clock.now(), need_id=need.id, tidings=tidings)
+    return _dispatched(order, tidings, clock)
 
 
 @router.message(DISPATCH_MALFORMED)
@@ -240,8 +237,8 @@ async def publish(
     args: str,
     member: Member | None,
     clock: Clock,
-    wechat_clients: Clients,
     settings: Settings,
+    wake_outbox: WakeOutbox,
 ) -> str:
     communities = await _mine(member)
     assert member is not None
@@ -256,9 +253,11 @@ async def publish(
             return f"您负责多个社区（{names}），请写明社区：{example}。"
         community, args = named, args[len(named.name) :]
     spec = await _spec(*_when(args, clock), "")
-    order = await orders.dispatch(member, spec, clock.now(), community_id=community.id)
-    told = await notify.order_dispatched(_reach(wechat_clients, settings), order, clock.zone)
-    return _dispatched(order, told, clock)
+    tidings = _tidings(settings, clock, wake_outbox)
+    order = await orders.dispatch(
+        member, spec, clock.now(), community_id=community.id, tidings=tidings
+    )
+    return _dispatched(order, tidings, clock)
 
 
 @router.message(REFUSE)
@@ -268,18 +267,15 @@ async def refuse(
     raw_text: str,
     member: Member | None,
     clock: Clock,
-    wechat_clients: Clients,
     settings: Settings,
+    wake_outbox: WakeOutbox,
 ) -> str:
     await _mine(member)
     assert member is not None
     why = text_after_number(raw_text, "不受理") or reason
-    need = await needs.refuse(member, int(number), why, clock.now())
-    if await notify.need_refused(_reach(wechat_clients, settings), need, need.resident):
-        heard = "已告知居民。"
-    else:
-        heard = "居民暂时收不到推送，回复 我的点单 时会看到。"
-    return f"需求 {need.id} 不予受理（原因：{need.reason}），{heard}"
+    tidings = _tidings(settings, clock, wake_outbox)
+    need = await needs.refuse(member, int(number), why, clock.now(), tidings=tidings)
+    return f"需求 {need.id} 不予受理（原因：{need.reason}），将告知居民（我的点单 中也能看到）。"
 
 
 @router.message(PENDING)
@@ -305,7 +301,7 @@ async def pending(member: Member | None, clock: Clock) -> str:
 
 
 def _decided_reply(heard: bool, head: str) -> str:
-    tail = "已通知本人。" if heard else "本人暂时收不到推送，回复 我的报到 时会看到。"
+    tail = "将通知本人。" if heard else "本人暂时收不到推送，回复 我的报到 时会看到。"
     return f"{head}{tail}"
 
 
@@ -315,13 +311,16 @@ async def confirm(
     grid: str,
     member: Member | None,
     clock: Clock,
-    wechat_clients: Clients,
     settings: Settings,
+    wake_outbox: WakeOutbox,
 ) -> str:
     await _mine(member)
     assert member is not None
-    v = await volunteers.decide(member, int(number), clock.now(), confirm=True, grid=grid)
-    heard = await notify.volunteer_decided(_reach(wechat_clients, settings), v)
+    tidings = _tidings(settings, clock, wake_outbox)
+    v = await volunteers.decide(
+        member, int(number), clock.now(), confirm=True, grid=grid, tidings=tidings
+    )
+    heard = bool(tidings.names("volunteer_decided"))
     placed = f"，编入{v.grid}" if v.grid else ""
     return _decided_reply(heard, f"已确认{v.name}的报到{placed}。")
 
@@ -333,28 +332,31 @@ async def send_back(
     raw_text: str,
     member: Member | None,
     clock: Clock,
-    wechat_clients: Clients,
     settings: Settings,
+    wake_outbox: WakeOutbox,
 ) -> str:
     await _mine(member)
     assert member is not None
     why = text_after_number(raw_text, "退回报到") or reason
-    v = await volunteers.decide(member, int(number), clock.now(), confirm=False, reason=why)
-    heard = await notify.volunteer_decided(_reach(wechat_clients, settings), v)
+    tidings = _tidings(settings, clock, wake_outbox)
+    v = await volunteers.decide(
+        member, int(number), clock.now(), confirm=False, reason=why, tidings=tidings
+    )
+    heard = bool(tidings.names("volunteer_decided"))
     return _decided_reply(heard, f"已退回{v.name}的报到（原因：{v.reason}）。")
 
 
 @router.message(CONFIRM_DONE)
 async def confirm_done(
-    number: str, member: Member | None, clock: Clock, wechat_clients: Clients, settings: Settings
+    number: str, member: Member | None, clock: Clock, settings: Settings, wake_outbox: WakeOutbox
 ) -> str:
     await _mine(member)
     assert member is not None
-    order = await orders.confirm_done(member, int(number), clock.now())
-    heard = await notify.order_completed(_reach(wechat_clients, settings), order)
+    tidings = _tidings(settings, clock, wake_outbox)
+    order = await orders.confirm_done(member, int(number), clock.now(), tidings=tidings)
     if order.need_id is None:
         return f"已确认服务单 {order.id} 完成，会在晒单中展示。"
-    tail = "已请居民评价。" if heard else "居民暂时收不到推送，回复 我的点单 时可以评价。"
+    tail = "将请居民评价（回复 我的点单 时也可以评价）。"
     return f"已确认服务单 {order.id} 完成，会在晒单中展示；{tail}"
 
 
@@ -365,21 +367,22 @@ async def cancel(
     raw_text: str,
     member: Member | None,
     clock: Clock,
-    wechat_clients: Clients,
     settings: Settings,
+    wake_outbox: WakeOutbox,
 ) -> str:
     await _mine(member)
     assert member is not None
     why = text_after_number(raw_text, "撤销服务") or reason
-    order = await orders.cancel(member, int(number), why, clock.now())
-    told = await notify.order_cancelled(
-        _reach(wechat_clients, settings), order, why.strip(), clock.zone
-    )
+    tidings = _tidings(settings, clock, wake_outbox)
+    order = await orders.cancel(member, int(number), why, clock.now(), tidings=tidings)
     line = f"已撤销服务单 {order.id}。"
-    if told.told:
-        line += f"已通知接单党员：{'、'.join(told.told)}。"
-    if told.waiting:
-        line += f"{'、'.join(told.waiting)}暂时收不到推送，请电话告知。"
+    told = tidings.names("order_cancelled")
+    if told:
+        # Sent within seconds, but only to those who wrote to the account in the last 48 hours.
+        line += f"将通知接单党员：{'、'.join(told)}；如急，请电话告知。"
+    unreached = [v.name for v in await orders.claimers(order) if v.name not in told]
+    if unreached:
+        line += f"{'、'.join(unreached)}收不到推送，请电话告知。"
     return line
 
 

@@ -25,7 +25,7 @@ from server.models.community import (
 from server.models.people import own_phone
 from server.services.community import notify, orders, residents, timeline
 from server.services.community.wording import community_at_start, split_at_phone
-from server.services.delivery.messenger import Clients
+from server.services.delivery.messenger import WakeOutbox
 from server.settings import Settings
 from server.wechat.messages import InboundMessage
 from server.wechat.replies import MAX_TEXT_BYTES, fit
@@ -55,10 +55,6 @@ def _typed(raw_text: str | None, words: tuple[str, ...], fallback: str) -> str:
         if raw.startswith(word):
             return raw[len(word) :].strip(" :：\u3000")
     return fallback
-
-
-def _reach(wechat_clients: Clients, settings: Settings) -> notify.Reach:
-    return notify.Reach.of(wechat_clients, settings)
 
 
 async def _resident(appid: str, openid: str) -> Resident:
@@ -111,18 +107,18 @@ async def post(
     openid: str,
     clock: Clock,
     conversation: Conversation,
-    wechat_clients: Clients,
     settings: Settings,
+    wake_outbox: WakeOutbox,
 ) -> str:
     resident = await _resident(appid, openid)
     if not args:
         return "请在 点单 后写上需要帮助的事，例如：点单 楼道灯坏了，3栋2单元5楼。"
     text = _typed(raw_text, ("点单", "居民点单", "我要点单"), args)
-    need = await residents.post_need(resident, text, clock.now())
+    tidings = notify.Tidings.of(settings, clock.zone, wake_outbox)
+    need = await residents.post_need(resident, text, clock.now(), tidings=tidings)
     conversation.set(PHOTO, need=need.id)
-    told = await notify.need_posted(_reach(wechat_clients, settings), need, resident, clock.zone)
     community = await Community.get(id=resident.community_id)
-    heard = "已通知社区" if told.told else "社区会在需求列表中看到"
+    heard = "将通知社区" if tidings.names("need_posted") else "社区会在需求列表中看到"
     return (
         f"已收到您的需求，编号 {need.id}（{community.name}），{heard}，受理后会告诉您。\n"
         "需要的话，现在可以发一张照片附在这条需求上。回复 我的点单 查看进展。"

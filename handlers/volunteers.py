@@ -29,7 +29,7 @@ from server.models.community import (
 from server.models.people import Member, own_phone
 from server.services.community import notify, orders, standing, units, volunteers
 from server.services.community.wording import community_at_start, split_at_phone, take_hours
-from server.services.delivery.messenger import Clients
+from server.services.delivery.messenger import WakeOutbox
 from server.settings import Settings
 
 router = Router("volunteers")
@@ -62,8 +62,9 @@ ASK_SKILLS_TEXT = (
 SHOWN = 8
 
 
-def _reach(wechat_clients: Clients, settings: Settings) -> notify.Reach:
-    return notify.Reach.of(wechat_clients, settings)
+def _tidings(settings: Settings, clock: Clock, wake_outbox: WakeOutbox) -> notify.Tidings:
+    """Messages written with the step, sent within seconds (after the quiet hours)."""
+    return notify.Tidings.of(settings, clock.zone, wake_outbox)
 
 
 async def _confirmed(appid: str, openid: str, member: Member | None) -> Volunteer:
@@ -94,8 +95,8 @@ async def report(
     member: Member | None,
     clock: Clock,
     conversation: Conversation,
-    wechat_clients: Clients,
     settings: Settings,
+    wake_outbox: WakeOutbox,
 ) -> str:
     if not args:
         return USAGE_MEMBER + "\n" + USAGE if member is not None else USAGE
@@ -120,7 +121,14 @@ async def report(
         conversation.set(ASK_COMMUNITY, **draft)
         return await _communities_text()
     return await _apply(
-        draft, community, skills, appid, openid, member, clock, _reach(wechat_clients, settings)
+        draft,
+        community,
+        skills,
+        appid,
+        openid,
+        member,
+        clock,
+        _tidings(settings, clock, wake_outbox),
     )
 
 
@@ -154,14 +162,21 @@ async def skills_answered(
     member: Member | None,
     clock: Clock,
     conversation: Conversation,
-    wechat_clients: Clients,
     settings: Settings,
+    wake_outbox: WakeOutbox,
 ) -> str:
     draft = dict(conversation.data)
     conversation.clear()
     community = await Community.get(id=int(str(draft["community"])))
     return await _apply(
-        draft, community, raw_text, appid, openid, member, clock, _reach(wechat_clients, settings)
+        draft,
+        community,
+        raw_text,
+        appid,
+        openid,
+        member,
+        clock,
+        _tidings(settings, clock, wake_outbox),
     )
 
 
@@ -173,7 +188,7 @@ async def _apply(
     openid: str,
     member: Member | None,
     clock: Clock,
-    reach: notify.Reach,
+    tidings: notify.Tidings,
 ) -> str:
     if draft.get("member"):
         if member is None:  # unbound since the question was asked
@@ -186,10 +201,11 @@ async def _apply(
         application = volunteers.Application(
             str(draft["name"]), str(draft["phone"]), unit, None, community, skills
         )
-    volunteer = await volunteers.apply(application, clock.now(), appid=appid, openid=openid)
-    told = await notify.volunteer_registered(reach, volunteer)
+    volunteer = await volunteers.apply(
+        application, clock.now(), appid=appid, openid=openid, tidings=tidings
+    )
     source = application.unit.name if application.unit else "本街道党员"
-    heard = "已通知社区，" if told.told else ""
+    heard = "将通知社区，" if tidings.names("volunteer_registered") else ""
     have = f"特长：{volunteer.skills}。" if volunteer.skills else "特长可以之后补：修改特长 内容。"
     return (
         f"已提交报到：{volunteer.name}（{source}）报到到{community.name}，{have}\n"
@@ -236,8 +252,8 @@ async def change_community(
     openid: str,
     member: Member | None,
     clock: Clock,
-    wechat_clients: Clients,
     settings: Settings,
+    wake_outbox: WakeOutbox,
 ) -> str:
     volunteer = await standing.volunteer_of(appid, openid, member)
     if volunteer is None:
@@ -247,9 +263,9 @@ async def change_community(
         return await _communities_text()
     if community.id == volunteer.community_id:
         return f"您已经在{community.name}报到了，不用更换。"
-    volunteer = await volunteers.move(volunteer, community, clock.now())
-    told = await notify.volunteer_registered(_reach(wechat_clients, settings), volunteer)
-    heard = "已通知社区，" if told.told else ""
+    tidings = _tidings(settings, clock, wake_outbox)
+    volunteer = await volunteers.move(volunteer, community, clock.now(), tidings=tidings)
+    heard = "将通知社区，" if tidings.names("volunteer_registered") else ""
     return f"已申请更换到{community.name}，{heard}待社区确认；确认前不能认领新的服务。"
 
 
@@ -289,13 +305,13 @@ async def claim(
     openid: str,
     member: Member | None,
     clock: Clock,
-    wechat_clients: Clients,
     settings: Settings,
+    wake_outbox: WakeOutbox,
 ) -> str:
     volunteer = await _confirmed(appid, openid, member)
-    row = await orders.claim(volunteer, int(number), clock.now())
+    tidings = _tidings(settings, clock, wake_outbox)
+    row = await orders.claim(volunteer, int(number), clock.now(), tidings=tidings)
     order = await ServiceOrder.get(id=row.order_id)
-    await notify.order_claimed(_reach(wechat_clients, settings), order, volunteer, clock.zone)
     lines = [
         f"已认领服务单 {order.id}：{order.kind}·{_short(order.title, 30)}",
         f"时间：{_window(order, clock)}",
@@ -331,16 +347,18 @@ async def done(
     openid: str,
     member: Member | None,
     clock: Clock,
-    wechat_clients: Clients,
     settings: Settings,
+    wake_outbox: WakeOutbox,
 ) -> str:
     volunteer = await _confirmed(appid, openid, member)
     typed = DONE.pattern.fullmatch((raw_text or "").strip())
     hours, said = take_hours(typed.group("note") if typed else note)
-    row = await orders.report_done(volunteer, int(number), said, clock.now(), hours)
+    tidings = _tidings(settings, clock, wake_outbox)
+    row = await orders.report_done(
+        volunteer, int(number), said, clock.now(), hours, tidings=tidings
+    )
     order = await ServiceOrder.get(id=row.order_id)
-    told = await notify.work_reported(_reach(wechat_clients, settings), order, volunteer, row.note)
-    heard = "已通知社区核实" if told.told else "待社区核实"
+    heard = "将通知社区核实" if tidings.names("work_reported") else "待社区核实"
     return f"已报告完成：服务单 {order.id}，{row.hours}小时，{heard}。谢谢您！"
 
 

@@ -11,6 +11,7 @@ from server.channels import Channel
 from server.clock import Clock
 from server.models.jobs import JobSend
 from server.models.people import Organisation, OrgKind
+from server.services.community.outbox import CommunitySender, SendReport
 from server.services.delivery.messenger import tell
 from server.services.delivery.outbox import Outbox, Report
 from server.services.meetings import compliance
@@ -51,6 +52,20 @@ async def deliver_notices(outbox: Outbox, clock: Clock) -> Report:
             report.unreachable,
             report.failed,
             report.missed,
+            report.retried,
+        )
+    return report
+
+
+async def deliver_community_messages(sender: CommunitySender, clock: Clock) -> SendReport:
+    """Send what is due in the 四单制's outbox (needs, orders, outcomes), quiet hours kept."""
+    report = await sender.deliver_due(clock.now())
+    if report.sent or report.unreachable or report.uncertain:
+        log.info(
+            "community messages: %d sent, %d unreachable, %d uncertain, %d to retry",
+            report.sent,
+            report.unreachable,
+            report.uncertain,
             report.retried,
         )
     return report

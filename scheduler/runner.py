@@ -17,11 +17,22 @@ from datetime import datetime, timedelta
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from scheduler.jobs import Fence, compliance_check, daily_snapshot, deliver_notices, weekly_digest
+from scheduler import unit_cards
+from scheduler.jobs import (
+    Fence,
+    compliance_check,
+    daily_snapshot,
+    deliver_community_messages,
+    deliver_notices,
+    weekly_digest,
+)
 from scheduler.leadership import Leadership
 from scheduler.periodic import Periodic, PeriodicRuns, leader_check, monthly, weekly
+from scheduler.unit_cards import quarterly, send_unit_cards
+from server.cache import Cache
 from server.channels import Channel
 from server.clock import Clock
+from server.services.community.outbox import CommunitySender
 from server.services.delivery.messenger import WakeOutbox
 from server.services.delivery.outbox import Outbox, Templates
 from server.settings import Settings, parse_fields
@@ -30,6 +41,7 @@ from server.wechat.client import WeChatClient
 
 log = logging.getLogger("dangjian.scheduler")
 JOB = "deliver-notices"
+COMMUNITY_JOB = "deliver-community-messages"  # the 四单制's outbox, woken with the notices'
 PERIODIC_CHECK = 30  # seconds; also how soon after its due time a periodic job runs
 
 
@@ -47,6 +59,7 @@ async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
         concurrency=settings.notice_concurrency,
         rate=settings.notice_rate,
     )
+    community = CommunitySender.of(clients, settings)
     leader = Leadership(app[CACHE], ttl=max(30.0, 3 * settings.outbox_interval))
     running: set[asyncio.Task[None]] = set()
 
@@ -71,6 +84,9 @@ async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
     async def tick() -> None:
         await as_leader(lambda: deliver_notices(outbox, clock))
 
+    async def community_tick() -> None:
+        await as_leader(lambda: deliver_community_messages(community, clock))
+
     async def snapshot() -> None:
         await as_leader(lambda: daily_snapshot(clock))
 
@@ -88,6 +104,16 @@ async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
         coalesce=True,
         next_run_time=datetime.now(settings.zone),  # at start: whatever fell due while down
     )
+    # Its own job, so that neither outbox's failure or slowness holds up the other.
+    scheduler.add_job(
+        community_tick,
+        "interval",
+        seconds=settings.outbox_interval,
+        id=COMMUNITY_JOB,
+        max_instances=1,
+        coalesce=True,
+        next_run_time=datetime.now(settings.zone),
+    )
     scheduler.add_job(
         snapshot,
         "cron",
@@ -99,7 +125,7 @@ async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
         next_run_time=datetime.now(settings.zone) + timedelta(minutes=1),
     )
     runs = PeriodicRuns(clock, leader.me)
-    periodic = timed_jobs(settings, clock, app[WECHAT_CLIENTS], leader.fence)
+    periodic = timed_jobs(settings, clock, app[WECHAT_CLIENTS], leader.fence, cache=app[CACHE])
 
     async def periodic_check() -> None:
         await tracked(lambda: leader_check(leader, runs, periodic))
@@ -136,11 +162,19 @@ async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def timed_jobs(
-    settings: Settings, clock: Clock, clients: dict[Channel, WeChatClient], fence: Fence
+    settings: Settings,
+    clock: Clock,
+    clients: dict[Channel, WeChatClient],
+    fence: Fence,
+    *,
+    cache: Cache | None = None,
 ) -> list[Periodic]:
-    """The jobs run once per period (recorded in `job_run`), at DANGJIAN_REPORT_TIME."""
+    """The jobs run once per period (recorded in `job_run`), at DANGJIAN_REPORT_TIME.
+
+    The units' 联系卡 need the cache their links' tokens are kept in: without one, not run.
+    """
     hour, minute = (int(x) for x in settings.report_time.split(":"))
-    return [
+    jobs = [
         Periodic(
             "compliance",
             monthly(settings.compliance_day, hour, minute),
@@ -154,10 +188,22 @@ def timed_jobs(
             lambda key: weekly_digest(clock, clients, key, fence),
         ),
     ]
+    if cache is not None:
+        jobs.append(
+            Periodic(
+                "unit-cards",
+                quarterly(hour, minute),  # the first day of each quarter
+                unit_cards.GRACE,
+                lambda key: send_unit_cards(clock, settings, cache, key, fence),
+            )
+        )
+    return jobs
 
 
 def poke(scheduler: AsyncIOScheduler) -> None:
-    """Look at the outbox now (a meeting was just scheduled or changed)."""
-    job = scheduler.get_job(JOB) if scheduler.running else None
-    if job is not None:
-        job.modify(next_run_time=datetime.now(scheduler.timezone))
+    """Look at the outboxes now (a meeting was just scheduled or changed, a need posted, an
+    order dispatched…): each sends what is due, so one wake serves both."""
+    for name in (JOB, COMMUNITY_JOB):
+        job = scheduler.get_job(name) if scheduler.running else None
+        if job is not None:
+            job.modify(next_run_time=datetime.now(scheduler.timezone))

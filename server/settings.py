@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from datetime import time
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -116,6 +117,12 @@ class Settings(BaseSettings):
     # at which it is flagged for the secretary as a near-copy (flagged, never rejected).
     copy_threshold: float = _env("DANGJIAN_COPY_THRESHOLD", 0.6, gt=0, le=1)
 
+    # 双报到: what a reported member is expected to do in a year — at least this many services
+    # completed, or this many hours; either one reached is enough.  Shown to the member as their
+    # own progress and on the unit's 联系卡, never as a ranking.
+    service_yearly_orders: int = _env("DANGJIAN_SERVICE_YEARLY_ORDERS", 2, ge=1, le=100)
+    service_yearly_hours: float = _env("DANGJIAN_SERVICE_YEARLY_HOURS", 12.0, gt=0, le=1000)
+
     # 三会一课: how long a meeting lasts unless said otherwise, and the branch's own meeting types
     # beyond the standard ones (comma-separated; all active members are expected at them).
     meeting_minutes: int = _env("DANGJIAN_MEETING_MINUTES", 90, ge=15, le=600)
@@ -139,6 +146,10 @@ class Settings(BaseSettings):
     outbox_interval: float = _env("DANGJIAN_OUTBOX_INTERVAL", 10.0, gt=0, le=3600)
     notice_rate: float = _env("DANGJIAN_NOTICE_RATE", 0.0, ge=0)
     notice_concurrency: int = _env("DANGJIAN_NOTICE_CONCURRENCY", 20, ge=1, le=500)
+    # The 四单制's messages (a need to the community, a new order to the members, an outcome to
+    # a resident) due within these hours (DANGJIAN_TZ) wait for their end: HH:MM-HH:MM, across
+    # midnight allowed; "off" sends at any hour.
+    quiet_hours: str = _env("DANGJIAN_QUIET_HOURS", "22:00-07:00")
     # Templates: the mini-program's subscribe message and the official account's template
     # message for meeting notices, each with its fields as key=what (what: kind, topic, time,
     # place, note).  Unset template: that channel is skipped.
@@ -286,6 +297,17 @@ class Settings(BaseSettings):
     def _offsets(cls, v: str) -> str:
         parse_offsets(v)
         return v
+
+    @property
+    def quiet_window(self) -> tuple[time, time] | None:
+        """DANGJIAN_QUIET_HOURS as (start, end) local times; None when off."""
+        return parse_quiet_hours(self.quiet_hours)
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, v: str) -> str:
+        parse_quiet_hours(v)
+        return v.strip()
 
     @field_validator("subscribe_fields", "oa_template_fields")
     @classmethod
@@ -453,6 +475,23 @@ def parse_offsets(value: str) -> list[tuple[str, int]]:
             raise ValueError(f"{part!r} is not an offset such as 1d, 1h, 30m or 90s")
         found.append((part, int(matched.group(1)) * _UNIT_SECONDS[matched.group(2)]))
     return sorted(set(found), key=lambda item: -item[1])
+
+
+_QUIET = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)\s*[-–~]\s*([01]\d|2[0-3]):([0-5]\d)$")
+
+
+def parse_quiet_hours(value: str) -> tuple[time, time] | None:
+    """`22:00-07:00` as (22:00, 07:00); `off` (or nothing) as None."""
+    value = value.strip()
+    if value.lower() in ("", "off", "none", "0"):
+        return None
+    matched = _QUIET.match(value)
+    if not matched:
+        raise ValueError("expected HH:MM-HH:MM such as 22:00-07:00, or off")
+    h1, m1, h2, m2 = (int(g) for g in matched.groups())
+    if (h1, m1) == (h2, m2):
+        raise ValueError("the quiet hours start and end at the same minute; use off for none")
+    return time(h1, m1), time(h2, m2)
 
 
 def parse_fields(value: str) -> dict[str, str]:

@@ -21,6 +21,7 @@ from server.clock import FrozenClock
 from server.errors import Conflict
 from server.models.community import (
     ClaimStatus,
+    CommunityMessage,
     Need,
     NeedStatus,
     OrderClaim,
@@ -218,6 +219,12 @@ async def test_a_need_goes_from_the_resident_to_the_public_showcase(
     tax = next(u for u in units_now["items"] if u["name"] == "区税务局机关党委")
     assert (tax["volunteers"], tax["pending_volunteers"], tax["claims_done"]) == (1, 0, 0)
     assert [c["name"] for c in tax["communities"]] == ["红星社区"]  # 青山社区 is not hers
+
+    # Through the API each step tells whom chat's would, written to the outbox with the step: the
+    # resident at each turn, the secretary of the work done.  王五 had never signed in when he
+    # was confirmed and the order dispatched: nothing could reach him (he sees it in the app).
+    told = await CommunityMessage.all().order_by("id").values_list("kind", flat=True)
+    assert told == ["need_dispatched", "order_claimed", "work_reported", "order_completed"]
 
     # 组织晒单: anyone, without signing in; no resident's name, phone or address.
     status, shown = await w.call("GET", f"/community/{s.hongxing.id}/showcase", None)

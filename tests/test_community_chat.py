@@ -2,7 +2,9 @@
 member reported from a unit claims and serves (接单), the community confirms, the resident rates.
 
 Every message goes through the real endpoint, signed (some encrypted) as WeChat sends them; the
-resident and the member from the unit are not bound to any member of the street.
+resident and the member from the unit are not bound to any member of the street.  What a step
+tells goes through the 四单制's outbox: `say` here runs its sender after each message, as the
+scheduler's wake does within seconds.
 """
 
 from __future__ import annotations
@@ -31,11 +33,14 @@ from server.models.community import (
 )
 from server.models.people import Member, Organisation, Role
 from server.services.community import units
+from server.services.community.outbox import CommunitySender
+from server.typedefs import CLOCK, SETTINGS, WECHAT_CLIENTS
 from server.wechat.fake_state import FakeWeChat
 from tests.conftest import make_branch, make_member
 from tests.test_checkin_chat import frozen_app
 from tests.test_leave_chat import texts_to
-from tests.test_meetings_chat import bind, say
+from tests.test_meetings_chat import bind
+from tests.test_meetings_chat import say as say_only
 from tests.wechat_peer import WeChatPeer, cdata, openid_for
 
 # Wednesday 25 November 2026, 10:00 in Shanghai.
@@ -71,8 +76,25 @@ async def street() -> dict[str, Any]:
 async def loop_app(
     aiohttp_client: Any, make_settings: Any
 ) -> tuple[TestClient, WeChatPeer, FrozenClock, dict[str, Any]]:
-    client, peer, clock = await frozen_app(aiohttp_client, make_settings, NOW)
+    # No scheduler: the messages are sent by `deliver`, at the moments the story chooses.
+    client, peer, clock = await frozen_app(
+        aiohttp_client, lambda **kw: make_settings(scheduler=False, **kw), NOW
+    )
     return client, peer, clock, await street()
+
+
+async def deliver(client: TestClient) -> None:
+    """What the outbox's sender does once woken: send whatever is due now."""
+    app = client.app
+    sender = CommunitySender.of(app[WECHAT_CLIENTS], app[SETTINGS])
+    await sender.deliver_due(app[CLOCK].now())
+
+
+async def say(client: TestClient, peer: WeChatPeer, openid: str, text: str) -> str:
+    """Say it, then let the sender send what the step wrote to the outbox."""
+    reply = await say_only(client, peer, openid, text)
+    await deliver(client)
+    return reply
 
 
 async def send_image(client: TestClient, peer: WeChatPeer, openid: str, media_id: str) -> str:
@@ -133,7 +155,7 @@ async def test_a_need_goes_round_the_whole_loop(
     posted = await say(client, peer, ZHANG, "点单：楼道灯坏了，3栋2单元5楼，晚上看不见。")
     need = await Need.get(resident=resident)
     assert need.text == "楼道灯坏了，3栋2单元5楼，晚上看不见。" and need.status == NeedStatus.NEW
-    assert f"编号 {need.id}（红星村），已通知社区" in posted and "照片" in posted
+    assert f"编号 {need.id}（红星村），将通知社区" in posted and "照片" in posted
     attached = await send_image(client, peer, ZHANG, "media-lamp-1")
     assert f"照片已附在需求 {need.id} 上" in attached
     assert (await Need.get(id=need.id)).media_id == "media-lamp-1"
@@ -162,7 +184,7 @@ async def test_a_need_goes_round_the_whole_loop(
     waiting = await say(client, peer, SECRETARY, "报到审核")
     assert f"【{volunteer.id}】李四（区税务局）13900000000，特长：水电维修、助老" in waiting
     confirmed = await say(client, peer, SECRETARY, f"确认报到 {volunteer.id} 第一网格")
-    assert "已确认李四的报到，编入第一网格。已通知本人。" == confirmed
+    assert "已确认李四的报到，编入第一网格。将通知本人。" == confirmed
     assert any("您在红星村的报到已确认，编入第一网格" in t for t in texts_to(fake, LI))
     listed = await say(client, peer, SECRETARY, "需求")
     assert f"【{need.id}】11月25日 10:00 张三（幸福小区3栋）：楼道灯坏了" in listed
@@ -172,7 +194,7 @@ async def test_a_need_goes_round_the_whole_loop(
     sent = await say(client, peer, SECRETARY, f"下单 {need.id} 明天上午9点 维修 楼道灯维修")
     order = await ServiceOrder.get(need_id=need.id)
     assert f"已下单：服务单 {order.id}（需求 {need.id}），维修·楼道灯维修" in sent
-    assert "11月26日（周四）09:00–10:00，幸福小区3栋，需1人" in sent and "已通知 1 名" in sent
+    assert "11月26日（周四）09:00–10:00，幸福小区3栋，需1人" in sent and "将通知 1 名" in sent
     assert (order.starts_at, order.place, order.capacity) == (TOMORROW_9, "幸福小区3栋", 1)
     assert order.title == "楼道灯维修" and order.expected_hours == Decimal("1.0")
     assert (await Need.get(id=need.id)).status == NeedStatus.DISPATCHED
@@ -206,7 +228,7 @@ async def test_a_need_goes_round_the_whole_loop(
     assert any(f"确认完成 {order.id}" in t for t in texts_to(fake, SECRETARY))
     fake.interact(ZHANG)
     closed = await say(client, peer, SECRETARY, f"确认完成 {order.id}")
-    assert f"已确认服务单 {order.id} 完成" in closed and "已请居民评价" in closed
+    assert f"已确认服务单 {order.id} 完成" in closed and "将请居民评价" in closed
     (invited,) = [t for t in texts_to(fake, ZHANG) if "服务完成" in t]
     assert f"评价 {order.id}" in invited and "李四" in invited and "139" not in invited
     assert "谢谢您的评价" in await say(client, peer, ZHANG, f"评价 {order.id} 5 很满意，谢谢！")
@@ -258,7 +280,7 @@ async def test_a_full_order_and_a_cancelled_one_cannot_be_claimed(
     # The community cancels: the claimer is told why; nobody may claim it any more.
     fake.interact(CHEN)
     cancelled = await say(client, peer, SECRETARY, f"撤销服务 {order.id} 居民已自行修好。")
-    assert f"已撤销服务单 {order.id}。已通知接单党员：陈五。" == cancelled
+    assert f"已撤销服务单 {order.id}。将通知接单党员：陈五；如急，请电话告知。" == cancelled
     assert any("已由社区撤销，原因：居民已自行修好。" in t for t in texts_to(fake, CHEN))
     assert "截止认领" in await say(client, peer, LI, f"接单 {order.id}")
     assert (await ServiceOrder.get(id=order.id)).status == OrderStatus.CANCELLED
@@ -368,7 +390,8 @@ async def test_a_past_time_an_unknown_kind_and_a_refusal(
     fake.interact(ZHANG)
     refused = await say(client, peer, SECRETARY, f"不受理 {need.id} 属于物业维修范围，请联系物业。")
     assert (
-        f"需求 {need.id} 不予受理（原因：属于物业维修范围，请联系物业。），已告知居民。" == refused
+        f"需求 {need.id} 不予受理（原因：属于物业维修范围，请联系物业。），"
+        "将告知居民（我的点单 中也能看到）。" == refused
     )
     assert any("原因：属于物业维修范围，请联系物业。" in t for t in texts_to(fake, ZHANG))
     mine = await say(client, peer, ZHANG, "我的点单")

@@ -44,7 +44,7 @@ from server.models.community import (
     VolunteerStatus,
 )
 from server.models.people import Organisation
-from server.services.community import needs, orders, roles, units, volunteers
+from server.services.community import needs, notify, orders, roles, units, volunteers
 from server.services.people.access import Hidden
 
 routes = Routes("社区双报到：管理")
@@ -82,6 +82,12 @@ def _chosen(mine: list[Community], community_id: int | None) -> list[Community]:
 
 def _now(call: Call[Any]) -> datetime:
     return call.deps.clock.now()
+
+
+def _tidings(call: Call[Any]) -> notify.Tidings:
+    """Who a step tells is written with it; the sender is woken once it has committed."""
+    deps = call.deps
+    return notify.Tidings.of(deps.settings, deps.clock.zone, deps.wake_outbox)
 
 
 async def _count_by(query: QuerySet[Any]) -> dict[int, int]:
@@ -293,7 +299,12 @@ async def confirm_volunteer(call: Call[Any]) -> dict[str, Any]:
     await _managed(call)
     with hidden_if_refused():
         v = await volunteers.decide(
-            call.member, call.number("id"), _now(call), confirm=True, grid=call.body.grid
+            call.member,
+            call.number("id"),
+            _now(call),
+            confirm=True,
+            grid=call.body.grid,
+            tidings=_tidings(call),
         )
     return await _decided(call, v.id)
 
@@ -309,7 +320,12 @@ async def refuse_volunteer(call: Call[Any]) -> dict[str, Any]:
     await _managed(call)
     with hidden_if_refused():
         v = await volunteers.decide(
-            call.member, call.number("id"), _now(call), confirm=False, reason=call.body.reason
+            call.member,
+            call.number("id"),
+            _now(call),
+            confirm=False,
+            reason=call.body.reason,
+            tidings=_tidings(call),
         )
     return await _decided(call, v.id)
 
@@ -367,7 +383,9 @@ async def refuse_need(call: Call[Any]) -> dict[str, Any]:
     """已下单或已不予受理的返回 409（NEED_DECIDED）。"""
     await _managed(call)
     with hidden_if_refused():
-        need = await needs.refuse(call.member, call.number("id"), call.body.reason, _now(call))
+        need = await needs.refuse(
+            call.member, call.number("id"), call.body.reason, _now(call), tidings=_tidings(call)
+        )
     community = await Community.get(id=need.community_id)
     return need_json(call, need, community, None)
 
@@ -435,7 +453,9 @@ async def dispatch_need(call: Call[Any]) -> dict[str, Any]:
     with hidden_if_refused():
         need = await needs.need_for_manager(call.member, call.number("id"))
     spec = await _spec(call, call.body, need.community_id)
-    order = await orders.dispatch(call.member, spec, _now(call), need_id=need.id)
+    order = await orders.dispatch(
+        call.member, spec, _now(call), need_id=need.id, tidings=_tidings(call)
+    )
     return await order_detail_json(call, order.id)
 
 
@@ -449,7 +469,9 @@ async def publish_order(call: Call[Any]) -> dict[str, Any]:
     """负责多个社区时须写明 community_id。"""
     community = _one_of(await _managed(call), call.body.community_id)
     spec = await _spec(call, call.body, community.id)
-    order = await orders.dispatch(call.member, spec, _now(call), community_id=community.id)
+    order = await orders.dispatch(
+        call.member, spec, _now(call), community_id=community.id, tidings=_tidings(call)
+    )
     return await order_detail_json(call, order.id)
 
 
@@ -512,7 +534,7 @@ async def complete_order(call: Call[Any]) -> dict[str, Any]:
     确认后的服务单出现在公开的晒单中。"""
     order = await _managed_order(call)
     with hidden_if_refused():
-        await orders.confirm_done(call.member, order.id, _now(call))
+        await orders.confirm_done(call.member, order.id, _now(call), tidings=_tidings(call))
     return await order_detail_json(call, order.id)
 
 
@@ -526,5 +548,7 @@ async def cancel_order(call: Call[Any]) -> dict[str, Any]:
     """已办结或已撤销的返回 409（ORDER_CLOSED）。"""
     order = await _managed_order(call)
     with hidden_if_refused():
-        await orders.cancel(call.member, order.id, call.body.reason, _now(call))
+        await orders.cancel(
+            call.member, order.id, call.body.reason, _now(call), tidings=_tidings(call)
+        )
     return await order_detail_json(call, order.id)

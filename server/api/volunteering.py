@@ -23,7 +23,7 @@ from server.api.community_replies import claims_json, community_ref, orders_json
 from server.api.spec import Auth, Call, Input, Routes, iso
 from server.errors import NotFound, PermissionDenied
 from server.models.community import OrderClaim, ServiceOrder, Volunteer, VolunteerStatus
-from server.services.community import orders, public, volunteers
+from server.services.community import notify, orders, public, volunteers
 
 routes = Routes("社区双报到：报到党员")
 PUBLIC_TAG = "社区双报到：晒单（公开）"
@@ -31,6 +31,12 @@ PUBLIC_TAG = "社区双报到：晒单（公开）"
 
 def _now(call: Call[Any]) -> datetime:
     return call.deps.clock.now()
+
+
+def _tidings(call: Call[Any]) -> notify.Tidings:
+    """Who a step tells is written with it; the sender is woken once it has committed."""
+    deps = call.deps
+    return notify.Tidings.of(deps.settings, deps.clock.zone, deps.wake_outbox)
 
 
 # --- 党员接单: the reported member's own ----------------------------------------------------------
@@ -101,7 +107,7 @@ async def claim_order(call: Call[Any]) -> dict[str, Any]:
     if v.status != VolunteerStatus.CONFIRMED:
         raise PermissionDenied("您的报到还在等社区确认，确认后就可以接单了。", code="NOT_CONFIRMED")
     order_id = await _claimable(call, v)
-    await orders.claim(v, order_id, _now(call))
+    await orders.claim(v, order_id, _now(call), tidings=_tidings(call))
     return await _my_claim(call, v, order_id)
 
 
@@ -135,7 +141,7 @@ async def report_done(call: Call[Any]) -> dict[str, Any]:
     v = await _volunteer(call)
     order_id = await _claimable(call, v)
     hours = None if call.body.hours is None else orders.hours_from(call.body.hours)
-    await orders.report_done(v, order_id, call.body.note, _now(call), hours)
+    await orders.report_done(v, order_id, call.body.note, _now(call), hours, tidings=_tidings(call))
     return await _my_claim(call, v, order_id)
 
 

@@ -9,7 +9,7 @@ from tortoise.transactions import in_transaction
 from server.errors import Conflict, ValidationFailed
 from server.models.community import Community, Need, NeedStatus
 from server.models.people import Member
-from server.services.community import timeline
+from server.services.community import notify, timeline
 from server.services.community.roles import community_run_by
 from server.services.people.access import Hidden
 
@@ -31,7 +31,15 @@ async def need_for_manager(manager: Member, need_id: int) -> Need:
     return need
 
 
-async def refuse(manager: Member, need_id: int, reason: str, now: datetime) -> Need:
+async def refuse(
+    manager: Member,
+    need_id: int,
+    reason: str,
+    now: datetime,
+    *,
+    tidings: notify.Tidings | None = None,
+) -> Need:
+    """不受理; with `tidings`, the resident is told (in the same transaction)."""
     need = await need_for_manager(manager, need_id)
     reason = reason.strip()
     if not reason:
@@ -51,4 +59,9 @@ async def refuse(manager: Member, need_id: int, reason: str, now: datetime) -> N
         await timeline.record(
             now, f"社区 {manager.name}", "不受理", need_id=need.id, note=reason, using_db=conn
         )
+        if tidings is not None:
+            need.reason = reason
+            await notify.need_refused(tidings, need, need.resident, now, conn)
+    if tidings is not None:
+        tidings.wake()
     return await Need.get(id=need.id).prefetch_related("resident")

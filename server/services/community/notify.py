@@ -1,23 +1,29 @@
-"""Telling the people of the 双报到 loop what happened: best-effort customer-service messages.
+"""Telling the people of the 双报到 loop what happened: the words, and who hears them.
 
-Residents, and members reporting from units outside the street, are no `Member`: they have no
-WeChat binding, and are reached by the appid and openid they registered from.  A street member
-is reached through their bindings (`messenger.tell`).  Like every customer-service message,
-these reach only those who wrote to the account within 48 hours; nothing depends on them: a
-resident sees the progress in 我的点单, a member in 我的报到 and 服务, the community in 需求 and
-报到审核.  The same words whichever door the step came through (chat or the API).
+Each function here writes its messages to the outbox (`outbox.enqueue`) inside the step's own
+transaction — the service passes its connection — and sends nothing: the sender does, within
+seconds (the caller wakes it once the step has committed), outside the quiet hours.  A step that
+commits has its messages, a rolled-back one has none, and a retry writes no second copy (each
+message has a key: what it tells, and to whom).
+
+Residents, and members reporting from units outside the street, are no `Member`: they are
+reached by the appid and openid they registered from; a street member by their binding (the
+official account first, where members chat).  Like every customer-service message, these reach
+only those who wrote to the account within 48 hours; nothing depends on them: a resident sees
+the progress in 我的点单, a member in 我的报到 and 服务, the community in 需求 and 报到审核.
+The same words whichever door the step came through (chat or the API).
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from zoneinfo import ZoneInfo
+
+from tortoise.backends.base.client import BaseDBAsyncClient
 
 from server.channels import Channel
 from server.clock import when_text
-from server.errors import WeChatAPIError
 from server.models.community import (
     Community,
     Need,
@@ -27,97 +33,123 @@ from server.models.community import (
     Volunteer,
     VolunteerStatus,
 )
-from server.models.people import BRANCH_LEADERS, Member, MemberStatus, mask_openid
-from server.services.community import orders
-from server.services.delivery.messenger import Clients, tell
+from server.models.people import BRANCH_LEADERS, Member, MemberStatus, WeChatIdentity
+from server.services.community.outbox import Letter, QuietHours, Reach, enqueue, quiet_hours
+from server.services.delivery.messenger import WakeOutbox, no_wake
 from server.settings import Settings
 
-log = logging.getLogger("dangjian.messaging")
+__all__ = ["Reach", "Tidings"]  # Reach: where the sender sends (kept here for its callers)
 
 
-@dataclass(frozen=True)
-class Reach:
-    """The clients to send through, and which channel each of our appids is."""
+@dataclass
+class Tidings:
+    """One request's way of telling: the zone its texts are written in, the quiet hours, the
+    sender to wake once the step has committed, and whom each kind of message will reach
+    (names, for the reply: "将通知 3 名报到党员")."""
 
-    clients: Clients
-    channels: Mapping[str, Channel]
+    zone: ZoneInfo
+    quiet: QuietHours | None = None
+    wake: WakeOutbox = no_wake
+    told: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, clients: Clients, settings: Settings) -> Reach:
-        # In development both are one appid: the official account is where people chat.
-        return cls(
-            clients,
-            {settings.mp_appid: Channel.MINIPROGRAM, settings.appid: Channel.OFFICIAL_ACCOUNT},
+    def of(cls, settings: Settings, zone: ZoneInfo, wake: WakeOutbox = no_wake) -> Tidings:
+        return cls(zone, quiet_hours(settings.quiet_window, zone), wake)
+
+    def names(self, kind: str) -> list[str]:
+        return self.told.get(kind, [])
+
+    async def post(
+        self,
+        kind: str,
+        to: list[tuple[str, Letter]],
+        now: datetime,
+        using_db: BaseDBAsyncClient | None,
+    ) -> int:
+        """`to`: (name, letter) pairs; the number of them in the outbox now."""
+        written = await enqueue([letter for _, letter in to], now, self.quiet, using_db=using_db)
+        self.told.setdefault(kind, []).extend(name for name, _ in to)
+        return written
+
+
+# --- who --------------------------------------------------------------------------------------
+
+
+async def _member_address(
+    member_id: int, using_db: BaseDBAsyncClient | None
+) -> WeChatIdentity | None:
+    """A street member's binding: the official account first, where members chat."""
+    found = await WeChatIdentity.filter(member_id=member_id).using_db(using_db)
+    found.sort(key=lambda i: (i.channel != Channel.OFFICIAL_ACCOUNT, i.id))
+    return found[0] if found else None
+
+
+async def _to_member(
+    member: Member, key: str, kind: str, text: str, using_db: BaseDBAsyncClient | None
+) -> list[tuple[str, Letter]]:
+    identity = await _member_address(member.id, using_db)
+    if identity is None:
+        return []  # never bound: sees it in 需求 / 报到审核
+    return [
+        (
+            member.name,
+            Letter(f"{key}:member:{member.id}", kind, identity.appid, identity.openid, text),
         )
+    ]
 
 
-@dataclass(frozen=True)
-class Told:
-    """Who heard of it now, and who could not be reached (outside the 48-hour window)."""
-
-    told: list[str]
-    waiting: list[str]
-
-
-async def send(channel: Channel, openid: str, text: str, clients: Clients) -> bool:
-    client = clients.get(channel)
-    if client is None:
-        return False
-    try:
-        await client.send_custom_text(openid, text)
-    except WeChatAPIError as exc:
-        log.info("could not tell %s: %s", mask_openid(openid), exc.errcode)
-        return False
-    return True
+async def _to_volunteer(
+    volunteer: Volunteer, key: str, kind: str, text: str, using_db: BaseDBAsyncClient | None
+) -> list[tuple[str, Letter]]:
+    """The WeChat user who reported; a street member through their binding otherwise."""
+    full = f"{key}:volunteer:{volunteer.id}"
+    if volunteer.appid and volunteer.openid:
+        return [(volunteer.name, Letter(full, kind, volunteer.appid, volunteer.openid, text))]
+    if volunteer.member_id is not None:
+        identity = await _member_address(volunteer.member_id, using_db)
+        if identity is not None:
+            return [(volunteer.name, Letter(full, kind, identity.appid, identity.openid, text))]
+    return []
 
 
-async def to_user(reach: Reach, appid: str | None, openid: str | None, text: str) -> bool:
-    channel = reach.channels.get(appid or "")
-    if channel is None or not openid:
-        return False
-    return await send(channel, openid, text, reach.clients)
+def _to_resident(resident: Resident, key: str, kind: str, text: str) -> list[tuple[str, Letter]]:
+    full = f"{key}:resident:{resident.id}"
+    return [(resident.name, Letter(full, kind, resident.appid, resident.openid, text))]
 
 
-async def to_resident(reach: Reach, resident: Resident, text: str) -> bool:
-    return await to_user(reach, resident.appid, resident.openid, text)
-
-
-async def to_volunteer(reach: Reach, volunteer: Volunteer, text: str) -> bool:
-    """The WeChat user who reported; a street member through their bindings otherwise."""
-    if await to_user(reach, volunteer.appid, volunteer.openid, text):
-        return True
-    return volunteer.member_id is not None and await tell(volunteer.member_id, text, reach.clients)
-
-
-async def managers_of(community: Community) -> list[Member]:
+async def managers_of(
+    community: Community, using_db: BaseDBAsyncClient | None = None
+) -> list[Member]:
     """Who is told of the community's business: its own organisation's secretaries (staff and
     admins, who run every community, look when they choose: 需求, 报到审核)."""
-    return await Member.filter(
-        organisation_id=community.organisation_id,
-        role__in=list(BRANCH_LEADERS),
-        status=MemberStatus.ACTIVE,
-    ).order_by("id")
+    return (
+        await Member.filter(
+            organisation_id=community.organisation_id,
+            role__in=list(BRANCH_LEADERS),
+            status=MemberStatus.ACTIVE,
+        )
+        .using_db(using_db)
+        .order_by("id")
+    )
 
 
-async def to_managers(reach: Reach, community: Community, text: str) -> Told:
-    told = Told([], [])
-    for manager in await managers_of(community):
-        ok = await tell(manager.id, text, reach.clients)
-        (told.told if ok else told.waiting).append(manager.name)
-    return told
-
-
-async def to_volunteers(reach: Reach, volunteers: list[Volunteer], text: str) -> Told:
-    told = Told([], [])
-    for volunteer in volunteers:
-        ok = await to_volunteer(reach, volunteer, text)
-        (told.told if ok else told.waiting).append(volunteer.name)
-    return told
+async def _to_managers(
+    community: Community, key: str, kind: str, text: str, using_db: BaseDBAsyncClient | None
+) -> list[tuple[str, Letter]]:
+    to: list[tuple[str, Letter]] = []
+    for manager in await managers_of(community, using_db):
+        to += await _to_member(manager, key, kind, text, using_db)
+    return to
 
 
 def _short(text: str, most: int = 60) -> str:
     text = " ".join(text.split())
     return text if len(text) <= most else text[: most - 1] + "…"
+
+
+def _stamp(moment: datetime | None) -> int:
+    """A moment in a key: a step that can happen again (报到 after a refusal) is a new key."""
+    return int(moment.timestamp()) if moment is not None else 0
 
 
 def order_line(order: ServiceOrder, zone: ZoneInfo) -> str:
@@ -129,24 +161,31 @@ def order_line(order: ServiceOrder, zone: ZoneInfo) -> str:
     )
 
 
-# The community's side.
+# --- the community's side ----------------------------------------------------------------------
 
 
-async def need_posted(reach: Reach, need: Need, resident: Resident, zone: ZoneInfo) -> Told:
-    community = await Community.get(id=need.community_id)
+async def need_posted(
+    t: Tidings, need: Need, resident: Resident, now: datetime, using_db: BaseDBAsyncClient
+) -> int:
+    community = await Community.get(id=need.community_id, using_db=using_db)
     photo = "（附照片）" if need.media_id else ""
     text = (
         f"【居民点单】需求 {need.id}，{community.name}，{resident.name}（{resident.place}）"
-        f"{when_text(need.created_at, zone)}：{_short(need.text, 120)}{photo}\n"
+        f"{when_text(need.created_at, t.zone)}：{_short(need.text, 120)}{photo}\n"
         f"下单请回复：下单 {need.id} 时间 类别，例如 下单 {need.id} 明天上午9点 维修\n"
         f"不受理请回复：不受理 {need.id} 原因"
     )
-    return await to_managers(reach, community, text)
+    to = await _to_managers(community, f"need:{need.id}:posted", "need_posted", text, using_db)
+    return await t.post("need_posted", to, now, using_db)
 
 
-async def volunteer_registered(reach: Reach, volunteer: Volunteer) -> Told:
-    community = await Community.get(id=volunteer.community_id)
-    unit = await ReportUnit.get(id=volunteer.unit_id) if volunteer.unit_id else None
+async def volunteer_registered(
+    t: Tidings, volunteer: Volunteer, now: datetime, using_db: BaseDBAsyncClient
+) -> int:
+    community = await Community.get(id=volunteer.community_id, using_db=using_db)
+    unit = (
+        await ReportUnit.get(id=volunteer.unit_id, using_db=using_db) if volunteer.unit_id else None
+    )
     skills = f"，特长：{volunteer.skills}" if volunteer.skills else ""
     text = (
         f"【党员报到】{volunteer.name}（{unit.name if unit else '本街道党员'}）"
@@ -154,39 +193,76 @@ async def volunteer_registered(reach: Reach, volunteer: Volunteer) -> Told:
         f"确认请回复：确认报到 {volunteer.id} 网格名\n"
         f"退回请回复：退回报到 {volunteer.id} 原因"
     )
-    return await to_managers(reach, community, text)
+    # Each application its own key: one after a refusal, or after a move, is told again.
+    key = f"volunteer:{volunteer.id}:registered:{_stamp(volunteer.registered_at)}"
+    to = await _to_managers(community, key, "volunteer_registered", text, using_db)
+    return await t.post("volunteer_registered", to, now, using_db)
 
 
-async def work_reported(reach: Reach, order: ServiceOrder, volunteer: Volunteer, note: str) -> Told:
-    community = await Community.get(id=order.community_id)
+async def work_reported(
+    t: Tidings,
+    order: ServiceOrder,
+    volunteer: Volunteer,
+    note: str,
+    now: datetime,
+    using_db: BaseDBAsyncClient,
+) -> int:
+    community = await Community.get(id=order.community_id, using_db=using_db)
     text = (
         f"【服务完成】服务单 {order.id}（{order.kind}·{_short(order.title, 30)}）："
         f"{volunteer.name}报告已完成，{_short(note, 100)}\n"
         f"核实后请回复：确认完成 {order.id}"
     )
-    return await to_managers(reach, community, text)
+    key = f"order:{order.id}:done:volunteer:{volunteer.id}"
+    to = await _to_managers(community, key, "work_reported", text, using_db)
+    return await t.post("work_reported", to, now, using_db)
 
 
-# The members' side.
+# --- the members' side -------------------------------------------------------------------------
 
 
-async def order_dispatched(reach: Reach, order: ServiceOrder, zone: ZoneInfo) -> Told:
+async def order_dispatched(
+    t: Tidings,
+    order: ServiceOrder,
+    suited: list[Volunteer],
+    now: datetime,
+    using_db: BaseDBAsyncClient,
+) -> int:
     """Members the order suits (`orders.who_to_tell`), each invited to claim it."""
     places = f"需{order.capacity}人" if order.capacity > 1 else "需1人"
     text = (
-        f"【新服务】{order_line(order, zone)}，{places}，约{order.expected_hours}小时。\n"
+        f"【新服务】{order_line(order, t.zone)}，{places}，约{order.expected_hours}小时。\n"
         f"认领请回复：接单 {order.id}（先到先得）"
     )
-    return await to_volunteers(reach, await orders.who_to_tell(order), text)
+    to: list[tuple[str, Letter]] = []
+    for volunteer in suited:
+        key = f"order:{order.id}:dispatched"
+        to += await _to_volunteer(volunteer, key, "order_dispatched", text, using_db)
+    return await t.post("order_dispatched", to, now, using_db)
 
 
-async def order_cancelled(reach: Reach, order: ServiceOrder, reason: str, zone: ZoneInfo) -> Told:
-    text = f"您认领的{order_line(order, zone)} 已由社区撤销，原因：{reason}。不用再前往了，谢谢您！"
-    return await to_volunteers(reach, await orders.claimers(order), text)
+async def order_cancelled(
+    t: Tidings,
+    order: ServiceOrder,
+    claimers: list[Volunteer],
+    reason: str,
+    now: datetime,
+    using_db: BaseDBAsyncClient,
+) -> int:
+    text = (
+        f"您认领的{order_line(order, t.zone)} 已由社区撤销，原因：{reason}。不用再前往了，谢谢您！"
+    )
+    to: list[tuple[str, Letter]] = []
+    for volunteer in claimers:
+        key = f"order:{order.id}:cancelled"
+        to += await _to_volunteer(volunteer, key, "order_cancelled", text, using_db)
+    return await t.post("order_cancelled", to, now, using_db)
 
 
-async def volunteer_decided(reach: Reach, volunteer: Volunteer) -> bool:
-    community = await Community.get(id=volunteer.community_id)
+async def volunteer_decided(
+    t: Tidings, volunteer: Volunteer, now: datetime, using_db: BaseDBAsyncClient
+) -> int:
+    community = await Community.get(id=volunteer.community_id, using_db=using_db)
     if volunteer.status == VolunteerStatus.CONFIRMED:
         grid = f"，编入{volunteer.grid}" if volunteer.grid else ""
         text = (
@@ -198,52 +274,72 @@ async def volunteer_decided(reach: Reach, volunteer: Volunteer) -> bool:
             f"您在{community.name}的报到未通过，原因：{volunteer.reason}\n"
             "如有疑问请联系社区；信息有误可以重新发送 报到。"
         )
-    return await to_volunteer(reach, volunteer, text)
+    key = f"volunteer:{volunteer.id}:decided:{_stamp(volunteer.registered_at)}"
+    to = await _to_volunteer(volunteer, key, "volunteer_decided", text, using_db)
+    return await t.post("volunteer_decided", to, now, using_db)
 
 
-# The resident's side: never a member's phone, only their names.
+# --- the resident's side: never a member's phone, only their names -----------------------------
 
 
-async def need_refused(reach: Reach, need: Need, resident: Resident) -> bool:
+async def need_refused(
+    t: Tidings, need: Need, resident: Resident, now: datetime, using_db: BaseDBAsyncClient
+) -> int:
     text = (
         f"您的需求（编号 {need.id}：{_short(need.text, 30)}）社区暂不受理，原因：{need.reason}\n"
         "如有疑问请联系社区。"
     )
-    return await to_resident(reach, resident, text)
+    to = _to_resident(resident, f"need:{need.id}:refused", "need_refused", text)
+    return await t.post("need_refused", to, now, using_db)
 
 
-async def need_dispatched(reach: Reach, order: ServiceOrder, zone: ZoneInfo) -> bool:
-    resident = await orders.resident_of(order)
-    if resident is None:
-        return False
+async def need_dispatched(
+    t: Tidings,
+    order: ServiceOrder,
+    resident: Resident,
+    now: datetime,
+    using_db: BaseDBAsyncClient,
+) -> int:
     text = (
-        f"您的需求（编号 {order.need_id}）社区已受理，派为{order_line(order, zone)}。"
+        f"您的需求（编号 {order.need_id}）社区已受理，派为{order_line(order, t.zone)}。"
         "有党员接单后会告诉您。"
     )
-    return await to_resident(reach, resident, text)
+    to = _to_resident(resident, f"need:{order.need_id}:dispatched", "need_dispatched", text)
+    return await t.post("need_dispatched", to, now, using_db)
 
 
 async def order_claimed(
-    reach: Reach, order: ServiceOrder, volunteer: Volunteer, zone: ZoneInfo
-) -> bool:
-    resident = await orders.resident_of(order)
-    if resident is None:
-        return False
+    t: Tidings,
+    order: ServiceOrder,
+    volunteer: Volunteer,
+    resident: Resident,
+    now: datetime,
+    using_db: BaseDBAsyncClient,
+) -> int:
     text = (
         f"您的需求（编号 {order.need_id}）已有党员{volunteer.name}接单，"
-        f"将于{when_text(order.starts_at, zone)}前来服务。"
+        f"将于{when_text(order.starts_at, t.zone)}前来服务。"
     )
-    return await to_resident(reach, resident, text)
+    # A claim given up (放弃) and taken again is news again.
+    key = f"order:{order.id}:claimed:{volunteer.id}:{_stamp(now)}"
+    to = _to_resident(resident, key, "order_claimed", text)
+    return await t.post("order_claimed", to, now, using_db)
 
 
-async def order_completed(reach: Reach, order: ServiceOrder) -> bool:
-    resident = await orders.resident_of(order)
-    if resident is None:
-        return False
-    names = "、".join(v.name for v in await orders.claimers(order))
+async def order_completed(
+    t: Tidings,
+    order: ServiceOrder,
+    resident: Resident,
+    served_by: list[str],
+    rating_days: int,
+    now: datetime,
+    using_db: BaseDBAsyncClient,
+) -> int:
+    names = "、".join(served_by)
     text = (
         f"您的需求（编号 {order.need_id}）已服务完成（服务单 {order.id}，服务党员：{names}）。\n"
         f"欢迎评价，回复：评价 {order.id} 1到5分 意见，例如 评价 {order.id} 5 很满意"
-        f"（{orders.RATING_DAYS}天内有效）"
+        f"（{rating_days}天内有效）"
     )
-    return await to_resident(reach, resident, text)
+    to = _to_resident(resident, f"order:{order.id}:completed", "order_completed", text)
+    return await t.post("order_completed", to, now, using_db)

@@ -4,6 +4,9 @@ first served, report the work done, the community confirms, the resident rates.
 Capacity holds under any concurrency: a claim is one conditional UPDATE that takes a place
 only while `taken < capacity`, in the same transaction as the claim row, so fifty members
 tapping the last place at once leave exactly one claim, on SQLite and PostgreSQL alike.
+
+Given `tidings`, a step writes what it tells (`notify`) to the outbox in its own transaction
+and wakes the sender once committed; without (the demo, the CLI) it tells nobody.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
@@ -31,7 +35,7 @@ from server.models.community import (
     VolunteerStatus,
 )
 from server.models.people import Member
-from server.services.community import timeline
+from server.services.community import notify, timeline
 from server.services.community.needs import need_for_manager
 from server.services.community.roles import community_run_by
 from server.services.people.access import Hidden
@@ -84,6 +88,7 @@ async def dispatch(
     *,
     need_id: int | None = None,
     community_id: int | None = None,
+    tidings: notify.Tidings | None = None,
 ) -> ServiceOrder:
     """下单: from a resident's need (once: the need leaves 待受理), or the community's own."""
     _check(spec, now)
@@ -126,7 +131,19 @@ async def dispatch(
             note=f"{spec.kind}，{spec.capacity}人，{order.expected_hours}小时",
             using_db=conn,
         )
+        if tidings is not None:
+            suited = await who_to_tell(order, conn)
+            await notify.order_dispatched(tidings, order, suited, now, conn)
+            if need is not None:
+                await notify.need_dispatched(tidings, order, need.resident, now, conn)
+    _wake(tidings)
     return order
+
+
+def _wake(tidings: notify.Tidings | None) -> None:
+    """After the commit: the sender looks now, not at its next tick."""
+    if tidings is not None:
+        tidings.wake()
 
 
 async def order_for_manager(manager: Member, order_id: int) -> ServiceOrder:
@@ -170,7 +187,13 @@ async def _visible_order(volunteer: Volunteer, order_id: int) -> ServiceOrder:
     return order
 
 
-async def claim(volunteer: Volunteer | None, order_id: int, now: datetime) -> OrderClaim:
+async def claim(
+    volunteer: Volunteer | None,
+    order_id: int,
+    now: datetime,
+    *,
+    tidings: notify.Tidings | None = None,
+) -> OrderClaim:
     volunteer = _require_confirmed(volunteer)
     order = await _visible_order(volunteer, order_id)
     if order.status != OrderStatus.OPEN or order.starts_at <= now:
@@ -205,9 +228,12 @@ async def claim(volunteer: Volunteer | None, order_id: int, now: datetime) -> Or
             await timeline.record(
                 now, f"党员 {volunteer.name}", "接单", order_id=order.id, using_db=conn
             )
+            if tidings is not None and (resident := await resident_of(order, conn)) is not None:
+                await notify.order_claimed(tidings, order, volunteer, resident, now, conn)
     except IntegrityError:
         # The same member's second tap, in flight with the first: the first one holds.
         raise Conflict("您已经认领了这个服务。", code="ALREADY_CLAIMED") from None
+    _wake(tidings)
     return row
 
 
@@ -248,6 +274,8 @@ async def report_done(
     note: str,
     now: datetime,
     hours: Decimal | None = None,
+    *,
+    tidings: notify.Tidings | None = None,
 ) -> OrderClaim:
     """完成: the member says what was done and how long it took (the expected hours if unsaid)."""
     volunteer = _require_confirmed(volunteer)
@@ -280,10 +308,15 @@ async def report_done(
             note=f"{note}（{spent}小时）",
             using_db=conn,
         )
+        if tidings is not None:
+            await notify.work_reported(tidings, order, volunteer, note, now, conn)
+    _wake(tidings)
     return await OrderClaim.get(id=row.id)
 
 
-async def confirm_done(manager: Member, order_id: int, now: datetime) -> ServiceOrder:
+async def confirm_done(
+    manager: Member, order_id: int, now: datetime, *, tidings: notify.Tidings | None = None
+) -> ServiceOrder:
     """确认完成: the community checks and closes the order; the resident may then rate it."""
     order = await order_for_manager(manager, order_id)
     if not await OrderClaim.exists(order_id=order.id, status=ClaimStatus.DONE):
@@ -299,10 +332,21 @@ async def confirm_done(manager: Member, order_id: int, now: datetime) -> Service
         await timeline.record(
             now, f"社区 {manager.name}", "确认完成", order_id=order.id, using_db=conn
         )
+        if tidings is not None and (resident := await resident_of(order, conn)) is not None:
+            names = [v.name for v in await claimers(order, conn)]
+            await notify.order_completed(tidings, order, resident, names, RATING_DAYS, now, conn)
+    _wake(tidings)
     return await ServiceOrder.get(id=order.id)
 
 
-async def cancel(manager: Member, order_id: int, reason: str, now: datetime) -> ServiceOrder:
+async def cancel(
+    manager: Member,
+    order_id: int,
+    reason: str,
+    now: datetime,
+    *,
+    tidings: notify.Tidings | None = None,
+) -> ServiceOrder:
     order = await order_for_manager(manager, order_id)
     reason = reason.strip()
     if not reason or len(reason) > 200:
@@ -320,6 +364,10 @@ async def cancel(manager: Member, order_id: int, reason: str, now: datetime) -> 
         await timeline.record(
             now, f"社区 {manager.name}", "撤销", order_id=order.id, note=reason, using_db=conn
         )
+        if tidings is not None:
+            told = await claimers(order, conn)
+            await notify.order_cancelled(tidings, order, told, reason, now, conn)
+    _wake(tidings)
     return await ServiceOrder.get(id=order.id)
 
 
@@ -379,26 +427,39 @@ async def claims_of(volunteer: Volunteer, limit: int = 10) -> list[OrderClaim]:
     )
 
 
-async def resident_of(order: ServiceOrder) -> Resident | None:
+async def resident_of(
+    order: ServiceOrder, using_db: BaseDBAsyncClient | None = None
+) -> Resident | None:
     if order.need_id is None:
         return None
-    need = await Need.get(id=order.need_id).prefetch_related("resident")
-    return need.resident
+    need = await Need.get(id=order.need_id, using_db=using_db)
+    return await Resident.get(id=need.resident_id, using_db=using_db)
 
 
-async def claimers(order: ServiceOrder) -> list[Volunteer]:
-    rows = await OrderClaim.filter(order_id=order.id).exclude(status=ClaimStatus.WITHDRAWN)
-    return await Volunteer.filter(id__in=[r.volunteer_id for r in rows]).order_by("id")
+async def claimers(
+    order: ServiceOrder, using_db: BaseDBAsyncClient | None = None
+) -> list[Volunteer]:
+    rows = (
+        await OrderClaim.filter(order_id=order.id)
+        .exclude(status=ClaimStatus.WITHDRAWN)
+        .using_db(using_db)
+    )
+    ids = [r.volunteer_id for r in rows]
+    return await Volunteer.filter(id__in=ids).using_db(using_db).order_by("id")
 
 
-async def who_to_tell(order: ServiceOrder) -> list[Volunteer]:
+async def who_to_tell(
+    order: ServiceOrder, using_db: BaseDBAsyncClient | None = None
+) -> list[Volunteer]:
     """Confirmed members the order suits: those whose skills name its kind or whose 网格 is
     in its place; when none fits, everyone who may claim it, so no order goes unseen."""
     eligible = [
         v
         for v in await Volunteer.filter(
             community_id=order.community_id, status=VolunteerStatus.CONFIRMED
-        ).order_by("id")
+        )
+        .using_db(using_db)
+        .order_by("id")
         if may_claim(order, v)
     ]
     fitting = [v for v in eligible if order.kind in v.skills or (v.grid and v.grid in order.place)]

@@ -11,7 +11,7 @@ from tortoise.transactions import in_transaction
 
 from server.errors import Conflict, NotFound, ValidationFailed
 from server.models.community import Community, Need, NeedStatus, Resident
-from server.services.community import timeline
+from server.services.community import notify, timeline
 from server.services.community.units import check_name, check_phone
 
 NEED_LONGEST = 500
@@ -54,8 +54,14 @@ async def register(
 
 
 async def post_need(
-    resident: Resident, text: str, now: datetime, *, media_id: str | None = None
+    resident: Resident,
+    text: str,
+    now: datetime,
+    *,
+    media_id: str | None = None,
+    tidings: notify.Tidings | None = None,
 ) -> Need:
+    """点单; with `tidings`, the community's secretaries are told (in the same transaction)."""
     text = text.strip()
     if len(text) < 4:
         raise ValidationFailed(
@@ -75,6 +81,10 @@ async def post_need(
         await timeline.record(
             now, f"居民 {resident.name}", "点单", need_id=need.id, note=text[:100], using_db=conn
         )
+        if tidings is not None:
+            await notify.need_posted(tidings, need, resident, now, conn)
+    if tidings is not None:
+        tidings.wake()
     return need
 
 

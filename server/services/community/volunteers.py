@@ -17,7 +17,7 @@ from tortoise.transactions import in_transaction
 from server.errors import Conflict, ValidationFailed
 from server.models.community import Community, ReportUnit, Volunteer, VolunteerStatus
 from server.models.people import Member
-from server.services.community import timeline
+from server.services.community import notify, timeline
 from server.services.community.roles import community_run_by
 from server.services.community.units import check_name, check_phone
 from server.services.people.access import Hidden
@@ -53,9 +53,15 @@ async def volunteer_of_member(member: Member | None) -> Volunteer | None:
 
 
 async def apply(
-    application: Application, now: datetime, *, appid: str | None, openid: str | None
+    application: Application,
+    now: datetime,
+    *,
+    appid: str | None,
+    openid: str | None,
+    tidings: notify.Tidings | None = None,
 ) -> Volunteer:
-    """Register, or apply again after a refusal; Conflict when already registered."""
+    """Register, or apply again after a refusal; Conflict when already registered.  With
+    `tidings`, the community's secretaries are told (in the same transaction)."""
     name = check_name(application.name)
     phone = check_phone(application.phone)
     existing = await Volunteer.get_or_none(phone=phone)
@@ -100,9 +106,13 @@ async def apply(
             await timeline.record(
                 now, f"党员 {name}", action, note=_who(application), using_db=conn
             )
+            if tidings is not None:
+                await notify.volunteer_registered(tidings, volunteer, now, conn)
     except IntegrityError:
         # The same phone or WeChat user at the same moment from another request.
         raise Conflict("您已报到过，每人只报到一次。", code="VOLUNTEER_EXISTS") from None
+    if tidings is not None:
+        tidings.wake()
     return volunteer
 
 
@@ -131,8 +141,10 @@ async def decide(
     confirm: bool,
     grid: str = "",
     reason: str = "",
+    tidings: notify.Tidings | None = None,
 ) -> Volunteer:
-    """The community confirms (placing the member in `grid`) or refuses (with `reason`)."""
+    """The community confirms (placing the member in `grid`) or refuses (with `reason`); with
+    `tidings`, the member is told (in the same transaction)."""
     volunteer = await Volunteer.get_or_none(id=volunteer_id)
     if volunteer is None:
         raise Hidden()  # as for another community's: an id tells a stranger nothing
@@ -167,7 +179,12 @@ async def decide(
             note=f"{volunteer.name}：{grid or reason}",
             using_db=conn,
         )
-    return await Volunteer.get(id=volunteer.id)
+        decided = await Volunteer.get(id=volunteer.id, using_db=conn)
+        if tidings is not None:
+            await notify.volunteer_decided(tidings, decided, now, conn)
+    if tidings is not None:
+        tidings.wake()
+    return decided
 
 
 async def update_skills(volunteer: Volunteer, skills: str) -> Volunteer:
@@ -176,8 +193,15 @@ async def update_skills(volunteer: Volunteer, skills: str) -> Volunteer:
     return volunteer
 
 
-async def move(volunteer: Volunteer, community: Community, now: datetime) -> Volunteer:
-    """After a move: the new community confirms again; past service stays where it was done."""
+async def move(
+    volunteer: Volunteer,
+    community: Community,
+    now: datetime,
+    *,
+    tidings: notify.Tidings | None = None,
+) -> Volunteer:
+    """After a move: the new community confirms again; past service stays where it was done.
+    With `tidings`, the new community's secretaries are told (in the same transaction)."""
     if community.id == volunteer.community_id:
         return volunteer
     async with in_transaction() as conn:
@@ -197,4 +221,9 @@ async def move(volunteer: Volunteer, community: Community, now: datetime) -> Vol
         await timeline.record(
             now, f"党员 {volunteer.name}", "更换社区", note=community.name, using_db=conn
         )
-    return await Volunteer.get(id=volunteer.id)
+        moved = await Volunteer.get(id=volunteer.id, using_db=conn)
+        if tidings is not None:
+            await notify.volunteer_registered(tidings, moved, now, conn)
+    if tidings is not None:
+        tidings.wake()
+    return moved
