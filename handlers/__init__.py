@@ -23,6 +23,7 @@ from handlers import (
     start,
     study,
     submissions,
+    unit_contacts,
     volunteers,
 )
 from server.dispatch import Router
@@ -56,6 +57,7 @@ def build_router() -> Router:
         quiz.router,  # after the commands: a command typed mid-quiz still works
         submissions.drafting,  # a draft's text after the commands, before free-text questions
         volunteers.answering,  # 报到's questions answered, likewise
+        unit_contacts.router,  # 单位联络, 联系卡: a 报到单位's contact, no member
         questions.router,  # any other text from a member is a question
         service_menu.late,  # … and from a resident or a member from a unit, a pointer
         fallback.router,

@@ -21,6 +21,7 @@ from server.api import (
     roster,
     staff,
     study,
+    unit_card,
     volunteering,
     writing,
 )
@@ -46,6 +47,7 @@ MODULES = (
     staff,
     community,
     volunteering,
+    unit_card,
     docs,
 )
 
@@ -108,3 +110,4 @@ def setup_api(app: web.Application) -> None:
     app.cleanup_ctx.append(sessions_ctx)
     for endpoint in endpoints():
         app.router.add_route(endpoint.method, PREFIX + endpoint.path, _wrap(endpoint))
+    unit_card.setup_links(app)  # the 联系卡's download link, opened in a browser
