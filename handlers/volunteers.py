@@ -28,6 +28,7 @@ from server.models.community import (
 )
 from server.models.people import Member, own_phone
 from server.services.community import notify, orders, standing, units, volunteers
+from server.services.community.contact_card import progress
 from server.services.community.wording import community_at_start, split_at_phone, take_hours
 from server.services.delivery.messenger import WakeOutbox
 from server.settings import Settings
@@ -363,14 +364,18 @@ async def done(
 
 
 @router.message(CLAIMS)
-async def my_claims(appid: str, openid: str, member: Member | None, clock: Clock) -> str:
+async def my_claims(
+    appid: str, openid: str, member: Member | None, clock: Clock, settings: Settings
+) -> str:
     volunteer = await standing.volunteer_of(appid, openid, member)
     if volunteer is None:
         return "您还没有报到。" + (USAGE_MEMBER if member is not None else USAGE)
+    # The member's own year against the expectation: theirs to see, never compared.
+    mine = await progress(volunteer, clock.local_now().year, clock.now(), settings)
     rows = await orders.claims_of(volunteer, limit=SHOWN)
     if not rows:
-        return "您还没有认领服务。回复 服务 查看可以认领的服务。"
-    lines = ["您认领的服务（最近的在前）："]
+        return f"您还没有认领服务。回复 服务 查看可以认领的服务。\n{mine.sentence()}"
+    lines = [mine.sentence(), "您认领的服务（最近的在前）："]
     for row in rows:
         order = row.order
         lines.append(

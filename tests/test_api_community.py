@@ -182,6 +182,7 @@ async def test_a_need_goes_from_the_resident_to_the_public_showcase(
     status, me = await w.call("GET", "/community/volunteer", "wang")
     assert status == 200 and me["registration"]["status"] == "confirmed", me
     assert me["registration"]["phone"] == "137****0006" and me["claims"] == []
+    assert me["progress"]["completed"] == 0 and me["progress"]["met"] is False
     status, open_ = await w.call("GET", "/community/volunteer/orders", "wang")
     assert [o["id"] for o in open_["items"]] == [order["id"]]
     status, claimed = await w.call(
@@ -210,6 +211,9 @@ async def test_a_need_goes_from_the_resident_to_the_public_showcase(
     assert status == 200 and closed["status"] == "completed", closed
     assert [c["status"] for c in closed["claims"]] == ["done"]
     assert [e["action"] for e in closed["timeline"]] == ["点单", "下单", "接单", "完成", "确认完成"]
+    status, me = await w.call("GET", "/community/volunteer", "wang")
+    assert (me["progress"]["completed"], me["progress"]["hours"]) == (1, 1.0), me
+    assert me["progress"]["sentence"].startswith("今年已完成服务1次、共1小时")
     status, listed_orders = await w.call("GET", "/community/orders?status=completed", "hong")
     assert [o["id"] for o in listed_orders["items"]] == [order["id"]]
     await outside_volunteers(s, s.hongxing, 1, NOW)
@@ -382,7 +386,7 @@ async def test_claims_that_cannot_be_taken_are_refused(
     assert (status, waiting["code"]) == (403, "NOT_CONFIRMED"), waiting
     await Volunteer.filter(member_id=s.people["chen"].id).update(status=VolunteerStatus.CONFIRMED)
     status, none = await w.call("GET", "/community/volunteer", "plain")
-    assert status == 200 and none == {"registration": None, "claims": []}
+    assert status == 200 and none == {"registration": None, "claims": [], "progress": None}
     # Withdrawing or reporting what one never claimed.
     status, never = await w.call(
         "POST", f"/community/volunteer/orders/{one_place.id}/withdraw", "qian"

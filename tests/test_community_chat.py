@@ -257,6 +257,8 @@ async def test_a_need_goes_round_the_whole_loop(
     assert actions == ["点单", "报到", "确认报到", "下单", "接单", "完成", "确认完成", "评价"]
     assert f"【{order.id}】维修·楼道灯维修" in (served := await say(client, peer, LI, "我的服务"))
     assert "已完成（1.5小时）" in served
+    # Their own year against the expectation (2 services or 12 hours), for them alone.
+    assert "今年已完成服务1次、共1.5小时；年度要求是" in served
 
 
 async def test_a_full_order_and_a_cancelled_one_cannot_be_claimed(

@@ -178,9 +178,19 @@ class MyClaim(replies.Out):
     )
 
 
+class MyProgress(replies.Out):
+    """The member's own year against the yearly expectation: theirs alone, never ranked."""
+
+    completed: int = Field(description="今年完成的服务次数（社区已确认）")
+    hours: float = Field(description="今年完成服务的时长合计（小时）")
+    met: bool = Field(description="是否已达到年度要求（次数或时长达到其一）")
+    sentence: str = Field(description="给本人看的一句话")
+
+
 class MyVolunteering(replies.Out):
     registration: MyRegistration | None = Field(description="还没有报到时为 null")
     claims: list[MyClaim] = Field(description="最近的接单（不含已放弃的），新的在前")
+    progress: MyProgress | None = Field(description="本人今年的服务进度；还没有报到时为 null")
 
 
 class ShownItem(replies.Out):

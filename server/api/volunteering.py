@@ -24,6 +24,7 @@ from server.api.spec import Auth, Call, Input, Routes, iso
 from server.errors import NotFound, PermissionDenied
 from server.models.community import OrderClaim, ServiceOrder, Volunteer, VolunteerStatus
 from server.services.community import notify, orders, public, volunteers
+from server.services.community.contact_card import progress
 
 routes = Routes("社区双报到：报到党员")
 PUBLIC_TAG = "社区双报到：晒单（公开）"
@@ -52,11 +53,19 @@ async def my_volunteering(call: Call[Any]) -> dict[str, Any]:
     还没有报到时 registration 为 null。"""
     v = await volunteers.volunteer_of_member(call.member)
     if v is None:
-        return {"registration": None, "claims": []}
+        return {"registration": None, "claims": [], "progress": None}
     await v.fetch_related("community", "unit")
+    clock = call.deps.clock
+    mine = await progress(v, clock.local_now().year, clock.now(), call.deps.settings)
     return {
         "registration": registration_json(call, v, v.community, v.unit),
         "claims": await claims_json(call, await orders.claims_of(v)),
+        "progress": {
+            "completed": mine.completed,
+            "hours": float(mine.hours),
+            "met": mine.met,
+            "sentence": mine.sentence(),
+        },
     }
 
 

@@ -165,9 +165,12 @@ async def _completed_by(
 
 
 async def progress(volunteer: Volunteer, year: int, now: datetime, settings: Settings) -> Progress:
-    """The member's services completed in `year` (as the 联系卡 counts them), up to `now`."""
+    """The member's services completed in `year` (as the 联系卡 counts them) so far.
+
+    The whole year is asked for: nothing is completed after `now`, and a cut at `now` would
+    leave out a confirmation made this very moment."""
     start, end = year_span(year, settings.zone)
-    done = await _completed_by([volunteer.id], start, min(end, now))
+    done = await _completed_by([volunteer.id], start, end)
     completed, hours = done.get(volunteer.id, (0, Decimal(0)))
     return Progress(year, completed, hours, Expectation.of(settings))
 
