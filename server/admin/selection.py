@@ -19,6 +19,7 @@ from aiohttp import web
 from server.days import check_day
 from server.errors import ValidationFailed
 from server.models.people import Member, Organisation, OrgKind
+from server.services.community.roles import managed_by
 from server.services.meetings.compliance_status import STATE_WORDS, period
 from server.services.people.access import Scope, organisation_in_scope
 from server.services.people.scope import subtree
@@ -136,6 +137,8 @@ async def page_context(
         "trail": await ancestors(scope, sel.org),
         "zone": zone,
         "words": STATE_WORDS,
+        # 社区服务 in the header: exactly those who run a community (not a role's guess).
+        "runs_community": bool(await managed_by(member)),
     }
 
 

@@ -4,7 +4,9 @@
 - `overview`: `/admin` — a branch's page (`branch_page`) or the overview above branches;
 - `branch_page`: a 党支部's meetings, lights, 心得 and its ledger download;
 - `picker`: finding an organisation by name;
-- `exports`: the tally as XLSX or CSV.
+- `exports`: the tally as XLSX or CSV;
+- `community_page`: 社区服务, a community's needs, reported members, orders and units
+  (its forms in `community_actions`, the staff's 报到单位 in `community_units`).
 
 `render`, `message_page` and `signed_in` are importable from here too, for pages added beside.
 """
@@ -13,7 +15,17 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server.admin import branch_page, exports, members_page, overview, picker, signing
+from server.admin import (
+    branch_page,
+    community_actions,
+    community_page,
+    community_units,
+    exports,
+    members_page,
+    overview,
+    picker,
+    signing,
+)
 from server.admin.pages import message_page, render
 from server.admin.signing import signed_in
 
@@ -35,3 +47,18 @@ def add_routes(admin: web.Application) -> None:
         r"/members/{id}/{action:unbind|role|transfer}", members_page.member_action
     )
     admin.router.add_get("/orgs.json", picker.results_json, name="picker-json")
+    # 社区服务: a community's side of 双报到 and the 四单制 (community_page.py)
+    admin.router.add_get("/community", community_page.community_page, name="community")
+    admin.router.add_get("/community/orders/{id}", community_page.order_page)
+    admin.router.add_post(
+        r"/community/needs/{id}/{action:dispatch|refuse}", community_actions.need_action
+    )
+    admin.router.add_post(
+        r"/community/volunteers/{id}/{action:confirm|refuse}", community_actions.volunteer_action
+    )
+    admin.router.add_post(
+        r"/community/orders/{id}/{action:complete|cancel}", community_actions.order_action
+    )
+    admin.router.add_post("/community/orders", community_actions.publish)
+    admin.router.add_post("/community/units", community_units.register_unit)
+    admin.router.add_post("/community/units/import", community_units.import_units)
