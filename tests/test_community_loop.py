@@ -348,6 +348,12 @@ async def test_hostile_orders_are_refused_with_the_field_named_and_nothing_writt
         assert refused.value.field == field
     with pytest.raises(PermissionDenied):  # another community's secretary
         await orders.dispatch(s.other_manager, spec(), NOW, need_id=need.id)
+    with pytest.raises(PermissionDenied):  # however wrong the form: the need is not theirs
+        await orders.dispatch(s.other_manager, spec(0), NOW, need_id=need.id)
+    elsewhere = await units.register_unit("区教育局机关党委", communities=[s.hongxing])
+    with pytest.raises(ValidationFailed) as unpaired:
+        await orders.dispatch(s.manager, spec(unit=elsewhere), NOW, need_id=need.id)
+    assert unpaired.value.field == "unit_id"
     with pytest.raises(PermissionDenied):
         await needs.refuse(s.plain, need.id, "不归社区管", NOW)
     assert await ServiceOrder.all().count() == 0

@@ -31,6 +31,7 @@ from server.models.community import (
     ReportUnit,
     Resident,
     ServiceOrder,
+    UnitCommunity,
     Volunteer,
     VolunteerStatus,
 )
@@ -91,13 +92,18 @@ async def dispatch(
     tidings: notify.Tidings | None = None,
 ) -> ServiceOrder:
     """下单: from a resident's need (once: the need leaves 待受理), or the community's own."""
-    _check(spec, now)
+    # Who runs it first: another community's need is refused as unknown, whatever the form.
     need: Need | None = None
     if need_id is not None:
         need = await need_for_manager(manager, need_id)
         community = await Community.get(id=need.community_id)
     else:
         community = await community_run_by(manager, community_id)
+    _check(spec, now)
+    if spec.unit is not None and not await UnitCommunity.exists(
+        unit_id=spec.unit.id, community_id=community.id
+    ):
+        raise ValidationFailed("只能限定与本社区结对的报到单位。", field="unit_id")
     async with in_transaction() as conn:
         if need is not None:
             taken = (
