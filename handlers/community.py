@@ -192,7 +192,7 @@ def _window(order: ServiceOrder, clock: Clock) -> str:
     return f"{when_text(order.starts_at, clock.zone)}–{order.ends_at.astimezone(clock.zone):%H:%M}"
 
 
-def _dispatched(order: ServiceOrder, tidings: notify.Tidings, clock: Clock) -> str:
+def _dispatched(order: ServiceOrder, tidings: notify.Tidings, clock: Clock, suited: int) -> str:
     need = f"（需求 {order.need_id}）" if order.need_id else ""
     place = f"，{order.place}" if order.place else ""
     lines = [
@@ -202,6 +202,9 @@ def _dispatched(order: ServiceOrder, tidings: notify.Tidings, clock: Clock) -> s
     told = tidings.names("order_dispatched")
     if told:
         lines.append(f"将通知 {len(told)} 名报到党员（收不到推送的回复 服务 时能看到）。")
+    elif suited:
+        # Members who may claim it, none of them reachable by WeChat: they see it in 服务.
+        lines.append(f"有 {suited} 名报到党员可以认领，但暂时收不到推送，回复 服务 时能看到。")
     else:
         lines.append("本社区还没有可以接这一单的已确认报到党员。")
     lines.append(f"回复 服务单 {order.id} 查看进展。")
@@ -223,7 +226,7 @@ async def dispatch(
     spec = await _spec(*_when(rest, clock), need.resident.place)
     tidings = _tidings(settings, clock, wake_outbox)
     order = await orders.dispatch(member, spec, clock.now(), need_id=need.id, tidings=tidings)
-    return _dispatched(order, tidings, clock)
+    return _dispatched(order, tidings, clock, len(await orders.who_to_tell(order)))
 
 
 @router.message(DISPATCH_MALFORMED)
@@ -257,7 +260,7 @@ async def publish(
     order = await orders.dispatch(
         member, spec, clock.now(), community_id=community.id, tidings=tidings
     )
-    return _dispatched(order, tidings, clock)
+    return _dispatched(order, tidings, clock, len(await orders.who_to_tell(order)))
 
 
 @router.message(REFUSE)

@@ -523,3 +523,23 @@ async def test_help_shows_each_in_the_loop_their_own(
     for menu in (stranger, resident, volunteer, member, community):
         assert len(menu.encode()) <= 2048, len(menu.encode())
     assert await Community.all().count() == 2 and await ReportUnit.all().count() == 1
+
+
+async def test_members_who_may_claim_but_cannot_be_reached_are_not_called_none(
+    aiohttp_client: Any, make_settings: Any
+) -> None:
+    client, peer, _, world = await loop_app(aiohttp_client, make_settings)
+    # Registered by the community on paper (no WeChat user): suits the order, hears nothing.
+    await Volunteer.create(
+        name="赵七",
+        phone="13900000008",
+        unit=world["unit"],
+        community=world["hongxing"],
+        skills="水电维修",
+        status=VolunteerStatus.CONFIRMED,
+        registered_at=NOW,
+    )
+    need = await resident_posts(client, peer)
+    reply = await say(client, peer, SECRETARY, f"下单 {need.id} 明天上午9点 维修 楼道灯维修")
+    assert "有 1 名报到党员可以认领，但暂时收不到推送，回复 服务 时能看到" in reply
+    assert "还没有可以接这一单" not in reply
