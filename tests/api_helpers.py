@@ -40,3 +40,10 @@ async def signed_in(client: TestClient, fake: FakeWeChat, member: Member) -> dic
     answer = await login(client, fake, openid)
     assert answer["member"] is not None and answer["member"]["id"] == member.id
     return {"Authorization": f"Bearer {answer['token']}"}
+
+
+async def signed_in_unbound(client: TestClient, fake: FakeWeChat, openid: str) -> dict[str, str]:
+    """Headers for a mini-program user who never binds: a resident, an outside unit's member."""
+    answer = await login(client, fake, openid)
+    assert answer["member"] is None
+    return {"Authorization": f"Bearer {answer['token']}"}

@@ -515,6 +515,8 @@ async def test_hostile_values_in_every_field_are_refused_naming_it_never_a_500(
         "DispatchOrder": order_body(),
         "NewCommunityOrder": order_body(community_id=w.s.hongxing.id),
         "WorkDone": {"note": "做完了"},
+        "NewVolunteer": {"community_id": w.s.hongxing.id, "skills": "助老"},
+        "VolunteerChange": {"skills": "助老"},
     }
     ids = {"volunteers": volunteer_id, "needs": need_id, "orders": order_id}
     for module, who in ((community, "staff"), (volunteering, "chen")):

@@ -17,6 +17,7 @@ from server.api import (
     dues,
     member,
     membership,
+    residents,
     review,
     roster,
     staff,
@@ -47,6 +48,7 @@ MODULES = (
     staff,
     community,
     volunteering,
+    residents,
     unit_card,
     docs,
 )

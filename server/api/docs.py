@@ -44,6 +44,7 @@ ERROR_CODES = {
     "RATE_LIMITED": "尝试次数过多（见 Retry-After）",
     # 双报到 and the 四单制
     "NOT_REPORTED": "还没有报到（双报到）",
+    "NOT_REGISTERED": "还没有居民登记（PUT /community/resident）",
     "NOT_CONFIRMED": "报到还在等社区确认",
     "VOLUNTEER_DECIDED": "报到申请已经处理过",
     "NEED_DECIDED": "需求已经处理过（已下单或不予受理）",

@@ -1,9 +1,12 @@
-"""党员双报到 and the 四单制: the reported member's own orders, and the public 晒单.
+"""党员双报到 and the 四单制: the reported member's registration and orders, and the public 晒单.
 
-A reported member here is a signed-in street member with a `Volunteer` row (they reported in
-the 公众号's chat, `报到 报到码 姓名 手机号`).  In-service members of outside units who are
-not street members cannot sign in to the API: the mini-program's sign-in binds street
-members only, so they claim and report in the chat.
+A reported member is anyone signed in to the mini-program with a `Volunteer` row, so these
+endpoints take any valid token (`Auth.SESSION`): a street member is found by their binding
+(they may have reported in the 公众号's chat, `报到 社区名 特长`), an in-service member of an
+outside unit, who never binds, by the mini-program user who registered here with the unit's
+报到码 (`standing.volunteer_of`, the same lookup chat uses).  One who reported in the 公众号's
+chat as an outside member is another WeChat user here and is not linked: their phone is
+refused with a word to keep using the 公众号.
 
 An order of another community, or one restricted to another unit, is answered exactly as one
 that does not exist (404).  The 晒单 is public and carries no resident's details
@@ -20,11 +23,13 @@ from pydantic import Field
 from server.api import community_replies as out
 from server.api import replies
 from server.api.community_replies import claims_json, community_ref, orders_json, registration_json
-from server.api.spec import Auth, Call, Input, Routes, iso
-from server.errors import NotFound, PermissionDenied
-from server.models.community import OrderClaim, ServiceOrder, Volunteer, VolunteerStatus
-from server.services.community import notify, orders, public, volunteers
+from server.api.spec import Auth, Call, Id, Input, Routes, iso
+from server.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from server.models.community import Community, OrderClaim, ServiceOrder, Volunteer, VolunteerStatus
+from server.models.people import MemberStatus
+from server.services.community import notify, orders, public, standing, units, volunteers
 from server.services.community.contact_card import progress
+from server.services.community.volunteers import Application
 
 routes = Routes("社区双报到：报到党员")
 PUBLIC_TAG = "社区双报到：晒单（公开）"
@@ -40,18 +45,29 @@ def _tidings(call: Call[Any]) -> notify.Tidings:
     return notify.Tidings.of(deps.settings, deps.clock.zone, deps.wake_outbox)
 
 
-# --- 党员接单: the reported member's own ----------------------------------------------------------
+# --- 我的报到: registering once, then changing it -------------------------------------------------
 
-
-@routes.get(
-    "/community/volunteer",
-    response=out.MyVolunteering,
-    summary="我的报到（双报到）和最近的接单",
+HOW_TO_REPORT = (
+    "请先报到：在职党员填写单位的报到码、姓名和手机号，本街道党员绑定后选择居住的社区"
+    "（POST /community/volunteer）。"
 )
-async def my_volunteering(call: Call[Any]) -> dict[str, Any]:
-    """在公众号中发送「报到 报到码 姓名 手机号」报到；社区确认后可以接单。
-    还没有报到时 registration 为 null。"""
-    v = await volunteers.volunteer_of_member(call.member)
+
+
+async def _mine(call: Call[Any]) -> Volunteer | None:
+    """The caller's 报到: by the mini-program user who registered, else by the bound member."""
+    session = call.session
+    assert session is not None
+    return await standing.volunteer_of(session.appid, session.openid, session.member)
+
+
+async def _volunteer(call: Call[Any]) -> Volunteer:
+    v = await _mine(call)
+    if v is None:
+        raise PermissionDenied("您还没有报到。" + HOW_TO_REPORT, code="NOT_REPORTED")
+    return v
+
+
+async def _volunteering(call: Call[Any], v: Volunteer | None) -> dict[str, Any]:
     if v is None:
         return {"registration": None, "claims": [], "progress": None}
     await v.fetch_related("community", "unit")
@@ -69,13 +85,152 @@ async def my_volunteering(call: Call[Any]) -> dict[str, Any]:
     }
 
 
-async def _volunteer(call: Call[Any]) -> Volunteer:
-    v = await volunteers.volunteer_of_member(call.member)
-    if v is None:
-        raise PermissionDenied(
-            "您还没有报到：请在公众号中发送「报到 报到码 姓名 手机号」。", code="NOT_REPORTED"
+@routes.get(
+    "/community/volunteer",
+    response=out.MyVolunteering,
+    summary="我的报到（双报到）和最近的接单",
+    auth=Auth.SESSION,
+)
+async def my_volunteering(call: Call[Any]) -> dict[str, Any]:
+    """还没有报到时 registration 为 null：报到用 POST /community/volunteer（或在公众号中发送
+    「报到 报到码 姓名 手机号」）。社区确认后可以接单。"""
+    return await _volunteering(call, await _mine(call))
+
+
+async def _community(community_id: int) -> Community:
+    community = await Community.get_or_none(id=community_id)
+    if community is None:
+        raise ValidationFailed(
+            "没有这个社区，请从社区列表（GET /community/communities/public）中选择。",
+            field="community_id",
         )
-    return v
+    return community
+
+
+class NewVolunteer(Input):
+    """An outside unit's member: `code`, `name`, `phone`; a bound street member: neither."""
+
+    code: str | None = Field(
+        None, min_length=1, max_length=20, description="所在单位的报到码（在职党员必填）"
+    )
+    name: str | None = Field(None, min_length=1, max_length=50, description="姓名（与报到码同填）")
+    phone: str | None = Field(
+        None, min_length=1, max_length=20, description="手机号（与报到码同填），每人只报到一次"
+    )
+    community_id: Id = Field(description="居住的社区（GET /community/communities/public）")
+    skills: str = Field("", max_length=volunteers.SKILLS_LONGEST, description="特长，以、分隔")
+
+
+async def _application(call: Call[Any], body: NewVolunteer, community: Community) -> Application:
+    """Whose 报到 this is: a unit's member by its 报到码, else the bound street member."""
+    member = call.session.member if call.session else None
+    if body.code is None:
+        if body.name is not None or body.phone is not None:
+            raise ValidationFailed("填写姓名和手机号时请同时填写报到码。", field="code")
+        if member is None or member.status != MemberStatus.ACTIVE:
+            raise ValidationFailed(
+                "请填写所在单位的报到码（本街道党员请先绑定党员身份）。", field="code"
+            )
+        if not member.phone:
+            raise ValidationFailed("党员名册中没有您的手机号，请联系支部书记补上。", field="phone")
+        return Application(member.name, member.phone, None, member, community, body.skills)
+    try:
+        unit = await units.unit_by_code(body.code)
+    except NotFound as exc:
+        raise ValidationFailed(exc.user_message, field="code") from None
+    if body.name is None:
+        raise ValidationFailed("请写上您的姓名。", field="name")
+    if body.phone is None:
+        raise ValidationFailed("请写上您的手机号。", field="phone")
+    name = units.check_name(body.name)
+    return Application(name, units.check_phone(body.phone), unit, None, community, body.skills)
+
+
+async def _refuse_reported(call: Call[Any], phone: str) -> None:
+    """Registered once, then changed (PATCH), never entered again; a refused one may apply."""
+    assert call.session is not None
+    mine = await _mine(call)
+    if mine is not None and mine.status != VolunteerStatus.REFUSED:
+        raise Conflict(
+            "您已经报到过了，每人只报到一次；特长或社区有变化请在「我的报到」中修改。",
+            code="VOLUNTEER_EXISTS",
+        )
+    other = await Volunteer.get_or_none(phone=phone)
+    if other is None or other.status == VolunteerStatus.REFUSED:
+        return
+    if other.appid and other.appid != call.session.appid:
+        # The 公众号 is another app: its user is another openid, which nothing here links.
+        raise Conflict(
+            "这个手机号已经在公众号中报到过了。请继续在公众号中使用：发送「我的报到」查看，"
+            "「服务」接单。",
+            code="VOLUNTEER_EXISTS",
+            field="phone",
+        )
+    raise Conflict(
+        "这个手机号已经报到过了，每人只报到一次。", code="VOLUNTEER_EXISTS", field="phone"
+    )
+
+
+@routes.post(
+    "/community/volunteer",
+    response=out.MyVolunteering,
+    summary="报到（双报到）：在职党员凭报到码，本街道党员选择居住的社区",
+    auth=Auth.SESSION,
+    body=NewVolunteer,
+)
+async def report(call: Call[Any]) -> dict[str, Any]:
+    """在职党员：{code, name, phone, community_id, skills}；已绑定的本街道党员：
+    {community_id, skills}，姓名和手机号取自党员名册。提交后待社区确认，并通知社区书记。
+    报到码不对 400（field 为 code）。每人只报到一次：已报到的 409（VOLUNTEER_EXISTS），
+    之后用 PATCH 修改；未通过的可以再次提交。在公众号中报到过的手机号 409，请继续在公众号中使用
+    （公众号和小程序是两个应用，报到不互通）。"""
+    assert call.session is not None
+    body: NewVolunteer = call.body
+    community = await _community(body.community_id)
+    application = await _application(call, body, community)
+    await _refuse_reported(call, application.phone)
+    v = await volunteers.apply(
+        application,
+        _now(call),
+        appid=call.session.appid,
+        openid=call.session.openid,
+        tidings=_tidings(call),
+    )
+    return await _volunteering(call, v)
+
+
+class VolunteerChange(Input):
+    skills: str | None = Field(
+        None, max_length=volunteers.SKILLS_LONGEST, description="新的特长，以、分隔（空为清空）"
+    )
+    community_id: Id | None = Field(
+        None, description="搬家后居住的社区：须由新社区重新确认，确认前不能接新的服务单"
+    )
+
+
+@routes.patch(
+    "/community/volunteer",
+    response=out.MyVolunteering,
+    summary="修改我的报到：特长，或搬家后的社区（需重新确认）",
+    auth=Auth.SESSION,
+    body=VolunteerChange,
+)
+async def change(call: Call[Any]) -> dict[str, Any]:
+    """至少写一项。更换社区后待新社区确认，并通知新社区的书记；已完成的服务仍记在原社区。"""
+    body: VolunteerChange = call.body
+    if body.skills is None and body.community_id is None:
+        raise ValidationFailed("请写上要修改的特长（skills）或社区（community_id）。", field="body")
+    v = await _volunteer(call)
+    community = None if body.community_id is None else await _community(body.community_id)
+    skills = None if body.skills is None else volunteers.clean_skills(body.skills)
+    if community is not None:
+        v = await volunteers.move(v, community, _now(call), tidings=_tidings(call))
+    if skills is not None:
+        v = await volunteers.update_skills(v, skills)
+    return await _volunteering(call, v)
+
+
+# --- 党员接单 ----------------------------------------------------------------------------------
 
 
 async def _claimable(call: Call[Any], v: Volunteer) -> int:
@@ -97,6 +252,7 @@ async def _my_claim(call: Call[Any], v: Volunteer, order_id: int) -> dict[str, A
     "/community/volunteer/orders",
     response=replies.Whole[out.OrderRow],
     summary="我可以认领的服务单（本社区的、未开始、未满员），先开始的在前",
+    auth=Auth.SESSION,
 )
 async def open_orders(call: Call[Any]) -> dict[str, Any]:
     """报到经社区确认后可用；否则 403（NOT_REPORTED 或 NOT_CONFIRMED）。"""
@@ -108,6 +264,7 @@ async def open_orders(call: Call[Any]) -> dict[str, Any]:
     "/community/volunteer/orders/{id}/claim",
     response=out.MyClaim,
     summary="接单（先到先得）",
+    auth=Auth.SESSION,
 )
 async def claim_order(call: Call[Any]) -> dict[str, Any]:
     """名额已满 409（ORDER_FULL）；已开始、办结或撤销 409（ORDER_CLOSED）；
@@ -124,6 +281,7 @@ async def claim_order(call: Call[Any]) -> dict[str, Any]:
     "/community/volunteer/orders/{id}/withdraw",
     response=out.MyClaim,
     summary="放弃已认领的服务单（服务开始前）",
+    auth=Auth.SESSION,
 )
 async def withdraw_claim(call: Call[Any]) -> dict[str, Any]:
     """服务开始后不能放弃（409，ORDER_STARTED），请直接联系社区。"""
@@ -142,6 +300,7 @@ class WorkDone(Input):
     "/community/volunteer/orders/{id}/done",
     response=out.MyClaim,
     summary="报告完成：做了什么、用了多久",
+    auth=Auth.SESSION,
     body=WorkDone,
 )
 async def report_done(call: Call[Any]) -> dict[str, Any]:
