@@ -18,6 +18,7 @@ FIELD_NAMES = {
     "format": "导出格式",
     "year": "年度",
     "q": "搜索内容",
+    "quarter": "季度",
 }
 
 

@@ -6,7 +6,8 @@
 - `picker`: finding an organisation by name;
 - `exports`: the tally as XLSX or CSV;
 - `community_page`: 社区服务, a community's needs, reported members, orders and units
-  (its forms in `community_actions`, the staff's 报到单位 in `community_units`).
+  (its forms in `community_actions`, the staff's 报到单位 in `community_units`, a unit's
+  联系卡 and its XLSX in `community_card`).
 
 `render`, `message_page` and `signed_in` are importable from here too, for pages added beside.
 """
@@ -18,6 +19,7 @@ from aiohttp import web
 from server.admin import (
     branch_page,
     community_actions,
+    community_card,
     community_page,
     community_units,
     exports,
@@ -62,3 +64,5 @@ def add_routes(admin: web.Application) -> None:
     admin.router.add_post("/community/orders", community_actions.publish)
     admin.router.add_post("/community/units", community_units.register_unit)
     admin.router.add_post("/community/units/import", community_units.import_units)
+    admin.router.add_get("/community/units/{id}/card", community_card.card_page)
+    admin.router.add_get("/community/units/{id}/card.xlsx", community_card.card_download)
