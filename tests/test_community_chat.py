@@ -31,7 +31,7 @@ from server.models.community import (
     Volunteer,
     VolunteerStatus,
 )
-from server.models.people import Member, Organisation, Role
+from server.models.people import Member, Organisation, Role, WeChatIdentity
 from server.services.community import units
 from server.services.community.outbox import CommunitySender
 from server.typedefs import CLOCK, SETTINGS, WECHAT_CLIENTS
@@ -543,3 +543,21 @@ async def test_members_who_may_claim_but_cannot_be_reached_are_not_called_none(
     reply = await say(client, peer, SECRETARY, f"下单 {need.id} 明天上午9点 维修 楼道灯维修")
     assert "有 1 名报到党员可以认领，但暂时收不到推送，回复 服务 时能看到" in reply
     assert "还没有可以接这一单" not in reply
+
+
+async def test_a_wechat_unbound_from_a_street_member_no_longer_serves_as_them(
+    aiohttp_client: Any, make_settings: Any
+) -> None:
+    client, peer, _, world = await loop_app(aiohttp_client, make_settings)
+    await say(client, peer, MEMBER, "报到 红星村 水电维修")
+    volunteer = await Volunteer.get(member_id=world["member"].id)
+    assert (volunteer.appid, volunteer.openid) == (None, None)  # known by the binding alone
+    await say(client, peer, SECRETARY, f"确认报到 {volunteer.id} 第一网格")
+    need = await resident_posts(client, peer)
+    await say(client, peer, SECRETARY, f"下单 {need.id} 明天上午9点 维修")
+    order = await ServiceOrder.get(need_id=need.id)
+    # The secretary unbinds 王芳's WeChat (a lost phone): it is nobody now.
+    await WeChatIdentity.filter(member_id=world["member"].id).delete()
+    reply = await say(client, peer, MEMBER, f"接单 {order.id}")
+    assert "13800000000" not in reply
+    assert not await OrderClaim.filter(order_id=order.id).exists()

@@ -101,14 +101,16 @@ async def _to_member(
 async def _to_volunteer(
     volunteer: Volunteer, key: str, kind: str, text: str, using_db: BaseDBAsyncClient | None
 ) -> list[tuple[str, Letter]]:
-    """The WeChat user who reported; a street member through their binding otherwise."""
+    """A street member through their binding now (never a WeChat user since unbound); a member
+    of an outside unit by the WeChat user who reported."""
     full = f"{key}:volunteer:{volunteer.id}"
-    if volunteer.appid and volunteer.openid:
-        return [(volunteer.name, Letter(full, kind, volunteer.appid, volunteer.openid, text))]
     if volunteer.member_id is not None:
         identity = await _member_address(volunteer.member_id, using_db)
-        if identity is not None:
-            return [(volunteer.name, Letter(full, kind, identity.appid, identity.openid, text))]
+        if identity is None:
+            return []
+        return [(volunteer.name, Letter(full, kind, identity.appid, identity.openid, text))]
+    if volunteer.appid and volunteer.openid:
+        return [(volunteer.name, Letter(full, kind, volunteer.appid, volunteer.openid, text))]
     return []
 
 

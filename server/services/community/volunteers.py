@@ -45,7 +45,12 @@ class Application:
 
 
 async def volunteer_for(appid: str, openid: str) -> Volunteer | None:
-    return await Volunteer.get_or_none(appid=appid, openid=openid)
+    """A member of an outside unit, by the WeChat user who reported.
+
+    Never a street member's row: theirs is reached through their binding only, so a WeChat
+    user unbound from the member (a lost phone) cannot go on claiming as them.
+    """
+    return await Volunteer.get_or_none(appid=appid, openid=openid, member_id=None)
 
 
 async def volunteer_of_member(member: Member | None) -> Volunteer | None:
@@ -88,8 +93,9 @@ async def apply(
         "status": VolunteerStatus.PENDING,
         "reason": "",
         "grid": "",
-        "appid": appid,
-        "openid": openid,
+        # A street member is known by their binding, not by the WeChat user who reported.
+        "appid": appid if application.member is None else None,
+        "openid": openid if application.member is None else None,
         "registered_at": now,
         "decided_at": None,
         "decided_by_id": None,
