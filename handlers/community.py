@@ -132,7 +132,8 @@ async def list_needs(member: Member | None, clock: Clock) -> str:
         lines.append(f"……共 {shown} 条，处理完这些再回复 需求。")
     lines.append("下单：下单 编号 时间 类别 标题（如 下单 3 明天上午9点 维修 楼道灯维修）")
     lines.append("不受理：不受理 编号 原因")
-    return fit("\n".join(lines), MAX_TEXT_BYTES)
+    # Residents' names and addresses: kept only as long as WeChat's retries can come.
+    return PrivateReply(fit("\n".join(lines), MAX_TEXT_BYTES))
 
 
 def _when(text: str, clock: Clock) -> tuple[datetime, str]:
@@ -166,17 +167,26 @@ async def _spec(starts_at: datetime, rest: str, place: str) -> orders.OrderSpec:
         raise ValidationFailed(f"请在时间后写上服务类别：{'、'.join(orders.KINDS)}。", field="kind")
     rest = rest[len(kind) :].strip(_TRIM)
     rest = rest.removeprefix("服务").strip(_TRIM) if rest.startswith("服务 ") else rest
-    hours, rest = take_hours(rest)
-    people, rest = take_people(rest)
     unit = None
-    only = re.search(r"限\s*(?P<unit>\S+)", rest)
+    # A word of its own (` 限 区税务局`), so 清理限高杆 in a title is not a restriction.
+    only = re.search(r"(?:^|\s)限\s*(?P<unit>\S+)", rest)
     if only is not None:
         unit = await _unit_named(only.group("unit"))
         rest = (rest[: only.start()] + " " + rest[only.end() :]).strip(_TRIM)
-    where = re.search(r"地点\s*(?P<place>\S+)", rest)
+    where = re.search(r"(?:^|\s)地点\s*(?P<place>\S+)", rest)
     if where is not None:
         place = where.group("place")
         rest = (rest[: where.start()] + " " + rest[where.end() :]).strip(_TRIM)
+    # `2人` and `1.5小时` at the end, in either order; a number inside the title stays in it.
+    hours: Decimal | None = None
+    people: int | None = None
+    while True:
+        if hours is None and (taken := take_hours(rest))[0] is not None:
+            hours, rest = taken
+        elif people is None and (counted := take_people(rest))[0] is not None:
+            people, rest = counted
+        else:
+            break
     return orders.OrderSpec(
         kind=kind,
         title=rest.strip(_TRIM) or f"{kind}服务",
@@ -223,7 +233,9 @@ async def dispatch(
     await _mine(member)
     assert member is not None  # one who runs a community is a member
     need = await needs.need_for_manager(member, int(number))
-    spec = await _spec(*_when(rest, clock), need.resident.place)
+    # No place unless the community writes one: the resident's address goes to the claimer
+    # alone (with their phone), not to every member told of the order.
+    spec = await _spec(*_when(rest, clock), "")
     tidings = _tidings(settings, clock, wake_outbox)
     order = await orders.dispatch(member, spec, clock.now(), need_id=need.id, tidings=tidings)
     return _dispatched(order, tidings, clock, len(await orders.who_to_tell(order)))

@@ -322,7 +322,9 @@ async def claim(
     resident = await orders.resident_of(order)
     if resident is not None:
         # Only the member who claimed reads this; a PrivateReply is not kept beyond retries.
-        lines.append(f"居民：{resident.name} {resident.phone}（仅供上门联系，请勿外传）")
+        lines.append(
+            f"居民：{resident.name} {resident.phone}，{resident.place}（仅供上门联系，请勿外传）"
+        )
     lines.append(
         f"请按时前往。完成后回复：完成 {order.id} 做了什么 1小时；"
         f"去不了请在开始前回复：放弃 {order.id}"

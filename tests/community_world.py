@@ -116,6 +116,7 @@ async def outside_volunteers(
             status=VolunteerStatus.CONFIRMED,
             registered_at=now,
             decided_at=now,
+            confirmed_at=now,
         )
         for i in range(count)
     ]

@@ -67,7 +67,7 @@ async def member(
     return await Volunteer.create(
         name=name, phone=phone, unit=unit, community=community,
         grid="第一网格", status=VolunteerStatus.CONFIRMED, registered_at=registered,
-        decided_at=registered,
+        decided_at=registered, confirmed_at=registered,
     )  # fmt: skip
 
 

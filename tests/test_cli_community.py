@@ -19,9 +19,12 @@ from server.db import close_database, open_database
 from server.models.community import (
     ClaimStatus,
     Community,
+    Need,
+    NeedStatus,
     OrderClaim,
     OrderStatus,
     ReportUnit,
+    Resident,
     ServiceOrder,
     UnitCommunity,
     Volunteer,
@@ -215,12 +218,21 @@ def test_the_report_prints_the_figures_and_the_sentence(
             await Volunteer.create(
                 name=name, phone=phone, unit=unit, community=east,
                 status=VolunteerStatus.CONFIRMED, registered_at=then, decided_at=then,
+                confirmed_at=then,
             )
             for name, phone in (("王伟", "17100000001"), ("李娜", "17100000002"))
         ]  # fmt: skip
+        resident = await Resident.create(
+            name="陈大妈", phone="17200000001", community=east, place="东苑3栋",
+            appid="wx", openid="o-chen", created_at=then,
+        )  # fmt: skip
+        need = await Need.create(
+            resident=resident, community=east, text="楼道灯坏了", status=NeedStatus.DISPATCHED,
+            created_at=then,
+        )  # fmt: skip
         order = await ServiceOrder.create(
-            community=east, kind="维修", title="更换楼道灯", starts_at=then, ends_at=then,
-            capacity=2, taken=2, status=OrderStatus.COMPLETED, created_at=then,
+            community=east, need=need, kind="维修", title="更换楼道灯", starts_at=then,
+            ends_at=then, capacity=2, taken=2, status=OrderStatus.COMPLETED, created_at=then,
             completed_at=then, rating=5, rated_at=then,
         )  # fmt: skip
         for v in volunteers:
@@ -234,12 +246,13 @@ def test_the_report_prints_the_figures_and_the_sentence(
     assert main(["community", "report"]) == 0
     printed = capsys.readouterr().out
     assert f"{now.year}年以来，2名报到党员认领服务事项2件，完成2件" in printed
-    assert "  东社区  1  2  0  1  2  2  3.0  5.0" in printed
+    assert "  东社区  1  2  1  1  2  2  3.0  5.0" in printed
     assert "  西社区  0  0  0  0  0  0  0  —" in printed
-    assert "  合计  1  2  0  1  2  2  3.0  5.0" in printed
+    assert "  合计  1  2  1  1  2  2  3.0  5.0" in printed
 
-    assert main(["community", "report", "--org", ONE]) == 0  # a branch: its community
-    assert "2名报到党员认领服务事项2件" in capsys.readouterr().out
+    # A branch under the community: the figures are the community's, not the branch's.
+    assert main(["community", "report", "--org", ONE]) == 1
+    assert "没有参与双报到的社区" in capsys.readouterr().err
     assert main(["community", "report", "--from", "2026-13-01"]) == 2
     assert "--from: expected a date" in capsys.readouterr().err
     assert main(["community", "report", "--org", "没有的组织"]) == 2

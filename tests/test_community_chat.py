@@ -194,21 +194,21 @@ async def test_a_need_goes_round_the_whole_loop(
     sent = await say(client, peer, SECRETARY, f"下单 {need.id} 明天上午9点 维修 楼道灯维修")
     order = await ServiceOrder.get(need_id=need.id)
     assert f"已下单：服务单 {order.id}（需求 {need.id}），维修·楼道灯维修" in sent
-    assert "11月26日（周四）09:00–10:00，幸福小区3栋，需1人" in sent and "将通知 1 名" in sent
-    assert (order.starts_at, order.place, order.capacity) == (TOMORROW_9, "幸福小区3栋", 1)
+    assert "11月26日（周四）09:00–10:00，需1人" in sent and "将通知 1 名" in sent
+    # The resident's address is not the order's place: it goes to the claimer alone.
+    assert (order.starts_at, order.place, order.capacity) == (TOMORROW_9, "", 1)
     assert order.title == "楼道灯维修" and order.expected_hours == Decimal("1.0")
     assert (await Need.get(id=need.id)).status == NeedStatus.DISPATCHED
     assert any(f"【新服务】服务单 {order.id}：维修·楼道灯维修" in t for t in texts_to(fake, LI))
+    assert not any("幸福小区" in t for t in texts_to(fake, LI))
     assert any(f"派为服务单 {order.id}" in t for t in texts_to(fake, ZHANG))
 
     # 党员接单: the member sees it, claims it, and alone reads the resident's phone.
     offered = await say(client, peer, LI, "服务")
-    assert (
-        f"【{order.id}】维修·楼道灯维修，11月26日（周四）09:00–10:00，幸福小区3栋，还差1人"
-        in offered
-    )
+    assert f"【{order.id}】维修·楼道灯维修，11月26日（周四）09:00–10:00，还差1人" in offered
+    assert "幸福小区" not in offered
     claimed = await say(client, peer, LI, f"接单 {order.id}")
-    assert "居民：张三 13800000000" in claimed and "地点：幸福小区3栋" in claimed
+    assert "居民：张三 13800000000，幸福小区3栋" in claimed
     assert f"完成 {order.id}" in claimed and f"放弃 {order.id}" in claimed
     (heard,) = [t for t in texts_to(fake, ZHANG) if "已有党员" in t]
     assert "已有党员李四接单" in heard and "139" not in heard
@@ -561,3 +561,30 @@ async def test_a_wechat_unbound_from_a_street_member_no_longer_serves_as_them(
     reply = await say(client, peer, MEMBER, f"接单 {order.id}")
     assert "13800000000" not in reply
     assert not await OrderClaim.filter(order_id=order.id).exists()
+
+
+async def test_numbers_inside_the_words_stay_words_and_full_width_hours_are_read(
+    aiohttp_client: Any, make_settings: Any
+) -> None:
+    client, peer, clock, world = await loop_app(aiohttp_client, make_settings)
+    published = await say(
+        client, peer, SECRETARY, "发布 明天上午9点 助老 为8名独居老人理发 清理限高杆周边 2人"
+    )
+    assert "已下单" in published, published
+    order = await ServiceOrder.get()
+    assert (order.title, order.capacity, order.unit_id) == (
+        "为8名独居老人理发 清理限高杆周边",
+        2,
+        None,
+    )
+    volunteer = await confirmed_volunteer(client, peer, world["unit"].code)
+    await say(client, peer, LI, f"接单 {order.id}")
+    clock.advance(days=1, hours=2)
+    slipped = await say(client, peer, LI, f"完成 {order.id} 换好了灯泡 1。5小时")
+    assert "1.5小时" in slipped and not await OrderClaim.filter(status=ClaimStatus.DONE).exists()
+    done = await say(
+        client, peer, LI, f"完成 {order.id} 理了八个人的发，修好24小时热水器 １．５小时"
+    )
+    assert "1.5小时" in done, done
+    claim = await OrderClaim.get(order_id=order.id, volunteer_id=volunteer.id)
+    assert (claim.hours, claim.note) == (Decimal("1.5"), "理了八个人的发，修好24小时热水器")

@@ -386,3 +386,93 @@ async def test_the_showcase_names_members_and_never_residents(db: None) -> None:
     assert shown.title == "水管维修"
     assert await showcase.showcase(s.hongxing) == []
     assert order.status == OrderStatus.OPEN  # the row read before confirmation is unchanged
+
+
+async def test_work_reported_after_the_community_closed_the_order_is_not_counted(
+    db: None,
+) -> None:
+    s = await street()
+    zhang = await reported(s, "张伟", "13800000001")
+    liu = await reported(s, "刘洋", "13800000002")
+    order = await orders.dispatch(s.manager, spec(2), NOW, community_id=s.qingshan.id)
+    await orders.claim(zhang, order.id, NOW)
+    await orders.claim(liu, order.id, NOW)
+    later = TOMORROW_3PM + timedelta(hours=2)
+    await orders.report_done(zhang, order.id, "已处理", later, Decimal("1"))
+    await orders.confirm_done(s.manager, order.id, later)
+    # 刘洋 never came; a week later he reports a day's work: refused, nothing counted.
+    with pytest.raises(Conflict) as closed:
+        await orders.report_done(liu, order.id, "来过了", later + timedelta(days=7), Decimal("24"))
+    assert closed.value.code == "ORDER_CLOSED"
+    org = await Organisation.get(path="示范街道党工委")
+    total = (await counts.service_report(org, NOW, later + timedelta(days=8), later)).total
+    assert (total.completed, total.hours) == (1, Decimal("1"))
+    (shown,) = await showcase.showcase(s.qingshan)
+    assert shown.by == ["张伟（区税务局机关党委）"]
+
+
+async def test_the_community_s_own_orders_are_neither_rated_nor_unrated(db: None) -> None:
+    s = await street()
+    zhang = await reported(s, "张伟", "13800000001")
+    order = await orders.dispatch(
+        s.manager, spec(title="先锋岗值守"), NOW, community_id=s.qingshan.id
+    )
+    await orders.claim(zhang, order.id, NOW)
+    await orders.report_done(zhang, order.id, "值守两小时", TOMORROW_3PM)
+    await orders.confirm_done(s.manager, order.id, TOMORROW_3PM)
+    org = await Organisation.get(path="示范街道党工委")
+    weeks = TOMORROW_3PM + timedelta(days=30)
+    total = (await counts.service_report(org, NOW, weeks, weeks)).total
+    assert (total.orders_completed, total.rated, total.unrated) == (1, 0, 0)
+
+
+async def test_cancelling_a_need_s_order_closes_the_need_with_the_reason(db: None) -> None:
+    s = await street()
+    chen = await resident(s)
+    need = await residents.post_need(chen, "楼道灯坏了，三单元五楼", NOW)
+    order = await orders.dispatch(s.manager, spec(), NOW, need_id=need.id)
+    await orders.cancel(s.manager, order.id, "物业已修好", NOW)
+    closed = await Need.get(id=need.id)
+    assert (closed.status, closed.reason) == (NeedStatus.REFUSED, "服务单已撤销：物业已修好")
+    # Posting it again is a new need the community can dispatch afresh.
+    again = await residents.post_need(chen, "楼道灯又坏了，三单元五楼", NOW)
+    assert again.id != need.id and again.status == NeedStatus.NEW
+
+
+async def test_the_same_need_sent_twice_is_posted_once(db: None) -> None:
+    s = await street()
+    chen = await resident(s)
+    first = await residents.post_need(chen, "楼道灯坏了，三单元五楼", NOW)
+    second = await residents.post_need(chen, "楼道灯坏了，三单元五楼", NOW + timedelta(minutes=1))
+    assert second.id == first.id and await Need.all().count() == 1
+    hours_later = await residents.post_need(
+        chen, "楼道灯坏了，三单元五楼", NOW + timedelta(hours=2)
+    )
+    assert hours_later.id != first.id  # a while later it is a new need
+
+
+async def test_a_move_waits_for_open_orders_and_never_rewrites_past_figures(db: None) -> None:
+    s = await street()
+    zhang = await reported(s, "张伟", "13800000001", unit=s.hospital)
+    order = await orders.dispatch(s.manager, spec(), NOW, community_id=s.qingshan.id)
+    await orders.claim(zhang, order.id, NOW)
+    with pytest.raises(Conflict) as held:
+        await move(zhang, s.hongxing, NOW)
+    assert held.value.code == "OPEN_CLAIMS" and str(order.id) in held.value.user_message
+    later = TOMORROW_3PM + timedelta(hours=2)
+    await orders.report_done(zhang, order.id, "已处理", later)
+    await orders.confirm_done(s.manager, order.id, later)
+    org = await Organisation.get(path="示范街道党工委")
+    window = (NOW - timedelta(days=1), later + timedelta(days=1))
+    before = (await counts.service_report(org, *window, later)).total
+    moved = await move(zhang, s.hongxing, later + timedelta(days=3))
+    assert moved.status == VolunteerStatus.PENDING and moved.confirmed_at is not None
+    after = (await counts.service_report(org, *window, later + timedelta(days=3))).total
+    assert (after.volunteers, after.completed) == (before.volunteers, before.completed) == (1, 1)
+    # Sent back by the new community: no longer counted after that, still counted before.
+    await decide(
+        s.other_manager, zhang.id, later + timedelta(days=4), confirm=False, reason="不住本社区"
+    )
+    gone = (await counts.service_report(org, NOW, later + timedelta(days=5), later)).total
+    assert gone.volunteers == 0
+    assert (await counts.service_report(org, *window, later)).total.volunteers == 1

@@ -26,9 +26,12 @@ from server.errors import ConfigError, ValidationFailed
 from server.models.community import (
     ClaimStatus,
     Community,
+    Need,
+    NeedStatus,
     OrderClaim,
     OrderStatus,
     ReportUnit,
+    Resident,
     ServiceOrder,
     Volunteer,
     VolunteerStatus,
@@ -98,6 +101,7 @@ async def volunteer(
         status=status,
         registered_at=registered,
         decided_at=decided or registered,
+        confirmed_at=(decided or registered) if status == VolunteerStatus.CONFIRMED else None,
     )
 
 
@@ -116,8 +120,28 @@ async def order(
         if completed
         else OrderStatus.OPEN
     )
+    # From a resident's need, as every order that can be rated is.
+    resident, _ = await Resident.get_or_create(
+        appid="wx",
+        openid=f"o-{community.id}",
+        defaults={
+            "name": "陈大妈",
+            "phone": "13900000009",
+            "community": community,
+            "place": "3栋",
+            "created_at": created,
+        },
+    )
+    need = await Need.create(
+        resident=resident,
+        community=community,
+        text="楼道灯坏了",
+        status=NeedStatus.DISPATCHED,
+        created_at=created,
+    )
     return await ServiceOrder.create(
         community=community,
+        need=need,
         kind="维修",
         title="楼道灯维修",
         starts_at=created,

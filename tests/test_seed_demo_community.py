@@ -200,11 +200,15 @@ async def test_the_staff_report_carries_the_figures_beside_the_study_ones(
     assert rows["合计"][5] == expected.claims and rows["合计"][7] == expected.completed
     assert f"汇总：{service.sentence}" in rows
 
-    # A branch of a community reports that community's figures; by month none is asked for.
+    # The community's 党总支 reports its figures; a branch under it does not show them as its
+    # own (they are the community's); by month none is asked for.
+    general = await Organisation.get(path=f"{COMMITTEE}/红星村党总支")
+    mine = await tally_report(general, start, DAY, by=None, today=DAY, zone=ZONE, now=NOW)
+    assert mine.service is not None and [c.name for c in mine.service.communities] == ["红星村"]
     branch = await Organisation.filter(path__startswith=f"{COMMITTEE}/红星村党总支/").first()
     assert branch is not None
-    mine = await tally_report(branch, start, DAY, by=None, today=DAY, zone=ZONE, now=NOW)
-    assert mine.service is not None and [c.name for c in mine.service.communities] == ["红星村"]
+    theirs = await tally_report(branch, start, DAY, by=None, today=DAY, zone=ZONE, now=NOW)
+    assert theirs.service is None
     months = await tally_report(
         committee, start, DAY, by="month", today=DAY, zone=ZONE, now=NOW, service=False
     )

@@ -207,6 +207,8 @@ async def _units_json(
         await OrderClaim.filter(
             volunteer__unit_id__in=unit_ids,
             order__community_id__in=list(by_id),
+            # Completed as counts.py counts it: reported done and confirmed by the community.
+            order__status=OrderStatus.COMPLETED,
             status=ClaimStatus.DONE,
         )
         .annotate(n=Count("id"), h=Sum("hours"))

@@ -357,7 +357,9 @@ async def claims_json(call: Call[Any], rows: list[OrderClaim]) -> list[dict[str,
     for r in rows:
         order = by_id[r.order_id]
         resident = None
-        if r.status != ClaimStatus.WITHDRAWN:
+        # The resident's contact while the member holds an order still to serve, not after
+        # it was given up or cancelled.
+        if r.status != ClaimStatus.WITHDRAWN and order.status != OrderStatus.CANCELLED:
             resident = await orders.resident_of(order)
         items.append(
             {

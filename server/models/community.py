@@ -110,6 +110,9 @@ class Volunteer(Model):
     registered_at = fields.DatetimeField()
     decided_at = fields.DatetimeField(null=True)
     decided_by_id = fields.IntField(null=True)
+    # When a community first confirmed them. A move to another community (confirmed again
+    # there) never resets it, so what past periods counted stays counted.
+    confirmed_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "volunteer"

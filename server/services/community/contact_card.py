@@ -29,8 +29,8 @@ from server.models.community import (
     OrderStatus,
     ReportUnit,
     Volunteer,
-    VolunteerStatus,
 )
+from server.services.community.counts import reported_by
 from server.settings import Settings
 
 QUARTER_NAMES = "一二三四"
@@ -261,11 +261,9 @@ async def contact_card(
     """The unit's card for [start, end): one line per member, in the order they reported."""
     card = ContactCard(unit.id, unit.name, period, start, end, now, expectation, zone)
     members = (
-        await Volunteer.filter(
-            unit_id=unit.id, status=VolunteerStatus.CONFIRMED, decided_at__lt=end
-        )
+        await Volunteer.filter(reported_by(end), unit_id=unit.id)
         .prefetch_related("community")
-        .order_by("registered_at", "id")
+        .order_by("id")  # the order they first reported in: never by what they did
     )
     lines = {v.id: MemberLine(v.id, v.name, v.community.name, v.grid) for v in members}
     ids = list(lines)

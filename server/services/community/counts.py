@@ -2,15 +2,18 @@
 rows (never from check-ins or taps).
 
 - 报到单位: units paired with the community, registered before the period ended.
-- 报到党员: members the community confirmed before the period ended (a pending or refused
-  application is not counted).
+- 报到党员: members a community confirmed before the period ended and did not send back before
+  it (an application never confirmed is not counted; a member who moved is counted in the
+  community they belong to now, and a move never uncounts a past period).
 - 居民点单: needs posted in the period.  下单: orders dispatched in the period, not cancelled.
 - 认领 (人次): claims made in the period and not withdrawn, on orders not cancelled; an order
   for three members claimed by three is three claims.
 - 完成 (人次): claims whose work the member reported done on an order the community confirmed
   in the period; 服务时长 adds up their hours.
-- 评价: orders completed in the period that the resident rated; the average is over these
-  only.  An order not rated within a week counts as unrated, never as satisfied.
+- 评价: orders from residents' needs completed in the period that the resident rated; the
+  average is over these only.  An order not rated within a week counts as unrated, never as
+  satisfied; the community's own orders (先锋岗, 微心愿) have nobody to rate them and count as
+  neither.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import cast
+
+from tortoise.expressions import Q
 
 from server.models.community import (
     ClaimStatus,
@@ -67,15 +72,27 @@ class ServiceReport:
     communities: list[ServiceFigures]
 
 
+def reported_by(end: datetime) -> Q:
+    """报到党员 at `end`: confirmed by a community before it, and not sent back before it.
+
+    A member who moved and waits for the new community to confirm them still counts (in the
+    community they belong to now); their past periods are not rewritten by the move.
+    """
+    sent_back = Q(status=VolunteerStatus.REFUSED) & Q(decided_at__lt=end)
+    return Q(confirmed_at__lt=end) & ~sent_back
+
+
 async def communities_under(org: Organisation) -> list[Community]:
-    """Communities in `org`'s subtree, or the one `org` is inside of."""
+    """Communities in `org`'s subtree: `org` itself or below it.
+
+    Not the community a branch sits in: its figures are the community's, not the branch's,
+    and a branch's report must not show them as its own.
+    """
     rows = await Community.all().prefetch_related("organisation").order_by("name")
     return [
         c
         for c in rows
-        if c.organisation.path == org.path
-        or c.organisation.path.startswith(org.path + "/")
-        or org.path.startswith(c.organisation.path + "/")
+        if c.organisation.path == org.path or c.organisation.path.startswith(org.path + "/")
     ]
 
 
@@ -97,9 +114,9 @@ async def service_report(
     for community_id, unit_id in pairings:
         for figures in each(community_id):
             figures.unit_ids.add(unit_id)
-    confirmed = await Volunteer.filter(
-        community_id__in=ids, status=VolunteerStatus.CONFIRMED, decided_at__lt=end
-    ).values_list("community_id", flat=True)
+    confirmed = await Volunteer.filter(reported_by(end), community_id__in=ids).values_list(
+        "community_id", flat=True
+    )
     for community_id in cast(list[int], confirmed):
         for figures in each(community_id):
             figures.volunteers += 1
@@ -145,10 +162,12 @@ async def service_report(
         status=OrderStatus.COMPLETED,
         completed_at__gte=start,
         completed_at__lt=end,
-    ).values_list("community_id", "rating", "completed_at")
-    for community_id, rating, completed_at in completed:
+    ).values_list("community_id", "rating", "completed_at", "need_id")
+    for community_id, rating, completed_at, need_id in completed:
         for figures in each(community_id):
             figures.orders_completed += 1
+            if need_id is None:
+                continue  # the community's own order: no resident to rate it
             if rating is not None:
                 figures.rated += 1
                 figures.rating_sum += rating

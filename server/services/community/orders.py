@@ -297,8 +297,20 @@ async def report_done(
         raise Conflict("这个服务已经撤销了。", code="ORDER_CLOSED")
     if now < order.starts_at:
         raise Conflict("服务还没开始，完成后再来报告吧。", code="ORDER_NOT_STARTED")
+    if order.status != OrderStatus.OPEN:
+        raise Conflict("这个服务单社区已经办结，不能再报告完成了。", code="ORDER_CLOSED")
     spent = hours_from(hours if hours is not None else order.expected_hours)
     async with in_transaction() as conn:
+        # The order must still be open as this is written: a report after the community
+        # confirmed (or cancelled) would add unconfirmed work to figures already reported.
+        # The no-op UPDATE holds the order's row until commit, so a confirmation waits.
+        still_open = (
+            await ServiceOrder.filter(id=order.id, status=OrderStatus.OPEN)
+            .using_db(conn)
+            .update(status=OrderStatus.OPEN)
+        )
+        if not still_open:
+            raise Conflict("这个服务单社区已经办结，不能再报告完成了。", code="ORDER_CLOSED")
         done = (
             await OrderClaim.filter(id=row.id, status=ClaimStatus.CLAIMED)
             .using_db(conn)
@@ -339,7 +351,7 @@ async def confirm_done(
             now, f"社区 {manager.name}", "确认完成", order_id=order.id, using_db=conn
         )
         if tidings is not None and (resident := await resident_of(order, conn)) is not None:
-            names = [v.name for v in await claimers(order, conn)]
+            names = [v.name for v in await claimers(order, conn, done_only=True)]
             await notify.order_completed(tidings, order, resident, names, RATING_DAYS, now, conn)
     _wake(tidings)
     return await ServiceOrder.get(id=order.id)
@@ -370,9 +382,27 @@ async def cancel(
         await timeline.record(
             now, f"社区 {manager.name}", "撤销", order_id=order.id, note=reason, using_db=conn
         )
+        # A resident's need is not left 已下单 behind a cancelled order: it is closed with the
+        # reason, which the resident is told (they may post it again).
+        need = None
+        if order.need_id is not None:
+            closing = f"服务单已撤销：{reason}"[:200]
+            await (
+                Need.filter(id=order.need_id)
+                .using_db(conn)
+                .update(
+                    status=NeedStatus.REFUSED,
+                    reason=closing,
+                    decided_at=now,
+                    decided_by_id=manager.id,
+                )
+            )
+            need = await Need.get(id=order.need_id, using_db=conn).prefetch_related("resident")
         if tidings is not None:
             told = await claimers(order, conn)
             await notify.order_cancelled(tidings, order, told, reason, now, conn)
+            if need is not None:
+                await notify.need_refused(tidings, need, need.resident, now, conn)
     _wake(tidings)
     return await ServiceOrder.get(id=order.id)
 
@@ -443,13 +473,13 @@ async def resident_of(
 
 
 async def claimers(
-    order: ServiceOrder, using_db: BaseDBAsyncClient | None = None
+    order: ServiceOrder, using_db: BaseDBAsyncClient | None = None, *, done_only: bool = False
 ) -> list[Volunteer]:
-    rows = (
-        await OrderClaim.filter(order_id=order.id)
-        .exclude(status=ClaimStatus.WITHDRAWN)
-        .using_db(using_db)
-    )
+    """Who holds the order (`done_only`: who reported the work done — who served)."""
+    query = OrderClaim.filter(order_id=order.id).exclude(status=ClaimStatus.WITHDRAWN)
+    if done_only:
+        query = query.filter(status=ClaimStatus.DONE)
+    rows = await query.using_db(using_db)
     ids = [r.volunteer_id for r in rows]
     return await Volunteer.filter(id__in=ids).using_db(using_db).order_by("id")
 

@@ -4,7 +4,7 @@ order and to the community."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -15,6 +15,7 @@ from server.services.community import notify, timeline
 from server.services.community.units import check_name, check_phone
 
 NEED_LONGEST = 500
+SAME_NEED_WITHIN = timedelta(minutes=30)
 PLACE_LONGEST = 100
 
 
@@ -69,6 +70,13 @@ async def post_need(
         )
     if len(text) > NEED_LONGEST:
         raise ValidationFailed(f"请写在{NEED_LONGEST}字以内。", field="text")
+    # The same words again within minutes are the same need sent twice (a double tap, a
+    # resend after no answer): the one already posted, so 居民点单 counts it once.
+    again = await Need.filter(
+        resident_id=resident.id, text=text, created_at__gte=now - SAME_NEED_WITHIN
+    ).first()
+    if again is not None:
+        return again
     async with in_transaction() as conn:
         need = await Need.create(
             resident_id=resident.id,

@@ -15,7 +15,15 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from server.errors import Conflict, ValidationFailed
-from server.models.community import Community, ReportUnit, Volunteer, VolunteerStatus
+from server.models.community import (
+    ClaimStatus,
+    Community,
+    OrderClaim,
+    OrderStatus,
+    ReportUnit,
+    Volunteer,
+    VolunteerStatus,
+)
 from server.models.people import Member
 from server.services.community import notify, timeline
 from server.services.community.roles import community_run_by
@@ -163,10 +171,16 @@ async def decide(
     if len(reason) > 200:
         raise ValidationFailed("原因请写在200字以内。", field="reason")
     status = VolunteerStatus.CONFIRMED if confirm else VolunteerStatus.REFUSED
-    # Only a pending application is decided: two taps, or two managers, decide it once.
+    # Only a pending application is decided: two taps, or two managers, decide it once; and
+    # only the application read here — not one moved to another community meanwhile.
     async with in_transaction() as conn:
         changed = (
-            await Volunteer.filter(id=volunteer.id, status=VolunteerStatus.PENDING)
+            await Volunteer.filter(
+                id=volunteer.id,
+                status=VolunteerStatus.PENDING,
+                community_id=volunteer.community_id,
+                registered_at=volunteer.registered_at,
+            )
             .using_db(conn)
             .update(
                 status=status,
@@ -174,6 +188,8 @@ async def decide(
                 reason="" if confirm else reason,
                 decided_at=now,
                 decided_by_id=manager.id,
+                # The first confirmation stands (a move confirmed again keeps it).
+                confirmed_at=(volunteer.confirmed_at or now) if confirm else volunteer.confirmed_at,
             )
         )
         if not changed:
@@ -210,6 +226,16 @@ async def move(
     With `tidings`, the new community's secretaries are told (in the same transaction)."""
     if community.id == volunteer.community_id:
         return volunteer
+    # Orders held in the old community stay the old community's to serve: finish or give
+    # them up first, so none is stranded with a member who can no longer reach it.
+    held = await OrderClaim.filter(
+        volunteer_id=volunteer.id, status=ClaimStatus.CLAIMED, order__status=OrderStatus.OPEN
+    ).values_list("order_id", flat=True)
+    if held:
+        numbers = "、".join(str(n) for n in held)
+        raise Conflict(
+            f"您还有认领中的服务单 {numbers}，请先完成或放弃后再更换社区。", code="OPEN_CLAIMS"
+        )
     async with in_transaction() as conn:
         await (
             Volunteer.filter(id=volunteer.id)

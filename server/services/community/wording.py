@@ -8,6 +8,7 @@ shape and a community by its name rather than by position alone.
 from __future__ import annotations
 
 import re
+import unicodedata
 from decimal import Decimal
 
 from server.errors import ValidationFailed
@@ -16,9 +17,15 @@ from server.services.community.units import check_phone, community_named
 
 _PHONE = re.compile(r"(?<!\d)(?:\+?86[\s-]?)?(1\d{2}[\s-]?\d{4}[\s-]?\d{4})(?!\d)")
 _DIGITS = re.compile(r"\+?\d[\d\s-]{3,}\d|\d{5,}")
-_HOURS = re.compile(r"(?<![\d.])(?P<hours>\d{1,2}(?:\.\d+)?)\s*(?:个)?(?:小时|h\b)", re.I)
-_HALF_HOUR = re.compile(r"半(?:个)?小时")
-_PEOPLE = re.compile(r"(?<![\d.])(?P<people>\d{1,3})\s*(?:人|名)")
+# Hours and people are read only at the end of what was typed (`已换好楼道灯 1.5小时`, `… 2人`):
+# a number inside the words (修好24小时热水器, 为8名独居老人理发) is part of the words.
+_HOURS = re.compile(
+    r"(?<![\d.])(?P<hours>\d{1,2}(?:\.\d)?)\s*个?(?P<half>半)?\s*(?:小时|钟头|h)\s*$", re.I
+)
+_HALF_HOUR = re.compile(r"(?<!\d)半(?:个)?小时\s*$")
+# 1。5小时: a slip for 1.5 — asked again rather than read as 5.
+_SLIPPED_POINT = re.compile(r"\d\s*[。,，、]\s*\d+\s*个?\s*(?:小时|钟头|h)\s*$", re.I)
+_PEOPLE = re.compile(r"(?<![\d.])(?P<people>\d{1,3})\s*(?:人|名)\s*$")
 _TRIM = " ，,、；;。：:"
 
 
@@ -54,22 +61,38 @@ async def community_at_start(text: str) -> tuple[Community | None, str]:
 
 
 def take_hours(text: str) -> tuple[Decimal | None, str]:
-    """`已换好楼道灯 1.5小时` → (1.5, 已换好楼道灯); the hours as typed, checked by the caller."""
-    found = _HOURS.search(text)
+    """`已换好楼道灯 1.5小时` → (1.5, 已换好楼道灯); `1个半小时` is 1.5; full-width digits too.
+
+    Only at the end; the hours as typed, checked by the caller.  The words before are kept as
+    they were typed (full-width punctuation and all).
+    """
+    plain = unicodedata.normalize("NFKC", text).rstrip()
+    if _SLIPPED_POINT.search(plain):
+        raise ValidationFailed("时长请写成 1.5小时 这样（小数点用“.”）。", field="hours")
+    found = _HOURS.search(plain)
     if found is not None:
-        return Decimal(found.group("hours")), _without(text, found)
-    half = _HALF_HOUR.search(text)
+        hours = Decimal(found.group("hours")) + (Decimal("0.5") if found.group("half") else 0)
+        return hours, _before(text, plain, found.start())
+    half = _HALF_HOUR.search(plain)
     if half is not None:
-        return Decimal("0.5"), _without(text, half)
+        return Decimal("0.5"), _before(text, plain, half.start())
     return None, text
 
 
 def take_people(text: str) -> tuple[int | None, str]:
-    """`清理楼道 5人` → (5, 清理楼道)."""
-    found = _PEOPLE.search(text)
+    """`清理楼道 5人` → (5, 清理楼道); only at the end."""
+    plain = unicodedata.normalize("NFKC", text).rstrip()
+    found = _PEOPLE.search(plain)
     if found is None:
         return None, text
-    return int(found.group("people")), _without(text, found)
+    return int(found.group("people")), _before(text, plain, found.start())
+
+
+def _before(text: str, plain: str, cut: int) -> str:
+    """What precedes position `cut` of the normalised text, taken from the text as typed when
+    normalising kept its length (full-width digits and punctuation do)."""
+    source = text.rstrip() if len(text.rstrip()) == len(plain) else plain
+    return source[:cut].strip(_TRIM)
 
 
 def _without(text: str, found: re.Match[str]) -> str:

@@ -338,11 +338,12 @@ class _Year:
             row = self._volunteer(
                 _name(self.rng, self.rng.random() < 0.45), phones.pop(), unit, community, None
             )
-            row.status, row.decided_at, row.decided_by_id, row.grid = (
+            row.status, row.decided_at, row.decided_by_id, row.grid, row.confirmed_at = (
                 VolunteerStatus.PENDING,
                 None,
                 None,
                 "",
+                None,
             )
             row.registered_at = self._between(self.now - timedelta(days=3), self.now)
             rows.append(row)
@@ -397,6 +398,7 @@ class _Year:
             decided_at=min(decided, self.now - timedelta(hours=1)),
             decided_by_id=self.managers[community.id].id,
         )
+        row.confirmed_at = row.decided_at
         return row
 
     # --- residents, needs and orders -----------------------------------------------------------
