@@ -32,6 +32,8 @@ DEFAULT_OAUTH_BASE = "https://open.weixin.qq.com"
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9]{3,32}$")
 # Long enough not to be guessed, and what a Bearer header can carry as it is.
 _METRICS_TOKEN_RE = re.compile(r"^[A-Za-z0-9._~+/=-]{16,200}$")
+# A template's id as the console lists it (43 characters today; base64url letters).
+_TEMPLATE_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 def _env(name: str, default: Any = None, **kw: Any) -> Any:
@@ -160,6 +162,13 @@ class Settings(BaseSettings):
     oa_template: str | None = _env("WECHAT_TEMPLATE_MEETING")
     oa_template_fields: str = _env(
         "WECHAT_TEMPLATE_FIELDS", "thing1=topic,time2=time,thing3=place,thing4=note"
+    )
+    # The official account's template message for the 四单制's messages, sent to a 公众号 user
+    # whose 48-hour customer-service window is closed; its fields as key=what (what: title,
+    # time, note).  Unset: customer-service messages only.
+    service_template: str | None = _env("WECHAT_TEMPLATE_SERVICE")
+    service_template_fields: str = _env(
+        "WECHAT_TEMPLATE_SERVICE_FIELDS", "thing1=title,time2=time,thing3=note"
     )
 
     # Optional: questions answered by an OpenAI-compatible model from the retrieved passages.
@@ -315,6 +324,23 @@ class Settings(BaseSettings):
         parse_fields(v)
         return v
 
+    @field_validator("service_template")
+    @classmethod
+    def _service_template(cls, v: str | None) -> str | None:
+        v = (v or "").strip()
+        if not v:
+            return None
+        if not _TEMPLATE_ID_RE.match(v):
+            raise ValueError("expected a template id as the console lists it (letters, digits, -_)")
+        return v
+
+    @field_validator("service_template_fields")
+    @classmethod
+    def _service_fields(cls, v: str) -> str:
+        if not parse_fields(v, SERVICE_FIELD_SOURCES):
+            raise ValueError("expected at least one key=what, such as thing1=title")
+        return v
+
     @field_validator("public_url")
     @classmethod
     def _public_url(cls, v: str | None) -> str | None:
@@ -464,6 +490,8 @@ class Settings(BaseSettings):
 _OFFSET = re.compile(r"^(\d+)([dhms])$")
 _UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 FIELD_SOURCES = frozenset({"kind", "topic", "time", "place", "note"})
+# What a 四单制 message can put in a template field (`community.outbox.Gist`).
+SERVICE_FIELD_SOURCES = frozenset({"title", "time", "note"})
 
 
 def parse_offsets(value: str) -> list[tuple[str, int]]:
@@ -494,14 +522,14 @@ def parse_quiet_hours(value: str) -> tuple[time, time] | None:
     return time(h1, m1), time(h2, m2)
 
 
-def parse_fields(value: str) -> dict[str, str]:
-    """`thing1=topic,time2=time` as {template key: what goes there}."""
+def parse_fields(value: str, sources: frozenset[str] = FIELD_SOURCES) -> dict[str, str]:
+    """`thing1=topic,time2=time` as {template key: what goes there}, each what one of `sources`."""
     mapping = {}
     for part in (p.strip() for p in value.split(",") if p.strip()):
         key, _, source = part.partition("=")
-        if not re.match(r"^[a-z_]+\d+$", key.strip()) or source.strip() not in FIELD_SOURCES:
+        if not re.match(r"^[a-z_]+\d+$", key.strip()) or source.strip() not in sources:
             raise ValueError(
-                f"{part!r}: expected key=what, what one of {', '.join(sorted(FIELD_SOURCES))}"
+                f"{part!r}: expected key=what, what one of {', '.join(sorted(sources))}"
             )
         mapping[key.strip()] = source.strip()
     return mapping

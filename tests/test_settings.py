@@ -6,7 +6,7 @@ import pytest
 
 from server.cli import main
 from server.errors import ConfigError
-from server.settings import DEV_TOKEN, load_settings
+from server.settings import DEV_TOKEN, SERVICE_FIELD_SOURCES, load_settings, parse_fields
 
 
 @pytest.fixture(autouse=True)
@@ -47,6 +47,10 @@ def test_defaults_start_in_development_mode() -> None:
         ("DANGJIAN_ENV", "staging", "DANGJIAN_ENV"),
         ("DANGJIAN_METRICS_TOKEN", "short", "DANGJIAN_METRICS_TOKEN"),
         ("DANGJIAN_METRICS_TOKEN", "a token with spaces in it", "DANGJIAN_METRICS_TOKEN"),
+        ("WECHAT_TEMPLATE_SERVICE", "a template id", "WECHAT_TEMPLATE_SERVICE"),
+        ("WECHAT_TEMPLATE_SERVICE_FIELDS", "thing1=topic", "WECHAT_TEMPLATE_SERVICE_FIELDS"),
+        ("WECHAT_TEMPLATE_SERVICE_FIELDS", "thing=title", "WECHAT_TEMPLATE_SERVICE_FIELDS"),
+        ("WECHAT_TEMPLATE_SERVICE_FIELDS", " , ", "WECHAT_TEMPLATE_SERVICE_FIELDS"),
     ],
 )
 def test_a_bad_value_names_the_variable(
@@ -56,6 +60,24 @@ def test_a_bad_value_names_the_variable(
     with pytest.raises(ConfigError) as err:
         load_settings()
     assert expected in str(err.value)
+
+
+def test_the_service_template_is_off_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WECHAT_TEMPLATE_SERVICE", raising=False)
+    monkeypatch.delenv("WECHAT_TEMPLATE_SERVICE_FIELDS", raising=False)
+    s = load_settings()
+    assert s.service_template is None
+    assert s.service_template_fields == "thing1=title,time2=time,thing3=note"
+    monkeypatch.setenv("WECHAT_TEMPLATE_SERVICE", " ")
+    assert load_settings().service_template is None
+    monkeypatch.setenv("WECHAT_TEMPLATE_SERVICE", "Zp1_x-2ngqIpbwh8bUfcSsECmogfXcV14J0tQlEpBO27")
+    monkeypatch.setenv("WECHAT_TEMPLATE_SERVICE_FIELDS", "phrase1=title, time3=time")
+    s = load_settings()
+    assert s.service_template == "Zp1_x-2ngqIpbwh8bUfcSsECmogfXcV14J0tQlEpBO27"
+    assert parse_fields(s.service_template_fields, SERVICE_FIELD_SOURCES) == {
+        "phrase1": "title",
+        "time3": "time",
+    }
 
 
 def test_secrets_are_not_echoed_in_errors(monkeypatch: pytest.MonkeyPatch) -> None:

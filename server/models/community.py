@@ -307,7 +307,9 @@ class CommunityMessage(Model):
     """The outbox of the 四单制's messages (a need to the community, an order to the members it
     suits, an outcome to a resident, a unit's 联系卡): a row before anything is sent, one per
     `key`, so a retry or a second process never sends a message twice, and a crash loses none.
-    Quiet hours move `not_before` to the morning."""
+    Quiet hours move `not_before` to the morning.  `title`, `note` and `moment` are what the
+    official account's template message says when the customer-service window is closed (the
+    rows written before them: taken from the text)."""
 
     id = fields.IntField(primary_key=True)
     key = fields.CharField(max_length=120, unique=True)  # order:12:dispatched:volunteer:34
@@ -315,6 +317,9 @@ class CommunityMessage(Model):
     appid = fields.CharField(max_length=32)
     openid = fields.CharField(max_length=64)
     text = fields.TextField()
+    title = fields.CharField(max_length=20, null=True)  # 新服务, 点单受理, 服务完成
+    note = fields.CharField(max_length=100, null=True)  # cut to the template field's limit
+    moment = fields.DatetimeField(null=True)  # the order's time; unset: when it was written
     status = fields.CharEnumField(MessageStatus, max_length=12, default=MessageStatus.PENDING)
     not_before = fields.DatetimeField(db_index=True)
     created_at = fields.DatetimeField()
@@ -322,6 +327,7 @@ class CommunityMessage(Model):
     claimed_at = fields.DatetimeField(null=True)
     attempts = fields.IntField(default=0)
     sent_at = fields.DatetimeField(null=True)
+    channel = fields.CharField(max_length=10, null=True)  # custom | template, once sent
     error = fields.CharField(max_length=200, default="")
 
     class Meta:

@@ -9,9 +9,11 @@ message has a key: what it tells, and to whom).
 Residents, and members reporting from units outside the street, are no `Member`: they are
 reached by the appid and openid they registered from; a street member by their binding (the
 official account first, where members chat).  Like every customer-service message, these reach
-only those who wrote to the account within 48 hours; nothing depends on them: a resident sees
-the progress in 我的点单, a member in 我的报到 and 服务, the community in 需求 and 报到审核.
-The same words whichever door the step came through (chat or the API).
+only those who wrote to the account within 48 hours — past them, a 公众号 user gets the
+official account's template message (WECHAT_TEMPLATE_SERVICE) with each message's `Gist`: a
+title of five characters at most, the moment it is about, a short note.  Nothing depends on
+them: a resident sees the progress in 我的点单, a member in 我的报到 and 服务, the community in
+需求 and 报到审核.  The same words whichever door the step came through (chat or the API).
 """
 
 from __future__ import annotations
@@ -34,7 +36,14 @@ from server.models.community import (
     VolunteerStatus,
 )
 from server.models.people import BRANCH_LEADERS, Member, MemberStatus, WeChatIdentity
-from server.services.community.outbox import Letter, QuietHours, Reach, enqueue, quiet_hours
+from server.services.community.outbox import (
+    Gist,
+    Letter,
+    QuietHours,
+    Reach,
+    enqueue,
+    quiet_hours,
+)
 from server.services.delivery.messenger import WakeOutbox, no_wake
 from server.settings import Settings
 
@@ -85,21 +94,26 @@ async def _member_address(
 
 
 async def _to_member(
-    member: Member, key: str, kind: str, text: str, using_db: BaseDBAsyncClient | None
+    member: Member,
+    key: str,
+    kind: str,
+    says: tuple[str, Gist],
+    using_db: BaseDBAsyncClient | None,
 ) -> list[tuple[str, Letter]]:
+    """`says`: the whole text, and its gist for a template."""
     identity = await _member_address(member.id, using_db)
     if identity is None:
         return []  # never bound: sees it in 需求 / 报到审核
-    return [
-        (
-            member.name,
-            Letter(f"{key}:member:{member.id}", kind, identity.appid, identity.openid, text),
-        )
-    ]
+    full = f"{key}:member:{member.id}"
+    return [(member.name, Letter(full, kind, identity.appid, identity.openid, *says))]
 
 
 async def _to_volunteer(
-    volunteer: Volunteer, key: str, kind: str, text: str, using_db: BaseDBAsyncClient | None
+    volunteer: Volunteer,
+    key: str,
+    kind: str,
+    says: tuple[str, Gist],
+    using_db: BaseDBAsyncClient | None,
 ) -> list[tuple[str, Letter]]:
     """A street member through their binding now (never a WeChat user since unbound); a member
     of an outside unit by the WeChat user who reported."""
@@ -108,15 +122,17 @@ async def _to_volunteer(
         identity = await _member_address(volunteer.member_id, using_db)
         if identity is None:
             return []
-        return [(volunteer.name, Letter(full, kind, identity.appid, identity.openid, text))]
+        return [(volunteer.name, Letter(full, kind, identity.appid, identity.openid, *says))]
     if volunteer.appid and volunteer.openid:
-        return [(volunteer.name, Letter(full, kind, volunteer.appid, volunteer.openid, text))]
+        return [(volunteer.name, Letter(full, kind, volunteer.appid, volunteer.openid, *says))]
     return []
 
 
-def _to_resident(resident: Resident, key: str, kind: str, text: str) -> list[tuple[str, Letter]]:
+def _to_resident(
+    resident: Resident, key: str, kind: str, says: tuple[str, Gist]
+) -> list[tuple[str, Letter]]:
     full = f"{key}:resident:{resident.id}"
-    return [(resident.name, Letter(full, kind, resident.appid, resident.openid, text))]
+    return [(resident.name, Letter(full, kind, resident.appid, resident.openid, *says))]
 
 
 async def managers_of(
@@ -136,11 +152,15 @@ async def managers_of(
 
 
 async def _to_managers(
-    community: Community, key: str, kind: str, text: str, using_db: BaseDBAsyncClient | None
+    community: Community,
+    key: str,
+    kind: str,
+    says: tuple[str, Gist],
+    using_db: BaseDBAsyncClient | None,
 ) -> list[tuple[str, Letter]]:
     to: list[tuple[str, Letter]] = []
     for manager in await managers_of(community, using_db):
-        to += await _to_member(manager, key, kind, text, using_db)
+        to += await _to_member(manager, key, kind, says, using_db)
     return to
 
 
@@ -177,7 +197,9 @@ async def need_posted(
         f"下单请回复：下单 {need.id} 时间 类别，例如 下单 {need.id} 明天上午9点 维修\n"
         f"不受理请回复：不受理 {need.id} 原因"
     )
-    to = await _to_managers(community, f"need:{need.id}:posted", "need_posted", text, using_db)
+    gist = Gist("居民点单", f"需求 {need.id}：{_short(need.text, 40)}", need.created_at)
+    key = f"need:{need.id}:posted"
+    to = await _to_managers(community, key, "need_posted", (text, gist), using_db)
     return await t.post("need_posted", to, now, using_db)
 
 
@@ -197,7 +219,8 @@ async def volunteer_registered(
     )
     # Each application its own key: one after a refusal, or after a move, is told again.
     key = f"volunteer:{volunteer.id}:registered:{_stamp(volunteer.registered_at)}"
-    to = await _to_managers(community, key, "volunteer_registered", text, using_db)
+    gist = Gist("党员报到", f"{volunteer.name}报到到{community.name}", volunteer.registered_at)
+    to = await _to_managers(community, key, "volunteer_registered", (text, gist), using_db)
     return await t.post("volunteer_registered", to, now, using_db)
 
 
@@ -216,7 +239,8 @@ async def work_reported(
         f"核实后请回复：确认完成 {order.id}"
     )
     key = f"order:{order.id}:done:volunteer:{volunteer.id}"
-    to = await _to_managers(community, key, "work_reported", text, using_db)
+    gist = Gist("服务完成", f"服务单 {order.id}：{volunteer.name}报告已完成，请核实")
+    to = await _to_managers(community, key, "work_reported", (text, gist), using_db)
     return await t.post("work_reported", to, now, using_db)
 
 
@@ -236,10 +260,12 @@ async def order_dispatched(
         f"【新服务】{order_line(order, t.zone)}，{places}，约{order.expected_hours}小时。\n"
         f"认领请回复：接单 {order.id}（先到先得）"
     )
+    # The action first: a template's note is cut at 20 characters.
+    gist = Gist("新服务", f"回复 接单 {order.id} 认领：{order.title}", order.starts_at)
     to: list[tuple[str, Letter]] = []
     for volunteer in suited:
         key = f"order:{order.id}:dispatched"
-        to += await _to_volunteer(volunteer, key, "order_dispatched", text, using_db)
+        to += await _to_volunteer(volunteer, key, "order_dispatched", (text, gist), using_db)
     return await t.post("order_dispatched", to, now, using_db)
 
 
@@ -254,10 +280,11 @@ async def order_cancelled(
     text = (
         f"您认领的{order_line(order, t.zone)} 已由社区撤销，原因：{reason}。不用再前往了，谢谢您！"
     )
+    gist = Gist("服务撤销", f"服务单 {order.id} 已撤销：{reason}", order.starts_at)
     to: list[tuple[str, Letter]] = []
     for volunteer in claimers:
         key = f"order:{order.id}:cancelled"
-        to += await _to_volunteer(volunteer, key, "order_cancelled", text, using_db)
+        to += await _to_volunteer(volunteer, key, "order_cancelled", (text, gist), using_db)
     return await t.post("order_cancelled", to, now, using_db)
 
 
@@ -271,13 +298,15 @@ async def volunteer_decided(
             f"您在{community.name}的报到已确认{grid}。欢迎您！\n"
             "回复 服务 查看可以认领的服务，回复 我的报到 查看报到信息。"
         )
+        gist = Gist("报到确认", f"{community.name}已确认您的报到")
     else:
         text = (
             f"您在{community.name}的报到未通过，原因：{volunteer.reason}\n"
             "如有疑问请联系社区；信息有误可以重新发送 报到。"
         )
+        gist = Gist("报到退回", f"未通过：{volunteer.reason}")
     key = f"volunteer:{volunteer.id}:decided:{_stamp(volunteer.registered_at)}"
-    to = await _to_volunteer(volunteer, key, "volunteer_decided", text, using_db)
+    to = await _to_volunteer(volunteer, key, "volunteer_decided", (text, gist), using_db)
     return await t.post("volunteer_decided", to, now, using_db)
 
 
@@ -291,7 +320,8 @@ async def need_refused(
         f"您的需求（编号 {need.id}：{_short(need.text, 30)}）社区暂不受理，原因：{need.reason}\n"
         "如有疑问请联系社区。"
     )
-    to = _to_resident(resident, f"need:{need.id}:refused", "need_refused", text)
+    gist = Gist("点单未受理", f"需求 {need.id}：{need.reason}")
+    to = _to_resident(resident, f"need:{need.id}:refused", "need_refused", (text, gist))
     return await t.post("need_refused", to, now, using_db)
 
 
@@ -306,7 +336,9 @@ async def need_dispatched(
         f"您的需求（编号 {order.need_id}）社区已受理，派为{order_line(order, t.zone)}。"
         "有党员接单后会告诉您。"
     )
-    to = _to_resident(resident, f"need:{order.need_id}:dispatched", "need_dispatched", text)
+    gist = Gist("点单受理", f"需求 {order.need_id} 已派为服务单 {order.id}", order.starts_at)
+    key = f"need:{order.need_id}:dispatched"
+    to = _to_resident(resident, key, "need_dispatched", (text, gist))
     return await t.post("need_dispatched", to, now, using_db)
 
 
@@ -324,7 +356,8 @@ async def order_claimed(
     )
     # A claim given up (放弃) and taken again is news again.
     key = f"order:{order.id}:claimed:{volunteer.id}:{_stamp(now)}"
-    to = _to_resident(resident, key, "order_claimed", text)
+    gist = Gist("党员接单", f"党员{volunteer.name}已接单，将按时服务", order.starts_at)
+    to = _to_resident(resident, key, "order_claimed", (text, gist))
     return await t.post("order_claimed", to, now, using_db)
 
 
@@ -343,5 +376,7 @@ async def order_completed(
         f"欢迎评价，回复：评价 {order.id} 1到5分 意见，例如 评价 {order.id} 5 很满意"
         f"（{rating_days}天内有效）"
     )
-    to = _to_resident(resident, f"order:{order.id}:completed", "order_completed", text)
+    gist = Gist("服务完成", f"服务单 {order.id} 已完成，欢迎评价")
+    key = f"order:{order.id}:completed"
+    to = _to_resident(resident, key, "order_completed", (text, gist))
     return await t.post("order_completed", to, now, using_db)

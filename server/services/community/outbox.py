@@ -15,8 +15,16 @@ settled by the answer: sent; unreachable when the channel is closed to that pers
 dropped connection, an error mid-call); a stalled Redis fails a send before it is posted, so
 that one is pending again.  Rows a dead sender claimed and never called for are
 pending again once its lease (`outbox_claims.LEASE`) has run out; its `sending` ones are
-uncertain.  Customer-service messages only: the one channel open to a resident or a member
-from a unit, who grant no templates — so they reach only those who wrote within 48 hours.
+uncertain.
+
+Channels, as for meeting notices: a customer-service message first, the whole text, to whoever
+wrote within 48 hours.  When WeChat says that window is closed (45015, 45047, 43004, 43101)
+to a 公众号 user, the official account's template message (WECHAT_TEMPLATE_SERVICE) says the
+gist instead: a short title, the moment, a short note (`Gist`; no link), and only its refusal
+makes the row unreachable.  Never after a call that may have reached WeChat (a timeout, an
+error mid-call): that row is uncertain, as before.  A mini-program user gets customer-service
+messages only: subscribe messages need a grant asked for in the mini-program (`SubscribeGrant`,
+a member's, for meetings), and residents and members from units grant none.
 """
 
 from __future__ import annotations
@@ -40,12 +48,25 @@ from server.clock import day_start
 from server.errors import WeChatAPIError, WeChatUnavailable
 from server.models.community import CommunityMessage, MessageStatus
 from server.models.people import mask_openid
-from server.services.delivery.messenger import Clients
+from server.services.delivery.messenger import ChannelClient, Clients
+from server.services.delivery.outbox import cut
 from server.services.delivery.outbox_claims import LEASE
-from server.settings import Settings
+from server.settings import SERVICE_FIELD_SOURCES, Settings, parse_fields
 
 log = logging.getLogger("dangjian.outbox.community")
 BATCH = 500  # rows claimed by one run; the next run (seconds later) takes the rest
+
+
+@dataclass(frozen=True)
+class Gist:
+    """What a template message says instead of the whole text: a short title (新服务, 点单受理,
+    服务完成: five Chinese characters at most, so a `phrase` field takes it whole), a short
+    note (cut to the field's limit when sent), and the moment it is about (unset: when it was
+    written)."""
+
+    title: str
+    note: str
+    moment: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +78,7 @@ class Letter:
     appid: str
     openid: str
     text: str
+    gist: Gist | None = None  # None: taken from the text when a template needs it
 
 
 @dataclass(frozen=True)
@@ -110,6 +132,13 @@ async def enqueue(
                 appid=letter.appid,
                 openid=letter.openid,
                 text=letter.text,
+                title=letter.gist.title[:20] if letter.gist else None,
+                note=letter.gist.note[:100] if letter.gist else None,
+                moment=(
+                    letter.gist.moment.astimezone(UTC)
+                    if letter.gist and letter.gist.moment
+                    else None
+                ),
                 not_before=due,
                 created_at=now.astimezone(UTC),
             )
@@ -140,9 +169,38 @@ class Reach:
         )
 
 
-# This person has closed the channel (refused, not following, outside the 48-hour window, over
-# the window's count) or cannot be reached by it: not retried.
-CLOSED = frozenset({40003, 43004, 43101, 45015, 45047})
+@dataclass(frozen=True)
+class ServiceTemplate:
+    """The official account's template for these messages: its id, and which of title, time
+    and note goes in each of its fields (WECHAT_TEMPLATE_SERVICE, …_FIELDS)."""
+
+    template_id: str
+    fields: Mapping[str, str]
+
+    @classmethod
+    def of(cls, settings: Settings) -> ServiceTemplate | None:
+        if not settings.service_template:
+            return None
+        fields = parse_fields(settings.service_template_fields, SERVICE_FIELD_SOURCES)
+        return cls(settings.service_template, fields)
+
+    def data(self, row: CommunityMessage, zone: ZoneInfo) -> dict[str, object]:
+        t = (row.moment or row.created_at).astimezone(zone)
+        title, note = row.title, row.note
+        if not title or not note:  # written before rows had them: from the text's first line
+            title, note = gist_of(row.text)
+        values = {"title": title, "time": f"{t.year}年{t.month}月{t.day}日 {t:%H:%M}", "note": note}
+        return {key: {"value": cut(key, values[what])} for key, what in self.fields.items()}
+
+
+def gist_of(text: str) -> tuple[str, str]:
+    """`【新服务】服务单 7：…` → (新服务, 服务单 7：…); a text without 【】 → (社区服务, its
+    first line)."""
+    line = " ".join(text.strip().split("\n", 1)[0].split())
+    if line.startswith("【") and "】" in line:
+        title, _, rest = line[1:].partition("】")
+        return title or "社区服务", rest.strip() or title
+    return "社区服务", line or "社区服务"
 
 
 @dataclass
@@ -160,7 +218,8 @@ class CommunitySender:
     def of(cls, clients: Clients, settings: Settings, **options: int) -> CommunitySender:
         reach = Reach.of(clients, settings)
         quiet = quiet_hours(settings.quiet_window, settings.zone)
-        return cls(reach.clients, reach.channels, settings.zone, quiet, **options)
+        template = ServiceTemplate.of(settings)
+        return cls(reach.clients, reach.channels, settings.zone, quiet, template, **options)
 
     def __init__(
         self,
@@ -168,6 +227,7 @@ class CommunitySender:
         channels: Mapping[str, Channel],
         zone: ZoneInfo,
         quiet: QuietHours | None,
+        template: ServiceTemplate | None = None,
         *,
         concurrency: int = 10,
         max_attempts: int = 5,
@@ -177,6 +237,7 @@ class CommunitySender:
         self.channels = channels
         self.zone = zone
         self.quiet = quiet
+        self.template = template
         self.concurrency = concurrency
         self.max_attempts = max_attempts
         self.batch = batch
@@ -226,7 +287,7 @@ class CommunitySender:
         def mine() -> QuerySet[CommunityMessage]:
             return CommunityMessage.filter(id=row.id, claim=token)
 
-        if client is None:  # an appid no longer configured: nothing can reach them
+        if channel is None or client is None:  # an appid no longer configured: no way to them
             await mine().update(status=MessageStatus.UNREACHABLE, claim=None, error="no channel")
             report.unreachable += 1
             return
@@ -238,7 +299,7 @@ class CommunitySender:
         if not began:
             return  # our lease ran out and another sender has it now
         try:
-            await client.send_custom_text(row.openid, row.text)
+            used = await self._send(row, client, channel)
         except CacheUnavailable:
             # A stalled Redis: the access token is read (or renewed, after a refusal) before a
             # message is posted, so nothing went out; tried again once the back-off is over.
@@ -253,10 +314,9 @@ class CommunitySender:
             if exc.transient or exc.quota_exhausted:
                 await self._retry(row, token, now, exc.errcode, report)
             else:  # the channel is closed to this person, or refuses this message: not retried
-                log.info("community message %s unreachable: %s", row.id, exc.errcode)
-                await mine().update(
-                    status=MessageStatus.UNREACHABLE, claim=None, error=f"{exc.errcode}"
-                )
+                why = exc.errmsg if isinstance(exc, _TemplateRefused) else f"{exc.errcode}"
+                log.info("community message %s unreachable: %s", row.id, why)
+                await mine().update(status=MessageStatus.UNREACHABLE, claim=None, error=why)
                 report.unreachable += 1
         except Exception:
             # A bug, or the cache or the database failing mid-call: perhaps sent, never resent.
@@ -264,8 +324,46 @@ class CommunitySender:
             await self._uncertain(row, token, "error mid-call")
             report.uncertain += 1
         else:
-            await mine().update(status=MessageStatus.SENT, claim=None, sent_at=now.astimezone(UTC))
+            await mine().update(
+                status=MessageStatus.SENT, claim=None, sent_at=now.astimezone(UTC), channel=used
+            )
             report.sent += 1
+
+    async def _send(self, row: CommunityMessage, client: ChannelClient, channel: Channel) -> str:
+        """The whole text as a customer-service message; to a 公众号 user whose window WeChat
+        says is closed, the template instead.  The channel that took it; what refused it raises
+        (the template's refusal as `_TemplateRefused`, naming both answers)."""
+        try:
+            await client.send_custom_text(row.openid, row.text)
+            return "custom"
+        except WeChatUnavailable:
+            raise  # may have reached WeChat, or never did: either way not the template's turn
+        except WeChatAPIError as exc:
+            if not exc.channel_closed:
+                raise
+            if self.template is None or channel != Channel.OFFICIAL_ACCOUNT:
+                raise
+            closed = exc.errcode
+        template = self.template
+        try:
+            await client.send_template(
+                row.openid, template.template_id, template.data(row, self.zone)
+            )
+        except WeChatUnavailable:
+            raise
+        except WeChatAPIError as exc:
+            if exc.transient or exc.quota_exhausted:
+                raise
+            if not exc.channel_closed:  # a bad template id or field, not authorised: say so
+                log.warning(
+                    "community message %s: the template (WECHAT_TEMPLATE_SERVICE) was refused: "
+                    "%s %s",
+                    row.id,
+                    exc.errcode,
+                    exc.errmsg,
+                )
+            raise _TemplateRefused(exc.errcode, f"{closed}, template {exc.errcode}") from exc
+        return "template"
 
     async def _uncertain(self, row: CommunityMessage, token: str, why: str) -> None:
         log.warning("community message %s to %s: uncertain", row.id, mask_openid(row.openid))
@@ -300,6 +398,10 @@ class CommunitySender:
             error=f"{errcode}",
         )
         report.retried += 1
+
+
+class _TemplateRefused(WeChatAPIError):
+    """Customer service closed and the template refused too: `errmsg` names both answers."""
 
 
 async def release(token: str) -> None:
