@@ -28,7 +28,7 @@ from server.models.community import (
 )
 from server.models.people import Member
 from server.services.community import needs, notify, orders, roles, timeline, volunteers
-from server.services.community.wording import take_hours, take_people
+from server.services.community.wording import community_at_start, take_hours, take_people
 from server.services.delivery.messenger import WakeOutbox
 from server.services.meetings.when import UnparseableTime, parse_when
 from server.settings import Settings
@@ -99,6 +99,7 @@ COMMUNITY_MENU = (
     "· 服务单 8 —— 一单的接单人和经过\n"
     "· 确认完成 8 —— 党员报告完成后核实办结，居民随后可以评价\n"
     "· 撤销服务 8 居民已自行解决 —— 撤销，原因会告诉接单党员\n"
+    "· 社区工作人员 / 指定社区工作人员 手机号 —— 请党员协助处理（书记指定）\n"
     f"服务类别：{'、'.join(orders.KINDS)}。"
 )
 
@@ -437,3 +438,52 @@ def _claim_label(row: OrderClaim) -> str:
     if row.status == ClaimStatus.WITHDRAWN:
         return "已放弃"
     return "已认领"
+
+
+# --- the community's own staff ---------------------------------------------------------------
+
+STAFF = Keyword("社区工作人员", "工作人员名单")
+NAME_STAFF = Pattern(r"指定社区工作人员\s*(?P<rest>.*)")
+REMOVE_STAFF = Pattern(r"取消社区工作人员\s*(?P<rest>.*)")
+STAFF_USAGE = (
+    "请发送：指定社区工作人员 手机号（负责多个社区的请在前面写社区名），"
+    "例如：指定社区工作人员 13800000000。被指定的党员可以处理需求、下单、确认报到和完成。"
+)
+
+
+async def _led_community(member: Member | None, rest: str) -> tuple[Community, str]:
+    """The community named at the start (or the only one the member runs), and the phone."""
+    await _mine(member)
+    phone = re.search(r"1\d{10}", rest)
+    if phone is None:
+        raise ValidationFailed(STAFF_USAGE, field="phone")
+    named, _ = await community_at_start(rest[: phone.start()])
+    community = await roles.community_run_by(member, named.id if named else None)
+    return community, phone.group()
+
+
+@router.message(STAFF)
+async def list_staff(member: Member | None) -> str:
+    lines = []
+    for community in await _mine(member):
+        names = "、".join(m.name for m in await roles.staff_of(community)) or "（无）"
+        lines.append(f"{community.name}的社区工作人员：{names}")
+    lines.append("指定：指定社区工作人员 手机号；取消：取消社区工作人员 手机号（社区党组织书记）")
+    return "\n".join(lines)
+
+
+@router.message(NAME_STAFF)
+async def name_staff(rest: str, member: Member | None, clock: Clock) -> str:
+    community, phone = await _led_community(member, rest)
+    named = await roles.name_staff(member, community, phone, clock.now())
+    return (
+        f"已指定{named.name}为{community.name}的社区工作人员：可以处理需求、下单、确认报到和完成。"
+        f"取消请发送：取消社区工作人员 {phone}"
+    )
+
+
+@router.message(REMOVE_STAFF)
+async def remove_staff(rest: str, member: Member | None) -> str:
+    community, phone = await _led_community(member, rest)
+    removed = await roles.remove_staff(member, community, phone)
+    return f"已取消{removed.name}的{community.name}社区工作人员身份。"

@@ -4,6 +4,7 @@
 - `units [--import FILE.xlsx]`: the 报到单位 with their 报到码 and paired communities; with
   `--import`, registered from a spreadsheet first — all of it, or nothing when a row is bad.
 - `add-unit NAME --community X [--community Y]`: one unit, and the 报到码 its members type.
+- `staff COMMUNITY [--add PHONE | --remove PHONE]`: the members it names to run its business.
 - `report [--org] [--from --to]`: the figures by community, as the staff report counts them.
 """
 
@@ -48,6 +49,27 @@ def cmd_add(settings: Settings, args: argparse.Namespace) -> int:
         community = await add_community(org, args.name)
         state = "已是社区 / already a community" if existed else "已加入 / added"
         return 0, f"社区 {community.name}（{org.path}）{state}"
+
+    return _run(settings, work)
+
+
+def cmd_staff(settings: Settings, args: argparse.Namespace) -> int:
+    from server.clock import Clock
+    from server.services.community import roles
+    from server.services.community.units import community_named
+
+    async def work() -> tuple[int, str]:
+        community = await community_named(args.community)
+        if args.add:
+            named = await roles.name_staff(
+                None, community, args.add, Clock(settings.zone).now(), operator=True
+            )
+            return 0, f"已指定 named {named.name} 为{community.name}的社区工作人员"
+        if args.remove:
+            removed = await roles.remove_staff(None, community, args.remove, operator=True)
+            return 0, f"已取消 removed {removed.name}"
+        names = "、".join(m.name for m in await roles.staff_of(community)) or "（无 none）"
+        return 0, f"{community.name}的社区工作人员 staff: {names}"
 
     return _run(settings, work)
 
@@ -200,6 +222,15 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     unit.add_argument("--contact", help="the contact's name")
     unit.add_argument("--phone", help="the contact's phone")
     unit.set_defaults(func=cmd_add_unit)
+
+    staff = actions.add_parser(
+        "staff", help="the members a community names to run its 双报到 business (list, add, remove)"
+    )
+    staff.add_argument("community", help="the community's name")
+    which = staff.add_mutually_exclusive_group()
+    which.add_argument("--add", metavar="PHONE", help="name the member with this phone")
+    which.add_argument("--remove", metavar="PHONE", help="no longer name them")
+    staff.set_defaults(func=cmd_staff)
 
     report = actions.add_parser("report", help="the 双报到 figures by community")
     report.add_argument("--org", help="id, full path or unique name (default: the committee)")

@@ -19,6 +19,7 @@ from server.db import close_database, open_database
 from server.models.community import (
     ClaimStatus,
     Community,
+    CommunityStaff,
     Need,
     NeedStatus,
     OrderClaim,
@@ -30,7 +31,7 @@ from server.models.community import (
     Volunteer,
     VolunteerStatus,
 )
-from tests.conftest import make_branch, migrated
+from tests.conftest import make_branch, make_member, migrated
 from tests.test_tallies import ONE, WEST
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -256,3 +257,24 @@ def test_the_report_prints_the_figures_and_the_sentence(
     assert main(["community", "report", "--from", "2026-13-01"]) == 2
     assert "--from: expected a date" in capsys.readouterr().err
     assert main(["community", "report", "--org", "没有的组织"]) == 2
+
+
+def test_the_operator_names_and_removes_a_community_s_staff(
+    street: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _communities(street, capsys)
+
+    async def member() -> None:
+        await make_member("王芳", "13700000004", org=await make_branch(ONE))
+
+    _in_db(street, member)
+    assert main(["community", "staff", "东社区", "--add", "13700000004"]) == 0
+    assert "王芳" in capsys.readouterr().out
+    assert main(["community", "staff", "东社区"]) == 0
+    assert "东社区的社区工作人员 staff: 王芳" in capsys.readouterr().out
+    assert main(["community", "staff", "东社区", "--add", "13700000004"]) == 2  # named already
+    assert main(["community", "staff", "东社区", "--add", "13799999999"]) == 2
+    assert "phone:" in capsys.readouterr().err
+    assert main(["community", "staff", "南社区"]) == 2
+    assert main(["community", "staff", "东社区", "--remove", "13700000004"]) == 0
+    assert _in_db(street, lambda: CommunityStaff.all().count()) == 0

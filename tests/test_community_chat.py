@@ -20,6 +20,7 @@ from server.clock import FrozenClock
 from server.models.community import (
     ClaimStatus,
     Community,
+    CommunityStaff,
     Need,
     NeedStatus,
     OrderClaim,
@@ -588,3 +589,29 @@ async def test_numbers_inside_the_words_stay_words_and_full_width_hours_are_read
     assert "1.5小时" in done, done
     claim = await OrderClaim.get(order_id=order.id, volunteer_id=volunteer.id)
     assert (claim.hours, claim.note) == (Decimal("1.5"), "理了八个人的发，修好24小时热水器")
+
+
+async def test_the_secretary_names_a_member_to_help_and_that_member_cannot_name_others(
+    aiohttp_client: Any, make_settings: Any
+) -> None:
+    client, peer, _, world = await loop_app(aiohttp_client, make_settings)
+    # 王芳 (a plain member) may not run the community, nor name herself.
+    assert "只有社区党组织书记" in await say(client, peer, MEMBER, "需求")
+    refused = await say(client, peer, MEMBER, "指定社区工作人员 13700000004")
+    assert "只有社区党组织书记" in refused
+    assert not await CommunityStaff.exists()
+    named = await say(client, peer, SECRETARY, "指定社区工作人员 13700000004")
+    assert "已指定王芳为红星村的社区工作人员" in named
+    again = await say(client, peer, SECRETARY, "指定社区工作人员 13700000004")
+    assert "已经是红星村的社区工作人员" in again and await CommunityStaff.all().count() == 1
+    unknown = await say(client, peer, SECRETARY, "指定社区工作人员 13799999999")
+    assert "没有找到这个手机号的在册党员" in unknown
+    # Named, she reviews and dispatches as the secretary does, but names nobody.
+    need = await resident_posts(client, peer)
+    assert f"【{need.id}】" in await say(client, peer, MEMBER, "需求")
+    await say(client, peer, MEMBER, f"下单 {need.id} 明天上午9点 维修 楼道灯维修")
+    assert (await ServiceOrder.get(need_id=need.id)).created_by_id == world["member"].id
+    assert "只有社区党组织书记" in await say(client, peer, MEMBER, "指定社区工作人员 13700000001")
+    assert "红星村的社区工作人员：王芳" in await say(client, peer, SECRETARY, "社区工作人员")
+    assert "已取消王芳" in await say(client, peer, SECRETARY, "取消社区工作人员 13700000004")
+    assert "只有社区党组织书记" in await say(client, peer, MEMBER, "需求")

@@ -332,3 +332,25 @@ class CommunityMessage(Model):
 
     class Meta:
         table = "community_message"
+
+
+class CommunityStaff(Model):
+    """A member the community's leaders named to run its 双报到 business with them (a 社区
+    工作者 who is a Party member): they review needs, dispatch and confirm as the leaders do,
+    but do not name others."""
+
+    id = fields.IntField(primary_key=True)
+    community: fields.ForeignKeyRelation[Community] = fields.ForeignKeyField(
+        "models.Community", related_name="staff", on_delete=fields.CASCADE
+    )
+    community_id: int
+    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "models.Member", related_name="community_roles", on_delete=fields.CASCADE
+    )
+    member_id: int
+    named_by_id = fields.IntField(null=True)  # None: the command line
+    named_at = fields.DatetimeField()
+
+    class Meta:
+        table = "community_staff"
+        unique_together = (("community", "member"),)
