@@ -1,5 +1,6 @@
 """社区下单 in chat, for those who run a community (the 总支书记 of a 社区党总支, staff, admins):
-需求, 下单 N, 发布, 不受理 N, 报到审核, 确认报到 N, 退回报到 N, 确认完成 N, 撤销服务 N, 服务单 N.
+需求, 下单 N, 发布, 不受理 N, 报到审核, 确认报到 N, 退回报到 N, 确认完成 N, 撤销服务 N, 服务单 N;
+standing posts: 发布岗位, 岗位, 关闭岗位 N.
 
 Anyone else sending these is told plainly that they are the community's, and nothing changes;
 a number from a community the sender does not run gets the same answer as one that does not
@@ -10,11 +11,11 @@ never the resident's own message.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from server.clock import Clock, when_text
-from server.dispatch import PrivateReply, Router
+from server.dispatch import ChatContext, PrivateReply, Router
 from server.dispatch.context import text_after_number
 from server.dispatch.filters import Command, Keyword, Pattern
 from server.errors import NotFound, PermissionDenied, ValidationFailed
@@ -23,11 +24,23 @@ from server.models.community import (
     ClaimStatus,
     Community,
     OrderClaim,
+    PostHolder,
+    PostStatus,
     ReportUnit,
     ServiceOrder,
+    VolunteerStatus,
 )
 from server.models.people import Member
-from server.services.community import needs, notify, orders, roles, timeline, volunteers
+from server.services.community import (
+    needs,
+    notify,
+    orders,
+    posts,
+    roles,
+    standing,
+    timeline,
+    volunteers,
+)
 from server.services.community.wording import community_at_start, take_hours, take_people
 from server.services.delivery.messenger import WakeOutbox
 from server.services.meetings.when import UnparseableTime, parse_when
@@ -99,6 +112,9 @@ COMMUNITY_MENU = (
     "· 服务单 8 —— 一单的接单人和经过\n"
     "· 确认完成 8 —— 党员报告完成后核实办结，居民随后可以评价\n"
     "· 撤销服务 8 居民已自行解决 —— 撤销，原因会告诉接单党员\n"
+    "· 发布岗位 楼栋长 3栋楼栋长 1人 至2027年6月30日 职责 通知传达 —— 长期岗位（先锋岗、楼栋长），"
+    "党员回复 认岗 编号 认领\n"
+    "· 岗位 / 关闭岗位 5 —— 各岗位的在岗党员；关闭岗位，在岗的党员会收到\n"
     "· 社区工作人员 / 指定社区工作人员 手机号 —— 请党员协助处理（书记指定）\n"
     f"服务类别：{'、'.join(orders.KINDS)}。"
 )
@@ -248,7 +264,12 @@ async def dispatch_malformed(member: Member | None) -> str:
     return DISPATCH_USAGE
 
 
-@router.message(PUBLISH)
+def _not_a_post(ctx: ChatContext) -> bool:
+    """`发布岗位` starts with `发布`: it is a standing post's (at the end of this module)."""
+    return not (ctx.text or "").startswith("发布岗位")
+
+
+@router.message(PUBLISH, _not_a_post)
 async def publish(
     args: str,
     member: Member | None,
@@ -487,3 +508,129 @@ async def remove_staff(rest: str, member: Member | None) -> str:
     community, phone = await _led_community(member, rest)
     removed = await roles.remove_staff(member, community, phone)
     return f"已取消{removed.name}的{community.name}社区工作人员身份。"
+
+
+# --- standing posts (先锋岗, 楼栋长): roles members take on for months ---------------------------
+
+PUBLISH_POST = Command("发布岗位")
+POSTS = Keyword("岗位", "岗位列表")
+CLOSE_POST = Pattern(r"关闭岗位\s*(?P<number>\d{1,9})")
+POST_USAGE = (
+    "发布长期岗位请发送：发布岗位 类别 岗位名称 人数，例如：发布岗位 楼栋长 3栋楼栋长 1人；"
+    "可在后面加 至2027年6月30日（不写为长期）、职责 负责通知传达和邻里调解。"
+)
+_UNTIL = re.compile(
+    r"(?:^|\s)(?:至|到|截至)\s*(?P<y>\d{4})\s*[年./-]\s*(?P<m>\d{1,2})\s*[月./-]\s*(?P<d>\d{1,2})\s*日?"
+)
+_DUTY = re.compile(r"(?:^|\s)职责[:：]?\s*(?P<duty>.*)$", re.S)
+POSTS_SHOWN = 10
+
+
+async def _runs_a_community(ctx: ChatContext) -> bool:
+    """`岗位` from one who runs a community is theirs; from anyone else, a member's (volunteers)."""
+    return bool(await roles.managed_by(ctx.member))
+
+
+def _post_spec(args: str, today: date) -> posts.PostSpec:
+    """`楼栋长 3栋楼栋长 1人 至2027年6月30日 职责 …`"""
+    duty = ""
+    if (said := _DUTY.search(args)) is not None:
+        duty, args = said.group("duty").strip(), args[: said.start()]
+    ends_on = None
+    if (until := _UNTIL.search(args)) is not None:
+        try:
+            ends_on = date(int(until["y"]), int(until["m"]), int(until["d"]))
+        except ValueError:
+            raise ValidationFailed(
+                "没看懂截止日期，请写成 至2027年6月30日。", field="ends_on"
+            ) from None
+        args = args[: until.start()] + " " + args[until.end() :]
+    people, args = take_people(args.strip(_TRIM))
+    words = args.strip(_TRIM).split()
+    if not words:
+        raise ValidationFailed(POST_USAGE, field="kind")
+    kind, title = words[0], " ".join(words[1:])
+    if not title:  # 文明劝导先锋岗: the kind is the known word it ends with
+        title = kind
+        kind = next((k for k in posts.KINDS if kind.endswith(k)), kind)
+    return posts.PostSpec(
+        kind=kind,
+        title=title,
+        starts_on=today,
+        places=people if people is not None else 1,
+        duty=duty,
+        ends_on=ends_on,
+    )
+
+
+@router.message(PUBLISH_POST)
+async def publish_post(args: str, member: Member | None, clock: Clock) -> str:
+    communities = await _mine(member)
+    assert member is not None
+    if not args:
+        return POST_USAGE
+    community = communities[0]
+    if len(communities) > 1:
+        named = next((c for c in communities if args.startswith(c.name)), None)
+        if named is None:
+            names = "、".join(c.name for c in communities)
+            example = f"发布岗位 {communities[0].name} 楼栋长 3栋楼栋长 1人"
+            return f"您负责多个社区（{names}），请写明社区：{example}。"
+        community, args = named, args[len(named.name) :]
+    spec = _post_spec(args, clock.today())
+    post = await posts.publish(member, spec, clock.now(), community_id=community.id)
+    duty = f"职责：{post.duty}。" if post.duty else ""
+    return (
+        f"已发布{posts.post_line(post)}，{post.places}人，期限：{posts.until_text(post.ends_on)}。"
+        f"{duty}\n{community.name}已确认的报到党员回复 岗位 可以看到，回复 认岗 {post.id} 认领。"
+    )
+
+
+def _holders_text(rows: list[PostHolder]) -> str:
+    return "、".join(r.volunteer.name for r in rows) or "（暂无）"
+
+
+@router.message(POSTS, _runs_a_community)
+async def list_posts(appid: str, openid: str, member: Member | None) -> str:
+    communities = await _mine(member)
+    lines: list[str] = []
+    for community in communities:
+        found = await posts.posts_of(community)
+        open_ = [p for p in found if p.status == PostStatus.OPEN]
+        if not open_:
+            continue
+        held = await posts.holder_rows([p.id for p in open_])
+        lines.append(f"{community.name}的岗位 {len(open_)} 个：")
+        for post in open_[:POSTS_SHOWN]:
+            lines.append(
+                f"【{post.id}】{post.kind}·{_short(post.title, 20)}，{post.taken}/{post.places}人，"
+                f"至{posts.until_text(post.ends_on)}；在岗：{_holders_text(held[post.id])}"
+            )
+    if not lines:
+        lines.append("还没有开放的岗位。")
+    lines.append("发布：发布岗位 楼栋长 3栋楼栋长 1人；关闭：关闭岗位 编号")
+    mine = await standing.volunteer_of(appid, openid, member)
+    if mine is not None and mine.status == VolunteerStatus.CONFIRMED:
+        # One who runs a community and reported to one too takes a post as any member does.
+        lines.append("您本人也是报到党员：认岗请回复 认岗 编号，退出请回复 退岗 编号。")
+    return fit("\n".join(lines), MAX_TEXT_BYTES)
+
+
+@router.message(CLOSE_POST)
+async def close_post(
+    number: str, member: Member | None, clock: Clock, settings: Settings, wake_outbox: WakeOutbox
+) -> str:
+    await _mine(member)
+    assert member is not None
+    post = await posts.post_for_manager(member, int(number))
+    held = [v.name for v in await posts.holders(post)]
+    tidings = _tidings(settings, clock, wake_outbox)
+    post = await posts.close(member, post.id, clock.now(), tidings=tidings)
+    line = f"已关闭{posts.post_line(post)}。"
+    told = tidings.names("post_closed")
+    if told:
+        line += f"将通知在岗党员：{'、'.join(told)}。"
+    unreached = [name for name in held if name not in told]
+    if unreached:
+        line += f"{'、'.join(unreached)}收不到推送，请电话告知。"
+    return line

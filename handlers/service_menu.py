@@ -83,6 +83,7 @@ router.help("服务", "可以认领的服务；接单 8 认领", visible=volunte
 router.help("完成 8 已换好楼道灯 1小时", "服务完成后报告", visible=volunteer, order=55)
 router.help("放弃 8", "服务开始前放弃认领", visible=volunteer, order=56)
 router.help("我的服务 / 我的报到", "认领的服务；报到信息和修改方法", visible=volunteer, order=57)
+router.help("岗位", "社区的先锋岗、楼栋长；认岗 3 认领，退岗 3 退出", visible=volunteer, order=58)
 # A leader's menu is full already: one line here, the community's own commands under 社区.
 router.help("社区", "居民点单、党员报到、服务单的处理方法", visible=runs_a_community, order=44)
 

@@ -1,5 +1,6 @@
 """党员接单 in chat: 报到 (with a unit's 报到码, or a street member where they live), 我的报到,
-修改特长, 更换社区; 服务, 接单 N, 放弃 N, 完成 N, 我的服务.
+修改特长, 更换社区; 服务, 接单 N, 放弃 N, 完成 N, 我的服务; the community's standing posts
+(先锋岗, 楼栋长): 岗位, 认岗 N, 退岗 N.
 
 Members from units outside the street are no `Member` here: each is the WeChat user who
 reported (`standing.volunteer_of`).  Only the member who claimed an order reads the resident's
@@ -27,7 +28,7 @@ from server.models.community import (
     VolunteerStatus,
 )
 from server.models.people import Member, own_phone
-from server.services.community import notify, orders, standing, units, volunteers
+from server.services.community import notify, orders, posts, standing, units, volunteers
 from server.services.community.contact_card import progress
 from server.services.community.wording import community_at_start, split_at_phone, take_hours
 from server.services.delivery.messenger import WakeOutbox
@@ -395,3 +396,74 @@ def _claim_state(row: OrderClaim, order: ServiceOrder) -> str:
     if row.status == ClaimStatus.DONE:
         return "已报告完成，待社区确认"
     return f"已认领，完成后回复 完成 {order.id} 做了什么"
+
+
+# --- standing posts (先锋岗, 楼栋长) ----------------------------------------------------------
+# `岗位` from one who runs a community is answered in handlers/community.py, which comes first.
+
+POSTS = Keyword("岗位", "岗位列表", "认岗", "我的岗位")
+TAKE_POST = Pattern(r"认岗\s*(?P<number>\d{1,9})")
+LEAVE_POST = Pattern(r"退岗\s*(?P<number>\d{1,9})")
+
+
+@router.message(POSTS)
+async def open_posts(appid: str, openid: str, member: Member | None, clock: Clock) -> str:
+    volunteer = await _confirmed(appid, openid, member)
+    found = await posts.open_posts(volunteer, clock.today())
+    held = set(await posts.held_ids(volunteer))
+    elsewhere = [p for p in await posts.held_by(volunteer) if p.id not in {f.id for f in found}]
+    if not found and not elsewhere:
+        return "社区目前没有开放的岗位（先锋岗、楼栋长等），有需要时社区会发布。"
+    lines = ["社区的岗位（先锋岗、楼栋长等，长期担任）："] if found else []
+    for post in found[:SHOWN]:
+        state = "您在岗" if post.id in held else f"还差{post.places - post.taken}人"
+        duty = f"，职责：{_short(post.duty, 30)}" if post.duty else ""
+        lines.append(
+            f"【{post.id}】{post.kind}·{_short(post.title, 20)}，"
+            f"至{posts.until_text(post.ends_on)}{duty}；{state}"
+        )
+    for post in elsewhere:  # held in a community since left, or closed meanwhile
+        lines.append(f"【{post.id}】{post.kind}·{_short(post.title, 20)}：您在岗")
+    if any(p.id not in held for p in found):
+        example = next(p.id for p in found if p.id not in held)
+        lines.append(f"认岗请回复：认岗 编号，例如 认岗 {example}")
+    if held:
+        lines.append("不再担任请回复：退岗 编号")
+    return "\n".join(lines)
+
+
+@router.message(TAKE_POST)
+async def take_post(
+    number: str,
+    appid: str,
+    openid: str,
+    member: Member | None,
+    clock: Clock,
+    settings: Settings,
+    wake_outbox: WakeOutbox,
+) -> str:
+    volunteer = await _confirmed(appid, openid, member)
+    tidings = _tidings(settings, clock, wake_outbox)
+    post = await posts.take(volunteer, int(number), clock.now(), clock.today(), tidings=tidings)
+    duty = f"\n职责：{post.duty}" if post.duty else ""
+    return (
+        f"已认岗：{posts.post_line(post)}，期限：{posts.until_text(post.ends_on)}。{duty}\n"
+        f"社区会与您联系。不再担任时回复：退岗 {post.id}"
+    )
+
+
+@router.message(LEAVE_POST)
+async def leave_post(
+    number: str,
+    appid: str,
+    openid: str,
+    member: Member | None,
+    clock: Clock,
+    settings: Settings,
+    wake_outbox: WakeOutbox,
+) -> str:
+    volunteer = await standing.volunteer_of(appid, openid, member)
+    tidings = _tidings(settings, clock, wake_outbox)
+    post = await posts.leave(volunteer, int(number), clock.now(), tidings=tidings)
+    heard = "将告知社区。" if tidings.names("post_left") else ""
+    return f"已退出{posts.post_line(post)}，名额已空出。{heard}谢谢您的付出！"

@@ -517,6 +517,7 @@ async def test_hostile_values_in_every_field_are_refused_naming_it_never_a_500(
         "WorkDone": {"note": "做完了"},
         "NewVolunteer": {"community_id": w.s.hongxing.id, "skills": "助老"},
         "VolunteerChange": {"skills": "助老"},
+        "NewPost": {"kind": "楼栋长", "title": "3栋楼栋长", "community_id": w.s.hongxing.id},
     }
     ids = {"volunteers": volunteer_id, "needs": need_id, "orders": order_id}
     for module, who in ((community, "staff"), (volunteering, "chen")):

@@ -17,13 +17,15 @@ from server.models.community import (
     Community,
     OrderClaim,
     OrderStatus,
+    PostStatus,
     ReportUnit,
     ServiceOrder,
+    StandingPost,
     UnitCommunity,
     Volunteer,
     VolunteerStatus,
 )
-from server.services.community import orders
+from server.services.community import orders, posts
 
 COMPLETED_SHOWN = 10
 CLAIM_WORDS = {
@@ -161,3 +163,44 @@ async def paired_units(community: Community) -> list[UnitLine]:
         )
         for u in found
     ]
+
+
+@dataclass(frozen=True)
+class HolderLine:
+    name: str
+    unit: str
+    phone: str
+    since: str
+
+
+@dataclass(frozen=True)
+class PostLine:
+    """A standing post on the desk, with who holds it now (phones: for the community)."""
+
+    post: StandingPost
+    until: str
+    holders: list[HolderLine]
+
+    @property
+    def id(self) -> int:
+        return self.post.id
+
+
+async def open_posts(community: Community, zone: ZoneInfo) -> list[PostLine]:
+    found = await StandingPost.filter(community_id=community.id, status=PostStatus.OPEN).order_by(
+        "created_at", "id"
+    )
+    held = await posts.holder_rows([p.id for p in found])
+    lines = []
+    for p in found:
+        holders = [
+            HolderLine(
+                r.volunteer.name,
+                r.volunteer.unit.name if r.volunteer.unit else "本街道党员",
+                r.volunteer.phone,
+                at(r.since, zone),
+            )
+            for r in held[p.id]
+        ]
+        lines.append(PostLine(p, posts.until_text(p.ends_on), holders))
+    return lines

@@ -82,6 +82,7 @@ async def page(
         "open": await desk.open_orders(community, zone, now),
         "completed": await desk.completed_orders(community, zone, now),
         "units": await desk.paired_units(community),
+        "posts": await desk.open_posts(community, zone),
         "kinds": KINDS,
         "unit_kinds": units.UNIT_KINDS,
         "most_places": orders.MOST_PLACES,

@@ -21,6 +21,7 @@ from server.admin import (
     community_actions,
     community_card,
     community_page,
+    community_posts,
     community_units,
     exports,
     members_page,
@@ -62,6 +63,7 @@ def add_routes(admin: web.Application) -> None:
         r"/community/orders/{id}/{action:complete|cancel}", community_actions.order_action
     )
     admin.router.add_post("/community/orders", community_actions.publish)
+    admin.router.add_post("/community/posts/{id}/close", community_posts.close_post)
     admin.router.add_post("/community/units", community_units.register_unit)
     admin.router.add_post("/community/units/import", community_units.import_units)
     admin.router.add_get("/community/units/{id}/card", community_card.card_page)

@@ -22,13 +22,14 @@ from server.api import community_replies as out
 from server.api import replies
 from server.api.community_replies import (
     community_ref,
+    managed_posts_json,
     need_json,
     order_detail_json,
     orders_json,
     volunteer_json,
 )
 from server.api.leaders import hidden_if_refused
-from server.api.spec import Call, Id, Input, PageQuery, Routes, iso
+from server.api.spec import Call, Day, Id, Input, PageQuery, Routes, iso
 from server.errors import PermissionDenied, ValidationFailed
 from server.models.community import (
     ClaimStatus,
@@ -37,14 +38,16 @@ from server.models.community import (
     NeedStatus,
     OrderClaim,
     OrderStatus,
+    PostStatus,
     ReportUnit,
     ServiceOrder,
+    StandingPost,
     UnitCommunity,
     Volunteer,
     VolunteerStatus,
 )
 from server.models.people import Organisation
-from server.services.community import needs, notify, orders, roles, units, volunteers
+from server.services.community import needs, notify, orders, posts, roles, units, volunteers
 from server.services.people.access import Hidden
 
 routes = Routes("社区双报到：管理")
@@ -554,3 +557,80 @@ async def cancel_order(call: Call[Any]) -> dict[str, Any]:
             call.member, order.id, call.body.reason, _now(call), tidings=_tidings(call)
         )
     return await order_detail_json(call, order.id)
+
+
+# --- standing posts (先锋岗, 楼栋长) -------------------------------------------------------------
+
+
+class NewPost(Input):
+    community_id: Id | None = Field(None, description="发布的社区；只负责一个社区时可省略")
+    kind: str = Field(
+        min_length=1,
+        max_length=posts.LONGEST_KIND,
+        description="岗位类别，一个词：" + "、".join(posts.KINDS) + "等",
+    )
+    title: str = Field(min_length=1, max_length=100, description="岗位名称，如：3栋楼栋长")
+    duty: str = Field("", max_length=300, description="岗位职责")
+    places: int = Field(1, ge=1, le=posts.MOST_PLACES, description=f"名额，1–{posts.MOST_PLACES}")
+    ends_on: Day | None = Field(None, description="截止日期（含）；不写为长期，直到社区关闭")
+
+
+class PostsQuery(Input):
+    community_id: Id | None = Field(None, description="只看这个社区的；默认本人负责的全部")
+    status: Literal["open", "closed", "all"] = Field(
+        "open", description="open 开放中（默认），closed 已关闭，all 全部"
+    )
+
+
+@routes.get(
+    "/community/posts",
+    response=replies.Whole[out.ManagedPost],
+    summary="社区的长期岗位（先锋岗、楼栋长）及在岗党员，新的在前",
+    query=PostsQuery,
+)
+async def list_posts(call: Call[Any]) -> dict[str, Any]:
+    """岗位不是服务单，不计入服务统计。"""
+    q: PostsQuery = call.query
+    chosen = _chosen(await _managed(call), q.community_id)
+    query = StandingPost.filter(community_id__in=[c.id for c in chosen])
+    if q.status != "all":
+        query = query.filter(status=PostStatus(q.status))
+    rows = await query.order_by("-created_at", "-id").limit(200)
+    return {"items": await managed_posts_json(call, rows)}
+
+
+@routes.post(
+    "/community/posts",
+    response=out.ManagedPost,
+    summary="发布长期岗位（先锋岗、楼栋长等），报到党员认岗",
+    body=NewPost,
+)
+async def publish_post(call: Call[Any]) -> dict[str, Any]:
+    """负责多个社区时须写明 community_id。从今天开始；截止日期不能早于今天。"""
+    body: NewPost = call.body
+    community = _one_of(await _managed(call), body.community_id)
+    spec = posts.PostSpec(
+        kind=body.kind,
+        title=body.title,
+        starts_on=call.deps.clock.today(),
+        places=body.places,
+        duty=body.duty,
+        ends_on=body.ends_on,
+    )
+    post = await posts.publish(call.member, spec, _now(call), community_id=community.id)
+    [shaped] = await managed_posts_json(call, [post])
+    return shaped
+
+
+@routes.post(
+    "/community/posts/{id}/close",
+    response=out.ManagedPost,
+    summary="关闭岗位：不再认岗，在岗的党员离岗并收到通知",
+)
+async def close_post(call: Call[Any]) -> dict[str, Any]:
+    """已关闭的返回 409（POST_CLOSED）。"""
+    await _managed(call)
+    with hidden_if_refused():
+        post = await posts.close(call.member, call.number("id"), _now(call), tidings=_tidings(call))
+    [shaped] = await managed_posts_json(call, [post])
+    return shaped

@@ -26,15 +26,18 @@ from server.models.community import (
     NeedStatus,
     OrderClaim,
     OrderStatus,
+    PostHolder,
+    PostStatus,
     ReportUnit,
     Resident,
     ServiceEvent,
     ServiceOrder,
+    StandingPost,
     Volunteer,
     VolunteerStatus,
 )
 from server.models.people import mask_phone, own_phone
-from server.services.community import orders, timeline, units
+from server.services.community import orders, posts, timeline, units
 
 # --- what the answers look like ------------------------------------------------------------
 
@@ -212,6 +215,38 @@ class ShownSummary(replies.Out):
     average_rating: float | None
 
 
+class PostHolderRow(replies.Out):
+    volunteer: replies.Ref
+    unit: str = Field(description="报到单位；本街道党员为「本街道」")
+    since: replies.Time = Field(description="认岗的时间")
+
+
+class PostRow(replies.Out):
+    """A standing post (先锋岗, 楼栋长): not a service order, not counted as one."""
+
+    id: int
+    community: CommunityRef
+    kind: str = Field(description="岗位类别：" + "、".join(posts.KINDS) + "等")
+    title: str
+    duty: str = Field(description="岗位职责")
+    places: int = Field(description="名额")
+    taken: int = Field(description="在岗人数")
+    starts_on: replies.Day
+    ends_on: replies.Day | None = Field(description="截止日期；null 为长期")
+    status: Literal["open", "closed"]
+    created_at: replies.Time
+    closed_at: replies.Time | None
+
+
+class ManagedPost(PostRow):
+    holders: list[PostHolderRow] = Field(description="在岗的党员，先认的在前")
+
+
+class OpenPost(PostRow):
+    places_left: int = Field(description="还差的人数")
+    held: bool = Field(description="本人在岗")
+
+
 class Showcase(replies.Out):
     community: CommunityRef
     summary: ShownSummary
@@ -373,3 +408,59 @@ async def claims_json(call: Call[Any], rows: list[OrderClaim]) -> list[dict[str,
             }
         )
     return items
+
+
+def post_json(call: Call[Any], post: StandingPost, community: Community) -> dict[str, Any]:
+    return {
+        "id": post.id,
+        "community": community_ref(community),
+        "kind": post.kind,
+        "title": post.title,
+        "duty": post.duty,
+        "places": post.places,
+        "taken": post.taken,
+        "starts_on": post.starts_on.isoformat(),
+        "ends_on": post.ends_on.isoformat() if post.ends_on else None,
+        "status": PostStatus(post.status).value,
+        "created_at": iso(post.created_at, call.zone),
+        "closed_at": iso(post.closed_at, call.zone),
+    }
+
+
+def holder_json(call: Call[Any], row: PostHolder) -> dict[str, Any]:
+    v = row.volunteer
+    return {
+        "volunteer": {"id": v.id, "name": v.name},
+        "unit": v.unit.name if v.unit else "本街道",
+        "since": iso(row.since, call.zone),
+    }
+
+
+async def managed_posts_json(call: Call[Any], rows: list[StandingPost]) -> list[dict[str, Any]]:
+    communities = {
+        c.id: c for c in await Community.filter(id__in=list({p.community_id for p in rows}))
+    }
+    held = await posts.holder_rows([p.id for p in rows])
+    return [
+        {
+            **post_json(call, p, communities[p.community_id]),
+            "holders": [holder_json(call, r) for r in held[p.id]],
+        }
+        for p in rows
+    ]
+
+
+async def open_posts_json(
+    call: Call[Any], rows: list[StandingPost], held: set[int]
+) -> list[dict[str, Any]]:
+    communities = {
+        c.id: c for c in await Community.filter(id__in=list({p.community_id for p in rows}))
+    }
+    return [
+        {
+            **post_json(call, p, communities[p.community_id]),
+            "places_left": max(0, p.places - p.taken),
+            "held": p.id in held,
+        }
+        for p in rows
+    ]

@@ -22,12 +22,33 @@ from pydantic import Field
 
 from server.api import community_replies as out
 from server.api import replies
-from server.api.community_replies import claims_json, community_ref, orders_json, registration_json
+from server.api.community_replies import (
+    claims_json,
+    community_ref,
+    open_posts_json,
+    orders_json,
+    registration_json,
+)
 from server.api.spec import Auth, Call, Id, Input, Routes, iso
 from server.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from server.models.community import Community, OrderClaim, ServiceOrder, Volunteer, VolunteerStatus
+from server.models.community import (
+    Community,
+    OrderClaim,
+    ServiceOrder,
+    StandingPost,
+    Volunteer,
+    VolunteerStatus,
+)
 from server.models.people import MemberStatus
-from server.services.community import notify, orders, public, standing, units, volunteers
+from server.services.community import (
+    notify,
+    orders,
+    posts,
+    public,
+    standing,
+    units,
+    volunteers,
+)
 from server.services.community.contact_card import progress
 from server.services.community.volunteers import Application
 
@@ -311,6 +332,58 @@ async def report_done(call: Call[Any]) -> dict[str, Any]:
     hours = None if call.body.hours is None else orders.hours_from(call.body.hours)
     await orders.report_done(v, order_id, call.body.note, _now(call), hours, tidings=_tidings(call))
     return await _my_claim(call, v, order_id)
+
+
+# --- standing posts (先锋岗, 楼栋长): 认岗 and 退岗 ---------------------------------------------
+
+
+async def _posts(call: Call[Any], v: Volunteer, post_id: int) -> dict[str, Any]:
+    held = set(await posts.held_ids(v))
+    row = await StandingPost.get(id=post_id)
+    [shaped] = await open_posts_json(call, [row], held)
+    return shaped
+
+
+@routes.get(
+    "/community/volunteer/posts",
+    response=replies.Whole[out.OpenPost],
+    summary="本社区开放的长期岗位（先锋岗、楼栋长）：还有名额的，和本人在岗的",
+    auth=Auth.SESSION,
+)
+async def open_posts(call: Call[Any]) -> dict[str, Any]:
+    """报到经社区确认后可用；否则 403（NOT_REPORTED 或 NOT_CONFIRMED）。"""
+    v = await _volunteer(call)
+    rows = await posts.open_posts(v, call.deps.clock.today())
+    return {"items": await open_posts_json(call, rows, set(await posts.held_ids(v)))}
+
+
+@routes.post(
+    "/community/volunteer/posts/{id}/take",
+    response=out.OpenPost,
+    summary="认岗（名额先到先得，每个岗位每人一次）",
+    auth=Auth.SESSION,
+)
+async def take_post(call: Call[Any]) -> dict[str, Any]:
+    """名额已满 409（POST_FULL）；已关闭或已过截止日期 409（POST_CLOSED）；
+    已经在岗 409（ALREADY_HOLDING）。其他社区的岗位与不存在的一样，404。"""
+    v = await _volunteer(call)
+    post = await posts.take(
+        v, call.number("id"), _now(call), call.deps.clock.today(), tidings=_tidings(call)
+    )
+    return await _posts(call, v, post.id)
+
+
+@routes.post(
+    "/community/volunteer/posts/{id}/leave",
+    response=out.OpenPost,
+    summary="退岗：名额让给其他党员，并告知社区",
+    auth=Auth.SESSION,
+)
+async def leave_post(call: Call[Any]) -> dict[str, Any]:
+    """没有在这个岗位上 404。"""
+    v = await _volunteer(call)
+    post = await posts.leave(v, call.number("id"), _now(call), tidings=_tidings(call))
+    return await _posts(call, v, post.id)
 
 
 # --- 组织晒单: public ----------------------------------------------------------------------------

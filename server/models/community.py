@@ -354,3 +354,60 @@ class CommunityStaff(Model):
     class Meta:
         table = "community_staff"
         unique_together = (("community", "member"),)
+
+
+class PostStatus(StrEnum):
+    OPEN = "open"  # members may take a place
+    CLOSED = "closed"  # the community closed it: its holders are let go, nobody takes it
+
+
+class StandingPost(Model):
+    """A standing post a community publishes (a 先锋岗, a 楼栋长): a role reported members take on
+    for months, with a number of places.  Not a service order, and not counted as one."""
+
+    id = fields.IntField(primary_key=True)
+    community: fields.ForeignKeyRelation[Community] = fields.ForeignKeyField(
+        "models.Community", related_name="posts", on_delete=fields.RESTRICT
+    )
+    community_id: int
+    kind = fields.CharField(max_length=10)  # 先锋岗, 楼栋长, 网格员, …
+    title = fields.CharField(max_length=100)
+    duty = fields.CharField(max_length=300, default="")
+    places = fields.IntField(default=1)
+    # Places held now; changed only by the conditional UPDATE that guards `places`.
+    taken = fields.IntField(default=0)
+    starts_on = fields.DateField()
+    ends_on = fields.DateField(null=True)  # None: open-ended
+    status = fields.CharEnumField(PostStatus, max_length=12, default=PostStatus.OPEN)
+    created_at = fields.DatetimeField()
+    created_by_id = fields.IntField(null=True)
+    closed_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "standing_post"
+
+
+class HolderStatus(StrEnum):
+    HOLDING = "holding"
+    LEFT = "left"  # 退岗, or the post was closed
+
+
+class PostHolder(Model):
+    """One member holding (or having held) one standing post: 认岗, 退岗."""
+
+    id = fields.IntField(primary_key=True)
+    post: fields.ForeignKeyRelation[StandingPost] = fields.ForeignKeyField(
+        "models.StandingPost", related_name="holders", on_delete=fields.CASCADE
+    )
+    post_id: int
+    volunteer: fields.ForeignKeyRelation[Volunteer] = fields.ForeignKeyField(
+        "models.Volunteer", related_name="posts_held", on_delete=fields.RESTRICT
+    )
+    volunteer_id: int
+    status = fields.CharEnumField(HolderStatus, max_length=12, default=HolderStatus.HOLDING)
+    since = fields.DatetimeField()
+    left_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "post_holder"
+        unique_together = (("post", "volunteer"),)

@@ -5,6 +5,7 @@
 - `volunteers`: 报到党员 registering, confirmed or refused by the community
 - `residents`: residents registering, posting needs (点单)
 - `orders`: service orders (下单), claims (接单), work done, confirmation, rating
+- `posts`: standing posts (先锋岗, 楼栋长) members take on for months (认岗, 退岗); not counted
 - `timeline`: every step of a need and an order
 - `showcase`: the public 晒单 list
 - `counts`: the figures reported upward

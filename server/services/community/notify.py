@@ -32,6 +32,7 @@ from server.models.community import (
     ReportUnit,
     Resident,
     ServiceOrder,
+    StandingPost,
     Volunteer,
     VolunteerStatus,
 )
@@ -244,6 +245,50 @@ async def work_reported(
     return await t.post("work_reported", to, now, using_db)
 
 
+def post_text(post: StandingPost) -> str:
+    """岗位 3（楼栋长·3栋楼栋长）"""
+    return f"岗位 {post.id}（{post.kind}·{_short(post.title, 30)}）"
+
+
+async def post_taken(
+    t: Tidings,
+    post: StandingPost,
+    volunteer: Volunteer,
+    now: datetime,
+    using_db: BaseDBAsyncClient,
+) -> int:
+    """认岗: the community's secretaries hear who took a standing post."""
+    community = await Community.get(id=post.community_id, using_db=using_db)
+    text = (
+        f"【党员认岗】{volunteer.name}认领了{community.name}的{post_text(post)}。\n"
+        "回复 岗位 查看各岗位的在岗党员。"
+    )
+    # Left and taken again is news again.
+    key = f"post:{post.id}:taken:{volunteer.id}:{_stamp(now)}"
+    gist = Gist("党员认岗", f"{volunteer.name}认领了岗位 {post.id}：{post.title}")
+    to = await _to_managers(community, key, "post_taken", (text, gist), using_db)
+    return await t.post("post_taken", to, now, using_db)
+
+
+async def post_left(
+    t: Tidings,
+    post: StandingPost,
+    volunteer: Volunteer,
+    now: datetime,
+    using_db: BaseDBAsyncClient,
+) -> int:
+    """退岗: the community's secretaries hear a place is free again."""
+    community = await Community.get(id=post.community_id, using_db=using_db)
+    text = (
+        f"【党员退岗】{volunteer.name}退出了{community.name}的{post_text(post)}，名额已空出。\n"
+        "回复 岗位 查看各岗位的在岗党员。"
+    )
+    key = f"post:{post.id}:left:{volunteer.id}:{_stamp(now)}"
+    gist = Gist("党员退岗", f"{volunteer.name}退出了岗位 {post.id}：{post.title}")
+    to = await _to_managers(community, key, "post_left", (text, gist), using_db)
+    return await t.post("post_left", to, now, using_db)
+
+
 # --- the members' side -------------------------------------------------------------------------
 
 
@@ -286,6 +331,23 @@ async def order_cancelled(
         key = f"order:{order.id}:cancelled"
         to += await _to_volunteer(volunteer, key, "order_cancelled", (text, gist), using_db)
     return await t.post("order_cancelled", to, now, using_db)
+
+
+async def post_closed(
+    t: Tidings,
+    post: StandingPost,
+    holders: list[Volunteer],
+    now: datetime,
+    using_db: BaseDBAsyncClient,
+) -> int:
+    """关闭岗位: those who held it are let go, with thanks."""
+    text = f"社区已关闭{post_text(post)}，您的这个岗位到此结束。感谢您的付出！"
+    gist = Gist("岗位关闭", f"岗位 {post.id}：{post.title} 已关闭")
+    to: list[tuple[str, Letter]] = []
+    for volunteer in holders:
+        key = f"post:{post.id}:closed"
+        to += await _to_volunteer(volunteer, key, "post_closed", (text, gist), using_db)
+    return await t.post("post_closed", to, now, using_db)
 
 
 async def volunteer_decided(

@@ -18,8 +18,10 @@ from server.errors import Conflict, ValidationFailed
 from server.models.community import (
     ClaimStatus,
     Community,
+    HolderStatus,
     OrderClaim,
     OrderStatus,
+    PostHolder,
     ReportUnit,
     Volunteer,
     VolunteerStatus,
@@ -236,6 +238,12 @@ async def move(
         raise Conflict(
             f"您还有认领中的服务单 {numbers}，请先完成或放弃后再更换社区。", code="OPEN_CLAIMS"
         )
+    posts = await PostHolder.filter(
+        volunteer_id=volunteer.id, status=HolderStatus.HOLDING
+    ).values_list("post_id", flat=True)
+    if posts:
+        numbers = "、".join(str(n) for n in posts)
+        raise Conflict(f"您还担任着岗位 {numbers}，请先退岗后再更换社区。", code="HOLDING_POSTS")
     async with in_transaction() as conn:
         await (
             Volunteer.filter(id=volunteer.id)
