@@ -30,9 +30,10 @@ from server.models.community import (
     Volunteer,
     VolunteerStatus,
 )
-from server.models.people import Organisation, Role
+from server.models.people import Member, Organisation, Role
 from server.services.community import orders
 from server.services.community.counts import service_report
+from server.services.community.volunteers import decide
 from server.services.demo.community import (
     CLAIMS,
     REPORTED,
@@ -213,3 +214,17 @@ async def test_the_staff_report_carries_the_figures_beside_the_study_ones(
         committee, start, DAY, by="month", today=DAY, zone=ZONE, now=NOW, service=False
     )
     assert months.service is None and months.as_dict()["service"] is None
+
+
+async def test_the_demo_s_waiting_members_can_be_confirmed_as_the_summary_invites(
+    seeded: CommunityReport,
+) -> None:
+    # Stored as the server stores moments (UTC), so the community's decision finds them.
+    waiting = await Volunteer.filter(status=VolunteerStatus.PENDING).prefetch_related("community")
+    assert len(waiting) == 3
+    for volunteer in waiting:
+        org = await Organisation.get(id=volunteer.community.organisation_id)
+        leader = await Member.filter(organisation_id=org.id, role=Role.GENERAL_SECRETARY).first()
+        assert leader is not None
+        decided = await decide(leader, volunteer.id, NOW, confirm=True, grid="第一网格")
+        assert decided.status == VolunteerStatus.CONFIRMED

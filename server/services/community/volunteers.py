@@ -181,7 +181,6 @@ async def decide(
                 id=volunteer.id,
                 status=VolunteerStatus.PENDING,
                 community_id=volunteer.community_id,
-                registered_at=volunteer.registered_at,
             )
             .using_db(conn)
             .update(

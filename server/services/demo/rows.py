@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from tortoise.fields import DatetimeField
 from tortoise.models import Model
 
 BATCH = 2000
 
 
 async def insert(model: type[Model], rows: Sequence[Model]) -> int:
+    # Moments are stored in UTC, as the server writes them: a bulk insert writes a local
+    # moment as typed (+08:00), and SQLite compares the text of the two, not the instants.
+    moments = [
+        name
+        for name, field in model._meta.fields_map.items()
+        if isinstance(field, DatetimeField)
+    ]
+    for row in rows:
+        for name in moments:
+            value = getattr(row, name, None)
+            if isinstance(value, datetime) and value.tzinfo is not None:
+                setattr(row, name, value.astimezone(UTC))
     for start in range(0, len(rows), BATCH):
         await model.bulk_create(list(rows[start : start + BATCH]))
     return len(rows)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from server.models.people import Member, Role
@@ -198,7 +198,7 @@ async def hand_in(
                 units,
                 copy_threshold=copy_threshold,
             )
-            plan.submission.created_at = moment
+            plan.submission.created_at = moment.astimezone(UTC)  # stored as the server does
             continue
         done = plan.submission
         assert done is not None
@@ -206,7 +206,7 @@ async def hand_in(
         approved = plan.fate == "approve"
         done.status = SubmissionStatus.APPROVED if approved else SubmissionStatus.RETURNED
         done.reviewer_id = reviewer.id if reviewer else None
-        done.reviewed_at = done.notified_at = moment
+        done.reviewed_at = done.notified_at = moment.astimezone(UTC)
         if done.status is SubmissionStatus.RETURNED:
             done.return_reason = plan.reason
             await Submission.filter(id=done.id).update(status=done.status)
