@@ -391,10 +391,19 @@ async def confirm_done(
     assert member is not None
     tidings = _tidings(settings, clock, wake_outbox)
     order = await orders.confirm_done(member, int(number), clock.now(), tidings=tidings)
+    # Who held a place but never reported: not counted as having served, and told here.
+    silent = await OrderClaim.filter(
+        order_id=order.id, status=ClaimStatus.CLAIMED
+    ).prefetch_related("volunteer")
+    unreported = (
+        f"\n{'、'.join(c.volunteer.name for c in silent)}未报告完成，不计入这次服务。"
+        if silent
+        else ""
+    )
     if order.need_id is None:
-        return f"已确认服务单 {order.id} 完成，会在晒单中展示。"
+        return f"已确认服务单 {order.id} 完成，会在晒单中展示。{unreported}"
     tail = "将请居民评价（回复 我的点单 时也可以评价）。"
-    return f"已确认服务单 {order.id} 完成，会在晒单中展示；{tail}"
+    return f"已确认服务单 {order.id} 完成，会在晒单中展示；{tail}{unreported}"
 
 
 @router.message(CANCEL)

@@ -335,10 +335,18 @@ async def claim(
 
 @router.message(WITHDRAW)
 async def withdraw(
-    number: str, appid: str, openid: str, member: Member | None, clock: Clock
+    number: str,
+    appid: str,
+    openid: str,
+    member: Member | None,
+    clock: Clock,
+    settings: Settings,
+    wake_outbox: WakeOutbox,
 ) -> str:
     volunteer = await _confirmed(appid, openid, member)
-    order = await orders.withdraw(volunteer, int(number), clock.now())
+    order = await orders.withdraw(
+        volunteer, int(number), clock.now(), tidings=_tidings(settings, clock, wake_outbox)
+    )
     return f"已放弃服务单 {order.id}，名额已让给其他党员。"
 
 

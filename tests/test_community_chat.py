@@ -615,3 +615,45 @@ async def test_the_secretary_names_a_member_to_help_and_that_member_cannot_name_
     assert "红星村的社区工作人员：王芳" in await say(client, peer, SECRETARY, "社区工作人员")
     assert "已取消王芳" in await say(client, peer, SECRETARY, "取消社区工作人员 13700000004")
     assert "只有社区党组织书记" in await say(client, peer, MEMBER, "需求")
+
+
+async def test_a_member_giving_up_is_news_to_the_resident_and_the_community(
+    aiohttp_client: Any, make_settings: Any, fake_wechat: tuple[FakeWeChat, str]
+) -> None:
+    fake, _ = fake_wechat
+    client, peer, _, world = await loop_app(aiohttp_client, make_settings)
+    for who in (SECRETARY, ZHANG, LI):
+        fake.interact(who)
+    await confirmed_volunteer(client, peer, world["unit"].code)
+    order = await dispatched(client, peer, await resident_posts(client, peer))
+    await say(client, peer, LI, f"接单 {order.id}")
+    await say(client, peer, LI, f"放弃 {order.id}")
+    assert any("李四因故不能前来，社区会另行安排" in t for t in texts_to(fake, ZHANG))
+    assert any(f"【放弃接单】服务单 {order.id}" in t for t in texts_to(fake, SECRETARY))
+    # Cancelled afterwards: the resident hears it was cancelled, not that it was refused.
+    await say(client, peer, SECRETARY, f"撤销服务 {order.id} 居民已自行解决")
+    (heard,) = [t for t in texts_to(fake, ZHANG) if "撤销" in t]
+    assert "对应的服务单已撤销，原因：居民已自行解决" in heard and "不受理" not in heard
+    assert "服务单已撤销" in await say(client, peer, ZHANG, "我的点单")
+
+
+async def test_nobody_confirms_their_own_work_and_the_silent_are_named(
+    aiohttp_client: Any, make_settings: Any
+) -> None:
+    client, peer, clock, world = await loop_app(aiohttp_client, make_settings)
+    await say(client, peer, SECRETARY, "指定社区工作人员 13700000004")  # 王芳 helps run it
+    await say(client, peer, MEMBER, "报到 红星村 水电维修")
+    wang = await Volunteer.get(member_id=world["member"].id)
+    await say(client, peer, SECRETARY, f"确认报到 {wang.id} 第一网格")
+    await confirmed_volunteer(client, peer, world["unit"].code)
+    await say(client, peer, SECRETARY, "发布 明天上午9点 环境 清理楼道杂物 2人 2小时")
+    order = await ServiceOrder.get()
+    await say(client, peer, MEMBER, f"接单 {order.id}")
+    await say(client, peer, LI, f"接单 {order.id}")
+    clock.advance(days=1, hours=2)
+    await say(client, peer, MEMBER, f"完成 {order.id} 清理了三层楼道 2小时")
+    own = await say(client, peer, MEMBER, f"确认完成 {order.id}")
+    assert "您也参加了这个服务，请由社区其他负责人确认完成" in own
+    assert (await ServiceOrder.get()).status == OrderStatus.OPEN
+    closed = await say(client, peer, SECRETARY, f"确认完成 {order.id}")
+    assert "李四未报告完成，不计入这次服务" in closed

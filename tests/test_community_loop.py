@@ -433,7 +433,7 @@ async def test_cancelling_a_need_s_order_closes_the_need_with_the_reason(db: Non
     order = await orders.dispatch(s.manager, spec(), NOW, need_id=need.id)
     await orders.cancel(s.manager, order.id, "物业已修好", NOW)
     closed = await Need.get(id=need.id)
-    assert (closed.status, closed.reason) == (NeedStatus.REFUSED, "服务单已撤销：物业已修好")
+    assert (closed.status, closed.reason) == (NeedStatus.CANCELLED, "物业已修好")
     # Posting it again is a new need the community can dispatch afresh.
     again = await residents.post_need(chen, "楼道灯又坏了，三单元五楼", NOW)
     assert again.id != need.id and again.status == NeedStatus.NEW

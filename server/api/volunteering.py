@@ -308,7 +308,7 @@ async def withdraw_claim(call: Call[Any]) -> dict[str, Any]:
     """服务开始后不能放弃（409，ORDER_STARTED），请直接联系社区。"""
     v = await _volunteer(call)
     order_id = await _claimable(call, v)
-    await orders.withdraw(v, order_id, _now(call))
+    await orders.withdraw(v, order_id, _now(call), tidings=_tidings(call))
     return await _my_claim(call, v, order_id)
 
 

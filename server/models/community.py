@@ -143,12 +143,14 @@ class NeedStatus(StrEnum):
     NEW = "new"  # posted, waiting for the community
     DISPATCHED = "dispatched"  # turned into a service order
     REFUSED = "refused"  # not taken on, with a reason the resident is told
+    CANCELLED = "cancelled"  # dispatched, then its order cancelled (the reason is kept)
 
 
 NEED_STATUS_LABELS = {
     NeedStatus.NEW: "待受理",
     NeedStatus.DISPATCHED: "已下单",
     NeedStatus.REFUSED: "不予受理",
+    NeedStatus.CANCELLED: "服务单已撤销",
 }
 
 

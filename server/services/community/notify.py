@@ -442,3 +442,54 @@ async def order_completed(
     key = f"order:{order.id}:completed"
     to = _to_resident(resident, key, "order_completed", (text, gist))
     return await t.post("order_completed", to, now, using_db)
+
+
+async def order_withdrawn(
+    t: Tidings,
+    order: ServiceOrder,
+    volunteer: Volunteer,
+    resident: Resident | None,
+    now: datetime,
+    using_db: BaseDBAsyncClient,
+) -> int:
+    """A member gave up a place (放弃): the community may find another; the resident who was
+    told of the claim is told it no longer holds."""
+    community = await Community.get(id=order.community_id, using_db=using_db)
+    stamp = _stamp(now)
+    text = (
+        f"【放弃接单】服务单 {order.id}（{order.kind}·{_short(order.title, 30)}，"
+        f"{when_text(order.starts_at, t.zone)}）：{volunteer.name}因故放弃，"
+        f"现有{order.taken}/{order.capacity}人，名额已重新开放。"
+    )
+    key = f"order:{order.id}:withdrawn:{volunteer.id}:{stamp}"
+    gist = Gist("放弃接单", f"服务单 {order.id}：{volunteer.name}放弃，名额已重新开放")
+    to = await _to_managers(community, key, "order_withdrawn", (text, gist), using_db)
+    if resident is not None:
+        said = (
+            f"您的需求（编号 {order.need_id}）原定接单的党员{volunteer.name}因故不能前来，"
+            "社区会另行安排，请耐心等待。"
+        )
+        to += _to_resident(
+            resident,
+            key,
+            "order_withdrawn",
+            (said, Gist("接单变更", f"需求 {order.need_id}：社区会另行安排", order.starts_at)),
+        )
+    return await t.post("order_withdrawn", to, now, using_db)
+
+
+async def need_order_cancelled(
+    t: Tidings,
+    need: Need,
+    resident: Resident,
+    reason: str,
+    now: datetime,
+    using_db: BaseDBAsyncClient,
+) -> int:
+    text = (
+        f"您的需求（编号 {need.id}：{_short(need.text, 30)}）对应的服务单已撤销，原因：{reason}\n"
+        "如仍需要帮助，请重新发送：点单 内容。"
+    )
+    gist = Gist("服务撤销", f"需求 {need.id}：{_short(reason, 14)}")
+    to = _to_resident(resident, f"need:{need.id}:cancelled", "need_cancelled", (text, gist))
+    return await t.post("need_cancelled", to, now, using_db)

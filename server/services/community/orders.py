@@ -251,8 +251,15 @@ async def _own_claim(volunteer: Volunteer, order_id: int) -> tuple[ServiceOrder,
     return order, row
 
 
-async def withdraw(volunteer: Volunteer | None, order_id: int, now: datetime) -> ServiceOrder:
-    """放弃: only before the window starts, so nobody is left waiting at the door."""
+async def withdraw(
+    volunteer: Volunteer | None,
+    order_id: int,
+    now: datetime,
+    *,
+    tidings: notify.Tidings | None = None,
+) -> ServiceOrder:
+    """放弃: only before the window starts, so nobody is left waiting at the door; with
+    `tidings`, the community and the resident are told (in the same transaction)."""
     volunteer = _require_confirmed(volunteer)
     order, row = await _own_claim(volunteer, order_id)
     if row.status == ClaimStatus.DONE or order.status != OrderStatus.OPEN:
@@ -271,6 +278,11 @@ async def withdraw(volunteer: Volunteer | None, order_id: int, now: datetime) ->
         await timeline.record(
             now, f"党员 {volunteer.name}", "放弃", order_id=order.id, using_db=conn
         )
+        if tidings is not None:
+            fresh = await ServiceOrder.get(id=order.id, using_db=conn)
+            resident = await resident_of(fresh, conn)
+            await notify.order_withdrawn(tidings, fresh, volunteer, resident, now, conn)
+    _wake(tidings)
     return await ServiceOrder.get(id=order.id)
 
 
@@ -337,6 +349,13 @@ async def confirm_done(
 ) -> ServiceOrder:
     """确认完成: the community checks and closes the order; the resident may then rate it."""
     order = await order_for_manager(manager, order_id)
+    # Nobody confirms their own work: a 社区工作人员 who served asks another to confirm.
+    if (
+        await OrderClaim.filter(order_id=order.id, volunteer__member_id=manager.id)
+        .exclude(status=ClaimStatus.WITHDRAWN)
+        .exists()
+    ):
+        raise Conflict("您也参加了这个服务，请由社区其他负责人确认完成。", code="OWN_WORK")
     if not await OrderClaim.exists(order_id=order.id, status=ClaimStatus.DONE):
         raise Conflict("还没有党员报告完成，不能确认。", code="NOTHING_DONE")
     async with in_transaction() as conn:
@@ -386,13 +405,12 @@ async def cancel(
         # reason, which the resident is told (they may post it again).
         need = None
         if order.need_id is not None:
-            closing = f"服务单已撤销：{reason}"[:200]
             await (
                 Need.filter(id=order.need_id)
                 .using_db(conn)
                 .update(
-                    status=NeedStatus.REFUSED,
-                    reason=closing,
+                    status=NeedStatus.CANCELLED,
+                    reason=reason,
                     decided_at=now,
                     decided_by_id=manager.id,
                 )
@@ -402,7 +420,7 @@ async def cancel(
             told = await claimers(order, conn)
             await notify.order_cancelled(tidings, order, told, reason, now, conn)
             if need is not None:
-                await notify.need_refused(tidings, need, need.resident, now, conn)
+                await notify.need_order_cancelled(tidings, need, need.resident, reason, now, conn)
     _wake(tidings)
     return await ServiceOrder.get(id=order.id)
 

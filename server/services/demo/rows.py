@@ -16,9 +16,7 @@ async def insert(model: type[Model], rows: Sequence[Model]) -> int:
     # Moments are stored in UTC, as the server writes them: a bulk insert writes a local
     # moment as typed (+08:00), and SQLite compares the text of the two, not the instants.
     moments = [
-        name
-        for name, field in model._meta.fields_map.items()
-        if isinstance(field, DatetimeField)
+        name for name, field in model._meta.fields_map.items() if isinstance(field, DatetimeField)
     ]
     for row in rows:
         for name in moments:
