@@ -476,3 +476,22 @@ async def test_a_move_waits_for_open_orders_and_never_rewrites_past_figures(db: 
     gone = (await counts.service_report(org, NOW, later + timedelta(days=5), later)).total
     assert gone.volunteers == 0
     assert (await counts.service_report(org, *window, later)).total.volunteers == 1
+
+
+async def test_the_public_totals_count_every_completed_service_not_only_those_shown(
+    db: None,
+) -> None:
+    from server.services.community import public
+
+    s = await street()
+    zhang = await reported(s, "张伟", "13800000001")
+    for n in range(showcase.SHOWN + 2):
+        order = await orders.dispatch(
+            s.manager, spec(title=f"第{n}次"), NOW, community_id=s.qingshan.id
+        )
+        await orders.claim(zhang, order.id, NOW)
+        await orders.report_done(zhang, order.id, "已处理", TOMORROW_3PM, Decimal("1"))
+        await orders.confirm_done(s.manager, order.id, TOMORROW_3PM)
+    assert len(await public.public_showcase(s.qingshan)) == showcase.SHOWN
+    totals = await public.totals(s.qingshan)
+    assert (totals.orders, totals.hours, totals.members) == (52, Decimal(52), 1)

@@ -84,7 +84,7 @@ async def showcase_page(request: web.Request) -> web.Response:
         raise NotFound("没有这个社区。")
     community = await public.public_community(int(raw))
     shown = await public.public_showcase(community)
-    total = public.summary(shown)
+    total = await public.totals(community)
     items = [
         {
             "day": _day(s.completed_at, request),

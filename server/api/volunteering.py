@@ -401,7 +401,7 @@ async def showcase(call: Call[Any]) -> dict[str, Any]:
     服务的党员（姓名和单位）、时长和评分。网页版：`/community/{id}/showcase`。"""
     community = await public.public_community(call.number("id"))
     shown = await public.public_showcase(community)
-    total = public.summary(shown)
+    total = await public.totals(community)
     return {
         "community": community_ref(community),
         "summary": {

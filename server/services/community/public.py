@@ -15,7 +15,15 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from server.errors import NotFound
-from server.models.community import Community, Need, Resident, ServiceOrder
+from server.models.community import (
+    ClaimStatus,
+    Community,
+    Need,
+    OrderClaim,
+    OrderStatus,
+    Resident,
+    ServiceOrder,
+)
 from server.services.community.showcase import SHOWN, Shown, showcase
 
 # Eleven digits starting with 1, and landlines (0xx-xxxxxxx), spaces and dashes allowed.
@@ -47,12 +55,20 @@ async def public_showcase(community: Community, limit: int = SHOWN) -> list[Show
     return [_scrubbed(s, residents.get(s.order_id)) for s in shown]
 
 
-def summary(shown: list[Shown]) -> Summary:
-    ratings = [s.rating for s in shown if s.rating is not None]
+async def totals(community: Community) -> Summary:
+    """Everything the community has completed, not only the page's newest: a total that
+    shrank as new services were shown would be no total."""
+    completed = await ServiceOrder.filter(community=community, status=OrderStatus.COMPLETED)
+    done = await OrderClaim.filter(
+        order__community_id=community.id,
+        order__status=OrderStatus.COMPLETED,
+        status=ClaimStatus.DONE,
+    ).values_list("volunteer_id", "hours")
+    ratings = [o.rating for o in completed if o.rating is not None]
     return Summary(
-        orders=len(shown),
-        hours=sum((s.hours for s in shown), Decimal(0)),
-        members=len({who for s in shown for who in s.by}),
+        orders=len(completed),
+        hours=sum((Decimal(h or 0) for _, h in done), Decimal(0)),
+        members=len({v for v, _ in done}),
         rated=len(ratings),
         average_rating=round(sum(ratings) / len(ratings), 1) if ratings else None,
     )
