@@ -38,8 +38,20 @@ POST = Command("点单", "居民点单", "我要点单")
 MINE = Keyword("我的点单", "我的需求", "点单记录")
 ONE = Pattern(r"(?:我的点单|我的需求)\s*(?P<number>\d{1,9})")
 RATE = Pattern(r"评价\s*(?P<number>\d{1,9})\s+(?P<stars>\d{1,2})\s*(?:分|星)?\s*(?P<note>.*)")
+# 评价 761 非常满意: the words older residents use for a score.
+WORDS_FOR_STARS = {
+    "非常满意": 5, "很满意": 5, "特别满意": 5, "五星": 5, "五分": 5, "满分": 5,
+    "很不满意": 1, "非常不满意": 1, "一星": 1, "一分": 1,
+    "不满意": 2, "不太满意": 2, "两星": 2, "二星": 2, "两分": 2,
+    "一般": 3, "还行": 3, "三星": 3, "三分": 3,
+    "满意": 4, "比较满意": 4, "四星": 4, "四分": 4, "挺好": 4, "很好": 5,
+}  # fmt: skip
+_WORDS = "|".join(sorted(WORDS_FOR_STARS, key=len, reverse=True))
+RATE_IN_WORDS = Pattern(rf"评价\s*(?P<number>\d{{1,9}})\s*(?P<word>{_WORDS})\s*(?P<note>.*)")
 # A number typed: meant as a rating.  (A named group: a Pattern passes when it finds one.)
 RATE_MALFORMED = Pattern(r"评价\s*(?P<number>\d).*")
+# 评价 alone, or 评价 挺好的谢谢: which orders they may rate, and how.
+RATE_BARE = Pattern(r"(?P<word>评价)(?:\s*[^\d\s].*)?")
 
 HOW_TO_REGISTER = (
     "请先登记：居民登记 姓名 手机号 社区 住址，例如：居民登记 张三 13800000000 红星村 幸福小区3栋。"
@@ -183,6 +195,17 @@ async def _need_lines(need: Need, order: ServiceOrder | None, clock: Clock) -> l
     return lines
 
 
+async def _order_number(resident: Resident, number: int) -> int:
+    """The 服务单 a resident means: one of theirs by its own number, else the one made from
+    their 需求 of that number (the number they were given when they posted)."""
+    mine = await ServiceOrder.get_or_none(id=number, need__resident_id=resident.id)
+    if mine is not None:
+        return mine.id
+    need = await Need.get_or_none(id=number, resident_id=resident.id).prefetch_related("order")
+    order = getattr(need, "order", None) if need is not None else None
+    return order.id if isinstance(order, ServiceOrder) else number
+
+
 @router.message(RATE)
 async def rate(
     number: str, stars: str, note: str, raw_text: str, appid: str, openid: str, clock: Clock
@@ -190,13 +213,43 @@ async def rate(
     resident = await _resident(appid, openid)
     typed = RATE.pattern.fullmatch((raw_text or "").strip())
     said = typed.group("note") if typed else note
-    order = await orders.rate(resident, int(number), int(stars), said, clock.now())
+    order_id = await _order_number(resident, int(number))
+    order = await orders.rate(resident, order_id, int(stars), said, clock.now())
     return f"谢谢您的评价！服务单 {order.id}：{order.rating}分。您的意见会转达给社区。"
+
+
+@router.message(RATE_IN_WORDS)
+async def rate_in_words(
+    number: str, word: str, note: str, appid: str, openid: str, clock: Clock
+) -> str:
+    resident = await _resident(appid, openid)
+    stars = WORDS_FOR_STARS[word]
+    order_id = await _order_number(resident, int(number))
+    order = await orders.rate(resident, order_id, stars, f"{word} {note}".strip(), clock.now())
+    return f"谢谢您的评价！服务单 {order.id}：{order.rating}分（{word}）。您的意见会转达给社区。"
+
+
+@router.message(RATE_BARE)
+async def rate_bare(appid: str, openid: str, clock: Clock) -> str:
+    resident = await _resident(appid, openid)
+    open_ = [
+        o
+        for o in await ServiceOrder.filter(
+            need__resident_id=resident.id, status=OrderStatus.COMPLETED, rating=None
+        ).order_by("-completed_at")
+        if orders.rating_open(o, clock.now())
+    ]
+    if not open_:
+        return "目前没有待评价的服务。服务完成后，回复 我的点单 可以查看并评价。"
+    lines = ["请发送：评价 服务单编号 1到5分 意见，5分最满意，也可以写“很满意”。您可以评价："]
+    lines += [f"· 服务单 {o.id}（需求 {o.need_id}）{o.kind}·{o.title}" for o in open_[:5]]
+    lines.append(f"例如：评价 {open_[0].id} 5 很及时")
+    return "\n".join(lines)
 
 
 @router.message(RATE_MALFORMED)
 async def rate_malformed() -> str:
     return (
-        "评价请发送：评价 服务单编号 分数（1到5分）意见，例如：评价 5 5 很满意。"
-        "回复 我的点单 查看编号。"
+        "评价请发送：评价 服务单编号 分数（1到5分）意见，例如：评价 761 5 很满意，"
+        "也可以写：评价 761 很满意。回复 我的点单 查看编号。"
     )

@@ -343,7 +343,7 @@ async def test_ratings_belong_to_the_resident_once_within_a_week(
     # Out of range, then malformed.
     assert "1到5" in await say(client, peer, ZHANG, f"评价 {order.id} 6")
     assert "1到5" in await say(client, peer, ZHANG, f"评价 {order.id} 0 还行")
-    assert "评价 服务单编号 分数" in await say(client, peer, ZHANG, f"评价 {order.id}很好")
+    assert "评价 服务单编号 分数" in await say(client, peer, ZHANG, f"评价 {order.id}马马虎虎")
     assert (await ServiceOrder.get(id=order.id)).rating is None
     # A week and a minute later it is closed.
     assert completed_at is not None
@@ -657,3 +657,24 @@ async def test_nobody_confirms_their_own_work_and_the_silent_are_named(
     assert (await ServiceOrder.get()).status == OrderStatus.OPEN
     closed = await say(client, peer, SECRETARY, f"确认完成 {order.id}")
     assert "李四未报告完成，不计入这次服务" in closed
+
+
+async def test_residents_rate_with_the_number_they_were_given_and_in_their_own_words(
+    aiohttp_client: Any, make_settings: Any
+) -> None:
+    client, peer, clock, world = await loop_app(aiohttp_client, make_settings)
+    await confirmed_volunteer(client, peer, world["unit"].code)
+    need = await resident_posts(client, peer)
+    order = await dispatched(client, peer, need)
+    assert "目前没有待评价的服务" in await say(client, peer, ZHANG, "评价")
+    await say(client, peer, LI, f"接单 {order.id}")
+    clock.advance(days=1, hours=2)
+    await say(client, peer, LI, f"完成 {order.id} 已换好楼道灯")
+    await say(client, peer, SECRETARY, f"确认完成 {order.id}")
+    bare = await say(client, peer, ZHANG, "评价 挺好的谢谢")
+    assert f"服务单 {order.id}（需求 {need.id}）" in bare and f"例如：评价 {order.id} 5" in bare
+    # The need's number, and words instead of a score.
+    thanked = await say(client, peer, ZHANG, f"评价 {need.id} 非常满意 来得很及时")
+    assert f"服务单 {order.id}：5分（非常满意）" in thanked
+    rated = await ServiceOrder.get(id=order.id)
+    assert (rated.rating, rated.rating_note) == (5, "非常满意 来得很及时")
