@@ -20,10 +20,13 @@ from server.dispatch.context import text_after_number
 from server.dispatch.filters import Command, Keyword, Pattern
 from server.errors import NotFound, PermissionDenied, ValidationFailed
 from server.models.community import (
+    NEED_STATUS_LABELS,
     ORDER_STATUS_LABELS,
     ClaimStatus,
     Community,
+    NeedStatus,
     OrderClaim,
+    OrderStatus,
     PostHolder,
     PostStatus,
     ReportUnit,
@@ -61,6 +64,10 @@ SEND_BACK = Pattern(r"退回报到\s*(?P<number>\d{1,9})\s*(?P<reason>.*)")
 CONFIRM_DONE = Pattern(r"确认完成\s*(?P<number>\d{1,9})")
 CANCEL = Pattern(r"撤销服务\s*(?P<number>\d{1,9})\s*(?P<reason>.*)")
 SHOW = Pattern(r"服务单\s*(?P<number>\d{1,9})")
+# The same words without their number: the community's open orders, or how to go on.
+OPEN_ORDERS = Keyword("服务单", "服务单列表", "进行中的服务单")
+NUMBER_MISSING = Keyword("确认完成", "下单", "不受理", "撤销服务", "确认报到", "退回报到")
+NEED_ONE = Pattern(r"需求\s*(?P<number>\d{1,9})")
 
 NOT_YOURS = (
     "这是社区处理居民点单和党员报到用的，只有社区党组织书记和街道党工委可以使用。"
@@ -643,3 +650,49 @@ async def close_post(
     if unreached:
         line += f"{'、'.join(unreached)}收不到推送，请电话告知。"
     return line
+
+
+@router.message(NEED_ONE)
+async def one_need(number: str, member: Member | None, clock: Clock) -> str:
+    await _mine(member)
+    assert member is not None
+    need = await needs.need_for_manager(member, int(number))
+    photo = "（附照片）" if need.media_id else ""
+    lines = [
+        f"需求 {need.id}（{NEED_STATUS_LABELS[need.status]}）{_at(need.created_at, clock)}",
+        f"居民：{need.resident.name} {need.resident.phone}，{need.resident.place}",
+        f"内容：{need.text}{photo}",
+    ]
+    if need.reason:
+        lines.append(f"原因：{need.reason}")
+    order = await ServiceOrder.get_or_none(need_id=need.id)
+    if order is not None:
+        state = ORDER_STATUS_LABELS[order.status]
+        lines.append(f"服务单 {order.id}（{state}），回复 服务单 {order.id} 看经过")
+    elif need.status == NeedStatus.NEW:
+        lines.append(f"下单：下单 {need.id} 时间 类别 标题；不受理：不受理 {need.id} 原因")
+    return PrivateReply(fit("\n".join(lines), MAX_TEXT_BYTES))
+
+
+@router.message(OPEN_ORDERS)
+async def open_orders(member: Member | None, clock: Clock) -> str:
+    communities = await _mine(member)
+    rows = await ServiceOrder.filter(
+        community_id__in=[c.id for c in communities], status=OrderStatus.OPEN
+    ).order_by("starts_at", "id")
+    if not rows:
+        return "目前没有进行中的服务单。回复 需求 查看待受理的居民点单。"
+    lines = [f"进行中的服务单 {len(rows)} 个："]
+    for order in rows[:SHOWN]:
+        lines.append(
+            f"【{order.id}】{order.kind}·{_short(order.title, 20)}，{_window(order, clock)}，"
+            f"已接{order.taken}/{order.capacity}人"
+        )
+    lines.append("回复 服务单 编号 看接单人和经过；党员报告完成后回复 确认完成 编号")
+    return fit("\n".join(lines), MAX_TEXT_BYTES)
+
+
+@router.message(NUMBER_MISSING)
+async def number_missing(text: str, member: Member | None) -> str:
+    await _mine(member)
+    return f"请在“{text}”后面写上编号，例如：{text} 8。回复 社区 查看各项的写法。"

@@ -678,3 +678,20 @@ async def test_residents_rate_with_the_number_they_were_given_and_in_their_own_w
     assert f"服务单 {order.id}：5分（非常满意）" in thanked
     rated = await ServiceOrder.get(id=order.id)
     assert (rated.rating, rated.rating_note) == (5, "非常满意 来得很及时")
+
+
+async def test_the_community_s_words_without_their_number_still_get_an_answer(
+    aiohttp_client: Any, make_settings: Any
+) -> None:
+    client, peer, _, _ = await loop_app(aiohttp_client, make_settings)
+    need = await resident_posts(client, peer)
+    one = await say(client, peer, SECRETARY, f"需求 {need.id}")
+    assert f"需求 {need.id}（待受理）" in one and "张三 13800000000，幸福小区3栋" in one
+    assert f"下单 {need.id} 时间" in one
+    assert "目前没有进行中的服务单" in await say(client, peer, SECRETARY, "服务单")
+    order = await dispatched(client, peer, need)
+    listed = await say(client, peer, SECRETARY, "服务单")
+    assert f"【{order.id}】维修·楼道灯维修" in listed and "已接0/1人" in listed
+    assert "请在“确认完成”后面写上编号" in await say(client, peer, SECRETARY, "确认完成")
+    # Not the community's: a resident asking about 需求 learns nothing of others'.
+    assert "张三" not in await say(client, peer, NEIGHBOUR, f"需求 {need.id}")
