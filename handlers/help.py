@@ -5,6 +5,7 @@ from __future__ import annotations
 from server.dispatch import ChatContext, Router
 from server.dispatch.filters import Keyword
 from server.dispatch.router import HelpEntry
+from server.wechat.replies import MAX_TEXT_BYTES
 
 router = Router("help")
 HELP = Keyword("帮助", "菜单", "功能", "help", "menu", "?", "？")
@@ -16,11 +17,20 @@ NUMBER_HINT = "（示例里的 12 换成会议编号，发送 会议 可以查�
 
 
 def render_menu(ctx: ChatContext, entries: list[HelpEntry]) -> str:
-    """Each role's own menu: only what this user may do, each with a real example."""
+    """Each role's own menu: only what this user may do, each with a real example.
+
+    A secretary may do so much that the menu with every explanation passes WeChat's limit for
+    one message; then each line is the example alone, so nothing is cut off the end.
+    """
+    full = _menu(ctx, entries, explained=True)
+    return full if len(full.encode()) <= MAX_TEXT_BYTES else _menu(ctx, entries, explained=False)
+
+
+def _menu(ctx: ChatContext, entries: list[HelpEntry], *, explained: bool) -> str:
     lines = [f"{ctx.member.name}同志，您可以发送：" if ctx.member else "您可以发送："]
     shown = [entry for entry in entries if entry.visible(ctx)]
     for entry in shown:
-        lines.append(f"· {entry.usage} —— {entry.summary}")
+        lines.append(f"· {entry.usage} —— {entry.summary}" if explained else f"· {entry.usage}")
     if any(" 12" in entry.usage for entry in shown):
         lines.append(NUMBER_HINT)
     if ctx.member is None:

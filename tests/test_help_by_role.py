@@ -40,6 +40,8 @@ async def test_each_role_sees_only_what_it_may_do(aiohttp_client: Any, make_sett
     for menu in (*menus, await say(client, peer, STRANGER, "帮助")):
         assert not re.search(r"[<>\[\]＜＞【】]", menu), menu
         assert len(menu.encode()) <= MAX_TEXT_BYTES, len(menu.encode())
+        # Whole: a secretary's long menu is made shorter, never cut off at the end.
+        assert "· 帮助" in menu and not menu.endswith("…"), menu[-80:]
     assert "12 换成会议编号" in menus[0] and "12 换成会议编号" not in await say(
         client, peer, STRANGER, "帮助"
     )
