@@ -40,6 +40,8 @@ router = Router("volunteers")
 answering = Router("volunteers:answering")
 ASK_COMMUNITY = "volunteer:community"  # data: unit, name, phone — or member: True
 ASK_SKILLS = "volunteer:skills"  # the same, and community
+ASK_IDENTITY = "volunteer:identity"  # data: unit (and name, once given) — `报到 CODE` alone
+ASK_IDENTITY_TEXT = "请回复您的姓名和手机号，例如：张三 13900000000。（回复 取消 放弃报到）"
 
 REPORT = Command("报到", "党员报到", "双报到")
 MINE = Keyword("我的报到", "报到信息")
@@ -106,7 +108,9 @@ async def report(
     if found is not None:
         unit = await units.unit_by_code(found.group("code"))  # 报到码不对 …
         if not found.group("rest"):
-            return f"请在报到码后写上姓名和手机号，例如：报到 {unit.code} 张三 13900000000。"
+            # One step at a time, as older members write: the name and phone next.
+            conversation.set(ASK_IDENTITY, unit=unit.id)
+            return f"报到单位：{unit.name}。\n{ASK_IDENTITY_TEXT}"
         name, phone, after = split_at_phone(found.group("rest"))
         if not name:
             raise ValidationFailed("请在手机号前写上您的姓名。" + USAGE, field="name")
@@ -145,6 +149,32 @@ async def _reported(appid: str, openid: str, member: Member | None, phone: objec
         .exclude(status=VolunteerStatus.REFUSED)
         .exists()
     )
+
+
+@answering.message(InState(ASK_IDENTITY))
+async def identity_answered(
+    text: str, appid: str, openid: str, member: Member | None, conversation: Conversation
+) -> str:
+    draft = dict(conversation.data)
+    typed = text.strip()
+    if not re.search(r"\d", typed) and "name" not in draft:
+        # A name alone: keep it and ask for the phone.
+        conversation.set(ASK_IDENTITY, **draft, name=units.check_name(typed))
+        return "请回复您的手机号（11位）。"
+    before, phone, after = split_at_phone(typed)  # a wrong number is refused with the rule
+    name = before or str(draft.get("name") or "")
+    if not name:
+        raise ValidationFailed("请在手机号前写上您的姓名。" + ASK_IDENTITY_TEXT, field="name")
+    if await _reported(appid, openid, member, phone):
+        conversation.clear()
+        return "您已经报到过了，每人只报到一次。回复 我的报到 查看报到信息和修改方法。"
+    draft = {"unit": draft["unit"], "name": units.check_name(name), "phone": phone}
+    community, _ = await community_at_start(after)
+    if community is not None:
+        conversation.set(ASK_SKILLS, **draft, community=community.id)
+        return f"社区：{community.name}。\n{ASK_SKILLS_TEXT}"
+    conversation.set(ASK_COMMUNITY, **draft)
+    return await _communities_text()
 
 
 @answering.message(InState(ASK_COMMUNITY))

@@ -695,3 +695,18 @@ async def test_the_community_s_words_without_their_number_still_get_an_answer(
     assert "请在“确认完成”后面写上编号" in await say(client, peer, SECRETARY, "确认完成")
     # Not the community's: a resident asking about 需求 learns nothing of others'.
     assert "张三" not in await say(client, peer, NEIGHBOUR, f"需求 {need.id}")
+
+
+async def test_reporting_one_step_at_a_time(aiohttp_client: Any, make_settings: Any) -> None:
+    client, peer, _, world = await loop_app(aiohttp_client, make_settings)
+    code = world["unit"].code
+    asked = await say(client, peer, LI, f"报到 {code.lower()}")
+    assert "报到单位：区税务局" in asked and "姓名和手机号" in asked
+    assert "请回复您的手机号" in await say(client, peer, LI, "李四")
+    assert "手机号应为" in await say(client, peer, LI, "0851-1234567")
+    assert "请回复您居住的社区" in await say(client, peer, LI, "13900000000")
+    assert "社区：红星村" in await say(client, peer, LI, "红星村")
+    done = await say(client, peer, LI, "水电维修")
+    assert "已提交报到：李四（区税务局）报到到红星村" in done
+    volunteer = await Volunteer.get(phone="13900000000")
+    assert (volunteer.name, volunteer.skills) == ("李四", "水电维修")
