@@ -173,11 +173,11 @@ def _short(text: str, most: int) -> str:
 
 async def _need_lines(need: Need, order: ServiceOrder | None, clock: Clock) -> list[str]:
     local = need.created_at.astimezone(clock.zone)
-    lines = [
-        f"【需求 {need.id}】{local.month}月{local.day}日 {_short(need.text, 30)}"
-        f"（{NEED_STATUS_LABELS[need.status]}）"
-    ]
-    if need.status == NeedStatus.REFUSED:
+    # Once served, that is its state (not 已下单 for ever after).
+    served = order is not None and order.status == OrderStatus.COMPLETED
+    state = "已完成服务" if served else NEED_STATUS_LABELS[need.status]
+    lines = [f"【需求 {need.id}】{local.month}月{local.day}日 {_short(need.text, 30)}（{state}）"]
+    if need.status in (NeedStatus.REFUSED, NeedStatus.CANCELLED):
         lines.append(f"  原因：{need.reason}")
     if order is None:
         return lines

@@ -242,7 +242,7 @@ async def test_a_need_goes_round_the_whole_loop(
 
     # 我的点单 shows it all, and never the member's phone.
     mine = await say(client, peer, ZHANG, "我的点单")
-    assert f"【需求 {need.id}】11月25日 楼道灯坏了" in mine and "（已下单）" in mine
+    assert f"【需求 {need.id}】11月25日 楼道灯坏了" in mine and "（已完成服务）" in mine
     assert f"服务单 {order.id}：11月26日（周四）09:00，已完成；接单党员：李四" in mine
     assert "您的评价：5分" in mine and "139" not in mine
     detail = await say(client, peer, ZHANG, f"我的点单 {need.id}")
@@ -360,7 +360,9 @@ async def test_only_those_who_run_the_community_may_dispatch(
     client, peer, _, _ = await loop_app(aiohttp_client, make_settings)
     need = await resident_posts(client, peer)
     for text in ("需求", f"下单 {need.id} 明天上午9点 维修", f"不受理 {need.id} 不管", "报到审核"):
-        assert "只有社区党组织书记和街道党工委可以使用" in await say(client, peer, MEMBER, text)
+        assert "只有社区党组织书记、书记指定的社区工作人员和街道党工委可以使用" in await say(
+            client, peer, MEMBER, text
+        )
         # A resident is pointed to 点单, an unbound stranger too.
         assert "点单 内容" in await say(client, peer, ZHANG, text)
     assert (await Need.get(id=need.id)).status == NeedStatus.NEW
@@ -465,7 +467,8 @@ async def test_registering_twice_and_malformed_phones(
     pointer = await say(client, peer, ZHANG, "楼道灯又坏了")
     assert "点单 楼道灯又坏了" in pointer and "绑定" not in pointer
     assert "回复 帮助" in await say(client, peer, LI, "你好")
-    assert "请在报到码后写上姓名和手机号" in await say(client, peer, CHEN, f"报到 {code}")
+    assert "请回复您的姓名和手机号" in await say(client, peer, CHEN, f"报到 {code}")
+    await say(client, peer, CHEN, "取消")
     assert await Resident.all().count() == 1
     assert (await Resident.get()).place == "幸福小区5栋"
     # 点单 before registering says how to register.
