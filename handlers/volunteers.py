@@ -415,6 +415,8 @@ async def my_claims(
     mine = await progress(volunteer, clock.local_now().year, clock.now(), settings)
     rows = await orders.claims_of(volunteer, limit=SHOWN)
     if not rows:
+        if volunteer.status == VolunteerStatus.PENDING:
+            return "您的报到还在等社区确认，确认后回复 服务 就能看到可以认领的服务。"
         return f"您还没有认领服务。回复 服务 查看可以认领的服务。\n{mine.sentence()}"
     lines = [mine.sentence(), "您认领的服务（最近的在前）："]
     for row in rows:

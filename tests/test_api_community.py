@@ -360,7 +360,7 @@ async def test_claims_that_cannot_be_taken_are_refused(
     await report(s, "chen", s.hongxing, NOW)
     await report(s, "qian", s.qingshan, NOW)
     one_place = await orders.dispatch(s.people["hong"], spec(NOW), NOW)
-    cancelled = await orders.dispatch(s.people["hong"], spec(NOW), NOW)
+    cancelled = await orders.dispatch(s.people["hong"], spec(NOW, title="清理楼道"), NOW)
     await orders.cancel(s.people["hong"], cancelled.id, "不办了", NOW)
     elsewhere = await orders.dispatch(s.people["qing"], spec(NOW), NOW)
     claim = "/community/volunteer/orders/{}/claim"

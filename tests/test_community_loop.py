@@ -495,3 +495,26 @@ async def test_the_public_totals_count_every_completed_service_not_only_those_sh
     assert len(await public.public_showcase(s.qingshan)) == showcase.SHOWN
     totals = await public.totals(s.qingshan)
     assert (totals.orders, totals.hours, totals.members) == (52, Decimal(52), 1)
+
+
+async def test_the_same_community_order_sent_twice_is_published_once(db: None) -> None:
+    s = await street()
+    first = await orders.dispatch(
+        s.manager, spec(title="教老人跳广场舞"), NOW, community_id=s.qingshan.id
+    )
+    with pytest.raises(Conflict) as twice:
+        await orders.dispatch(
+            s.manager,
+            spec(title="教老人跳广场舞"),
+            NOW + timedelta(minutes=1),
+            community_id=s.qingshan.id,
+        )
+    assert twice.value.code == "ORDER_EXISTS" and str(first.id) in twice.value.user_message
+    # Another time, or the same an hour later, is another order.
+    await orders.dispatch(
+        s.manager,
+        spec(title="教老人跳广场舞", starts_at=TOMORROW_3PM + timedelta(days=1)),
+        NOW,
+        community_id=s.qingshan.id,
+    )
+    assert await ServiceOrder.all().count() == 2

@@ -57,6 +57,7 @@ ERROR_CODES = {
     "ALREADY_DONE": "已经报告过完成",
     "NOTHING_DONE": "还没有党员报告完成，不能确认",
     "OWN_WORK": "确认人自己参加了这个服务，须由社区其他负责人确认",
+    "ORDER_EXISTS": "刚刚已经发布过同样的服务单（同一时间、同一内容）",
     "OPEN_CLAIMS": "还有认领中的服务单，完成或放弃后才能更换社区",
     "HOLDING_POSTS": "还担任着岗位，退岗后才能更换社区",
     "POST_FULL": "岗位名额已满",

@@ -100,6 +100,22 @@ async def dispatch(
     else:
         community = await community_run_by(manager, community_id)
     _check(spec, now)
+    if need is None and (
+        twin := await ServiceOrder.filter(
+            community_id=community.id,
+            need_id=None,
+            status=OrderStatus.OPEN,
+            kind=spec.kind,
+            title=spec.title.strip(),
+            place=spec.place.strip(),
+            starts_at=spec.starts_at,
+            capacity=spec.capacity,
+            unit_id=spec.unit.id if spec.unit else None,
+            created_at__gte=now - timedelta(minutes=30),
+        ).first()
+    ):
+        # The same order sent twice (a double tap, a resend after no answer): once.
+        raise Conflict(f"刚刚已经发布过同样的服务单 {twin.id}。", code="ORDER_EXISTS")
     if spec.unit is not None and not await UnitCommunity.exists(
         unit_id=spec.unit.id, community_id=community.id
     ):
