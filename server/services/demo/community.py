@@ -235,6 +235,16 @@ class _Year:
         seconds = max(0.0, (end - start).total_seconds())
         return (start + timedelta(seconds=self.rng.uniform(0, seconds))).replace(microsecond=0)
 
+    def _office_hours(self, moment: datetime) -> datetime:
+        """The community confirms in working hours: a moment at night moves to the next
+        morning (08:30–11:30)."""
+        local = moment.astimezone(self.zone)
+        if 8 <= local.hour < 20:
+            return moment
+        day = local.date() + timedelta(days=1 if local.hour >= 20 else 0)
+        morning = datetime.combine(day, time(8, 30), self.zone)
+        return self._between(morning, morning + timedelta(hours=3))
+
     def _at(self, day: date, hours: Sequence[int]) -> datetime:
         return datetime.combine(
             day, time(self.rng.choice(hours), self.rng.choice((0, 30))), self.zone
@@ -598,7 +608,9 @@ class _Year:
         last = self._done(order, names)
         row.status = OrderStatus.COMPLETED
         row.completed_at = min(
-            self._between(last + timedelta(hours=1), last + timedelta(hours=40)),
+            self._office_hours(
+                self._between(last + timedelta(hours=1), last + timedelta(hours=40))
+            ),
             self.now - timedelta(minutes=20),
         )
         row.completed_by_id = row.created_by_id
