@@ -90,7 +90,13 @@ async def register(args: str, appid: str, openid: str, clock: Clock) -> str:
     resident = await residents.register(
         appid, openid, name=name, phone=phone, community=community, place=place, now=clock.now()
     )
-    head = "已更新您的登记信息" if before else "登记成功"
+    same = before is not None and (
+        before.name,
+        before.phone,
+        before.community_id,
+        before.place,
+    ) == (resident.name, resident.phone, resident.community_id, resident.place)
+    head = "您已登记，信息没有变化" if same else "已更新您的登记信息" if before else "登记成功"
     return (
         f"{head}：{resident.name}，{community.name} {resident.place}，"
         f"手机 {own_phone(resident.phone)}。\n"

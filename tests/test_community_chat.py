@@ -463,6 +463,8 @@ async def test_registering_twice_and_malformed_phones(
     await say(client, peer, ZHANG, "居民登记 张三 13800000000 红星村 幸福小区3栋")
     fixed = await say(client, peer, ZHANG, "居民登记 张三 13800000001 红星 幸福小区5栋")
     assert "已更新您的登记信息" in fixed
+    again = await say(client, peer, ZHANG, "居民登记 张三 13800000001 红星 幸福小区5栋")
+    assert "您已登记，信息没有变化" in again
     # Free text from a resident is not a question for the study corpus, nor "please bind".
     pointer = await say(client, peer, ZHANG, "楼道灯又坏了")
     assert "点单 楼道灯又坏了" in pointer and "绑定" not in pointer
