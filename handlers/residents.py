@@ -8,7 +8,7 @@ reads of a member who serves them is a name, never a phone.
 from __future__ import annotations
 
 from server.clock import Clock, when_text
-from server.dispatch import Router
+from server.dispatch import ChatContext, Router
 from server.dispatch.filters import Command, InState, Keyword, MsgType, Pattern
 from server.dispatch.state import Conversation
 from server.errors import ValidationFailed
@@ -202,14 +202,21 @@ async def _need_lines(need: Need, order: ServiceOrder | None, clock: Clock) -> l
 
 
 async def _order_number(resident: Resident, number: int) -> int:
-    """The 服务单 a resident means: one of theirs by its own number, else the one made from
-    their 需求 of that number (the number they were given when they posted)."""
+    """The 服务单 a resident means: one of theirs by its own number, or the one made from
+    their 需求 of that number (the number they were given when they posted).  When the number
+    is both, and they are two services, it is asked rather than guessed."""
     mine = await ServiceOrder.get_or_none(id=number, need__resident_id=resident.id)
-    if mine is not None:
-        return mine.id
     need = await Need.get_or_none(id=number, resident_id=resident.id).prefetch_related("order")
-    order = getattr(need, "order", None) if need is not None else None
-    return order.id if isinstance(order, ServiceOrder) else number
+    made = getattr(need, "order", None) if need is not None else None
+    from_need = made if isinstance(made, ServiceOrder) else None
+    if mine is not None and from_need is not None and mine.id != from_need.id:
+        raise ValidationFailed(
+            f"编号 {number} 既是服务单 {mine.id}（需求 {mine.need_id}），又是需求 {number}"
+            f"（服务单 {from_need.id}）。请用服务单编号评价，例如：评价 {from_need.id} 5",
+            field="order",
+        )
+    chosen = mine or from_need
+    return chosen.id if chosen is not None else number
 
 
 @router.message(RATE)
@@ -235,7 +242,12 @@ async def rate_in_words(
     return f"谢谢您的评价！服务单 {order.id}：{order.rating}分（{word}）。您的意见会转达给社区。"
 
 
-@router.message(RATE_BARE)
+async def _a_resident(ctx: ChatContext) -> bool:
+    """评价 without a number is a resident's only: from anyone else it is words for 问."""
+    return await residents.resident_for(ctx.appid, ctx.message.from_user) is not None
+
+
+@router.message(RATE_BARE, _a_resident)
 async def rate_bare(appid: str, openid: str, clock: Clock) -> str:
     resident = await _resident(appid, openid)
     open_ = [

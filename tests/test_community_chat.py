@@ -715,3 +715,35 @@ async def test_reporting_one_step_at_a_time(aiohttp_client: Any, make_settings: 
     assert "已提交报到：李四（区税务局）报到到红星村" in done
     volunteer = await Volunteer.get(phone="13900000000")
     assert (volunteer.name, volunteer.skills) == ("李四", "水电维修")
+
+
+async def test_evaluating_in_words_from_a_member_is_a_question_not_a_rating(
+    aiohttp_client: Any, make_settings: Any
+) -> None:
+    client, peer, _, _ = await loop_app(aiohttp_client, make_settings)
+    reply = await say(client, peer, MEMBER, "评价一下焦裕禄精神")
+    assert "居民登记" not in reply  # not taken for a resident's 评价
+    assert "居民登记" not in await say(client, peer, SECRETARY, "评价一下这次组织生活会")
+
+
+async def test_a_number_that_is_both_a_need_and_another_order_is_asked_not_guessed(
+    aiohttp_client: Any, make_settings: Any
+) -> None:
+    client, peer, clock, world = await loop_app(aiohttp_client, make_settings)
+    await confirmed_volunteer(client, peer, world["unit"].code)
+    first = await resident_posts(client, peer)
+    await say(client, peer, ZHANG, "点单 门口垃圾没人清理，已经三天了")
+    second = await Need.filter(resident__openid=ZHANG).order_by("-id").first()
+    assert second is not None and second.id != first.id
+    # The second need is dispatched first: order 1 is need 2's, order 2 is need 1's.
+    late = await dispatched(client, peer, second)
+    early = await dispatched(client, peer, first)
+    for order in (late, early):
+        await say(client, peer, LI, f"接单 {order.id}")
+    clock.advance(days=1, hours=2)
+    for order in (late, early):
+        await say(client, peer, LI, f"完成 {order.id} 已处理")
+        await say(client, peer, SECRETARY, f"确认完成 {order.id}")
+    asked = await say(client, peer, ZHANG, f"评价 {first.id} 很不满意")
+    assert f"请用服务单编号评价，例如：评价 {early.id} 5" in asked, asked
+    assert await ServiceOrder.filter(rating__not_isnull=True).count() == 0

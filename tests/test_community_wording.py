@@ -39,10 +39,17 @@ def test_a_number_inside_the_words_is_no_length_of_time(typed: str) -> None:
     assert take_hours(typed) == (None, typed)
 
 
-def test_a_slipped_decimal_point_is_asked_again_not_read_as_five_hours() -> None:
+@pytest.mark.parametrize("typed", ["换好了灯泡 1。5小时", "已修好 一点五小时", "已修好 1点5小时"])
+def test_a_slipped_or_spelled_decimal_point_is_asked_again_not_read_as_five_hours(
+    typed: str,
+) -> None:
     with pytest.raises(ValidationFailed) as slipped:
-        take_hours("换好了灯泡 1。5小时")
+        take_hours(typed)
     assert slipped.value.field == "hours"
+
+
+def test_a_comma_after_a_number_word_is_no_decimal_point() -> None:
+    assert take_hours("修了三处，2小时") == (Decimal("2.0"), "修了三处")
 
 
 def test_people_only_at_the_end() -> None:

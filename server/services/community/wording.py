@@ -22,16 +22,20 @@ _DIGITS = re.compile(r"\+?\d[\d\s-]{3,}\d|\d{5,}")
 _CN = "零一二两三四五六七八九十"
 _NUMBER = rf"\d{{1,3}}(?:\.\d)?|[{_CN}]{{1,3}}"
 _HOURS = re.compile(
-    rf"(?<![\d.{_CN}])(?P<hours>{_NUMBER})\s*个?(?P<half>半)?\s*(?:小时|钟头|h)"
+    rf"(?<![\d.点{_CN}])(?P<hours>{_NUMBER})\s*个?(?P<half>半)?\s*(?:小时|钟头|h)"
     rf"(?:\s*(?P<minutes>\d{{1,2}}|[{_CN}]{{1,3}})\s*分钟?)?\s*(?:左右)?\s*$",
     re.I,
 )
 _MINUTES = re.compile(
-    rf"(?<![\d.{_CN}])(?P<minutes>\d{{1,3}}|[{_CN}]{{1,3}})\s*分钟\s*(?:左右)?\s*$"
+    rf"(?<![\d.点{_CN}])(?P<minutes>\d{{1,3}}|[{_CN}]{{1,3}})\s*分钟\s*(?:左右)?\s*$"
 )
 _HALF_HOUR = re.compile(rf"(?<![\d{_CN}])半(?:个)?(?:小时|钟头)\s*(?:左右)?\s*$")
 # 1。5小时: a slip for 1.5 — asked again rather than read as 5.
-_SLIPPED_POINT = re.compile(r"\d\s*[。,，、]\s*\d+\s*个?\s*(?:小时|钟头|h)\s*$", re.I)
+# (and 1点5小时, 一点五小时: a point in words) — asked again rather than read as 5.
+_SLIPPED_POINT = re.compile(
+    rf"(?:\d\s*[。,，、]\s*\d+|(?:\d|[{_CN}])点(?:\d|[{_CN}])+)\s*个?\s*(?:小时|钟头|h)\s*$",
+    re.I,
+)
 _END_PUNCT = "。.！!～~ "
 _PEOPLE = re.compile(r"(?<![\d.])(?P<people>\d{1,3})\s*(?:人|名)\s*$")
 _TRIM = " ，,、；;。：:"
