@@ -44,7 +44,7 @@ from server.services.community import (
     timeline,
     volunteers,
 )
-from server.services.community.wording import community_at_start, take_hours, take_people
+from server.services.community.wording import community_at_start, short, take_hours, take_people
 from server.services.delivery.messenger import WakeOutbox
 from server.services.meetings.when import UnparseableTime, parse_when
 from server.settings import Settings
@@ -98,11 +98,6 @@ def _tidings(settings: Settings, clock: Clock, wake_outbox: WakeOutbox) -> notif
     return notify.Tidings.of(settings, clock.zone, wake_outbox)
 
 
-def _short(text: str, most: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= most else text[: most - 1] + "…"
-
-
 def _at(moment: datetime, clock: Clock) -> str:
     local = moment.astimezone(clock.zone)
     return f"{local.month}月{local.day}日 {local:%H:%M}"
@@ -148,7 +143,7 @@ async def list_needs(member: Member | None, clock: Clock) -> str:
             photo = "（附照片）" if need.media_id else ""
             lines.append(
                 f"【{need.id}】{_at(need.created_at, clock)} {need.resident.name}"
-                f"（{need.resident.place}）：{_short(need.text, 60)}{photo}"
+                f"（{need.resident.place}）：{short(need.text, 60)}{photo}"
             )
         shown += len(found)
     if not lines:
@@ -464,7 +459,7 @@ async def show(number: str, member: Member | None, clock: Clock) -> str:
         lines.append(f"居民评价：{order.rating}分{note}")
     lines.append("经过：")
     for event in await timeline.timeline(order.need_id, order.id):
-        note = f"：{_short(event.note, 40)}" if event.note else ""
+        note = f"：{short(event.note, 40)}" if event.note else ""
         lines.append(f"· {_at(event.at, clock)} {event.actor} {event.action}{note}")
     # The phones are for the community; the reply is not kept beyond WeChat's retries.
     return PrivateReply(fit("\n".join(lines), MAX_TEXT_BYTES))
@@ -472,7 +467,7 @@ async def show(number: str, member: Member | None, clock: Clock) -> str:
 
 def _claim_label(row: OrderClaim) -> str:
     if row.status == ClaimStatus.DONE:
-        return f"已完成（{row.hours}小时）：{_short(row.note, 40)}"
+        return f"已完成（{row.hours}小时）：{short(row.note, 40)}"
     if row.status == ClaimStatus.WITHDRAWN:
         return "已放弃"
     return "已认领"
@@ -620,7 +615,7 @@ async def list_posts(appid: str, openid: str, member: Member | None) -> str:
         lines.append(f"{community.name}的岗位 {len(open_)} 个：")
         for post in open_[:POSTS_SHOWN]:
             lines.append(
-                f"【{post.id}】{post.kind}·{_short(post.title, 20)}，{post.taken}/{post.places}人，"
+                f"【{post.id}】{post.kind}·{short(post.title, 20)}，{post.taken}/{post.places}人，"
                 f"至{posts.until_text(post.ends_on)}；在岗：{_holders_text(held[post.id])}"
             )
     if not lines:
@@ -686,7 +681,7 @@ async def open_orders(member: Member | None, clock: Clock) -> str:
     lines = [f"进行中的服务单 {len(rows)} 个："]
     for order in rows[:SHOWN]:
         lines.append(
-            f"【{order.id}】{order.kind}·{_short(order.title, 20)}，{_window(order, clock)}，"
+            f"【{order.id}】{order.kind}·{short(order.title, 20)}，{_window(order, clock)}，"
             f"已接{order.taken}/{order.capacity}人"
         )
     lines.append("回复 服务单 编号 看接单人和经过；党员报告完成后回复 确认完成 编号")

@@ -24,7 +24,7 @@ from server.models.community import (
 )
 from server.models.people import own_phone
 from server.services.community import notify, orders, residents, timeline
-from server.services.community.wording import community_at_start, split_at_phone
+from server.services.community.wording import community_at_start, short, split_at_phone
 from server.services.delivery.messenger import WakeOutbox
 from server.settings import Settings
 from server.wechat.messages import InboundMessage
@@ -172,17 +172,12 @@ async def my_needs(appid: str, openid: str, clock: Clock) -> str:
     return fit("\n".join(lines), MAX_TEXT_BYTES)
 
 
-def _short(text: str, most: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= most else text[: most - 1] + "…"
-
-
 async def _need_lines(need: Need, order: ServiceOrder | None, clock: Clock) -> list[str]:
     local = need.created_at.astimezone(clock.zone)
     # Once served, that is its state (not 已下单 for ever after).
     served = order is not None and order.status == OrderStatus.COMPLETED
     state = "已完成服务" if served else NEED_STATUS_LABELS[need.status]
-    lines = [f"【需求 {need.id}】{local.month}月{local.day}日 {_short(need.text, 30)}（{state}）"]
+    lines = [f"【需求 {need.id}】{local.month}月{local.day}日 {short(need.text, 30)}（{state}）"]
     if need.status in (NeedStatus.REFUSED, NeedStatus.CANCELLED):
         lines.append(f"  原因：{need.reason}")
     if order is None:

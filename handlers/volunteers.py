@@ -30,7 +30,12 @@ from server.models.community import (
 from server.models.people import Member, own_phone
 from server.services.community import notify, orders, posts, standing, units, volunteers
 from server.services.community.contact_card import progress
-from server.services.community.wording import community_at_start, split_at_phone, take_hours
+from server.services.community.wording import (
+    community_at_start,
+    short,
+    split_at_phone,
+    take_hours,
+)
 from server.services.delivery.messenger import WakeOutbox
 from server.settings import Settings
 
@@ -312,18 +317,13 @@ async def open_orders(appid: str, openid: str, member: Member | None, clock: Clo
         place = f"，{order.place}" if order.place else ""
         left = order.capacity - order.taken
         lines.append(
-            f"【{order.id}】{order.kind}·{_short(order.title, 20)}，"
+            f"【{order.id}】{order.kind}·{short(order.title, 20)}，"
             f"{_window(order, clock)}{place}，还差{left}人"
         )
     if len(found) > SHOWN:
         lines.append(f"……还有 {len(found) - SHOWN} 项。")
     lines.append(f"认领请回复：接单 编号，例如 接单 {found[0].id}")
     return "\n".join(lines)
-
-
-def _short(text: str, most: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= most else text[: most - 1] + "…"
 
 
 def _window(order: ServiceOrder, clock: Clock) -> str:
@@ -345,7 +345,7 @@ async def claim(
     row = await orders.claim(volunteer, int(number), clock.now(), tidings=tidings)
     order = await ServiceOrder.get(id=row.order_id)
     lines = [
-        f"已认领服务单 {order.id}：{order.kind}·{_short(order.title, 30)}",
+        f"已认领服务单 {order.id}：{order.kind}·{short(order.title, 30)}",
         f"时间：{_window(order, clock)}",
     ]
     if order.place:
@@ -422,7 +422,7 @@ async def my_claims(
     for row in rows:
         order = row.order
         lines.append(
-            f"【{order.id}】{order.kind}·{_short(order.title, 20)}，"
+            f"【{order.id}】{order.kind}·{short(order.title, 20)}，"
             f"{when_text(order.starts_at, clock.zone)}：{_claim_state(row, order)}"
         )
     return "\n".join(lines)
@@ -457,13 +457,13 @@ async def open_posts(appid: str, openid: str, member: Member | None, clock: Cloc
     lines = ["社区的岗位（先锋岗、楼栋长等，长期担任）："] if found else []
     for post in found[:SHOWN]:
         state = "您在岗" if post.id in held else f"还差{post.places - post.taken}人"
-        duty = f"，职责：{_short(post.duty, 30)}" if post.duty else ""
+        duty = f"，职责：{short(post.duty, 30)}" if post.duty else ""
         lines.append(
-            f"【{post.id}】{post.kind}·{_short(post.title, 20)}，"
+            f"【{post.id}】{post.kind}·{short(post.title, 20)}，"
             f"至{posts.until_text(post.ends_on)}{duty}；{state}"
         )
     for post in elsewhere:  # held in a community since left, or closed meanwhile
-        lines.append(f"【{post.id}】{post.kind}·{_short(post.title, 20)}：您在岗")
+        lines.append(f"【{post.id}】{post.kind}·{short(post.title, 20)}：您在岗")
     if any(p.id not in held for p in found):
         example = next(p.id for p in found if p.id not in held)
         lines.append(f"认岗请回复：认岗 编号，例如 认岗 {example}")

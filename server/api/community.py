@@ -47,7 +47,7 @@ from server.models.community import (
     VolunteerStatus,
 )
 from server.models.people import Organisation
-from server.services.community import needs, notify, orders, posts, roles, units, volunteers
+from server.services.community import needs, orders, posts, roles, units, volunteers
 from server.services.people.access import Hidden
 
 routes = Routes("社区双报到：管理")
@@ -81,16 +81,6 @@ def _one_of(mine: list[Community], community_id: int | None) -> Community:
 def _chosen(mine: list[Community], community_id: int | None) -> list[Community]:
     """A list's communities: the one named (Hidden if not the caller's), or all they run."""
     return mine if community_id is None else [_one_of(mine, community_id)]
-
-
-def _now(call: Call[Any]) -> datetime:
-    return call.deps.clock.now()
-
-
-def _tidings(call: Call[Any]) -> notify.Tidings:
-    """Who a step tells is written with it; the sender is woken once it has committed."""
-    deps = call.deps
-    return notify.Tidings.of(deps.settings, deps.clock.zone, deps.wake_outbox)
 
 
 async def _count_by(query: QuerySet[Any]) -> dict[int, int]:
@@ -306,10 +296,10 @@ async def confirm_volunteer(call: Call[Any]) -> dict[str, Any]:
         v = await volunteers.decide(
             call.member,
             call.number("id"),
-            _now(call),
+            out.now(call),
             confirm=True,
             grid=call.body.grid,
-            tidings=_tidings(call),
+            tidings=out.tidings(call),
         )
     return await _decided(call, v.id)
 
@@ -327,10 +317,10 @@ async def refuse_volunteer(call: Call[Any]) -> dict[str, Any]:
         v = await volunteers.decide(
             call.member,
             call.number("id"),
-            _now(call),
+            out.now(call),
             confirm=False,
             reason=call.body.reason,
-            tidings=_tidings(call),
+            tidings=out.tidings(call),
         )
     return await _decided(call, v.id)
 
@@ -389,7 +379,11 @@ async def refuse_need(call: Call[Any]) -> dict[str, Any]:
     await _managed(call)
     with hidden_if_refused():
         need = await needs.refuse(
-            call.member, call.number("id"), call.body.reason, _now(call), tidings=_tidings(call)
+            call.member,
+            call.number("id"),
+            call.body.reason,
+            out.now(call),
+            tidings=out.tidings(call),
         )
     community = await Community.get(id=need.community_id)
     return need_json(call, need, community, None)
@@ -459,7 +453,7 @@ async def dispatch_need(call: Call[Any]) -> dict[str, Any]:
         need = await needs.need_for_manager(call.member, call.number("id"))
     spec = await _spec(call, call.body, need.community_id)
     order = await orders.dispatch(
-        call.member, spec, _now(call), need_id=need.id, tidings=_tidings(call)
+        call.member, spec, out.now(call), need_id=need.id, tidings=out.tidings(call)
     )
     return await order_detail_json(call, order.id)
 
@@ -475,7 +469,7 @@ async def publish_order(call: Call[Any]) -> dict[str, Any]:
     community = _one_of(await _managed(call), call.body.community_id)
     spec = await _spec(call, call.body, community.id)
     order = await orders.dispatch(
-        call.member, spec, _now(call), community_id=community.id, tidings=_tidings(call)
+        call.member, spec, out.now(call), community_id=community.id, tidings=out.tidings(call)
     )
     return await order_detail_json(call, order.id)
 
@@ -539,7 +533,7 @@ async def complete_order(call: Call[Any]) -> dict[str, Any]:
     确认后的服务单出现在公开的晒单中。"""
     order = await _managed_order(call)
     with hidden_if_refused():
-        await orders.confirm_done(call.member, order.id, _now(call), tidings=_tidings(call))
+        await orders.confirm_done(call.member, order.id, out.now(call), tidings=out.tidings(call))
     return await order_detail_json(call, order.id)
 
 
@@ -554,7 +548,7 @@ async def cancel_order(call: Call[Any]) -> dict[str, Any]:
     order = await _managed_order(call)
     with hidden_if_refused():
         await orders.cancel(
-            call.member, order.id, call.body.reason, _now(call), tidings=_tidings(call)
+            call.member, order.id, call.body.reason, out.now(call), tidings=out.tidings(call)
         )
     return await order_detail_json(call, order.id)
 
@@ -617,7 +611,7 @@ async def publish_post(call: Call[Any]) -> dict[str, Any]:
         duty=body.duty,
         ends_on=body.ends_on,
     )
-    post = await posts.publish(call.member, spec, _now(call), community_id=community.id)
+    post = await posts.publish(call.member, spec, out.now(call), community_id=community.id)
     [shaped] = await managed_posts_json(call, [post])
     return shaped
 
@@ -631,6 +625,8 @@ async def close_post(call: Call[Any]) -> dict[str, Any]:
     """已关闭的返回 409（POST_CLOSED）。"""
     await _managed(call)
     with hidden_if_refused():
-        post = await posts.close(call.member, call.number("id"), _now(call), tidings=_tidings(call))
+        post = await posts.close(
+            call.member, call.number("id"), out.now(call), tidings=out.tidings(call)
+        )
     [shaped] = await managed_posts_json(call, [post])
     return shaped

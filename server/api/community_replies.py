@@ -9,6 +9,7 @@ the community and its ends to the volunteer; the public 晒单 carries none of a
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -37,7 +38,7 @@ from server.models.community import (
     VolunteerStatus,
 )
 from server.models.people import mask_phone, own_phone
-from server.services.community import orders, posts, timeline, units
+from server.services.community import notify, orders, posts, timeline, units
 
 # --- what the answers look like ------------------------------------------------------------
 
@@ -464,3 +465,13 @@ async def open_posts_json(
         }
         for p in rows
     ]
+
+
+def now(call: Call[Any]) -> datetime:
+    return call.deps.clock.now()
+
+
+def tidings(call: Call[Any]) -> notify.Tidings:
+    """Who a step tells is written with it; the sender is woken once it has committed."""
+    deps = call.deps
+    return notify.Tidings.of(deps.settings, deps.clock.zone, deps.wake_outbox)

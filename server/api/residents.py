@@ -11,31 +11,21 @@ posted need tells the community's secretaries as chat's 点单 does (`notify`, v
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import Field
 
+from server.api import community_replies as shared
 from server.api import replies
 from server.api import resident_replies as out
 from server.api.community_replies import CommunityRef, community_ref
 from server.api.spec import Auth, Call, Id, Input, PageQuery, Routes
 from server.errors import NotFound, PermissionDenied, ValidationFailed
 from server.models.community import Community, Need, Resident, ServiceOrder
-from server.services.community import notify, orders, residents, timeline
+from server.services.community import orders, residents, timeline
 
 routes = Routes("社区双报到：居民")
 NOT_REGISTERED = "请先登记：姓名、手机号、所在社区和小区（PUT /community/resident）。"
-
-
-def _now(call: Call[Any]) -> datetime:
-    return call.deps.clock.now()
-
-
-def _tidings(call: Call[Any]) -> notify.Tidings:
-    """Who a step tells is written with it; the sender is woken once it has committed."""
-    deps = call.deps
-    return notify.Tidings.of(deps.settings, deps.clock.zone, deps.wake_outbox)
 
 
 async def _resident(call: Call[Any]) -> Resident:
@@ -111,7 +101,7 @@ async def register(call: Call[Any]) -> dict[str, Any]:
         phone=body.phone,
         community=community,
         place=body.place,
-        now=_now(call),
+        now=shared.now(call),
     )
     return out.resident_json(call, resident, community)
 
@@ -135,7 +125,9 @@ async def post_need(call: Call[Any]) -> dict[str, Any]:
     """须先登记（否则 403，code 为 NOT_REGISTERED）。提交后通知所在社区的书记。
     小程序暂不能附照片：需要照片的，请在公众号中点单后接着发送照片。"""
     resident = await _resident(call)
-    need = await residents.post_need(resident, call.body.text, _now(call), tidings=_tidings(call))
+    need = await residents.post_need(
+        resident, call.body.text, shared.now(call), tidings=shared.tidings(call)
+    )
     [shaped] = await out.my_needs_json(call, [need])
     return shaped
 
@@ -210,7 +202,7 @@ async def rate(call: Call[Any]) -> dict[str, Any]:
     order_id = call.number("id")
     body: Rating = call.body
     try:
-        await orders.rate(resident, order_id, body.stars, body.note, _now(call))
+        await orders.rate(resident, order_id, body.stars, body.note, shared.now(call))
     except NotFound:
         raise NotFound("没有找到您的这个服务单。", field="id") from None
     order = await ServiceOrder.get(id=order_id)

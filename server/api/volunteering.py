@@ -15,7 +15,6 @@ that does not exist (404).  The 晒单 is public and carries no resident's detai
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import Field
@@ -41,7 +40,6 @@ from server.models.community import (
 )
 from server.models.people import MemberStatus
 from server.services.community import (
-    notify,
     orders,
     posts,
     public,
@@ -54,16 +52,6 @@ from server.services.community.volunteers import Application
 
 routes = Routes("社区双报到：报到党员")
 PUBLIC_TAG = "社区双报到：晒单（公开）"
-
-
-def _now(call: Call[Any]) -> datetime:
-    return call.deps.clock.now()
-
-
-def _tidings(call: Call[Any]) -> notify.Tidings:
-    """Who a step tells is written with it; the sender is woken once it has committed."""
-    deps = call.deps
-    return notify.Tidings.of(deps.settings, deps.clock.zone, deps.wake_outbox)
 
 
 # --- 我的报到: registering once, then changing it -------------------------------------------------
@@ -212,10 +200,10 @@ async def report(call: Call[Any]) -> dict[str, Any]:
     await _refuse_reported(call, application.phone)
     v = await volunteers.apply(
         application,
-        _now(call),
+        out.now(call),
         appid=call.session.appid,
         openid=call.session.openid,
-        tidings=_tidings(call),
+        tidings=out.tidings(call),
     )
     return await _volunteering(call, v)
 
@@ -245,7 +233,7 @@ async def change(call: Call[Any]) -> dict[str, Any]:
     community = None if body.community_id is None else await _community(body.community_id)
     skills = None if body.skills is None else volunteers.clean_skills(body.skills)
     if community is not None:
-        v = await volunteers.move(v, community, _now(call), tidings=_tidings(call))
+        v = await volunteers.move(v, community, out.now(call), tidings=out.tidings(call))
     if skills is not None:
         v = await volunteers.update_skills(v, skills)
     return await _volunteering(call, v)
@@ -277,7 +265,7 @@ async def _my_claim(call: Call[Any], v: Volunteer, order_id: int) -> dict[str, A
 )
 async def open_orders(call: Call[Any]) -> dict[str, Any]:
     """报到经社区确认后可用；否则 403（NOT_REPORTED 或 NOT_CONFIRMED）。"""
-    rows = await orders.open_orders(await _volunteer(call), _now(call))
+    rows = await orders.open_orders(await _volunteer(call), out.now(call))
     return {"items": await orders_json(call, rows)}
 
 
@@ -294,7 +282,7 @@ async def claim_order(call: Call[Any]) -> dict[str, Any]:
     if v.status != VolunteerStatus.CONFIRMED:
         raise PermissionDenied("您的报到还在等社区确认，确认后就可以接单了。", code="NOT_CONFIRMED")
     order_id = await _claimable(call, v)
-    await orders.claim(v, order_id, _now(call), tidings=_tidings(call))
+    await orders.claim(v, order_id, out.now(call), tidings=out.tidings(call))
     return await _my_claim(call, v, order_id)
 
 
@@ -308,7 +296,7 @@ async def withdraw_claim(call: Call[Any]) -> dict[str, Any]:
     """服务开始后不能放弃（409，ORDER_STARTED），请直接联系社区。"""
     v = await _volunteer(call)
     order_id = await _claimable(call, v)
-    await orders.withdraw(v, order_id, _now(call), tidings=_tidings(call))
+    await orders.withdraw(v, order_id, out.now(call), tidings=out.tidings(call))
     return await _my_claim(call, v, order_id)
 
 
@@ -330,7 +318,9 @@ async def report_done(call: Call[Any]) -> dict[str, Any]:
     v = await _volunteer(call)
     order_id = await _claimable(call, v)
     hours = None if call.body.hours is None else orders.hours_from(call.body.hours)
-    await orders.report_done(v, order_id, call.body.note, _now(call), hours, tidings=_tidings(call))
+    await orders.report_done(
+        v, order_id, call.body.note, out.now(call), hours, tidings=out.tidings(call)
+    )
     return await _my_claim(call, v, order_id)
 
 
@@ -368,7 +358,7 @@ async def take_post(call: Call[Any]) -> dict[str, Any]:
     已经在岗 409（ALREADY_HOLDING）。其他社区的岗位与不存在的一样，404。"""
     v = await _volunteer(call)
     post = await posts.take(
-        v, call.number("id"), _now(call), call.deps.clock.today(), tidings=_tidings(call)
+        v, call.number("id"), out.now(call), call.deps.clock.today(), tidings=out.tidings(call)
     )
     return await _posts(call, v, post.id)
 
@@ -382,7 +372,7 @@ async def take_post(call: Call[Any]) -> dict[str, Any]:
 async def leave_post(call: Call[Any]) -> dict[str, Any]:
     """没有在这个岗位上 404。"""
     v = await _volunteer(call)
-    post = await posts.leave(v, call.number("id"), _now(call), tidings=_tidings(call))
+    post = await posts.leave(v, call.number("id"), out.now(call), tidings=out.tidings(call))
     return await _posts(call, v, post.id)
 
 

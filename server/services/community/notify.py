@@ -45,6 +45,7 @@ from server.services.community.outbox import (
     enqueue,
     quiet_hours,
 )
+from server.services.community.wording import short
 from server.services.delivery.messenger import WakeOutbox, no_wake
 from server.settings import Settings
 
@@ -165,11 +166,6 @@ async def _to_managers(
     return to
 
 
-def _short(text: str, most: int = 60) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= most else text[: most - 1] + "…"
-
-
 def _stamp(moment: datetime | None) -> int:
     """A moment in a key: a step that can happen again (报到 after a refusal) is a new key."""
     return int(moment.timestamp()) if moment is not None else 0
@@ -179,7 +175,7 @@ def order_line(order: ServiceOrder, zone: ZoneInfo) -> str:
     """服务单 7：维修·楼道灯维修，11月26日（周四）09:00，幸福小区3栋"""
     place = f"，{order.place}" if order.place else ""
     return (
-        f"服务单 {order.id}：{order.kind}·{_short(order.title, 30)}，"
+        f"服务单 {order.id}：{order.kind}·{short(order.title, 30)}，"
         f"{when_text(order.starts_at, zone)}{place}"
     )
 
@@ -194,11 +190,11 @@ async def need_posted(
     photo = "（附照片）" if need.media_id else ""
     text = (
         f"【居民点单】需求 {need.id}，{community.name}，{resident.name}（{resident.place}）"
-        f"{when_text(need.created_at, t.zone)}：{_short(need.text, 120)}{photo}\n"
+        f"{when_text(need.created_at, t.zone)}：{short(need.text, 120)}{photo}\n"
         f"下单请回复：下单 {need.id} 时间 类别，例如 下单 {need.id} 明天上午9点 维修\n"
         f"不受理请回复：不受理 {need.id} 原因"
     )
-    gist = Gist("居民点单", f"需求 {need.id}：{_short(need.text, 40)}", need.created_at)
+    gist = Gist("居民点单", f"需求 {need.id}：{short(need.text, 40)}", need.created_at)
     key = f"need:{need.id}:posted"
     to = await _to_managers(community, key, "need_posted", (text, gist), using_db)
     return await t.post("need_posted", to, now, using_db)
@@ -235,8 +231,8 @@ async def work_reported(
 ) -> int:
     community = await Community.get(id=order.community_id, using_db=using_db)
     text = (
-        f"【服务完成】服务单 {order.id}（{order.kind}·{_short(order.title, 30)}）："
-        f"{volunteer.name}报告已完成，{_short(note, 100)}\n"
+        f"【服务完成】服务单 {order.id}（{order.kind}·{short(order.title, 30)}）："
+        f"{volunteer.name}报告已完成，{short(note, 100)}\n"
         f"核实后请回复：确认完成 {order.id}"
     )
     key = f"order:{order.id}:done:volunteer:{volunteer.id}"
@@ -247,7 +243,7 @@ async def work_reported(
 
 def post_text(post: StandingPost) -> str:
     """岗位 3（楼栋长·3栋楼栋长）"""
-    return f"岗位 {post.id}（{post.kind}·{_short(post.title, 30)}）"
+    return f"岗位 {post.id}（{post.kind}·{short(post.title, 30)}）"
 
 
 async def post_taken(
@@ -258,16 +254,10 @@ async def post_taken(
     using_db: BaseDBAsyncClient,
 ) -> int:
     """认岗: the community's secretaries hear who took a standing post."""
-    community = await Community.get(id=post.community_id, using_db=using_db)
-    text = (
-        f"【党员认岗】{volunteer.name}认领了{community.name}的{post_text(post)}。\n"
-        "回复 岗位 查看各岗位的在岗党员。"
-    )
-    # Left and taken again is news again.
-    key = f"post:{post.id}:taken:{volunteer.id}:{_stamp(now)}"
-    gist = Gist("党员认岗", f"{volunteer.name}认领了岗位 {post.id}：{post.title}")
-    to = await _to_managers(community, key, "post_taken", (text, gist), using_db)
-    return await t.post("post_taken", to, now, using_db)
+    return await _post_holder_changed(
+        t, post, volunteer, now, using_db, kind="post_taken", step="taken",
+        title="党员认岗", did="认领了", after="",
+    )  # fmt: skip
 
 
 async def post_left(
@@ -278,15 +268,35 @@ async def post_left(
     using_db: BaseDBAsyncClient,
 ) -> int:
     """退岗: the community's secretaries hear a place is free again."""
+    return await _post_holder_changed(
+        t, post, volunteer, now, using_db, kind="post_left", step="left",
+        title="党员退岗", did="退出了", after="，名额已空出",
+    )  # fmt: skip
+
+
+async def _post_holder_changed(
+    t: Tidings,
+    post: StandingPost,
+    volunteer: Volunteer,
+    now: datetime,
+    using_db: BaseDBAsyncClient,
+    *,
+    kind: str,
+    step: str,
+    title: str,
+    did: str,
+    after: str,
+) -> int:
     community = await Community.get(id=post.community_id, using_db=using_db)
     text = (
-        f"【党员退岗】{volunteer.name}退出了{community.name}的{post_text(post)}，名额已空出。\n"
+        f"【{title}】{volunteer.name}{did}{community.name}的{post_text(post)}{after}。\n"
         "回复 岗位 查看各岗位的在岗党员。"
     )
-    key = f"post:{post.id}:left:{volunteer.id}:{_stamp(now)}"
-    gist = Gist("党员退岗", f"{volunteer.name}退出了岗位 {post.id}：{post.title}")
-    to = await _to_managers(community, key, "post_left", (text, gist), using_db)
-    return await t.post("post_left", to, now, using_db)
+    # Left and taken again is news again: the moment is in the key.
+    key = f"post:{post.id}:{step}:{volunteer.id}:{_stamp(now)}"
+    gist = Gist(title, f"{volunteer.name}{did}岗位 {post.id}：{post.title}")
+    to = await _to_managers(community, key, kind, (text, gist), using_db)
+    return await t.post(kind, to, now, using_db)
 
 
 # --- the members' side -------------------------------------------------------------------------
@@ -379,7 +389,7 @@ async def need_refused(
     t: Tidings, need: Need, resident: Resident, now: datetime, using_db: BaseDBAsyncClient
 ) -> int:
     text = (
-        f"您的需求（编号 {need.id}：{_short(need.text, 30)}）社区暂不受理，原因：{need.reason}\n"
+        f"您的需求（编号 {need.id}：{short(need.text, 30)}）社区暂不受理，原因：{need.reason}\n"
         "如有疑问请联系社区。"
     )
     gist = Gist("点单未受理", f"需求 {need.id}：{need.reason}")
@@ -457,7 +467,7 @@ async def order_withdrawn(
     community = await Community.get(id=order.community_id, using_db=using_db)
     stamp = _stamp(now)
     text = (
-        f"【放弃接单】服务单 {order.id}（{order.kind}·{_short(order.title, 30)}，"
+        f"【放弃接单】服务单 {order.id}（{order.kind}·{short(order.title, 30)}，"
         f"{when_text(order.starts_at, t.zone)}）：{volunteer.name}因故放弃，"
         f"现有{order.taken}/{order.capacity}人，名额已重新开放。"
     )
@@ -487,9 +497,9 @@ async def need_order_cancelled(
     using_db: BaseDBAsyncClient,
 ) -> int:
     text = (
-        f"您的需求（编号 {need.id}：{_short(need.text, 30)}）对应的服务单已撤销，原因：{reason}\n"
+        f"您的需求（编号 {need.id}：{short(need.text, 30)}）对应的服务单已撤销，原因：{reason}\n"
         "如仍需要帮助，请重新发送：点单 内容。"
     )
-    gist = Gist("服务撤销", f"需求 {need.id}：{_short(reason, 14)}")
+    gist = Gist("服务撤销", f"需求 {need.id}：{short(reason, 14)}")
     to = _to_resident(resident, f"need:{need.id}:cancelled", "need_cancelled", (text, gist))
     return await t.post("need_cancelled", to, now, using_db)

@@ -132,3 +132,9 @@ def _before(text: str, plain: str, cut: int) -> str:
 def _without(text: str, found: re.Match[str]) -> str:
     before, after = text[: found.start()].rstrip(_TRIM), text[found.end() :].lstrip(_TRIM)
     return f"{before} {after}".strip(_TRIM) if before and after else (before or after)
+
+
+def short(text: str, most: int = 60) -> str:
+    """One line of at most `most` characters: whitespace folded, an ellipsis where cut."""
+    text = " ".join(text.split())
+    return text if len(text) <= most else text[: most - 1] + "…"
