@@ -416,6 +416,17 @@ async def test_the_desk_at_390_px_in_chromium(
                 await page.click(f"#order-{order.id} a:text('接单与经过')")
             await _fits(page)
             await page.screenshot(path=str(shots / "community-order-390.png"), full_page=True)
+            # Back on the desk: each table too wide for the phone says it scrolls, no other.
+            await page.go_back()
+            boxes = page.locator(".table-box")
+            for n in range(await boxes.count()):
+                box = boxes.nth(n)
+                wide = await box.evaluate("b => b.scrollWidth > b.clientWidth + 1")
+                said = await box.evaluate(
+                    "b => !!(b.previousElementSibling"
+                    " && b.previousElementSibling.classList.contains('swipe-hint'))"
+                )
+                assert said == wide, (n, wide, said)
         finally:
             await browser.close()
     wanted = os.environ.get("DANGJIAN_SHOTS")

@@ -134,6 +134,21 @@
     });
   }
 
+  // ---- wide tables: say they scroll -----------------------------------------------------------
+
+  // On a phone a wide table scrolls inside its box and its last columns are out of sight, with
+  // nothing to show they are there: a line above such a table says so, and goes once seen.
+  document.querySelectorAll(".table-box").forEach(function (boxed) {
+    if (boxed.scrollWidth <= boxed.clientWidth + 1) return;
+    var hint = document.createElement("p");
+    hint.className = "swipe-hint";
+    hint.textContent = "表格较宽，左右滑动可看其余各列 →";
+    boxed.parentNode.insertBefore(hint, boxed);
+    boxed.addEventListener("scroll", function () {
+      if (boxed.scrollLeft + boxed.clientWidth >= boxed.scrollWidth - 2) hint.hidden = true;
+    }, { passive: true });
+  });
+
   // ---- charts ------------------------------------------------------------------------------
 
   var node = document.getElementById("chart-data");
