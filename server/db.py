@@ -31,6 +31,7 @@ MODELS = [
     "server.models.tallies",
     "server.models.jobs",
     "server.models.community",
+    "server.models.mobility",
 ]
 MIGRATIONS = "migrations"
 # Any fixed 64-bit number will do; it only has to be the same in every process.

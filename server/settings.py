@@ -125,6 +125,10 @@ class Settings(BaseSettings):
     service_yearly_orders: int = _env("DANGJIAN_SERVICE_YEARLY_ORDERS", 2, ge=1, le=100)
     service_yearly_hours: float = _env("DANGJIAN_SERVICE_YEARLY_HOURS", 12.0, gt=0, le=1000)
 
+    # 流动党员: how often the branch's 联系人 is reminded to get in touch with a member who moved
+    # away (days; monthly by default) unless the branch set another cadence for that member.
+    mobile_contact_days: int = _env("DANGJIAN_MOBILE_CONTACT_DAYS", 30, ge=7, le=366)
+
     # 三会一课: how long a meeting lasts unless said otherwise, and the branch's own meeting types
     # beyond the standard ones (comma-separated; all active members are expected at them).
     meeting_minutes: int = _env("DANGJIAN_MEETING_MINUTES", 90, ge=15, le=600)

@@ -84,7 +84,11 @@ def _wrap(endpoint: Endpoint) -> Any:
                 if session.member is None:
                     raise PermissionDenied("请先绑定党员身份（POST /api/v1/auth/bind）")
                 if session.member.status != MemberStatus.ACTIVE:
-                    raise PermissionDenied("您的组织关系已转出，无法使用这个功能")
+                    raise PermissionDenied(
+                        "您的党籍已停止，无法使用这个功能；请与原支部联系"
+                        if session.member.status == MemberStatus.STOPPED
+                        else "您的组织关系已转出，无法使用这个功能"
+                    )
                 scope = await scope_of(session.member)
         call: Call[Any] = Call(request, session, scope=scope)
         if endpoint.query is not None:

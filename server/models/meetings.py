@@ -46,6 +46,8 @@ class MeetingStatus(StrEnum):
 class AttendeeRole(StrEnum):
     EXPECTED = "expected"
     INVITED = "invited"  # 列席: attends without being expected
+    # 流入党员: takes part, without a vote; like 列席, never in 应到 or the quorum.
+    INCOMING = "incoming"
 
 
 class Attendance(StrEnum):
@@ -118,6 +120,9 @@ class Meeting(Model):
     study = fields.BooleanField(default=False)
     # Seeds the rotating 6-digit sign-in code: random per meeting, never shown to anyone.
     signin_secret = fields.CharField(max_length=64, null=True)
+    # The online part (线上参会): how to join, e.g. "腾讯会议 123-456-789".  流动党员 far away
+    # sign in there with the code read out, or send a 心得 on the topic instead.
+    online = fields.CharField(max_length=100, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -144,6 +149,9 @@ class MeetingAttendee(Model):
     attendance = fields.CharEnumField(Attendance, max_length=10, default=Attendance.UNKNOWN)
     reason = fields.CharField(max_length=200, null=True)  # of a leave, or of a correction
     signed_at = fields.DatetimeField(null=True)
+    # How a 流动党员 far away took part: "online" (signed in during the online part) or
+    # "writing" (a 心得 on the meeting's topic); None: in the room, or not at all.
+    mode = fields.CharField(max_length=10, null=True)
 
     class Meta:
         table = "meeting_attendee"

@@ -49,6 +49,8 @@ BRANCH_LEADERS = frozenset({Role.SECRETARY, Role.DEPUTY_SECRETARY, Role.GENERAL_
 class MemberStatus(StrEnum):
     ACTIVE = "active"
     TRANSFERRED = "transferred"  # 转出
+    # 停止党籍 (失联, by the branch meeting's decision): in no count of members, no meeting's 应到.
+    STOPPED = "stopped"
 
 
 class Organisation(Model):
@@ -88,7 +90,10 @@ class Member(Model):
     group_id: int | None
     role = fields.CharEnumField(Role, max_length=20, default=Role.MEMBER)
     status = fields.CharEnumField(MemberStatus, max_length=20, default=MemberStatus.ACTIVE)
-    is_mobile = fields.BooleanField(default=False)  # 流动党员
+    is_mobile = fields.BooleanField(default=False)  # 流动党员 (流出): kept by `mobility`
+    # 流入党员: another organisation holds the relationship.  Takes part in this branch's life
+    # without 表决权, 选举权 or 被选举权 here: never in a meeting's 应到 or quorum, nor in 党员数.
+    incoming = fields.BooleanField(default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

@@ -188,6 +188,8 @@ class Submission(Model):
     digest = fields.CharField(max_length=64)
     via = fields.CharField(max_length=10, default="text")  # text or voice (recognised)
     unit_id = fields.CharField(max_length=64, null=True)  # the study unit it reflects on
+    # A 流动党员's 心得 on a meeting's topic, handed in instead of coming (会议编号).
+    meeting_id = fields.IntField(null=True)
     status = fields.CharEnumField(
         SubmissionStatus, max_length=10, default=SubmissionStatus.PENDING, db_index=True
     )
