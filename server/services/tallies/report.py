@@ -584,11 +584,15 @@ async def _snapshot_meetings(
 
 
 async def _active_members(ids: list[int]) -> dict[int, int]:
-    """Active members per organisation they are counted in: their 党小组, else their own."""
+    """Active members per organisation they are counted in: their 党小组, else their own.
+
+    党员数（在册）: a 流入党员's relationship is held elsewhere, so they are not counted here
+    (nor is a member whose 党籍 is stopped: not ACTIVE)."""
     rows = (
         await Member.filter(
             within(ids, "group_id") | (Q(group_id=None) & within(ids)),
             status=MemberStatus.ACTIVE,
+            incoming=False,
         )
         .annotate(n=Count("id"))
         .group_by("organisation_id", "group_id")
