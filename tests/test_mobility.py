@@ -79,7 +79,7 @@ async def test_a_member_leaves_is_kept_in_touch_with_and_the_silence_is_a_questi
             secretary, wang, Outgoing("  ", FlowReason.WORK), START, moment(START)
         )
 
-    record = await outgoing.mark_out(
+    await outgoing.mark_out(
         secretary,
         wang,
         Outgoing("江苏苏州", FlowReason.WORK, keeper_id=committee.id, reach="微信同号"),

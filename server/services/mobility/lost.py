@@ -56,34 +56,29 @@ async def search(
     method, text = split_leading(text, METHODS, "其他")
     note = check_text(text, "note", 300, SEARCH_EXAMPLE)
     by = actor.id if actor else None
-    async with in_transaction() as conn:
-        case = (
-            await LostCase.filter(member_id=target.id, current=f"member:{target.id}")
-            .using_db(conn)
-            .first()
-        )
-        if case is None:
-            try:
-                case = await LostCase.create(
-                    member_id=target.id,
-                    branch_id=target.organisation_id,
-                    current=f"member:{target.id}",
-                    opened_on=today,
-                    opened_by_id=by,
-                    created_at=now.astimezone(UTC),
-                    using_db=conn,
-                )
-            except IntegrityError:  # opened a moment ago by another request
-                case = await LostCase.get(member_id=target.id, current=f"member:{target.id}")
-        attempt = await LostAttempt.create(
-            case_id=case.id,
-            day=today,
-            method=method,
-            note=note,
-            by_id=by,
-            created_at=now.astimezone(UTC),
-            using_db=conn,
-        )
+    # The case first, on its own: on PostgreSQL a unique violation inside a transaction
+    # aborts it, and two first searches at once are one case with two attempts.
+    case = await case_of(target.id)
+    if case is None:
+        try:
+            case = await LostCase.create(
+                member_id=target.id,
+                branch_id=target.organisation_id,
+                current=f"member:{target.id}",
+                opened_on=today,
+                opened_by_id=by,
+                created_at=now.astimezone(UTC),
+            )
+        except IntegrityError:  # opened a moment ago by another request
+            case = await LostCase.get(member_id=target.id, current=f"member:{target.id}")
+    attempt = await LostAttempt.create(
+        case_id=case.id,
+        day=today,
+        method=method,
+        note=note,
+        by_id=by,
+        created_at=now.astimezone(UTC),
+    )
     return case, attempt
 
 
