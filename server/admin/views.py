@@ -5,6 +5,8 @@
 - `branch_page`: a 党支部's meetings, lights, 心得 and its ledger download;
 - `picker`: finding an organisation by name;
 - `exports`: the tally as XLSX or CSV;
+- `mobile_page`: 流动党员, the figures by branch or a branch's working list, and its XLSX
+  (its forms in `mobile_actions`, its lines and to-dos in `mobile_desk`);
 - `community_page`: 社区服务, a community's needs, reported members, orders and units
   (its forms in `community_actions`, the staff's 报到单位 in `community_units`, a unit's
   联系卡 and its XLSX in `community_card`).
@@ -25,6 +27,8 @@ from server.admin import (
     community_units,
     exports,
     members_page,
+    mobile_actions,
+    mobile_page,
     overview,
     picker,
     signing,
@@ -50,6 +54,13 @@ def add_routes(admin: web.Application) -> None:
         r"/members/{id}/{action:unbind|role|transfer}", members_page.member_action
     )
     admin.router.add_get("/orgs.json", picker.results_json, name="picker-json")
+    # 流动党员: the figures by branch, a branch's list and to-dos, its forms (mobile_page.py)
+    admin.router.add_get("/mobile", mobile_page.mobile_page, name="mobile")
+    admin.router.add_get("/mobile/export", mobile_page.export, name="mobile-export")
+    admin.router.add_post("/mobile/out", mobile_actions.mark_out)
+    admin.router.add_post("/mobile/contacts", mobile_actions.contact)
+    admin.router.add_post("/mobile/searches", mobile_actions.search)
+    admin.router.add_post(r"/mobile/incoming/{id}/{action:confirm|refuse}", mobile_actions.decide)
     # 社区服务: a community's side of 双报到 and the 四单制 (community_page.py)
     admin.router.add_get("/community", community_page.community_page, name="community")
     admin.router.add_get("/community/orders/{id}", community_page.order_page)
