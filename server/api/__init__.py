@@ -17,6 +17,10 @@ from server.api import (
     dues,
     member,
     membership,
+    mobility,
+    mobility_incoming,
+    mobility_lost,
+    mobility_own,
     residents,
     review,
     roster,
@@ -50,6 +54,10 @@ MODULES = (
     volunteering,
     residents,
     unit_card,
+    mobility,
+    mobility_lost,
+    mobility_incoming,
+    mobility_own,
     docs,
 )
 

@@ -67,6 +67,11 @@ ERROR_CODES = {
     "ORDER_NOT_DONE": "服务完成后才能评价",
     "ALREADY_RATED": "已经评价过",
     "RATING_CLOSED": "服务完成已超过7天，评价已截止",
+    # 流动党员
+    "MOBILE_EXISTS": "已登记为流动党员（或这个手机号已流入报到）",
+    "DUES_EXISTS": "这个月份的党费已经登记过",
+    "DECIDED": "流入报到已经处理过",
+    "ALREADY_MEMBER": "手机号或微信已是本街道的党员",
     "WECHAT_API": "微信接口调用失败",
     "INTERNAL": "服务器内部错误",
 }
