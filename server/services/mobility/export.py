@@ -49,16 +49,21 @@ from server.services.mobility.lost import removal_due_on
 from server.services.mobility.standing import Standing
 from server.services.mobility.words import quarter_start
 from server.services.tallies.workbook import (
+    BODY,
     BOLD,
+    BOX,
     CENTRED,
     DATE,
+    HEADER_FILL,
     LEFT,
     POINTS_PER_LINE,
     SUBTITLE,
     TOP_CENTRED,
+    WIDE,
     CellValue,
     Column,
     body_row,
+    display_width,
     header_rows,
     lines_needed,
     print_setup,
@@ -440,9 +445,17 @@ def workbook(book: _Book) -> Workbook:
     return out
 
 
-def filed_line(sheet: Worksheet, row: int, left: str, right: str, width: int) -> None:
-    """填报单位 on the left, the date on the right, across the table."""
-    half = max(1, width // 2)
+def filed_line(
+    sheet: Worksheet, row: int, left: str, right: str, columns: Sequence[Column]
+) -> None:
+    """填报单位 on the left, the date on the right, across the table; the left part is given
+    as many columns as its text needs (half the table at least), so a long name is not cut."""
+    width = len(columns)
+    needed = display_width(left) * WIDE / 2 + 1
+    half, used = 0, 0.0
+    while half < width - 1 and (half < max(1, width // 2) or used < needed):
+        used += columns[half].width
+        half += 1
     put(sheet, row, 1, left, font=SUBTITLE,
         alignment=Alignment(horizontal="left", vertical="center"))  # fmt: skip
     put(sheet, row, half + 1, right, font=SUBTITLE,
@@ -465,7 +478,9 @@ def paragraph(sheet: Worksheet, row: int, text: str, columns: Sequence[Column]) 
 def _form_sheet(sheet: Worksheet, form: _Form, book: _Book) -> None:
     width = len(form.columns)
     title(sheet, 1, form.heading, width)
-    filed_line(sheet, 2, f"填报单位：{book.filed_by}", f"统计日期：{_when(book.today)}", width)
+    filed_line(
+        sheet, 2, f"填报单位：{book.filed_by}", f"统计日期：{_when(book.today)}", form.columns
+    )
     first = HEADER_FIRST + header_rows(sheet, HEADER_FIRST, form.columns)
     row = first
     for values in form.rows:
@@ -654,13 +669,17 @@ def _life_sheet(sheet: Worksheet, found: _Record) -> None:
     width = len(columns)
     heading = record_heading(found)
     title(sheet, 1, heading, width)
-    filed_line(sheet, 2, f"填报单位：{found.branch}", f"填报日期：{_when(found.made)}", width)
+    filed_line(sheet, 2, f"填报单位：{found.branch}", f"填报日期：{_when(found.made)}", columns)
     row = 3
     for label, value in found.info:
         # A label over the first two columns, its value over the rest.
-        put(sheet, row, 1, label, font=BOLD, alignment=CENTRED)
+        # Every cell of a merged range boxed, or the printed grid has gaps.
+        for column in range(1, width + 1):
+            put(sheet, row, column, None, border=BOX)
+        put(sheet, row, 1, label, font=BOLD, alignment=CENTRED, border=BOX, fill=HEADER_FILL)
+        put(sheet, row, 2, None, border=BOX, fill=HEADER_FILL)
         sheet.merge_cells(start_row=row, start_column=1, end_row=row, end_column=2)
-        put(sheet, row, 3, value, alignment=LEFT)
+        put(sheet, row, 3, value, font=BODY, alignment=LEFT, border=BOX)
         sheet.merge_cells(start_row=row, start_column=3, end_row=row, end_column=width)
         rest = sum(c.width for c in columns[2:])
         sheet.row_dimensions[row].height = max(
@@ -700,7 +719,7 @@ def _simple_sheet(
 ) -> None:
     width = len(columns)
     title(sheet, 1, heading, width)
-    filed_line(sheet, 2, f"填报单位：{found.branch}", f"填报日期：{_when(found.made)}", width)
+    filed_line(sheet, 2, f"填报单位：{found.branch}", f"填报日期：{_when(found.made)}", columns)
     first = HEADER_FIRST + header_rows(sheet, HEADER_FIRST, columns)
     row = first
     for values in rows:
