@@ -1,0 +1,147 @@
+"""Reading what chat says about 流动党员: whom a message names (with or without a space after
+the name, as older members write), the month 党费 is paid up to, and whose records a sender
+may see — a branch's leaders their branches', a 联系人 the members they keep."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from tortoise.expressions import Q
+
+from server.errors import NotFound, ValidationFailed
+from server.models.mobility import Direction, FlowStatus, MobileMember
+from server.models.people import Member, MemberStatus, Organisation, Role
+from server.services.people.access import is_leader, scope_of
+from server.services.people.scope import subtree
+
+_PHONE = re.compile(r"1\d{10}")
+_LEAD = " ：:，,。；;"
+# Names are two to four characters; a longer one is written with a space after it.
+_LONGEST_NAME = 4
+# Besides the branch's leaders, these may log a contact with the branch's mobile members.
+CONTACT_ROLES = frozenset({Role.COMMITTEE_MEMBER, Role.GROUP_LEADER})
+
+
+async def split_name(text: str) -> tuple[str, str, bool]:
+    """`王强 电话 聊了近况` → ("王强", "电话 聊了近况", True); `王强电话聊了近况` → the same,
+    the name being the longest start that is a member's.  The bool: a member of the street has
+    that name (or phone) — a sentence that merely begins with a command's word has none."""
+    text = " ".join(text.split())
+    first, _, rest = text.partition(" ")
+    if not first:
+        return "", "", False
+    statuses = [MemberStatus.ACTIVE, MemberStatus.STOPPED]
+    if _PHONE.fullmatch(first):
+        return first, rest, await Member.exists(phone=first, status__in=statuses)
+    starts = [first[:n] for n in range(min(_LONGEST_NAME, len(first) - 1), 1, -1)]
+    names = await Member.filter(name__in=[first, *starts], status__in=statuses).values_list(
+        "name", flat=True
+    )
+    known = {str(n) for n in names}
+    if first in known:
+        return first, rest, True
+    for start in starts:  # longest first
+        if start in known:
+            after = f"{first[len(start) :]} {rest}".strip(_LEAD + " ")
+            return start, after, True
+    return first, rest, False
+
+
+async def kept_ids(actor: Member) -> list[int]:
+    """The members whose open record names `actor` as their 联系人."""
+    rows = await MobileMember.filter(keeper_id=actor.id, current__not_isnull=True).values_list(
+        "member_id", flat=True
+    )
+    return [int(str(r)) for r in rows if r is not None]
+
+
+async def for_contact(actor: Member, given: str) -> Member:
+    """Whom a 支委委员, 党小组长 or 联系人 may log a contact with: the branch's members (for the
+    committee and group leaders), or those the actor keeps.  Leaders use `who.named`."""
+    given = given.strip()
+    kept = await kept_ids(actor)
+    mine = Q(id__in=kept)
+    if actor.role in CONTACT_ROLES:
+        mine |= Q(organisation_id=actor.organisation_id)
+    which = Q(phone=given) if _PHONE.fullmatch(given) else Q(name=given)
+    found = await Member.filter(mine, which, status=MemberStatus.ACTIVE)
+    if not found:
+        raise NotFound(f"您联系的党员里没有「{given[:20]}」。")
+    if len(found) > 1:
+        raise ValidationFailed(f"有 {len(found)} 位同名的同志，请用手机号代替姓名。", field="name")
+    return found[0]
+
+
+async def branch_ids(actor: Member) -> list[int] | None:
+    """The organisations whose records a leader keeps (None: every one, for an admin)."""
+    scope = await scope_of(actor)
+    if scope.everything:
+        return None
+    if scope.path is None or scope.group:
+        return []
+    ids = await Organisation.filter(subtree(scope.path)).values_list("id", flat=True)
+    return [int(str(i)) for i in ids]
+
+
+async def kept_records(actor: Member) -> list[MobileMember]:
+    """The open 流出 records that name `actor` as their 联系人 (a keeper's own list)."""
+    return await MobileMember.filter(
+        keeper_id=actor.id, status=FlowStatus.ACTIVE, direction=Direction.OUT
+    ).order_by("id")
+
+
+async def pending_count(ids: list[int] | None) -> int:
+    query = MobileMember.filter(direction=Direction.IN, status=FlowStatus.PENDING)
+    if ids is not None:
+        query = query.filter(branch_id__in=ids)
+    return await query.count()
+
+
+async def incoming_phone_refusal(phone: str) -> str | None:
+    """Said at the step that asks for the phone, before any other question (`incoming.report_in`
+    refuses the same at the end): a member of the street, or a report already waiting."""
+    if await Member.exists(phone=phone, status=MemberStatus.ACTIVE):
+        return (
+            "这个手机号已是本街道的党员，不用流入报到；请向支部书记索取绑定码，发送 绑定 绑定码。"
+        )
+    if await MobileMember.exists(current=f"phone:{phone}"):
+        return "这个手机号已经流入报到过，正在等待支部确认。"
+    return None
+
+
+def may_contact(member: Member) -> bool:
+    """Leaders, the committee and group leaders (a plain 联系人 is found by their records)."""
+    return member.status == MemberStatus.ACTIVE and (
+        is_leader(member) or member.role in CONTACT_ROLES
+    )
+
+
+# --- 党费: the month paid up to, and the amount ------------------------------------------------
+
+_MONTH = re.compile(r"(?:交至|交到|至|到)?\s*(\d{4})\s*[年./-]\s*(\d{1,2})\s*月?(?:份)?")
+_AMOUNT = re.compile(r"(\d{1,6}(?:\.\d{1,2})?)\s*元?")
+
+
+def month_and_amount(text: str) -> tuple[date, Decimal | None]:
+    """`交至2026年12月 120元` → (2026-12-01, 120); the amount may be left out."""
+    text = " ".join(text.split())
+    found = _MONTH.match(text)
+    if found is None:
+        raise ValidationFailed(
+            "请写明交至哪个月，例如：收党费 王强 交至2026年12月 120元。", field="through"
+        )
+    year, month = int(found[1]), int(found[2])
+    if not 1 <= month <= 12 or year < 1950:
+        raise ValidationFailed("没有这个月份，请检查。", field="through")
+    rest = text[found.end() :].strip(_LEAD + " ")
+    if not rest:
+        return date(year, month, 1), None
+    amount = _AMOUNT.fullmatch(rest)
+    if amount is None:
+        raise ValidationFailed("金额请写成数字，例如 120元 或 36.5。", field="amount")
+    try:
+        return date(year, month, 1), Decimal(amount[1])
+    except InvalidOperation:  # pragma: no cover - the pattern admits only numbers
+        raise ValidationFailed("金额请写成数字。", field="amount") from None
