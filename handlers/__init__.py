@@ -14,6 +14,10 @@ from handlers import (
     help,
     meetings,
     members,
+    mobile_members,
+    mobility,
+    mobility_cases,
+    mobility_list,
     questions,
     quiz,
     record,
@@ -41,6 +45,12 @@ def build_router() -> Router:
         review.router,  # before study: 继续 while reviewing pages through the 心得
         meetings.router,
         attendance.router,
+        # 流动党员: before study, whose 继续 would otherwise take the list's; the list's
+        # 流出党员 before the 流出 command (a prefix of it).
+        mobility_list.router,
+        mobility_cases.router,
+        mobility.router,
+        mobile_members.router,
         study.router,
         record.router,
         admin.router,  # 后台: before the fallback and free-text questions
@@ -57,6 +67,7 @@ def build_router() -> Router:
         quiz.router,  # after the commands: a command typed mid-quiz still works
         submissions.drafting,  # a draft's text after the commands, before free-text questions
         volunteers.answering,  # 报到's questions answered, likewise
+        mobile_members.answering,  # 年度报告's and 流入报到's, likewise
         unit_contacts.router,  # 单位联络, 联系卡: a 报到单位's contact, no member
         questions.router,  # any other text from a member is a question
         service_menu.late,  # … and from a resident or a member from a unit, a pointer

@@ -1,4 +1,5 @@
-"""我的: this member's own check-ins, study, points and star level."""
+"""我的: this member's own check-ins, study, points and star level — and, for a member the
+branch keeps in touch with (流出, 流入), what the branch has recorded of them."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from datetime import datetime
 from server.clock import Clock
 from server.dispatch import Router
 from server.dispatch.filters import Keyword, bound
+from server.models.mobility import Direction
 from server.models.people import Member
 from server.models.study import SUBMISSION_STATUS_LABELS
+from server.services.mobility.mine import my_mobility
 from server.services.study.points import PointsRules
 from server.services.study.record import my_record
 
@@ -31,6 +34,7 @@ async def show_my_record(member: Member, clock: Clock, points_rules: PointsRules
         if points_rules.enabled
         else ""
     )
+    mobility = await _mobility(member, today.year)
     return (
         f"{member.name}同志，{today.month}月的记录：\n"
         f"· 打卡 {r.check_ins_this_month} 天，已连续 {r.streak} 天\n"
@@ -38,5 +42,32 @@ async def show_my_record(member: Member, clock: Clock, points_rules: PointsRules
         f"{points}"
         f"· 心得：{exchanged}\n"
         f"· 今年会议：出席 {met['present']} 次，请假 {met['leave']} 次，缺席 {met['absent']} 次\n"
+        f"{mobility}"
         "这些记录只有您自己能看到，不作排名，也不作评议党员的依据。"
+    )
+
+
+async def _mobility(member: Member, year: int) -> str:
+    """The branch's record of this member's 流动, as lines of the reply ("" if none)."""
+    mine = await my_mobility(member, year)
+    if mine is None:
+        return ""
+    record = mine.record
+    since = f"{record.since.year}年{record.since.month}月{record.since.day}日"
+    if record.direction == Direction.IN:
+        return (
+            f"· 流入党员：{since}起在本支部参加组织生活（不参加表决和选举），"
+            f"组织关系在{record.other_org}\n"
+        )
+    keeper = f"，联系人：{mine.keeper}" if mine.keeper else ""
+    contact = mine.last_contact
+    last = f"{contact.year}年{contact.month}月{contact.day}日" if contact else "暂无"
+    report = (
+        f"已报告（党费{mine.report.dues}）"
+        if mine.report is not None
+        else "未报告，回复 年度报告 填写"
+    )
+    return (
+        f"· 流出党员：{since}起在{record.place}{keeper}；支部最近联系：{last}\n"
+        f"· {year}年度报告：{report}\n"
     )

@@ -1,0 +1,365 @@
+"""流动党员 in chat, the branch's side: 流出, 联系人, 结束流动, 联系, 收党费, and the menu of
+them all (流动党员帮助).  The list (流动党员) is in handlers/mobility_list.py; 流入 decisions,
+失联 and 流动党小组 in handlers/mobility_cases.py; the members' own side in
+handlers/mobile_members.py.
+
+The record is the branch's leaders' to keep; a 支委委员, 党小组长 or the named 联系人 may log a
+contact.  Anyone else sending these is told whose they are, and nothing changes.  `联系` is a
+common word (联系实际, 联系群众 in a 心得): it is taken as the command only when a member's
+name follows it, or a space from one who may log contacts.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from server.clock import Clock
+from server.dispatch import ChatContext, Router
+from server.dispatch.context import EDGE_PUNCT
+from server.dispatch.filters import Command, Keyword, bound
+from server.errors import ValidationFailed
+from server.models.mobility import Direction, MobileMember
+from server.models.people import Member, WeChatIdentity
+from server.services.community.notify import Tidings
+from server.services.delivery.messenger import WakeOutbox
+from server.services.mobility import contacts, notify, outgoing, reading, standing, who
+from server.services.mobility.outgoing import Outgoing
+from server.services.mobility.words import REASONS_TEXT, day_of, reason_of
+from server.services.people.access import NotAllowed, is_leader
+from server.services.people.identities import IdentityDirectory
+from server.settings import Settings
+from server.wechat.replies import MAX_TEXT_BYTES
+
+router = Router("mobility")
+
+LEADERS_ONLY = "流动党员的登记和处置由支部书记（或副书记）办理。"
+OUT_EXAMPLE = "流出 王强 江苏苏州 外出务工经商 微信同号"
+OUT_USAGE = (
+    f"登记流出请发送：流出 姓名 去向 原因 联系方式，例如：{OUT_EXAMPLE}；"
+    "可在后面加 联系人 赵委员、外出时间 2026年3月、活动证 编号。"
+    f"原因：{REASONS_TEXT}。"
+)
+KEEPER_USAGE = (
+    "请发送：联系人 姓名 联系人姓名 联系周期，例如：联系人 王强 赵委员 30天（周期可不写）。"
+)
+END_USAGE = "请发送：结束流动 姓名 原因，例如：结束流动 王强 已返回本地居住。"
+CONTACT_USAGE = f"请发送：联系 姓名 方式 内容，例如：{contacts.CONTACT_EXAMPLE}（方式可不写）。"
+DUES_USAGE = (
+    "请发送：收党费 姓名 交至月份 金额，例如：收党费 王强 交至2026年12月 120元（金额可不写）。"
+)
+
+MOBILITY_MENU = (
+    "流动党员（流出、流入），您可以发送：\n"
+    "· 流动党员 —— 名单和待办（联系到期、可能失联、查找中）\n"
+    f"· {OUT_EXAMPLE} 联系人 赵委员 外出时间 2026年3月 —— 登记流出\n"
+    "· 联系人 王强 赵委员 30天 —— 指定联系人和联系周期\n"
+    "· 联系 王强 电话 了解近况 —— 记录联系（支委委员、党小组长、联系人也可以）\n"
+    "· 收党费 王强 交至2026年12月 120元 —— 登记收到的党费\n"
+    "· 结束流动 王强 已返回本地居住\n"
+    "· 流入审核 / 确认流入 3 / 不确认流入 3 原因 —— 外地党员的流入报到\n"
+    "· 查找 王强 电话 拨打两次无人接听 —— 记录查找失联党员（电话、亲属、原单位、组织部门、走访）\n"
+    "· 恢复联系 王强 已取得联系，补交了党费\n"
+    "· 停止党籍 王强 12 经支部党员大会讨论，决定停止其党籍 —— 12 为支部党员大会的会议编号\n"
+    "· 办结 王强 经党委批准按自行脱党除名\n"
+    "· 流动党小组 苏州 王强、刘芳、陈明 —— 三名以上流动党员成立党小组\n"
+    f"流动原因：{REASONS_TEXT}。\n"
+    "这里是支部的工作记录和待办；组织关系和流动党员登记以全国党员管理信息系统为准。"
+)
+
+
+def mobility_leader(ctx: ChatContext) -> bool:
+    return ctx.member is not None and is_leader(ctx.member)
+
+
+def contact_keeper(ctx: ChatContext) -> bool:
+    """支委委员 and 党小组长 log contacts; leaders find 联系 in 流动党员帮助."""
+    return (
+        ctx.member is not None
+        and not is_leader(ctx.member)
+        and ctx.member.role in reading.CONTACT_ROLES
+    )
+
+
+router.help(
+    "流动党员",
+    "流出、流入党员的名单和待办；流动党员帮助 看各项写法",
+    visible=mobility_leader,
+    order=67,
+)
+router.help("联系 王强 电话 了解近况", "记录与流动党员的联系", visible=contact_keeper, order=67)
+
+
+def require_leader(member: Member) -> None:
+    if not is_leader(member):
+        raise NotAllowed(LEADERS_ONLY)
+
+
+def tidings(settings: Settings, clock: Clock, wake_outbox: WakeOutbox) -> Tidings:
+    """Messages written right after the step, sent within seconds (after the quiet hours)."""
+    return Tidings.of(settings, clock.zone, wake_outbox)
+
+
+def day_text(day: date | None, today: date) -> str:
+    if day is None:
+        return "无"
+    if day.year == today.year:
+        return f"{day.month}月{day.day}日"
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def raw_after(raw_text: str, *words: str) -> str | None:
+    """What follows `words` in the message as typed (full-width punctuation kept for the
+    record); None when the typed text does not begin with them (the normalised one is used)."""
+    rest = raw_text.strip().lstrip(EDGE_PUNCT + " \u3000")
+    for word in words:
+        if not rest.startswith(word):
+            return None
+        rest = rest[len(word) :].lstrip(EDGE_PUNCT + " \u3000")
+    return rest
+
+
+async def forget(member_id: int, identities: IdentityDirectory) -> None:
+    """Who someone is changed (流入 confirmed, 停止党籍): the cached sender is dropped."""
+    for appid, openid in await WeChatIdentity.filter(member_id=member_id).values_list(
+        "appid", "openid"
+    ):
+        await identities.forget(str(appid), str(openid))
+
+
+async def next_contact(record: MobileMember, clock: Clock, settings: Settings) -> str:
+    """`下次联系请在12月25日前（每30天）`, from the branch's log as the list counts it."""
+    [line] = await standing.standings(
+        [record], [], clock.today(), clock.now(), clock.zone, settings.mobile_contact_days
+    )
+    if line.due_on is None:
+        return ""
+    every = record.cadence_days or settings.mobile_contact_days
+    return f"下次联系请在{day_text(line.due_on, clock.today())}前（每{every}天）。"
+
+
+# --- 流动党员帮助 --------------------------------------------------------------------------------
+
+
+@router.message(Keyword("流动党员帮助", "流动帮助", "流动党员菜单"), bound)
+async def menu(member: Member) -> str:
+    if not is_leader(member):
+        mine = "记录联系：联系 姓名 内容。" if member.role in reading.CONTACT_ROLES else ""
+        return f"{LEADERS_ONLY}{mine}"
+    assert len(MOBILITY_MENU.encode()) <= MAX_TEXT_BYTES
+    return MOBILITY_MENU
+
+
+# --- 流出 ---------------------------------------------------------------------------------------
+
+_PIECE = re.compile(r"(?:^|\s)(?P<word>联系人|外出时间|活动证|接收组织)\s*[:：]?\s*(?P<value>\S+)")
+
+
+def _pieces(text: str) -> tuple[dict[str, str], str]:
+    """`… 联系人 赵委员 外出时间 2026年3月` → ({联系人: 赵委员, …}, the rest)."""
+    found: dict[str, str] = {}
+    while (piece := _PIECE.search(text)) is not None:
+        found[piece["word"]] = piece["value"]
+        text = (text[: piece.start()] + " " + text[piece.end() :]).strip()
+    return found, text
+
+
+# Reasons that may follow the place without a space (江苏苏州务工), longest first.
+_REASON_ENDINGS = sorted(
+    ("外出务工经商", "务工经商", "外出务工", "务工", "经商", "单位改制", "毕业去向",
+     "工作单位改变", "出国(境)", "居住地改变"),
+    key=len,
+    reverse=True,
+)  # fmt: skip
+
+
+def _place_reason_reach(text: str) -> tuple[str, str, str]:
+    """`江苏苏州 外出务工经商 微信同号` → (place, reason word, reach); the reason may follow the
+    place without a space (江苏苏州务工)."""
+    words = text.split()
+    for i, word in enumerate(words):
+        if reason_of(word) is not None:
+            return " ".join(words[:i]), word, " ".join(words[i + 1 :])
+        for reason in _REASON_ENDINGS:
+            if len(word) > len(reason) and word.endswith(reason):
+                place = " ".join([*words[:i], word[: -len(reason)]])
+                return place, reason, " ".join(words[i + 1 :])
+    raise ValidationFailed(f"请写明流动原因：{REASONS_TEXT}。例如：{OUT_EXAMPLE}", field="reason")
+
+
+@router.message(Command("流出"), bound)
+async def mark_out(
+    args: str,
+    member: Member,
+    clock: Clock,
+    settings: Settings,
+    wake_outbox: WakeOutbox,
+) -> str:
+    require_leader(member)
+    if not args:
+        return OUT_USAGE
+    name, rest, _ = await reading.split_name(args)
+    if not rest:
+        return OUT_USAGE
+    target = await who.named(member, name)
+    pieces, rest = _pieces(rest)
+    place, reason_word, reach = _place_reason_reach(rest)
+    if not place:
+        raise ValidationFailed(f"请在原因前写上去向，例如：{OUT_EXAMPLE}", field="place")
+    keeper = await who.named(member, pieces["联系人"]) if "联系人" in pieces else None
+    since = day_of(pieces["外出时间"], clock.today()) if "外出时间" in pieces else None
+    reason = reason_of(reason_word)
+    assert reason is not None
+    record = await outgoing.mark_out(
+        member,
+        target,
+        Outgoing(
+            place=place,
+            reason=reason,
+            since=since,
+            reach=reach,
+            other_org=pieces.get("接收组织", ""),
+            certificate=pieces.get("活动证", ""),
+            keeper_id=keeper.id if keeper else None,
+        ),
+        clock.today(),
+        clock.now(),
+    )
+    told = tidings(settings, clock, wake_outbox)
+    await notify.marked_out(told, record, target, keeper, clock.now())
+    told.wake()
+    lines = [
+        f"已登记：{target.name} 流出，去向{record.place}（{record.reason.value}），"
+        f"自{day_text(record.since, clock.today())}起。"
+    ]
+    if record.reach:
+        lines.append(f"联系方式：{record.reach}")
+    if keeper is not None:
+        lines.append(f"联系人：{keeper.name}。{await next_contact(record, clock, settings)}")
+    else:
+        lines.append(f"还没有联系人，请发送：联系人 {target.name} 联系人姓名（一般为支委委员）。")
+    lines.append(
+        "已通知本人：联系人、会议通知照常收到、每年回复 年度报告。"
+        if told.names("mobile_out")
+        else "本人暂时收不到推送，请当面或电话告知（会议通知照常发送，每年回复 年度报告）。"
+    )
+    return "\n".join(lines)
+
+
+# --- 联系人, 结束流动 -----------------------------------------------------------------------------
+
+_CADENCE = re.compile(r"(?:每)?\s*(?P<days>\d{1,3})\s*天(?:一次)?")
+_CADENCE_WORDS = {"每月": 30, "每个月": 30, "每两月": 60, "每两个月": 60, "每季度": 90}
+
+
+def _cadence(text: str) -> int | None:
+    text = text.strip(EDGE_PUNCT + " ")
+    if not text:
+        return None
+    if text in _CADENCE_WORDS:
+        return _CADENCE_WORDS[text]
+    found = _CADENCE.fullmatch(text)
+    if found is None:
+        raise ValidationFailed("联系周期请写成天数，例如 30天，或 每月。", field="cadence_days")
+    return int(found["days"])
+
+
+@router.message(Command("联系人"), bound)
+async def set_keeper(args: str, member: Member, clock: Clock, settings: Settings) -> str:
+    if not is_leader(member):
+        # A member asking who keeps in touch with them is told; anyone else, whose it is.
+        record = await outgoing.open_record(member.id)
+        if record is not None and record.keeper_id is not None and not args:
+            keeper = await Member.get(id=record.keeper_id)
+            return f"您的联系人是{keeper.name}，有事可以直接找他（她），或回复 年度报告。"
+        raise NotAllowed(LEADERS_ONLY)
+    name, rest, _ = await reading.split_name(args)
+    keeper_name, rest, _ = await reading.split_name(rest)
+    if not keeper_name:
+        return KEEPER_USAGE
+    target = await who.named(member, name)
+    keeper = await who.named(member, keeper_name)
+    record = await outgoing.amend(member, target, keeper_id=keeper.id, cadence_days=_cadence(rest))
+    return f"{target.name}的联系人：{keeper.name}。{await next_contact(record, clock, settings)}"
+
+
+@router.message(Command("结束流动"), bound)
+async def end(
+    args: str, raw_text: str, member: Member, clock: Clock, identities: IdentityDirectory
+) -> str:
+    require_leader(member)
+    name, rest, _ = await reading.split_name(args)
+    if not rest:
+        return END_USAGE
+    target = await who.named(member, name)
+    note = raw_after(raw_text, "结束流动", name) or rest
+    record = await outgoing.end(member, target, note, clock.today(), clock.now())
+    if record.direction == Direction.IN:
+        await forget(target.id, identities)
+        return (
+            f"已结束{target.name}的流入党员记录（{record.end_note}），"
+            "不再参加本支部的组织生活；记录保留，可在后台导出给其所在党组织。"
+        )
+    return (
+        f"已结束{target.name}的流动党员记录（{record.end_note}）。"
+        "组织关系转出的，请同时在全国党员管理信息系统办理转接。"
+    )
+
+
+# --- 联系, 收党费 ---------------------------------------------------------------------------------
+
+
+async def names_someone(ctx: ChatContext) -> bool:
+    """After `联系` (not 联系人, not 联系卡): a member's name — or, from one who may log
+    contacts, a space after the first word (an unknown name then gets a polite answer)."""
+    text, member = ctx.text or "", ctx.member
+    if member is None or text.startswith(("联系人", "联系卡")):
+        return False
+    args = text[2:].strip(EDGE_PUNCT + " ")
+    committee = reading.may_contact(member)
+    if not args:
+        return committee  # 联系 alone: how to write it
+    _, rest, known = await reading.split_name(args)
+    return known or bool(rest and committee)
+
+
+@router.message(Command("联系"), names_someone)
+async def log_contact(
+    args: str, raw_text: str, member: Member, clock: Clock, settings: Settings
+) -> str:
+    name, rest, _ = await reading.split_name(args)
+    if not reading.may_contact(member) and not await reading.kept_ids(member):
+        raise NotAllowed("联系记录由支委委员、党小组长或指定的联系人填写。")
+    if not rest:
+        return CONTACT_USAGE
+    target = (
+        await who.named(member, name)
+        if is_leader(member)
+        else await reading.for_contact(member, name)
+    )
+    said = raw_after(raw_text, "联系", name) or rest
+    logged = await contacts.log_contact(member, target, said, clock.today(), clock.now())
+    head = (
+        f"已记录：{day_text(logged.day, clock.today())} {logged.channel}联系{target.name}："
+        f"{logged.note}"
+    )
+    record = await outgoing.open_record(target.id)
+    if record is None or record.direction != Direction.OUT:
+        return head
+    return f"{head}\n{await next_contact(record, clock, settings)}"
+
+
+@router.message(Command("收党费", "党费收讫", "收到党费"), bound)
+async def dues(args: str, member: Member, clock: Clock) -> str:
+    require_leader(member)
+    name, rest, _ = await reading.split_name(args)
+    if not rest:
+        return DUES_USAGE
+    target = await who.named(member, name)
+    through, amount = reading.month_and_amount(rest)
+    paid = await contacts.record_dues(member, target, through, clock.today(), clock.now(), amount)
+    money = f"（{paid.amount}元）" if paid.amount is not None else ""
+    return (
+        f"已登记：{target.name}党费交至{paid.through.year}年{paid.through.month}月{money}，"
+        f"收于{day_text(paid.day, clock.today())}。"
+    )
