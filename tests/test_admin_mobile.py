@@ -236,6 +236,7 @@ async def test_a_secretary_reads_her_branchs_list_and_to_dos(street: Street) -> 
     assert "可能失联？" in todo and "是否与党组织失去联系，请支部核实" in todo
     assert f'data-kind="search" data-member="{street.chen.id}"' in todo
     assert "已查找 1 次" in todo and "亲属：联系其母亲" in todo
+    assert "「恢复联系 陈明 处理情况」" in todo  # what the page does not do, chat does
     assert f'data-kind="stopped" data-member="{street.zhou.id}"' in todo
     assert "10月20日经支部党员大会决定" in todo and "2028年10月20日" in todo and "除名" in todo
     assert "通报" not in todo.replace("不通报", "")

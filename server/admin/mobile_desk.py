@@ -152,7 +152,10 @@ def _todo(
         due = removal_due_on(s.case)
         when = day_text(s.case.stopped_on, today)
         if due is not None and due <= today:
-            then = f"已满两年（{day_text(due, today)}），仍无联系的，请支部按程序办理除名。"
+            then = (
+                f"已满两年（{day_text(due, today)}），仍无联系的，请支部按程序办理除名，"
+                f"办完在微信中发送「办结 {name} 办理情况」。"
+            )
         else:
             then = f"满两年（{day_text(due, today)}）仍无联系的，系统会提醒支部按程序办理除名。"
         text = f"{when}经支部党员大会决定停止党籍。{then}"
@@ -166,7 +169,9 @@ def _todo(
         )
         text = (
             f"{day_text(s.case.opened_on, today)}开始查找，已查找 {len(tried)} 次{latest}。"
-            "请继续查找并记录每次经过；联系上的，记录恢复联系及处理情况。"
+            f"联系上了，在微信中发送「恢复联系 {name} 处理情况」；失去联系满{SILENT_MONTHS}个月、"
+            "查找仍无结果的，可提交支部党员大会讨论"
+            f"（会后发送「停止党籍 {name} 会议编号 决定」）。"
         )
         return ToDo("search", member_id, name, "查找中", text, "search")
     if s.possibly_lost:
