@@ -395,6 +395,7 @@ def build_parser() -> argparse.ArgumentParser:
     from server.chat_cli import add_arguments as add_chat_arguments
     from server.cli_community import add_commands as add_community_commands
     from server.cli_members import add_commands as add_member_commands
+    from server.cli_mobility import add_commands as add_mobility_commands
 
     parser = argparse.ArgumentParser(prog="dangjian", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -456,6 +457,7 @@ def build_parser() -> argparse.ArgumentParser:
     bind_code.set_defaults(func=cmd_bind_code)
     add_member_commands(sub)
     add_community_commands(sub)
+    add_mobility_commands(sub)
     fake = sub.add_parser("fake-wechat", help="run the local fake of the WeChat API")
     fake.add_argument("--host", default="127.0.0.1")
     fake.add_argument("--port", type=int, default=8081)

@@ -41,6 +41,7 @@ from server.models.mobility import (
 from server.models.people import Member, Organisation, OrgKind, Role
 from server.services.mobility import contacts, lost, outgoing
 from server.services.mobility.counts import COLUMNS, branches_of, overview
+from server.services.mobility.due import todo
 from server.services.mobility.export import mobility_workbook
 from server.services.mobility.outgoing import Outgoing, open_record
 from server.services.mobility.standing import Standing, open_cases, open_records, standings
@@ -142,14 +143,14 @@ async def mobile_list(call: Call[Any]) -> dict[str, Any]:
     lines = await _lines(call, branches)
     if q.direction != "all":
         lines = [s for s in lines if s.record and s.record.direction == Direction(q.direction)]
-    shaped = [(s, out.todo(s, today)) for s in lines]
+    shaped = [(s, todo(s, today)) for s in lines]
     if q.due:
-        shaped = [(s, todo) for s, todo in shaped if todo]
+        shaped = [(s, to_do) for s, to_do in shaped if to_do]
     page = shaped[(q.page - 1) * q.per_page : q.page * q.per_page]
     by_id = {b.id: b for b in branches}
     keepers = await _keepers([s.record for s, _ in page])
     items = []
-    for s, todo in page:
+    for s, to_do in page:
         branch = by_id[s.record.branch_id if s.record else s.case.branch_id if s.case else 0]
         record = (
             out.record_json(call, s.record, branch, keepers.get(s.record.keeper_id or 0))
@@ -161,7 +162,7 @@ async def mobile_list(call: Call[Any]) -> dict[str, Any]:
                 **out.standing_json(s, branch, today),
                 "record": record,
                 "case": out.case_json(s.case) if s.case else None,
-                "todo": todo,
+                "todo": to_do,
             }
         )
     return {"items": items, "page": q.page, "per_page": q.per_page, "total": len(shaped)}
