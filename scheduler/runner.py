@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from scheduler import unit_cards
+from scheduler import mobility, unit_cards
 from scheduler.jobs import (
     Fence,
     compliance_check,
@@ -27,7 +27,7 @@ from scheduler.jobs import (
     weekly_digest,
 )
 from scheduler.leadership import Leadership
-from scheduler.periodic import Periodic, PeriodicRuns, leader_check, monthly, weekly
+from scheduler.periodic import Periodic, PeriodicRuns, daily, leader_check, monthly, weekly
 from scheduler.unit_cards import quarterly, send_unit_cards
 from server.cache import Cache
 from server.channels import Channel
@@ -169,7 +169,8 @@ def timed_jobs(
     *,
     cache: Cache | None = None,
 ) -> list[Periodic]:
-    """The jobs run once per period (recorded in `job_run`), at DANGJIAN_REPORT_TIME.
+    """The jobs run once per period (recorded in `job_run`), at DANGJIAN_REPORT_TIME (the
+    流动党员 to-dos half an hour later).
 
     The units' 联系卡 need the cache their links' tokens are kept in: without one, not run.
     """
@@ -186,6 +187,12 @@ def timed_jobs(
             weekly(0, hour, minute),  # Mondays
             timedelta(days=2),
             lambda key: weekly_digest(clock, clients, key, fence),
+        ),
+        Periodic(
+            mobility.JOB,
+            daily(*mobility.morning(settings.report_time)),  # 流动党员: contacts due, 失联
+            mobility.GRACE,
+            lambda key: mobility.mobility_reminders(clock, settings, key, fence),
         ),
     ]
     if cache is not None:
