@@ -123,18 +123,19 @@ async def _tell_servers_roster_changed(settings: Settings) -> None:
 
 
 async def _seed_demo(settings: Settings, seed: int, *, activity: bool) -> str:
-    """The demo street (and its eight weeks and its year of 双报到, once), then what a newcomer
-    needs to try it: the figures as the dashboard counts them, the 绑定 lines and the
+    """The demo street (and its eight weeks, its year of 双报到 and of 流动党员, once), then what
+    a newcomer needs to try it: the figures as the dashboard counts them, the 绑定 lines and the
     dashboard's sign-in commands."""
     from server.services.demo.activity import demo_figures, seed_activity
     from server.services.demo.community import seed_community
+    from server.services.demo.mobility import seed_mobility
     from server.services.demo.street import seed_demo
     from server.services.study.points import PointsRules
 
     now = datetime.now(settings.zone)
     report = await seed_demo(seed, today=now.date())
     parts = [report.street_summary()]
-    trial = ""  # how to try 双报到, printed after the 绑定 lines it refers to
+    trials: list[str] = []  # how to try 双报到 and 流动党员, after the 绑定 lines they refer to
     if activity:
         done = await seed_activity(
             now.date(),
@@ -149,10 +150,18 @@ async def _seed_demo(settings: Settings, seed: int, *, activity: bool) -> str:
             parts.append(figures.summary())
         served = await seed_community(now.date(), settings.zone, seed=seed, now=now)
         parts.append(served.summary())
-        trial = served.try_it()
+        moved = await seed_mobility(
+            now.date(),
+            settings.zone,
+            seed=seed,
+            now=now,
+            cadence_days=settings.mobile_contact_days,
+            samples=report.sample_members,
+        )
+        parts.append(moved.summary())
+        trials = [served.try_it(), moved.try_it()]
     parts.append(report.try_it())
-    if trial:
-        parts.append(trial)
+    parts += [trial for trial in trials if trial]
     return "\n".join(parts)
 
 
@@ -418,7 +427,7 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument(
         "--activity",
         action="store_true",
-        help="also eight weeks of study and meetings, and a year of 双报到 (once)",
+        help="also eight weeks of study and meetings, a year of 双报到 and of 流动党员 (once)",
     )
     seed.set_defaults(func=cmd_seed_demo)
 

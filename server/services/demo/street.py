@@ -456,8 +456,11 @@ async def _count(street: DemoStreet, today: date, using_db: BaseDBAsyncClient) -
     orgs = await Organisation.filter(path__startswith=COMMITTEE).using_db(using_db)
     tree = [o for o in orgs if o.path == COMMITTEE or o.path.startswith(COMMITTEE + SEPARATOR)]
     kinds = [o.kind for o in tree]
+    # 流入 members belong to their home organisations: not in the roll's figures.
     rows = await (
-        Member.filter(organisation_id__in=[o.id for o in tree], status=MemberStatus.ACTIVE)
+        Member.filter(
+            organisation_id__in=[o.id for o in tree], status=MemberStatus.ACTIVE, incoming=False
+        )
         .using_db(using_db)
         .values_list("gender", "education", "birth_date", "role", "is_mobile")
     )
