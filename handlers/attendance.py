@@ -89,7 +89,8 @@ async def sign_in(
     )
     m = done.meeting
     earned = f"，积分 +{done.points}" if done.points else ""
-    return f"签到成功：{m.kind}（{when_text(m.starts_at, clock.zone)}，{m.topic}）{earned}。"
+    far = f"（{attendance.MODE_LABELS[done.mode]}）" if done.mode else ""
+    return f"签到成功{far}：{m.kind}（{when_text(m.starts_at, clock.zone)}，{m.topic}）{earned}。"
 
 
 @router.message(SIGN_IN_MALFORMED, bound)

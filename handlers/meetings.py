@@ -1,8 +1,9 @@
-"""三会一课 in chat: 安排 (preview, then 确认), 会议, 会议 N, 取消会议 N, 改期 N."""
+"""三会一课 in chat: 安排 (preview, then 确认), 会议, 会议 N, 取消会议 N, 改期 N, 线上 N."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 
 from handlers.common import branch_leader, group_leader, runs_meetings
@@ -46,12 +47,20 @@ router.help(
 )
 router.help("取消会议 12 场地临时停电", "取消会议，原因会告诉党员", visible=runs_meetings, order=68)
 router.help("列席 12 王芳", "请一位党员列席，不计入应到", visible=runs_meetings, order=65)
+router.help(
+    "线上 12 腾讯会议 123-456-789",
+    "加上线上参会方式，流动党员可线上参加（线上 12 取消 去掉）",
+    visible=runs_meetings,
+    order=66,
+)
 
 
 SHOW = Pattern(r"会议\s*(?P<number>\d{1,9})")
 CANCEL_MEETING = Pattern(r"取消会议\s*(?P<number>\d{1,9})\s*(?P<reason>.*)")
 INVITE = Pattern(r"列席\s*(?P<number>\d{1,9})\s+(?P<name>[^\s\d]+)\s*(?P<tail>\d{4})?")
 RESCHEDULE = Pattern(r"改期\s*(?P<number>\d{1,9})\s*(?P<when>.+)")
+ONLINE = Pattern(r"线上(?:参会|会议)?\s*(?P<number>\d{1,9})\s*(?P<what>.*)")
+NO_ONLINE = frozenset({"取消", "删除", "去掉", "清除", "无"})
 
 
 def _span(meeting: Meeting | scheduling.Draft, clock: Clock) -> str:
@@ -68,12 +77,23 @@ def _parse(text: str, clock: Clock) -> tuple[datetime, str]:
     return parsed.start, parsed.rest
 
 
-_DETAIL = re.compile(r"(地点|主讲人|主讲)[\s:：]*")
+# 线上 only as a word of its own (a space before it, a space or colon after): a topic such as
+# 开展线上学习 is not an online part.
+_DETAIL = re.compile(r"(地点|主讲人|主讲)[\s:：]*|(?<!\S)(线上)[\s:：]+")
 _TRIM = " ，,、；;。：:"
+_KEYS = {"地点": "place", "主讲人": "speaker", "主讲": "speaker", "线上": "online"}
 
 
-def _split_details(rest: str) -> tuple[str, str | None, str | None]:
-    """「主题 地点 X 主讲人 Y」 in either order: (topic, place, speaker).
+@dataclass(frozen=True)
+class Details:
+    topic: str
+    place: str | None = None
+    speaker: str | None = None
+    online: str | None = None
+
+
+def _split_details(rest: str) -> Details:
+    """「主题 地点 X 主讲人 Y 线上 Z」 in any order: the topic, place, speaker and online part.
 
     Each marker's value runs to the next marker, so 主讲人 typed after 地点 is not taken
     for part of the place.
@@ -83,9 +103,14 @@ def _split_details(rest: str) -> tuple[str, str | None, str | None]:
     values: dict[str, str] = {}
     for i, mark in enumerate(marks):
         end = marks[i + 1].start() if i + 1 < len(marks) else len(rest)
-        key = "place" if mark.group(1) == "地点" else "speaker"
+        key = _KEYS[mark.group(1) or mark.group(2)]
         values[key] = rest[mark.end() : end].strip(_TRIM)
-    return topic.strip(_TRIM), values.get("place") or None, values.get("speaker") or None
+    return Details(
+        topic.strip(_TRIM),
+        values.get("place") or None,
+        values.get("speaker") or None,
+        values.get("online") or None,
+    )
 
 
 def _kind(args: str, settings: Settings) -> tuple[str, str]:
@@ -109,27 +134,34 @@ async def propose(
 ) -> str:
     kind, rest = _kind(args, settings)
     starts_at, rest = _parse(rest, clock)
-    topic, place, speaker = _split_details(rest)
+    details = _split_details(rest)
     draft = await scheduling.prepare(
         member,
         kind,
         starts_at,
-        topic,
-        place,
+        details.topic,
+        details.place,
         clock.local_now(),
         settings.meeting_minutes,
-        speaker=speaker,
+        speaker=details.speaker,
+        online=details.online,
     )
     conversation.set(DRAFT, **draft.to_state())
     lines = ["请确认会议安排：", f"类型：{draft.kind}"]
     if draft.group:
         lines.append(f"党小组：{draft.group}")
     lines += [f"时间：{_span(draft, clock)}", f"地点：{draft.place or '（未填）'}"]
+    if draft.online:
+        lines.append(f"线上：{draft.online}（流动党员可线上参加）")
     if draft.speaker or draft.kind == MeetingType.PARTY_LECTURE:
         lines.append(f"主讲人：{draft.speaker or '（未填，可在末尾加上 主讲人 姓名）'}")
     lines += [
         f"主题：{draft.topic}",
         f"应到 {draft.expected} 人（{_who(draft.kind, draft.group)}）。",
+    ]
+    if draft.incoming:
+        lines.append(f"另有流入党员 {draft.incoming} 人参加（无表决权，不计入应到）。")
+    lines += [
         f"计入组织学习：{'是' if draft.study else '否'}。",
         "回复 确认 安排，回复 取消 放弃。",
     ]
@@ -195,6 +227,14 @@ LABELS = {
     Attendance.ABSENT.value: "缺席",
     Attendance.UNKNOWN.value: "未签到",
 }
+INCOMING_HEAD = "流入党员（无表决权）"
+
+
+def _state(row: MeetingAttendee) -> str:
+    """已签到, or how a 流动党员 far away took part (线上参加, 以心得参加)."""
+    return attendance.MODE_LABELS.get(row.mode or "", "") or LABELS[str(row.attendance)]
+
+
 BUDGET = MAX_TEXT_BYTES - 60  # room for a closing line
 
 
@@ -213,11 +253,18 @@ class _Reply:
         self.lines.append(line)
         return True
 
-    def names(self, head: str, rows: list[MeetingAttendee], reasons: bool = False) -> None:
-        """「实到 3 人：李书记、王芳…」, as many names as fit, then 等 N 人."""
+    def names(
+        self, head: str, rows: list[MeetingAttendee], reasons: bool = False, modes: bool = False
+    ) -> None:
+        """「实到 3 人：李书记、王芳（线上参加）…」, as many names as fit, then 等 N 人."""
         if not rows:
             return
-        shown = [r.member.name + (f"（{r.reason}）" if reasons and r.reason else "") for r in rows]
+        shown = [
+            r.member.name
+            + (f"（{r.reason}）" if reasons and r.reason else "")
+            + (f"（{attendance.MODE_LABELS[r.mode]}）" if modes and r.mode else "")
+            for r in rows
+        ]
         for count in range(len(shown), 0, -1):
             more = "" if count == len(shown) else f"等 {len(shown)} 人"
             if self.add(f"{head} {len(rows)} 人：{'、'.join(shown[:count])}{more}"):
@@ -233,13 +280,14 @@ def _mine(row: MeetingAttendee, roster: scheduling.Roster) -> str:
     if roster.over and state in (Attendance.UNKNOWN.value, Attendance.REQUESTED.value):
         label = "缺席" + ("（请假未获批准）" if state == Attendance.REQUESTED.value else "")
     else:
-        label = LABELS[state]
+        label = _state(row)
     return f"您：{label}" + (f"（{row.reason}）" if row.reason and state != "present" else "")
 
 
 @router.message(SHOW, bound)
 async def show(number: str, member: Member, clock: Clock) -> str:
-    """One roster for everyone: 应到 (the expected only), 实到, 请假, 待批, 未签到/缺席, 列席, 纪要.
+    """One roster for everyone: 应到 (the expected only), 实到, 请假, 待批, 未签到/缺席, 列席,
+    流入党员 (no vote, never in 应到 or the quorum), 纪要; who took part from afar, and how.
 
     Names are for those who run the meeting (and its recorder); a member sees the counts and
     their own line.
@@ -253,6 +301,8 @@ async def show(number: str, member: Member, clock: Clock) -> str:
     reply.add(f"【{m.id}】{m.kind}{'（已取消）' if cancelled else ''}")
     reply.add(f"时间：{_span(m, clock)}")
     reply.add(f"地点：{m.place or '（未填）'}")
+    if m.online:
+        reply.add(f"线上：{m.online}")
     reply.add(f"主题：{m.topic}")
     if m.kind == MeetingType.GROUP_MEETING:
         reply.add(f"党小组：{m.organisation.name}")
@@ -267,7 +317,7 @@ async def show(number: str, member: Member, clock: Clock) -> str:
             f"{r.missing_label} {len(r.missing)}",
         ]
         reply.add(f"应到 {len(r.expected)} 人：{'，'.join(counts)}")
-        reply.names("实到", r.present)
+        reply.names("实到", r.present, modes=True)
         reply.names("请假", r.on_leave, reasons=True)
         reply.names("待批", r.requested, reasons=True)
         reply.names(r.missing_label, r.missing, reasons=r.over)
@@ -278,12 +328,17 @@ async def show(number: str, member: Member, clock: Clock) -> str:
         if r.invited:
             guests = [f"{g.member.name}（{LABELS[str(g.attendance)]}）" for g in r.invited]
             reply.add(f"列席 {len(guests)} 人（不计入应到）：{'、'.join(guests)}")
+        if r.incoming:
+            joined = [f"{g.member.name}（{_state(g)}）" for g in r.incoming]
+            reply.add(f"{INCOMING_HEAD} {len(joined)} 人（不计入应到）：{'、'.join(joined)}")
     else:
         counts = [f"实到 {len(r.present)}", f"请假 {len(r.on_leave)}"]
         reply.add(f"应到 {len(r.expected)} 人：{'，'.join(counts)}")
         if r.invited:
             reply.add(f"列席 {len(r.invited)} 人（不计入应到）")
-        mine = next((row for row in [*r.expected, *r.invited] if row.member_id == member.id), None)
+        if r.incoming:
+            reply.add(f"{INCOMING_HEAD} {len(r.incoming)} 人（不计入应到）")
+        mine = next((row for row in r.everyone if row.member_id == member.id), None)
         if mine is not None:
             reply.add(_mine(mine, r))
     quorum = attendance.quorum(m, r.counts)
@@ -361,3 +416,37 @@ async def invite(
         member, int(number), name, tail, clock.local_now(), reminder_offsets, wake=wake_outbox
     )
     return f"已请{guest.name}列席编号 {number} 的会议，会通知本人。"
+
+
+@router.message(ONLINE, bound)
+async def online(number: str, what: str, raw_text: str, member: Member, clock: Clock) -> str:
+    """线上 N 腾讯会议 123-456-789: the meeting's online part, where 流动党员 far away join and
+    sign in with the code read out there; 线上 N 取消 takes it away."""
+    typed = what.strip()
+    if not typed:
+        raise ValidationFailed(
+            f"请写上线上参会方式，例如：线上 {number} 腾讯会议 123-456-789；"
+            f"去掉请发送：线上 {number} 取消",
+            field="online",
+        )
+    # As typed (a meeting number may have a dash or a full-width colon in it).
+    given = _after_number(raw_text) or typed
+    clear = typed in NO_ONLINE
+    m, before = await scheduling.set_online(
+        member, int(number), None if clear else given, clock.now()
+    )
+    if clear:
+        return (
+            f"已去掉编号 {m.id} 的{m.kind}的线上参会方式。"
+            if before
+            else f"编号 {m.id} 的{m.kind}本来就没有线上参会方式。"
+        )
+    return (
+        f"已设置编号 {m.id} 的{m.kind}的线上参会方式：{m.online}。\n"
+        "流动党员可以线上参加，用会上公布的签到码签到；之后发出的会议提醒会写明。"
+    )
+
+
+def _after_number(raw_text: str) -> str:
+    found = re.fullmatch(r"\s*线上(?:参会|会议)?\s*[0-9０-９]+\s*(.*)", raw_text, re.S)
+    return found.group(1).strip() if found else ""

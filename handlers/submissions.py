@@ -1,4 +1,5 @@
-"""心得: a member hands in a 心得体会 (typed or spoken) and follows what became of it."""
+"""心得: a member hands in a 心得体会 (typed or spoken) and follows what became of it; a
+流动党员 far away hands one in on a meeting's topic instead of coming (心得 N 内容)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ import re
 from handlers.common import READING
 from server.clock import Clock
 from server.dispatch import ChatContext, Router
-from server.dispatch.filters import Command, InState, Keyword, bound
+from server.dispatch.filters import Command, InState, Keyword, Pattern, bound
 from server.dispatch.router import FilterResult
 from server.dispatch.state import Conversation
+from server.errors import PermissionDenied, ValidationFailed
 from server.models.people import Member
 from server.models.study import SUBMISSION_STATUS_LABELS, SubmissionStatus
+from server.services.meetings import afar
 from server.services.study import submissions
 from server.settings import Settings
 from server.wechat.messages import InboundMessage
@@ -31,7 +34,24 @@ router.help(
 )
 router.help("我的心得", "查看自己提交的心得和审核结果", visible=bound, order=41)
 
+
+def mobile(ctx: ChatContext) -> bool:
+    """A 流动党员 (流出): the branch's member living or working elsewhere."""
+    return ctx.member is not None and ctx.member.is_mobile
+
+
+router.help(
+    "心得 12 通过学习，我体会到……",
+    "不能到会时，就会议主题交心得代替参会，审核通过后计入参会",
+    visible=mobile,
+    order=42,
+)
+
 _COMMAND = Command("心得体会", "心得", "交流体会")
+# 心得 12 内容: a number standing alone (a space or a colon after it) is a meeting's number;
+# 心得 2024年… is an ordinary 心得.
+FOR_MEETING = Pattern(r"(?:心得体会|心得|交流体会)\s*(?P<number>\d{1,9})(?:[\s:,]\s*(?P<body>.*))?")
+_AFTER_NUMBER = re.compile(r"\s*(?:心得体会|心得|交流体会)\s*[0-9０-９]+[\s:：,，]*(.*)", re.S)
 _ASKING = re.compile(r"[?？吗呢]$|怎么|怎样|如何|什么|哪些|是否")
 
 
@@ -92,6 +112,8 @@ async def my_submissions(member: Member) -> str:
     reply = f"您的心得：{summary}。最近的："
     for s in latest:
         line = f"\n· 编号 {s.id}（{s.day.month}月{s.day.day}日，{s.length} 字）"
+        if s.meeting_id is not None:
+            line += f"会议 {s.meeting_id} 的心得，"
         line += SUBMISSION_STATUS_LABELS[s.status]
         if s.status == SubmissionStatus.RETURNED and s.return_reason:
             reason = s.return_reason
@@ -110,6 +132,46 @@ async def start_writing(conversation: Conversation, corpus: list[Unit]) -> str:
     return (
         f"请发送您的心得体会{about}，{submissions.MIN_LENGTH}–{submissions.MAX_LENGTH} 字，"
         "可以打字，也可以发语音。回复 取消 放弃。"
+    )
+
+
+@router.message(FOR_MEETING, bound)
+async def hand_in_for_meeting(
+    number: str,
+    raw_text: str,
+    member: Member,
+    message: InboundMessage,
+    clock: Clock,
+    corpus: list[Unit],
+    settings: Settings,
+    conversation: Conversation,
+) -> str:
+    """心得 N 内容: a 流动党员's 心得 on meeting N's topic; approved, it counts as taking part."""
+    typed = _AFTER_NUMBER.fullmatch(raw_text)
+    text = typed.group(1).strip() if typed else ""
+    if not text:
+        if not member.is_mobile:
+            raise PermissionDenied(afar.ONLY_MOBILE, code="NOT_MOBILE")
+        raise ValidationFailed(
+            f"请在会议编号后写上您就会议主题的心得，例如：心得 {number} 通过学习，我体会到……",
+            field="content",
+        )
+    submission = await submissions.submit(
+        member,
+        text,
+        clock.today(),
+        corpus,
+        via="voice" if message.msg_type == "voice" else "text",
+        copy_threshold=settings.copy_threshold,
+        meeting_id=int(number),
+        now=clock.now(),
+    )
+    if conversation.is_in(WRITING):
+        conversation.clear()  # a draft begun with 写心得 is what was just handed in
+    return (
+        f"会议心得已提交（编号 {submission.id}，{submission.length} 字），"
+        f"对应编号 {number} 的会议。支部审核通过后计入这次会议的参会（以心得参加），"
+        "审核结果会通知您。\n回复 我的心得 查看审核进度。"
     )
 
 

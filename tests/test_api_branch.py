@@ -293,6 +293,7 @@ async def test_the_secretary_shows_the_code_takes_the_roster_and_corrects_attend
         "absent": 3,
         "unknown": 0,
         "invited": 0,
+        "incoming": 0,
     }
     assert roster["quorum"] is False  # a 支部党员大会 needs more than half present
     assert "郑七" in {p["name"] for p in roster["unreachable"]}  # to be told in person

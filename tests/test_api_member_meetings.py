@@ -68,7 +68,9 @@ async def test_a_member_sees_the_meetings_she_is_expected_at(
         "label": "未签到",
         "reason": None,
         "signed_at": None,
+        "mode": None,
     }
+    assert shown["online"] is None and shown["may_write"] is False  # not a 流动党员
     assert shown["signin_open"] is False and shown["may_ask_leave"] is True
     assert shown["may_withdraw_leave"] is False
     assert listed["items"][0] == shown

@@ -5,7 +5,7 @@ A meeting the member may not see is refused exactly like one that does not exist
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from pydantic import Field
@@ -23,7 +23,7 @@ from server.models.meetings import (
     after_the_end,
 )
 from server.models.people import Member
-from server.services.meetings import attendance, leave_notice, scheduling
+from server.services.meetings import afar, attendance, leave_notice, scheduling
 from server.services.people.access import Hidden
 
 routes = Routes("党员：会议")
@@ -51,8 +51,9 @@ LABELS = {
 
 
 def _meeting_json(
-    m: Meeting, mine: MeetingAttendee | None, now: datetime, zone: tzinfo
+    m: Meeting, mine: MeetingAttendee | None, now: datetime, zone: tzinfo, mobile: bool = False
 ) -> dict[str, Any]:
+    """`mobile`: the member is a 流动党员 (流出), who may take part from afar."""
     state = None
     if mine is not None:
         value = mine.attendance.value
@@ -62,9 +63,10 @@ def _meeting_json(
         state = {
             "role": mine.role.value,
             "attendance": value,
-            "label": LABELS[value],
+            "label": attendance.MODE_LABELS.get(mine.mode or "", "") or LABELS[value],
             "reason": mine.reason,
             "signed_at": iso(mine.signed_at, zone),
+            "mode": mine.mode,
         }
     live = m.status != MeetingStatus.CANCELLED
     before = live and mine is not None and now < m.starts_at
@@ -79,11 +81,20 @@ def _meeting_json(
             Attendance.LEAVE,
         )
     )
+    # As afar.writable decides (but for a 心得 already handed in): from the start until 7 days on.
+    may_write = (
+        mobile
+        and live
+        and mine is not None
+        and mine.attendance != Attendance.PRESENT
+        and m.starts_at <= now <= m.ends_at + timedelta(days=afar.WRITING_DAYS)
+    )
     return {
         "id": m.id,
         "kind": m.kind,
         "topic": m.topic,
         "place": m.place,
+        "online": m.online,
         "starts_at": iso(m.starts_at, zone),
         "ends_at": iso(m.ends_at, zone),
         "status": m.status.value,
@@ -92,6 +103,7 @@ def _meeting_json(
         "signin_open": live and attendance.is_open(m, now),
         "may_ask_leave": may_leave,
         "may_withdraw_leave": before and asked,
+        "may_write": may_write,
     }
 
 
@@ -103,7 +115,7 @@ async def _mine(member: Member, ids: list[int]) -> dict[int, MeetingAttendee]:
 async def _one_meeting(call: Call[Any], m: Meeting) -> dict[str, Any]:
     await m.fetch_related("organisation")
     mine = (await _mine(call.member, [m.id])).get(m.id)
-    return _meeting_json(m, mine, call.deps.clock.now(), call.zone)
+    return _meeting_json(m, mine, call.deps.clock.now(), call.zone, call.member.is_mobile)
 
 
 class MeetingsQuery(Input):
@@ -121,7 +133,8 @@ async def upcoming_meetings(call: Call[Any]) -> dict[str, Any]:
     found = await scheduling.upcoming(call.member, now, limit=call.query.limit)
     await Meeting.fetch_for_list(found, "organisation")
     mine = await _mine(call.member, [m.id for m in found])
-    return {"items": [_meeting_json(m, mine.get(m.id), now, call.zone) for m in found]}
+    mobile = call.member.is_mobile
+    return {"items": [_meeting_json(m, mine.get(m.id), now, call.zone, mobile) for m in found]}
 
 
 @routes.get("/meetings/{id}", response=replies.MyMeeting, summary="会议详情与我的出勤")
@@ -137,7 +150,8 @@ class SignIn(Input):
     "/meetings/{id}/signin", response=replies.SignedIn, summary="用现场的签到码签到", body=SignIn
 )
 async def sign_in(call: Call[Any]) -> dict[str, Any]:
-    """会议开始前 30 分钟至结束可签到；签到码错误次数过多会暂时锁定（与聊天中的签到共用）。"""
+    """会议开始前 30 分钟至结束可签到；签到码错误次数过多会暂时锁定（与聊天中的签到共用）。
+    流动党员在会议的线上部分用会上公布的签到码签到，记为线上参加（mine.mode 为 online）。"""
     meeting = await _visible_meeting(call)
     clock, settings = call.deps.clock, call.deps.settings
     done = await attendance.sign_in(

@@ -1,4 +1,5 @@
-"""Branch secretaries' meetings: schedule, move, cancel, roster, 补录, 纪要, sign-in code, list.
+"""Branch secretaries' meetings: schedule, move (or give an online part), cancel, roster, 补录,
+纪要, sign-in code, list.
 
 Only branch leaders (支部书记, 副书记, 总支书记; staff and admins read) call these, within their
 scope; every id is checked against the scope before a service sees it.
@@ -35,6 +36,10 @@ routes = Routes("支部管理：会议")
 
 # Read here: a body field named `attendance` hides the module inside the model's class body.
 CORRECTION_REASON_MAX = attendance.REASON_MAX
+ONLINE_TEXT = (
+    "线上参会方式，如“腾讯会议 123-456-789”：流动党员可在线参加，用会上公布的签到码签到，"
+    "计为线上参加"
+)
 
 
 async def _meeting(call: Call[Any]) -> Meeting:
@@ -61,6 +66,7 @@ def meeting_json(m: Meeting, zone: ZoneInfo) -> dict[str, Any]:
         "has_minutes": bool(m.minutes),
         "speaker": m.speaker,
         "study": m.study,
+        "online": m.online,
     }
 
 
@@ -110,6 +116,7 @@ class NewMeeting(Input):
             "是否计入组织学习；不填时按类型和主题决定（党课、主题党日、集中学习，或主题含“学习”）"
         ),
     )
+    online: str | None = Field(None, max_length=scheduling.ONLINE_MAX, description=ONLINE_TEXT)
 
 
 @routes.post(
@@ -153,6 +160,7 @@ async def schedule_meeting(call: Call[Any]) -> dict[str, Any]:
             minutes,
             study=body.study,
             speaker=body.speaker,
+            online=body.online,
         )
         meeting = await scheduling.schedule(
             member, draft, now, _offsets(call), wake=call.deps.wake_outbox
@@ -163,27 +171,45 @@ async def schedule_meeting(call: Call[Any]) -> dict[str, Any]:
 
 
 class Reschedule(Input):
-    starts_at: datetime = Field(description="新的开始时间（ISO 8601）；不带时区时按 DANGJIAN_TZ")
+    starts_at: datetime | None = Field(
+        None,
+        description="新的开始时间（ISO 8601）；不带时区时按 DANGJIAN_TZ。只改线上参会方式时可不填",
+    )
     minutes: int | None = Field(None, ge=15, le=600, description="新的时长（分钟），默认不变")
     place: str | None = Field(
         None, max_length=scheduling.PLACE_MAX, description="新的地点，默认不变"
     )
     reason: str | None = Field(None, max_length=200, description="改期原因（记入变更记录）")
+    online: str | None = Field(
+        None,
+        max_length=scheduling.ONLINE_MAX,
+        description=ONLINE_TEXT + "；空字符串或 null 为去掉，不传则不变（会议结束前可改）",
+    )
 
 
 @routes.patch(
     "/meetings/{id}",
     response=replies.Meeting,
-    summary="会议改期（可同时改时长、地点）",
+    summary="会议改期（可同时改时长、地点），或设置线上参会方式",
     body=Reschedule,
 )
 async def reschedule_meeting(call: Call[Any]) -> dict[str, Any]:
-    """签到开放（开始前 30 分钟）后不能改期；已告知的党员会收到改期通知，提醒按新时间重新安排。"""
+    """签到开放（开始前 30 分钟）后不能改期；已告知的党员会收到改期通知，提醒按新时间重新安排。
+    线上参会方式在会议结束前都可以设置或去掉（记入变更记录，不另发通知，之后的提醒会写明）；
+    只改它时不用填 starts_at。"""
     meeting = await _meeting(call)
     if meeting.status == MeetingStatus.CANCELLED:
         raise Conflict(f"编号 {meeting.id} 的会议已经取消了。")
+    body = call.body
+    online = "online" in body.model_fields_set
+    if body.starts_at is None:
+        if not online or {"minutes", "place", "reason"} & body.model_fields_set:
+            raise ValidationFailed("请写上新的开始时间。", field="starts_at")
+        with hidden_if_refused():
+            await scheduling.set_online(call.member, meeting.id, body.online, call.deps.clock.now())
+        return await _fresh(call, meeting.id)
     now = call.deps.clock.local_now()
-    starts_at = _aware(call.body.starts_at, zone_of(call), now)
+    starts_at = _aware(body.starts_at, zone_of(call), now)
     try:
         with hidden_if_refused():
             moved = await scheduling.reschedule(
@@ -199,6 +225,9 @@ async def reschedule_meeting(call: Call[Any]) -> dict[str, Any]:
             )
     except Conflict as exc:  # too close to the start, or a clash: both about the new time
         raise Conflict(str(exc), field=exc.field or "starts_at", code=exc.code) from None
+    if online:
+        with hidden_if_refused():
+            await scheduling.set_online(call.member, moved.id, body.online, call.deps.clock.now())
     return await _fresh(call, moved.id)
 
 
@@ -229,8 +258,10 @@ async def cancel_meeting(call: Call[Any]) -> dict[str, Any]:
 async def meeting_roster(call: Call[Any]) -> dict[str, Any]:
     """请假申请未审批前为 requested（待批）。会议结束后，未签到也未获准请假的（包括仍待批的）
     记为缺席（与聊天中查看会议相同）。quorum 仅对支部党员大会有意义（到会超过应到人数一半），
-    其他会议为 null。unreachable 是通知确实未送达的人；uncertain 是发送中断（如超时）、
-    可能已送达但无法确认的人，不会重发。"""
+    其他会议为 null。role 为 expected（应到）、invited（列席）或 incoming（流入党员，无表决权）；
+    列席和流入党员都不计入应到和 quorum。mode 为流动党员在外地参加的方式：online（线上参加）、
+    writing（以心得参加），其余为 null。unreachable 是通知确实未送达的人；uncertain 是发送中断
+    （如超时）、可能已送达但无法确认的人，不会重发。"""
     meeting = await _meeting(call)
     zone = zone_of(call)
     now = call.deps.clock.now()
@@ -250,6 +281,7 @@ async def meeting_roster(call: Call[Any]) -> dict[str, Any]:
                 "attendance": roster.state(row),
                 "reason": row.reason,
                 "signed_at": iso(row.signed_at, zone),
+                "mode": row.mode,
             }
             for row in roster.everyone
         ],
@@ -260,6 +292,7 @@ async def meeting_roster(call: Call[Any]) -> dict[str, Any]:
                 for state in ("present", "leave", "requested", "absent", "unknown")
             },
             "invited": len(roster.invited),
+            "incoming": len(roster.incoming),
         },
         "quorum": attendance.quorum(meeting, counts),
         "unreachable": [{"member_id": k, "name": v} for k, v in unreachable.items()],

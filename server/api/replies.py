@@ -240,6 +240,7 @@ class MySubmission(Out):
     day: Day
     length: int
     unit: UnitRef | None
+    meeting_id: int | None = Field(description="以心得参加的会议编号；不是会议心得时为 null")
     text: str | None = Field(None, description="全文（单篇时）")
     excerpt: str | None = Field(None, description="摘要（列表中）")
     return_reason: str | None
@@ -251,11 +252,12 @@ class MySubmission(Out):
 
 
 class Mine(Out):
-    role: str
+    role: str = Field(description="expected 应到，invited 列席，incoming 流入党员（无表决权）")
     attendance: str
     label: str
     reason: str | None
     signed_at: Time | None
+    mode: str | None = Field(description="online 线上参加，writing 以心得参加；其余为 null")
 
 
 class MyMeeting(Out):
@@ -263,6 +265,7 @@ class MyMeeting(Out):
     kind: str
     topic: str
     place: str | None
+    online: str | None = Field(description="线上参会方式；没有时为 null")
     starts_at: Time
     ends_at: Time
     status: str
@@ -271,6 +274,12 @@ class MyMeeting(Out):
     signin_open: bool
     may_ask_leave: bool
     may_withdraw_leave: bool
+    may_write: bool = Field(
+        description=(
+            "流动党员可就会议主题交心得代替参会（POST /submissions 带 meeting_id）："
+            "会议开始后至结束后 7 天内，尚未计入出勤"
+        )
+    )
 
 
 class SignedIn(Out):
@@ -297,6 +306,7 @@ class Meeting(Out):
     has_minutes: bool
     speaker: str | None
     study: bool = Field(description="计入组织学习")
+    online: str | None = Field(description="线上参会方式（流动党员可在线参加）；没有时为 null")
 
 
 class WithMinutes(Meeting):
@@ -306,10 +316,11 @@ class WithMinutes(Meeting):
 class RosterPerson(Out):
     member_id: int
     name: str
-    role: str
+    role: str = Field(description="expected 应到，invited 列席，incoming 流入党员（无表决权）")
     attendance: str
     reason: str | None
     signed_at: Time | None
+    mode: str | None = Field(description="online 线上参加，writing 以心得参加；其余为 null")
 
 
 class RosterCounts(Out):
@@ -320,6 +331,7 @@ class RosterCounts(Out):
     absent: int
     unknown: int
     invited: int
+    incoming: int = Field(description="流入党员（无表决权，不计入应到）")
 
 
 class Named(Out):

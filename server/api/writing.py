@@ -12,8 +12,8 @@ from pydantic import Field
 
 from server.api import replies
 from server.api.corpus_refs import UNIT_ID, unit_ref, units_of
-from server.api.spec import Call, Input, PageQuery, Routes, iso, page_of
-from server.errors import ValidationFailed
+from server.api.spec import Call, Id, Input, PageQuery, Routes, iso, page_of
+from server.errors import NotFound, ValidationFailed
 from server.models.study import (
     SUBMISSION_STATUS_LABELS,
     Submission,
@@ -40,6 +40,13 @@ class NewSubmission(Input):
     unit_id: str | None = Field(
         None, pattern=UNIT_ID.pattern, description="所谈的学习内容编号（可选）"
     )
+    meeting_id: Id | None = Field(
+        None,
+        description=(
+            "流动党员就某次会议的主题交心得代替参会时，会议编号（可选）：须在会议名单上，"
+            "会议开始后至结束后 7 天内；支部审核通过后计为以心得参加"
+        ),
+    )
 
 
 def _submission_json(
@@ -54,6 +61,7 @@ def _submission_json(
         "day": s.day.isoformat(),
         "length": s.length,
         "unit": unit_ref(unit) if unit else None,
+        "meeting_id": s.meeting_id,
         ("text" if full else "excerpt"): text,
         "return_reason": s.return_reason,
         "reviewed_at": iso(s.reviewed_at, zone),
@@ -67,7 +75,9 @@ def _submission_json(
 async def hand_in(call: Call[Any]) -> dict[str, Any]:
     """太短或太长回答 400（field 为 text）；同一篇重复提交回答 409。
 
-    被退回的心得原文再次提交，会重新进入审核。"""
+    被退回的心得原文再次提交，会重新进入审核。带 meeting_id 时：不是流动党员回答 403，
+    会议不存在或看不到回答 400（field 为 meeting_id），不在名单上、会议未开始、已超过 7 天、
+    已计入出勤或已交过这次会议的心得回答 409。"""
     units = units_of(call)
     unit_id = call.body.unit_id
     if unit_id is not None and unit_id not in units:
@@ -80,7 +90,13 @@ async def hand_in(call: Call[Any]) -> dict[str, Any]:
             call.deps.corpus,
             unit_id=unit_id,
             copy_threshold=call.deps.settings.copy_threshold,
+            meeting_id=call.body.meeting_id,
+            now=call.deps.clock.now(),
         )
+    except NotFound:  # only a meeting is looked up: another branch's is no different
+        raise ValidationFailed(
+            f"没有找到编号为 {call.body.meeting_id} 的会议。", field="meeting_id"
+        ) from None
     except submissions.TooShort as exc:
         raise ValidationFailed(
             f"心得至少需要 {submissions.MIN_LENGTH} 个字（不算空格、标点和表情），"

@@ -36,7 +36,7 @@ from server.clock import day_start, when_text
 from server.errors import WeChatAPIError, WeChatUnavailable
 from server.models.meetings import Meeting, MeetingChange, MeetingStatus
 from server.models.notices import Notice, NoticeStatus, SubscribeGrant
-from server.models.people import WeChatIdentity
+from server.models.people import Member, WeChatIdentity
 from server.services.delivery.messenger import Clients
 from server.services.delivery.outbox_claims import (
     Attempt,
@@ -46,6 +46,7 @@ from server.services.delivery.outbox_claims import (
     release,
     settle,
 )
+from server.services.meetings.afar import WRITING_DAYS
 
 log = logging.getLogger("dangjian.outbox")
 LIMITS = {"thing": 20, "phrase": 5, "name": 10, "character_string": 32, "number": 32}
@@ -168,6 +169,15 @@ class Outbox:
             identities: dict[int, dict[Channel, WeChatIdentity]] = defaultdict(dict)
             for identity in await WeChatIdentity.filter(member_id__in={n.member_id for n in live}):
                 identities[identity.member_id][identity.channel] = identity
+            # 流动党员 (流出) among them: their notice says how to take part from afar.
+            far = set(
+                cast(
+                    "list[int]",
+                    await Member.filter(
+                        id__in={n.member_id for n in live}, is_mobile=True
+                    ).values_list("id", flat=True),
+                )
+            )
             gate = asyncio.Semaphore(self.concurrency)
 
             async def one(notice: Notice) -> None:
@@ -176,7 +186,9 @@ class Outbox:
                     if self.paused_until and now < self.paused_until:
                         return  # the day's quota ran out meanwhile: released below
                     ids = identities.get(notice.member_id, {})
-                    await self._one(notice, ids, reason(notice, reasons), claim, report)
+                    why = reason(notice, reasons)
+                    mobile = notice.member_id in far
+                    await self._one(notice, ids, why, claim, report, mobile)
 
             await asyncio.gather(*(one(n) for n in live))
         finally:
@@ -191,11 +203,12 @@ class Outbox:
         why: str,
         claim: Claim,
         report: Report,
+        mobile: bool = False,
     ) -> None:
         """One notice, settled as soon as its own calls return; its errors are its own."""
         attempt = Attempt(notice, claim)
         try:
-            outcome = await self._outcome(attempt, ids, why)
+            outcome = await self._outcome(attempt, ids, why, mobile)
         except LostClaim:
             return  # our lease ran out and another sender has it now
         except Exception:
@@ -235,16 +248,16 @@ class Outbox:
             await asyncio.sleep(max(0.0, self._slot - 1 / self.rate - time.monotonic()))
 
     async def _outcome(
-        self, attempt: Attempt, ids: dict[Channel, WeChatIdentity], why: str = ""
+        self,
+        attempt: Attempt,
+        ids: dict[Channel, WeChatIdentity],
+        why: str = "",
+        mobile: bool = False,
     ) -> Outcome:
         notice = attempt.notice
         try:
             channel, errcode = await self._deliver(
-                attempt,
-                notice.meeting,
-                notice.member_id,
-                ids,
-                why,
+                attempt, notice.meeting, notice.member_id, ids, why, mobile
             )
         except _QuotaExhausted:
             return Outcome("quota")
@@ -310,13 +323,14 @@ class Outbox:
         member_id: int,
         ids: dict[Channel, WeChatIdentity],
         why: str = "",
+        mobile: bool = False,
     ) -> tuple[str | None, int | None]:
         notice = attempt.notice
         mp, oa = ids.get(Channel.MINIPROGRAM), ids.get(Channel.OFFICIAL_ACCOUNT)
         last: int | None = None
         t = self.templates
         if t.subscribe_id and mp and await self._take_grant(member_id, t.subscribe_id):
-            data = self._data(t.subscribe_fields, notice, meeting, why)
+            data = self._data(t.subscribe_fields, notice, meeting, why, mobile)
             sent, last = await self._try(
                 attempt,
                 self.clients[Channel.MINIPROGRAM].send_subscribe(mp.openid, t.subscribe_id, data),
@@ -328,7 +342,7 @@ class Outbox:
                     remaining=0
                 )
         if t.oa_id and oa:
-            data = self._data(t.oa_fields, notice, meeting, why)
+            data = self._data(t.oa_fields, notice, meeting, why, mobile)
             sent, last = await self._try(
                 attempt,
                 self.clients[Channel.OFFICIAL_ACCOUNT].send_template(oa.openid, t.oa_id, data),
@@ -337,7 +351,7 @@ class Outbox:
                 return "template", None
         for identity in (oa, mp):
             if identity is not None:
-                text = self.text(notice, meeting, why)
+                text = self.text(notice, meeting, why, mobile=mobile)
                 sent, last = await self._try(
                     attempt, self.clients[identity.channel].send_custom_text(identity.openid, text)
                 )
@@ -373,15 +387,22 @@ class Outbox:
 
     # --- what it says -----------------------------------------------------------------------
 
-    def _note(self, notice: Notice, why: str = "") -> str:
+    def _note(self, notice: Notice, why: str = "", far: str = "") -> str:
         head = notice.kind.split(":", 1)[0]
         note = {"reminder": "会议提醒", "changed": "会议时间有变", "cancelled": "会议取消"}.get(
             head, "会议通知"
         )
-        return f"{note}：{why}" if why else note
+        if why:
+            return f"{note}：{why}"
+        return f"{note}：{far}" if far and head != "cancelled" else note
 
     def _data(
-        self, fields: dict[str, str], notice: Notice, meeting: Meeting, why: str = ""
+        self,
+        fields: dict[str, str],
+        notice: Notice,
+        meeting: Meeting,
+        why: str = "",
+        mobile: bool = False,
     ) -> dict[str, object]:
         t = meeting.starts_at.astimezone(self.zone)
         values = {
@@ -389,12 +410,14 @@ class Outbox:
             "topic": meeting.topic,
             "time": f"{t.year}年{t.month}月{t.day}日 {t:%H:%M}",
             "place": meeting.place or "另行通知",
-            "note": self._note(notice, why),
+            # A template has no room for the whole line: a hint, the rest is in 会议 N.
+            "note": self._note(notice, why, _far_hint(meeting) if mobile else ""),
         }
         return {key: {"value": cut(key, values[source])} for key, source in fields.items()}
 
-    def text(self, notice: Notice, meeting: Meeting, why: str = "") -> str:
-        """A customer-service message; `why` is the reason the secretary gave for a change."""
+    def text(self, notice: Notice, meeting: Meeting, why: str = "", *, mobile: bool = False) -> str:
+        """A customer-service message; `why` is the reason the secretary gave for a change;
+        `mobile`: to a 流动党员 (流出), who is told how to take part from afar."""
         where = f"\n地点：{meeting.place}" if meeting.place else ""
         head = notice.kind.split(":", 1)[0]
         if head == "cancelled":
@@ -404,7 +427,27 @@ class Outbox:
         title = {"reminder": "会议提醒", "changed": "会议改期"}.get(head, "会议通知")
         when = when_text(meeting.starts_at, self.zone)
         because = f"\n改期原因：{why}" if why else ""
+        far = f"\n{far_line(meeting)}" if mobile else ""
         return (
-            f"【{title}】{meeting.kind}：{meeting.topic}\n时间：{when}{where}{because}\n"
+            f"【{title}】{meeting.kind}：{meeting.topic}\n时间：{when}{where}{because}{far}\n"
             f"不能参加请回复：请假 {meeting.id} 原因"
         )
+
+
+def far_line(meeting: Meeting) -> str:
+    """What a 流动党员 far away may do instead of coming: join the online part (signing in with
+    the code read out there), or send a 心得 on the topic — only the 心得 without an online part."""
+    writing = (
+        f"就会议主题交一篇心得代替参会：心得 {meeting.id} 内容（会议开始后至结束后 "
+        f"{WRITING_DAYS} 天内发送，支部审核通过后计入参会）"
+    )
+    if meeting.online:
+        return (
+            f"您是流动党员，可以线上参加（{meeting.online}），用会上公布的签到码发送 签到 "
+            f"六位数字；或{writing}。"
+        )
+    return f"您是流动党员，不能到会的，可以{writing}。"
+
+
+def _far_hint(meeting: Meeting) -> str:
+    return "可线上参加或交心得" if meeting.online else "可交心得代替参会"

@@ -35,6 +35,9 @@ from server.services.study.points import PointsRules, award
 from server.services.tallies.snapshot import touched_around
 
 OPENS_BEFORE = SIGNIN_OPENS
+# MeetingAttendee.mode: how a 流动党员 far away took part.
+ONLINE, WRITING = "online", "writing"
+MODE_LABELS = {ONLINE: "线上参加", WRITING: "以心得参加"}
 WRONG_CODES_ALLOWED = 5  # codes per member per rotation window: a million are not guessed
 REASON_MAX = 200
 MINUTES_MAX = 5000
@@ -92,6 +95,7 @@ async def _matches(meeting: Meeting, code: str, now: datetime, rotation: int) ->
 class SignedIn:
     meeting: Meeting
     points: int
+    mode: str | None = None  # "online": a 流动党员 far away, in the meeting's online part
 
 
 WRONG_CODE = "签到码不对或已过期。"
@@ -162,16 +166,21 @@ async def sign_in(
 async def _present(
     member: Member, meeting: Meeting, now: datetime, today: date, rules: PointsRules
 ) -> SignedIn:
-    """The right code for `meeting`: mark the member present once, and pay for it once."""
+    """The right code for `meeting`: mark the member present once, and pay for it once.
+
+    A 流动党员 (流出) signing in to a meeting with an online part took part online: the code is
+    read out there, and a code is a code wherever it is typed (sign-in never asked where).
+    """
     row = await MeetingAttendee.get_or_none(meeting_id=meeting.id, member_id=member.id)
     if row is None:
         raise Conflict(
             f"您不在编号 {meeting.id} 的{meeting.kind}应到名单中。如需列席，请联系支部书记。"
         )
+    mode = ONLINE if member.is_mobile and meeting.online else None
     changed = (
         await MeetingAttendee.filter(id=row.id)
         .exclude(attendance=Attendance.PRESENT)
-        .update(attendance=Attendance.PRESENT, signed_at=now.astimezone(UTC))
+        .update(attendance=Attendance.PRESENT, signed_at=now.astimezone(UTC), mode=mode)
     )
     if not changed:
         await row.refresh_from_db()
@@ -180,7 +189,7 @@ async def _present(
     points = await award(
         member, PointsReason.MEETING, f"meeting:{meeting.id}", rules.meeting, today, rules
     )
-    return SignedIn(meeting, points)
+    return SignedIn(meeting, points, mode)
 
 
 @dataclass(frozen=True)
@@ -444,10 +453,15 @@ async def attendee_named(leader: Member, number: int, name: str) -> int:
 async def _record_correction(
     leader: Member, meeting: Meeting, row: MeetingAttendee, to: Attendance, reason: str
 ) -> MeetingAttendee:
-    """One correction and its history row, together; the meeting's day is counted afresh."""
+    """One correction and its history row, together; the meeting's day is counted afresh.
+
+    A correction says what is so now: how someone took part from afar no longer stands.
+    """
     before = str(row.attendance)
     async with in_transaction():
-        await MeetingAttendee.filter(id=row.id).update(attendance=to, reason=reason[:REASON_MAX])
+        await MeetingAttendee.filter(id=row.id).update(
+            attendance=to, reason=reason[:REASON_MAX], mode=None
+        )
         await MeetingChange.create(
             meeting=meeting,
             by=leader,

@@ -59,6 +59,7 @@ MINUTES_IN_ROW = 400  # characters of minutes a row holds and still fits a print
 MINUTES_PER_ROW = 600  # of the full text, in 纪要全文
 NOT_HELD = "本年度未召开"
 NONE = "无"
+INCOMING = "流入党员（无表决权）"
 CHANGES_SHEET = "变更记录"
 MINUTES_SHEET = "纪要全文"
 HEADER_FIRST = 3  # rows 1–2: the title and the line under it
@@ -153,6 +154,8 @@ def columns(kind: str, records: list[Record]) -> list[Column]:
         Column("缺席", 5.5, top="缺席", sub="人数", align=TOP_CENTRED),
         Column("缺席人员及原因", 16, top="缺席", sub="人员及原因"),
         Column("列席人员", 10),
+        # Only on a sheet that has one: most branches have none, and the page is full.
+        *([Column(INCOMING, 12)] if any(r.incoming for r in records) else []),
         Column("纪要及决议", 30),
         Column("状态", 8, align=TOP_CENTRED),
     ]
@@ -176,7 +179,7 @@ def row_values(record: Record, cols: list[Column]) -> list[CellValue]:
         "次序": f"第{record.number}次" if record.number else "—",
         "日期": record.start.date(),
         "时间": f"{record.start:%H:%M}–{record.end:%H:%M}",
-        "地点": m.place or "",
+        "地点": _where(m.place, m.online),
         "主持人": record.chair,
         "记录人": record.recorder,
         "主讲人": m.speaker or "",
@@ -190,10 +193,17 @@ def row_values(record: Record, cols: list[Column]) -> list[CellValue]:
         "缺席": len(record.absent) if held else None,
         "缺席人员及原因": "；".join(str(p) for p in record.absent) or (NONE if held else ""),
         "列席人员": names(list(record.guests)) if record.guests or held else "",
+        INCOMING: names(list(record.incoming)) if record.incoming or held else "",
         "纪要及决议": minutes,
         "状态": status,
     }
     return [values[c.name] for c in cols]
+
+
+def _where(place: str | None, online: str | None) -> str:
+    """The room, and the online part a 流动党员 far away joined (线上：腾讯会议 …)."""
+    parts = [place or "", f"线上：{online}" if online else ""]
+    return "\n".join(p for p in parts if p)
 
 
 def _meetings_sheet(sheet: Worksheet, found: Year, kind: str) -> list[Record]:
@@ -250,8 +260,8 @@ def change_values(change: Change) -> list[CellValue]:
 def _changes_sheet(sheet: Worksheet, found: Year) -> None:
     heading = f"{found.branch.name} {found.year}年三会一课变更记录"
     title(sheet, 1, heading, len(CHANGE_COLUMNS))
-    title(sheet, 2, "改期、取消、补录、准假与不准假、列席、记录人和纪要，按会议排列",
-          len(CHANGE_COLUMNS), font=SUBTITLE)  # fmt: skip
+    title(sheet, 2, "改期、取消、补录、准假与不准假、列席、线上参会与以心得参加、记录人和纪要，"
+          "按会议排列", len(CHANGE_COLUMNS), font=SUBTITLE)  # fmt: skip
     depth = header_rows(sheet, HEADER_FIRST, CHANGE_COLUMNS)
     first = HEADER_FIRST + depth
     for n, change in enumerate(found.changes):

@@ -11,7 +11,10 @@ them out as a workbook that prints on A4.
   neither signed in nor had leave granted was absent — a leave asked for and never granted
   (待批) is an absence, 请假未获批准.  So the ledger and the dashboard never disagree.  Nothing
   is written to the database: an export does not close meetings.
-- Invitees (列席) are listed, not counted in 应到.
+- Invitees (列席) are listed, not counted in 应到; so are 流入党员, who take part without a vote
+  (listed apart, 流入党员（无表决权）).
+- A 流动党员 who took part from afar is present, and says how: 线上参加 (signed in during the
+  online part) or 以心得参加 (a 心得 on the topic the branch approved).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from server.models.meetings import (
     after_the_end,
 )
 from server.models.people import Member, Organisation, OrgKind
+from server.services.meetings.attendance import MODE_LABELS
 from server.services.meetings.scheduling import STANDARD, THREE_AND_ONE
 
 HELD, CANCELLED, PLANNED, UNDER_WAY = "已召开", "已取消", "已安排", "进行中"
@@ -55,18 +59,21 @@ ACTIONS = {
     "minutes": "填写纪要",
     "leave_granted": "准假",
     "leave_refused": "不准假",
+    "online": "线上参会",
+    "writing": "以心得参加",
 }
 # Keys of a change's detail, for an action this module does not know yet.
 DETAIL_KEYS = {
     "member": "党员", "reason": "原因", "from": "原为", "to": "改为", "before": "原定",
     "after": "改为", "starts_at": "开始", "ends_at": "结束", "place": "地点", "length": "字数",
+    "online": "线上参会", "was": "原为", "submission": "心得编号",
 }  # fmt: skip
 ATTENDANCE_KEYS = frozenset({"from", "to", "attendance"})
 # Rows of the history that are no change: the booking itself (its time is the row's date, and
 # a later move says where it was first).
 NOT_CHANGES = frozenset({"scheduled"})
 # Changes that decide one member's attendance, latest first wins.
-_ABOUT_A_MEMBER = ("corrected", "leave_granted", "leave_refused")
+_ABOUT_A_MEMBER = ("corrected", "leave_granted", "leave_refused", "writing")
 
 
 @dataclass(frozen=True)
@@ -96,6 +103,7 @@ class Record:
     leave: list[Person] = field(default_factory=list)
     absent: list[Person] = field(default_factory=list)
     guests: list[str] = field(default_factory=list)
+    incoming: list[Person] = field(default_factory=list)  # 流入党员: no vote, not in 应到
 
     @property
     def held(self) -> bool:
@@ -170,6 +178,11 @@ async def year_of(branch: Organisation, year: int, zone: ZoneInfo, now: datetime
             names.get(p.member_id, "")
             for p in by_meeting[meeting.id]
             if p.role == AttendeeRole.INVITED
+        ]
+        record.incoming = [
+            _joined(record, p, names.get(p.member_id, ""))
+            for p in by_meeting[meeting.id]
+            if p.role == AttendeeRole.INCOMING
         ]
         records[meeting.id] = record
 
@@ -278,7 +291,8 @@ def _attendance(
         reason = str((decided.detail or {}).get("reason") or "") if decided else ""
         final = after_the_end(p.attendance)
         if final == Attendance.PRESENT.value:
-            record.present.append(Person(name, "补录" if corrected else ""))
+            how = "补录" if corrected else MODE_LABELS.get(p.mode or "", "")
+            record.present.append(Person(name, how))
         elif final == Attendance.LEAVE.value:
             note = f"补录：{reason}" if corrected and reason else (p.reason or "")
             record.leave.append(Person(name, note))
@@ -293,6 +307,15 @@ def _attendance(
             record.absent.append(Person(name, NOT_GRANTED + asked))
         else:
             record.absent.append(Person(name))
+
+
+def _joined(record: Record, p: MeetingAttendee, name: str) -> Person:
+    """A 流入党员 on the meeting's list: how they took part once it is held (出席, 线上参加…)."""
+    if not record.held:
+        return Person(name)
+    if p.attendance == Attendance.PRESENT:
+        return Person(name, MODE_LABELS.get(p.mode or "", "出席"))
+    return Person(name, "请假" if p.attendance == Attendance.LEAVE else "未到")
 
 
 def _numbered(records: list[Record], kind: str) -> list[Record]:
@@ -369,6 +392,14 @@ def _change(change: MeetingChange, record: Record, zone: ZoneInfo, names: dict[i
         text = f"{who}请假，准假"
     elif action == "leave_refused":
         text = f"{who}请假，不准假"
+    elif action == "online":
+        was, became = str(detail.get("was") or ""), str(detail.get("online") or "")
+        text = f"{was} → {became or '取消线上参会'}" if was else f"线上参会：{became}"
+    elif action == "writing":
+        number = detail.get("submission")
+        which = f"（心得编号 {number}）" if isinstance(number, int) else ""
+        was = ATTENDANCE.get(str(detail.get("from")), "")
+        text = f"{who}：{was + ' → ' if was else ''}出席，以心得参加{which}"
     else:
         text = _readable(detail, zone, names)
         reason = ""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import cast
 
@@ -77,6 +77,7 @@ MAX_AHEAD_DAYS = 731
 SIGNIN_OPENS = timedelta(minutes=30)  # before the start (attendance.OPENS_BEFORE)
 PLACE_MAX = 100
 SPEAKER_MAX = 50
+ONLINE_MAX = 100  # Meeting.online
 
 
 def is_study(kind: str, topic: str) -> bool:
@@ -109,6 +110,8 @@ class Draft:
     study: bool = False
     speaker: str | None = None
     group: str | None = None  # the 党小组 a 党小组会 is for, by name
+    online: str | None = None  # the online part, e.g. 腾讯会议 123-456-789
+    incoming: int = 0  # 流入党员 taking part, without a vote: not in `expected`
 
     def to_state(self) -> dict[str, object]:
         return {
@@ -122,6 +125,8 @@ class Draft:
             "study": self.study,
             "speaker": self.speaker,
             "group": self.group,
+            "online": self.online,
+            "incoming": self.incoming,
         }
 
     @classmethod
@@ -137,6 +142,8 @@ class Draft:
             study=bool(data.get("study", False)),
             speaker=str(data["speaker"]) if data.get("speaker") else None,
             group=str(data["group"]) if data.get("group") else None,
+            online=str(data["online"]) if data.get("online") else None,
+            incoming=int(str(data.get("incoming", 0))),
         )
 
 
@@ -155,13 +162,34 @@ async def where_held(scheduler: Member, kind: str) -> Organisation:
 
 
 async def expected_members(kind: str, org: Organisation) -> list[Member]:
-    active = Member.filter(status=MemberStatus.ACTIVE)
+    """应到: the branch's own active members (the group's, the committee).  Not a 流入党员, whose
+    relationship is held elsewhere, nor anyone whose 党籍 is stopped (not ACTIVE)."""
+    active = Member.filter(status=MemberStatus.ACTIVE, incoming=False)
     if kind == MeetingType.GROUP_MEETING:
         return await active.filter(group_id=org.id).order_by("id")
     members = active.filter(organisation_id=org.id)
     if kind == MeetingType.COMMITTEE_MEETING:
         return await members.filter(role__in=list(COMMITTEE_ROLES)).order_by("id")
     return await members.order_by("id")
+
+
+async def incoming_members(kind: str, org: Organisation) -> list[Member]:
+    """流入党员 who take part in this meeting without a vote: the branch's, at its meetings (a
+    党小组会 only those in the group); never at a 支委会, which is the committee's."""
+    if kind == MeetingType.COMMITTEE_MEETING:
+        return []
+    active = Member.filter(status=MemberStatus.ACTIVE, incoming=True)
+    if kind == MeetingType.GROUP_MEETING:
+        return await active.filter(group_id=org.id).order_by("id")
+    return await active.filter(organisation_id=org.id).order_by("id")
+
+
+def check_online(online: str | None) -> str | None:
+    """The online part as typed, one space between words; None when there is none."""
+    text = " ".join((online or "").split())
+    if len(text) > ONLINE_MAX:
+        raise ValidationFailed(f"线上参会方式最多 {ONLINE_MAX} 字。", field="online")
+    return text or None
 
 
 async def branch_of(org: Organisation) -> Organisation:
@@ -318,7 +346,7 @@ async def _check_free(
 
 
 async def _people(meeting: Meeting) -> set[int]:
-    """Everyone at a meeting already written: its attendees (列席 too) and its chair."""
+    """Everyone at a meeting already written: its attendees (列席, 流入党员 too) and its chair."""
     found = await MeetingAttendee.filter(meeting_id=meeting.id).values_list("member_id", flat=True)
     ids = set(cast("list[int]", found))
     if meeting.chair_id is not None:
@@ -337,10 +365,12 @@ async def prepare(
     *,
     study: bool | None = None,
     speaker: str | None = None,
+    online: str | None = None,
 ) -> Draft:
     """`study` None: decided by `is_study` from the type and topic."""
     topic, place = topic.strip(), (place or "").strip() or None
     speaker = (speaker or "").strip() or None
+    online = check_online(online)
     if not topic:
         raise ValidationFailed(
             "请写上会议主题，例如：安排 支委会 明天下午3点 研究发展党员", field="topic"
@@ -356,12 +386,24 @@ async def prepare(
     _check_future(starts_at, now)
     ends_at = starts_at + timedelta(minutes=minutes)
     expected = await expected_members(kind, org)
-    people = {m.id for m in expected} | {scheduler.id}
+    joining = await incoming_members(kind, org)
+    people = {m.id for m in [*expected, *joining]} | {scheduler.id}
     await _check_free(await branch_of(org), starts_at, ends_at, people, place, now.tzinfo)
     studied = is_study(kind, topic) if study is None else study
     group = org.name if org.kind == OrgKind.GROUP else None
     return Draft(
-        kind, org.id, starts_at, ends_at, topic, place, len(expected), studied, speaker, group
+        kind,
+        org.id,
+        starts_at,
+        ends_at,
+        topic,
+        place,
+        len(expected),
+        studied,
+        speaker,
+        group,
+        online,
+        len(joining),
     )
 
 
@@ -385,7 +427,8 @@ async def schedule(
         # cannot both pass.  On SQLite the transaction itself serialises the writers.
         branch = await _lock_branch(org)
         expected = await expected_members(draft.kind, org)
-        people = {m.id for m in expected} | {scheduler.id}
+        joining = await incoming_members(draft.kind, org)
+        people = {m.id for m in [*expected, *joining]} | {scheduler.id}
         await _check_free(branch, draft.starts_at, draft.ends_at, people, draft.place, now.tzinfo)
         meeting = await Meeting.create(
             organisation=org,
@@ -394,6 +437,7 @@ async def schedule(
             place=draft.place,
             speaker=draft.speaker,
             study=draft.study,
+            online=check_online(draft.online),
             starts_at=draft.starts_at,
             ends_at=draft.ends_at,
             chair=scheduler,
@@ -410,10 +454,20 @@ async def schedule(
                 )
                 for m in expected
             ]
+            + [
+                MeetingAttendee(
+                    meeting=meeting,
+                    member=m,
+                    organisation_id=counted_in(m),
+                    role=AttendeeRole.INCOMING,
+                )
+                for m in joining
+            ]
         )
-        await MeetingChange.create(
-            meeting=meeting, by=scheduler, action="scheduled", detail=_when(meeting)
-        )
+        booked: dict[str, str] = _when(meeting)
+        if meeting.online:
+            booked["online"] = meeting.online
+        await MeetingChange.create(meeting=meeting, by=scheduler, action="scheduled", detail=booked)
         await notices.plan_new(meeting, list(offsets), now)
     wake()  # its notices go out now, not at the sender's next tick
     return meeting
@@ -499,14 +553,15 @@ async def cancel(
 class Roster:
     """Who was expected at a meeting and what became of each, and who attended as a guest.
 
-    One picture for every view: 应到 counts the expected only; 列席 are listed apart.  Before
-    the end someone undecided has 未签到; after it, 缺席 — and so has a leave asked for and
-    never decided.
+    One picture for every view: 应到 counts the expected only; 列席 and 流入党员 (who take part
+    without a vote) are listed apart.  Before the end someone undecided has 未签到; after it,
+    缺席 — and so has a leave asked for and never decided.
     """
 
     expected: list[MeetingAttendee]
     invited: list[MeetingAttendee]
     over: bool
+    incoming: list[MeetingAttendee] = field(default_factory=list)
 
     def _of(self, *states: Attendance) -> list[MeetingAttendee]:
         return [r for r in self.expected if r.attendance in states]
@@ -537,8 +592,8 @@ class Roster:
 
     @property
     def everyone(self) -> list[MeetingAttendee]:
-        """The expected and the guests, in the order they were put on the roster."""
-        return sorted([*self.expected, *self.invited], key=lambda r: r.id)
+        """The expected, the guests and the 流入党员, in the order they were put on the roster."""
+        return sorted([*self.expected, *self.invited, *self.incoming], key=lambda r: r.id)
 
     def state(self, row: MeetingAttendee) -> str:
         """What a row counts as: after the end, someone expected and undecided was absent."""
@@ -548,7 +603,7 @@ class Roster:
     @property
     def counts(self) -> dict[str, int]:
         """应到 by what became of each (every state, 0 included); the expected only: guests
-        (列席) attend, but are not counted as should-attend."""
+        (列席) and 流入党员 attend, but are not counted as should-attend (nor in a quorum)."""
         counts = dict.fromkeys((a.value for a in Attendance), 0)
         for row in self.expected:
             counts[self.state(row)] += 1
@@ -566,6 +621,7 @@ async def roster(meeting: Meeting, now: datetime) -> Roster:
         expected=[r for r in rows if r.role == AttendeeRole.EXPECTED],
         invited=[r for r in rows if r.role == AttendeeRole.INVITED],
         over=over,
+        incoming=[r for r in rows if r.role == AttendeeRole.INCOMING],
     )
 
 
@@ -692,3 +748,30 @@ async def reschedule(
         await notices.plan_change(meeting, change.id, list(offsets), now)
     wake()
     return meeting
+
+
+async def set_online(
+    member: Member, number: int, online: str | None, now: datetime
+) -> tuple[Meeting, str | None]:
+    """线上 N …: the meeting's online part set, changed or (None, "") cleared, until it ends; kept
+    in the history with who did it.  Returns the meeting and what it was before.
+
+    Nobody is sent a notice for it: the reminders still to go out say it, and 会议 N shows it.
+    """
+    meeting = await manageable(member, number)
+    if meeting.ends_at <= now:
+        raise Conflict(f"编号 {number} 的会议已经结束。", code="MEETING_OVER")
+    online = check_online(online)
+    before = meeting.online
+    if online == before:
+        return meeting, before
+    async with in_transaction():
+        await Meeting.filter(id=meeting.id).update(online=online)
+        await MeetingChange.create(
+            meeting=meeting,
+            by=member,
+            action="online",
+            detail={"online": online or "", "was": before or ""},
+        )
+    await meeting.refresh_from_db()
+    return meeting, before

@@ -22,6 +22,7 @@ from tortoise.transactions import in_transaction
 from server.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from server.models.people import BRANCH_LEADERS, Member, MemberStatus, Organisation, counted_in
 from server.models.study import PointsReason, Submission, SubmissionStatus
+from server.services.meetings import afar
 from server.services.people.scope import under
 from server.services.study import similarity
 from server.services.study.points import PointsRules, award
@@ -107,12 +108,22 @@ async def submit(
     via: str = "text",
     unit_id: str | None = None,
     copy_threshold: float = 0.6,
+    meeting_id: int | None = None,
+    now: datetime | None = None,
 ) -> Submission:
+    """`meeting_id`: a 流动党员's 心得 on that meeting's topic, in place of being there
+    (`meetings.afar`); checked at `now` before anything else, so a refusal says why at once."""
+    if meeting_id is not None:
+        if now is None:
+            raise ValueError("a meeting's 心得 is checked at a moment: pass now")
+        await afar.writable(member, meeting_id, now)
     text = clean(text)
     check_length(text)
     digest = hashlib.sha256(similarity.words_only(text).encode()).hexdigest()
     if existing := await Submission.get_or_none(member_id=member.id, digest=digest):
-        if existing.status == SubmissionStatus.RETURNED and await _reopen(existing, today):
+        if existing.status == SubmissionStatus.RETURNED and await _reopen(
+            existing, today, meeting_id
+        ):
             return existing  # sent back by mistake, or for a reason the member has answered
         raise AlreadySubmitted(existing)
     earlier = similarity.closest(text, await _candidates(member, unit_id))
@@ -129,6 +140,7 @@ async def submit(
             digest=digest,
             via=via,
             unit_id=unit_id,
+            meeting_id=meeting_id,
             resembles=best.label if flagged and best else None,
             similarity=round(best.score, 3) if flagged and best else None,
         )
@@ -137,8 +149,10 @@ async def submit(
         raise AlreadySubmitted(await Submission.get(member_id=member.id, digest=digest)) from None
 
 
-async def _reopen(submission: Submission, today: date) -> bool:
-    """A returned 心得 handed in again word for word goes back to the queue as of today."""
+async def _reopen(submission: Submission, today: date, meeting_id: int | None = None) -> bool:
+    """A returned 心得 handed in again word for word goes back to the queue as of today (for
+    the meeting it is now sent for, if one is named)."""
+    meeting: dict[str, int] = {"meeting_id": meeting_id} if meeting_id is not None else {}
     reopened = await Submission.filter(id=submission.id, status=SubmissionStatus.RETURNED).update(
         status=SubmissionStatus.PENDING,
         day=today,
@@ -146,6 +160,7 @@ async def _reopen(submission: Submission, today: date) -> bool:
         reviewed_at=None,
         return_reason=None,
         notified_at=None,
+        **meeting,
     )
     if reopened:
         await touched(submission.day)  # it leaves its old day for today
@@ -284,12 +299,15 @@ async def _decide(
 class Approval:
     submission: Submission
     points: int
+    # A 流动党员's 心得 for a meeting: approving it counted them present there, by 心得.
+    attended: bool = False
 
 
 async def approve(
     reviewer: Member, number: int, now: datetime, today: date, rules: PointsRules
 ) -> Approval:
-    # The decision and its points together: never approved without the points it earns.
+    # The decision, its points and (for a meeting's 心得) the attendance it earns, together:
+    # never approved without them.
     async with in_transaction():
         submission = await _decide(reviewer, number, SubmissionStatus.APPROVED, now, None)
         author = await Member.get(id=submission.member_id)
@@ -301,7 +319,8 @@ async def approve(
             today,
             rules,
         )
-    return Approval(submission, points)
+        attended = await afar.count_writing(submission, reviewer)
+    return Approval(submission, points, attended)
 
 
 async def return_for_revision(
