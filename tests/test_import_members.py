@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import csv
 from collections.abc import AsyncIterator, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from openpyxl import Workbook
 
+from server.channels import Channel
 from server.db import close_database, open_database
 from server.errors import ValidationFailed
+from server.models.mobility import FlowReason, MobileMember
 from server.models.people import Member, MemberStatus, Organisation, OrgKind, Role
+from server.services.mobility import incoming
+from server.services.mobility.outgoing import Outgoing, mark_out
 from server.services.people import importer
 from server.services.people.importer import ImportReport, import_members
 from server.services.people.orgs import ensure_group, ensure_path
@@ -489,3 +493,139 @@ async def test_a_bad_party_group_name_is_a_row_error_not_a_file_error(
     report = await import_members(roster)
     assert [(e.line, e.field) for e in report.errors] == [(3, "党小组")]
     assert report.created == 0
+
+
+# --- 流动党员: the branch's working record of 流出 ---------------------------------------------
+
+MOBILE_HEADER = ["姓名", "手机号", "所在组织", "流动党员", "流出去向", "流动原因", "外出时间"]
+NOW = datetime(2024, 5, 1, 2, 0, tzinfo=UTC)
+
+
+async def _mobile() -> list[tuple[Any, ...]]:
+    return sorted(
+        await MobileMember.all().values_list(
+            "member__phone", "direction", "status", "place", "reason", "since", "created_by_id"
+        )
+    )
+
+
+async def test_a_member_marked_mobile_gets_a_working_record_once(db: None, tmp_path: Path) -> None:
+    path = write_csv(
+        tmp_path / "mobile.csv",
+        [
+            MOBILE_HEADER,
+            ["王强", "13800000011", BRANCH, "是", "江苏苏州", "务工", "2023年8月"],
+            ["刘芳", "13800000012", BRANCH, "是", "", "", ""],  # 是 alone: the branch completes it
+            ["孙丽", "13800000013", BRANCH, "否", "", "", ""],
+            ["钱七", "13800000014", BRANCH, "是", "广东深圳", "其他", "2024-04-30"],
+        ],
+    )
+    dry = await run(path, dry_run=True, now=NOW)
+    assert dry.mobile_created == 3 and await MobileMember.all().count() == 0
+    assert "将登记流出 3 人" in dry.summary()
+
+    report = await run(path, now=NOW)
+
+    assert report.errors == [] and report.mobile_created == 3
+    assert await _mobile() == [
+        ("13800000011", "out", "active", "江苏苏州", FlowReason.WORK, date(2023, 8, 1), None),
+        ("13800000012", "out", "active", "未登记", FlowReason.OTHER, TODAY, None),
+        ("13800000014", "out", "active", "广东深圳", FlowReason.OTHER, date(2024, 4, 30), None),
+    ]
+    branch = await Organisation.get(path=BRANCH)
+    assert {r.branch_id for r in await MobileMember.all()} == {branch.id}
+    assert {m.phone for m in await Member.filter(is_mobile=True)} == {
+        "13800000011", "13800000012", "13800000014",
+    }  # fmt: skip
+    assert "登记流出 3 人" in report.summary() and "未登记" in report.summary()
+
+    # Again: nothing new, nothing changed (the place the branch has since completed stays).
+    await MobileMember.filter(member__phone="13800000012").update(place="浙江杭州")
+    again = await run(path, now=NOW)
+    assert again.errors == [] and (again.created, again.updated, again.mobile_created) == (0, 0, 0)
+    assert (await MobileMember.get(member__phone="13800000012")).place == "浙江杭州"
+    assert "nothing changed" in again.summary()
+
+
+async def test_a_member_already_in_the_roll_becomes_mobile_and_a_transferred_one_does_not(
+    db: None, tmp_path: Path
+) -> None:
+    await run(write_csv(tmp_path / "m.csv", [HEADER, *ROWS]))
+    rows = [
+        ["姓名", "手机号", "所在组织", "流动党员", "状态"],
+        ["张三", "13800000001", BRANCH, "是", "在册"],
+        ["李四", "13800000002", BRANCH, "是", "转出"],  # not ours to keep in touch with
+    ]
+    report = await run(write_csv(tmp_path / "m2.csv", rows), now=NOW)
+    assert report.errors == [] and report.updated == 2 and report.mobile_created == 1
+    assert [r[0] for r in await _mobile()] == ["13800000001"]
+
+
+async def test_bad_mobile_cells_are_reported_and_nothing_written(db: None, tmp_path: Path) -> None:
+    good = ["好人", "13900000000", BRANCH, "是", "江苏苏州", "务工", "2023-08-01"]
+
+    def bad(n: int, **changes: str) -> list[str]:
+        row = good[:]
+        row[1] = f"139{n:08d}"
+        for index, value in changes.items():
+            row[int(index[1:])] = value
+        return row
+
+    rows = [
+        MOBILE_HEADER,
+        good,  # 2
+        bad(3, c5="旅游"),
+        bad(4, c6="2024-05-02"),  # left tomorrow
+        bad(5, c6="2023年13月"),
+        bad(6, c4="苏" * 101),
+        bad(7, c3="否"),  # details for a member not marked 流动党员
+        bad(8, c3="", c4="", c5="其他", c6=""),
+        bad(9, c6="1949-12-31"),
+    ]
+    report = await run(write_csv(tmp_path / "bad.csv", rows), now=NOW)
+
+    assert where(report) == {
+        (3, "流动原因"),
+        (4, "外出时间"),
+        (5, "外出时间"),
+        (6, "流出去向"),
+        (7, "流出去向"),
+        (8, "流动原因"),
+        (9, "外出时间"),
+    }
+    assert "外出务工经商" in next(e.reason for e in report.errors if e.line == 3)
+    assert await Member.all().count() == 0 and await MobileMember.all().count() == 0
+
+
+async def test_a_roll_saying_no_does_not_end_the_branchs_record(db: None, tmp_path: Path) -> None:
+    await run(write_csv(tmp_path / "m.csv", [HEADER, *ROWS]))
+    zhang = await Member.get(phone="13800000001")
+    await mark_out(
+        None, zhang, Outgoing("江苏苏州", FlowReason.WORK), TODAY, NOW
+    )  # the branch recorded it after the last roll
+    roll = [["姓名", "手机号", "所在组织", "流动党员"], ["张三", "13800000001", BRANCH, "否"]]
+
+    report = await run(write_csv(tmp_path / "m2.csv", roll), now=NOW)
+
+    assert report.errors == [] and (report.updated, report.unchanged) == (0, 1)
+    assert (await Member.get(id=zhang.id)).is_mobile
+    assert (await MobileMember.get(member_id=zhang.id)).status == "active"
+    assert report.mobile_kept == ["张三（第2行）"] and "结束流动" in report.summary()
+
+
+async def test_an_incoming_member_is_not_marked_out(db: None, tmp_path: Path) -> None:
+    branch = await ensure_path(BRANCH)
+    report = incoming.Incoming(
+        "陈流入", "13900000011", "安徽省XX村党支部", "", "3栋", FlowReason.WORK
+    )
+    record = await incoming.report_in(
+        "app", "o-1", Channel.OFFICIAL_ACCOUNT, branch, report, TODAY, NOW
+    )
+    await incoming.decide_in(None, record.id, True, "", NOW)
+    roll = [["姓名", "手机号", "所在组织", "流动党员"], ["陈流入", "13900000011", BRANCH, "是"]]
+
+    found = await run(write_csv(tmp_path / "m.csv", roll), now=NOW)
+
+    assert where(found) == {(2, "流动党员")} and "流入党员" in found.errors[0].reason
+    assert await MobileMember.filter(direction="out").count() == 0
+    assert not (await Member.get(phone="13900000011")).is_mobile

@@ -8,8 +8,10 @@ Three phases, so a bad file never leaves half its rows behind:
 3. `apply_upsert` (write.py) writes — only when no row anywhere was bad and this is not a dry run.
 
 `import_members` (command.py) runs the three; `seed-demo` reuses phases 2 and 3 with generated
-records.  Below them: table.py opens the file, columns.py finds the header, fields.py and
-dates.py parse single cells, records.py turns a row into a `MemberRecord`.
+records.  A member marked 流动党员 gets the branch's 流出 record in the same transaction
+(mobile.py: planned with phase 2, written after phase 3 by the import alone).  Below them:
+table.py opens the file, columns.py finds the header, fields.py and dates.py parse single
+cells, records.py turns a row into a `MemberRecord`.
 """
 
 from server.services.people.roster.batches import BATCH, PHONE_CHUNK

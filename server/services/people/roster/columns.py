@@ -44,6 +44,10 @@ COLUMNS = (
     Column("role", ("职务", "党内职务", "role")),
     Column("status", ("状态", "status")),
     Column("is_mobile", ("流动党员", "ismobile", "mobilemember", "floating")),
+    # 流出 details for a 流动党员 (roster/mobile.py): where, why, since when.
+    Column("mobile_place", ("流出去向", "外出地点", "去向", "流向地", "外出去向", "mobileplace")),
+    Column("mobile_reason", ("流动原因", "外出原因", "mobilereason")),
+    Column("mobile_since", ("外出时间", "流出时间", "外出日期", "mobilesince")),
 )
 # Errors name a column by its canonical header when the file's own header is not at hand.
 LABELS: Mapping[str, str] = MappingProxyType({c.key: c.label for c in COLUMNS})

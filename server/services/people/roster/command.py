@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from tortoise.transactions import in_transaction
 
+from server.clock import Clock
+from server.services.people.roster.mobile import apply_mobile
 from server.services.people.roster.plan import plan_upsert
 from server.services.people.roster.reading import read_records
 from server.services.people.roster.report import ImportReport
@@ -15,14 +17,23 @@ from server.services.people.roster.write import apply_upsert
 
 
 async def import_members(
-    path: Path, *, dry_run: bool = False, progress: bool = False, today: date | None = None
+    path: Path,
+    *,
+    dry_run: bool = False,
+    progress: bool = False,
+    today: date | None = None,
+    now: datetime | None = None,
 ) -> ImportReport:
     """Import a member roll.  Any bad row → nothing written and every bad row reported.
 
-    `today` (default: the organisation's local date) bounds birth and joined dates.  File-level
-    problems (type, encoding, missing columns, empty file) raise ValidationFailed.
+    `today` (default: the organisation's local date) bounds birth, joined and 外出 dates and is
+    a 流出 record's 外出时间 when the roll gives none; `now` stamps the records written.
+    File-level problems (type, encoding, missing columns, empty file) raise ValidationFailed.
     """
     path = Path(path)
+    clock = Clock()
+    today = today or clock.today()
+    now = now or clock.now()
     parsed = await asyncio.to_thread(read_records, path, today=today, progress=progress)
     report = ImportReport(
         file=path.name,
@@ -45,6 +56,10 @@ async def import_members(
         report.updated = len(plan.updates)
         report.unchanged = plan.unchanged
         report.organisations_created = len(plan.new_org_paths)
+        report.mobile_created = len(plan.mobile_out)
+        report.mobile_kept = [f"{r.name}（第{r.line}行）" for r in plan.mobile_kept]
         if not dry_run:
             await apply_upsert(plan, using_db=conn, progress=progress)
+            # The members exist now; their 流出 records in the same transaction.
+            await apply_mobile(plan.mobile_out, today, now, conn)
     return report

@@ -3,7 +3,8 @@
 Organisations are preloaded into a cache and existing members fetched by phone in a few chunked
 queries, so the cost does not grow with one query per row.  Only the columns present in the file
 are compared: a roll without 职务 does not demote every secretary to 党员, and one without 状态
-does not re-activate transferred members.
+does not re-activate transferred members.  Which rows get a 流出 record, and which keep one the
+roll says 否 to, is planned here too (`mobile.plan_mobile`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from server.services.people.orgs import (
 )
 from server.services.people.roster.batches import PHONE_CHUNK, chunks
 from server.services.people.roster.columns import LABELS
+from server.services.people.roster.mobile import plan_mobile
 from server.services.people.roster.records import MemberRecord
 from server.services.people.roster.report import RowError
 
@@ -39,6 +41,9 @@ class UpsertPlan:
     updates: list[tuple[int, MemberRecord, frozenset[str]]] = field(default_factory=list)
     unchanged: int = 0
     errors: list[RowError] = field(default_factory=list)
+    # 流动党员 (roster/mobile.py): rows that get a 流出 record, and rows saying 否 to one open.
+    mobile_out: list[MemberRecord] = field(default_factory=list)
+    mobile_kept: list[MemberRecord] = field(default_factory=list)
 
 
 async def plan_upsert(
@@ -75,6 +80,7 @@ async def plan_upsert(
         else:
             plan.unchanged += 1
     plan.new_org_paths = list(new_orgs)
+    await plan_mobile(plan, records, existing, columns, labels, using_db)
     return plan
 
 

@@ -8,9 +8,10 @@ from datetime import date
 from typing import Any
 
 from server.errors import ValidationFailed
+from server.models.mobility import FlowReason
 from server.models.people import MemberStatus, Role
 from server.services.people.orgs import check_group_parent, group_path
-from server.services.people.roster import dates, fields
+from server.services.people.roster import dates, fields, mobile
 from server.services.people.roster.report import RowError
 
 
@@ -30,6 +31,10 @@ class MemberRecord:
     status: MemberStatus = MemberStatus.ACTIVE
     is_mobile: bool = False
     line: int = 0
+    # 流出 details (roster/mobile.py): for the working record a 流动党员 gets, not the member.
+    mobile_place: str | None = None
+    mobile_reason: FlowReason | None = None
+    mobile_since: date | None = None
 
 
 # Columns an upsert may leave out; when absent the stored value is kept (or defaulted for new).
@@ -51,6 +56,9 @@ _PARSERS: tuple[tuple[str, Callable[[Any], Any]], ...] = (
     ("status", fields.parse_status),
     ("is_mobile", fields.parse_yes_no),
     ("group", fields.parse_group),
+    ("mobile_place", mobile.parse_place),
+    ("mobile_reason", mobile.parse_reason),
+    ("mobile_since", mobile.parse_since),
 )
 
 
@@ -92,6 +100,8 @@ def parse_row(
         except ValidationFailed as exc:
             errors.append(RowError(line, labels["group"], exc.user_message))
 
+    mobile.check_row(line, parsed, labels, today, errors)
+
     # A repeated phone is reported even when either row has other problems too.
     phone = parsed.get("phone")
     if phone is not None:
@@ -115,4 +125,7 @@ def parse_row(
         status=parsed["status"],
         is_mobile=parsed["is_mobile"],
         line=line,
+        mobile_place=parsed["mobile_place"],
+        mobile_reason=parsed["mobile_reason"],
+        mobile_since=parsed["mobile_since"],
     )

@@ -35,6 +35,8 @@ class ImportReport:
     organisations_created: int = 0
     dry_run: bool = False
     ignored_columns: list[str] = field(default_factory=list)
+    mobile_created: int = 0  # 流出 records for members marked 流动党员 without one
+    mobile_kept: list[str] = field(default_factory=list)  # 否 in the roll, 流出 in the branch's
 
     @property
     def ok(self) -> bool:
@@ -60,8 +62,20 @@ class ImportReport:
             f"未变 unchanged {self.unchanged}，"
             f"{verb}新建组织 organisations created {self.organisations_created}"
         )
+        if self.mobile_created:
+            lines.append(
+                f"  {verb}登记流出 {self.mobile_created} 人 / mobile records created "
+                f"{self.mobile_created}（没有去向的记为“未登记”，请支部补全）"
+            )
+        if self.mobile_kept:
+            shown = "、".join(self.mobile_kept[:10]) + ("等" if len(self.mobile_kept) > 10 else "")
+            lines.append(
+                f"  {len(self.mobile_kept)} 名党员花名册中不是流动党员，但支部登记了流出，"
+                f"仍按流动党员管理：{shown}；如已返回，请支部“结束流动” / "
+                "kept as mobile: the branch's 流出 record is open"
+            )
         if self.dry_run:
             lines.append("试运行，未写入任何数据 / dry run: nothing was written")
-        elif self.created == self.updated == self.organisations_created == 0:
+        elif self.created == self.updated == self.organisations_created == self.mobile_created == 0:
             lines.append("数据已是最新 / already up to date, nothing changed")
         return "\n".join(lines)
