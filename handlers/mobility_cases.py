@@ -165,7 +165,7 @@ async def restore(args: str, raw_text: str, member: Member, clock: Clock) -> str
         return found
     target, rest = found
     said = raw_after(raw_text, "恢复联系", target.name) or rest
-    case = await lost.restore(member, target, said, clock.today())
+    case = await lost.restore(member, target, said, clock.today(), clock.now())
     if case.stage == LostStage.CLOSED:
         return (
             f"已记录：{target.name}在停止党籍后恢复联系（{case.closed_note}），失联记录已办结。"

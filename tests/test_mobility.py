@@ -151,10 +151,10 @@ async def test_the_search_its_outcomes_and_the_two_year_reminder(db: None) -> No
     assert case.stage == LostStage.SEARCHING and attempt.method == "电话"
     again, _ = await lost.search(secretary, liu, "亲属 联系其母亲", d1, moment(d1))
     assert again.id == case.id  # one case, two attempts
-    restored = await lost.restore(secretary, liu, "已取得联系，批评教育，补交党费", d1)
+    restored = await lost.restore(secretary, liu, "已取得联系，批评教育，补交党费", d1, moment(d1))
     assert restored.stage == LostStage.RESTORED
     with pytest.raises(NotFound):
-        await lost.restore(secretary, liu, "again", d1)
+        await lost.restore(secretary, liu, "again", d1, moment(d1))
 
     # 王强: no stopping 党籍 without a search, without a held 支部党员大会, or within six months.
     early = START + timedelta(days=60)
@@ -180,6 +180,12 @@ async def test_the_search_its_outcomes_and_the_two_year_reminder(db: None) -> No
     )
     assert case.stage == LostStage.STOPPED and case.meeting_id == decided.id
     assert (await Member.get(id=wang.id)).status == MemberStatus.STOPPED
+    # No longer counted 流出: the case is the branch's business now.
+    assert await outgoing.open_record(wang.id) is None
+    assert not (await Member.get(id=wang.id)).is_mobile
+    seen = await counts.overview([branch], later, moment(later), ZONE, 30)
+    # 刘芳 still 流出, and contacted (found again is a contact); 王强 stopped.
+    assert seen.total() == [1, 0, 1, 0, 0, 1, 0]
 
     # Two years on, the branch is reminded of 除名 — once the day comes, not before.
     assert lost.removal_due_on(case) == date(later.year + 2, later.month, later.day)

@@ -365,7 +365,7 @@ async def test_a_silent_member_is_a_question_then_searched_for_then_stopped(
         client, peer, SECRETARY, "办结 王强 经党委批准，按自行脱党予以除名"
     )
     case = await MobileMember.get(member_id=people["wang"].id)
-    assert case.status == FlowStatus.ACTIVE  # the 流动 record is the branch's to end
+    assert case.status == FlowStatus.ENDED  # ended with 停止党籍: the case is the business now
     assert (await LostCase.get(member_id=people["wang"].id)).stage == LostStage.CLOSED
 
 

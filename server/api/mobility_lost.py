@@ -77,7 +77,9 @@ async def lost_restore(call: Call[Any]) -> dict[str, Any]:
     """没有正在查找的记录返回 404；停止党籍后恢复联系的，记为办结
     （恢复党籍由上级党委按程序办理）。"""
     target = await target_of(call)
-    await lost.restore(call.member, target, call.body.handling, call.deps.clock.today())
+    await lost.restore(
+        call.member, target, call.body.handling, call.deps.clock.today(), call.deps.clock.now()
+    )
     return await _case(call, target)
 
 

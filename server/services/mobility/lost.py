@@ -20,7 +20,14 @@ from tortoise.transactions import in_transaction
 
 from server.errors import Conflict, NotFound, ValidationFailed
 from server.models.meetings import Meeting, MeetingStatus, MeetingType
-from server.models.mobility import LostAttempt, LostCase, LostStage
+from server.models.mobility import (
+    FlowStatus,
+    LostAttempt,
+    LostCase,
+    LostStage,
+    MobileContact,
+    MobileMember,
+)
 from server.models.people import Member, MemberStatus
 from server.services.mobility.outgoing import open_record
 from server.services.mobility.standing import SILENT_MONTHS, open_cases, standings
@@ -82,7 +89,9 @@ async def search(
     return case, attempt
 
 
-async def restore(actor: Member | None, target: Member, handling: str, today: date) -> LostCase:
+async def restore(
+    actor: Member | None, target: Member, handling: str, today: date, now: datetime
+) -> LostCase:
     """恢复联系 姓名 处理情况: found — and how the branch dealt with it (批评教育, 补交党费 …)."""
     await require_keeper(actor, target)
     case = await case_of(target.id)
@@ -94,9 +103,22 @@ async def restore(actor: Member | None, target: Member, handling: str, today: da
     handling = check_text(
         handling, "handling", 300, "恢复联系 张三 已取得联系，进行了批评教育，补交了党费"
     )
-    await LostCase.filter(id=case.id, current__not_isnull=True).update(
-        stage=LostStage.RESTORED, current=None, restored_on=today, handling=handling
-    )
+    async with in_transaction() as conn:
+        restored = (
+            await LostCase.filter(id=case.id, current__not_isnull=True)
+            .using_db(conn)
+            .update(stage=LostStage.RESTORED, current=None, restored_on=today, handling=handling)
+        )
+        if restored:  # found is a contact: the six months and the cadence run from today
+            await MobileContact.create(
+                member_id=target.id,
+                day=today,
+                channel="其他",
+                note=f"恢复联系：{handling}"[:500],
+                by_id=actor.id if actor else None,
+                created_at=now.astimezone(UTC),
+                using_db=conn,
+            )
     await case.refresh_from_db()
     return case
 
@@ -157,7 +179,17 @@ async def stop(
         )
         if not changed:
             raise Conflict("这条失联记录已经处理过了。")
-        await Member.filter(id=target.id).using_db(conn).update(status=MemberStatus.STOPPED)
+        await (
+            Member.filter(id=target.id)
+            .using_db(conn)
+            .update(status=MemberStatus.STOPPED, is_mobile=False)
+        )
+        # No longer a 流动党员 either: the case, not the 流出 record, is the branch's business now.
+        await (
+            MobileMember.filter(member_id=target.id, current__not_isnull=True)
+            .using_db(conn)
+            .update(status=FlowStatus.ENDED, current=None, ended_on=today, end_note="停止党籍")
+        )
     await case.refresh_from_db()
     return case
 

@@ -54,8 +54,14 @@ class Standing:
     possibly_lost: bool = False
 
     def contact_due(self, today: date) -> bool:
-        """A contact is due (the keeper's to-do); a possibly lost member is the branch's."""
-        return self.due_on is not None and not self.possibly_lost and today >= self.due_on
+        """A contact is due (the keeper's to-do).  A possibly lost member, or one being searched
+        for, is the branch's business instead: no contact reminder on top of it."""
+        return (
+            self.due_on is not None
+            and not self.possibly_lost
+            and self.case is None
+            and today >= self.due_on
+        )
 
 
 def _chunks(ids: Sequence[int]) -> Iterable[list[int]]:
