@@ -1,11 +1,20 @@
-"""取消: leave whatever multi-turn flow the member is in."""
+"""取消: leave whatever multi-turn flow the member is in; and what two features share (who sees
+which help entries, how a step's messages are written, a day as chat says it)."""
 
 from __future__ import annotations
 
+from datetime import date
+
+from server.clock import Clock
 from server.dispatch import ChatContext, Router
+from server.dispatch.context import EDGE_PUNCT
 from server.dispatch.filters import Keyword, in_any_state
 from server.dispatch.state import Conversation
-from server.models.people import BRANCH_LEADERS, Role
+from server.models.people import BRANCH_LEADERS, Role, WeChatIdentity
+from server.services.community.notify import Tidings
+from server.services.delivery.messenger import WakeOutbox
+from server.services.people.identities import IdentityDirectory
+from server.settings import Settings
 
 router = Router("common")
 
@@ -41,3 +50,38 @@ async def cancel(conversation: Conversation) -> str:
 @router.message(CANCEL)
 async def nothing_to_cancel() -> str:
     return "当前没有进行中的操作。回复 帮助 查看可以做的事。"
+
+
+# --- shared by features ---------------------------------------------------------------------
+
+
+def tidings(settings: Settings, clock: Clock, wake_outbox: WakeOutbox) -> Tidings:
+    """Messages written right after the step, sent within seconds (after the quiet hours)."""
+    return Tidings.of(settings, clock.zone, wake_outbox)
+
+
+def day_text(day: date | None, today: date) -> str:
+    if day is None:
+        return "无"
+    if day.year == today.year:
+        return f"{day.month}月{day.day}日"
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def raw_after(raw_text: str, *words: str) -> str | None:
+    """What follows `words` in the message as typed (full-width punctuation kept for the
+    record); None when the typed text does not begin with them (the normalised one is used)."""
+    rest = raw_text.strip().lstrip(EDGE_PUNCT + " \u3000")
+    for word in words:
+        if not rest.startswith(word):
+            return None
+        rest = rest[len(word) :].lstrip(EDGE_PUNCT + " \u3000")
+    return rest
+
+
+async def forget(member_id: int, identities: IdentityDirectory) -> None:
+    """Who someone is changed (流入 confirmed, 停止党籍): the cached sender is dropped."""
+    for appid, openid in await WeChatIdentity.filter(member_id=member_id).values_list(
+        "appid", "openid"
+    ):
+        await identities.forget(str(appid), str(openid))

@@ -14,6 +14,7 @@ import re
 from datetime import date, datetime
 from decimal import Decimal
 
+from handlers.common import tidings as telling
 from server.clock import Clock, when_text
 from server.dispatch import ChatContext, PrivateReply, Router
 from server.dispatch.context import text_after_number
@@ -91,11 +92,6 @@ async def _mine(member: Member | None) -> list[Community]:
     if not communities:
         raise PermissionDenied(NOT_YOURS, code="NOT_COMMUNITY")
     return communities
-
-
-def _tidings(settings: Settings, clock: Clock, wake_outbox: WakeOutbox) -> notify.Tidings:
-    """Messages written with the step, sent within seconds (after the quiet hours)."""
-    return notify.Tidings.of(settings, clock.zone, wake_outbox)
 
 
 def _at(moment: datetime, clock: Clock) -> str:
@@ -256,7 +252,7 @@ async def dispatch(
     # No place unless the community writes one: the resident's address goes to the claimer
     # alone (with their phone), not to every member told of the order.
     spec = await _spec(*_when(rest, clock), "")
-    tidings = _tidings(settings, clock, wake_outbox)
+    tidings = telling(settings, clock, wake_outbox)
     order = await orders.dispatch(member, spec, clock.now(), need_id=need.id, tidings=tidings)
     return _dispatched(order, tidings, clock, len(await orders.who_to_tell(order)))
 
@@ -293,7 +289,7 @@ async def publish(
             return f"您负责多个社区（{names}），请写明社区：{example}。"
         community, args = named, args[len(named.name) :]
     spec = await _spec(*_when(args, clock), "")
-    tidings = _tidings(settings, clock, wake_outbox)
+    tidings = telling(settings, clock, wake_outbox)
     order = await orders.dispatch(
         member, spec, clock.now(), community_id=community.id, tidings=tidings
     )
@@ -313,7 +309,7 @@ async def refuse(
     await _mine(member)
     assert member is not None
     why = text_after_number(raw_text, "不受理") or reason
-    tidings = _tidings(settings, clock, wake_outbox)
+    tidings = telling(settings, clock, wake_outbox)
     need = await needs.refuse(member, int(number), why, clock.now(), tidings=tidings)
     return f"需求 {need.id} 不予受理（原因：{need.reason}），将告知居民（我的点单 中也能看到）。"
 
@@ -356,7 +352,7 @@ async def confirm(
 ) -> str:
     await _mine(member)
     assert member is not None
-    tidings = _tidings(settings, clock, wake_outbox)
+    tidings = telling(settings, clock, wake_outbox)
     v = await volunteers.decide(
         member, int(number), clock.now(), confirm=True, grid=grid, tidings=tidings
     )
@@ -378,7 +374,7 @@ async def send_back(
     await _mine(member)
     assert member is not None
     why = text_after_number(raw_text, "退回报到") or reason
-    tidings = _tidings(settings, clock, wake_outbox)
+    tidings = telling(settings, clock, wake_outbox)
     v = await volunteers.decide(
         member, int(number), clock.now(), confirm=False, reason=why, tidings=tidings
     )
@@ -392,7 +388,7 @@ async def confirm_done(
 ) -> str:
     await _mine(member)
     assert member is not None
-    tidings = _tidings(settings, clock, wake_outbox)
+    tidings = telling(settings, clock, wake_outbox)
     order = await orders.confirm_done(member, int(number), clock.now(), tidings=tidings)
     # Who held a place but never reported: not counted as having served, and told here.
     silent = await OrderClaim.filter(
@@ -422,7 +418,7 @@ async def cancel(
     await _mine(member)
     assert member is not None
     why = text_after_number(raw_text, "撤销服务") or reason
-    tidings = _tidings(settings, clock, wake_outbox)
+    tidings = telling(settings, clock, wake_outbox)
     order = await orders.cancel(member, int(number), why, clock.now(), tidings=tidings)
     line = f"已撤销服务单 {order.id}。"
     told = tidings.names("order_cancelled")
@@ -636,7 +632,7 @@ async def close_post(
     assert member is not None
     post = await posts.post_for_manager(member, int(number))
     held = [v.name for v in await posts.holders(post)]
-    tidings = _tidings(settings, clock, wake_outbox)
+    tidings = telling(settings, clock, wake_outbox)
     post = await posts.close(member, post.id, clock.now(), tidings=tidings)
     line = f"已关闭{posts.post_line(post)}。"
     told = tidings.names("post_closed")

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import re
 
-from handlers.mobility import tidings
-from handlers.service_menu import may_report_with_code
+from handlers.common import tidings
 from server.channels import Channel
 from server.clock import Clock
 from server.dispatch import ChatContext, Router
@@ -41,12 +40,6 @@ def mobile_out(ctx: ChatContext) -> bool:
 
 router.help(
     "年度报告", "流出党员每年向支部报告参加组织生活和交纳党费的情况", visible=mobile_out, order=72
-)
-router.help(
-    "流入报到",
-    "外地党组织的党员在本街道居住或工作，向所在支部报到",
-    visible=may_report_with_code,
-    order=7,
 )
 
 CANCEL_HINT = "（回复 取消 放弃）"

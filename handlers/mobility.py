@@ -12,16 +12,15 @@ name follows it, or a space from one who may log contacts.
 from __future__ import annotations
 
 import re
-from datetime import date
 
+from handlers.common import day_text, forget, raw_after, tidings
 from server.clock import Clock
 from server.dispatch import ChatContext, Router
 from server.dispatch.context import EDGE_PUNCT
 from server.dispatch.filters import Command, Keyword, bound
 from server.errors import ValidationFailed
 from server.models.mobility import Direction, MobileMember
-from server.models.people import Member, WeChatIdentity
-from server.services.community.notify import Tidings
+from server.models.people import Member
 from server.services.delivery.messenger import WakeOutbox
 from server.services.mobility import contacts, notify, outgoing, reading, standing, who
 from server.services.mobility.outgoing import Outgoing
@@ -33,7 +32,6 @@ from server.wechat.replies import MAX_TEXT_BYTES
 
 router = Router("mobility")
 
-LEADERS_ONLY = "流动党员的登记和处置由支部书记（或副书记）办理。"
 OUT_EXAMPLE = "流出 王强 江苏苏州 外出务工经商 微信同号"
 OUT_USAGE = (
     f"登记流出请发送：流出 姓名 去向 原因 联系方式，例如：{OUT_EXAMPLE}；"
@@ -90,43 +88,6 @@ router.help(
 router.help("联系 王强 电话 了解近况", "记录与流动党员的联系", visible=contact_keeper, order=67)
 
 
-def require_leader(member: Member) -> None:
-    if not is_leader(member):
-        raise NotAllowed(LEADERS_ONLY)
-
-
-def tidings(settings: Settings, clock: Clock, wake_outbox: WakeOutbox) -> Tidings:
-    """Messages written right after the step, sent within seconds (after the quiet hours)."""
-    return Tidings.of(settings, clock.zone, wake_outbox)
-
-
-def day_text(day: date | None, today: date) -> str:
-    if day is None:
-        return "无"
-    if day.year == today.year:
-        return f"{day.month}月{day.day}日"
-    return f"{day.year}年{day.month}月{day.day}日"
-
-
-def raw_after(raw_text: str, *words: str) -> str | None:
-    """What follows `words` in the message as typed (full-width punctuation kept for the
-    record); None when the typed text does not begin with them (the normalised one is used)."""
-    rest = raw_text.strip().lstrip(EDGE_PUNCT + " \u3000")
-    for word in words:
-        if not rest.startswith(word):
-            return None
-        rest = rest[len(word) :].lstrip(EDGE_PUNCT + " \u3000")
-    return rest
-
-
-async def forget(member_id: int, identities: IdentityDirectory) -> None:
-    """Who someone is changed (流入 confirmed, 停止党籍): the cached sender is dropped."""
-    for appid, openid in await WeChatIdentity.filter(member_id=member_id).values_list(
-        "appid", "openid"
-    ):
-        await identities.forget(str(appid), str(openid))
-
-
 async def next_contact(record: MobileMember, clock: Clock, settings: Settings) -> str:
     """`下次联系请在12月25日前（每30天）`, from the branch's log as the list counts it."""
     [line] = await standing.standings(
@@ -145,7 +106,7 @@ async def next_contact(record: MobileMember, clock: Clock, settings: Settings) -
 async def menu(member: Member) -> str:
     if not is_leader(member):
         mine = "记录联系：联系 姓名 内容。" if member.role in reading.CONTACT_ROLES else ""
-        return f"{LEADERS_ONLY}{mine}"
+        return f"{who.LEADERS_ONLY}{mine}"
     assert len(MOBILITY_MENU.encode()) <= MAX_TEXT_BYTES
     return MOBILITY_MENU
 
@@ -195,7 +156,7 @@ async def mark_out(
     settings: Settings,
     wake_outbox: WakeOutbox,
 ) -> str:
-    require_leader(member)
+    who.require_leading(member)
     if not args:
         return OUT_USAGE
     name, rest, _ = await reading.split_name(args)
@@ -272,7 +233,7 @@ async def set_keeper(args: str, member: Member, clock: Clock, settings: Settings
         if record is not None and record.keeper_id is not None and not args:
             keeper = await Member.get(id=record.keeper_id)
             return f"您的联系人是{keeper.name}，有事可以直接找他（她），或回复 年度报告。"
-        raise NotAllowed(LEADERS_ONLY)
+        raise NotAllowed(who.LEADERS_ONLY)
     name, rest, _ = await reading.split_name(args)
     keeper_name, rest, _ = await reading.split_name(rest)
     if not keeper_name:
@@ -287,7 +248,7 @@ async def set_keeper(args: str, member: Member, clock: Clock, settings: Settings
 async def end(
     args: str, raw_text: str, member: Member, clock: Clock, identities: IdentityDirectory
 ) -> str:
-    require_leader(member)
+    who.require_leading(member)
     name, rest, _ = await reading.split_name(args)
     if not rest:
         return END_USAGE
@@ -351,7 +312,7 @@ async def log_contact(
 
 @router.message(Command("收党费", "党费收讫", "收到党费"), bound)
 async def dues(args: str, member: Member, clock: Clock) -> str:
-    require_leader(member)
+    who.require_leading(member)
     name, rest, _ = await reading.split_name(args)
     if not rest:
         return DUES_USAGE

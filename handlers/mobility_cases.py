@@ -8,13 +8,7 @@ from __future__ import annotations
 
 import re
 
-from handlers.mobility import (
-    day_text,
-    forget,
-    raw_after,
-    require_leader,
-    tidings,
-)
+from handlers.common import day_text, forget, raw_after, tidings
 from server.clock import Clock
 from server.dispatch import ChatContext, PrivateReply, Router
 from server.dispatch.context import text_after_number
@@ -42,7 +36,7 @@ SHOWN = 8
 
 @router.message(Keyword("流入审核", "流入报到审核", "待确认流入"), bound)
 async def pending(member: Member, clock: Clock) -> str:
-    require_leader(member)
+    who.require_leading(member)
     found = await incoming.pending_for(member)
     if not found:
         return "目前没有待确认的流入报到。"
@@ -71,7 +65,7 @@ async def confirm_in(
     wake_outbox: WakeOutbox,
     identities: IdentityDirectory,
 ) -> str:
-    require_leader(member)
+    who.require_leading(member)
     record = await incoming.decide_in(member, int(number), True, "", clock.now())
     if record.appid and record.openid:
         await identities.forget(record.appid, record.openid)  # they are a member from now on
@@ -95,7 +89,7 @@ async def refuse_in(
     settings: Settings,
     wake_outbox: WakeOutbox,
 ) -> str:
-    require_leader(member)
+    who.require_leading(member)
     why = text_after_number(raw_text, "不确认流入") or reason
     record = await incoming.decide_in(member, int(number), False, why, clock.now())
     told = tidings(settings, clock, wake_outbox)
@@ -107,7 +101,7 @@ async def refuse_in(
 
 @router.message(Keyword("确认流入", "不确认流入"), bound)
 async def number_missing(text: str, member: Member) -> str:
-    require_leader(member)
+    who.require_leading(member)
     return f"请在“{text}”后面写上编号，例如：{text} 3。回复 流入审核 查看待确认的报到。"
 
 
@@ -123,7 +117,7 @@ CLOSE_USAGE = "请发送：办结 姓名 内容，例如：办结 王强 经党�
 
 
 async def _named_leader_command(args: str, member: Member, usage: str) -> tuple[Member, str] | str:
-    require_leader(member)
+    who.require_leading(member)
     name, rest, _ = await reading.split_name(args)
     if not rest:
         return usage
@@ -225,7 +219,7 @@ async def close(args: str, raw_text: str, member: Member, clock: Clock) -> str:
     Command("成立流动党员党小组", "流动党员党小组", "成立流动党小组", "流动党小组"), bound
 )
 async def form_group(args: str, member: Member) -> str:
-    require_leader(member)
+    who.require_leading(member)
     place, _, rest = args.partition(" ")
     names = [n for n in re.split(r"[、，,；;\s]+", rest) if n]
     if not place or not names:

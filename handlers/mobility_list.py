@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from handlers.mobility import day_text, require_leader
+from handlers.common import day_text
 from server.clock import Clock
 from server.dispatch import PrivateReply, Router
 from server.dispatch.filters import InState, Keyword, bound
@@ -19,7 +19,7 @@ from server.dispatch.state import Conversation
 from server.models.mobility import DIRECTION_LABELS, Direction, LostStage
 from server.models.people import Member, Organisation
 from server.services.community.wording import short
-from server.services.mobility import lost, reading, standing
+from server.services.mobility import lost, reading, standing, who
 from server.services.mobility.standing import Standing
 from server.services.people.access import NotAllowed, is_leader
 from server.settings import Settings
@@ -181,7 +181,7 @@ async def listing(
 
 @router.message(Keyword("继续", "下一页", "更多"), InState(LISTING), bound)
 async def more(member: Member, clock: Clock, settings: Settings, conversation: Conversation) -> str:
-    require_leader(member)
+    who.require_leading(member)
     pages = await _listing_pages(member, clock, settings)
     page = int(conversation.data.get("page", 1))
     if page >= len(pages):  # the list shrank meanwhile

@@ -77,6 +77,12 @@ router.help(
     order=6,
 )
 router.help(
+    "流入报到",
+    "外地党组织的党员在本街道居住或工作，向所在支部报到",
+    visible=may_report_with_code,
+    order=7,
+)
+router.help(
     "报到 红星村 水电维修", "到居住地社区报到，参加志愿服务", visible=may_report_as_member, order=53
 )
 router.help("服务", "可以认领的服务；接单 8 认领", visible=volunteer, order=54)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from handlers.common import tidings as telling
 from server.clock import Clock, when_text
 from server.dispatch import PrivateReply, Router
 from server.dispatch.filters import Command, InState, Keyword, Pattern
@@ -69,11 +70,6 @@ ASK_SKILLS_TEXT = (
     "（回复 取消 放弃报到）"
 )
 SHOWN = 8
-
-
-def _tidings(settings: Settings, clock: Clock, wake_outbox: WakeOutbox) -> notify.Tidings:
-    """Messages written with the step, sent within seconds (after the quiet hours)."""
-    return notify.Tidings.of(settings, clock.zone, wake_outbox)
 
 
 async def _confirmed(appid: str, openid: str, member: Member | None) -> Volunteer:
@@ -139,7 +135,7 @@ async def report(
         openid,
         member,
         clock,
-        _tidings(settings, clock, wake_outbox),
+        telling(settings, clock, wake_outbox),
     )
 
 
@@ -213,7 +209,7 @@ async def skills_answered(
         openid,
         member,
         clock,
-        _tidings(settings, clock, wake_outbox),
+        telling(settings, clock, wake_outbox),
     )
 
 
@@ -300,7 +296,7 @@ async def change_community(
         return await _communities_text()
     if community.id == volunteer.community_id:
         return f"您已经在{community.name}报到了，不用更换。"
-    tidings = _tidings(settings, clock, wake_outbox)
+    tidings = telling(settings, clock, wake_outbox)
     volunteer = await volunteers.move(volunteer, community, clock.now(), tidings=tidings)
     heard = "将通知社区，" if tidings.names("volunteer_registered") else ""
     return f"已申请更换到{community.name}，{heard}待社区确认；确认前不能认领新的服务。"
@@ -341,7 +337,7 @@ async def claim(
     wake_outbox: WakeOutbox,
 ) -> str:
     volunteer = await _confirmed(appid, openid, member)
-    tidings = _tidings(settings, clock, wake_outbox)
+    tidings = telling(settings, clock, wake_outbox)
     row = await orders.claim(volunteer, int(number), clock.now(), tidings=tidings)
     order = await ServiceOrder.get(id=row.order_id)
     lines = [
@@ -375,7 +371,7 @@ async def withdraw(
 ) -> str:
     volunteer = await _confirmed(appid, openid, member)
     order = await orders.withdraw(
-        volunteer, int(number), clock.now(), tidings=_tidings(settings, clock, wake_outbox)
+        volunteer, int(number), clock.now(), tidings=telling(settings, clock, wake_outbox)
     )
     return f"已放弃服务单 {order.id}，名额已让给其他党员。"
 
@@ -395,7 +391,7 @@ async def done(
     volunteer = await _confirmed(appid, openid, member)
     typed = DONE.pattern.fullmatch((raw_text or "").strip())
     hours, said = take_hours(typed.group("note") if typed else note)
-    tidings = _tidings(settings, clock, wake_outbox)
+    tidings = telling(settings, clock, wake_outbox)
     row = await orders.report_done(
         volunteer, int(number), said, clock.now(), hours, tidings=tidings
     )
@@ -483,7 +479,7 @@ async def take_post(
     wake_outbox: WakeOutbox,
 ) -> str:
     volunteer = await _confirmed(appid, openid, member)
-    tidings = _tidings(settings, clock, wake_outbox)
+    tidings = telling(settings, clock, wake_outbox)
     post = await posts.take(volunteer, int(number), clock.now(), clock.today(), tidings=tidings)
     duty = f"\n职责：{post.duty}" if post.duty else ""
     return (
@@ -503,7 +499,7 @@ async def leave_post(
     wake_outbox: WakeOutbox,
 ) -> str:
     volunteer = await standing.volunteer_of(appid, openid, member)
-    tidings = _tidings(settings, clock, wake_outbox)
+    tidings = telling(settings, clock, wake_outbox)
     post = await posts.leave(volunteer, int(number), clock.now(), tidings=tidings)
     heard = "将告知社区。" if tidings.names("post_left") else ""
     return f"已退出{posts.post_line(post)}，名额已空出。{heard}谢谢您的付出！"

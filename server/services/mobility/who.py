@@ -14,6 +14,13 @@ from server.services.people.scope import under
 _PHONE = re.compile(r"1\d{10}")
 # May log a contact: the branch's own committee as well as its leaders.
 _CONTACT_ROLES = frozenset({Role.COMMITTEE_MEMBER, Role.GROUP_LEADER})
+LEADERS_ONLY = "流动党员的登记和处置由支部书记（或副书记）办理。"
+
+
+def require_leading(actor: Member) -> None:
+    """Before anything is read: only leaders keep the record (their scope is checked later)."""
+    if not is_leader(actor):
+        raise NotAllowed(LEADERS_ONLY)
 
 
 async def branch_of_member(member: Member) -> Organisation:
@@ -27,8 +34,7 @@ async def require_keeper(actor: Member | None, target: Member) -> None:
     """`actor` leads the branch `target` belongs to (None: the command line, trusted)."""
     if actor is None:
         return
-    if not is_leader(actor):
-        raise NotAllowed("流动党员的登记和处置由支部书记（或副书记）办理。")
+    require_leading(actor)
     branch = await branch_of_member(target)
     if not (await scope_of(actor)).covers(branch.path):
         raise Hidden()
@@ -37,8 +43,7 @@ async def require_keeper(actor: Member | None, target: Member) -> None:
 async def require_branch_leader(actor: Member | None, branch: Organisation) -> None:
     if actor is None:
         return
-    if not is_leader(actor):
-        raise NotAllowed("流动党员的登记和处置由支部书记（或副书记）办理。")
+    require_leading(actor)
     if not (await scope_of(actor)).covers(branch.path):
         raise Hidden()
 
