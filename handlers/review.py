@@ -59,6 +59,11 @@ def _when(s: Submission) -> str:
     return f"{s.day.month}月{s.day.day}日"
 
 
+def _for_meeting(s: Submission) -> str:
+    """A 流动党员's 心得 instead of coming: approving it counts them as taking part."""
+    return f" 〔会议 {s.meeting_id} 心得，通过即记为以心得参加〕" if s.meeting_id else ""
+
+
 @router.message(LIST, leader)
 async def list_pending(member: Member, corpus: list[Unit], conversation: Conversation) -> str:
     return await _list_from(member, corpus, conversation, 0)
@@ -86,7 +91,8 @@ async def _list_from(
     reply, shown = f"{head} {total} 篇（先交的在前）：", 0
     for s in pending:
         flag = _flag(s, corpus, visible)
-        line = f"\n【{s.id}】{s.member.name} {_when(s)} {s.length} 字{' ' + flag if flag else ''}"
+        line = f"\n【{s.id}】{s.member.name} {_when(s)} {s.length} 字{_for_meeting(s)}"
+        line += f" {flag}" if flag else ""
         line += f"\n  {' '.join(s.content.split())[:40]}…"
         if len((reply + line + tail).encode()) > MAX_TEXT_BYTES - 120:
             break
@@ -117,6 +123,7 @@ async def show_one(
     flag = _flag(s, corpus, await submissions.near_copies(member, [s]))
     head = (
         f"【{s.id}】{s.member.name} {_when(s)} {s.length} 字 {SUBMISSION_STATUS_LABELS[s.status]}"
+        f"{_for_meeting(s)}"
     )
     return head + (f"\n{flag}" if flag else "") + "\n" + _page_reply(s, 0, conversation)
 
@@ -145,7 +152,9 @@ async def approve(
         member, int(number), clock.now(), clock.today(), points_rules, wechat_clients
     )
     # The points are the author's own: the author is told them, the reviewer is not.
-    return f"已通过编号 {done.submission.id} 的心得。{_told(done.notified)}"
+    s = done.submission
+    attended = f"已记为以心得参加编号 {s.meeting_id} 的会议。" if done.attended else ""
+    return f"已通过编号 {s.id} 的心得。{attended}{_told(done.notified)}"
 
 
 @router.message(RETURN, leader)

@@ -539,7 +539,11 @@ async def test_far_away_members_take_part_online_or_by_心得_and_会议_N_says_
     assert f"会议 {number} 的心得，待审核" in await say(client, peer, LEADER, "我的心得")
     leader_row = await MeetingAttendee.get(meeting_id=number, member_id=people["leader"].id)
     assert leader_row.attendance != Attendance.PRESENT  # not before the branch approves it
-    await say(client, peer, SECRETARY, f"通过 {written.id}")
+    # The reviewer sees what the 心得 is for, and what approving it does.
+    listed = await say(client, peer, SECRETARY, "审核")
+    assert f"会议 {number} 心得，通过即记为以心得参加" in listed
+    approved = await say(client, peer, SECRETARY, f"通过 {written.id}")
+    assert f"已记为以心得参加编号 {number} 的会议" in approved
     await leader_row.refresh_from_db()
     assert (leader_row.attendance, leader_row.mode) == (Attendance.PRESENT, "writing")
 

@@ -44,6 +44,7 @@ class Reviewed:
     submission: Submission
     points: int  # what the approval earned the author: theirs, not the reviewer's to see
     notified: bool  # False: outside the author's 48-hour window; they see it in 我的心得
+    attended: bool = False  # a 流动党员's meeting 心得: they now count as having taken part
 
 
 async def approve(
@@ -51,8 +52,11 @@ async def approve(
 ) -> Reviewed:
     approval = await submissions.approve(reviewer, number, now, today, rules)
     s = approval.submission
-    told = await tell_author(s, approved_text(s, approval.points), now, clients)
-    return Reviewed(s, approval.points, told)
+    text = approved_text(s, approval.points)
+    if approval.attended:
+        text += f"已记为您以心得参加编号 {s.meeting_id} 的会议。"
+    told = await tell_author(s, text, now, clients)
+    return Reviewed(s, approval.points, told, approval.attended)
 
 
 async def send_back(
