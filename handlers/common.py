@@ -10,10 +10,9 @@ from server.dispatch import ChatContext, Router
 from server.dispatch.context import EDGE_PUNCT
 from server.dispatch.filters import Keyword, in_any_state
 from server.dispatch.state import Conversation
-from server.models.people import BRANCH_LEADERS, Role, WeChatIdentity
+from server.models.people import BRANCH_LEADERS, Role
 from server.services.community.notify import Tidings
 from server.services.delivery.messenger import WakeOutbox
-from server.services.people.identities import IdentityDirectory
 from server.settings import Settings
 
 router = Router("common")
@@ -77,11 +76,3 @@ def raw_after(raw_text: str, *words: str) -> str | None:
             return None
         rest = rest[len(word) :].lstrip(EDGE_PUNCT + " \u3000")
     return rest
-
-
-async def forget(member_id: int, identities: IdentityDirectory) -> None:
-    """Who someone is changed (流入 confirmed, 停止党籍): the cached sender is dropped."""
-    for appid, openid in await WeChatIdentity.filter(member_id=member_id).values_list(
-        "appid", "openid"
-    ):
-        await identities.forget(str(appid), str(openid))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from handlers.common import day_text, forget, raw_after, tidings
+from handlers.common import day_text, raw_after, tidings
 from server.clock import Clock
 from server.dispatch import ChatContext, Router
 from server.dispatch.context import EDGE_PUNCT
@@ -254,9 +254,8 @@ async def end(
         return END_USAGE
     target = await who.named(member, name)
     note = raw_after(raw_text, "结束流动", name) or rest
-    record = await outgoing.end(member, target, note, clock.today(), clock.now())
+    record = await outgoing.end(member, target, note, clock.today(), clock.now(), identities)
     if record.direction == Direction.IN:
-        await forget(target.id, identities)
         return (
             f"已结束{target.name}的流入党员记录（{record.end_note}），"
             "不再参加本支部的组织生活；记录保留，可在后台导出给其所在党组织。"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from handlers.common import day_text, forget, raw_after, tidings
+from handlers.common import day_text, raw_after, tidings
 from server.clock import Clock
 from server.dispatch import ChatContext, PrivateReply, Router
 from server.dispatch.context import text_after_number
@@ -66,9 +66,7 @@ async def confirm_in(
     identities: IdentityDirectory,
 ) -> str:
     who.require_leading(member)
-    record = await incoming.decide_in(member, int(number), True, "", clock.now())
-    if record.appid and record.openid:
-        await identities.forget(record.appid, record.openid)  # they are a member from now on
+    record = await incoming.decide_in(member, int(number), True, "", clock.now(), identities)
     told = tidings(settings, clock, wake_outbox)
     await notify.incoming_decided(told, record, clock.now())
     told.wake()
@@ -191,8 +189,8 @@ async def stop(
         clock.today(),
         clock.now(),
         clock.zone,
+        identities,
     )
-    await forget(target.id, identities)
     due = lost.removal_due_on(case)
     return (
         f"已记录：经支部党员大会（会议编号 {case.meeting_id}）讨论，停止{target.name}的党籍"

@@ -21,6 +21,7 @@ from openpyxl import load_workbook
 from server.app import create_app
 from server.channels import Channel
 from server.clock import FrozenClock
+from server.models.community import CommunityMessage
 from server.models.meetings import Meeting, MeetingType
 from server.models.mobility import (
     DuesPaid,
@@ -473,6 +474,9 @@ async def test_a_member_from_elsewhere_is_confirmed_and_her_record_goes_home_as_
     assert status == 200 and decided["record"]["status"] == "active", decided
     member = await Member.get(id=decided["member"]["id"])
     assert member.incoming and member.organisation_id == w.branch.id
+    # She hears it as she would had the branch confirmed in chat: one letter, to her WeChat.
+    [told] = await CommunityMessage.filter(openid="o-1")
+    assert "已确认" in told.text and "不参加表决和选举" in told.text
     status, twice = await w.call("POST", f"/mobility/incoming/{record.id}/confirm", "secretary")
     assert status == 409 and twice["code"] == "DECIDED"
 

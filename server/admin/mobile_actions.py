@@ -36,7 +36,7 @@ from server.services.mobility import contacts, incoming, lost, notify, outgoing
 from server.services.mobility.lost import SEARCH_EXAMPLE
 from server.services.mobility.words import METHODS, check_reason, check_text, day_of
 from server.services.people.access import Hidden, Scope, scope_of
-from server.typedefs import CLOCK, SETTINGS
+from server.typedefs import CLOCK, IDENTITIES, SETTINGS
 
 
 @dataclass
@@ -208,7 +208,8 @@ async def _decide(step: Step) -> str:
         raise Hidden()
     confirm = step.request.match_info["action"] == "confirm"
     why = "" if confirm else text(step.form, "reason")
-    record = await incoming.decide_in(step.member, found.id, confirm, why, step.now)
+    identities = step.request.config_dict[IDENTITIES]
+    record = await incoming.decide_in(step.member, found.id, confirm, why, step.now, identities)
     told = tidings(step.request)
     await notify.incoming_decided(told, record, step.now)
     told.wake()

@@ -25,6 +25,7 @@ from pydantic import Field
 
 from server.api import mobility_replies as out
 from server.api import replies
+from server.api.community_replies import tidings
 from server.api.leaders import leader_scope, zone_of
 from server.api.spec import Call, Id, Input, PageQuery, Routes
 from server.downloads import XLSX, attachment
@@ -39,7 +40,7 @@ from server.models.mobility import (
     YearlyReport,
 )
 from server.models.people import Member, Organisation, OrgKind, Role
-from server.services.mobility import contacts, lost, outgoing
+from server.services.mobility import contacts, lost, notify, outgoing
 from server.services.mobility.counts import COLUMNS, branches_of, overview
 from server.services.mobility.due import todo
 from server.services.mobility.export import mobility_workbook
@@ -306,7 +307,12 @@ async def mobile_mark_out(call: Call[Any]) -> dict[str, Any]:
         cadence_days=body.cadence_days,
     )
     with fields_named(keeper="keeper_id"):
-        await outgoing.mark_out(call.member, target, move, today, now)
+        record = await outgoing.mark_out(call.member, target, move, today, now)
+    # The member hears of it whichever door the branch used (chat, dashboard, here).
+    told = tidings(call)
+    keeper = await Member.get_or_none(id=record.keeper_id) if record.keeper_id else None
+    await notify.marked_out(told, record, target, keeper, now)
+    told.wake()
     return await detail_json(call, target)
 
 
@@ -352,7 +358,7 @@ async def mobile_end(call: Call[Any]) -> dict[str, Any]:
     """没有在册流动记录的返回 404。流入党员结束后不再参加本支部的组织生活。"""
     target = await target_of(call)
     today, now, _ = clock_of(call)
-    await outgoing.end(call.member, target, call.body.note, today, now)
+    await outgoing.end(call.member, target, call.body.note, today, now, call.deps.identities)
     return await detail_json(call, target)
 
 

@@ -13,6 +13,7 @@ from pydantic import Field
 
 from server.api import mobility_replies as out
 from server.api import replies
+from server.api.community_replies import tidings
 from server.api.leaders import hidden_if_refused, leader_scope, zone_of
 from server.api.mobility import FIRST_YEAR, LAST_YEAR, target_of
 from server.api.spec import Call, Input, Routes
@@ -20,7 +21,7 @@ from server.downloads import XLSX, attachment
 from server.errors import NotFound
 from server.models.mobility import MobileMember
 from server.models.people import Member, Organisation
-from server.services.mobility import incoming
+from server.services.mobility import incoming, notify
 from server.services.mobility.export import incoming_record, incoming_record_workbook
 from server.services.tallies.workbook import file_name_part
 
@@ -42,6 +43,10 @@ async def incoming_pending(call: Call[Any]) -> dict[str, Any]:
 
 
 async def _decided(call: Call[Any], record: MobileMember) -> dict[str, Any]:
+    # The reporter hears the decision whichever door the branch used (chat, dashboard, here).
+    told = tidings(call)
+    await notify.incoming_decided(told, record, call.deps.clock.now())
+    told.wake()
     branch = await Organisation.get(id=record.branch_id)
     member = await Member.get_or_none(id=record.member_id) if record.member_id else None
     return {
@@ -61,7 +66,7 @@ async def incoming_confirm(call: Call[Any]) -> dict[str, Any]:
     leader_scope(call)
     with hidden_if_refused():
         record = await incoming.decide_in(
-            call.member, call.number("id"), True, "", call.deps.clock.now()
+            call.member, call.number("id"), True, "", call.deps.clock.now(), call.deps.identities
         )
     return await _decided(call, record)
 

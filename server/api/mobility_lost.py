@@ -102,7 +102,7 @@ async def lost_stop(call: Call[Any]) -> dict[str, Any]:
     today, now, _ = clock_of(call)
     with fields_named(meeting="meeting_id"):
         await lost.stop(call.member, target, body.meeting_id, body.decision, today, now,
-                        zone_of(call))  # fmt: skip
+                        zone_of(call), call.deps.identities)  # fmt: skip
     return await _case(call, target)
 
 

@@ -30,6 +30,7 @@ from server.services.community.units import check_name, check_phone
 from server.services.mobility.who import require_branch_leader
 from server.services.mobility.words import check_text
 from server.services.people.access import scope_of
+from server.services.people.identities import IdentityDirectory
 from server.services.people.scope import under
 
 
@@ -121,7 +122,12 @@ async def pending_for(actor: Member | None) -> list[MobileMember]:
 
 
 async def decide_in(
-    actor: Member | None, record_id: int, confirm: bool, reason: str, now: datetime
+    actor: Member | None,
+    record_id: int,
+    confirm: bool,
+    reason: str,
+    now: datetime,
+    identities: IdentityDirectory | None = None,
 ) -> MobileMember:
     """确认流入 N, or 不确认流入 N 原因.  Confirming makes the member (流入, no vote here) and
     binds the WeChat user who reported; deciding twice changes nothing."""
@@ -181,4 +187,6 @@ async def decide_in(
             code="ALREADY_MEMBER",
         ) from None
     await record.refresh_from_db()
+    if record.appid and record.openid and identities is not None:
+        await identities.forget(record.appid, record.openid)  # a member from now on
     return record

@@ -31,7 +31,7 @@ from server.models.mobility import (
 from server.models.people import Member, MemberStatus
 from server.services.mobility.outgoing import open_record
 from server.services.mobility.standing import SILENT_MONTHS, open_cases, standings
-from server.services.mobility.who import require_keeper
+from server.services.mobility.who import forget, require_keeper
 from server.services.mobility.words import (
     METHODS,
     check_text,
@@ -39,6 +39,7 @@ from server.services.mobility.words import (
     split_leading,
     years_after,
 )
+from server.services.people.identities import IdentityDirectory
 
 REMOVAL_AFTER_YEARS = 2
 SEARCH_EXAMPLE = "查找 张三 电话 拨打两次无人接听"
@@ -131,6 +132,7 @@ async def stop(
     today: date,
     now: datetime,
     zone: ZoneInfo,
+    identities: IdentityDirectory | None = None,
 ) -> LostCase:
     """停止党籍 姓名 会议编号 决定: recorded only on a held 支部党员大会 of the member's branch,
     after a search, and after six months without contact."""
@@ -190,6 +192,7 @@ async def stop(
             .using_db(conn)
             .update(status=FlowStatus.ENDED, current=None, ended_on=today, end_note="停止党籍")
         )
+    await forget(target.id, identities)
     await case.refresh_from_db()
     return case
 

@@ -15,8 +15,9 @@ from tortoise.transactions import in_transaction
 from server.errors import Conflict, NotFound, ValidationFailed
 from server.models.mobility import Direction, FlowReason, FlowStatus, MobileMember
 from server.models.people import Member, MemberStatus
-from server.services.mobility.who import require_keeper
+from server.services.mobility.who import forget, require_keeper
 from server.services.mobility.words import check_text
+from server.services.people.identities import IdentityDirectory
 
 LONGEST_CADENCE = 366
 
@@ -134,7 +135,12 @@ async def amend(
 
 
 async def end(
-    actor: Member | None, target: Member, note: str, today: date, now: datetime
+    actor: Member | None,
+    target: Member,
+    note: str,
+    today: date,
+    now: datetime,
+    identities: IdentityDirectory | None = None,
 ) -> MobileMember:
     """结束流动: came back, or moved the relationship (then 转出 in the roster as well)."""
     await require_keeper(actor, target)
@@ -152,5 +158,7 @@ async def end(
             await Member.filter(id=target.id).using_db(conn).update(is_mobile=False)
         elif ended:  # a 流入 who left the street: their record stays, they take part no more
             await Member.filter(id=target.id).using_db(conn).update(status=MemberStatus.TRANSFERRED)
+    if record.direction == Direction.IN:
+        await forget(target.id, identities)  # no longer one of the street's
     await record.refresh_from_db()
     return record

@@ -7,8 +7,9 @@ import re
 
 from server.errors import NotFound, ValidationFailed
 from server.models.mobility import MobileMember
-from server.models.people import Member, MemberStatus, Organisation, Role
+from server.models.people import Member, MemberStatus, Organisation, Role, WeChatIdentity
 from server.services.people.access import Hidden, NotAllowed, is_leader, scope_of
+from server.services.people.identities import IdentityDirectory
 from server.services.people.scope import under
 
 _PHONE = re.compile(r"1\d{10}")
@@ -85,3 +86,14 @@ async def named(actor: Member | None, given: str) -> Member:
             f"有 {len(found)} 位同名的同志：{where}。请用手机号代替姓名。", field="name"
         )
     return found[0]
+
+
+async def forget(member_id: int, identities: IdentityDirectory | None) -> None:
+    """Who this member is changed (流入 confirmed, 停止党籍, a 流入 gone): every running server
+    drops what it remembers of their WeChat users, so their next message is read anew."""
+    if identities is None:
+        return
+    for appid, openid in await WeChatIdentity.filter(member_id=member_id).values_list(
+        "appid", "openid"
+    ):
+        await identities.forget(str(appid), str(openid))
