@@ -341,9 +341,11 @@ async def show(number: str, member: Member, clock: Clock) -> str:
         mine = next((row for row in r.everyone if row.member_id == member.id), None)
         if mine is not None:
             reply.add(_mine(mine, r))
-    quorum = attendance.quorum(m, r.counts)
+    quorum = attendance.quorum(m, r.voting_counts)
+    if quorum is not None and r.probationary:
+        reply.add(f"其中预备党员 {len(r.probationary)} 人（无表决权，不计入表决的法定人数）")
     if quorum is False and m.status == MeetingStatus.HELD:
-        reply.add("⚠ 到会人数未超过应到人数的一半，不足法定人数。")
+        reply.add("⚠ 有表决权的到会人数未超过应到会有表决权人数的一半，不足法定人数。")
     if runs:
         missed = list(dict.fromkeys(n.member.name for n in await notices.unreachable(m)))
         if missed:

@@ -257,8 +257,9 @@ async def cancel_meeting(call: Call[Any]) -> dict[str, Any]:
 )
 async def meeting_roster(call: Call[Any]) -> dict[str, Any]:
     """请假申请未审批前为 requested（待批）。会议结束后，未签到也未获准请假的（包括仍待批的）
-    记为缺席（与聊天中查看会议相同）。quorum 仅对支部党员大会有意义（到会超过应到人数一半），
-    其他会议为 null。role 为 expected（应到）、invited（列席）或 incoming（流入党员，无表决权）；
+    记为缺席（与聊天中查看会议相同）。quorum 仅对支部党员大会有意义（有表决权的到会人数
+    超过应到会有表决权人数的一半；预备党员计入应到，但无表决权），其他会议为 null。
+    role 为 expected（应到）、invited（列席）或 incoming（流入党员，无表决权）；
     列席和流入党员都不计入应到和 quorum。mode 为流动党员在外地参加的方式：online（线上参加）、
     writing（以心得参加），其余为 null。unreachable 是通知确实未送达的人；uncertain 是发送中断
     （如超时）、可能已送达但无法确认的人，不会重发。"""
@@ -294,7 +295,7 @@ async def meeting_roster(call: Call[Any]) -> dict[str, Any]:
             "invited": len(roster.invited),
             "incoming": len(roster.incoming),
         },
-        "quorum": attendance.quorum(meeting, counts),
+        "quorum": attendance.quorum(meeting, roster.voting_counts),
         "unreachable": [{"member_id": k, "name": v} for k, v in unreachable.items()],
         # A send cut short (timeout, crash): perhaps delivered, never repeated.
         "uncertain": [{"member_id": k, "name": v} for k, v in maybe.items()],

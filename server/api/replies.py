@@ -343,7 +343,10 @@ class Roster(Out):
     meeting: Meeting
     people: list[RosterPerson]
     counts: RosterCounts
-    quorum: bool | None = Field(description="只对支部党员大会：到会是否超过应到的一半")
+    quorum: bool | None = Field(
+        description="只对支部党员大会：有表决权的到会人数是否超过应到会有表决权人数的一半"
+        "（预备党员、列席和流入党员不计）"
+    )
     unreachable: list[Named]
     uncertain: list[Named]
 
@@ -421,6 +424,8 @@ class MemberRow(Out):
     organisation: Ref
     group: Ref | None
     is_mobile: bool
+    incoming: bool = Field(description="流入党员：组织关系在外地，在本支部参加组织生活，无表决权")
+    probationary: bool = Field(description="预备党员：转正前无表决权、选举权和被选举权")
     bound: bool
 
 

@@ -61,6 +61,8 @@ def member_row(m: Member) -> dict[str, Any]:
         "organisation": _org(m.organisation),
         "group": _org(m.group),
         "is_mobile": m.is_mobile,
+        "incoming": m.incoming,
+        "probationary": m.probationary,
     }
 
 

@@ -500,7 +500,9 @@ async def record_minutes(leader: Member, number: int, text: str) -> Meeting:
 
 
 def quorum(meeting: Meeting, counts: dict[str, int]) -> bool | None:
-    """A 支部党员大会 needs more than half of those expected present (None: no rule applies)."""
+    """A 支部党员大会 needs more than half of those with a vote present (None: no rule applies).
+
+    `counts`: `Roster.voting_counts` — 正式党员 only; 预备党员, 列席 and 流入党员 have no vote."""
     if meeting.kind != MeetingType.BRANCH_MEETING:
         return None
     return counts.get(Attendance.PRESENT.value, 0) * 2 > sum(counts.values())

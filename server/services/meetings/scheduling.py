@@ -604,8 +604,21 @@ class Roster:
     def counts(self) -> dict[str, int]:
         """应到 by what became of each (every state, 0 included); the expected only: guests
         (列席) and 流入党员 attend, but are not counted as should-attend (nor in a quorum)."""
+        return self._counted(self.expected)
+
+    @property
+    def probationary(self) -> list[MeetingAttendee]:
+        """预备党员 among the expected: at the meeting, without a vote."""
+        return [r for r in self.expected if r.member.probationary]
+
+    @property
+    def voting_counts(self) -> dict[str, int]:
+        """The counts of those with a vote (正式党员): what a 支部党员大会's quorum is taken on."""
+        return self._counted([r for r in self.expected if not r.member.probationary])
+
+    def _counted(self, rows: list[MeetingAttendee]) -> dict[str, int]:
         counts = dict.fromkeys((a.value for a in Attendance), 0)
-        for row in self.expected:
+        for row in rows:
             counts[self.state(row)] += 1
         return counts
 

@@ -44,6 +44,7 @@ COLUMNS = (
     Column("role", ("职务", "党内职务", "role")),
     Column("status", ("状态", "status")),
     Column("is_mobile", ("流动党员", "ismobile", "mobilemember", "floating")),
+    Column("probationary", ("党员类别", "预备党员", "probationary")),
     # 流出 details for a 流动党员 (roster/mobile.py): where, why, since when.
     Column("mobile_place", ("流出去向", "外出地点", "去向", "流向地", "外出去向", "mobileplace")),
     Column("mobile_reason", ("流动原因", "外出原因", "mobilereason")),

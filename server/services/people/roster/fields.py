@@ -140,6 +140,20 @@ def parse_yes_no(value: Any) -> bool:
     raise BadCell(f"“{key}”应为是或否 / must be 是 or 否")
 
 
+_CATEGORY = {"正式党员": False, "正式": False, "预备党员": True, "预备": True}
+
+
+def parse_probationary(value: Any) -> bool:
+    """党员类别: 正式党员 or 预备党员 (a 预备党员 column's 是 or 否 works too); empty is 正式."""
+    key = norm(value)
+    if key in _CATEGORY:
+        return _CATEGORY[key]
+    try:
+        return parse_yes_no(value)
+    except BadCell:
+        raise BadCell(f"“{key}”应为正式党员或预备党员 / must be 正式党员 or 预备党员") from None
+
+
 def parse_org(value: Any) -> tuple[str, OrgKind]:
     """(normalised path, kind of its last level)."""
     path = text(value)

@@ -100,6 +100,7 @@ class _Stored(NamedTuple):
     role: Role
     status: MemberStatus
     is_mobile: bool
+    probationary: bool
 
 
 async def _members_by_phone(
@@ -156,7 +157,9 @@ def _check_orgs(
     return None
 
 
-_PLAIN_FIELDS = ("gender", "birth_date", "education", "joined_on", "role", "status", "is_mobile")
+_PLAIN_FIELDS = (
+    "gender", "birth_date", "education", "joined_on", "role", "status", "is_mobile", "probationary"
+)  # fmt: skip
 
 
 def _changes(

@@ -30,6 +30,7 @@ class MemberRecord:
     role: Role = Role.MEMBER
     status: MemberStatus = MemberStatus.ACTIVE
     is_mobile: bool = False
+    probationary: bool = False  # 预备党员
     line: int = 0
     # 流出 details (roster/mobile.py): for the working record a 流动党员 gets, not the member.
     mobile_place: str | None = None
@@ -39,7 +40,17 @@ class MemberRecord:
 
 # Columns an upsert may leave out; when absent the stored value is kept (or defaulted for new).
 OPTIONAL_FIELDS = frozenset(
-    {"gender", "birth_date", "education", "joined_on", "group", "role", "status", "is_mobile"}
+    {
+        "gender",
+        "birth_date",
+        "education",
+        "joined_on",
+        "group",
+        "role",
+        "status",
+        "is_mobile",
+        "probationary",
+    }
 )
 
 
@@ -55,6 +66,7 @@ _PARSERS: tuple[tuple[str, Callable[[Any], Any]], ...] = (
     ("role", fields.parse_role),
     ("status", fields.parse_status),
     ("is_mobile", fields.parse_yes_no),
+    ("probationary", fields.parse_probationary),
     ("group", fields.parse_group),
     ("mobile_place", mobile.parse_place),
     ("mobile_reason", mobile.parse_reason),
@@ -124,6 +136,7 @@ def parse_row(
         role=parsed["role"],
         status=parsed["status"],
         is_mobile=parsed["is_mobile"],
+        probationary=parsed["probationary"],
         line=line,
         mobile_place=parsed["mobile_place"],
         mobile_reason=parsed["mobile_reason"],

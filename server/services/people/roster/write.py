@@ -52,6 +52,7 @@ async def apply_upsert(
                     role=record.role,
                     status=record.status,
                     is_mobile=record.is_mobile,
+                    probationary=record.probationary,
                 )
             )
         for batch in chunks(new, BATCH):
