@@ -26,7 +26,7 @@ from server.models.people import Member, Organisation
 from server.services.community import units
 from server.services.community.wording import split_at_phone
 from server.services.delivery.messenger import WakeOutbox
-from server.services.mobility import contacts, incoming, notify, outgoing, reading
+from server.services.mobility import contacts, incoming, notify, outgoing
 from server.services.mobility.words import REASONS_TEXT, check_text, reason_of
 from server.settings import Settings
 
@@ -167,10 +167,6 @@ async def who_answered(text: str, conversation: Conversation) -> str:
     name = before or str(conversation.data.get("name") or "")
     if not name:
         raise ValidationFailed("请在手机号前写上您的姓名。" + WHO_QUESTION, field="name")
-    refusal = await reading.incoming_phone_refusal(phone)
-    if refusal is not None:
-        conversation.clear()
-        return refusal
     conversation.set(ASK_HOME, name=units.check_name(name, "name", 20), phone=phone)
     return HOME_QUESTION
 

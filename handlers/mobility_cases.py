@@ -47,6 +47,7 @@ async def pending(member: Member, clock: Clock) -> str:
             f"【{r.id}】{r.name} {r.phone}，组织关系在{home}；报到到{r.branch.name}，"
             f"居住或工作在{r.place}，{r.reason.value}，{day_text(r.since, clock.today())}报到"
         )
+        lines.extend(await incoming.warnings(r))
     if len(found) > SHOWN:
         lines.append(f"……共 {len(found)} 件，处理完这些再回复 流入审核。")
     lines.append(

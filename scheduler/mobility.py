@@ -43,7 +43,6 @@ from server.services.mobility.reminders import (
     lost_letter,
     possibly_lost,
     removal_letter,
-    silent_since,
 )
 from server.services.mobility.standing import Standing, open_cases, open_records, standings
 from server.settings import Settings
@@ -146,7 +145,7 @@ async def _questions(
 ) -> int:
     written = 0
     for line in possibly_lost(lines):
-        since = silent_since(line, zone)
+        since = line.silent_since
         if line.record is None or since is None:
             continue
         branch = await Organisation.get(id=line.record.branch_id)

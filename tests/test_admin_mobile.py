@@ -48,6 +48,7 @@ from server.services.people.access import scope_of
 from server.services.people.admin_links import issue_link
 from server.typedefs import SETTINGS
 from tests.conftest import APPID, make_branch, make_member
+from tests.mobility_helpers import quorate
 from tests.test_admin_pages import sign_in, token_in
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -124,6 +125,7 @@ async def build(now: datetime = NOW) -> dict[str, Any]:
         starts_at=moment(stopped, 9).astimezone(UTC),
         ends_at=moment(stopped, 10).astimezone(UTC),
     )
+    await quorate(meeting, away=[zhou, liu, chen])
     await lost.stop(
         secretary, zhou, meeting.id, "经支部党员大会讨论，决定停止其党籍", stopped,
         moment(stopped, 11), ZONE,

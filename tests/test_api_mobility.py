@@ -37,6 +37,7 @@ from server.services.mobility import incoming
 from server.wechat.fake_state import FakeWeChat
 from tests.api_helpers import signed_in
 from tests.conftest import make_branch, make_member
+from tests.mobility_helpers import quorate
 
 NOW = datetime(2026, 3, 4, 2, 0, tzinfo=UTC)  # Wednesday 10:00 in Shanghai
 OTHER_BRANCH = "示范街道党工委/第一社区党总支/第一社区第二党支部"
@@ -323,7 +324,25 @@ async def test_six_silent_months_are_a_question_then_the_search_and_the_branch_m
     )  # fmt: skip
     assert status == 400 and refused["field"] == "meeting_id"
     assert await rows() == before
-    meeting = await branch_meeting(w.branch, yesterday, MeetingType.BRANCH_MEETING)
+    # Yesterday's meeting was before the search began; this morning's, after it, decides.
+    status, early = await w.call(
+        "POST", f"/mobility/members/{wang.id}/stop", "secretary",
+        json={"meeting_id": (await quorate(await branch_meeting(
+            w.branch, yesterday, MeetingType.BRANCH_MEETING), away=[wang])).id,
+              "decision": "停止党籍"},
+    )  # fmt: skip
+    assert status == 400 and "查找开始" in early["error"]
+    start = w.clock.now() - timedelta(hours=2)
+    meeting = await quorate(
+        await Meeting.create(
+            organisation_id=w.branch.id,
+            kind=MeetingType.BRANCH_MEETING,
+            topic="研究失联党员处置",
+            starts_at=start,
+            ends_at=start + timedelta(hours=1),
+        ),
+        away=[wang],
+    )
     status, case = await w.call(
         "POST", f"/mobility/members/{wang.id}/stop", "secretary",
         json={"meeting_id": meeting.id, "decision": "经支部党员大会讨论，停止其党籍"},

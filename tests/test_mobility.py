@@ -17,7 +17,7 @@ import pytest
 from server.channels import Channel
 from server.db import close_database, open_database
 from server.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from server.models.meetings import Meeting, MeetingType
+from server.models.meetings import Attendance, AttendeeRole, Meeting, MeetingAttendee, MeetingType
 from server.models.mobility import FlowReason, FlowStatus, LostStage, MobileMember
 from server.models.people import Member, MemberStatus, Role, WeChatIdentity
 from server.services.mobility import contacts, counts, groups, incoming, lost, outgoing, standing
@@ -47,14 +47,33 @@ async def lines(today: date) -> list[standing.Standing]:
     return await standing.standings(records, cases, today, moment(today), ZONE, 30)
 
 
-async def branch_meeting(branch_id: int, day: date) -> Meeting:
-    return await Meeting.create(
+async def branch_meeting(
+    branch_id: int, day: date, present: int = 3, by_writing: int = 0
+) -> Meeting:
+    """A 支部党员大会 of the branch's active members: the first `present` came (the next
+    `by_writing` of them took part by an approved 心得 instead), the rest did not — the newest
+    members first, so those marked 流出 at the start are among those who did not come."""
+    meeting = await Meeting.create(
         organisation_id=branch_id,
         kind=MeetingType.BRANCH_MEETING,
         topic="研究失联党员处置",
         starts_at=moment(day, 9).astimezone(UTC),
         ends_at=moment(day, 11).astimezone(UTC),
     )
+    members = await Member.filter(organisation_id=branch_id, status=MemberStatus.ACTIVE).order_by(
+        "-id"
+    )
+    for i, m in enumerate(members):
+        came = i < present + by_writing
+        await MeetingAttendee.create(
+            meeting=meeting,
+            member=m,
+            organisation_id=branch_id,
+            role=AttendeeRole.EXPECTED,
+            attendance=Attendance.PRESENT if came else Attendance.ABSENT,
+            mode="writing" if present <= i < present + by_writing else None,
+        )
+    return meeting
 
 
 async def test_a_member_leaves_is_kept_in_touch_with_and_the_silence_is_a_question(
@@ -156,15 +175,22 @@ async def test_the_search_its_outcomes_and_the_two_year_reminder(db: None) -> No
     with pytest.raises(NotFound):
         await lost.restore(secretary, liu, "again", d1, moment(d1))
 
-    # 王强: no stopping 党籍 without a search, without a held 支部党员大会, or within six months.
+    # 王强: no stopping 党籍 without a search, without a held 支部党员大会 since the search
+    # began and with a quorum of those with a vote, or within six months.
+    for i in range(3):
+        await make_member(f"在家党员{i}", f"1380000001{i}", org=branch)
     early = START + timedelta(days=60)
-    meeting = await branch_meeting(branch.id, early - timedelta(days=1))
+    before = await branch_meeting(branch.id, early - timedelta(days=1), present=4)
     with pytest.raises(Conflict):
-        await lost.stop(secretary, wang, meeting.id, "决定停止党籍", early, moment(early), ZONE)
+        await lost.stop(secretary, wang, before.id, "决定停止党籍", early, moment(early), ZONE)
     await lost.search(secretary, wang, "原单位 已离职", early, moment(early))
+    after = early + timedelta(days=1)
+    soon = await branch_meeting(branch.id, after, present=4)
     with pytest.raises(Conflict, match="不满6个月"):
-        await lost.stop(secretary, wang, meeting.id, "决定停止党籍", early, moment(early), ZONE)
+        await lost.stop(secretary, wang, soon.id, "决定停止党籍", after, moment(after, 12), ZONE)
     later = START + timedelta(days=220)
+    with pytest.raises(ValidationFailed, match="查找开始"):  # decided before the search began
+        await lost.stop(secretary, wang, before.id, "决定", later, moment(later), ZONE)
     committee_meeting = await Meeting.create(
         organisation_id=branch.id,
         kind=MeetingType.COMMITTEE_MEETING,
@@ -174,7 +200,11 @@ async def test_the_search_its_outcomes_and_the_two_year_reminder(db: None) -> No
     )
     with pytest.raises(ValidationFailed):  # a 支委会 does not decide it
         await lost.stop(secretary, wang, committee_meeting.id, "决定", later, moment(later), ZONE)
-    decided = await branch_meeting(branch.id, later - timedelta(days=1))
+    # Two of six there and two more by 心得: a 心得 cannot vote, so no quorum.
+    thin = await branch_meeting(branch.id, later - timedelta(days=2), present=2, by_writing=2)
+    with pytest.raises(ValidationFailed, match="有表决权的到会人数"):
+        await lost.stop(secretary, wang, thin.id, "决定", later, moment(later), ZONE)
+    decided = await branch_meeting(branch.id, later - timedelta(days=1), present=4)
     case = await lost.stop(
         secretary, wang, decided.id, "经支部党员大会讨论，停止其党籍", later, moment(later), ZONE
     )
@@ -227,15 +257,21 @@ async def test_a_member_from_elsewhere_reports_in_and_the_branch_confirms(db: No
         "app", "o-1", Channel.OFFICIAL_ACCOUNT, branch, report, START, moment(START)
     )
     assert record.status == FlowStatus.PENDING
-    with pytest.raises(Conflict):  # the same phone twice
-        await incoming.report_in(
-            "app", "o-2", Channel.OFFICIAL_ACCOUNT, branch, report, START, moment(START)
-        )
+    again = await incoming.report_in(  # sent twice: one report
+        "app", "o-1", Channel.OFFICIAL_ACCOUNT, branch, report, START, moment(START)
+    )
+    assert again.id == record.id
+    # Someone else gives the same phone: told nothing of it, but the secretary sees two.
+    other = await incoming.report_in(
+        "app", "o-2", Channel.OFFICIAL_ACCOUNT, branch, report, START, moment(START)
+    )
+    assert other.id != record.id
+    assert await incoming.warnings(record) == ["⚠ 另有 1 份流入报到用了同一手机号，请核实是谁本人"]
     # Another branch's secretary neither sees nor decides it.
     assert await incoming.pending_for(stranger) == []
     with pytest.raises(PermissionDenied):
         await incoming.decide_in(stranger, record.id, True, "", moment(START))
-    assert [r.id for r in await incoming.pending_for(secretary)] == [record.id]
+    assert [r.id for r in await incoming.pending_for(secretary)] == [record.id, other.id]
 
     confirmed = await incoming.decide_in(secretary, record.id, True, "", moment(START))
     member = await Member.get(id=confirmed.member_id)
@@ -243,11 +279,22 @@ async def test_a_member_from_elsewhere_reports_in_and_the_branch_confirms(db: No
     assert await WeChatIdentity.exists(appid="app", openid="o-1", member_id=member.id)
     with pytest.raises(Conflict):
         await incoming.decide_in(secretary, record.id, True, "", moment(START))
-    # A 流入 member is no one to mark 流出.
+    # The other report with that phone cannot be confirmed now, and says why.
+    [warned] = await incoming.warnings(other)
+    assert "已是本街道党员陈流入" in warned
+    with pytest.raises(Conflict):
+        await incoming.decide_in(secretary, other.id, True, "", moment(START))
+    await incoming.decide_in(
+        secretary, other.id, False, "手机号与已确认的流入党员相同", moment(START)
+    )
+    # A 流入 member is no one to mark 流出, nor is their 党籍 this branch's to stop.
     with pytest.raises(Conflict):
         await outgoing.mark_out(
             secretary, member, Outgoing("x", FlowReason.OTHER), START, moment(START)
         )
+    await lost.search(secretary, member, "电话 无人接听", START, moment(START))
+    with pytest.raises(Conflict, match="组织关系所在党组织"):
+        await lost.stop(secretary, member, 1, "决定", START, moment(START), ZONE)
 
     refused = await incoming.report_in(
         "app",
@@ -265,7 +312,7 @@ async def test_a_member_from_elsewhere_reports_in_and_the_branch_confirms(db: No
     )
     assert done.status == FlowStatus.REFUSED and done.member_id is None
     seen = await counts.overview([branch], START, moment(START), ZONE, 30)
-    assert seen.total() == [0, 1, 0, 0, 0, 0, 0]
+    assert seen.total() == [0, 1, 0, 0, 1, 0, 0]  # the 流入 member being searched for
 
 
 async def test_yearly_report_and_a_group_of_three(db: None) -> None:

@@ -34,6 +34,7 @@ from server.typedefs import CLOCK, SETTINGS, WECHAT_CLIENTS
 from server.wechat.fake_state import FakeWeChat
 from server.wechat.replies import MAX_TEXT_BYTES
 from tests.conftest import make_branch, make_member
+from tests.mobility_helpers import quorate
 from tests.test_checkin_chat import frozen_app
 from tests.test_leave_chat import texts_to
 from tests.test_meetings_chat import bind
@@ -303,9 +304,13 @@ async def test_a_stranger_reports_in_and_the_branch_confirms(
     assert "流入党员" in await say(client, peer, STRANGER, "我的")
     assert "流入 1" in await say(client, peer, SECRETARY, "流动党员")
 
-    # A phone that is a member's already is stopped at once; a report not confirmed is told why.
-    await say(client, peer, OTHER_STRANGER, "流入报到")
-    assert "已是本街道的党员" in await say(client, peer, OTHER_STRANGER, "假冒 13700000004")
+    # A phone that is a member's already: the reporter learns nothing of whose it is (anyone
+    # could look up who is a Party member); the secretary is warned and cannot confirm it.
+    asked = await say(client, peer, OTHER_STRANGER, "流入报到")
+    assert "党员" not in (await say(client, peer, OTHER_STRANGER, "假冒 13700000004")).replace(
+        asked, ""
+    ).replace("流入党员", "")
+    await say(client, peer, OTHER_STRANGER, "取消")
     await incoming_report(client, peer, OTHER_STRANGER, "13900000012")
     second = await MobileMember.get(openid=OTHER_STRANGER)
     assert "写上内容" in await say(client, peer, SECRETARY, f"不确认流入 {second.id}")
@@ -336,6 +341,7 @@ async def test_a_silent_member_is_a_question_then_searched_for_then_stopped(
         starts_at=datetime(2027, 5, 25, 1, 0, tzinfo=UTC),
         ends_at=datetime(2027, 5, 25, 3, 0, tzinfo=UTC),
     )
+    await quorate(meeting, away=[people["wang"]])
     decision = "经支部党员大会讨论，决定停止其党籍"
     assert "请先查找" in await say(
         client, peer, SECRETARY, f"停止党籍 王强 {meeting.id} {decision}"
@@ -350,15 +356,28 @@ async def test_a_silent_member_is_a_question_then_searched_for_then_stopped(
         client, peer, SECRETARY, f"停止党籍 王强 {meeting.id + 99} {decision}"
     )
     assert "查找中 1 人" in await say(client, peer, SECRETARY, "流动党员")
+    # That meeting was held before the search began: it cannot have decided on it.
+    assert "查找开始" in await say(
+        client, peer, SECRETARY, f"停止党籍 王强 {meeting.id} {decision}"
+    )
+    meeting = await Meeting.create(
+        organisation_id=people["wang"].organisation_id,
+        kind=MeetingType.BRANCH_MEETING,
+        topic="研究失联党员处置",
+        starts_at=datetime(2027, 5, 28, 0, 0, tzinfo=UTC),
+        ends_at=datetime(2027, 5, 28, 1, 30, tzinfo=UTC),
+    )
+    await quorate(meeting, away=[people["wang"]])
+    at(clock, date(2027, 5, 28))  # 10:00, the 08:00 meeting over
 
     stopped = await say(client, peer, SECRETARY, f"停止党籍 王强 {meeting.id} {decision}")
     assert "停止王强的党籍" in stopped and "报上级党委备案" in stopped
-    assert "2029年5月26日起会提醒支部按程序办理除名" in stopped
+    assert "2029年5月28日起会提醒支部按程序办理除名" in stopped
     assert (await Member.get(id=people["wang"].id)).status == MemberStatus.STOPPED
     assert "已停止党籍 1 人" in await say(client, peer, SECRETARY, "流动党员")
 
     # Two years on: the list reminds of 除名; the branch records it done.
-    at(clock, date(2029, 5, 27))
+    at(clock, date(2029, 5, 29))
     reminded = await say(client, peer, SECRETARY, "流动党员")
     assert "除名提醒 1 人" in reminded and "停止党籍满两年" in reminded
     assert "已办结王强的失联记录" in await say(

@@ -39,6 +39,7 @@ from server.services.mobility.counts import COLUMNS
 from server.services.mobility.export import incoming_record_workbook, mobility_workbook
 from server.services.mobility.outgoing import Outgoing
 from tests.conftest import make_branch, make_member, migrated
+from tests.mobility_helpers import quorate
 
 ZONE = ZoneInfo("Asia/Shanghai")
 TODAY = date(2026, 3, 10)
@@ -121,6 +122,7 @@ async def street() -> Street:
     await lost.search(None, people["liu"], "亲属 联系其母亲，不知去向", date(2026, 2, 8), NOW)
     await lost.search(None, people["zhao"], "原单位 已离职", date(2026, 1, 5), NOW)
     decided = await meeting(first, date(2026, 3, 2), MeetingType.BRANCH_MEETING, "研究失联党员处置")
+    await quorate(decided, away=[people["zhao"], people["liu"]])
     await lost.stop(None, people["zhao"], decided.id, "经支部党员大会讨论，停止其党籍",
                     date(2026, 3, 3), NOW, ZONE)  # fmt: skip
     # 孙丽 (the second branch): searched for in December, found in January.

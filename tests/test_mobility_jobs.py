@@ -38,13 +38,13 @@ from server.services.mobility.reminders import (
     REMOVAL_KIND,
     contacts_due,
     possibly_lost,
-    silent_since,
 )
 from server.services.mobility.words import months_before, years_after
 from server.services.tallies.report import tally_report
 from server.settings import Settings
 from tests.conftest import APPID, make_branch, make_member, migrated
 from tests.demo_street import DAY, NOW, seeded_street
+from tests.mobility_helpers import quorate
 
 ZONE = ZoneInfo("Asia/Shanghai")
 START = date(2026, 1, 5)
@@ -228,6 +228,7 @@ async def test_two_years_after_the_stop_the_branch_is_reminded_once(
         starts_at=moment(day + timedelta(days=10), 9, 0).astimezone(UTC),
         ends_at=moment(day + timedelta(days=10), 11, 0).astimezone(UTC),
     )
+    await quorate(meeting, away=[b.wang])
     stopped = day + timedelta(days=11)
     case = await lost.stop(
         b.secretary, b.wang, meeting.id, "决定停止其党籍", stopped, moment(stopped), ZONE
@@ -289,7 +290,7 @@ async def test_the_demo_street_has_each_stage_of_losing_touch_once(
     # 可能失联: silent more than six months, and no case — a question, not a status.
     [silent] = possibly_lost(seen.lines)
     assert silent.case is None and silent.member.status == MemberStatus.ACTIVE
-    since = silent_since(silent, ZONE)
+    since = silent.silent_since
     assert since is not None and since <= months_before(DAY, 6)
     # One case in each stage; the search dated step by step.
     cases = await LostCase.all().order_by("id")

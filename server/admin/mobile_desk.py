@@ -22,6 +22,7 @@ from server.models.mobility import (
     MobileMember,
 )
 from server.models.people import Member, MemberStatus, Organisation, Role
+from server.services.mobility import incoming
 from server.services.mobility.counts import BranchCounts
 from server.services.mobility.lost import removal_due_on
 from server.services.mobility.standing import SILENT_MONTHS, Standing
@@ -72,6 +73,7 @@ class BranchDesk:
     lines: list[Line]
     todos: list[ToDo]
     pending: list[MobileMember]
+    warned: dict[int, list[str]]  # what to check before confirming a report, by its id
     leaving: list[Member]  # may be registered 流出
     keepers: list[tuple[str, list[Member]]]  # (支委 / 其他党员, members)
     cadence_days: int
@@ -105,11 +107,13 @@ async def desk(
     pending = await MobileMember.filter(
         branch_id=branch.id, direction=Direction.IN, status=FlowStatus.PENDING
     ).order_by("id")
+    warned = {r.id: await incoming.warnings(r) for r in pending}
     return BranchDesk(
         counts=counts,
         lines=lines,
         todos=todos,
         pending=pending,
+        warned=warned,
         leaving=[p for p in people if not p.is_mobile],
         keepers=[
             ("支委", [p for p in people if p.role in COMMITTEE]),

@@ -613,8 +613,18 @@ class Roster:
 
     @property
     def voting_counts(self) -> dict[str, int]:
-        """The counts of those with a vote (正式党员): what a 支部党员大会's quorum is taken on."""
-        return self._counted([r for r in self.expected if not r.member.probationary])
+        """The counts of those with a vote (正式党员): what a 支部党员大会's quorum is taken on.
+        Someone who took part by 心得 was not there to vote: absent for the quorum (present in
+        出勤率, as the README says)."""
+        counts = self._counted([r for r in self.expected if not r.member.probationary])
+        by_writing = sum(
+            1
+            for r in self.expected
+            if not r.member.probationary and r.mode == "writing" and self.state(r) == "present"
+        )
+        counts[Attendance.PRESENT.value] -= by_writing
+        counts[Attendance.ABSENT.value] += by_writing
+        return counts
 
     def _counted(self, rows: list[MeetingAttendee]) -> dict[str, int]:
         counts = dict.fromkeys((a.value for a in Attendance), 0)

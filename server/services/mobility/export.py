@@ -47,7 +47,7 @@ from server.models.study import SUBMISSION_STATUS_LABELS, Submission
 from server.services.mobility.counts import COLUMNS, Overview, overview
 from server.services.mobility.lost import removal_due_on
 from server.services.mobility.standing import Standing
-from server.services.mobility.words import quarter_start
+from server.services.mobility.words import RULE_24, RULE_24_SOURCE, quarter_start
 from server.services.tallies.workbook import (
     BODY,
     BOLD,
@@ -420,9 +420,7 @@ async def _lost_form(
         f"{name}失联党员查找情况",
         LOST_COLUMNS,
         rows,
-        "依据《中国共产党党员教育管理工作条例》第二十四条：对与党组织失去联系6个月以上的党员，"
-        "党支部应当认真查找；经多种方式查找仍无法取得联系的，经支部党员大会讨论，可以停止其"
-        "党籍；停止党籍2年后仍无法取得联系的，按照自行脱党予以除名。本表列出正在查找和停止党籍"
+        f"{RULE_24_SOURCE}：“{RULE_24}”本表列出正在查找和停止党籍"
         f"的，以及{today.year}年内恢复联系或办结的。" + AUTHORITY,
         "没有失联党员查找记录",
     )

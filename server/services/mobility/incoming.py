@@ -9,6 +9,7 @@ confirmation is the check of who they are (their home organisation can be asked)
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -60,6 +61,13 @@ async def pending_of(appid: str, openid: str) -> MobileMember | None:
     )
 
 
+def _reporter_key(phone: str, appid: str, openid: str) -> str:
+    """One open report per phone *and* WeChat user: the same person's retry is the same report,
+    while a second person giving the same phone is a second report the secretary sees."""
+    who = hashlib.sha256(f"{appid}:{openid}".encode()).hexdigest()[:16]
+    return f"phone:{phone}:{who}"
+
+
 async def report_in(
     appid: str,
     openid: str,
@@ -69,27 +77,28 @@ async def report_in(
     today: date,
     now: datetime,
 ) -> MobileMember:
-    """流入 报到: wait for the branch; a second report from the same phone is refused."""
+    """流入 报到: wait for the branch.
+
+    The reporter is told the same whoever holds the phone: saying "this phone is a member's"
+    would let anyone look up who in the street is a Party member.  The secretary sees it instead
+    (`warnings`), and confirming a phone that is already a member's is refused.  The same
+    WeChat user reporting the same phone again gets their report back, written once."""
     if branch.kind != OrgKind.BRANCH:
         raise ValidationFailed("请选择一个党支部报到。", field="branch")
     name = check_name(incoming.name, "name", 20)
     phone = check_phone(incoming.phone)
-    if await Member.exists(phone=phone, status=MemberStatus.ACTIVE):
-        raise Conflict(
-            "这个手机号已是本街道的党员，不用流入报到；如已绑定，直接使用即可。",
-            code="ALREADY_MEMBER",
-        )
     if await WeChatIdentity.exists(appid=appid, openid=openid):
         raise Conflict("您的微信已绑定党员身份，不用流入报到。", code="ALREADY_MEMBER")
     if incoming.since is not None and incoming.since > today:
         raise ValidationFailed("流入时间不能晚于今天。", field="since")
+    key = _reporter_key(phone, appid, openid)
     try:
         return await MobileMember.create(
             member_id=None,
             direction=Direction.IN,
             branch_id=branch.id,
             status=FlowStatus.PENDING,
-            current=f"phone:{phone}",
+            current=key,
             since=incoming.since or today,
             place=check_text(incoming.place, "place", 100, "红星村3组"),
             reason=incoming.reason,
@@ -103,10 +112,32 @@ async def report_in(
             channel=channel.value,
             created_at=now.astimezone(UTC),
         )
-    except IntegrityError:
-        raise Conflict(
-            "这个手机号已经报到过，正在等待支部确认或已确认。", code="MOBILE_EXISTS"
-        ) from None
+    except IntegrityError:  # this WeChat user reported this phone already (a retry, a re-send)
+        return await MobileMember.get(current=key)
+
+
+async def warnings(record: MobileMember) -> list[str]:
+    """What the secretary should know before confirming a 流入 report."""
+    found: list[str] = []
+    if record.phone is None or record.status != FlowStatus.PENDING:
+        return found
+    holder = await Member.get_or_none(phone=record.phone).prefetch_related("organisation")
+    if holder is not None:
+        state = "" if holder.status == MemberStatus.ACTIVE else "（已不在册）"
+        found.append(
+            f"⚠ 该手机号已是本街道党员{holder.name}{state}（{holder.organisation.name}）的，"
+            "不能确认；请核实报到人身份"
+        )
+    others = (
+        await MobileMember.filter(
+            phone=record.phone, status=FlowStatus.PENDING, direction=Direction.IN
+        )
+        .exclude(id=record.id)
+        .count()
+    )
+    if others:
+        found.append(f"⚠ 另有 {others} 份流入报到用了同一手机号，请核实是谁本人")
+    return found
 
 
 async def pending_for(actor: Member | None) -> list[MobileMember]:
@@ -141,13 +172,15 @@ async def decide_in(
     by = actor.id if actor else None
     if not confirm:
         reason = check_text(reason, "reason", 200, "不确认流入 3 经联系原党组织，无此人")
-        await MobileMember.filter(id=record.id, status=FlowStatus.PENDING).update(
+        refused = await MobileMember.filter(id=record.id, status=FlowStatus.PENDING).update(
             status=FlowStatus.REFUSED,
             current=None,
             refuse_reason=reason,
             decided_by_id=by,
             decided_at=now.astimezone(UTC),
         )
+        if not refused:  # confirmed (or refused) a moment ago by another request
+            raise Conflict(f"编号 {record_id} 的流入报到已经处理过了。", code="DECIDED")
         await record.refresh_from_db()
         return record
     assert record.phone is not None

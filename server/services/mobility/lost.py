@@ -29,6 +29,7 @@ from server.models.mobility import (
     MobileMember,
 )
 from server.models.people import Member, MemberStatus
+from server.services.meetings import attendance, scheduling
 from server.services.mobility.outgoing import open_record
 from server.services.mobility.standing import SILENT_MONTHS, open_cases, standings
 from server.services.mobility.who import forget, require_keeper
@@ -134,38 +135,31 @@ async def stop(
     zone: ZoneInfo,
     identities: IdentityDirectory | None = None,
 ) -> LostCase:
-    """停止党籍 姓名 会议编号 决定: recorded only on a held 支部党员大会 of the member's branch,
-    after a search, and after six months without contact."""
+    """停止党籍 姓名 会议编号 决定: recorded only for a member whose 党籍 the branch holds (not a
+    流入 member's: their own organisation decides), on a 支部党员大会 of their branch held since the
+    search began and with a quorum of those with a vote, after at least one attempt, and once six
+    months have passed without word of them — counted from the latest word, 党费 or the day the
+    branch recorded them as mobile, or, when nothing at all is known here, from the search."""
     await require_keeper(actor, target)
+    if target.incoming:
+        raise Conflict(
+            f"{target.name}是流入党员，党籍在其组织关系所在党组织，应由该组织作出决定；"
+            f"本支部可 结束流动 {target.name} 说明，并告知其所在党组织。"
+        )
     case = await case_of(target.id)
     if case is None:
         raise Conflict(f"请先查找{target.name}并记录查找经过（{SEARCH_EXAMPLE}）。")
     if not await LostAttempt.exists(case_id=case.id):
         raise Conflict("还没有查找记录，请先记录查找经过。")
-    meeting = await Meeting.get_or_none(id=meeting_number)
-    if (
-        meeting is None
-        or meeting.organisation_id != target.organisation_id
-        or meeting.kind != MeetingType.BRANCH_MEETING
-    ):
-        raise ValidationFailed(
-            f"编号 {meeting_number} 不是{target.name}所在支部的支部党员大会。", field="meeting"
-        )
-    if meeting.status == MeetingStatus.CANCELLED or meeting.ends_at > now:
-        raise ValidationFailed("这次支部党员大会还没有开过（或已取消）。", field="meeting")
+    meeting = await _deciding_meeting(target, meeting_number, case, now, zone)
     decision = check_text(decision, "decision", 300, "经支部党员大会讨论，决定停止其党籍")
     record = await open_record(target.id)
-    line = (await standings([record] if record else [], [case], today, now, zone, cadence_days=30))[
-        0
-    ]
-    # Counted from the latest word of them, or from when the branch recorded them as mobile.
-    began = record.created_at.astimezone(zone).date() if record else None
-    heard = max(
-        (d for d in (line.last_heard, line.last_dues, began) if d is not None), default=None
-    )
-    if heard is not None and heard > months_before(today, SILENT_MONTHS):
+    [line] = await standings([record] if record else [], [case], today, now, zone, 30)
+    since = line.silent_since or case.opened_on
+    if since > months_before(today, SILENT_MONTHS):
+        said = "最近一次音讯" if line.silent_since else "开始查找"
         raise Conflict(
-            f"{target.name}最近一次音讯在{heard:%Y年%m月%d日}，失去联系不满6个月，不能停止党籍。"
+            f"{target.name}{said}在{since:%Y年%m月%d日}，失去联系不满6个月，不能停止党籍。"
         )
     async with in_transaction() as conn:
         changed = (
@@ -209,6 +203,38 @@ async def close(actor: Member | None, target: Member, note: str, today: date) ->
     )
     await case.refresh_from_db()
     return case
+
+
+async def _deciding_meeting(
+    target: Member, number: int, case: LostCase, now: datetime, zone: ZoneInfo
+) -> Meeting:
+    """The 支部党员大会 that decided: the member's branch's, held (not cancelled, over), on or
+    after the day the search began, with more than half of those with a vote present."""
+    meeting = await Meeting.get_or_none(id=number)
+    if (
+        meeting is None
+        or meeting.organisation_id != target.organisation_id
+        or meeting.kind != MeetingType.BRANCH_MEETING
+    ):
+        raise ValidationFailed(
+            f"编号 {number} 不是{target.name}所在支部的支部党员大会。", field="meeting"
+        )
+    if meeting.status == MeetingStatus.CANCELLED or meeting.ends_at > now:
+        raise ValidationFailed("这次支部党员大会还没有开过（或已取消）。", field="meeting")
+    if meeting.starts_at.astimezone(zone).date() < case.opened_on:
+        raise ValidationFailed(
+            f"编号 {number} 的支部党员大会开在查找开始（{case.opened_on:%Y年%m月%d日}）之前，"
+            "不能作为停止党籍的决定。",
+            field="meeting",
+        )
+    roster = await scheduling.roster(meeting, now)
+    if not attendance.quorum(meeting, roster.voting_counts):
+        raise ValidationFailed(
+            f"编号 {number} 的支部党员大会有表决权的到会人数未超过应到会有表决权人数的一半，"
+            "不能作出决定（漏记的出席请先 补录）。",
+            field="meeting",
+        )
+    return meeting
 
 
 def removal_due_on(case: LostCase) -> date | None:

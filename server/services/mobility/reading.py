@@ -99,18 +99,6 @@ async def pending_count(ids: list[int] | None) -> int:
     return await query.count()
 
 
-async def incoming_phone_refusal(phone: str) -> str | None:
-    """Said at the step that asks for the phone, before any other question (`incoming.report_in`
-    refuses the same at the end): a member of the street, or a report already waiting."""
-    if await Member.exists(phone=phone, status=MemberStatus.ACTIVE):
-        return (
-            "这个手机号已是本街道的党员，不用流入报到；请向支部书记索取绑定码，发送 绑定 绑定码。"
-        )
-    if await MobileMember.exists(current=f"phone:{phone}"):
-        return "这个手机号已经流入报到过，正在等待支部确认。"
-    return None
-
-
 def may_contact(member: Member) -> bool:
     """Leaders, the committee and group leaders (a plain 联系人 is found by their records)."""
     return member.status == MemberStatus.ACTIVE and (

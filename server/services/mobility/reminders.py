@@ -17,7 +17,6 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from zoneinfo import ZoneInfo
 
 from server.channels import Channel
 from server.models.mobility import Direction, FlowStatus, LostCase, MobileMember
@@ -26,6 +25,7 @@ from server.models.people import WeChatIdentity as Identity
 from server.services.community.outbox import Gist, Letter
 from server.services.community.wording import short
 from server.services.mobility.standing import Standing
+from server.services.mobility.words import RULE_24_SOURCE
 
 CONTACT_KIND = "mobile_contact_due"
 LOST_KIND = "mobile_possibly_lost"
@@ -95,14 +95,6 @@ def contacts_due(lines: Sequence[Standing], today: date) -> list[Standing]:
         and line.member.status == MemberStatus.ACTIVE
         and line.contact_due(today)
     ]
-
-
-def silent_since(line: Standing, zone: ZoneInfo) -> date | None:
-    """The day the six months are counted from: the latest word of the member, 党费 received,
-    or the day the branch recorded them — as `standing` counts it."""
-    began = line.record.created_at.astimezone(zone).date() if line.record else None
-    days = [d for d in (line.last_heard, line.last_dues, began) if d is not None]
-    return max(days) if days else None
 
 
 def possibly_lost(lines: Sequence[Standing]) -> list[Standing]:
@@ -188,7 +180,7 @@ def removal_letter(
     name = member.name
     text = (
         f"【除名程序提醒】{branch.name}的{name}，于{_day(case.stopped_on)}经支部党员大会决定"
-        "停止党籍，至今已满两年。按照《中国共产党党员教育管理工作条例》第二十四条，停止党籍"
+        f"停止党籍，至今已满两年。按照{RULE_24_SOURCE}，停止党籍"
         "2年后确实无法取得联系的，按照自行脱党予以除名。请支部再核实一次联系情况；需要除名的，"
         "按程序由支部党员大会讨论决定，报上级党委批准。\n"
         f"已恢复联系的，请发送：恢复联系 {name} 处理情况；办理完毕后，请发送：办结 {name} 情况。"

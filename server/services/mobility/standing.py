@@ -32,7 +32,7 @@ from server.models.mobility import (
     MobileMember,
     YearlyReport,
 )
-from server.models.people import Member
+from server.models.people import Member, MemberStatus
 from server.models.study import CheckIn, Submission
 from server.services.mobility.words import months_before
 
@@ -51,6 +51,9 @@ class Standing:
     dues_through: date | None = None  # the last month paid for (its first day)
     last_dues: date | None = None  # the day 党费 was last received
     due_on: date | None = None  # next contact, for a 流出 member
+    # What the six months are counted from: the latest word of them, 党费 received, or the day
+    # the branch recorded them as mobile (None: nothing at all is known here).
+    silent_since: date | None = None
     possibly_lost: bool = False
 
     def contact_due(self, today: date) -> bool:
@@ -134,8 +137,11 @@ async def standings(
         )
     }
     for record in records:
-        if record.member_id in members:
-            by_member[record.member_id] = Standing(members[record.member_id], record, None)
+        # A record left open for a member no longer 在册 (转出, 停止党籍) is nobody's to-do;
+        # a stopped member's case still has its line, below.
+        member = members.get(record.member_id) if record.member_id else None
+        if member is not None and member.status == MemberStatus.ACTIVE:
+            by_member[member.id] = Standing(member, record, None)
     for case in cases:
         line = by_member.setdefault(case.member_id, Standing(members[case.member_id], None, None))
         line.case = case
@@ -147,7 +153,7 @@ async def standings(
     dues_day = await _latest(DuesPaid, "day", ids)
     dues_through = await _latest(DuesPaid, "through", ids)
     life = await _meetings_taken_part(ids, now, zone)
-    silent_since = months_before(today, SILENT_MONTHS)
+    six_months_ago = months_before(today, SILENT_MONTHS)
     for member_id, line in by_member.items():
         line.last_contact = contact.get(member_id)
         own = _latest_of(
@@ -161,15 +167,17 @@ async def standings(
         line.last_dues = dues_day.get(member_id)
         line.dues_through = dues_through.get(member_id)
         kept = line.record
+        began = _local_day(kept.created_at, zone) if kept is not None else None
+        line.silent_since = _latest_of(line.last_heard, line.last_dues, began)
         if kept is None or kept.direction != Direction.OUT:
             continue
         if kept.status != FlowStatus.ACTIVE:
             continue
-        began = _local_day(kept.created_at, zone)
+        assert began is not None
         cadence = kept.cadence_days or cadence_days
         line.due_on = (line.last_contact or began) + timedelta(days=cadence)
-        latest = _latest_of(line.last_heard, line.last_dues, began)
-        line.possibly_lost = line.case is None and latest is not None and latest <= silent_since
+        latest = line.silent_since
+        line.possibly_lost = line.case is None and latest is not None and latest <= six_months_ago
     return sorted(by_member.values(), key=lambda s: (s.member.organisation_id, s.member.id))
 
 

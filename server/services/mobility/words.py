@@ -36,6 +36,14 @@ _REASONS: dict[str, FlowReason] = {
 }
 REASONS_TEXT = "、".join(r.value for r in FlowReason)
 
+# 《中国共产党党员教育管理工作条例》(2019) 第二十四条, on members out of contact: its own words.
+RULE_24 = (
+    "对与党组织失去联系6个月以上、通过各种方式查找仍然没有取得联系的党员，予以停止党籍。"
+    "停止党籍的决定由所在党支部或者上级党组织按照有关规定作出。"
+    "停止党籍2年后确实无法取得联系的，按照自行脱党予以除名。"
+)
+RULE_24_SOURCE = "《中国共产党党员教育管理工作条例》第二十四条"
+
 CHANNELS = ("电话", "微信", "视频", "走访", "信函", "短信", "其他")
 METHODS = ("电话", "亲属", "原单位", "组织部门", "走访", "其他")  # how a lost member is sought
 
