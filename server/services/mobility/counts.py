@@ -82,6 +82,9 @@ async def overview(
     records = await open_records(ids)
     cases = await open_cases(ids)
     lines = await standings(records, cases, today, now, zone, cadence_days)
+    # Only the records `standings` kept: a member no longer 在册 is in no figure of 流动.
+    counted = {line.record.id for line in lines if line.record is not None}
+    records = [r for r in records if r.id in counted]
     by_id = {b.id: BranchCounts(b) for b in branches}
     outgoing_ids = [
         r.member_id for r in records if r.direction == Direction.OUT and r.member_id is not None

@@ -3,7 +3,8 @@
 Events carry the organisation they were counted for when they happened (`counted_in`), so a
 move changes nothing already counted: the old branch keeps the member's past, the new one
 counts from the move on.  Leadership of a branch does not travel: a 书记 moved elsewhere is a
-党员 there until someone there makes them more.
+党员 there until someone there makes them more.  A 流动 record or 失联 case still open does
+travel, in the same transaction: keeping in touch is the member's branch's business.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import logging
 from tortoise.transactions import in_transaction
 
 from server.errors import Conflict, ValidationFailed
+from server.models.mobility import LostCase, LostStage, MobileMember
 from server.models.people import (
     Member,
     MemberChange,
@@ -96,6 +98,18 @@ async def change_role(
     return target
 
 
+async def _move_mobility(member_id: int, branch_id: int) -> None:
+    """The 流动 record and a 失联 case still open go with the member: the new branch keeps in
+    touch (or searches) from the move on.  The 联系人 was one of the old branch's 支委, so the
+    new branch names its own (its 书记 is reminded meanwhile)."""
+    await MobileMember.filter(member_id=member_id, current__not_isnull=True).update(
+        branch_id=branch_id, keeper_id=None
+    )
+    await LostCase.filter(
+        member_id=member_id, stage__in=[LostStage.SEARCHING, LostStage.STOPPED]
+    ).update(branch_id=branch_id)
+
+
 async def transfer(
     target: Member,
     destination: Organisation,
@@ -144,6 +158,8 @@ async def transfer(
                 Role.MEMBER.value,
                 "调动后不再担任原组织职务",
             )
+        if moved_out:
+            await _move_mobility(target.id, branch.id)
     await _forget(target, identities)
     log.info("member moved", extra={"member_id": target.id, "actor_id": _actor_id(actor)})
     return target

@@ -9,9 +9,10 @@ from pathlib import Path
 from tortoise.transactions import in_transaction
 
 from server.clock import Clock
-from server.services.people.roster.mobile import apply_mobile
+from server.services.people.roster.mobile import apply_mobile, end_transferred
 from server.services.people.roster.plan import plan_upsert
 from server.services.people.roster.reading import read_records
+from server.services.people.roster.records import MemberRecord
 from server.services.people.roster.report import ImportReport
 from server.services.people.roster.write import apply_upsert
 
@@ -57,9 +58,18 @@ async def import_members(
         report.unchanged = plan.unchanged
         report.organisations_created = len(plan.new_org_paths)
         report.mobile_created = len(plan.mobile_out)
-        report.mobile_kept = [f"{r.name}（第{r.line}行）" for r in plan.mobile_kept]
+        report.mobile_kept = [_named(r) for r in plan.mobile_kept]
+        report.mobile_ended = [_named(r) for _, r in plan.mobile_ended]
+        report.stopped_kept = [_named(r) for r in plan.stopped_kept]
+        report.incoming_taken = [_named(r) for _, r in plan.incoming_taken]
         if not dry_run:
             await apply_upsert(plan, using_db=conn, progress=progress)
-            # The members exist now; their 流出 records in the same transaction.
+            # The members exist now; their 流出 records in the same transaction, and the records
+            # of those 转出 ended.
             await apply_mobile(plan.mobile_out, today, now, conn)
+            await end_transferred([member_id for member_id, _ in plan.mobile_ended], today, conn)
     return report
+
+
+def _named(record: MemberRecord) -> str:
+    return f"{record.name}（第{record.line}行）"

@@ -118,10 +118,20 @@ _STATUSES = {
 }
 
 
+# 停止党籍 is the branch's decision on a 失联 member, recorded step by step; a roll cannot make it.
+_STOPPED = {"停止党籍", "已停止党籍", "stopped"}
+STOPPED_BY_STEPS = (
+    "停止党籍须按失联党员的程序办理：先“查找”并记录查找经过，再经支部党员大会讨论后“停止党籍”，"
+    "不能由花名册导入 / 停止党籍 is recorded through the 失联 steps, not by an import"
+)
+
+
 def parse_status(value: Any) -> MemberStatus:
     key = norm(value).lower()
     if not key:
         return MemberStatus.ACTIVE
+    if key in _STOPPED:
+        raise BadCell(STOPPED_BY_STEPS)
     if key not in _STATUSES:
         raise BadCell(f"状态“{key}”应为在册或转出 / status must be 在册 or 转出")
     return _STATUSES[key]

@@ -5,14 +5,16 @@ Optional columns say more: 流出去向 (or 外出地点), 流动原因, 外出�
 “未登记” and the reason 其他, for the branch to complete; without a 外出时间, the day of the import.
 A roll saying 否 for a member the branch has recorded as 流出 does not end that record (the
 national system's roll may lag the branch): the member stays 流动党员 and the report says so,
-so the branch ends it (结束流动) if they are back.  Cells here are checked with the rest of the
-row, and the records written in the import's one transaction: all of the file, or nothing.
+so the branch ends it (结束流动) if they are back.  A roll saying 转出 does end it (“组织关系
+转出”): the relationship has left the branch, and they are no 流动党员 of ours.  Cells here are
+checked with the rest of the row, and the records written in the import's one transaction: all
+of the file, or nothing.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -27,6 +29,7 @@ from server.services.people.roster.fields import BadCell, norm, text
 from server.services.people.roster.report import RowError
 
 UNRECORDED = "未登记"
+TRANSFERRED_NOTE = "组织关系转出"
 LONGEST_PLACE = 100
 MOBILE_COLUMNS = ("mobile_place", "mobile_reason", "mobile_since")
 _MONTH = re.compile(r"(\d{4})\s*(?:[-/.]|年)\s*(\d{1,2})\s*月?")
@@ -90,13 +93,15 @@ async def plan_mobile(
     plan: Any,
     records: Sequence[Any],
     existing: Mapping[str, Any],
-    columns: Collection[str],
     labels: Mapping[str, str],
     using_db: BaseDBAsyncClient | None,
 ) -> None:
     """Which rows get a 流出 record (`plan.mobile_out`), which keep one the roll says 否 to
-    (`plan.mobile_kept`), and which are refused (a 流入 member marked 是).  `plan` is the
-    `UpsertPlan` being made from `records`, its creates and updates decided."""
+    (`plan.mobile_kept`), and whose open record a 转出 ends (`plan.mobile_ended`).  `plan` is
+    the `UpsertPlan` being made from `records`, its creates and updates decided and each
+    record's status the one it will have (stored, when the roll has no 状态); rows already
+    refused (a 流入 member's phone, guards.py) are left alone."""
+    refused = {error.line for error in plan.errors}
     ids = [m.id for m in existing.values()]
     open_by_member: dict[int, str] = {}
     for chunk in chunks(ids, PHONE_CHUNK):
@@ -106,28 +111,29 @@ async def plan_mobile(
             .values_list("member_id", "direction")
         )
         open_by_member.update({int(m): str(d) for m, d in rows})
+    ended: set[int] = set()
     for record in records:
+        if record.line in refused:
+            continue
         stored = existing.get(record.phone)
-        status = record.status
-        if stored is not None and "status" not in columns:
-            status = stored.status  # the roll says nothing of it: as stored
         held = open_by_member.get(stored.id) if stored is not None else None
-        if record.is_mobile and held == Direction.IN.value:
-            plan.errors.append(
-                RowError(
-                    record.line,
-                    labels["is_mobile"],
-                    "流入党员的组织关系不在本支部，不能登记为流出 / an incoming member cannot "
-                    "be marked 流出",
-                )
-            )
-        elif record.is_mobile and held is None and status == MemberStatus.ACTIVE:
+        if stored is not None and held is not None and record.status == MemberStatus.TRANSFERRED:
+            # 组织关系转出: no longer the branch's to keep in touch with (end_transferred).
+            record.is_mobile = False
+            plan.mobile_ended.append((stored.id, record))
+            ended.add(stored.id)
+        elif record.is_mobile and held is None and record.status == MemberStatus.ACTIVE:
             plan.mobile_out.append(record)
     # 否 in the roll, an open 流出 record in the branch's: the flag stays with the record.
     kept: list[Any] = []
     updates = []
     for member_id, record, changed in plan.updates:
-        if "is_mobile" in changed and not record.is_mobile and open_by_member.get(member_id):
+        if (
+            "is_mobile" in changed
+            and not record.is_mobile
+            and open_by_member.get(member_id)
+            and member_id not in ended
+        ):
             record.is_mobile = True
             changed = changed - {"is_mobile"}
             kept.append(record)
@@ -137,6 +143,23 @@ async def plan_mobile(
             plan.unchanged += 1
     plan.updates = updates
     plan.mobile_kept = kept
+
+
+async def end_transferred(
+    member_ids: Sequence[int], today: date, using_db: BaseDBAsyncClient | None
+) -> None:
+    """End the open records of members the roll says are 转出 (after their update is written):
+    as 结束流动 would, noting why."""
+    for chunk in chunks(member_ids, PHONE_CHUNK):
+        await (
+            MobileMember.filter(member_id__in=list(chunk), current__not_isnull=True)
+            .using_db(using_db)
+            .update(
+                status=FlowStatus.ENDED, current=None, ended_on=today, end_note=TRANSFERRED_NOTE
+            )
+        )
+        # Written by the update already when the roll has the column; this when it has not.
+        await Member.filter(id__in=list(chunk)).using_db(using_db).update(is_mobile=False)
 
 
 async def apply_mobile(

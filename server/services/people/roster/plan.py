@@ -3,8 +3,9 @@
 Organisations are preloaded into a cache and existing members fetched by phone in a few chunked
 queries, so the cost does not grow with one query per row.  Only the columns present in the file
 are compared: a roll without 职务 does not demote every secretary to 党员, and one without 状态
-does not re-activate transferred members.  Which rows get a 流出 record, and which keep one the
-roll says 否 to, is planned here too (`mobile.plan_mobile`).
+does not re-activate transferred members.  A 流入 member's phone is refused and a stopped 党籍
+kept (guards.py).  Which rows get a 流出 record, which keep one the roll says 否 to, and whose
+record a 转出 ends, is planned here too (`mobile.plan_mobile`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from server.services.people.orgs import (
 )
 from server.services.people.roster.batches import PHONE_CHUNK, chunks
 from server.services.people.roster.columns import LABELS
+from server.services.people.roster.guards import incoming_refusal, keep_stopped, takes_over
 from server.services.people.roster.mobile import plan_mobile
 from server.services.people.roster.records import MemberRecord
 from server.services.people.roster.report import RowError
@@ -41,9 +43,14 @@ class UpsertPlan:
     updates: list[tuple[int, MemberRecord, frozenset[str]]] = field(default_factory=list)
     unchanged: int = 0
     errors: list[RowError] = field(default_factory=list)
-    # 流动党员 (roster/mobile.py): rows that get a 流出 record, and rows saying 否 to one open.
+    # 流动党员 (roster/mobile.py): rows that get a 流出 record, and rows saying 否 to one open;
+    # members 转出 whose open record ends (member id, record).
     mobile_out: list[MemberRecord] = field(default_factory=list)
     mobile_kept: list[MemberRecord] = field(default_factory=list)
+    mobile_ended: list[tuple[int, MemberRecord]] = field(default_factory=list)
+    # guards.py: rows saying 在册 for a stopped 党籍 (kept stopped); ended 流入 taken over.
+    stopped_kept: list[MemberRecord] = field(default_factory=list)
+    incoming_taken: list[tuple[int, MemberRecord]] = field(default_factory=list)
 
 
 async def plan_upsert(
@@ -74,13 +81,24 @@ async def plan_upsert(
         if member is None:
             plan.creates.append(record)
             continue
+        refusal = incoming_refusal(member, cache[path_by_id[member.organisation_id]].name)
+        if refusal is not None:
+            plan.errors.append(RowError(record.line, labels["phone"], refusal))
+            continue
+        if "status" not in columns:
+            record.status = member.status  # the roll says nothing of it: as stored
+        if keep_stopped(member, record):
+            plan.stopped_kept.append(record)
         changed = _changes(member, record, columns, path_by_id)
+        if takes_over(member):
+            changed |= {"incoming"}
+            plan.incoming_taken.append((member.id, record))
         if changed:
             plan.updates.append((member.id, record, changed))
         else:
             plan.unchanged += 1
     plan.new_org_paths = list(new_orgs)
-    await plan_mobile(plan, records, existing, columns, labels, using_db)
+    await plan_mobile(plan, records, existing, labels, using_db)
     return plan
 
 
@@ -101,6 +119,7 @@ class _Stored(NamedTuple):
     status: MemberStatus
     is_mobile: bool
     probationary: bool
+    incoming: bool
 
 
 async def _members_by_phone(

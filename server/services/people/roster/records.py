@@ -36,6 +36,8 @@ class MemberRecord:
     mobile_place: str | None = None
     mobile_reason: FlowReason | None = None
     mobile_since: date | None = None
+    # 流入党员: never set by a roll, only cleared when one takes an ended 流入 over (guards.py).
+    incoming: bool = False
 
 
 # Columns an upsert may leave out; when absent the stored value is kept (or defaulted for new).

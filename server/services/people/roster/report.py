@@ -37,6 +37,9 @@ class ImportReport:
     ignored_columns: list[str] = field(default_factory=list)
     mobile_created: int = 0  # 流出 records for members marked 流动党员 without one
     mobile_kept: list[str] = field(default_factory=list)  # 否 in the roll, 流出 in the branch's
+    mobile_ended: list[str] = field(default_factory=list)  # 转出: their 流出 record ended
+    stopped_kept: list[str] = field(default_factory=list)  # 在册 in the roll, 停止党籍 here
+    incoming_taken: list[str] = field(default_factory=list)  # ended 流入, now on the roll
 
     @property
     def ok(self) -> bool:
@@ -68,14 +71,40 @@ class ImportReport:
                 f"{self.mobile_created}（没有去向的记为“未登记”，请支部补全）"
             )
         if self.mobile_kept:
-            shown = "、".join(self.mobile_kept[:10]) + ("等" if len(self.mobile_kept) > 10 else "")
             lines.append(
                 f"  {len(self.mobile_kept)} 名党员花名册中不是流动党员，但支部登记了流出，"
-                f"仍按流动党员管理：{shown}；如已返回，请支部“结束流动” / "
+                f"仍按流动党员管理：{_shown(self.mobile_kept)}；如已返回，请支部“结束流动” / "
                 "kept as mobile: the branch's 流出 record is open"
+            )
+        if self.mobile_ended:
+            lines.append(
+                f"  {verb}结束流出记录 {len(self.mobile_ended)} 人（组织关系转出）："
+                f"{_shown(self.mobile_ended)} / mobile records ended: transferred out"
+            )
+        if self.stopped_kept:
+            lines.append(
+                f"  {len(self.stopped_kept)} 名已停止党籍的党员保持原状态（恢复党籍须按程序办理）："
+                f"{_shown(self.stopped_kept)} / stopped members kept stopped"
+            )
+        if self.incoming_taken:
+            lines.append(
+                f"  {len(self.incoming_taken)} 名已结束流动的原流入党员{verb}登记为本支部党员："
+                f"{_shown(self.incoming_taken)}；{verb}解除其报到时绑定的微信，须本人重新绑定 / "
+                "former incoming members taken onto the roll, their WeChat unbound"
             )
         if self.dry_run:
             lines.append("试运行，未写入任何数据 / dry run: nothing was written")
-        elif self.created == self.updated == self.organisations_created == self.mobile_created == 0:
+        elif (
+            self.created
+            == self.updated
+            == self.organisations_created
+            == self.mobile_created
+            == len(self.mobile_ended)
+            == 0
+        ):
             lines.append("数据已是最新 / already up to date, nothing changed")
         return "\n".join(lines)
+
+
+def _shown(names: list[str]) -> str:
+    return "、".join(names[:10]) + ("等" if len(names) > 10 else "")

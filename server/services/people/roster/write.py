@@ -1,4 +1,5 @@
-"""Writing a plan: new organisations, then new members, then the members whose fields changed.
+"""Writing a plan: new organisations, then new members, then the members whose fields changed
+(and the bindings of an ended 流入 the roll took over).
 
 `bulk_create` / `bulk_update` in batches, touching only members whose fields really changed, so a
 re-import leaves `updated_at` alone.
@@ -11,6 +12,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from server.models.people import Member, Organisation
 from server.services.people.orgs import ensure_group, ensure_path
 from server.services.people.roster.batches import BATCH, PHONE_CHUNK, chunks
+from server.services.people.roster.guards import unbind_taken_over
 from server.services.people.roster.plan import UpsertPlan
 from server.services.people.roster.progress import progress_bar
 from server.services.people.roster.records import MemberRecord
@@ -85,3 +87,5 @@ async def apply_upsert(
             for batch in chunks(changed_members, BATCH):
                 await Member.bulk_update(batch, fields=sorted(fields), using_db=using_db)
                 bar.update(len(batch))
+    # An ended 流入 taken over: the WeChat that reported is not the roll's member (guards.py).
+    await unbind_taken_over([member_id for member_id, _ in plan.incoming_taken], using_db)
