@@ -75,7 +75,7 @@ def contact_keeper(ctx: ChatContext) -> bool:
     return (
         ctx.member is not None
         and not is_leader(ctx.member)
-        and ctx.member.role in reading.CONTACT_ROLES
+        and ctx.member.role in who.CONTACT_ROLES
     )
 
 
@@ -105,7 +105,7 @@ async def next_contact(record: MobileMember, clock: Clock, settings: Settings) -
 @router.message(Keyword("流动党员帮助", "流动帮助", "流动党员菜单"), bound)
 async def menu(member: Member) -> str:
     if not is_leader(member):
-        mine = "记录联系：联系 姓名 内容。" if member.role in reading.CONTACT_ROLES else ""
+        mine = "记录联系：联系 姓名 内容。" if member.role in who.CONTACT_ROLES else ""
         return f"{who.LEADERS_ONLY}{mine}"
     assert len(MOBILITY_MENU.encode()) <= MAX_TEXT_BYTES
     return MOBILITY_MENU

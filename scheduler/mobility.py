@@ -35,16 +35,15 @@ from server.services.community.outbox import Letter, QuietHours, enqueue, quiet_
 from server.services.mobility.lost import removals_due
 from server.services.mobility.reminders import (
     Told,
-    address,
     contact_letter,
     contacts_due,
     keeper_of,
-    leaders_of,
     lost_letter,
     possibly_lost,
     removal_letter,
 )
 from server.services.mobility.standing import Standing, open_cases, open_records, standings
+from server.services.mobility.who import address, leaders_of
 from server.settings import Settings
 
 log = logging.getLogger("dangjian.scheduler")
@@ -110,7 +109,7 @@ async def _contacts(
             )
         )
         new = [d for d in due if (str(d.due_on), _target(d)) not in told]
-        to = await address(keeper) if new else None
+        to = await address(keeper.id) if new else None
         if to is None:
             continue  # nothing new, or a keeper never bound: they see it in 流动党员
         await fence()  # a paused ex-leader stops here, before its next letter
@@ -151,7 +150,7 @@ async def _questions(
         branch = await Organisation.get(id=line.record.branch_id)
         letters = []
         for leader in await leaders_of(branch.id):
-            if (to := await address(leader)) is not None:
+            if (to := await address(leader.id)) is not None:
                 letters.append(lost_letter(leader, to, line, since, branch))
         letters = await _new(letters)  # asked already for this spell of silence
         if letters:
@@ -168,7 +167,7 @@ async def _removals(today: date, now: datetime, quiet: QuietHours | None, fence:
         branch = await Organisation.get(id=case.branch_id)
         letters = []
         for leader in await leaders_of(branch.id):
-            if (to := await address(leader)) is not None:
+            if (to := await address(leader.id)) is not None:
                 letters.append(removal_letter(leader, to, case, member, branch))
         letters = await _new(letters)
         if not letters:

@@ -19,12 +19,12 @@ from datetime import datetime
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from server.channels import Channel
 from server.models.mobility import FlowStatus, MobileMember
-from server.models.people import BRANCH_LEADERS, Member, MemberStatus, Organisation, WeChatIdentity
+from server.models.people import Member, Organisation
 from server.services.community.notify import Tidings
 from server.services.community.outbox import Gist, Letter
 from server.services.community.wording import short
+from server.services.mobility.who import address, leaders_of
 
 __all__ = ["Tidings", "incoming_decided", "incoming_reported", "marked_out"]
 
@@ -35,39 +35,14 @@ INCOMING_RIGHTS = (
 )
 
 
-async def _address(member_id: int, using_db: BaseDBAsyncClient | None) -> WeChatIdentity | None:
-    """A member's binding: the official account first, where members chat."""
-    found = await WeChatIdentity.filter(member_id=member_id).using_db(using_db)
-    found.sort(key=lambda i: (i.channel != Channel.OFFICIAL_ACCOUNT, i.id))
-    return found[0] if found else None
-
-
 async def _to_member(
     member: Member, key: str, kind: str, says: tuple[str, Gist], using_db: BaseDBAsyncClient | None
 ) -> list[tuple[str, Letter]]:
-    identity = await _address(member.id, using_db)
+    identity = await address(member.id, using_db)
     if identity is None:
         return []  # never bound: sees it in chat when they ask, or on the dashboard
     full = f"{key}:member:{member.id}"
     return [(member.name, Letter(full, kind, identity.appid, identity.openid, *says))]
-
-
-async def leaders_of(branch_id: int, using_db: BaseDBAsyncClient | None = None) -> list[Member]:
-    """The branch's 书记 and 副书记; a branch without them, its 总支's (who run it then)."""
-    org = await Organisation.get(id=branch_id, using_db=using_db)
-    for org_id in (org.id, org.parent_id):
-        if org_id is None:
-            continue
-        found = (
-            await Member.filter(
-                organisation_id=org_id, role__in=list(BRANCH_LEADERS), status=MemberStatus.ACTIVE
-            )
-            .using_db(using_db)
-            .order_by("id")
-        )
-        if found:
-            return found
-    return []
 
 
 async def incoming_reported(

@@ -12,16 +12,15 @@ from tortoise.expressions import Q
 
 from server.errors import NotFound, ValidationFailed
 from server.models.mobility import Direction, FlowStatus, MobileMember
-from server.models.people import Member, MemberStatus, Organisation, Role
+from server.models.people import Member, MemberStatus, Organisation
+from server.services.mobility.who import CONTACT_ROLES, PHONE
 from server.services.people.access import is_leader, scope_of
 from server.services.people.scope import subtree
 
-_PHONE = re.compile(r"1\d{10}")
 _LEAD = " ：:，,。；;"
 # Names are two to four characters; a longer one is written with a space after it.
 _LONGEST_NAME = 4
 # Besides the branch's leaders, these may log a contact with the branch's mobile members.
-CONTACT_ROLES = frozenset({Role.COMMITTEE_MEMBER, Role.GROUP_LEADER})
 
 
 async def split_name(text: str) -> tuple[str, str, bool]:
@@ -33,7 +32,7 @@ async def split_name(text: str) -> tuple[str, str, bool]:
     if not first:
         return "", "", False
     statuses = [MemberStatus.ACTIVE, MemberStatus.STOPPED]
-    if _PHONE.fullmatch(first):
+    if PHONE.fullmatch(first):
         return first, rest, await Member.exists(phone=first, status__in=statuses)
     starts = [first[:n] for n in range(min(_LONGEST_NAME, len(first) - 1), 1, -1)]
     names = await Member.filter(name__in=[first, *starts], status__in=statuses).values_list(
@@ -65,7 +64,7 @@ async def for_contact(actor: Member, given: str) -> Member:
     mine = Q(id__in=kept)
     if actor.role in CONTACT_ROLES:
         mine |= Q(organisation_id=actor.organisation_id)
-    which = Q(phone=given) if _PHONE.fullmatch(given) else Q(name=given)
+    which = Q(phone=given) if PHONE.fullmatch(given) else Q(name=given)
     found = await Member.filter(mine, which, status=MemberStatus.ACTIVE)
     if not found:
         raise NotFound(f"您联系的党员里没有「{given[:20]}」。")

@@ -18,13 +18,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from server.channels import Channel
 from server.models.mobility import Direction, FlowStatus, LostCase, MobileMember
-from server.models.people import BRANCH_LEADERS, Member, MemberStatus, Organisation, Role
+from server.models.people import Member, MemberStatus, Organisation, Role
 from server.models.people import WeChatIdentity as Identity
 from server.services.community.outbox import Gist, Letter
 from server.services.community.wording import short
 from server.services.mobility.standing import Standing
+from server.services.mobility.who import leaders_of
 from server.services.mobility.words import RULE_24_SOURCE
 
 CONTACT_KIND = "mobile_contact_due"
@@ -39,30 +39,6 @@ def _day(day: date) -> str:
 
 def _month_day(day: date, today: date) -> str:
     return f"{day.month}月{day.day}日" if day.year == today.year else _day(day)
-
-
-async def address(member: Member) -> Identity | None:
-    """Where a member is reached: their binding, the official account first (where members
-    chat).  None: never bound — they see the same in 流动党员 when they ask."""
-    found = await Identity.filter(member_id=member.id)
-    found.sort(key=lambda i: (i.channel != Channel.OFFICIAL_ACCOUNT, i.id))
-    return found[0] if found else None
-
-
-async def leaders_of(branch_id: int) -> list[Member]:
-    """The branch's 书记 and 副书记; a branch without them, its 总支's (who run it then)."""
-    branch = await Organisation.get_or_none(id=branch_id)
-    if branch is None:
-        return []
-    for org_id in (branch.id, branch.parent_id):
-        if org_id is None:
-            continue
-        found = await Member.filter(
-            organisation_id=org_id, role__in=list(BRANCH_LEADERS), status=MemberStatus.ACTIVE
-        ).order_by("id")
-        if found:
-            return found
-    return []
 
 
 async def keeper_of(record: MobileMember) -> Member | None:

@@ -5,16 +5,26 @@ from __future__ import annotations
 
 import re
 
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from server.channels import Channel
 from server.errors import NotFound, ValidationFailed
 from server.models.mobility import MobileMember
-from server.models.people import Member, MemberStatus, Organisation, Role, WeChatIdentity
+from server.models.people import (
+    BRANCH_LEADERS,
+    Member,
+    MemberStatus,
+    Organisation,
+    Role,
+    WeChatIdentity,
+)
 from server.services.people.access import Hidden, NotAllowed, is_leader, scope_of
 from server.services.people.identities import IdentityDirectory
 from server.services.people.scope import under
 
-_PHONE = re.compile(r"1\d{10}")
+PHONE = re.compile(r"1\d{10}")
 # May log a contact: the branch's own committee as well as its leaders.
-_CONTACT_ROLES = frozenset({Role.COMMITTEE_MEMBER, Role.GROUP_LEADER})
+CONTACT_ROLES = frozenset({Role.COMMITTEE_MEMBER, Role.GROUP_LEADER})
 LEADERS_ONLY = "流动党员的登记和处置由支部书记（或副书记）办理。"
 
 
@@ -55,7 +65,7 @@ async def require_contact_keeper(actor: Member | None, target: Member) -> None:
         await require_keeper(actor, target)
         return
     if actor.status == MemberStatus.ACTIVE and (
-        (actor.role in _CONTACT_ROLES and actor.organisation_id == target.organisation_id)
+        (actor.role in CONTACT_ROLES and actor.organisation_id == target.organisation_id)
         or await MobileMember.exists(
             member_id=target.id, keeper_id=actor.id, current__not_isnull=True
         )
@@ -74,7 +84,7 @@ async def named(actor: Member | None, given: str) -> Member:
             raise NotAllowed("只有支部书记、副书记或上级组织可以查看。")
         if not scope.everything and scope.path is not None:
             query = query.filter(under(scope.path))
-    if _PHONE.fullmatch(given):
+    if PHONE.fullmatch(given):
         found = await query.filter(phone=given).prefetch_related("organisation")
     else:
         found = await query.filter(name=given).prefetch_related("organisation")
@@ -97,3 +107,34 @@ async def forget(member_id: int, identities: IdentityDirectory | None) -> None:
         "appid", "openid"
     ):
         await identities.forget(str(appid), str(openid))
+
+
+async def leaders_of(branch_id: int, using_db: BaseDBAsyncClient | None = None) -> list[Member]:
+    """Who is told of a branch's 流动党员 business: its 书记 and 副书记; a branch without them,
+    its 总支's (who run it then)."""
+    branch = await Organisation.get_or_none(id=branch_id, using_db=using_db)
+    if branch is None:
+        return []
+    for org_id in (branch.id, branch.parent_id):
+        if org_id is None:
+            continue
+        found = (
+            await Member.filter(
+                organisation_id=org_id, role__in=list(BRANCH_LEADERS), status=MemberStatus.ACTIVE
+            )
+            .using_db(using_db)
+            .order_by("id")
+        )
+        if found:
+            return found
+    return []
+
+
+async def address(
+    member_id: int, using_db: BaseDBAsyncClient | None = None
+) -> WeChatIdentity | None:
+    """Where a member is reached: their binding, the official account first (where members
+    chat).  None: never bound — they see the same when they ask."""
+    found = await WeChatIdentity.filter(member_id=member_id).using_db(using_db)
+    found.sort(key=lambda i: (i.channel != Channel.OFFICIAL_ACCOUNT, i.id))
+    return found[0] if found else None
