@@ -153,7 +153,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Member',
             name='incoming',
-            field=fields.BooleanField(default=False),
+            field=fields.BooleanField(default=False, db_default=False),
         ),
         ops.AddField(
             model_name='Submission',

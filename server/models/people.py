@@ -93,10 +93,11 @@ class Member(Model):
     is_mobile = fields.BooleanField(default=False)  # 流动党员 (流出): kept by `mobility`
     # 流入党员: another organisation holds the relationship.  Takes part in this branch's life
     # without 表决权, 选举权 or 被选举权 here: never in a meeting's 应到 or quorum, nor in 党员数.
-    incoming = fields.BooleanField(default=False)
+    # db_default: added to a table with rows in it, SQLite needs a default for a NOT NULL column.
+    incoming = fields.BooleanField(default=False, db_default=False)
     # 预备党员: no 表决权, 选举权 or 被选举权 until 转正 — in a 支部党员大会's 应到 and 出勤率 like
     # every member, but not in the quorum for a vote (有表决权的到会人数过应到会有表决权人数之半).
-    probationary = fields.BooleanField(default=False)
+    probationary = fields.BooleanField(default=False, db_default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
