@@ -25,7 +25,7 @@ from server.cli import main
 from server.clock import FrozenClock
 from server.db import close_database, open_database
 from server.models.community import CommunityMessage
-from server.models.meetings import Meeting, MeetingType
+from server.models.meetings import Attendance, AttendeeRole, Meeting, MeetingAttendee, MeetingType
 from server.models.mobility import FlowReason, LostCase, LostStage, MobileMember
 from server.models.people import Member, MemberStatus, Organisation, OrgKind, Role, WeChatIdentity
 from server.services.demo.mobility import INCOMING, LAPSED, PENDING, seed_mobility
@@ -318,6 +318,14 @@ async def test_the_demo_street_has_each_stage_of_losing_touch_once(
     assert report.removals_due == 1 and report.restored == 1
     for case in stopped:
         assert (await Member.get(id=case.member_id)).status == MemberStatus.STOPPED
+    # 流入 members take part in their branch's meetings since they were confirmed, never as
+    # expected (no vote), and most came to those held.
+    newcomers = await Member.filter(incoming=True, status=MemberStatus.ACTIVE)
+    assert len(newcomers) == INCOMING
+    at_meetings = await MeetingAttendee.filter(member_id__in=[m.id for m in newcomers])
+    assert at_meetings and {r.role for r in at_meetings} == {AttendeeRole.INCOMING}
+    assert {r.member_id for r in at_meetings} == {m.id for m in newcomers}
+    assert any(r.attendance == Attendance.PRESENT for r in at_meetings)
 
     # The roll's figures are the report's still: 流入 and stopped members are besides them.
     street = await seed_demo(2023, today=DAY)

@@ -34,7 +34,14 @@ from tortoise.transactions import in_transaction
 
 from server.channels import Channel
 from server.clock import Clock
-from server.models.meetings import Attendance, Meeting, MeetingAttendee, MeetingType, held
+from server.models.meetings import (
+    Attendance,
+    AttendeeRole,
+    Meeting,
+    MeetingAttendee,
+    MeetingType,
+    held,
+)
 from server.models.mobility import (
     Direction,
     DuesPaid,
@@ -651,6 +658,36 @@ class _Year:
             )
         return len(chosen)
 
+    async def _incoming_at_meetings(self, incoming: list[tuple[Member, MobileMember]]) -> int:
+        """流入 members at their branch's meetings since they were confirmed, as scheduling
+        puts them (without a vote; not at a 支委会 or a 党小组会): most came to those held."""
+        rows = []
+        for person, record in incoming:
+            since = record.decided_at or record.created_at
+            meetings = await Meeting.filter(
+                organisation_id=record.branch_id, starts_at__gte=since
+            ).exclude(kind__in=[MeetingType.COMMITTEE_MEETING, MeetingType.GROUP_MEETING])
+            for meeting in meetings:
+                over = meeting.ends_at <= self.now and meeting.status != "cancelled"
+                came = over and self.rng.random() < 0.75
+                rows.append(
+                    MeetingAttendee(
+                        meeting_id=meeting.id,
+                        member_id=person.id,
+                        organisation_id=record.branch_id,
+                        role=AttendeeRole.INCOMING,
+                        attendance=(
+                            Attendance.PRESENT
+                            if came
+                            else Attendance.ABSENT
+                            if over
+                            else Attendance.UNKNOWN
+                        ),
+                        signed_at=meeting.starts_at + timedelta(minutes=5) if came else None,
+                    )
+                )
+        return await insert(MeetingAttendee, rows)
+
     # --- writing -------------------------------------------------------------------------------
 
     async def write(self) -> int:
@@ -675,4 +712,5 @@ class _Year:
         rows += await insert(MobileContact, self.contacts)
         rows += await insert(DuesPaid, self.dues)
         rows += await insert(YearlyReport, self.reports)
+        rows += await self._incoming_at_meetings(incoming)
         return rows + await self._online()
