@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from handlers.common import branch_leader, group_leader, runs_meetings
 from server.clock import Clock, when_text
@@ -16,7 +16,7 @@ from server.errors import ValidationFailed
 from server.models.meetings import Attendance, Meeting, MeetingAttendee, MeetingStatus, MeetingType
 from server.models.people import Member
 from server.services.delivery.messenger import WakeOutbox
-from server.services.meetings import attendance, notices, scheduling
+from server.services.meetings import afar, attendance, notices, scheduling
 from server.services.meetings.when import parse_when
 from server.settings import Settings
 from server.wechat.replies import MAX_TEXT_BYTES, fit
@@ -275,6 +275,16 @@ class _Reply:
         return "\n".join(self.lines)
 
 
+def _afar_by_writing(member: Member, m: Meeting, row: MeetingAttendee, now: datetime) -> bool:
+    return (
+        member.is_mobile
+        and not m.online
+        and m.status != MeetingStatus.CANCELLED
+        and row.attendance != Attendance.PRESENT
+        and now <= m.ends_at + timedelta(days=afar.WRITING_DAYS)
+    )
+
+
 def _mine(row: MeetingAttendee, roster: scheduling.Roster) -> str:
     state = str(row.attendance)
     if roster.over and state in (Attendance.UNKNOWN.value, Attendance.REQUESTED.value):
@@ -341,6 +351,12 @@ async def show(number: str, member: Member, clock: Clock) -> str:
         mine = next((row for row in r.everyone if row.member_id == member.id), None)
         if mine is not None:
             reply.add(_mine(mine, r))
+        if mine is not None and _afar_by_writing(member, m, mine, now):
+            # No online part: a 心得 on the topic is how a 流出 member takes part from afar.
+            reply.add(
+                f"您在外地的，可在会议开始后至结束后 {afar.WRITING_DAYS} 天内发送：心得 {m.id} "
+                "内容，经支部审核通过后计为以心得参加。"
+            )
     quorum = attendance.quorum(m, r.voting_counts)
     if quorum is not None and r.probationary:
         reply.add(f"其中预备党员 {len(r.probationary)} 人（无表决权，不计入表决的法定人数）")

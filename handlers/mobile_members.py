@@ -18,7 +18,7 @@ from handlers.common import tidings
 from server.channels import Channel
 from server.clock import Clock
 from server.dispatch import ChatContext, Router
-from server.dispatch.filters import Command, InState, Keyword, bound
+from server.dispatch.filters import Command, InState, Keyword, bound, unbound
 from server.dispatch.state import Conversation
 from server.errors import ValidationFailed
 from server.models.mobility import Direction, FlowReason, YearlyReport
@@ -123,17 +123,57 @@ ASK_BRANCH = "mobile:in:branch"  # … home_contact
 PICK_BRANCH = "mobile:in:pick"  # … and choices: branch ids
 ASK_PLACE = "mobile:in:place"  # … branch
 ASK_REASON = "mobile:in:reason"  # … place
+CONFIRMING = "mobile:in:confirm"  # … reason: the summary shown, 确认 sends it
 
 START = Keyword("流入报到", "流入 报到", "流入党员报到", "流入党员 报到")
-WHO_QUESTION = "请回复您的姓名和手机号，例如：张三 13900000000。" + CANCEL_HINT
-HOME_QUESTION = (
-    "请回复您的组织关系所在党组织（写全称），例如：安徽省XX县XX镇XX村党支部。" + CANCEL_HINT
+# What each step waits for, said again whenever the reporter types something else.
+ASKS = {
+    ASK_WHO: "请回复您的姓名和手机号，例如：张三 13900000000",
+    ASK_HOME: "请回复您的组织关系所在党组织（写全称），例如：安徽省XX县XX镇XX村党支部",
+    ASK_HOME_PHONE: ("请回复该党组织的联系电话，例如：0550-1234567 或手机号（不知道请回复 无）"),
+    ASK_BRANCH: "请回复您要报到的本街道党支部（写村或社区名即可），例如：红星村",
+    PICK_BRANCH: "请回复党支部的序号",
+    ASK_PLACE: "请回复您在本地居住或工作的地方，例如：红星村3组，或 幸福小区3栋",
+    ASK_REASON: f"请回复流动原因：{REASONS_TEXT}",
+    CONFIRMING: "核对无误请回复 确认；要改请回复 重填",
+}
+PHONE_ONLY = "请回复您的手机号（11位）"
+INTRO = (
+    "流入报到：组织关系在外地、在本街道居住或工作的党员，向所在党支部报到，"
+    "参加支部的组织生活和学习。"
 )
-HOME_PHONE_QUESTION = "请回复该党组织的联系电话（不知道请回复 无）。" + CANCEL_HINT
-BRANCH_QUESTION = "请回复您要报到的本街道党支部（写村或社区名即可），例如：红星村。" + CANCEL_HINT
-PLACE_QUESTION = "请回复您在本地居住或工作的地方，例如：红星村3组，或 幸福小区3栋。" + CANCEL_HINT
-REASON_QUESTION = f"请回复流动原因：{REASONS_TEXT}。" + CANCEL_HINT
 MOST_CHOICES = 9
+UNKNOWN = ("无", "没有", "不知道", "不清楚")
+# A landline with or without its area code and extension, or a mobile number.
+_LANDLINE = re.compile(r"0\d{2,3}-?\d{7,8}(?:-\d{1,6})?|[2-9]\d{6,7}|1\d{10}|400-?\d{3}-?\d{4}")
+
+
+def _ask(state: str, data: dict[str, object]) -> str:
+    return PHONE_ONLY if state == ASK_WHO and data.get("name") else ASKS[state]
+
+
+def question(state: str, data: dict[str, object]) -> str:
+    return _ask(state, data) + "。" + CANCEL_HINT
+
+
+def still_waiting(state: str, data: dict[str, object]) -> str:
+    return f"（流入报到还在进行，{_ask(state, data)}；回复 取消 放弃）"
+
+
+def reporting_in(ctx: ChatContext) -> bool:
+    return ctx.member is None and ctx.conversation.name in ASKS
+
+
+def command_word(ctx: ChatContext) -> dict[str, str] | bool:
+    """The message is one of the menu's commands (帮助, 社区, 打卡 …): not an answer."""
+    text = ctx.text or ""
+    entries = ctx.deps.get("help_entries") or []
+    words = {str(e.usage).split()[0] for e in entries} | {"菜单", "功能", "help", "menu"}
+    words -= {"流入报到", "取消"}
+    for word in words:
+        if text == word or text.startswith(word + " "):
+            return {"word": word}
+    return False
 
 
 @router.message(START)
@@ -151,9 +191,33 @@ async def report_in(
         branch = await Organisation.get(id=waiting.branch_id)
         return f"您已提交流入报到（{waiting.name}，{branch.name}），正在等待支部确认。"
     conversation.set(ASK_WHO)
+    return f"{INTRO}\n{question(ASK_WHO, {})}"
+
+
+@router.message(reporting_in, command_word)
+async def command_midway(word: str, conversation: Conversation) -> str:
+    """帮助, 社区, 打卡 … typed in the middle: not taken as the answer; the flow waits on."""
+    waiting = still_waiting(str(conversation.name), conversation.data)
+    if word in ("帮助", "菜单", "功能", "help", "menu"):
+        return f"{INTRO}\n{waiting}"
+    return f"「{word}」没有当作回答。{waiting}"
+
+
+async def waiting_reporter(ctx: ChatContext) -> bool:
+    return ctx.member is None and (
+        await incoming.pending_of(ctx.appid, ctx.message.from_user) is not None
+    )
+
+
+@router.message(Keyword("我的", "帮助", "菜单", "功能", "我的身份"), waiting_reporter)
+async def waiting_for_branch(appid: str, openid: str) -> str:
+    """A reporter not yet confirmed: nothing is theirs to use yet, and they are told why."""
+    waiting = await incoming.pending_of(appid, openid)
+    assert waiting is not None
+    branch = await Organisation.get(id=waiting.branch_id)
     return (
-        "流入报到：组织关系在外地、在本街道居住或工作的党员，向所在党支部报到，"
-        f"参加支部的组织生活和学习。\n{WHO_QUESTION}"
+        f"您的流入报到（{waiting.name}，{branch.name}）已提交，正在等待支部确认；"
+        "支部核实后会通知您。确认后可以使用打卡、学习、会议签到等功能。"
     )
 
 
@@ -162,28 +226,41 @@ async def who_answered(text: str, conversation: Conversation) -> str:
     typed = text.strip()
     if not re.search(r"\d", typed) and "name" not in conversation.data:
         conversation.set(ASK_WHO, name=units.check_name(typed, "name", 20))
-        return "请回复您的手机号（11位）。" + CANCEL_HINT
+        return question(ASK_WHO, conversation.data)
     before, phone, _ = split_at_phone(typed)  # a wrong number is refused with the rule
     name = before or str(conversation.data.get("name") or "")
     if not name:
-        raise ValidationFailed("请在手机号前写上您的姓名。" + WHO_QUESTION, field="name")
+        raise ValidationFailed("请在手机号前写上您的姓名。" + question(ASK_WHO, {}), field="name")
     conversation.set(ASK_HOME, name=units.check_name(name, "name", 20), phone=phone)
-    return HOME_QUESTION
+    return question(ASK_HOME, {})
 
 
 @answering.message(InState(ASK_HOME))
 async def home_answered(raw_text: str, conversation: Conversation) -> str:
     home = check_text(raw_text, "home_org", 100, "安徽省XX县XX镇XX村党支部")
     conversation.set(ASK_HOME_PHONE, **conversation.data, home=home)
-    return HOME_PHONE_QUESTION
+    return question(ASK_HOME_PHONE, {})
+
+
+def home_phone(said: str) -> str:
+    """0550-1234567, (0550)1234567, 13900000000 — or 无: the branch calls it to check."""
+    if said in UNKNOWN:
+        return ""
+    typed = re.sub(r"[\s（）()—–]", lambda m: "-" if m.group() in "）)—–" else "", said)
+    typed = typed.strip("-")
+    if _LANDLINE.fullmatch(typed) is None:
+        raise ValidationFailed(
+            "电话号码请写数字，例如：0550-1234567 或 13900000000；不知道请回复 无。" + CANCEL_HINT,
+            field="home_contact",
+        )
+    return typed
 
 
 @answering.message(InState(ASK_HOME_PHONE))
-async def home_phone_answered(raw_text: str, conversation: Conversation) -> str:
-    said = check_text(raw_text, "home_contact", 100, "0550-1234567")
-    contact = "" if said in ("无", "没有", "不知道") else said
+async def home_phone_answered(text: str, conversation: Conversation) -> str:
+    contact = home_phone(text.strip())
     conversation.set(ASK_BRANCH, **conversation.data, home_contact=contact)
-    return BRANCH_QUESTION
+    return question(ASK_BRANCH, {})
 
 
 @answering.message(InState(ASK_BRANCH))
@@ -213,19 +290,48 @@ async def branch_picked(text: str, conversation: Conversation) -> str:
 def _ask_place(conversation: Conversation, branch: Organisation) -> str:
     data = {k: v for k, v in conversation.data.items() if k != "choices"}
     conversation.set(ASK_PLACE, **data, branch=branch.id)
-    return f"报到支部：{branch.name}。\n{PLACE_QUESTION}"
+    return f"报到支部：{branch.name}。\n{question(ASK_PLACE, {})}"
 
 
 @answering.message(InState(ASK_PLACE))
 async def place_answered(raw_text: str, conversation: Conversation) -> str:
     place = check_text(raw_text, "place", 100, "红星村3组")
     conversation.set(ASK_REASON, **conversation.data, place=place)
-    return REASON_QUESTION
+    return question(ASK_REASON, {})
 
 
 @answering.message(InState(ASK_REASON))
-async def reason_answered(
-    text: str,
+async def reason_answered(text: str, conversation: Conversation) -> str:
+    reason = reason_of(text.strip())
+    if reason is None:
+        return question(ASK_REASON, {})
+    conversation.set(CONFIRMING, **conversation.data, reason=reason.value)
+    return await _summary(conversation.data)
+
+
+async def _summary(data: dict[str, object]) -> str:
+    branch = await Organisation.get(id=int(str(data["branch"])))
+    home = str(data["home"])
+    if data.get("home_contact"):
+        home += f"（电话 {data['home_contact']}）"
+    return (
+        "请核对您的流入报到：\n"
+        f"姓名：{data['name']}，手机号：{data['phone']}\n"
+        f"组织关系所在党组织：{home}\n"
+        f"报到支部：{branch.name}\n"
+        f"居住或工作地：{data['place']}\n"
+        f"流动原因：{data['reason']}\n" + question(CONFIRMING, {})
+    )
+
+
+@router.message(Keyword("重填", "重新填写"), InState(CONFIRMING), unbound)
+async def fill_again(conversation: Conversation) -> str:
+    conversation.set(ASK_WHO)
+    return "好的，从头填写。\n" + question(ASK_WHO, {})
+
+
+@router.message(Keyword("确认", "确定", "提交", "确认提交"), InState(CONFIRMING), unbound)
+async def confirmed(
     appid: str,
     openid: str,
     channel: Channel,
@@ -234,9 +340,6 @@ async def reason_answered(
     settings: Settings,
     wake_outbox: WakeOutbox,
 ) -> str:
-    reason = reason_of(text.strip())
-    if reason is None:
-        return REASON_QUESTION
     data = dict(conversation.data)
     conversation.clear()
     branch = await Organisation.get(id=int(data["branch"]))
@@ -251,7 +354,7 @@ async def reason_answered(
             home_org=str(data["home"]),
             home_contact=str(data.get("home_contact", "")),
             place=str(data["place"]),
-            reason=FlowReason(reason),
+            reason=FlowReason(str(data["reason"])),
         ),
         clock.today(),
         clock.now(),
@@ -264,3 +367,8 @@ async def reason_answered(
         f"居住或工作在{record.place}。\n"
         "支部核实后会通知您；确认后" + notify.INCOMING_RIGHTS + "\n等待支部确认。"
     )
+
+
+@answering.message(InState(CONFIRMING))
+async def not_confirmed(conversation: Conversation) -> str:
+    return await _summary(conversation.data)

@@ -12,6 +12,7 @@ name follows it, or a space from one who may log contacts.
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from handlers.common import day_text, raw_after, tidings
 from server.clock import Clock
@@ -22,7 +23,7 @@ from server.errors import ValidationFailed
 from server.models.mobility import Direction, MobileMember
 from server.models.people import Member
 from server.services.delivery.messenger import WakeOutbox
-from server.services.mobility import contacts, notify, outgoing, reading, standing, who
+from server.services.mobility import contacts, naming, notify, outgoing, reading, standing, who
 from server.services.mobility.outgoing import Outgoing
 from server.services.mobility.words import REASONS_TEXT, day_of, reason_of
 from server.services.people.access import NotAllowed, is_leader
@@ -102,7 +103,9 @@ async def next_contact(record: MobileMember, clock: Clock, settings: Settings) -
 # --- 流动党员帮助 --------------------------------------------------------------------------------
 
 
-@router.message(Keyword("流动党员帮助", "流动帮助", "流动党员菜单"), bound)
+@router.message(
+    Keyword("流动党员帮助", "流动帮助", "流动党员菜单", "流动党员 帮助", "流动党员 菜单"), bound
+)
 async def menu(member: Member) -> str:
     if not is_leader(member):
         mine = "记录联系：联系 姓名 内容。" if member.role in who.CONTACT_ROLES else ""
@@ -127,7 +130,7 @@ def _pieces(text: str) -> tuple[dict[str, str], str]:
 
 # Reasons that may follow the place without a space (江苏苏州务工), longest first.
 _REASON_ENDINGS = sorted(
-    ("外出务工经商", "务工经商", "外出务工", "务工", "经商", "单位改制", "毕业去向",
+    ("外出务工经商", "务工经商", "外出务工", "务工", "经商", "做生意", "单位改制", "毕业去向",
      "工作单位改变", "出国(境)", "居住地改变"),
     key=len,
     reverse=True,
@@ -138,6 +141,9 @@ def _place_reason_reach(text: str) -> tuple[str, str, str]:
     """`江苏苏州 外出务工经商 微信同号` → (place, reason word, reach); the reason may follow the
     place without a space (江苏苏州务工)."""
     words = text.split()
+    if len(words) > 1 and reason_of(words[0]) is not None and reason_of(words[1]) is None:
+        # 流出 张成平 居住地改变 浙江杭州: the reason before the place, as said aloud.
+        return words[1], words[0], " ".join(words[2:])
     for i, word in enumerate(words):
         if reason_of(word) is not None:
             return " ".join(words[:i]), word, " ".join(words[i + 1 :])
@@ -148,7 +154,13 @@ def _place_reason_reach(text: str) -> tuple[str, str, str]:
     raise ValidationFailed(f"请写明流动原因：{REASONS_TEXT}。例如：{OUT_EXAMPLE}", field="reason")
 
 
-@router.message(Command("流出"), bound)
+def _the_command(ctx: ChatContext) -> bool:
+    """`流出党员有哪些`, `流出的党员怎么管理`: questions about 流出, not the command."""
+    rest = (ctx.text or "")[2:].lstrip()
+    return not rest.startswith(("党员", "的", "人员", "是什么", "是啥", "怎么", "如何"))
+
+
+@router.message(Command("流出"), bound, _the_command)
 async def mark_out(
     args: str,
     member: Member,
@@ -162,30 +174,30 @@ async def mark_out(
     name, rest, _ = await reading.split_name(args)
     if not rest:
         return OUT_USAGE
-    target = await who.named(member, name)
+    target, rest = await naming.pick(member, name, rest)
+    if not rest:
+        return OUT_USAGE
     pieces, rest = _pieces(rest)
     place, reason_word, reach = _place_reason_reach(rest)
     if not place:
         raise ValidationFailed(f"请在原因前写上去向，例如：{OUT_EXAMPLE}", field="place")
-    keeper = await who.named(member, pieces["联系人"]) if "联系人" in pieces else None
+    keeper = await _keeper_named(member, pieces["联系人"]) if "联系人" in pieces else None
     since = day_of(pieces["外出时间"], clock.today()) if "外出时间" in pieces else None
     reason = reason_of(reason_word)
     assert reason is not None
-    record = await outgoing.mark_out(
-        member,
-        target,
-        Outgoing(
-            place=place,
-            reason=reason,
-            since=since,
-            reach=reach,
-            other_org=pieces.get("接收组织", ""),
-            certificate=pieces.get("活动证", ""),
-            keeper_id=keeper.id if keeper else None,
-        ),
-        clock.today(),
-        clock.now(),
+    out = Outgoing(
+        place=place,
+        reason=reason,
+        since=since,
+        reach=reach,
+        other_org=pieces.get("接收组织", ""),
+        certificate=pieces.get("活动证", ""),
+        keeper_id=keeper.id if keeper else None,
     )
+    before = await outgoing.open_record(target.id)
+    if before is not None and before.direction == Direction.OUT:
+        return await _out_again(member, target, before, out, clock)
+    record = await outgoing.mark_out(member, target, out, clock.today(), clock.now())
     told = tidings(settings, clock, wake_outbox)
     await notify.marked_out(told, record, target, keeper, clock.now())
     told.wake()
@@ -202,9 +214,66 @@ async def mark_out(
     lines.append(
         "已通知本人：联系人、会议通知照常收到、每年回复 年度报告。"
         if told.names("mobile_out")
-        else "本人暂时收不到推送，请当面或电话告知（会议通知照常发送，每年回复 年度报告）。"
+        else "本人未绑定微信，请当面或电话告知（联系人、每年回复 年度报告）；"
+        "绑定后会议通知会发给本人。"
     )
     return "\n".join(lines)
+
+
+async def _keeper_named(actor: Member, typed: str) -> Member:
+    """`联系人 夏荣` or `联系人 夏荣尾号1234` (a namesake told apart by the phone's tail)."""
+    name, rest, _ = await reading.split_name(typed)
+    return (await naming.pick(actor, name, rest))[0]
+
+
+async def _out_again(
+    actor: Member, target: Member, before: MobileMember, out: Outgoing, clock: Clock
+) -> str:
+    """流出 again for one already 流出: what differs is updated and said, nothing else."""
+    keeper_before = await Member.get_or_none(id=before.keeper_id) if before.keeper_id else None
+    changed: list[str] = []
+    fields: set[str] = set()
+
+    def differs(label: str, old: str, new: str, key: str) -> None:
+        if new and new != old:
+            changed.append(f"{label} {old or '未登记'} → {new}")
+            fields.add(key)
+
+    differs("去向", before.place, out.place, "place")
+    differs("原因", before.reason.value, out.reason.value, "reason")
+    differs("联系方式", before.reach, out.reach.strip(), "reach")
+    differs("接收组织", before.other_org, out.other_org.strip(), "other_org")
+    differs("活动证", before.certificate, out.certificate.strip(), "certificate")
+    if out.since is not None:
+        differs("外出时间", _day(before.since), _day(out.since), "since")
+    if out.keeper_id is not None:
+        keeper = await Member.get(id=out.keeper_id)
+        old = keeper_before.name if keeper_before else ""
+        if keeper.id != before.keeper_id:
+            changed.append(f"联系人 {old or '未指定'} → {keeper.name}")
+            fields.add("keeper_id")
+    if not fields:
+        return (
+            f"{target.name}已登记为流出党员，去向{before.place}（{before.reason.value}），"
+            "这次发送的信息与登记的相同，没有改动。"
+        )
+    await outgoing.amend(
+        actor,
+        target,
+        place=out.place if "place" in fields else None,
+        reason=out.reason if "reason" in fields else None,
+        reach=out.reach if "reach" in fields else None,
+        other_org=out.other_org if "other_org" in fields else None,
+        certificate=out.certificate if "certificate" in fields else None,
+        since=out.since if "since" in fields else None,
+        keeper_id=out.keeper_id if "keeper_id" in fields else None,
+        today=clock.today(),
+    )
+    return f"已更新{target.name}的流出信息：{'；'.join(changed)}。"
+
+
+def _day(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
 
 
 # --- 联系人, 结束流动 -----------------------------------------------------------------------------
@@ -225,21 +294,61 @@ def _cadence(text: str) -> int | None:
     return int(found["days"])
 
 
-@router.message(Command("联系人"), bound)
+_ASKING = ("", "是谁", "是哪位", "是谁呀", "是谁啊", "找谁", "在哪里")
+
+
+async def setting_or_asking(ctx: ChatContext) -> bool:
+    """A leader's `联系人 王强 赵委员`; anyone's question about their own (`联系人是谁`); or a
+    plain member naming someone (told whose it is).  Any other sentence goes on to 问."""
+    member = ctx.member
+    if member is None:
+        return False
+    if is_leader(member):
+        return True
+    args = (ctx.text or "")[3:].strip(EDGE_PUNCT + " ")
+    if args in _ASKING:
+        return member.is_mobile  # 流出: their own; anyone else's question goes on to 问
+    return (await reading.split_name(args))[2]
+
+
+async def own_keeper(member: Member) -> str:
+    """A 流出 member's 联系人 and the branch's leaders, whom they may reach besides."""
+    record = await outgoing.open_record(member.id)
+    if record is None or record.direction != Direction.OUT:
+        return "您没有登记为流出党员，有事请直接找支部书记或党小组长。"
+    leaders = "、".join(m.name for m in await who.leaders_of(record.branch_id) if m.id != member.id)
+    branch = f"也可以找支部书记（{leaders}）。" if leaders else "也可以找支部书记。"
+    if record.keeper_id is None:
+        return (
+            f"支部还没有为您指定联系人，有事请直接找支部书记{f'（{leaders}）' if leaders else ''}。"
+        )
+    keeper = await Member.get(id=record.keeper_id)
+    return f"您的联系人是{keeper.name}，有事可以直接找他（她），{branch}每年请回复 年度报告。"
+
+
+@router.message(
+    Keyword("我的联系人", "谁是我的联系人", "我的联系人是谁"),
+    lambda ctx: ctx.member is not None and ctx.member.is_mobile,
+)
+async def my_keeper(member: Member) -> str:
+    return await own_keeper(member)
+
+
+@router.message(Command("联系人"), setting_or_asking)
 async def set_keeper(args: str, member: Member, clock: Clock, settings: Settings) -> str:
     if not is_leader(member):
         # A member asking who keeps in touch with them is told; anyone else, whose it is.
-        record = await outgoing.open_record(member.id)
-        if record is not None and record.keeper_id is not None and not args:
-            keeper = await Member.get(id=record.keeper_id)
-            return f"您的联系人是{keeper.name}，有事可以直接找他（她），或回复 年度报告。"
+        if args in _ASKING:
+            return await own_keeper(member)
         raise NotAllowed(who.LEADERS_ONLY)
     name, rest, _ = await reading.split_name(args)
+    if not name or args in _ASKING:
+        return KEEPER_USAGE
+    target, rest = await naming.pick(member, name, rest, recorded=True)
     keeper_name, rest, _ = await reading.split_name(rest)
     if not keeper_name:
         return KEEPER_USAGE
-    target = await who.named(member, name)
-    keeper = await who.named(member, keeper_name)
+    keeper, rest = await naming.pick(member, keeper_name, rest)
     record = await outgoing.amend(member, target, keeper_id=keeper.id, cadence_days=_cadence(rest))
     return f"{target.name}的联系人：{keeper.name}。{await next_contact(record, clock, settings)}"
 
@@ -252,8 +361,10 @@ async def end(
     name, rest, _ = await reading.split_name(args)
     if not rest:
         return END_USAGE
-    target = await who.named(member, name)
-    note = raw_after(raw_text, "结束流动", name) or rest
+    target, rest = await naming.pick(member, name, rest, recorded=True)
+    if not rest:
+        return END_USAGE
+    note = naming.drop_tail(raw_after(raw_text, "结束流动", name)) or rest
     record = await outgoing.end(member, target, note, clock.today(), clock.now(), identities)
     if record.direction == Direction.IN:
         return (
@@ -292,12 +403,15 @@ async def log_contact(
         raise NotAllowed("联系记录由支委委员、党小组长或指定的联系人填写。")
     if not rest:
         return CONTACT_USAGE
+    tail, rest = naming.take_tail(rest)
+    if not rest:
+        return CONTACT_USAGE
     target = (
-        await who.named(member, name)
+        await naming.find(member, name, tail, recorded=True)
         if is_leader(member)
-        else await reading.for_contact(member, name)
+        else await reading.for_contact(member, name, tail)
     )
-    said = raw_after(raw_text, "联系", name) or rest
+    said = naming.drop_tail(raw_after(raw_text, "联系", name)) or rest
     logged = await contacts.log_contact(member, target, said, clock.today(), clock.now())
     head = (
         f"已记录：{day_text(logged.day, clock.today())} {logged.channel}联系{target.name}："
@@ -315,8 +429,11 @@ async def dues(args: str, member: Member, clock: Clock) -> str:
     name, rest, _ = await reading.split_name(args)
     if not rest:
         return DUES_USAGE
-    target = await who.named(member, name)
-    through, amount = reading.month_and_amount(rest)
+    target, rest = await naming.pick(member, name, rest, recorded=True)
+    if not rest:
+        return DUES_USAGE
+    through, amount = reading.month_and_amount(rest, clock.today())
+    await reading.not_before_recorded(target, through)
     paid = await contacts.record_dues(member, target, through, clock.today(), clock.now(), amount)
     money = f"（{paid.amount}元）" if paid.amount is not None else ""
     return (

@@ -20,7 +20,7 @@ from server.models.mobility import (
 )
 from server.models.people import Member
 from server.services.delivery.messenger import WakeOutbox
-from server.services.mobility import groups, incoming, lost, notify, reading, who
+from server.services.mobility import groups, incoming, lost, naming, notify, reading, who
 from server.services.people.access import is_leader
 from server.services.people.identities import IdentityDirectory
 from server.settings import Settings
@@ -120,7 +120,10 @@ async def _named_leader_command(args: str, member: Member, usage: str) -> tuple[
     name, rest, _ = await reading.split_name(args)
     if not rest:
         return usage
-    return await who.named(member, name), rest
+    target, rest = await naming.pick(member, name, rest, recorded=True)
+    if not rest:
+        return usage
+    return target, rest
 
 
 async def leader_or_naming(ctx: ChatContext) -> bool:
@@ -140,7 +143,7 @@ async def search(args: str, raw_text: str, member: Member, clock: Clock) -> str:
     if isinstance(found, str):
         return found
     target, rest = found
-    said = raw_after(raw_text, "查找", target.name) or rest
+    said = naming.drop_tail(raw_after(raw_text, "查找", target.name)) or rest
     case, attempt = await lost.search(member, target, said, clock.today(), clock.now())
     n = await LostAttempt.filter(case_id=case.id).count()
     return (
@@ -157,7 +160,7 @@ async def restore(args: str, raw_text: str, member: Member, clock: Clock) -> str
     if isinstance(found, str):
         return found
     target, rest = found
-    said = raw_after(raw_text, "恢复联系", target.name) or rest
+    said = naming.drop_tail(raw_after(raw_text, "恢复联系", target.name)) or rest
     case = await lost.restore(member, target, said, clock.today(), clock.now())
     if case.stage == LostStage.CLOSED:
         return (
@@ -181,7 +184,8 @@ async def stop(
     parsed = _STOP.fullmatch(rest)
     if parsed is None or not parsed["decision"].strip():
         raise ValidationFailed(STOP_USAGE, field="meeting")
-    typed = raw_after(raw_text, "停止党籍", target.name, parsed["number"])
+    after = naming.drop_tail(raw_after(raw_text, "停止党籍", target.name))
+    typed = raw_after(after, parsed["number"]) if after is not None else None
     case = await lost.stop(
         member,
         target,
@@ -206,7 +210,7 @@ async def close(args: str, raw_text: str, member: Member, clock: Clock) -> str:
     if isinstance(found, str):
         return found
     target, rest = found
-    said = raw_after(raw_text, "办结", target.name) or rest
+    said = naming.drop_tail(raw_after(raw_text, "办结", target.name)) or rest
     case = await lost.close(member, target, said, clock.today())
     return f"已办结{target.name}的失联记录：{case.closed_note}。"
 
@@ -223,7 +227,7 @@ async def form_group(args: str, member: Member) -> str:
     names = [n for n in re.split(r"[、，,；;\s]+", rest) if n]
     if not place or not names:
         return "请发送：流动党小组 地点 姓名、姓名、姓名，例如：流动党小组 苏州 王强、刘芳、陈明。"
-    people = [await who.named(member, n) for n in names]
+    people = [await naming.find(member, n, recorded=True) for n in names]
     branch = await who.branch_of_member(people[0])
     group = await groups.form_group(member, branch, place, people)
     return (

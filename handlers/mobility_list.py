@@ -8,12 +8,13 @@ what the branch recorded, and the whole list (and its export) is on the dashboar
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import date
 
 from handlers.common import day_text
 from server.clock import Clock
-from server.dispatch import PrivateReply, Router
+from server.dispatch import ChatContext, PrivateReply, Router
 from server.dispatch.filters import InState, Keyword, bound
 from server.dispatch.state import Conversation
 from server.models.mobility import DIRECTION_LABELS, Direction, LostStage
@@ -43,6 +44,9 @@ def _dues_flags(line: Standing, today: date) -> list[str]:
     flags: list[str] = []
     if line.contact_due(today):
         flags.append("联系到期")
+    record = line.record
+    if record is not None and record.direction == Direction.OUT and record.keeper_id is None:
+        flags.append("未指定联系人")
     if line.possibly_lost:
         flags.append("可能失联")
     case = line.case
@@ -71,7 +75,10 @@ def _row(line: Standing, today: date) -> str:
 
 
 # What to do about it, said once in the summary (a question for the branch, not a status).
-_HOW = {"可能失联": "（请核实：联系上了记录 联系，联系不上记录 查找）"}
+_HOW = {
+    "可能失联": "（请核实：联系上了记录 联系，联系不上记录 查找）",
+    "未指定联系人": "（发送 联系人 姓名 联系人姓名）",
+}
 
 
 def _summary(lines: Sequence[Standing], pending: int, today: date) -> str:
@@ -80,7 +87,7 @@ def _summary(lines: Sequence[Standing], pending: int, today: date) -> str:
     flags = [f for s in lines for f in _dues_flags(s, today)]
     todo = [
         f"{label} {n} 人{_HOW.get(label, '')}"
-        for label in ("联系到期", "可能失联", "查找中", "已停止党籍")
+        for label in ("联系到期", "未指定联系人", "可能失联", "查找中", "已停止党籍")
         if (n := flags.count(label))
     ]
     if removals := sum(1 for f in flags if f.startswith("除名提醒")):
@@ -168,7 +175,23 @@ async def _kept_list(member: Member, clock: Clock, settings: Settings) -> str:
     return "\n".join(rows)
 
 
+# 流出党员有哪些, 流动党员名单呢: a leader asking for the list is shown it.
+_ASKING_FOR_LIST = re.compile(
+    r"(?:流动|流出|流入)党员(?:名单)?(?:都|一共)?(?:有哪些|有谁|是谁|有几个|有多少人?|名单|情况)?"
+    r"(?:呢|啊|吗)?[?]?"
+)
+
+
+def asking_for_list(ctx: ChatContext) -> bool:
+    return (
+        ctx.member is not None
+        and is_leader(ctx.member)
+        and _ASKING_FOR_LIST.fullmatch(ctx.text or "") is not None
+    )
+
+
 @router.message(Keyword("流动党员", "流动党员名单", "流出党员", "流入党员"), bound)
+@router.message(asking_for_list)
 async def listing(
     member: Member, clock: Clock, settings: Settings, conversation: Conversation
 ) -> str:

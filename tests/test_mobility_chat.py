@@ -126,7 +126,7 @@ async def test_the_secretary_marks_a_member_out_and_the_list_says_what_is_due(
     assert "年度报告" in told
     assert texts_to(fake, SUN) == []  # nothing public
     again = await say(client, peer, SECRETARY, OUT)
-    assert "已登记为流动党员" in again and await MobileMember.all().count() == 1
+    assert "信息与登记的相同，没有改动" in again and await MobileMember.all().count() == 1
     assert len(texts_to(fake, WANG)) == 1  # told once
 
     # 党费 received: the month and the amount; a month that is not one is refused.
@@ -245,7 +245,8 @@ async def incoming_report(client: TestClient, peer: WeChatPeer, who: str, phone:
     await say(client, peer, who, "0550-1234567")
     await say(client, peer, who, "第一社区第一")
     await say(client, peer, who, "第一社区3栋")
-    return await say(client, peer, who, "务工")
+    await say(client, peer, who, "务工")
+    return await say(client, peer, who, "确认")
 
 
 async def test_a_stranger_reports_in_and_the_branch_confirms(
@@ -274,7 +275,14 @@ async def test_a_stranger_reports_in_and_the_branch_confirms(
     assert "报到支部：第一社区第一党支部" in await say(client, peer, STRANGER, "1")
     assert "流动原因" in await say(client, peer, STRANGER, "第一社区3栋")
     assert "外出务工经商" in await say(client, peer, STRANGER, "旅游")  # asked again
-    sent = await say(client, peer, STRANGER, "务工")
+    summary = await say(client, peer, STRANGER, "务工")
+    assert (
+        "请核对您的流入报到" in summary
+        and "组织关系所在党组织：安徽省XX县XX镇XX村党支部" in summary
+    )
+    assert "（电话 0550-1234567）" in summary and "流动原因：外出务工经商" in summary
+    assert not await MobileMember.exists(openid=STRANGER)  # nothing sent before 确认
+    sent = await say(client, peer, STRANGER, "确认")
     assert "报到到第一社区第一党支部" in sent and sent.endswith("等待支部确认。")
     record = await MobileMember.get(openid=STRANGER)
     assert (record.status, record.name, record.phone) == (

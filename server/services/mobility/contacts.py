@@ -15,15 +15,29 @@ from server.services.mobility.outgoing import open_record
 from server.services.mobility.who import require_contact_keeper, require_keeper
 from server.services.mobility.words import CHANNELS, check_text, split_leading
 
+# The three answers the 活动证 records, and the words members say them with.
 DUES_ANSWERS = {
     "已交清": "已交清",
     "已交": "已交清",
     "交清": "已交清",
+    "交了": "已交清",
+    "交清了": "已交清",
+    "都交了": "已交清",
+    "全交了": "已交清",
+    "交齐了": "已交清",
+    "已交齐": "已交清",
     "是": "已交清",
     "部分": "部分交纳",
     "部分交纳": "部分交纳",
+    "交了一部分": "部分交纳",
+    "交了部分": "部分交纳",
+    "部分交了": "部分交纳",
+    "只交了一部分": "部分交纳",
     "未交": "未交",
     "没交": "未交",
+    "没交过": "未交",
+    "还没交": "未交",
+    "没有交": "未交",
     "否": "未交",
 }
 CONTACT_EXAMPLE = "联系 张三 电话 了解近况，提醒按时交纳党费"

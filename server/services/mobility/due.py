@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from server.models.mobility import LostStage
+from server.models.mobility import Direction, LostStage
 from server.services.mobility.lost import removal_due_on
 from server.services.mobility.standing import Standing
 
@@ -21,4 +21,8 @@ def todo(s: Standing, today: date) -> list[str]:
         out.append("查找中：每次查找都记下日期和经过")
     if s.case is not None and (due := removal_due_on(s.case)) is not None and due <= today:
         out.append("停止党籍已满两年仍无联系：请按程序办理除名（按自行脱党处理）")
+    record = s.record
+    if record is not None and record.direction == Direction.OUT and record.keeper_id is None:
+        # Someone of the branch keeps in touch with each: without one, nobody is reminded.
+        out.append(f"未指定联系人：发送 联系人 {s.member.name} 联系人姓名")
     return out

@@ -107,8 +107,12 @@ async def amend(
     other_org: str | None = None,
     certificate: str | None = None,
     place: str | None = None,
+    reason: FlowReason | None = None,
+    since: date | None = None,
+    today: date | None = None,
 ) -> MobileMember:
-    """Change what the branch knows (the 联系人, the cadence, how to reach them …)."""
+    """Change what the branch knows (the 联系人, the cadence, how to reach them, where and
+    why, since when: `today` given, a `since` after it is refused as `mark_out` does)."""
     await require_keeper(actor, target)
     record = await open_record(target.id)
     if record is None:
@@ -128,6 +132,12 @@ async def amend(
             changes[name] = " ".join(value.split())[:longest]
     if place is not None:
         changes["place"] = check_text(place, "place", 100, "江苏苏州")
+    if reason is not None:
+        changes["reason"] = reason
+    if since is not None:
+        if today is not None and since > today:
+            raise ValidationFailed("外出时间不能晚于今天。", field="since")
+        changes["since"] = since
     if changes:
         await MobileMember.filter(id=record.id).update(**changes)
         await record.refresh_from_db()

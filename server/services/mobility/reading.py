@@ -11,8 +11,9 @@ from decimal import Decimal, InvalidOperation
 from tortoise.expressions import Q
 
 from server.errors import NotFound, ValidationFailed
-from server.models.mobility import Direction, FlowStatus, MobileMember
+from server.models.mobility import Direction, DuesPaid, FlowStatus, MobileMember
 from server.models.people import Member, MemberStatus, Organisation
+from server.services.mobility import naming
 from server.services.mobility.who import CONTACT_ROLES, PHONE
 from server.services.people.access import is_leader, scope_of
 from server.services.people.scope import subtree
@@ -56,20 +57,29 @@ async def kept_ids(actor: Member) -> list[int]:
     return [int(str(r)) for r in rows if r is not None]
 
 
-async def for_contact(actor: Member, given: str) -> Member:
+async def for_contact(actor: Member, given: str, tail: str | None = None) -> Member:
     """Whom a 支委委员, 党小组长 or 联系人 may log a contact with: the branch's members (for the
-    committee and group leaders), or those the actor keeps.  Leaders use `who.named`."""
+    committee and group leaders), or those the actor keeps — those the branch keeps a record
+    of first, as `naming.find` does for leaders."""
     given = given.strip()
     kept = await kept_ids(actor)
     mine = Q(id__in=kept)
     if actor.role in CONTACT_ROLES:
         mine |= Q(organisation_id=actor.organisation_id)
     which = Q(phone=given) if PHONE.fullmatch(given) else Q(name=given)
+    if tail is not None:
+        which &= Q(phone__endswith=tail)
     found = await Member.filter(mine, which, status=MemberStatus.ACTIVE)
+    if len(found) > 1:
+        recorded = await MobileMember.filter(
+            member_id__in=[m.id for m in found], current__not_isnull=True
+        ).values_list("member_id", flat=True)
+        ids = {int(str(r)) for r in recorded}
+        found = [m for m in found if m.id in ids] or found
     if not found:
         raise NotFound(f"您联系的党员里没有「{given[:20]}」。")
     if len(found) > 1:
-        raise ValidationFailed(f"有 {len(found)} 位同名的同志，请用手机号代替姓名。", field="name")
+        raise ValidationFailed(await naming.ambiguous(found), field="name")
     return found[0]
 
 
@@ -107,20 +117,30 @@ def may_contact(member: Member) -> bool:
 
 # --- 党费: the month paid up to, and the amount ------------------------------------------------
 
-_MONTH = re.compile(r"(?:交至|交到|至|到)?\s*(\d{4})\s*[年./-]\s*(\d{1,2})\s*月?(?:份)?")
+_MONTH = re.compile(r"(?:交至|交到|至|到)?\s*(?:(\d{4})\s*[年./-]\s*)?(\d{1,2})\s*月?(?:份)?")
 _AMOUNT = re.compile(r"(\d{1,6}(?:\.\d{1,2})?)\s*元?")
+USAGE = "请写明交至哪个月，例如：收党费 王强 交至2026年12月 120元。"
 
 
-def month_and_amount(text: str) -> tuple[date, Decimal | None]:
-    """`交至2026年12月 120元` → (2026-12-01, 120); the amount may be left out."""
+def _year_for(month: int, today: date) -> int:
+    """A month written without its year: the latest such month less than a year ahead —
+    `交到12月` in December 2026 is December 2026, in March 2026 December 2026 too."""
+    ahead = today.year * 12 + today.month - 1 + 11
+    return today.year + 1 if (today.year + 1) * 12 + month - 1 <= ahead else today.year
+
+
+def month_and_amount(text: str, today: date) -> tuple[date, Decimal | None]:
+    """`交至2026年12月 120元` → (2026-12-01, 120); the amount may be left out, and the year
+    (`交到12月 60元`) when it is plain which."""
     text = " ".join(text.split())
     found = _MONTH.match(text)
-    if found is None:
-        raise ValidationFailed(
-            "请写明交至哪个月，例如：收党费 王强 交至2026年12月 120元。", field="through"
-        )
-    year, month = int(found[1]), int(found[2])
-    if not 1 <= month <= 12 or year < 1950:
+    if found is None or (found[1] is None and "月" not in found[0]):
+        raise ValidationFailed(USAGE, field="through")
+    month = int(found[2])
+    if not 1 <= month <= 12:
+        raise ValidationFailed("没有这个月份，请检查。", field="through")
+    year = int(found[1]) if found[1] else _year_for(month, today)
+    if year < 1950:
         raise ValidationFailed("没有这个月份，请检查。", field="through")
     rest = text[found.end() :].strip(_LEAD + " ")
     if not rest:
@@ -132,3 +152,16 @@ def month_and_amount(text: str) -> tuple[date, Decimal | None]:
         return date(year, month, 1), Decimal(amount[1])
     except InvalidOperation:  # pragma: no cover - the pattern admits only numbers
         raise ValidationFailed("金额请写成数字。", field="amount") from None
+
+
+async def not_before_recorded(target: Member, through: date) -> None:
+    """An earlier month than the one recorded is most likely a slip: said, not recorded as the
+    latest (the list reads the latest 交至)."""
+    latest = await DuesPaid.filter(member_id=target.id).order_by("-through").first()
+    if latest is not None and through < latest.through:
+        was = latest.through
+        raise ValidationFailed(
+            f"{target.name}的党费已登记交至{was.year}年{was.month}月，"
+            f"{through.year}年{through.month}月比它早，请核对后重新发送。",
+            field="through",
+        )

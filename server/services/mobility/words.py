@@ -15,6 +15,8 @@ _REASONS: dict[str, FlowReason] = {
     "务工": FlowReason.WORK,
     "打工": FlowReason.WORK,
     "经商": FlowReason.WORK,
+    "做生意": FlowReason.WORK,
+    "做买卖": FlowReason.WORK,
     "外出务工": FlowReason.WORK,
     "单位改制": FlowReason.RESTRUCTURE,
     "改制": FlowReason.RESTRUCTURE,
