@@ -49,6 +49,7 @@ CANCEL_HINT = "（回复 取消 放弃）"
 ASK_LIFE = "mobile:yearly:life"
 ASK_DUES = "mobile:yearly:dues"  # data: life
 ASK_WHERE = "mobile:yearly:where"  # data: life, dues
+YEARLY_CHECK = "mobile:yearly:check"  # data: life, dues, where — 提交 sends it
 LIFE_QUESTION = (
     "请回复今年您在哪里参加组织生活，例如：在苏州XX公司党支部参加主题党日和党课；"
     "线上参加本支部会议的也请写上。" + CANCEL_HINT
@@ -70,7 +71,7 @@ async def yearly(member: Member, clock: Clock, conversation: Conversation) -> st
     done = await YearlyReport.get_or_none(member_id=member.id, year=year)
     before = f"您{year}年已经报告过（{done.dues}），再报一次会替换原来的。\n" if done else ""
     conversation.set(ASK_LIFE)
-    return f"{before}{year}年度报告（共三问）。\n{LIFE_QUESTION}"
+    return f"{before}{year}年度报告（共三问，答完核对后提交）。\n{LIFE_QUESTION}"
 
 
 @answering.message(InState(ASK_LIFE), bound)
@@ -87,20 +88,46 @@ async def dues_answered(text: str, member: Member, clock: Clock, conversation: C
         return DUES_QUESTION  # asked again; the answer so far is kept
     life = str(conversation.data.get("life", ""))
     if answer == "未交":
-        conversation.clear()
-        return await _report(member, clock, life, answer, "")
+        conversation.set(YEARLY_CHECK, life=life, dues=answer, where="")
+        return _yearly_summary(conversation.data)
     conversation.set(ASK_WHERE, life=life, dues=answer)
     return WHERE_QUESTION
 
 
 @answering.message(InState(ASK_WHERE), bound)
-async def where_answered(
-    raw_text: str, member: Member, clock: Clock, conversation: Conversation
-) -> str:
+async def where_answered(raw_text: str, conversation: Conversation) -> str:
     where = check_text(raw_text, "dues_where", 100, "交给本支部")
+    conversation.set(YEARLY_CHECK, **conversation.data, where=where)
+    return _yearly_summary(conversation.data)
+
+
+def _yearly_summary(data: dict[str, object]) -> str:
+    # 提交, not 确认: a bound member's 确认 is the meeting draft's, read before this flow.
+    where = f"，交纳地：{data['where']}" if data.get("where") else ""
+    return (
+        f"请核对您的年度报告：\n组织生活：{data['life']}\n党费：{data['dues']}{where}\n"
+        "核对无误请回复 提交；要改请回复 重填。" + CANCEL_HINT
+    )
+
+
+@router.message(Keyword("提交", "确认提交"), InState(YEARLY_CHECK), bound)
+async def yearly_sent(member: Member, clock: Clock, conversation: Conversation) -> str:
     data = dict(conversation.data)
     conversation.clear()
-    return await _report(member, clock, str(data.get("life", "")), str(data["dues"]), where)
+    return await _report(
+        member, clock, str(data["life"]), str(data["dues"]), str(data.get("where", ""))
+    )
+
+
+@router.message(Keyword("重填", "重新填写"), InState(YEARLY_CHECK), bound)
+async def yearly_again(conversation: Conversation) -> str:
+    conversation.set(ASK_LIFE)
+    return "好的，从头填写。\n" + LIFE_QUESTION
+
+
+@answering.message(InState(YEARLY_CHECK), bound)
+async def yearly_not_sent(conversation: Conversation) -> str:
+    return _yearly_summary(conversation.data)
 
 
 async def _report(member: Member, clock: Clock, life: str, dues: str, where: str) -> str:

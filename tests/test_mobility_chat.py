@@ -215,7 +215,10 @@ async def test_a_member_far_away_sends_the_yearly_report_step_by_step(
     )
     assert "已交清、部分交纳 或 未交" in await say(client, peer, WANG, "也许吧")
     assert "交到了哪里" in await say(client, peer, WANG, "部分")
-    done = await say(client, peer, WANG, "在苏州XX公司党支部交纳")
+    check = await say(client, peer, WANG, "在苏州XX公司党支部交纳")
+    assert "请核对您的年度报告" in check and "回复 提交" in check
+    assert not await YearlyReport.exists(member_id=people["wang"].id)  # not before 提交
+    done = await say(client, peer, WANG, "提交")
     assert (
         "已收到您2026年的年度报告" in done
         and "党费：部分交纳，交纳地：在苏州XX公司党支部交纳" in done

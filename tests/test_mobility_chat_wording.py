@@ -167,7 +167,8 @@ async def test_everyday_words_for_dues_reasons_and_months(
         await say(client, peer, WANG, "年度报告")
         await say(client, peer, WANG, "在苏州参加支部主题党日")
         await say(client, peer, WANG, said)
-        await say(client, peer, WANG, "交给本支部")
+        assert "请核对" in await say(client, peer, WANG, "交给本支部")
+        assert "已收到" in await say(client, peer, WANG, "提交")
         report = await YearlyReport.get(member_id=people["wang"].id, year=2026)
         assert report.dues == recorded
 
