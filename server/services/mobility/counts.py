@@ -27,6 +27,7 @@ from server.models.people import Organisation
 from server.services.mobility.standing import Standing, open_cases, open_records, standings
 from server.services.mobility.words import quarter_start
 from server.services.people.access import Scope, branches_in
+from server.services.people.org_order import in_tree_order
 
 COLUMNS = (
     ("outgoing", "流出"),
@@ -64,11 +65,11 @@ class Overview:
 
 
 async def branches_of(scope: Scope, within: Organisation | None = None) -> list[Organisation]:
-    """The 党支部 of the scope (under `within`, when given), by path."""
+    """The 党支部 of the scope (under `within`, when given), in the tree's order."""
     found = await branches_in(scope)
-    if within is None:
-        return found
-    return [b for b in found if b.path == within.path or b.path.startswith(within.path + "/")]
+    if within is not None:
+        found = [b for b in found if b.path == within.path or b.path.startswith(within.path + "/")]
+    return await in_tree_order(found)
 
 
 async def overview(

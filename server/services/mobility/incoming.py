@@ -32,6 +32,7 @@ from server.services.mobility.who import require_branch_leader
 from server.services.mobility.words import check_text
 from server.services.people.access import scope_of
 from server.services.people.identities import IdentityDirectory
+from server.services.people.org_order import in_tree_order
 from server.services.people.scope import under
 
 
@@ -52,7 +53,7 @@ async def branches_named(given: str) -> list[Organisation]:
     given = given.strip()
     if not given:
         return []
-    return await Organisation.filter(kind=OrgKind.BRANCH, name__contains=given).order_by("path")
+    return await in_tree_order(await Organisation.filter(kind=OrgKind.BRANCH, name__contains=given))
 
 
 async def pending_of(appid: str, openid: str) -> MobileMember | None:
