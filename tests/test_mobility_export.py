@@ -34,10 +34,12 @@ from server.models.meetings import (
 from server.models.mobility import FlowReason, LostCase
 from server.models.people import Member, Organisation, Role
 from server.models.study import Submission
-from server.services.mobility import contacts, incoming, lost, outgoing
+from server.services.mobility import contacts, counts, incoming, lost, outgoing
 from server.services.mobility.counts import COLUMNS
 from server.services.mobility.export import incoming_record_workbook, mobility_workbook
 from server.services.mobility.outgoing import Outgoing
+from server.services.people.access import Scope
+from server.services.tallies.workbook import display_width
 from tests.conftest import make_branch, make_member, migrated
 from tests.mobility_helpers import quorate
 
@@ -191,7 +193,9 @@ async def test_the_rosters_list_what_the_forms_ask_for(db: None) -> None:
     )  # fmt: skip
     assert (wang["联系人"], wang["最近联系"], wang["党费交至"]) == ("周委员", datetime(2026, 3, 10),
                                                                    "2026年3月")  # fmt: skip
-    assert wang["年度报告"].startswith("2025年已报告：党费已交清")
+    assert wang["年度报告"] == (
+        "2025年报告。参加组织生活：在苏州XX公司党支部参加组织生活；党费：已交清（在原支部交纳）"
+    )
     assert rows["刘芳"]["联系方式"] == "13800000004" and rows["刘芳"]["年度报告"] == "未报告"
 
     came = table((await book(s))["流入党员名册"])
@@ -206,7 +210,8 @@ async def test_the_search_form_shows_each_dated_attempt_the_outcome_and_the_meet
 ) -> None:
     s = await street()
     rows = {r["姓名"]: r for r in table((await book(s))["失联党员查找情况"])}
-    assert list(rows) == ["孙丽", "赵军", "刘芳"]  # in the order the searches began
+    # By branch, and in each branch in the order the searches began.
+    assert list(rows) == ["赵军", "刘芳", "孙丽"]
     assert rows["刘芳"]["查找经过"] == (
         "2026年2月1日 电话：拨打两次无人接听\n2026年2月8日 亲属：联系其母亲，不知去向"
     )
@@ -219,6 +224,77 @@ async def test_the_search_form_shows_each_dated_attempt_the_outcome_and_the_meet
     await LostCase.filter(member_id=s.people["sun"].id).update(restored_on=date(2025, 12, 30))
     names = [r["姓名"] for r in table((await book(s))["失联党员查找情况"])]
     assert names == ["赵军", "刘芳"]
+
+
+async def test_the_yearly_report_reads_as_said_leaving_out_what_was_not(db: None) -> None:
+    s = await street()
+    wang = s.people["wang"]
+    for where, reads in (
+        ("无", "2026年报告。参加组织生活：没参加；党费：已交清"),
+        ("江苏苏州", "2026年报告。参加组织生活：没参加；党费：已交清（在江苏苏州交纳）"),
+        ("向本支部交纳（微信转账）",
+         "2026年报告。参加组织生活：没参加；党费：已交清，向本支部交纳（微信转账）"),
+    ):  # fmt: skip
+        await contacts.yearly_report(wang, 2026, "没参加", "已交清", where, NOW)
+        rows = {r["姓名"]: r for r in table((await book(s))["流出党员名册"])}
+        assert rows["王强"]["年度报告"] == reads
+
+
+async def test_the_lists_follow_the_branches_order(db: None) -> None:
+    s = await street()
+    # A third branch, named and created after the second: 第三 sorts before 第二 as text.
+    third = await make_branch("示范街道党工委/第一社区党总支/第一社区第三党支部")
+    sun_li = await make_member("孙立", "13800000031", org=third)
+    await outgoing.mark_out(None, sun_li, Outgoing("上海", FlowReason.WORK), TODAY, NOW)
+    await outgoing.mark_out(
+        None, s.people["sun"], Outgoing("北京", FlowReason.WORK), TODAY, NOW
+    )  # the second branch's 孙丽, recorded after 孙立
+    branches = await counts.branches_of(Scope(0, None, everything=True))
+    assert [b.name for b in branches] == ["第一社区第一党支部", "第一社区第二党支部",
+                                          "第一社区第三党支部"]  # fmt: skip
+    workbook = load_workbook(io.BytesIO(await mobility_workbook(branches, TODAY, NOW, ZONE, 30)))
+    assert [r["党支部"] for r in table(workbook["流动党员情况统计表"])] == [
+        b.name for b in branches
+    ]
+    out = [(r["姓名"], r["所在支部"]) for r in table(workbook["流出党员名册"])]
+    assert [branch for _, branch in out] == ["第一社区第一党支部"] * 2 + [
+        "第一社区第二党支部",
+        "第一社区第三党支部",
+    ]
+    assert out[2:] == [("孙丽", "第一社区第二党支部"), ("孙立", "第一社区第三党支部")]
+
+
+# What LibreOffice prints 10-point text in when 宋体 is not installed (Noto Sans CJK) takes
+# 1.45 times the size a line; a row lower than its lines of text cuts the last one off.
+PRINTED_LINE = 14.5
+
+
+def _printed_lines(text: str, width: float) -> int:
+    """Lines as a printer fits them at the least: a Chinese character two units wide."""
+    return sum(max(1, -(-(display_width(line)) // int(width - 1))) for line in text.split("\n"))
+
+
+async def test_every_row_is_tall_enough_to_print_its_text(db: None) -> None:
+    s = await street()
+    # 刘芳's search goes on: five long attempts, each too long for one line of the column.
+    for n, day in enumerate((12, 14, 16, 18, 20), start=1):
+        note = f"第{n}次：" + "走访其在本村居住的父母和亲属，了解其外出务工后的去向和联系方式，未果"
+        await lost.search(None, s.people["liu"], f"亲属 {note}", date(2026, 2, day), NOW)
+    workbook = await book(s)
+    sheet = workbook["失联党员查找情况"]
+    row = next(r for r in table(sheet) if r["姓名"] == "刘芳")
+    at = next(c.row for c in sheet["B"] if c.value == "刘芳")
+    lines = _printed_lines(row["查找经过"], 40)
+    assert lines >= 15  # seven attempts, the five long ones over two lines or more
+    assert (sheet.row_dimensions[at].height or 0) >= lines * PRINTED_LINE
+    record = load_workbook(io.BytesIO(await incoming_record_workbook(s.incoming, 2026, ZONE, NOW)))
+    for each in (*workbook.worksheets, *record.worksheets):
+        for cells in each.iter_rows():
+            for cell in cells:
+                if not isinstance(cell.value, str) or "\n" not in cell.value:
+                    continue
+                height = each.row_dimensions[cell.row].height or 0
+                assert height >= (cell.value.count("\n") + 1) * PRINTED_LINE, (each.title, cell)
 
 
 async def test_typed_text_stays_text_and_every_sheet_prints(db: None) -> None:

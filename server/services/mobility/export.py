@@ -22,13 +22,16 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import Sequence
+import unicodedata
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 from tortoise.expressions import Q
 
@@ -81,6 +84,7 @@ LOST_SHEET = "失联党员查找情况"
 AUTHORITY = (
     "组织关系和流动党员信息以全国党员管理信息系统为准；本表为支部的工作记录，按支部排列，不作排名。"
 )
+T = TypeVar("T")
 SUBMISSION_SHOWN = 800  # characters of a 心得 a row holds and still prints on a page
 
 COUNT_COLUMNS = [
@@ -188,7 +192,7 @@ async def mobility_workbook(
     over = organisation or await common_organisation(branches)
     name = over.name if over is not None else ""
     seen = await overview(branches, today, now, zone, cadence_days)
-    names = {b.id: b.name for b in branches}
+    names = {b.id: b.name for b in branches}  # in the branches' order: the lists follow it
     book = _Book(name, today)
     book.forms.append(_counts_form(name, today, seen))
     book.forms.append(await _outgoing_form(name, seen.lines, names))
@@ -237,19 +241,44 @@ async def _latest_reports(ids: list[int]) -> dict[int, YearlyReport]:
     return latest
 
 
+# What a member types when asked where the 党费 went and there is nowhere to say.
+NOWHERE = {"", "无", "没有", "暂无", "-", "—", "/", "／"}
+
+
 def report_text(report: YearlyReport | None) -> str:
+    """参加组织生活：……；党费：已交清（在……交纳）, each part only when it was said."""
     if report is None:
         return "未报告"
-    where = f"（{report.dues_where}）" if report.dues_where else ""
-    return f"{report.year}年已报告：党费{report.dues}{where}；{report.org_life}"
+    parts = []
+    life = report.org_life.strip()
+    if life:
+        parts.append(f"参加组织生活：{life}")
+    where = report.dues_where.strip()
+    dues = f"党费：{report.dues}" if report.dues else ""
+    if dues and where not in NOWHERE:
+        # "向本支部交纳" says how already; "江苏苏州" is only where.
+        dues += f"，{where}" if "交" in where else f"（在{where}交纳）"
+    if dues:
+        parts.append(dues)
+    return f"{report.year}年报告。" + "；".join(parts)
+
+
+def _by_branch(items: list[T], branch_of: Callable[[T], int], branches: dict[int, str]) -> list[T]:
+    """The items grouped by branch in the branches' (tree) order, each group as it came."""
+    place = {branch_id: n for n, branch_id in enumerate(branches)}
+    return sorted(items, key=lambda item: place.get(branch_of(item), len(place)))
 
 
 async def _outgoing_form(name: str, lines: list[Standing], branches: dict[int, str]) -> _Form:
-    out = [
-        s
-        for s in lines
-        if s.record is not None and s.record.direction == Direction.OUT and s.record.member_id
-    ]
+    out = _by_branch(
+        [
+            s
+            for s in lines
+            if s.record is not None and s.record.direction == Direction.OUT and s.record.member_id
+        ],
+        lambda s: s.record.branch_id if s.record else 0,
+        branches,
+    )
     keepers = await _names({s.record.keeper_id for s in out if s.record and s.record.keeper_id})
     reports = await _latest_reports([s.member.id for s in out])
     rows: list[list[CellValue]] = []
@@ -319,7 +348,11 @@ async def _incoming_form(
     now: datetime,
     zone: ZoneInfo,
 ) -> _Form:
-    came = [s for s in lines if s.record is not None and s.record.direction == Direction.IN]
+    came = _by_branch(
+        [s for s in lines if s.record is not None and s.record.direction == Direction.IN],
+        lambda s: s.record.branch_id if s.record else 0,
+        branches,
+    )
     taken = await _life_this_year([s.member.id for s in came], today, now, zone)
     rows: list[list[CellValue]] = []
     for n, s in enumerate(came, start=1):
@@ -381,7 +414,7 @@ async def settled_cases(branch_ids: list[int], today: date) -> list[LostCase]:
 async def _lost_form(
     name: str, branch_ids: list[int], branches: dict[int, str], today: date, zone: ZoneInfo
 ) -> _Form:
-    cases = await settled_cases(branch_ids, today)
+    cases = _by_branch(await settled_cases(branch_ids, today), lambda c: c.branch_id, branches)
     members = {m.id: m for m in await Member.filter(id__in=[c.member_id for c in cases])}
     tried: dict[int, list[LostAttempt]] = {}
     for attempt in await LostAttempt.filter(case_id__in=[c.id for c in cases]).order_by(
@@ -427,6 +460,60 @@ async def _lost_form(
 
 
 # --- laying the forms out ----------------------------------------------------------------------
+
+# Row heights for print.  `tallies.workbook` sizes a row for 宋体 as Excel draws it; a PDF made
+# by LibreOffice, where 宋体 is replaced by a CJK font with taller lines (Noto Sans CJK: 1.45
+# times the size), cut the last line of a long 查找经过 off.  So these forms count on the safe
+# side: a Chinese character two width units (a Latin one 1.1), a cell's margins a unit, a line
+# 1.5 times the font's size.  A row a line too tall wastes a line; one too short hides text.
+LINE_PITCH = 1.5
+ROW_PADDING = 5.0
+
+
+def wrapped_lines(text: str, width: float, size: float = 10.0) -> int:
+    """Lines `text` takes in a wrapped cell `width` units wide, in a font of `size` points."""
+    scale = size / 10
+    usable = max(2.0 * scale, width - 1)
+    total = 0
+    for line in text.split("\n"):
+        lines, used = 1, 0.0
+        for ch in line:
+            drawn = (2.0 if unicodedata.east_asian_width(ch) in "WF" else 1.1) * scale
+            if used + drawn > usable and used:
+                lines, used = lines + 1, 0.0
+            used += drawn
+        total += lines
+    return total
+
+
+def fit_rows(sheet: Worksheet) -> None:
+    """Every row at least as tall as its wrapped text needs (never lower than it was set): a
+    merged cell is as wide as its columns together; a header merged down two rows is left."""
+    widths = {
+        n: sheet.column_dimensions[get_column_letter(n)].width or 8.43
+        for n in range(1, sheet.max_column + 1)
+    }
+    spans: dict[tuple[int, int], float | None] = {}
+    for merged in sheet.merged_cells.ranges:
+        tall = merged.max_row > merged.min_row
+        wide = sum(widths.get(n, 8.43) for n in range(merged.min_col, merged.max_col + 1))
+        spans[(merged.min_row, merged.min_col)] = None if tall else wide
+    for number, row in enumerate(sheet.iter_rows(min_row=1), start=1):
+        needed = 0.0
+        for cell in row:
+            if not isinstance(cell.value, str) or not cell.alignment.wrap_text:
+                continue
+            column = int(cell.column or 0)
+            place = (number, column)
+            width = spans[place] if place in spans else widths.get(column, 8.43)
+            if width is None:
+                continue
+            size = float(cell.font.size or 10)
+            lines = wrapped_lines(cell.value, width, size)
+            needed = max(needed, lines * size * LINE_PITCH + ROW_PADDING)
+        if needed:
+            dimension = sheet.row_dimensions[number]
+            dimension.height = max(dimension.height or 0.0, needed)
 
 
 def _saved(book: _Book) -> bytes:
@@ -497,6 +584,7 @@ def _form_sheet(sheet: Worksheet, form: _Form, book: _Book) -> None:
     print_setup(
         sheet, title_rows=f"{HEADER_FIRST}:{first - 1}", footer=form.heading, portrait=form.portrait
     )
+    fit_rows(sheet)
 
 
 # --- one 流入 member's record, for their home organisation --------------------------------------
@@ -705,6 +793,7 @@ def _life_sheet(sheet: Worksheet, found: _Record) -> None:
         columns,
     )
     print_setup(sheet, title_rows=f"{first_header}:{first - 1}", footer=heading, portrait=True)
+    fit_rows(sheet)
 
 
 def _simple_sheet(
@@ -727,3 +816,4 @@ def _simple_sheet(
         put(sheet, row, 1, empty, font=BOLD, alignment=CENTRED)
         sheet.merge_cells(start_row=row, start_column=1, end_row=row, end_column=width)
     print_setup(sheet, title_rows=f"{HEADER_FIRST}:{first - 1}", footer=heading, portrait=True)
+    fit_rows(sheet)
