@@ -10,6 +10,12 @@ contact, 组织生活 and 党费.  She registers a 流出 (a reason not on the l
 is written), logs a contact, records a search, confirms a 流入.  Another branch's member, or
 report, is refused as one that does not exist; a plain member never gets in.  At 390 px in
 headless Chromium the page does not scroll sideways and its wide table says it scrolls.
+
+A 流出 member with no 联系人 is a to-do with the form that names one, whose box offers only
+members at home (never a 流出 member, never the member themselves).  A confirmed 流入 member's
+year downloads from the list for the organisation that holds their relationship; any other
+member's is refused as a made-up number.  Branches come in the tree's order (第二 before 第三,
+which a path sorted as text reverses).
 """
 
 from __future__ import annotations
@@ -283,6 +289,18 @@ async def test_a_plain_member_never_gets_in(street: Street) -> None:
     assert gone.status == 303
 
 
+async def test_the_branches_come_in_the_trees_order(street: Street) -> None:
+    # Created last, and before 第二 as text (三 U+4E09 < 二 U+4E8C): still third.
+    three = await make_branch(f"{COMMITTEE}/东社区党总支/东社区第三党支部")
+    _, page = await open_page(street, street.staff)
+    at = [page.index(f'<tr data-org="{b.id}"') for b in (street.one, street.two, three)]
+    assert at == sorted(at)
+    resp = await street.client.get("/admin/mobile/export")
+    book = openpyxl.load_workbook(io.BytesIO(await resp.read()))
+    listed = [r[1] for r in book["流动党员情况统计表"].iter_rows(min_row=4, values_only=True)]
+    assert listed[:3] == ["东社区第一党支部", "东社区第二党支部", "东社区第三党支部"]
+
+
 # --- the forms --------------------------------------------------------------------------------
 
 
@@ -448,6 +466,100 @@ async def test_the_figures_download_as_the_upper_levels_form(street: Street) -> 
     assert other.status == 403
 
 
+# --- 联系人 -------------------------------------------------------------------------------------
+
+
+def keeper_box(page: str, form: str) -> str:
+    """The 联系人 <select> of a form (its id, e.g. out-form)."""
+    found = re.search(rf'id="{form}".*?<select name="keeper"[^>]*>(.*?)</select>', page, re.S)
+    assert found, page[:300]
+    return found.group(1)
+
+
+async def test_a_missing_keeper_is_a_to_do_and_only_members_at_home_are_offered(
+    street: Street,
+) -> None:
+    _, page = await open_page(street, street.secretary)
+    todo = page[page.index('id="todo"') : page.index('id="pending"')]
+    # 刘芳 has none; 王强 has 赵委员; 陈明 is searched for and 周杰 stopped: other business.
+    assert f'data-kind="keeper" data-member="{street.liu.id}"' in todo and "未指定联系人" in todo
+    for other in (street.wang, street.chen, street.zhou):
+        assert f'data-kind="keeper" data-member="{other.id}"' not in todo
+    assert f"keeper={street.liu.id}#keeper-form" in todo
+    # No 流出 member is offered as anyone's 联系人.
+    offered = keeper_box(page, "out-form")
+    assert f'value="{street.committee.id}"' in offered and f'value="{street.plain.id}"' in offered
+    for away in (street.wang, street.liu, street.chen):
+        assert f'value="{away.id}"' not in offered
+
+    # The to-do's link opens the form with 刘芳 chosen, and she is not in the 联系人 box.
+    _, picked = await open_page(street, street.secretary, keeper=str(street.liu.id))
+    assert 'id="keeper-form" open' in picked
+    assert f'<option value="{street.liu.id}" selected>' in picked.split('id="keeper-form"')[1]
+    assert f'value="{street.liu.id}"' not in keeper_box(picked, "keeper-form")
+    token = token_of(picked)
+    form = {"form_token": token, "form": "keeper", "org": str(street.two.id),
+            "member": str(street.liu.id)}  # fmt: skip
+    for bad in (street.wang, street.liu):  # sent anyway: named, nothing changes
+        resp = await post(street, "/keepers", form | {"keeper": str(bad.id)})
+        assert resp.status == 400 and 'data-field="keeper"' in await resp.text()
+    out = await post(street, "/out", out_form(street, token, keeper=str(street.wang.id)))
+    assert out.status == 400 and "不能是流出党员" in await out.text()
+    assert not await MobileMember.exists(member_id=street.plain.id)
+    assert (
+        await MobileMember.get(member_id=street.liu.id, current__not_isnull=True)
+    ).keeper_id is None
+
+    done = await post(street, "/keepers", form | {"keeper": str(street.committee.id)})
+    assert done.status == 303, await done.text()
+    record = await MobileMember.get(member_id=street.liu.id, current__not_isnull=True)
+    assert record.keeper_id == street.committee.id
+    back = await (await street.client.get(done.headers["Location"])).text()
+    assert "已指定赵委员为刘芳的联系人。" in back
+    assert f'data-kind="keeper" data-member="{street.liu.id}"' not in back
+
+
+# --- a 流入 member's record, for their home organisation ------------------------------------------
+
+
+async def test_a_incoming_members_year_downloads_for_their_home_organisation(
+    street: Street,
+) -> None:
+    await incoming.decide_in(street.secretary, street.pending.id, True, "", NOW)
+    ma = await Member.get(phone="13700000001")
+    _, page = await open_page(street, street.secretary)
+    row = re.search(rf'<tr data-member="{ma.id}">(.*?)</tr>', page, re.S)
+    href = f"/admin/mobile/members/{ma.id}/record?year=2026"
+    assert row and f'href="{href}"' in row.group(1) and "下载记录" in row.group(1)
+    # 王强 is 流出: his row offers no record.
+    wang = re.search(rf'<tr data-member="{street.wang.id}">(.*?)</tr>', page, re.S)
+    assert wang and "/record" not in wang.group(1)
+
+    resp = await street.client.get(href)
+    assert resp.status == 200, await resp.text()
+    assert resp.headers["Content-Type"].startswith("application/vnd.openxmlformats")
+    book = openpyxl.load_workbook(io.BytesIO(await resp.read()))
+    assert book["参加组织生活情况"]["A1"].value == "流入党员马丽参加组织生活情况（2026年）"
+    last = await street.client.get(f"/admin/mobile/members/{ma.id}/record", params={"year": "2025"})
+    assert last.status == 200
+    wrong = await street.client.get(href.replace("2026", "20x6"))
+    assert wrong.status == 400 and "年份" in await wrong.text()
+
+    # A member who is not 流入, another branch's 流入 member, a made-up number: one refusal.
+    await incoming.decide_in(None, street.elsewhere.id, True, "", NOW)
+    he = await Member.get(phone="13700000002")
+    made_up = await street.client.get("/admin/mobile/members/999999/record")
+    refusal = await made_up.text()
+    assert made_up.status == 403
+    for other in (street.wang.id, he.id, "x1"):
+        resp = await street.client.get(f"/admin/mobile/members/{other}/record")
+        assert (resp.status, await resp.text()) == (403, refusal)
+    # Staff over both branches may download either.
+    await sign_in(street.client, street.staff)
+    theirs = await street.client.get(f"/admin/mobile/members/{he.id}/record")
+    assert theirs.status == 200
+
+
 # --- in a browser, at phone width -------------------------------------------------------------
 
 
@@ -496,6 +608,8 @@ async def test_the_page_at_390_px_in_chromium(
                     )
                     if name == "secretary" and width == 390:
                         await _log_a_contact_from_the_to_do(page, s["wang"], shots)
+                    if name == "secretary" and width == 1366:
+                        await _the_keeper_box_leaves_out_the_member(page, s["plain"])
                     await context.close()
         finally:
             await browser.close()
@@ -526,6 +640,16 @@ async def _log_a_contact_from_the_to_do(page: Any, wang: Member, shots: Path) ->
     assert "与王强的联系（电话）" in (await page.text_content("#done") or "")
     assert await page.locator(f'li[data-kind="contact"][data-member="{wang.id}"]').count() == 0
     await _fits(page)
+
+
+async def _the_keeper_box_leaves_out_the_member(page: Any, plain: Member) -> None:
+    """登记流出: once 孙群 is chosen, the 联系人 box no longer offers 孙群."""
+    await page.click("#out-form summary")
+    form = page.locator("#out-form form")
+    option = form.locator(f'select[name=keeper] option[value="{plain.id}"]')
+    assert not await option.is_disabled()
+    await form.locator("select[name=member]").select_option(str(plain.id))
+    assert await option.is_disabled()
 
 
 async def _fits(page: Any) -> None:

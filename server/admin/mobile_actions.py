@@ -1,4 +1,5 @@
-"""The 流动党员 page's forms: 登记流出, 记录联系, 记录查找, and 确认 / 不确认 a 流入 report.
+"""The 流动党员 page's forms: 登记流出, 记录联系, 记录查找, 指定联系人, and 确认 / 不确认 a 流入
+report.
 
 Each calls the service chat and the API call, and comes back to the branch's page with a line
 saying what was done (POST/redirect/GET).  A form the rules refuse (a reason not on the list,
@@ -7,6 +8,9 @@ top, the field named and the form as it was sent; nothing has changed, for the s
 everything before they write.  A refusal of who may do it — a branch outside the caller's
 scope, another branch's member or report, a form not from our page — is the dashboard's one
 refusal page, the same as for an id that does not exist.
+
+A 联系人 keeps in touch from here, so the page names none who is 流出 (nor the member
+themselves, which the service refuses): the choice the page never offers is refused if sent.
 
 Forms carry the session's form token as the 社区服务 forms do (`community_forms.form_token`).
 Whom chat tells, the page tells (`mobility.notify`, through the outbox): the member registered
@@ -116,6 +120,19 @@ def _day(step: Step, name: str) -> date | None:
     return day_of(raw, step.today, name) if raw else None
 
 
+async def _keeper(step: Step, target: Member) -> int | None:
+    """The 联系人 the form chose: none, or a member at home (the service checks the rest)."""
+    raw = text(step.form, "keeper")
+    if not raw:
+        return None
+    keeper_id = number(raw, "keeper")
+    if keeper_id == target.id:
+        raise ValidationFailed("联系人不能是本人。", field="keeper")
+    if await Member.exists(id=keeper_id, is_mobile=True):
+        raise ValidationFailed("联系人应是在本地的党员，不能是流出党员。", field="keeper")
+    return keeper_id
+
+
 def _cadence(raw: str) -> int | None:
     if not raw:
         return None  # the setting's default
@@ -130,7 +147,6 @@ def _cadence(raw: str) -> int | None:
 async def _mark_out(step: Step) -> str:
     target = await step.target()
     form = step.form
-    keeper = text(form, "keeper")
     out = outgoing.Outgoing(
         place=text(form, "place"),
         reason=check_reason(text(form, "reason")),
@@ -138,7 +154,7 @@ async def _mark_out(step: Step) -> str:
         reach=text(form, "reach"),
         other_org=text(form, "other_org"),
         certificate=text(form, "certificate"),
-        keeper_id=number(keeper, "keeper") if keeper else None,
+        keeper_id=await _keeper(step, target),
         cadence_days=_cadence(text(form, "cadence_days")),
     )
     record = await outgoing.mark_out(step.member, target, out, step.today, step.now)
@@ -175,6 +191,23 @@ async def _contact(step: Step) -> str:
 
 async def contact(request: web.Request) -> web.Response:
     return await run(request, _contact, "list")
+
+
+# --- 指定联系人 -------------------------------------------------------------------------------
+
+
+async def _set_keeper(step: Step) -> str:
+    target = await step.target()
+    keeper_id = await _keeper(step, target)
+    if keeper_id is None:
+        raise ValidationFailed("请选择联系人。", field="keeper")
+    record = await outgoing.amend(step.member, target, keeper_id=keeper_id)
+    keeper = await Member.get(id=record.keeper_id or keeper_id)
+    return f"已指定{keeper.name}为{target.name}的联系人。"
+
+
+async def keeper(request: web.Request) -> web.Response:
+    return await run(request, _set_keeper, "list")
 
 
 # --- 记录查找 ---------------------------------------------------------------------------------

@@ -1,10 +1,11 @@
 """What the 流动党员 page lists for one branch: each member kept in touch with, and the
 branch's to-dos, read from the services' `Standing` lines.
 
-A to-do is a gentle reminder for the branch (联系到期), a question put to it (可能失联？ — never
-a status), a search under way (查找中, with its attempts), or a 党籍 stopped and the day the
-branch will be reminded of the 除名 procedure.  Nothing is ordered by a figure: the lines keep
-the services' order (by member), the to-dos are grouped by what is to be done.
+A to-do is a gentle reminder for the branch (联系到期, 未指定联系人), a question put to it
+(可能失联？ — never a status), a search under way (查找中, with its attempts), or a 党籍
+stopped and the day the branch will be reminded of the 除名 procedure.  Nothing is ordered by
+a figure: the lines keep the services' order (by member), the to-dos are grouped by what is
+to be done.
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ from server.services.mobility.standing import SILENT_MONTHS, Standing
 
 COMMITTEE = (Role.SECRETARY, Role.DEPUTY_SECRETARY, Role.COMMITTEE_MEMBER)
 # To-dos, grouped in this order: the questions first, the reminders last.
-KINDS = ("lost", "search", "contact", "stopped")
+KINDS = ("lost", "search", "contact", "keeper", "stopped")
+# The years a 流入 member's record is offered for: this one and, once they were here, the last.
+RECORD_YEARS = 2
 
 
 def day_text(day: date | None, today: date) -> str:
@@ -55,6 +58,8 @@ class Line:
     state: str  # the badge's colour
     active: bool  # an active member (not 停止党籍): a contact or a search may be recorded
     outgoing: bool
+    no_keeper: bool = False  # an open 流出 record with no 联系人
+    record_years: tuple[int, ...] = ()  # a 流入 member's: the years their record downloads for
 
 
 @dataclass(frozen=True)
@@ -64,7 +69,7 @@ class ToDo:
     name: str
     title: str
     text: str
-    form: str  # the form that does it ("contact", "search"), or "" (done in chat)
+    form: str  # the form that does it ("contact", "search", "keeper"), or "" (done in chat)
 
 
 @dataclass
@@ -75,7 +80,7 @@ class BranchDesk:
     pending: list[MobileMember]
     warned: dict[int, list[str]]  # what to check before confirming a report, by its id
     leaving: list[Member]  # may be registered 流出
-    keepers: list[tuple[str, list[Member]]]  # (支委 / 其他党员, members)
+    keepers: list[tuple[str, list[Member]]]  # (支委 / 其他党员, members), none of them 流出
     cadence_days: int
 
 
@@ -97,8 +102,7 @@ async def desk(
     for s in mine:
         keeper = names.get(s.record.keeper_id or 0, "") if s.record else ""
         todo = _todo(s, keeper, attempts, today, cadence_days)
-        if todo is not None:
-            todos.append(todo)
+        todos += [t for t in (todo, _keeper_todo(s)) if t is not None]
         lines.append(_line(s, keeper, todo, today))
     todos.sort(key=lambda t: KINDS.index(t.kind))  # stable: by member within each kind
     people = await Member.filter(
@@ -115,9 +119,10 @@ async def desk(
         pending=pending,
         warned=warned,
         leaving=[p for p in people if not p.is_mobile],
+        # A 联系人 keeps in touch from here: never a member who is away themselves.
         keepers=[
-            ("支委", [p for p in people if p.role in COMMITTEE]),
-            ("其他党员", [p for p in people if p.role not in COMMITTEE]),
+            ("支委", [p for p in people if p.role in COMMITTEE and not p.is_mobile]),
+            ("其他党员", [p for p in people if p.role not in COMMITTEE and not p.is_mobile]),
         ],
         cadence_days=cadence_days,
     )
@@ -141,7 +146,37 @@ def _line(s: Standing, keeper: str, todo: ToDo | None, today: date) -> Line:
         state=states[todo.kind] if todo else "",
         active=s.member.status == MemberStatus.ACTIVE,
         outgoing=record is None or record.direction == Direction.OUT,
+        no_keeper=_without_keeper(s),
+        record_years=(
+            tuple(range(today.year, max(record.since.year, today.year - RECORD_YEARS + 1) - 1, -1))
+            if record is not None and record.direction == Direction.IN
+            else ()
+        ),
     )
+
+
+def _without_keeper(s: Standing) -> bool:
+    """An open 流出 record of an active member, no one named to keep in touch, no search on."""
+    record = s.record
+    return (
+        record is not None
+        and record.direction == Direction.OUT
+        and record.status == FlowStatus.ACTIVE
+        and record.keeper_id is None
+        and s.member.status == MemberStatus.ACTIVE
+        and s.case is None
+    )
+
+
+def _keeper_todo(s: Standing) -> ToDo | None:
+    if not _without_keeper(s):
+        return None
+    name = s.member.name
+    text = (
+        "还没有指定联系人。请指定一名在本地的党员（一般为支委委员）定期与其联系，"
+        f"也可在微信中发送「联系人 {name} 联系人姓名」。"
+    )
+    return ToDo("keeper", s.member.id, name, "未指定联系人", text, "keeper")
 
 
 def _todo(

@@ -5,10 +5,12 @@ Above a branch (a 总支书记, 党工委 staff) the page is the figures by bran
 counts, never ordered by one, so no branch is ranked.  A branch (what a secretary lands on,
 and what a branch's row opens) is its working list: the to-dos on top, the 流入 reports
 waiting, each member with their last contact, 组织生活 and 党费, and the forms (登记流出,
-记录联系, 记录查找) that post to `mobile_actions`.  `/admin/mobile/export` is the same
-organisation's upper-level form as XLSX.
+记录联系, 记录查找, 指定联系人) that post to `mobile_actions`.  `/admin/mobile/export` is the
+same organisation's upper-level form as XLSX; `/admin/mobile/members/{id}/record?year=` a 流入
+member's year with the branch, for the organisation that holds their relationship.
 
-An organisation outside the caller's scope is refused as one that does not exist (`Hidden`).
+An organisation outside the caller's scope is refused as one that does not exist (`Hidden`);
+so is a member outside it, or one who is no 流入 member, asked for a record.
 """
 
 from __future__ import annotations
@@ -23,15 +25,26 @@ from server.admin.pages import render
 from server.admin.selection import ancestors, org_id
 from server.admin.signing import signed_in
 from server.downloads import XLSX, attachment
-from server.errors import DangjianError
+from server.errors import DangjianError, ValidationFailed
 from server.models.mobility import FlowReason
 from server.models.people import Member, Organisation, OrgKind
 from server.services.community.roles import managed_by
 from server.services.mobility import counts
-from server.services.mobility.export import mobility_workbook
+from server.services.mobility.export import (
+    incoming_record,
+    incoming_record_workbook,
+    mobility_workbook,
+)
 from server.services.mobility.standing import SILENT_MONTHS
 from server.services.mobility.words import CHANNELS, METHODS
-from server.services.people.access import Scope, organisation_in_scope, scope_of
+from server.services.people.access import (
+    Hidden,
+    Scope,
+    member_in_scope,
+    organisation_in_scope,
+    scope_of,
+)
+from server.services.tallies.workbook import file_name_part
 from server.typedefs import CLOCK, SETTINGS
 
 # The forms' fields in words, for the line that says what to check.
@@ -51,7 +64,10 @@ FIELDS = {
     "day": "联系日期",
     "note": "内容",
     "method": "查找方式",
+    "year": "年份",
 }
+# The years a record may be asked for, as the API's.
+FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
 async def mobile_page(request: web.Request) -> web.Response:
@@ -111,7 +127,7 @@ async def page(
             "reasons": [r.value for r in FlowReason],
             "channels": CHANNELS,
             "methods": METHODS,
-            "pick": {name: _picked(request, name) for name in ("contact", "search")},
+            "pick": {name: _picked(request, name) for name in ("contact", "search", "keeper")},
             "latest": today.isoformat(),
         }
     else:
@@ -140,4 +156,38 @@ async def export(request: web.Request) -> web.Response:
         XLSX,
         f"mobile-members-{today:%Y%m%d}.xlsx",
         f"流动党员情况_{org.name}_{today:%Y%m%d}.xlsx",
+    )
+
+
+def _year(request: web.Request, this_year: int) -> int:
+    raw = request.query.get("year", "")
+    if not raw:
+        return this_year
+    if not raw.isascii() or not raw.isdigit() or len(raw) != 4:
+        raise ValidationFailed(f"年份应在 {FIRST_YEAR} 到 {LAST_YEAR} 之间。", field="year")
+    if not FIRST_YEAR <= int(raw) <= LAST_YEAR:
+        raise ValidationFailed(f"年份应在 {FIRST_YEAR} 到 {LAST_YEAR} 之间。", field="year")
+    return int(raw)
+
+
+async def record(request: web.Request) -> web.Response:
+    """A 流入 member's year with the branch (meetings, 心得, 年度报告) as XLSX, for the
+    organisation that holds their relationship — what 结束流动 in chat says may be sent."""
+    member = await signed_in(request)
+    scope = await scope_of(member)
+    raw = request.match_info["id"]
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
+        raise Hidden()
+    target = await member_in_scope(scope, int(raw))
+    # Any other member is refused as a made-up id: the page tells nothing of who is whose.
+    if await incoming_record(target) is None:
+        raise Hidden()
+    settings, now = request.config_dict[SETTINGS], request.config_dict[CLOCK].now()
+    year = _year(request, now.astimezone(settings.zone).year)
+    body = await incoming_record_workbook(target, year, settings.zone, now)
+    return attachment(
+        body,
+        XLSX,
+        f"incoming-{target.id}-{year}.xlsx",
+        f"流入党员参加组织生活情况-{file_name_part(target.name)}-{year}.xlsx",
     )

@@ -5,8 +5,8 @@
 - `branch_page`: a 党支部's meetings, lights, 心得 and its ledger download;
 - `picker`: finding an organisation by name;
 - `exports`: the tally as XLSX or CSV;
-- `mobile_page`: 流动党员, the figures by branch or a branch's working list, and its XLSX
-  (its forms in `mobile_actions`, its lines and to-dos in `mobile_desk`);
+- `mobile_page`: 流动党员, the figures by branch or a branch's working list, its XLSX and a
+  流入 member's record (its forms in `mobile_actions`, its lines and to-dos in `mobile_desk`);
 - `community_page`: 社区服务, a community's needs, reported members, orders and units
   (its forms in `community_actions`, the staff's 报到单位 in `community_units`, a unit's
   联系卡 and its XLSX in `community_card`).
@@ -57,8 +57,10 @@ def add_routes(admin: web.Application) -> None:
     # 流动党员: the figures by branch, a branch's list and to-dos, its forms (mobile_page.py)
     admin.router.add_get("/mobile", mobile_page.mobile_page, name="mobile")
     admin.router.add_get("/mobile/export", mobile_page.export, name="mobile-export")
+    admin.router.add_get("/mobile/members/{id}/record", mobile_page.record)
     admin.router.add_post("/mobile/out", mobile_actions.mark_out)
     admin.router.add_post("/mobile/contacts", mobile_actions.contact)
+    admin.router.add_post("/mobile/keepers", mobile_actions.keeper)
     admin.router.add_post("/mobile/searches", mobile_actions.search)
     admin.router.add_post(r"/mobile/incoming/{id}/{action:confirm|refuse}", mobile_actions.decide)
     # 社区服务: a community's side of 双报到 and the 四单制 (community_page.py)
