@@ -50,6 +50,12 @@ async def test_two_members_of_one_name_are_told_apart_by_group_role_and_phone_ta
     done = await say(client, peer, SECRETARY, "流出 熊忠 尾号5678 北京 其他")
     assert "已登记：熊忠 流出，去向北京（其他）" in done
     assert (await MobileMember.get()).member_id == plain.id
+    # 流出 again may mean the other one: still asked, each said with what the branch keeps.
+    again = await say(client, peer, SECRETARY, "流出 熊忠 北京 经商")
+    assert (
+        "熊忠（党员，尾号5678，已登记流出）" in again
+        and "（党小组长，第二党小组，尾号1234）" in again
+    )
 
     # Once one is 流出, the commands about him find him without the tail.
     assert "熊忠的联系人：夏荣" in await say(client, peer, SECRETARY, "联系人 熊忠 夏荣")

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import re
 
-from tortoise.expressions import Q
-
 from server.errors import NotFound, ValidationFailed
-from server.models.mobility import LostCase, LostStage, MobileMember
+from server.models.mobility import Direction, LostCase, LostStage, MobileMember
 from server.models.people import Member, MemberStatus, Organisation
 from server.services.mobility.who import PHONE
 from server.services.people.access import NotAllowed, scope_of
@@ -38,23 +36,33 @@ def drop_tail(typed: str | None) -> str | None:
     return None if typed is None else take_tail(typed)[1]
 
 
-def label(member: Member, group_name: str | None, branch_name: str | None = None) -> str:
-    """熊忠（党小组长，第二党小组，尾号1234）; the branch first when namesakes are in two."""
+def label(
+    member: Member, group_name: str | None, branch_name: str | None = None, standing: str = ""
+) -> str:
+    """熊忠（党小组长，第二党小组，尾号1234）; the branch first when namesakes are in two, and
+    what the branch keeps of him last (已登记流出, 查找中 …)."""
     parts = [branch_name] if branch_name else []
     parts.append(member.role.value)
     if group_name:
         parts.append(group_name)
     if member.phone and len(member.phone) >= 7:
         parts.append(f"尾号{member.phone[-4:]}")
+    if standing:
+        parts.append(standing)
     return f"{member.name}（{'，'.join(parts)}）"
 
 
-async def _recorded_ids() -> Q:
-    """Members with an open 流动 record or an open 失联 case."""
-    records = await MobileMember.filter(current__not_isnull=True, member_id__not_isnull=True)
-    cases = await LostCase.filter(stage__in=list(OPEN_CASES)).values_list("member_id", flat=True)
-    ids = {r.member_id for r in records} | {int(str(c)) for c in cases}
-    return Q(id__in=sorted(i for i in ids if i is not None))
+async def _kept(ids: list[int]) -> dict[int, str]:
+    """Of these members, those with an open 流动 record or an open 失联 case, and which."""
+    found: dict[int, str] = {}
+    for record in await MobileMember.filter(member_id__in=ids, current__not_isnull=True):
+        if record.member_id is not None:
+            found[record.member_id] = (
+                "已登记流出" if record.direction == Direction.OUT else "流入党员"
+            )
+    for case in await LostCase.filter(member_id__in=ids, stage__in=list(OPEN_CASES)):
+        found[case.member_id] = "查找中" if case.stage == LostStage.SEARCHING else "已停止党籍"
+    return found
 
 
 async def find(
@@ -78,8 +86,8 @@ async def find(
             query = query.filter(phone__endswith=tail)
     found = await query
     if recorded and len(found) > 1:
-        kept = await query.filter(await _recorded_ids())
-        found = kept or found
+        kept = await _kept([m.id for m in found])
+        found = [m for m in found if m.id in kept] or found
     if not found:
         shown = f"{given} 尾号{tail}" if tail else given
         raise NotFound(f"您管理的范围里没有「{shown[:30]}」。")
@@ -92,11 +100,13 @@ async def ambiguous(found: list[Member]) -> str:
     ids = {m.group_id for m in found if m.group_id} | {m.organisation_id for m in found}
     names = {o.id: o.name for o in await Organisation.filter(id__in=ids)}
     several = len({m.organisation_id for m in found}) > 1
+    kept = await _kept([m.id for m in found])
     labels = "、".join(
         label(
             m,
             names.get(m.group_id) if m.group_id else None,
             names.get(m.organisation_id) if several else None,
+            kept.get(m.id, ""),
         )
         for m in found
     )
