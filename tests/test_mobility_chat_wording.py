@@ -18,6 +18,8 @@ from server.models.mobility import (
     YearlyReport,
 )
 from server.models.people import Role
+from server.services.mobility.due import todo
+from server.services.mobility.standing import standings
 from tests.conftest import make_branch, make_group, make_member
 from tests.test_meetings_chat import bind
 from tests.test_mobility_chat import BRANCH, OUT, SECRETARY, STRANGER, SUN, WANG, at, say, story
@@ -182,12 +184,15 @@ async def test_everyday_words_for_dues_reasons_and_months(
 async def test_questions_about_flowing_members_are_not_commands(
     aiohttp_client: Any, make_settings: Any
 ) -> None:
-    client, peer, _, people = await story(aiohttp_client, make_settings)
+    client, peer, clock, people = await story(aiohttp_client, make_settings)
     await say(client, peer, SECRETARY, "流出 王强 江苏苏州 务工 微信同号")
     listed = await say(client, peer, SECRETARY, "流出党员有哪些")
     assert "流动党员 1 人（流出 1，流入 0）" in listed
     # No 联系人 yet: a to-do, with how.
     assert "未指定联系人 1 人（发送 联系人 姓名 联系人姓名）" in listed
+    record = await MobileMember.get(member_id=people["wang"].id)
+    [line] = await standings([record], [], clock.today(), clock.now(), clock.zone, 30)
+    assert todo(line, clock.today()) == ["未指定联系人：发送 联系人 王强 联系人姓名"]
     assert "流出 姓名 去向 原因" not in await say(client, peer, SECRETARY, "流出的党员怎么管理")
     assert "联系人 王强 赵委员" in await say(client, peer, SECRETARY, "流动党员 帮助")
     # A plain member's questions go on to 问, not to "由支部书记办理".
@@ -199,6 +204,9 @@ async def test_questions_about_flowing_members_are_not_commands(
     for asked in ("我的联系人", "联系人是谁"):
         told = await say(client, peer, WANG, asked)
         assert "您的联系人是赵委员" in told and "支部书记（李书记）" in told
+    await record.refresh_from_db()
+    [line] = await standings([record], [], clock.today(), clock.now(), clock.zone, 30)
+    assert todo(line, clock.today()) == []
     assert await MobileMember.filter(member_id=people["sun"].id).count() == 0
 
 
