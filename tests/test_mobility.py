@@ -24,7 +24,7 @@ from server.services.mobility import contacts, counts, groups, incoming, lost, o
 from server.services.mobility.outgoing import Outgoing
 from server.services.mobility.words import check_reason, day_of, months_before
 from server.services.people.access import scope_of
-from tests.conftest import make_branch, make_member, migrated
+from tests.conftest import make_branch, make_group, make_member, migrated
 
 ZONE = ZoneInfo("Asia/Shanghai")
 START = date(2026, 1, 5)
@@ -273,8 +273,21 @@ async def test_a_member_from_elsewhere_reports_in_and_the_branch_confirms(db: No
         await incoming.decide_in(stranger, record.id, True, "", moment(START))
     assert [r.id for r in await incoming.pending_for(secretary)] == [record.id, other.id]
 
+    coming = await Meeting.create(
+        organisation_id=branch.id, kind=MeetingType.PARTY_LECTURE, topic="党课",
+        starts_at=moment(START + timedelta(days=3)).astimezone(UTC),
+        ends_at=moment(START + timedelta(days=3), 12).astimezone(UTC),
+    )  # fmt: skip
+    committee = await Meeting.create(
+        organisation_id=branch.id, kind=MeetingType.COMMITTEE_MEETING, topic="支委会",
+        starts_at=moment(START + timedelta(days=4)).astimezone(UTC),
+        ends_at=moment(START + timedelta(days=4), 12).astimezone(UTC),
+    )  # fmt: skip
     confirmed = await incoming.decide_in(secretary, record.id, True, "", moment(START))
     member = await Member.get(id=confirmed.member_id)
+    # Confirmed today, they take part in the 党课 already scheduled — not in the 支委会.
+    joined = await MeetingAttendee.filter(member_id=member.id).values_list("meeting_id", "role")
+    assert joined == [(coming.id, AttendeeRole.INCOMING)] and committee.id
     assert member.incoming and member.organisation_id == branch.id
     assert await WeChatIdentity.exists(appid="app", openid="o-1", member_id=member.id)
     with pytest.raises(Conflict):
@@ -292,9 +305,8 @@ async def test_a_member_from_elsewhere_reports_in_and_the_branch_confirms(db: No
         await outgoing.mark_out(
             secretary, member, Outgoing("x", FlowReason.OTHER), START, moment(START)
         )
-    await lost.search(secretary, member, "电话 无人接听", START, moment(START))
     with pytest.raises(Conflict, match="组织关系所在党组织"):
-        await lost.stop(secretary, member, 1, "决定", START, moment(START), ZONE)
+        await lost.search(secretary, member, "电话 无人接听", START, moment(START))
 
     refused = await incoming.report_in(
         "app",
@@ -312,7 +324,7 @@ async def test_a_member_from_elsewhere_reports_in_and_the_branch_confirms(db: No
     )
     assert done.status == FlowStatus.REFUSED and done.member_id is None
     seen = await counts.overview([branch], START, moment(START), ZONE, 30)
-    assert seen.total() == [0, 1, 0, 0, 1, 0, 0]  # the 流入 member being searched for
+    assert seen.total() == [0, 1, 0, 0, 0, 0, 0]
 
 
 async def test_yearly_report_and_a_group_of_three(db: None) -> None:
@@ -338,9 +350,20 @@ async def test_yearly_report_and_a_group_of_three(db: None) -> None:
 
     with pytest.raises(ValidationFailed):
         await groups.form_group(secretary, branch, "苏州", people[:2])
+    with pytest.raises(ValidationFailed, match="不在上海"):  # one place, as the rule says
+        await groups.form_group(secretary, branch, "上海", people)
+    grid = await make_group(branch, "第一网格党小组")
+    await Member.filter(id=people[0].id).update(group_id=grid.id)
+    people[0] = await Member.get(id=people[0].id)
     group = await groups.form_group(secretary, branch, "苏州", people)
     assert group.name == "流动党员党小组（苏州）"
     assert {m.group_id for m in await Member.filter(id__in=[p.id for p in people])} == {group.id}
+    # Back home: out of the 流动党员党小组, into the group they came from (or none).
+    for who in people[:2]:
+        fresh = await Member.get(id=who.id)
+        await outgoing.end(secretary, fresh, "已返回本地居住", START, moment(START))
+    back = {m.name: m.group_id for m in await Member.filter(id__in=[p.id for p in people[:2]])}
+    assert back == {"党员0": grid.id, "党员1": None}
 
 
 def test_dates_as_secretaries_write_them() -> None:

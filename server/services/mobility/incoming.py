@@ -13,11 +13,19 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from server.channels import Channel
 from server.errors import Conflict, NotFound, ValidationFailed
+from server.models.meetings import (
+    AttendeeRole,
+    Meeting,
+    MeetingAttendee,
+    MeetingType,
+    scheduled,
+)
 from server.models.mobility import Direction, FlowReason, FlowStatus, MobileMember
 from server.models.people import (
     Member,
@@ -141,6 +149,35 @@ async def warnings(record: MobileMember) -> list[str]:
     return found
 
 
+async def _join_meetings_to_come(
+    member: Member, branch: Organisation, now: datetime, conn: BaseDBAsyncClient
+) -> None:
+    """A 流入 member confirmed today takes part in the branch's meetings already scheduled and
+    still to come, as one scheduled after today would have them: without a vote, never at a
+    支委会, and at a 党小组会 only of their group (a newcomer is in none yet)."""
+    coming = (
+        await Meeting.filter(
+            scheduled(now),
+            organisation_id=branch.id,
+            starts_at__gt=now.astimezone(UTC),
+        )
+        .exclude(kind__in=[MeetingType.COMMITTEE_MEETING, MeetingType.GROUP_MEETING])
+        .using_db(conn)
+    )
+    await MeetingAttendee.bulk_create(
+        [
+            MeetingAttendee(
+                meeting_id=m.id,
+                member_id=member.id,
+                organisation_id=branch.id,
+                role=AttendeeRole.INCOMING,
+            )
+            for m in coming
+        ],
+        using_db=conn,
+    )
+
+
 async def pending_for(actor: Member | None) -> list[MobileMember]:
     """流入 reports waiting for the actor's branches (oldest first)."""
     query = MobileMember.filter(direction=Direction.IN, status=FlowStatus.PENDING)
@@ -207,6 +244,7 @@ async def decide_in(
                 .using_db(conn)
                 .update(member_id=member.id, current=f"member:{member.id}")
             )
+            await _join_meetings_to_come(member, branch, now, conn)
             if record.appid and record.openid:
                 await WeChatIdentity.create(
                     appid=record.appid,

@@ -62,6 +62,11 @@ async def search(
     await require_keeper(actor, target)
     if target.status != MemberStatus.ACTIVE:
         raise Conflict(f"{target.name}不是在册党员（可能已停止党籍或转出）。")
+    if target.incoming:
+        raise Conflict(
+            f"{target.name}是流入党员，失联的查找和处置由其组织关系所在党组织负责；请告知该组织，"
+            f"离开本街道的可 结束流动 {target.name} 说明。"
+        )
     method, text = split_leading(text, METHODS, "其他")
     note = check_text(text, "note", 300, SEARCH_EXAMPLE)
     by = actor.id if actor else None

@@ -15,6 +15,7 @@ from tortoise.transactions import in_transaction
 from server.errors import Conflict, NotFound, ValidationFailed
 from server.models.mobility import Direction, FlowReason, FlowStatus, MobileMember
 from server.models.people import Member, MemberStatus
+from server.services.mobility.groups import leave_group
 from server.services.mobility.who import forget, require_keeper
 from server.services.mobility.words import check_text
 from server.services.people.identities import IdentityDirectory
@@ -164,6 +165,8 @@ async def end(
             .using_db(conn)
             .update(status=FlowStatus.ENDED, current=None, ended_on=today, end_note=note)
         )
+        if ended:
+            await leave_group(actor, target, conn)
         if ended and record.direction == Direction.OUT:
             await Member.filter(id=target.id).using_db(conn).update(is_mobile=False)
         elif ended:  # a 流入 who left the street: their record stays, they take part no more
