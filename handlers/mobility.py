@@ -355,7 +355,13 @@ async def set_keeper(args: str, member: Member, clock: Clock, settings: Settings
 
 @router.message(Command("结束流动"), bound)
 async def end(
-    args: str, raw_text: str, member: Member, clock: Clock, identities: IdentityDirectory
+    args: str,
+    raw_text: str,
+    member: Member,
+    clock: Clock,
+    identities: IdentityDirectory,
+    settings: Settings,
+    wake_outbox: WakeOutbox,
 ) -> str:
     who.require_leading(member)
     name, rest, _ = await reading.split_name(args)
@@ -367,9 +373,15 @@ async def end(
     note = naming.drop_tail(raw_after(raw_text, "结束流动", name)) or rest
     record = await outgoing.end(member, target, note, clock.today(), clock.now(), identities)
     if record.direction == Direction.IN:
+        told = tidings(settings, clock, wake_outbox)
+        await notify.incoming_ended(told, record, target, clock.now())
+        told.wake()
+        heard = (
+            "已告知本人。" if told.names("mobile_in_ended") else "本人暂时收不到推送，请电话告知。"
+        )
         return (
-            f"已结束{target.name}的流入党员记录（{record.end_note}），"
-            "不再参加本支部的组织生活；记录保留，可在后台导出给其所在党组织。"
+            f"已结束{target.name}的流入党员记录（{record.end_note}），不再参加本支部的组织生活；"
+            f"{heard}记录保留，其所在党组织需要时可在后台下载其参加组织生活的记录。"
         )
     return (
         f"已结束{target.name}的流动党员记录（{record.end_note}）。"

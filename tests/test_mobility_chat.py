@@ -257,6 +257,8 @@ async def test_a_stranger_reports_in_and_the_branch_confirms(
 ) -> None:
     fake, _ = fake_wechat
     client, peer, _, _ = await story(aiohttp_client, make_settings)
+    # A stranger writing anything is told the ways in, 流入报到 among them.
+    assert "「流入报到」" in await say(client, peer, STRANGER, "你好")
     await make_branch("示范街道党工委/第一社区党总支/第一社区第二党支部")
     for who in (SECRETARY, STRANGER, OTHER_STRANGER):
         fake.interact(who)
@@ -330,6 +332,12 @@ async def test_a_stranger_reports_in_and_the_branch_confirms(
     assert any("查无此人" in t for t in texts_to(fake, OTHER_STRANGER))
     assert (await MobileMember.get(id=second.id)).status == FlowStatus.REFUSED
     assert not await Member.exists(phone="13900000012")
+
+    # 陈明 leaves the street: the branch ends his record, and he hears where his life goes on.
+    ended = await say(client, peer, SECRETARY, "结束流动 陈明 工作调回原籍")
+    assert "已结束陈明的流入党员记录" in ended and "已告知本人" in ended
+    (bye,) = [t for t in texts_to(fake, STRANGER) if "结束您的流入党员记录" in t]
+    assert "组织关系所在党组织" in bye and "工作调回原籍" in bye
 
 
 async def test_a_silent_member_is_a_question_then_searched_for_then_stopped(

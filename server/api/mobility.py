@@ -358,7 +358,13 @@ async def mobile_end(call: Call[Any]) -> dict[str, Any]:
     """没有在册流动记录的返回 404。流入党员结束后不再参加本支部的组织生活。"""
     target = await target_of(call)
     today, now, _ = clock_of(call)
-    await outgoing.end(call.member, target, call.body.note, today, now, call.deps.identities)
+    record = await outgoing.end(
+        call.member, target, call.body.note, today, now, call.deps.identities
+    )
+    if record.direction == Direction.IN:  # they hear it whichever door the branch used
+        told = tidings(call)
+        await notify.incoming_ended(told, record, target, now)
+        told.wake()
     return await detail_json(call, target)
 
 

@@ -91,6 +91,26 @@ async def incoming_decided(
     return await t.post("mobile_decided", [(record.name, letter)], now, using_db)
 
 
+async def incoming_ended(
+    t: Tidings,
+    record: MobileMember,
+    member: Member,
+    now: datetime,
+    using_db: BaseDBAsyncClient | None = None,
+) -> int:
+    """结束流动 of a 流入 member: they hear it, and where their organisational life goes on."""
+    branch = await Organisation.get(id=record.branch_id, using_db=using_db)
+    text = (
+        f"【流入党员】{branch.name}已结束您的流入党员记录（{short(record.end_note, 40)}），"
+        f"感谢您在本支部参加组织生活。请继续在组织关系所在党组织（{short(record.other_org, 30)}）"
+        "参加组织生活；到了新的地方，可向当地党组织流入报到。"
+    )
+    gist = Gist("流入结束", f"{branch.name}已结束您的流入党员记录")
+    key = f"mobile:{record.id}:in-ended"
+    to = await _to_member(member, key, "mobile_in_ended", (text, gist), using_db)
+    return await t.post("mobile_in_ended", to, now, using_db)
+
+
 async def marked_out(
     t: Tidings,
     record: MobileMember,
