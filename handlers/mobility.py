@@ -419,7 +419,9 @@ async def log_contact(
     if not rest:
         return CONTACT_USAGE
     target = (
-        await naming.find(member, name, tail, recorded=True)
+        # Not narrowed to those on record: a contact may be with anyone, and one logged against
+        # the wrong namesake would hide the other's silence.
+        await naming.find(member, name, tail)
         if is_leader(member)
         else await reading.for_contact(member, name, tail)
     )
@@ -441,7 +443,11 @@ async def dues(args: str, member: Member, clock: Clock) -> str:
     name, rest, _ = await reading.split_name(args)
     if not rest:
         return DUES_USAGE
-    target, rest = await naming.pick(member, name, rest, recorded=True)
+    target, rest = await naming.pick(
+        member,
+        name,
+        rest,
+    )
     if not rest:
         return DUES_USAGE
     through, amount = reading.month_and_amount(rest, clock.today())

@@ -67,7 +67,9 @@ async def confirm_in(
     identities: IdentityDirectory,
 ) -> str:
     who.require_leading(member)
-    record = await incoming.decide_in(member, int(number), True, "", clock.now(), identities)
+    record = await incoming.decide_in(
+        member, int(number), True, "", clock.now(), identities, settings.reminder_schedule
+    )
     told = tidings(settings, clock, wake_outbox)
     await notify.incoming_decided(told, record, clock.now())
     told.wake()

@@ -59,12 +59,16 @@ async def test_two_members_of_one_name_are_told_apart_by_group_role_and_phone_ta
         and "（党小组长，第二党小组，尾号1234）" in again
     )
 
-    # Once one is 流出, the commands about him find him without the tail.
+    # Once one is 流出, what needs his record (联系人, 查找 …) finds him without the tail; a
+    # contact or 党费, which may be anyone's, is asked — logged against the wrong namesake it
+    # would hide the other's silence.
     assert "熊忠的联系人：夏荣" in await say(client, peer, SECRETARY, "联系人 熊忠 夏荣")
-    assert "已记录" in await say(client, peer, SECRETARY, "联系 熊忠 电话 了解近况")
-    assert "已记录" in await say(client, peer, XIA, "联系 熊忠 微信 问了近况")
+    asked = await say(client, peer, SECRETARY, "联系 熊忠 电话 了解近况")
+    assert "有 2 位同名的同志" in asked and "已登记流出" in asked
+    assert "已记录" in await say(client, peer, SECRETARY, "联系 熊忠 尾号5678 电话 了解近况")
+    assert "已记录" in await say(client, peer, XIA, "联系 熊忠 微信 问了近况")  # the one he keeps
     assert "熊忠党费交至2026年11月" in await say(
-        client, peer, SECRETARY, "收党费 熊忠 交至2026年11月"
+        client, peer, SECRETARY, "收党费 熊忠 尾号5678 交至2026年11月"
     )
     assert await MobileContact.filter(member_id=plain.id).count() == 2
     assert not await MobileContact.filter(member_id=leader.id).exists()

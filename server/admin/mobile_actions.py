@@ -242,7 +242,10 @@ async def _decide(step: Step) -> str:
     confirm = step.request.match_info["action"] == "confirm"
     why = "" if confirm else text(step.form, "reason")
     identities = step.request.config_dict[IDENTITIES]
-    record = await incoming.decide_in(step.member, found.id, confirm, why, step.now, identities)
+    offsets = step.request.config_dict[SETTINGS].reminder_schedule
+    record = await incoming.decide_in(
+        step.member, found.id, confirm, why, step.now, identities, offsets
+    )
     told = tidings(step.request)
     await notify.incoming_decided(told, record, step.now)
     told.wake()

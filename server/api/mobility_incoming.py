@@ -66,7 +66,13 @@ async def incoming_confirm(call: Call[Any]) -> dict[str, Any]:
     leader_scope(call)
     with hidden_if_refused():
         record = await incoming.decide_in(
-            call.member, call.number("id"), True, "", call.deps.clock.now(), call.deps.identities
+            call.member,
+            call.number("id"),
+            True,
+            "",
+            call.deps.clock.now(),
+            call.deps.identities,
+            call.deps.settings.reminder_schedule,
         )
     return await _decided(call, record)
 

@@ -486,6 +486,9 @@ def wrapped_lines(text: str, width: float, size: float = 10.0) -> int:
     return total
 
 
+MAX_ROW_HEIGHT = 409.0
+
+
 def fit_rows(sheet: Worksheet) -> None:
     """Every row at least as tall as its wrapped text needs (never lower than it was set): a
     merged cell is as wide as its columns together; a header merged down two rows is left."""
@@ -513,7 +516,8 @@ def fit_rows(sheet: Worksheet) -> None:
             needed = max(needed, lines * size * LINE_PITCH + ROW_PADDING)
         if needed:
             dimension = sheet.row_dimensions[number]
-            dimension.height = max(dimension.height or 0.0, needed)
+            # Excel's tallest row is 409 points: past it a file is 'repaired' on opening.
+            dimension.height = min(MAX_ROW_HEIGHT, max(dimension.height or 0.0, needed))
 
 
 def _saved(book: _Book) -> bytes:

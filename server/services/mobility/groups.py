@@ -58,6 +58,7 @@ async def form_group(
             using_db=conn,
         )
         moving = [m for m in distinct.values() if m.group_id != group.id]
+        homes = {m.id: await _home(m, paths.get(m.group_id or 0, ""), conn) for m in moving}
         await Member.filter(id__in=[m.id for m in moving]).using_db(conn).update(group_id=group.id)
         await MemberChange.bulk_create(
             [
@@ -65,7 +66,7 @@ async def form_group(
                     member_id=m.id,
                     kind=MemberChangeKind.TRANSFER,
                     actor_id=actor.id if actor else None,
-                    before=paths.get(m.group_id, "") if m.group_id else "",
+                    before=homes[m.id],
                     after=group.path,
                     reason=JOINED,
                 )
@@ -74,6 +75,22 @@ async def form_group(
             using_db=conn,
         )
     return group
+
+
+async def _home(member: Member, current: str, conn: BaseDBAsyncClient) -> str:
+    """The group a member came from: their current one, or — moving on from one 流动党员党小组
+    to another — the one they came to the first from."""
+    if GROUP_PREFIX not in current.rsplit("/", 1)[-1]:
+        return current
+    joined = (
+        await MemberChange.filter(
+            member_id=member.id, kind=MemberChangeKind.TRANSFER, reason=JOINED, after=current
+        )
+        .using_db(conn)
+        .order_by("-id")
+        .first()
+    )
+    return joined.before if joined is not None else ""
 
 
 async def leave_group(

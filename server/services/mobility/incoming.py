@@ -10,6 +10,7 @@ confirmation is the check of who they are (their home organisation can be asked)
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -36,6 +37,7 @@ from server.models.people import (
     WeChatIdentity,
 )
 from server.services.community.units import check_name, check_phone
+from server.services.meetings import notices
 from server.services.mobility.who import require_branch_leader
 from server.services.mobility.words import check_text
 from server.services.people.access import scope_of
@@ -151,7 +153,7 @@ async def warnings(record: MobileMember) -> list[str]:
 
 async def _join_meetings_to_come(
     member: Member, branch: Organisation, now: datetime, conn: BaseDBAsyncClient
-) -> None:
+) -> list[Meeting]:
     """A 流入 member confirmed today takes part in the branch's meetings already scheduled and
     still to come, as one scheduled after today would have them: without a vote, never at a
     支委会, and at a 党小组会 only of their group (a newcomer is in none yet)."""
@@ -176,6 +178,7 @@ async def _join_meetings_to_come(
         ],
         using_db=conn,
     )
+    return list(coming)
 
 
 async def pending_for(actor: Member | None) -> list[MobileMember]:
@@ -197,6 +200,7 @@ async def decide_in(
     reason: str,
     now: datetime,
     identities: IdentityDirectory | None = None,
+    offsets: Sequence[tuple[str, int]] = (),
 ) -> MobileMember:
     """确认流入 N, or 不确认流入 N 原因.  Confirming makes the member (流入, no vote here) and
     binds the WeChat user who reported; deciding twice changes nothing."""
@@ -244,7 +248,7 @@ async def decide_in(
                 .using_db(conn)
                 .update(member_id=member.id, current=f"member:{member.id}")
             )
-            await _join_meetings_to_come(member, branch, now, conn)
+            joined = await _join_meetings_to_come(member, branch, now, conn)
             if record.appid and record.openid:
                 await WeChatIdentity.create(
                     appid=record.appid,
@@ -258,6 +262,8 @@ async def decide_in(
             "这个手机号或微信已是本街道党员的，不能再确认为流入党员；请核实后处理。",
             code="ALREADY_MEMBER",
         ) from None
+    for meeting in joined:  # told of each, and reminded, as a member added to it would be
+        await notices.plan_new(meeting, list(offsets), now, members=[member.id])
     await record.refresh_from_db()
     if record.appid and record.openid and identities is not None:
         await identities.forget(record.appid, record.openid)  # a member from now on

@@ -37,7 +37,12 @@ def drop_tail(typed: str | None) -> str | None:
 
 
 def label(
-    member: Member, group_name: str | None, branch_name: str | None = None, standing: str = ""
+    member: Member,
+    group_name: str | None,
+    branch_name: str | None = None,
+    standing: str = "",
+    *,
+    tail: bool = True,
 ) -> str:
     """熊忠（党小组长，第二党小组，尾号1234）; the branch first when namesakes are in two, and
     what the branch keeps of him last (已登记流出, 查找中 …)."""
@@ -45,7 +50,7 @@ def label(
     parts.append(member.role.value)
     if group_name:
         parts.append(group_name)
-    if member.phone and len(member.phone) >= 7:
+    if tail and member.phone and len(member.phone) >= 7:
         parts.append(f"尾号{member.phone[-4:]}")
     if standing:
         parts.append(standing)
@@ -96,7 +101,9 @@ async def find(
     return found[0]
 
 
-async def ambiguous(found: list[Member]) -> str:
+async def ambiguous(found: list[Member], *, tails: bool = True) -> str:
+    """Namesakes told apart; `tails`: the last four digits of their phones, for a leader of
+    the branch only (as 准假 shows them) — anyone else is asked for the full number."""
     ids = {m.group_id for m in found if m.group_id} | {m.organisation_id for m in found}
     names = {o.id: o.name for o in await Organisation.filter(id__in=ids)}
     several = len({m.organisation_id for m in found}) > 1
@@ -107,9 +114,12 @@ async def ambiguous(found: list[Member]) -> str:
             names.get(m.group_id) if m.group_id else None,
             names.get(m.organisation_id) if several else None,
             kept.get(m.id, ""),
+            tail=tails,
         )
         for m in found
     )
+    if not tails:
+        return f"有 {len(found)} 位同名的同志：{labels}。请用对方的手机号代替姓名。"
     example = found[0]
     tail = example.phone[-4:] if example.phone else "1234"
     return (

@@ -13,7 +13,9 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from server.errors import Conflict, NotFound, ValidationFailed
+from server.models.meetings import AttendeeRole, MeetingAttendee, scheduled
 from server.models.mobility import Direction, FlowReason, FlowStatus, MobileMember
+from server.models.notices import Notice, NoticeStatus
 from server.models.people import Member, MemberStatus
 from server.services.mobility.groups import leave_group
 from server.services.mobility.who import forget, require_keeper
@@ -170,6 +172,25 @@ async def end(
         if ended and record.direction == Direction.OUT:
             await Member.filter(id=target.id).using_db(conn).update(is_mobile=False)
         elif ended:  # a 流入 who left the street: their record stays, they take part no more
+            coming = MeetingAttendee.filter(
+                scheduled(now, "meeting__"),
+                member_id=target.id,
+                role=AttendeeRole.INCOMING,
+                meeting__starts_at__gt=now.astimezone(UTC),
+            )
+            ids = list(await coming.using_db(conn).values_list("meeting_id", flat=True))
+            await (
+                Notice.filter(member_id=target.id, meeting_id__in=ids, status=NoticeStatus.PENDING)
+                .using_db(conn)
+                .update(status=NoticeStatus.VOID)
+            )
+            await (
+                MeetingAttendee.filter(
+                    member_id=target.id, meeting_id__in=ids, role=AttendeeRole.INCOMING
+                )
+                .using_db(conn)
+                .delete()
+            )
             await Member.filter(id=target.id).using_db(conn).update(status=MemberStatus.TRANSFERRED)
     if record.direction == Direction.IN:
         await forget(target.id, identities)  # no longer one of the street's

@@ -59,8 +59,8 @@ async def kept_ids(actor: Member) -> list[int]:
 
 async def for_contact(actor: Member, given: str, tail: str | None = None) -> Member:
     """Whom a 支委委员, 党小组长 or 联系人 may log a contact with: the branch's members (for the
-    committee and group leaders), or those the actor keeps — those the branch keeps a record
-    of first, as `naming.find` does for leaders."""
+    committee and group leaders), or those the actor keeps — of namesakes, the one they are
+    联系人 for."""
     given = given.strip()
     kept = await kept_ids(actor)
     mine = Q(id__in=kept)
@@ -70,16 +70,13 @@ async def for_contact(actor: Member, given: str, tail: str | None = None) -> Mem
     if tail is not None:
         which &= Q(phone__endswith=tail)
     found = await Member.filter(mine, which, status=MemberStatus.ACTIVE)
-    if len(found) > 1:
-        recorded = await MobileMember.filter(
-            member_id__in=[m.id for m in found], current__not_isnull=True
-        ).values_list("member_id", flat=True)
-        ids = {int(str(r)) for r in recorded}
-        found = [m for m in found if m.id in ids] or found
+    if len(found) > 1:  # the one they are named 联系人 for is the one they mean
+        found = [m for m in found if m.id in kept] or found
     if not found:
         raise NotFound(f"您联系的党员里没有「{given[:20]}」。")
     if len(found) > 1:
-        raise ValidationFailed(await naming.ambiguous(found), field="name")
+        tails = is_leader(actor)  # a 党小组长 or 联系人 sees no phone tails beyond their scope
+        raise ValidationFailed(await naming.ambiguous(found, tails=tails), field="name")
     return found[0]
 
 
