@@ -199,7 +199,7 @@ def command_word(ctx: ChatContext) -> dict[str, str] | bool:
     words -= {"流入报到", "取消"}
     for word in words:
         if text == word or text.startswith(word + " "):
-            return {"word": word}
+            return {"command": word}
     return False
 
 
@@ -222,12 +222,12 @@ async def report_in(
 
 
 @router.message(reporting_in, command_word)
-async def command_midway(word: str, conversation: Conversation) -> str:
+async def command_midway(command: str, conversation: Conversation) -> str:
     """帮助, 社区, 打卡 … typed in the middle: not taken as the answer; the flow waits on."""
     waiting = still_waiting(str(conversation.name), conversation.data)
-    if word in ("帮助", "菜单", "功能", "help", "menu"):
+    if command in ("帮助", "菜单", "功能", "help", "menu"):
         return f"{INTRO}\n{waiting}"
-    return f"「{word}」没有当作回答。{waiting}"
+    return f"「{command}」没有当作回答。{waiting}"
 
 
 async def waiting_reporter(ctx: ChatContext) -> bool:
