@@ -483,12 +483,42 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# What may make a database where there is none: these are how one is set up.  Everything else
+# reads one, and run from another folder would silently make an empty one and report nothing.
+# By the function a subcommand runs (`chat -c` takes the name `command` for its texts).
+MAKES_DATABASE = frozenset({"cmd_migrate", "cmd_seed_demo", "cmd_import_members", "cmd_serve"})
+NEEDS_NO_DATABASE = frozenset({"cmd_fake_wechat", "cmd_chat", "cmd_content_check"})
+
+
+def missing_database(settings: Settings, command: str, demo: bool = False) -> str | None:
+    """Why this command must not run here (no database where one is looked for), or None."""
+    found = settings.sqlite_file
+    if found is None or found.exists() or command in NEEDS_NO_DATABASE:
+        return None
+    where = f"{found}（当前目录 {Path.cwd()}；DANGJIAN_DATA_DIR={settings.data_dir}）"
+    if command == "cmd_serve" and settings.env == "production" and not demo:
+        return (
+            f"没有找到数据库 {where}。生产环境不会自动新建数据库：请先确认 DANGJIAN_DATA_DIR，"
+            "再运行 dangjian migrate 新建。"
+        )
+    if command in MAKES_DATABASE:
+        return None
+    return (
+        f"没有找到数据库 {where}。请在部署目录运行，或设置 DANGJIAN_DATA_DIR"
+        "（新建数据库请用 dangjian migrate）。"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
     except ConfigError as exc:
         print(f"dangjian: {exc}", file=sys.stderr)
+        return 2
+    command = getattr(args.func, "__name__", "")
+    if refusal := missing_database(settings, command, bool(getattr(args, "demo", False))):
+        print(f"dangjian: {refusal}", file=sys.stderr)
         return 2
     setup_logging(settings.log_level)
     try:

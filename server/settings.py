@@ -394,6 +394,26 @@ class Settings(BaseSettings):
                 raise ValueError(f"{', '.join(missing)} is required when DANGJIAN_ENV=production")
         return self
 
+    @model_validator(mode="after")
+    def _production_data_where_it_is(self) -> Settings:
+        """A relative data folder is relative to wherever a command happens to be run: in
+        production the same command from another folder would find (or make) another database."""
+        if self.env != "production":
+            return self
+        if self.db_url is None and not self.data_dir.is_absolute():
+            raise ValueError(
+                f"DANGJIAN_DATA_DIR={self.data_dir} must be an absolute path when "
+                "DANGJIAN_ENV=production (e.g. /var/lib/dangjian)"
+            )
+        if self.db_url and self.db_url.startswith("sqlite://"):
+            path = self.db_url.removeprefix("sqlite://")
+            if path != ":memory:" and not path.startswith("/"):
+                raise ValueError(
+                    "DANGJIAN_DB_URL must name an absolute SQLite path when DANGJIAN_ENV=production"
+                    " (sqlite:///var/lib/dangjian/dangjian.sqlite3)"
+                )
+        return self
+
     # -- derived values (no I/O) -------------------------------------------------------------
 
     @property
@@ -475,6 +495,14 @@ class Settings(BaseSettings):
         if self.db_url:
             return self.db_url
         return f"sqlite://{(self.data_dir / 'dangjian.sqlite3').as_posix()}"
+
+    @property
+    def sqlite_file(self) -> Path | None:
+        """The SQLite file the database lives in (None: PostgreSQL, or in memory)."""
+        url = self.database_url
+        if not url.startswith("sqlite://") or url.endswith(":memory:"):
+            return None
+        return Path(url.removeprefix("sqlite://"))
 
     @property
     def is_postgres(self) -> bool:

@@ -126,3 +126,44 @@ async def test_fake_wechat_command_serves_the_fake_api(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_a_command_run_from_another_folder_makes_no_empty_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`dangjian admin-link` in the wrong folder once made ./data/dangjian.sqlite3, empty, and
+    said the member was not found: now it says where it looked, and makes nothing."""
+    monkeypatch.chdir(tmp_path)
+    for name in [k for k in os.environ if k.startswith(("DANGJIAN_", "WECHAT_"))]:
+        monkeypatch.delenv(name)
+    assert main(["admin-link", "13800000000"]) == 2
+    said = capsys.readouterr().err
+    assert "没有找到数据库" in said and "DANGJIAN_DATA_DIR" in said and str(tmp_path) in said
+    assert not (tmp_path / "data").exists()
+    for command in (["tally"], ["mobile", "report"], ["ledger", "--branch", "1"]):
+        assert main(command) == 2
+    assert not (tmp_path / "data").exists()
+    # What sets a database up still does, and then the others find it.
+    assert main(["migrate"]) == 0
+    assert (tmp_path / "data" / "dangjian.sqlite3").exists()
+    capsys.readouterr()
+    main(["mobile", "report"])  # an empty street: nothing to report, but it looked here
+    assert "没有找到数据库" not in capsys.readouterr().err
+
+
+def test_production_serves_no_database_it_did_not_make(tmp_path: Path) -> None:
+    """In production only `dangjian migrate` makes the database: a server started with a
+    mistyped DANGJIAN_DATA_DIR refuses rather than serving an empty street."""
+    production = {
+        "DANGJIAN_ENV": "production",
+        "WECHAT_TOKEN": "abc123",
+        "WECHAT_APPID": "wx1",
+        "WECHAT_SECRET": "s",
+        "WECHAT_ENCRYPT_MODE": "plain",
+    }
+    done = run_cli(tmp_path, "serve", **production)
+    assert done.returncode == 2, done.stderr
+    assert "没有找到数据库" in done.stderr and "dangjian migrate" in done.stderr
+    assert not (tmp_path / "dangjian.sqlite3").exists()
+    relative = run_cli(tmp_path, "serve", **production, DANGJIAN_DATA_DIR="data")
+    assert relative.returncode == 2 and "DANGJIAN_DATA_DIR" in relative.stderr

@@ -53,11 +53,13 @@ async def test_a_branch_with_one_group_plans_its_year(db: None) -> None:
 
 
 def test_the_plan_command_runs_on_an_empty_database(tmp_path: Path) -> None:
+    assert run_cli(tmp_path, "migrate").returncode == 0  # nothing but `migrate` makes one
     done = run_cli(tmp_path, "plan", "--year", "2027")
     assert done.returncode == 0 and "planned 0 meetings for 2027" in done.stdout
 
 
 def test_the_snapshot_command_writes_a_day_and_refuses_a_bad_date(tmp_path: Path) -> None:
+    assert run_cli(tmp_path, "migrate").returncode == 0
     done = run_cli(tmp_path, "snapshot", "--day", "2026-11-24")
     assert done.returncode == 0 and "tally snapshot for 2026-11-24: 0 organisations" in done.stdout
     bad = run_cli(tmp_path, "snapshot", "--day", "24/11/2026")

@@ -101,10 +101,31 @@ def test_production_with_everything_is_not_development(monkeypatch: pytest.Monke
         "WECHAT_TOKEN": "abc123",
         "WECHAT_APPID": "wx1",
         "WECHAT_SECRET": "s",
+        "DANGJIAN_DATA_DIR": "/var/lib/dangjian",
     }.items():
         monkeypatch.setenv(name, value)
     s = load_settings()
     assert not s.development and s.api_base == "https://api.weixin.qq.com"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("DANGJIAN_DATA_DIR", "data"), ("DANGJIAN_DB_URL", "sqlite://data/dangjian.sqlite3")],
+)
+def test_production_data_in_a_relative_place_is_refused_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    """Relative to wherever a command is run, another folder would mean another database."""
+    for key, given in {
+        "DANGJIAN_ENV": "production",
+        "WECHAT_TOKEN": "abc123",
+        "WECHAT_APPID": "wx1",
+        "WECHAT_SECRET": "s",
+        name: value,
+    }.items():
+        monkeypatch.setenv(key, given)
+    with pytest.raises(ConfigError, match=name):
+        load_settings()
 
 
 def test_dotenv_file_in_the_working_directory_is_read(tmp_path) -> None:
