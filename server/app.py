@@ -14,6 +14,7 @@ from aiohttp import web
 from handlers import build_router
 from scheduler.runner import scheduler_ctx
 from server import gateway, ops
+from server.access_log import access_middleware
 from server.admin import setup_admin
 from server.admin.showcase_page import setup_showcase
 from server.api import setup_api
@@ -206,7 +207,11 @@ def create_app(
     settings: Settings, *, clock: Clock | None = None, router: Router | None = None
 ) -> web.Application:
     """`router` replaces the chat features (tests that need a handler of their own)."""
-    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[error_middleware])
+    # The access line outermost: it sees the status the error middleware answered with.
+    app = web.Application(
+        client_max_size=settings.max_body_bytes,
+        middlewares=[access_middleware, error_middleware],
+    )
     app[SETTINGS] = settings
     app[POINTS_RULES] = PointsRules.from_settings(settings)
     app[ROUTER] = router or build_router()
