@@ -1,7 +1,7 @@
 """流动党员 through its doors on the real PostgreSQL and Redis: the chat stories (a secretary, a
 stranger reporting 流入, six silent months to 停止党籍) and the API's (marking out, what is due,
 the figures and the forms), told exactly as on SQLite, with the conversation state and the
-identity cache in Redis."""
+identity cache in Redis; and the dashboard's page and forms."""
 
 from __future__ import annotations
 
@@ -10,7 +10,10 @@ from typing import Any
 
 import pytest
 
+from server.app import create_app
+from server.clock import FrozenClock
 from server.settings import Settings
+from tests import test_admin_mobile as desk
 from tests import test_api_mobility as api
 from tests import test_mobility_chat as chat
 
@@ -69,3 +72,20 @@ async def test_api_stories(
     aiohttp_client: Any, on_postgres: Any, fake_wechat: Any, story: Story
 ) -> None:
     await story(aiohttp_client, on_postgres, fake_wechat)
+
+
+@pytest.mark.parametrize(
+    "story",
+    [
+        desk.test_staff_read_every_branchs_figures_in_the_trees_order,
+        desk.test_a_secretary_reads_her_branchs_list_and_to_dos,
+        desk.test_a_contact_a_search_and_a_confirmed_report,
+        desk.test_another_branchs_member_or_report_is_refused_and_nothing_changes,
+    ],
+    ids=lambda f: f.__name__.removeprefix("test_"),
+)
+async def test_dashboard_stories(aiohttp_client: Any, on_postgres: Any, story: Story) -> None:
+    client = await aiohttp_client(
+        create_app(on_postgres(identity_ttl=0), clock=FrozenClock(desk.NOW))
+    )
+    await story(desk.Street(client, **await desk.build()))
