@@ -400,6 +400,38 @@ def cmd_content_check(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_counts(counts: dict[str, int]) -> None:
+    width = max((len(table) for table in counts), default=0)
+    for table, rows in counts.items():
+        print(f"  {table:<{width}}  {rows}")
+
+
+def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
+    """A backup of the database, safe while the servers run (server/backup.py)."""
+    from server.backup import backup, backup_counts
+
+    out = backup(settings, Path(args.out) if args.out else settings.data_dir / "backups")
+    counts = backup_counts(settings, out)
+    print(f"wrote {out}: {len(counts)} tables, {sum(counts.values())} rows")
+    _print_counts(counts)
+    return 0
+
+
+def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
+    """Put a backup in place of the database: never over data without --force."""
+    from server.backup import restore
+
+    done = restore(settings, args.file, force=args.force)
+    if done.kept:
+        print(f"what was there is kept in {done.kept}")
+    print(
+        f"restored {args.file} into {done.into}: {len(done.counts)} tables, "
+        f"{sum(done.counts.values())} rows"
+    )
+    _print_counts(done.counts)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from server.chat_cli import add_arguments as add_chat_arguments
     from server.cli_community import add_commands as add_community_commands
@@ -464,6 +496,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bind_code.add_argument("phone")
     bind_code.set_defaults(func=cmd_bind_code)
+    backup = sub.add_parser("backup", help="back the database up (safe while the servers run)")
+    backup.add_argument(
+        "--out", help="a folder (a dated file in it) or a file (default: DANGJIAN_DATA_DIR/backups)"
+    )
+    backup.set_defaults(func=cmd_backup)
+    restore = sub.add_parser("restore", help="restore the database from a backup")
+    restore.add_argument("file", type=Path, help="a file `dangjian backup` wrote")
+    restore.add_argument(
+        "--force", action="store_true", help="replace a database that exists (backed up first)"
+    )
+    restore.set_defaults(func=cmd_restore)
     add_member_commands(sub)
     add_community_commands(sub)
     add_mobility_commands(sub)
@@ -486,7 +529,9 @@ def build_parser() -> argparse.ArgumentParser:
 # What may make a database where there is none: these are how one is set up.  Everything else
 # reads one, and run from another folder would silently make an empty one and report nothing.
 # By the function a subcommand runs (`chat -c` takes the name `command` for its texts).
-MAKES_DATABASE = frozenset({"cmd_migrate", "cmd_seed_demo", "cmd_import_members", "cmd_serve"})
+MAKES_DATABASE = frozenset(
+    {"cmd_migrate", "cmd_seed_demo", "cmd_import_members", "cmd_serve", "cmd_restore"}
+)
 NEEDS_NO_DATABASE = frozenset({"cmd_fake_wechat", "cmd_chat", "cmd_content_check"})
 
 
