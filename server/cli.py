@@ -532,6 +532,7 @@ def build_parser() -> argparse.ArgumentParser:
 MAKES_DATABASE = frozenset(
     {"cmd_migrate", "cmd_seed_demo", "cmd_import_members", "cmd_serve", "cmd_restore"}
 )
+PRODUCTION_MAKES = frozenset({"cmd_migrate", "cmd_restore"})
 NEEDS_NO_DATABASE = frozenset({"cmd_fake_wechat", "cmd_chat", "cmd_content_check"})
 
 
@@ -541,7 +542,9 @@ def missing_database(settings: Settings, command: str, demo: bool = False) -> st
     if found is None or found.exists() or command in NEEDS_NO_DATABASE:
         return None
     where = f"{found}（当前目录 {Path.cwd()}；DANGJIAN_DATA_DIR={settings.data_dir}）"
-    if command == "cmd_serve" and settings.env == "production" and not demo:
+    # In production only these make one: a mistyped folder must not start an empty street.
+    makes_in_production = command in PRODUCTION_MAKES or (command == "cmd_serve" and demo)
+    if settings.env == "production" and not makes_in_production:
         return (
             f"没有找到数据库 {where}。生产环境不会自动新建数据库：请先确认 DANGJIAN_DATA_DIR，"
             "再运行 dangjian migrate 新建。"

@@ -165,5 +165,9 @@ def test_production_serves_no_database_it_did_not_make(tmp_path: Path) -> None:
     assert done.returncode == 2, done.stderr
     assert "没有找到数据库" in done.stderr and "dangjian migrate" in done.stderr
     assert not (tmp_path / "dangjian.sqlite3").exists()
+    for command in (["seed-demo"], ["import-members", "members.csv"]):  # nor these
+        refused = run_cli(tmp_path, *command, **production)
+        assert refused.returncode == 2 and "没有找到数据库" in refused.stderr, refused.stderr
+    assert not (tmp_path / "dangjian.sqlite3").exists()
     relative = run_cli(tmp_path, "serve", **production, DANGJIAN_DATA_DIR="data")
     assert relative.returncode == 2 and "DANGJIAN_DATA_DIR" in relative.stderr
