@@ -3,8 +3,6 @@ which help entries, how a step's messages are written, a day as chat says it).""
 
 from __future__ import annotations
 
-from datetime import date
-
 from server.clock import Clock
 from server.dispatch import ChatContext, Router
 from server.dispatch.context import EDGE_PUNCT
@@ -57,14 +55,6 @@ async def nothing_to_cancel() -> str:
 def tidings(settings: Settings, clock: Clock, wake_outbox: WakeOutbox) -> Tidings:
     """Messages written right after the step, sent within seconds (after the quiet hours)."""
     return Tidings.of(settings, clock.zone, wake_outbox)
-
-
-def day_text(day: date | None, today: date) -> str:
-    if day is None:
-        return "无"
-    if day.year == today.year:
-        return f"{day.month}月{day.day}日"
-    return f"{day.year}年{day.month}月{day.day}日"
 
 
 def raw_after(raw_text: str, *words: str) -> str | None:

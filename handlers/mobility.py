@@ -14,8 +14,9 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from handlers.common import day_text, raw_after, tidings
+from handlers.common import raw_after, tidings
 from server.clock import Clock
+from server.days import day_text
 from server.dispatch import ChatContext, Router
 from server.dispatch.context import EDGE_PUNCT
 from server.dispatch.filters import Command, Keyword, bound

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 
-from handlers.common import day_text, raw_after, tidings
+from handlers.common import raw_after, tidings
 from server.clock import Clock
+from server.days import day_text
 from server.dispatch import ChatContext, PrivateReply, Router
 from server.dispatch.context import text_after_number
 from server.dispatch.filters import Command, Keyword, Pattern, bound

@@ -12,8 +12,8 @@ import re
 from collections.abc import Sequence
 from datetime import date
 
-from handlers.common import day_text
 from server.clock import Clock
+from server.days import day_text
 from server.dispatch import ChatContext, PrivateReply, Router
 from server.dispatch.filters import InState, Keyword, bound
 from server.dispatch.state import Conversation

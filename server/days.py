@@ -19,11 +19,19 @@ LAST_DAY = date(2099, 12, 31)
 def check_day(day: date, field: str) -> date:
     if not FIRST_DAY <= day <= LAST_DAY:
         raise ValidationFailed(
-            f"日期应在 {_chinese(FIRST_DAY)}到 {_chinese(LAST_DAY)}之间。",
+            f"日期应在 {chinese(FIRST_DAY)}到 {chinese(LAST_DAY)}之间。",
             field=field,
         )
     return day
 
 
-def _chinese(day: date) -> str:
+def chinese(day: date) -> str:
+    """2026年12月7日, as every reply writes a day (no leading zeros)."""
     return f"{day.year}年{day.month}月{day.day}日"
+
+
+def day_text(day: date | None, today: date, none: str = "无") -> str:
+    """12月7日 within this year, 2025年12月7日 before (or after) it; `none` for no day."""
+    if day is None:
+        return none
+    return f"{day.month}月{day.day}日" if day.year == today.year else chinese(day)

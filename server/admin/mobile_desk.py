@@ -14,6 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
+from server import days
 from server.models.mobility import (
     DIRECTION_LABELS,
     Direction,
@@ -37,11 +38,7 @@ RECORD_YEARS = 2
 
 def day_text(day: date | None, today: date) -> str:
     """11月3日 this year, 2025年11月3日 before; — for none."""
-    if day is None:
-        return "—"
-    if day.year == today.year:
-        return f"{day.month}月{day.day}日"
-    return f"{day.year}年{day.month}月{day.day}日"
+    return days.day_text(day, today, none="—")
 
 
 @dataclass(frozen=True)

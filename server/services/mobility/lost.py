@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from server.days import chinese
 from server.errors import Conflict, NotFound, ValidationFailed
 from server.models.meetings import Meeting, MeetingStatus, MeetingType
 from server.models.mobility import (
@@ -163,7 +164,7 @@ async def stop(
     since = line.silent_since or case.opened_on
     if since > months_before(today, SILENT_MONTHS):
         said = "最近一次音讯" if line.silent_since else "开始查找"
-        raise Conflict(f"{target.name}{said}在{_day(since)}，失去联系不满6个月，不能停止党籍。")
+        raise Conflict(f"{target.name}{said}在{chinese(since)}，失去联系不满6个月，不能停止党籍。")
     async with in_transaction() as conn:
         changed = (
             await LostCase.filter(id=case.id, stage=LostStage.SEARCHING)
@@ -230,7 +231,7 @@ async def _deciding_meeting(
         raise ValidationFailed("这次支部党员大会还没有开过（或已取消）。", field="meeting")
     if meeting.starts_at.astimezone(zone).date() < case.opened_on:
         raise ValidationFailed(
-            f"编号 {number} 的支部党员大会开在查找开始（{_day(case.opened_on)}）之前，"
+            f"编号 {number} 的支部党员大会开在查找开始（{chinese(case.opened_on)}）之前，"
             "不能作为停止党籍的决定。",
             field="meeting",
         )
@@ -259,8 +260,3 @@ async def removals_due(today: date) -> list[LostCase]:
         for c in cases
         if (due := removal_due_on(c)) is not None and due <= today and c.removal_reminded_at is None
     ]
-
-
-def _day(day: date) -> str:
-    """2026年12月7日, as every reply writes a day (no leading zeros)."""
-    return f"{day.year}年{day.month}月{day.day}日"

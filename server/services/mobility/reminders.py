@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from server.days import chinese, day_text
 from server.models.mobility import Direction, FlowStatus, LostCase, MobileMember
 from server.models.people import Member, MemberStatus, Organisation, Role
 from server.models.people import WeChatIdentity as Identity
@@ -31,14 +32,6 @@ CONTACT_KIND = "mobile_contact_due"
 LOST_KIND = "mobile_possibly_lost"
 REMOVAL_KIND = "mobile_removal_due"
 CONTACT_EXAMPLE = "联系 {name} 电话 了解近况，提醒按时交纳党费"
-
-
-def _day(day: date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
-
-
-def _month_day(day: date, today: date) -> str:
-    return f"{day.month}月{day.day}日" if day.year == today.year else _day(day)
 
 
 async def keeper_of(record: MobileMember) -> Member | None:
@@ -105,7 +98,7 @@ def contact_letter(
     for line in due:
         place = f"（{short(line.record.place, 20)}）" if line.record else ""
         last = (
-            f"上次联系 {_month_day(line.last_contact, today)}"
+            f"上次联系 {day_text(line.last_contact, today)}"
             if line.last_contact
             else "还没有联系记录"
         )
@@ -135,7 +128,7 @@ def lost_letter(
     name = line.member.name
     place = f"（{short(line.record.place, 20)}）" if line.record else ""
     text = (
-        f"【可能失联】{branch.name}的流动党员{name}{place}，自{_day(since)}以来，支部没有与其"
+        f"【可能失联】{branch.name}的流动党员{name}{place}，自{chinese(since)}以来，支部没有与其"
         "联系的记录，也没有其参加组织生活、交纳党费的音讯，已满6个月。请支部研究是否开展查找。\n"
         f"已取得联系的，请发送：联系 {name} 内容；开展查找的，请发送：查找 {name} 方式 经过"
         f"（例如 查找 {name} 电话 拨打两次无人接听）。\n"
@@ -155,7 +148,7 @@ def removal_letter(
     assert case.stopped_on is not None  # a stopped case: `lost.removals_due` gives no other
     name = member.name
     text = (
-        f"【除名程序提醒】{branch.name}的{name}，于{_day(case.stopped_on)}经支部党员大会决定"
+        f"【除名程序提醒】{branch.name}的{name}，于{chinese(case.stopped_on)}经支部党员大会决定"
         f"停止党籍，至今已满两年。按照{RULE_24_SOURCE}，停止党籍"
         "2年后确实无法取得联系的，按照自行脱党予以除名。请支部再核实一次联系情况；需要除名的，"
         "按程序由支部党员大会讨论决定，报上级党委批准。\n"
