@@ -2,14 +2,14 @@
 
 Nothing about a meeting lives in the scheduler: the outbox rows are the plan.  The one job
 looks at the outbox every DANGJIAN_OUTBOX_INTERVAL seconds (and at once when a meeting changes,
-through `poke`), so a restart loses nothing, and a notice due while the server was down goes out
-on start if its meeting has not begun, or is recorded as missed.
+in whichever process: `scheduler/wake.py`), so a restart loses nothing, and a notice due while
+the server was down goes out on start if its meeting has not begun, or is recorded as missed.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
@@ -29,6 +29,7 @@ from scheduler.jobs import (
 from scheduler.leadership import Leadership
 from scheduler.periodic import Periodic, PeriodicRuns, daily, leader_check, monthly, weekly
 from scheduler.unit_cards import quarterly, send_unit_cards
+from scheduler.wake import Waker
 from server.cache import Cache
 from server.channels import Channel
 from server.clock import Clock
@@ -144,13 +145,22 @@ async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     app[OUTBOX] = outbox
     app[SCHEDULER] = scheduler
-    wake: WakeOutbox = functools.partial(poke, scheduler)
+    # One wake serves both outboxes; from a web process it reaches the scheduler's process.
+    waker = Waker(scheduler, app[CACHE], (JOB, COMMUNITY_JOB))
+    wake: WakeOutbox = waker
     app[WAKE_OUTBOX] = wake
+    listener: asyncio.Task[None] | None = None
     if settings.scheduler:
         scheduler.start()
+        listener = asyncio.create_task(waker.listen())
     else:
         log.info("DANGJIAN_SCHEDULER=off: this process runs no scheduled jobs")
     yield
+    if listener is not None:
+        listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listener
+    await waker.close()
     if scheduler.running:
         # Pause first: shutdown cancels a run in progress, which would leave its claimed
         # notices unsent and, five minutes later, marked uncertain for good.
@@ -205,12 +215,3 @@ def timed_jobs(
             )
         )
     return jobs
-
-
-def poke(scheduler: AsyncIOScheduler) -> None:
-    """Look at the outboxes now (a meeting was just scheduled or changed, a need posted, an
-    order dispatched…): each sends what is due, so one wake serves both."""
-    for name in (JOB, COMMUNITY_JOB):
-        job = scheduler.get_job(name) if scheduler.running else None
-        if job is not None:
-            job.modify(next_run_time=datetime.now(scheduler.timezone))
