@@ -37,13 +37,23 @@ from server.services.community.outbox import CommunitySender
 from server.services.delivery.messenger import WakeOutbox
 from server.services.delivery.outbox import Outbox, Templates
 from server.settings import Settings, parse_fields
-from server.typedefs import CACHE, CLOCK, OUTBOX, SCHEDULER, SETTINGS, WAKE_OUTBOX, WECHAT_CLIENTS
+from server.typedefs import (
+    CACHE,
+    CLOCK,
+    METRICS,
+    OUTBOX,
+    SCHEDULER,
+    SETTINGS,
+    WAKE_OUTBOX,
+    WECHAT_CLIENTS,
+)
 from server.wechat.client import WeChatClient
 
 log = logging.getLogger("dangjian.scheduler")
 JOB = "deliver-notices"
 COMMUNITY_JOB = "deliver-community-messages"  # the 四单制's outbox, woken with the notices'
 PERIODIC_CHECK = 30  # seconds; also how soon after its due time a periodic job runs
+NOT_LEADING = object()  # what a job returns in a process that does not lead: it did not run
 
 
 async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -64,32 +74,36 @@ async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
     leader = Leadership(app[CACHE], ttl=max(30.0, 3 * settings.outbox_interval))
     running: set[asyncio.Task[None]] = set()
 
-    async def tracked(job: Callable[[], Awaitable[object]]) -> None:
+    metrics = app[METRICS]
+
+    async def tracked(name: str, job: Callable[[], Awaitable[object]]) -> None:
         task = asyncio.current_task()
         if task is not None:
             running.add(task)  # so shutdown waits for a run in progress
         try:
-            await job()
+            if await job() is not NOT_LEADING:
+                metrics.job_last_success.labels(name).set(clock.now().timestamp())
         except Exception:
             log.exception("a scheduled job failed; it runs again at its next time")
         finally:
             running.discard(task)
 
-    async def as_leader(job: Callable[[], Awaitable[object]]) -> None:
-        async def if_leading() -> None:
-            if await leader.hold():
-                await job()
+    async def as_leader(name: str, job: Callable[[], Awaitable[object]]) -> None:
+        async def if_leading() -> object:
+            if not await leader.hold():
+                return NOT_LEADING
+            return await job()
 
-        await tracked(if_leading)
+        await tracked(name, if_leading)
 
     async def tick() -> None:
-        await as_leader(lambda: deliver_notices(outbox, clock))
+        await as_leader(JOB, lambda: deliver_notices(outbox, clock))
 
     async def community_tick() -> None:
-        await as_leader(lambda: deliver_community_messages(community, clock))
+        await as_leader(COMMUNITY_JOB, lambda: deliver_community_messages(community, clock))
 
     async def snapshot() -> None:
-        await as_leader(lambda: daily_snapshot(clock))
+        await as_leader("daily-snapshot", lambda: daily_snapshot(clock))
 
     # A run held up (a busy loop) by up to six hours still happens.  The snapshot catches up
     # the days missed by itself; the compliance check and the digest through `job_run`.
@@ -129,7 +143,13 @@ async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
     periodic = timed_jobs(settings, clock, app[WECHAT_CLIENTS], leader.fence, cache=app[CACHE])
 
     async def periodic_check() -> None:
-        await tracked(lambda: leader_check(leader, runs, periodic))
+        await tracked("periodic", lambda: leader_check(leader, runs, periodic))
+
+    async def read_leadership() -> None:
+        metrics.scheduler_enabled.set(1 if scheduler.running else 0)
+        metrics.scheduler_leader.set(1 if scheduler.running and await leader.still_leader() else 0)
+
+    metrics.on_scrape(read_leadership)
 
     # Each check runs whatever period fell due and is not recorded done: just after start, and
     # within PERIODIC_CHECK seconds of a due time or of becoming leader.

@@ -29,6 +29,7 @@ from server.http_errors import error_middleware
 from server.llm import LLMAnswerer
 from server.metrics import Metrics
 from server.models.people import Member
+from server.ops_readings import read_all
 from server.processing import MessageProcessor
 from server.services.delivery.messenger import tell
 from server.services.people.bind_alarm import lock_text, secretaries_of
@@ -216,7 +217,8 @@ def create_app(
     app[POINTS_RULES] = PointsRules.from_settings(settings)
     app[ROUTER] = router or build_router()
     app[CLOCK] = clock or Clock(settings.zone)
-    app[METRICS] = Metrics()
+    app[METRICS] = metrics = Metrics()
+    metrics.on_scrape(lambda: read_all(metrics, app[CLOCK].now()))
     app.cleanup_ctx.extend(
         [corpus_ctx, database_ctx, cache_ctx, wechat_ctx, scheduler_ctx, pipeline_ctx]
     )

@@ -61,7 +61,7 @@ async def healthz(request: web.Request) -> web.Response:
 async def metrics(request: web.Request) -> web.Response:
     if not _operator(request):
         raise Unauthorized("metrics token missing or wrong")
-    body = request.app[METRICS].render()
+    body = await request.app[METRICS].collect()
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
