@@ -3,7 +3,9 @@ long it took — what an operator reads to see what is slow or failing.
 
 The route's pattern (`/api/v1/mobility/members/{id}`), not the path: paths carry one-time
 tokens (sign-in links, signed downloads), and the query string carries WeChat's signatures and
-openids.  Logged by `dangjian.access` at INFO, as JSON like every other line (server/logs.py).
+openids.  The caller's address as our own proxy saw it (`client`: nginx's X-Forwarded-For,
+believed only from DANGJIAN_TRUSTED_PROXIES).  Logged by `dangjian.access` at INFO, as JSON like
+every other line (server/logs.py).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import time
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
+
+from server.client_address import client_address
 
 log = logging.getLogger("dangjian.access")
 
@@ -45,5 +49,6 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
                 "route": route_of(request),
                 "status": status,
                 "ms": round((time.perf_counter() - started) * 1000, 1),
+                "client": client_address(request),
             },
         )

@@ -97,6 +97,18 @@ class Settings(BaseSettings):
     admin_session_ttl: int = _env("DANGJIAN_ADMIN_SESSION_TTL", 8 * 3600, ge=300, le=7 * 86400)
     # Where members' browsers reach this server (links sent in chat); unset: http://HOST:PORT.
     public_url: str | None = _env("DANGJIAN_PUBLIC_URL")
+    # Proxies (nginx) whose X-Forwarded-For / X-Real-IP name the caller: addresses or networks,
+    # comma-separated.  Any other peer's headers are ignored (server/client_address.py).
+    trusted_proxies: str = _env("DANGJIAN_TRUSTED_PROXIES", "127.0.0.1,::1")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _trusted_proxies(cls, v: str) -> str:
+        from server.client_address import parse_networks
+
+        parse_networks(v)
+        return v
+
     # The 公众号 and 小程序 are bound to one WeChat open platform account, so user/info gives a
     # follower's unionid: an unbound follower already bound in the mini-program is linked.
     wechat_unionid: bool = _env("DANGJIAN_WECHAT_UNIONID", False)
