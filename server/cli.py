@@ -53,12 +53,14 @@ def use_fast_event_loop() -> None:
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from server.serving import serve
+    from server.workers import check_workers
 
     if args.host or args.port:
         pairs = (("DANGJIAN_HOST", args.host), ("DANGJIAN_PORT", args.port))
         # Validated like the environment, and errors name the same variables.
         settings = load_settings(**{name: value for name, value in pairs if value})
     _announce_mode(settings)
+    check_workers(settings, args.workers)
     if args.demo:
         from server.db import database
 
@@ -71,6 +73,11 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             f"\n聊天试用 / chat with the bot, in another terminal:\n"
             f"  dangjian chat --server http://{settings.host}:{settings.port}\n"
         )
+    if args.workers > 1:
+        from server.workers import Supervisor
+
+        cmd_migrate(settings, args)  # once, before the workers start
+        return Supervisor(settings, args.workers).run()
     use_fast_event_loop()
     asyncio.run(serve(settings))
     return 0
@@ -432,6 +439,12 @@ def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _workers(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise argparse.ArgumentTypeError(f"a number of processes from 1 to 64, not {text!r}")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from server.chat_cli import add_arguments as add_chat_arguments
     from server.cli_community import add_commands as add_community_commands
@@ -445,6 +458,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--demo", action="store_true", help="load the demo street first")
     serve.add_argument("--host", help="override DANGJIAN_HOST")
     serve.add_argument("--port", type=int, help="override DANGJIAN_PORT")
+    serve.add_argument(
+        "--workers",
+        type=_workers,
+        default=1,
+        metavar="N",
+        help="N processes on one port (PostgreSQL and Redis required; the first schedules)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
@@ -557,6 +577,39 @@ def missing_database(settings: Settings, command: str, demo: bool = False) -> st
     )
 
 
+def unmigrated_database(settings: Settings, command: str, demo: bool = False) -> str | None:
+    """In production, why this command must not run on a PostgreSQL database that was never
+    migrated (a mistyped database name, or a fresh server before `dangjian migrate`), or None.
+
+    Its tables would be made silently and the street would start empty.  Only `migrate` and
+    `restore` set a database up; an unreachable server is left to the command's own error."""
+    if settings.env != "production" or not settings.is_postgres:
+        return None
+    if command in PRODUCTION_MAKES or command in NEEDS_NO_DATABASE or demo:
+        return None
+    import asyncpg
+
+    async def migrated() -> bool | None:
+        dsn = "postgresql://" + settings.database_url.split("://", 1)[1].split("?", 1)[0]
+        try:
+            conn = await asyncpg.connect(dsn, timeout=5)
+        except (OSError, asyncpg.PostgresError, TimeoutError):
+            return None
+        try:
+            found = await conn.fetchval("SELECT to_regclass('public.tortoise_migrations')")
+            return found is not None
+        finally:
+            await conn.close()
+
+    if asyncio.run(migrated()) is not False:
+        return None
+    name = settings.database_url.rsplit("/", 1)[-1].split("?", 1)[0]
+    return (
+        f"数据库 {name} 还没有建表（从未迁移）：生产环境不会在空库上启动。请确认 DANGJIAN_DB_URL，"
+        "新库请先运行 dangjian migrate（或 dangjian restore 备份文件）。"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -565,7 +618,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"dangjian: {exc}", file=sys.stderr)
         return 2
     command = getattr(args.func, "__name__", "")
-    if refusal := missing_database(settings, command, bool(getattr(args, "demo", False))):
+    demo = bool(getattr(args, "demo", False))
+    if refusal := missing_database(settings, command, demo) or unmigrated_database(
+        settings, command, demo
+    ):
         print(f"dangjian: {refusal}", file=sys.stderr)
         return 2
     setup_logging(settings.log_level)

@@ -26,6 +26,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "msg": record.getMessage(),
+            "pid": record.process,  # which of several workers or servers said it
         }
         for key, value in vars(record).items():
             if key not in _STANDARD and not key.startswith("_"):

@@ -19,7 +19,7 @@ from server.settings import Settings
 log = logging.getLogger("dangjian")
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: Settings, *, reuse_port: bool = False) -> None:
     runner = web.AppRunner(create_app(settings), access_log=None)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -27,7 +27,7 @@ async def serve(settings: Settings) -> None:
         loop.add_signal_handler(signum, stop.set)
     try:
         await runner.setup()
-        site = web.TCPSite(runner, settings.host, settings.port)
+        site = web.TCPSite(runner, settings.host, settings.port, reuse_port=reuse_port or None)
         try:
             await site.start()
         except OSError as exc:
