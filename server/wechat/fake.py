@@ -13,6 +13,11 @@ WeChat API (every answer is HTTP 200 with JSON `{"errcode": N, "errmsg": "..."}`
     GET  /cgi-bin/user/info               (a follower; unionid when given to /_fake/followers)
     POST /wxa/business/getuserphonenumber (getPhoneNumber's code -> phone_info; single-use,
                                            5 minutes: 40029 otherwise)
+    GET  /cgi-bin/template/get_all_private_template  {"template_list": [{template_id, title,
+                                           primary_industry, deputy_industry, content, example}]}
+    GET  /wxaapi/newtmpl/gettemplate      {"data": [{priTmplId, title, content, example, type}]}
+                                          (both list the templates given to /_fake/templates,
+                                           every field as {{name.DATA}} in `content`)
   Web authorisation's page (not an API): GET /connect/oauth2/authorize redirects WeChat's
   browser back with a code; the browsing user is named by the header X-Fake-WeChat-User
   (without it: WeChat's page for a browser outside WeChat).  See fake_oauth.py.
@@ -259,6 +264,18 @@ def create_fake_app(fake: FakeWeChat) -> web.Application:
             "POST",
             "/wxa/business/getuserphonenumber",
             lambda f, q, b: f.handle_phone_number(q, b),
+            True,
+        ),
+        (
+            "GET",
+            "/cgi-bin/template/get_all_private_template",
+            lambda f, q, b: f.handle_template_list(),
+            True,
+        ),
+        (
+            "GET",
+            "/wxaapi/newtmpl/gettemplate",
+            lambda f, q, b: f.handle_subscribe_template_list(),
             True,
         ),
     ]

@@ -40,6 +40,12 @@ def template_problem(body: dict[str, Any], templates: dict[str, list[str] | None
     return None
 
 
+def template_content(fields: list[str] | None) -> str:
+    """A template's `content` as WeChat lists it: one `{{name.DATA}}` line per field (a template
+    registered without fields lists none)."""
+    return "".join(f"{{{{{name}.DATA}}}}\n" for name in fields or [])
+
+
 def subscribe_problem(body: dict[str, Any]) -> Reply | None:
     """Checked after `template_problem`, so `data` is a dict."""
     for name, item in body["data"].items():

@@ -11,6 +11,8 @@ an `errcode`.  The rules are the documented ones (see /work/shared/wechat-protoc
 - Login codes are single-use (-> 40029, `fake_login.py`); so are phone-verification codes,
   which also expire after 5 minutes (-> 40029, `fake_phone.py`).
 - Openids the fake has never seen (no interaction, follow, grant or code) -> 40003.
+- The registered templates are the account's template list (get_all_private_template for the
+  official account, newtmpl/gettemplate for the mini-program), each field as `{{thing1.DATA}}`.
 
 User state (interactions, grants, followers) is shared by every appid: one fake, one set of
 users, which is all the tests and the terminal chat need.  What the harness reads back (calls,
@@ -38,6 +40,7 @@ from server.wechat.fake_rules import (
     check_field,
     custom_problem,
     subscribe_problem,
+    template_content,
     template_problem,
 )
 from server.wechat.fake_tokens import (
@@ -294,6 +297,37 @@ class FakeWeChat:
             return error(43101)
         self._s.grants[key] -= 1
         return self._deliver("subscribe", openid, body)
+
+    # --- the account's templates (what the console lists) -----------------------------------
+
+    def handle_template_list(self) -> Reply:
+        """cgi-bin/template/get_all_private_template: the official account's templates."""
+        listed = [
+            {
+                "template_id": template_id,
+                "title": "",
+                "primary_industry": "",
+                "deputy_industry": "",
+                "content": template_content(fields),
+                "example": "",
+            }
+            for template_id, fields in self._s.templates.items()
+        ]
+        return ok(template_list=listed)
+
+    def handle_subscribe_template_list(self) -> Reply:
+        """wxaapi/newtmpl/gettemplate: the mini-program's subscribe templates (one-time, type 2)."""
+        listed = [
+            {
+                "priTmplId": template_id,
+                "title": "",
+                "content": template_content(fields),
+                "example": "",
+                "type": 2,
+            }
+            for template_id, fields in self._s.templates.items()
+        ]
+        return ok(data=listed)
 
     def handle_template_send(self, body: dict[str, Any]) -> Reply:
         refused = self._template_check(body)
