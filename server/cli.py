@@ -448,6 +448,7 @@ def _workers(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from server.chat_cli import add_arguments as add_chat_arguments
     from server.cli_community import add_commands as add_community_commands
+    from server.cli_doctor import add_commands as add_doctor_commands
     from server.cli_members import add_commands as add_member_commands
     from server.cli_mobility import add_commands as add_mobility_commands
 
@@ -530,6 +531,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_member_commands(sub)
     add_community_commands(sub)
     add_mobility_commands(sub)
+    add_doctor_commands(sub)
     fake = sub.add_parser("fake-wechat", help="run the local fake of the WeChat API")
     fake.add_argument("--host", default="127.0.0.1")
     fake.add_argument("--port", type=int, default=8081)
@@ -553,7 +555,8 @@ MAKES_DATABASE = frozenset(
     {"cmd_migrate", "cmd_seed_demo", "cmd_import_members", "cmd_serve", "cmd_restore"}
 )
 PRODUCTION_MAKES = frozenset({"cmd_migrate", "cmd_restore"})
-NEEDS_NO_DATABASE = frozenset({"cmd_fake_wechat", "cmd_chat", "cmd_content_check"})
+# The doctor reports a missing or unmigrated database itself, as one of its findings.
+NEEDS_NO_DATABASE = frozenset({"cmd_fake_wechat", "cmd_chat", "cmd_content_check", "cmd_doctor"})
 
 
 def missing_database(settings: Settings, command: str, demo: bool = False) -> str | None:
@@ -615,6 +618,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
     except ConfigError as exc:
+        if getattr(args.func, "__name__", "") == "cmd_doctor":
+            return int(args.func(None, args))  # settings that do not load are its first finding
         print(f"dangjian: {exc}", file=sys.stderr)
         return 2
     command = getattr(args.func, "__name__", "")

@@ -119,12 +119,8 @@ def test_json_for_machines_says_the_same(
 def test_a_missing_database_is_reported_not_made(
     env: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from server.cli_doctor import cmd_doctor
-
     env.setenv("DANGJIAN_DATA_DIR", str(tmp_path / "nowhere"))
-    # The command itself (`main` refuses commands outside NEEDS_NO_DATABASE before they run).
-    settings = Settings(_env_file=None, data_dir=tmp_path / "nowhere")
-    assert cmd_doctor(settings, _args()) == 1
+    assert main(["doctor"]) == 1  # the doctor runs where other commands would be refused
     out = capsys.readouterr().out
     assert f"database  FAIL  no database at {tmp_path / 'nowhere' / 'dangjian.sqlite3'}" in out
     assert "dangjian migrate" in out
@@ -154,11 +150,9 @@ async def test_a_relative_data_folder_in_production_is_named(env: pytest.MonkeyP
 def test_the_command_reports_settings_that_do_not_load(
     env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Handed no settings (they did not load), the command reports why itself, and fails."""
-    from server.cli_doctor import cmd_doctor
-
+    """Settings that do not load stop every other command; the doctor reports why, and fails."""
     env.setenv("DANGJIAN_REDIS_URL", "redis://127.0.0.1:6379/cache")
-    assert cmd_doctor(None, _args()) == 1
+    assert main(["doctor"]) == 1
     out = capsys.readouterr().out
     assert out.startswith("settings  FAIL  invalid configuration: DANGJIAN_REDIS_URL: the database")
     assert "correct the variables named" in out
