@@ -32,6 +32,7 @@ MODELS = [
     "server.models.jobs",
     "server.models.community",
     "server.models.mobility",
+    "server.models.privacy",
 ]
 MIGRATIONS = "migrations"
 # Any fixed 64-bit number will do; it only has to be the same in every process.
