@@ -375,16 +375,29 @@ def cmd_bind_code(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def fake_accounts(pairs: Sequence[str]) -> dict[str, str] | None:
+    """`--app APPID:SECRET`s.  Without any, the fake takes every appid and secret; with them it
+    refuses others as WeChat does (40013, 40125), so `dangjian doctor` can be tried on it."""
+    secrets: dict[str, str] = {}
+    for pair in pairs:
+        appid, sep, secret = pair.partition(":")
+        if not sep or not appid or not secret:
+            raise ConfigError(f"--app: APPID:SECRET, not {pair!r}")
+        secrets[appid] = secret
+    return secrets or None
+
+
 def cmd_fake_wechat(settings: Settings, args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from server.wechat.fake import FakeWeChat, create_fake_app
 
+    fake = FakeWeChat(appid_secrets=fake_accounts(args.app or ()))
     print(
         f"fake WeChat API on http://{args.host}:{args.port} "
         f"(point WECHAT_API_BASE at it; calls are listed at /_fake/calls)"
     )
-    web.run_app(create_fake_app(FakeWeChat()), host=args.host, port=args.port, print=None)
+    web.run_app(create_fake_app(fake), host=args.host, port=args.port, print=None)
     return 0
 
 
@@ -535,6 +548,12 @@ def build_parser() -> argparse.ArgumentParser:
     fake = sub.add_parser("fake-wechat", help="run the local fake of the WeChat API")
     fake.add_argument("--host", default="127.0.0.1")
     fake.add_argument("--port", type=int, default=8081)
+    fake.add_argument(
+        "--app",
+        action="append",
+        metavar="APPID:SECRET",
+        help="an account it knows (repeat for each); without any, every appid and secret works",
+    )
     fake.set_defaults(func=cmd_fake_wechat)
 
     content = sub.add_parser("content", help="the study corpus")

@@ -26,6 +26,7 @@ from server.clock import Clock, FrozenClock
 from server.doctor import Finding, bounded, examine, settings_findings
 from server.doctor_host import Space
 from server.doctor_wechat import field_problems
+from server.errors import ConfigError
 from server.settings import Settings
 from server.wechat.client import WeChatClient
 from server.wechat.fake import FakeWeChat, create_fake_app
@@ -512,3 +513,20 @@ def test_lines_are_aligned_and_the_summary_names_what_to_look_at() -> None:
         "",
         "doctor: 1 OK, 1 WARN (metrics), 1 FAIL (subscribe-template) — must be fixed: exit 1",
     ]
+
+
+async def test_the_standalone_fake_knows_the_accounts_it_is_given(
+    aiohttp_server: Any, tmp_path: Path
+) -> None:
+    """`dangjian fake-wechat --app APPID:SECRET`: the doctor's wrong secret is caught there too."""
+    from server.cli import fake_accounts
+
+    fake = FakeWeChat(appid_secrets=fake_accounts([f"{APPID}:{SECRET}"]))
+    server = await aiohttp_server(create_fake_app(fake))
+    base = str(server.make_url("")).rstrip("/")
+    lines = await wechat_lines(production(tmp_path, base, wechat_secret="not-the-secret"))
+    assert lines["wechat-oa"].status == "fail"
+    assert lines["wechat-oa"].detail.startswith("40125: ")
+    assert fake_accounts([]) is None  # no --app: any appid and secret
+    with pytest.raises(ConfigError, match="APPID:SECRET"):
+        fake_accounts(["wx-without-a-secret"])
