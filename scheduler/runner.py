@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from scheduler import mobility, unit_cards
+from scheduler import mobility, retention, unit_cards
 from scheduler.jobs import (
     Fence,
     compliance_check,
@@ -200,7 +200,7 @@ def timed_jobs(
     cache: Cache | None = None,
 ) -> list[Periodic]:
     """The jobs run once per period (recorded in `job_run`), at DANGJIAN_REPORT_TIME (the
-    流动党员 to-dos half an hour later).
+    流动党员 to-dos half an hour later; the retention of personal information at 03:30).
 
     The units' 联系卡 need the cache their links' tokens are kept in: without one, not run.
     """
@@ -223,6 +223,12 @@ def timed_jobs(
             daily(*mobility.morning(settings.report_time)),  # 流动党员: contacts due, 失联
             mobility.GRACE,
             lambda key: mobility.mobility_reminders(clock, settings, key, fence),
+        ),
+        Periodic(
+            retention.JOB,
+            daily(*retention.AT),  # personal information past DANGJIAN_RETENTION_DAYS
+            retention.GRACE,
+            lambda key: retention.retention(clock, settings, key),
         ),
     ]
     if cache is not None:

@@ -141,6 +141,11 @@ class Settings(BaseSettings):
     # away (days; monthly by default) unless the branch set another cadence for that member.
     mobile_contact_days: int = _env("DANGJIAN_MOBILE_CONTACT_DAYS", 30, ge=7, le=366)
 
+    # Personal information kept only for a while (services/privacy/retention.py): a resident's
+    # details once their needs are closed, a sent message's text, expired one-time codes, a
+    # 流入 or 报到 not confirmed — let go this many days after their use ended, every night.
+    retention_days: int = _env("DANGJIAN_RETENTION_DAYS", 180, ge=30, le=3650)
+
     # 三会一课: how long a meeting lasts unless said otherwise, and the branch's own meeting types
     # beyond the standard ones (comma-separated; all active members are expected at them).
     meeting_minutes: int = _env("DANGJIAN_MEETING_MINUTES", 90, ge=15, le=600)
