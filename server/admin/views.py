@@ -26,6 +26,7 @@ from server.admin import (
     community_posts,
     community_units,
     exports,
+    members_export,
     members_page,
     mobile_actions,
     mobile_page,
@@ -50,6 +51,7 @@ def add_routes(admin: web.Application) -> None:
     admin.router.add_get("/ledger", branch_page.ledger, name="ledger")
     admin.router.add_get("/orgs", picker.results_page, name="picker")
     admin.router.add_get("/members", members_page.members_page, name="members")
+    admin.router.add_get("/members/export", members_export.download, name="members-export")
     admin.router.add_post(
         r"/members/{id}/{action:unbind|role|transfer}", members_page.member_action
     )
