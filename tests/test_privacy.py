@@ -293,7 +293,7 @@ async def test_with_a_namesake_on_record_their_name_stays_in_what_others_wrote(d
         minutes="张伟同志发言。联系电话13912340011。",
     )  # fmt: skip
     seen = await preview(leaving.id)
-    assert seen.namesake and seen.name == "张伟"
+    assert seen.namesake and (seen.name, seen.status) == ("张伟", "已转出")
     erased = await erase_member(leaving.id, None, "本人申请，张伟 13912340011", now=NOW)
     assert erased.namesake
     minutes = (await Meeting.get(id=meeting.id)).minutes

@@ -102,6 +102,7 @@ CASE_OPEN = (
 SPELL_OPEN = "{name}的流动党员记录尚未结束，支部仍在联系，不能删除个人信息；结束流动后再删除。"
 DONE_ALREADY = "这名党员的个人信息已于{day}删除（删除记录 {id}），无需再删。"
 
+STATUS_WORDS = {"active": "在册", "transferred": "已转出", "stopped": "已停止党籍"}
 # What the preview and the erasure record call each kind of row.
 LABELS = {
     "identities": "微信绑定（解除并删除）",
@@ -272,7 +273,7 @@ async def preview(member_id: int, by: Member | None = None, *, zone: ZoneInfo = 
         member_id=member.id,
         name=member.name,
         organisation=member.organisation.path,
-        status=str(member.status),
+        status=STATUS_WORDS.get(str(member.status), str(member.status)),
         changes={k: n for k, n in changes.items() if n},
         kept={k: n for k, n in (await _kept(member.id, volunteer_ids)).items() if n},
         namesake=await has_namesake(member.name, member.id),
