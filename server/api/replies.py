@@ -73,7 +73,7 @@ class Whole(Out, Generic[T]):
 class Me(Out):
     id: int
     name: str
-    phone: str = Field(description="本人看到的是完整手机号")
+    phone: str = Field(description="本人看到的是号段和后四位（138****5678）")
     role: str
     status: str
     organisation: OrgRef
@@ -418,7 +418,7 @@ class Reviewed(Out):
 class MemberRow(Out):
     id: int
     name: str
-    phone: str = Field(description="中间四位隐去")
+    phone: str = Field(description="只显示号段（138********）")
     role: str
     status: str
     organisation: Ref
