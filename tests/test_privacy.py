@@ -46,6 +46,7 @@ from server.services.people.bind_codes import issue_code
 from server.services.people.binding import Binder, BindLimits, BindRequest
 from server.services.people.identities import IdentityDirectory
 from server.services.people.roster.command import import_members
+from server.services.people.roster_export import roster_workbook
 from server.services.privacy.erase import erase_member, preview
 from server.services.privacy.export import member_data
 from server.services.study.checkin import check_in
@@ -302,6 +303,19 @@ async def test_with_a_namesake_on_record_their_name_stays_in_what_others_wrote(d
     record = await Erasure.get(member_id=leaving.id)
     assert "张伟" not in record.reason and "13912340011" not in record.reason
     assert await Member.filter(name="张伟").count() == 1
+
+
+async def test_the_roll_taken_out_after_an_erasure_imports_back_unchanged(
+    db: Path, tmp_path: Path
+) -> None:
+    a, _ = await two_members()
+    await Member.filter(id=a.id).update(status=MemberStatus.TRANSFERRED)
+    await erase_member(a.id, None, REASON, now=NOW)
+    roll = tmp_path / "roll.xlsx"
+    roll.write_bytes(await roster_workbook(await committee(), DAY))
+    assert "已删除" not in cells(roll.read_bytes())  # on no roll: a row kept for the counts
+    report = await import_members(roll)
+    assert not report.errors and (report.created, report.updated) == (0, 0)
 
 
 # --- the command line --------------------------------------------------------------------------

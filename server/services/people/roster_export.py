@@ -47,6 +47,7 @@ from server.models.people import (
     OrgKind,
     Role,
 )
+from server.models.privacy import Erasure
 from server.services.mobility.export import filed_line, fit_rows, paragraph
 from server.services.people.org_order import in_tree_order
 from server.services.people.orgs import SEPARATOR
@@ -173,7 +174,10 @@ def members_under(org: Organisation) -> Q:
 
 async def read_roster(org: Organisation) -> Roster:
     """Everyone under `org` (on the roll, 流入, 停止党籍) and the organisations they name."""
-    everyone = await Member.filter(members_under(org)).order_by("id")
+    # A member erased on request (services/privacy) is on no roll: a row kept for the counts,
+    # whose placeholder phone the importer would refuse.
+    erased = await Erasure.all().values_list("member_id", flat=True)
+    everyone = await Member.filter(members_under(org)).exclude(id__in=erased).order_by("id")
     orgs = await in_tree_order(await Organisation.filter(subtree(org.path)))
     named = {m.organisation_id for m in everyone} | {m.group_id for m in everyone if m.group_id}
     paths = {o.id: o for o in orgs}
