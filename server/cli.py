@@ -464,6 +464,7 @@ def build_parser() -> argparse.ArgumentParser:
     from server.cli_doctor import add_commands as add_doctor_commands
     from server.cli_members import add_commands as add_member_commands
     from server.cli_mobility import add_commands as add_mobility_commands
+    from server.cli_privacy import add_commands as add_privacy_commands
     from server.cli_roster import add_commands as add_roster_commands
 
     parser = argparse.ArgumentParser(prog="dangjian", description=__doc__.splitlines()[0])
@@ -546,6 +547,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_community_commands(sub)
     add_mobility_commands(sub)
     add_roster_commands(sub)
+    add_privacy_commands(sub)
     add_doctor_commands(sub)
     fake = sub.add_parser("fake-wechat", help="run the local fake of the WeChat API")
     fake.add_argument("--host", default="127.0.0.1")
