@@ -349,6 +349,12 @@ def _ms(seconds: float) -> int:
     return max(1, int(seconds * 1000))
 
 
+def conversation_key(appid: str, openid: str) -> str:
+    """Where a WeChat user's conversation draft is kept (the chat's `Conversation`, and an
+    erasure clears it): one definition for both layers."""
+    return f"conv:{appid}:{openid}"
+
+
 def create_cache(
     redis_url: str | None,
     prefix: str,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from server.cache import Cache
+from server.cache import Cache, conversation_key
 
 
 class Conversation:
@@ -23,7 +23,7 @@ class Conversation:
 
     @staticmethod
     def key_for(appid: str, openid: str) -> str:
-        return f"conv:{appid}:{openid}"
+        return conversation_key(appid, openid)
 
     @classmethod
     async def load(

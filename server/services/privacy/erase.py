@@ -37,8 +37,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from server.cache import Cache, CacheUnavailable
-from server.dispatch.state import Conversation
+from server.cache import Cache, CacheUnavailable, conversation_key
 from server.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from server.models.community import (
     CommunityMessage,
@@ -515,7 +514,7 @@ async def _forget_in_cache(
             if identities is not None:
                 await identities.forget(appid, openid)
             if cache is not None:
-                await cache.delete(Conversation.key_for(appid, openid))
+                await cache.delete(conversation_key(appid, openid))
     except CacheUnavailable as exc:
         # The rows are gone: what the cache remembers lapses on its own.
         log.warning("could not clear the cache after an erasure: %s", exc)
