@@ -4,6 +4,8 @@
 - `overview`: `/admin` — a branch's page (`branch_page`) or the overview above branches;
 - `branch_page`: a 党支部's meetings, lights, 心得 and its ledger download;
 - `picker`: finding an organisation by name;
+- `members_page`: 党员管理 (its roster download in `members_export`; a member's 个人信息,
+  exported and erased by the committee's staff, in `member_privacy` and `member_erase`);
 - `exports`: the tally as XLSX or CSV;
 - `mobile_page`: 流动党员, the figures by branch or a branch's working list, its XLSX and a
   流入 member's record (its forms in `mobile_actions`, its lines and to-dos in `mobile_desk`);
@@ -26,6 +28,8 @@ from server.admin import (
     community_posts,
     community_units,
     exports,
+    member_erase,
+    member_privacy,
     members_export,
     members_page,
     mobile_actions,
@@ -52,6 +56,11 @@ def add_routes(admin: web.Application) -> None:
     admin.router.add_get("/orgs", picker.results_page, name="picker")
     admin.router.add_get("/members", members_page.members_page, name="members")
     admin.router.add_get("/members/export", members_export.download, name="members-export")
+    # 个人信息: a member's data handed over, and erased once they left (member_privacy.py)
+    admin.router.add_get("/members/privacy", member_privacy.finder, name="members-privacy")
+    admin.router.add_get(r"/members/{id:\d+}/privacy", member_privacy.member_page)
+    admin.router.add_get(r"/members/{id:\d+}/data.xlsx", member_privacy.download)
+    admin.router.add_post(r"/members/{id:\d+}/erase", member_erase.erase)
     admin.router.add_post(
         r"/members/{id}/{action:unbind|role|transfer}", members_page.member_action
     )
