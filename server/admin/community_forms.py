@@ -58,12 +58,13 @@ def form_token(request: web.Request) -> str:
     return hmac.new(key, b"admin-form:" + session.encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def check_form(request: web.Request, form: Any) -> None:
-    """A form from our own page of this session, or a refusal that changes nothing."""
+def check_form(request: web.Request, form: Any, page: str = "社区服务") -> None:
+    """A form from our own page of this session, or a refusal that changes nothing; `page`
+    names the page to reload (every dashboard form posts through here)."""
     same_origin(request)
     sent = form.get(TOKEN)
     if not isinstance(sent, str) or not hmac.compare_digest(sent, form_token(request)):
-        raise PermissionDenied("页面已过期或来源不正确，请刷新社区服务页面后重试。")
+        raise PermissionDenied(f"页面已过期或来源不正确，请刷新{page}页面后重试。")
 
 
 async def managed(member: Member) -> list[Community]:

@@ -15,16 +15,12 @@ and nothing is erased twice.
 
 from __future__ import annotations
 
-import hmac
-from typing import Any
-
 from aiohttp import web
 
-from server.admin.community_forms import TOKEN, form_token, text
+from server.admin.community_forms import check_form, text
 from server.admin.member_privacy import page, staff_member, target_of
 from server.admin.pages import message_page
-from server.admin.signing import same_origin
-from server.errors import Conflict, DangjianError, PermissionDenied, ValidationFailed
+from server.errors import Conflict, DangjianError, ValidationFailed
 from server.models.privacy import Erasure
 from server.services.privacy.erase import erase_member
 from server.typedefs import CACHE, CLOCK, IDENTITIES, SETTINGS
@@ -32,19 +28,11 @@ from server.typedefs import CACHE, CLOCK, IDENTITIES, SETTINGS
 NOT_CONFIRMED = "请勾选“已核实是本人的申请”，再按“确认删除”：删除后不能恢复。"
 
 
-def check_form(request: web.Request, form: Any) -> None:
-    """A form from our own page of this session, or a refusal that changes nothing."""
-    same_origin(request)
-    sent = form.get(TOKEN)
-    if not isinstance(sent, str) or not hmac.compare_digest(sent, form_token(request)):
-        raise PermissionDenied("页面已过期或来源不正确，请刷新党员的个人信息页面后重试。")
-
-
 async def erase(request: web.Request) -> web.Response:
     form = await request.post()
     try:
         staff = await staff_member(request)
-        check_form(request, form)
+        check_form(request, form, "党员的个人信息")
         target = await target_of(staff, request.match_info["id"])
     except DangjianError as exc:
         return message_page(

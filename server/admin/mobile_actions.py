@@ -19,7 +19,6 @@ Whom chat tells, the page tells (`mobility.notify`, through the outbox): the mem
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -29,11 +28,11 @@ from aiohttp import web
 from yarl import URL
 
 from server.admin import mobile_page
-from server.admin.community_forms import TOKEN, form_token, number, text
+from server.admin.community_forms import TOKEN, check_form, number, text
 from server.admin.community_tell import tidings
 from server.admin.pages import message_page
-from server.admin.signing import same_origin, signed_in
-from server.errors import Conflict, DangjianError, PermissionDenied, ValidationFailed
+from server.admin.signing import signed_in
+from server.errors import Conflict, DangjianError, ValidationFailed
 from server.models.mobility import Direction, LostAttempt, MobileMember
 from server.models.people import Member, Organisation, OrgKind
 from server.services.mobility import contacts, incoming, lost, notify, outgoing
@@ -71,14 +70,6 @@ class Step:
 Act = Callable[[Step], Awaitable[str]]
 
 
-def check_form(request: web.Request, form: Any) -> None:
-    """A form from our own page of this session, or a refusal that changes nothing."""
-    same_origin(request)
-    sent = form.get(TOKEN)
-    if not isinstance(sent, str) or not hmac.compare_digest(sent, form_token(request)):
-        raise PermissionDenied("页面已过期或来源不正确，请刷新流动党员页面后重试。")
-
-
 async def _branch(scope: Scope, raw: object) -> Organisation:
     found = await Organisation.get_or_none(id=number(raw, "org"))
     if found is None or found.kind is not OrgKind.BRANCH or not scope.covers(found.path):
@@ -91,7 +82,7 @@ async def run(request: web.Request, act: Act, anchor: str) -> web.Response:
     form = await request.post()
     step = Step(request, member, form)
     try:
-        check_form(request, form)
+        check_form(request, form, "流动党员")
         step.scope = await scope_of(member)
         step.branch = await _branch(step.scope, form.get("org"))
         done = await act(step)
