@@ -32,8 +32,8 @@ async def test_behind_our_proxy_the_log_names_the_caller_it_forwarded_for(
     client: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="dangjian.access")
-    # nginx's X-Forwarded-For: what the caller sent (anything at all), then the address nginx
-    # saw, appended by nginx itself.
+    # deploy/nginx replaces X-Forwarded-For with the address it saw; a proxy that appends (a
+    # load balancer's) leaves what the caller sent (anything at all) on the left.
     sent = [
         {"X-Forwarded-For": "198.51.100.7"},
         {"X-Forwarded-For": "6.6.6.6, 198.51.100.7"},

@@ -363,4 +363,6 @@ def test_the_nginx_site_keeps_wechat_inside_its_5_seconds_and_the_app_s_body_lim
     assert limit and int(limit[1]) * 1024 == Settings.model_fields["max_body_bytes"].default
     assert "location = /metrics {\n        return 404;" in site
     assert "location ^~ /fake-wechat {\n        return 404;" in site
-    assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;" in site
+    # Replaced, never appended to: the caller's own entry must not reach a process.
+    assert "proxy_set_header X-Forwarded-For $remote_addr;" in site
+    assert "$proxy_add_x_forwarded_for" not in site

@@ -109,6 +109,10 @@ def _environment(
         "DANGJIAN_DATA_DIR": str(data),
         "DANGJIAN_METRICS_TOKEN": METRICS_TOKEN,
         "DANGJIAN_LOG_LEVEL": "INFO",
+        # The caller's own address trusted too, as Docker's gateway is under compose (every
+        # connection through a userland port proxy comes from it): nginx must still never let
+        # the caller's X-Forwarded-For through.
+        "DANGJIAN_TRUSTED_PROXIES": "127.0.0.0/8",
         "WECHAT_TOKEN": TOKEN,
         "WECHAT_AES_KEY": aes_key,
         "WECHAT_APPID": APPID,
