@@ -13,12 +13,14 @@ from typing import Any
 
 import aiohttp
 import pytest
+import redis.asyncio as aioredis
 
 from server.app import create_app
 from server.channels import Channel
 from server.db import close_database, open_database
 from server.models.notices import Notice
 from server.models.people import Role, WeChatIdentity
+from server.services.people.identities import CHANNEL as IDENTITY_FEED
 from server.wechat.fake_state import FakeWeChat
 from tests.conftest import APPID, OPERATOR, TOKEN, make_member
 from tests.wechat_peer import WeChatPeer, openid_for
@@ -251,10 +253,25 @@ async def test_an_import_run_beside_the_servers_is_seen_at_once(
         )
         assert done.returncode == 0, done.stdout + done.stderr
 
-    import_roster("党员")
+    # The server hears roster changes on its identity feed: subscribed before the import runs
+    # (it connects in the background at start, beside the scheduler's wake feed).
+    feed = redis_prefix + IDENTITY_FEED
+    watcher = aioredis.from_url(redis_url)
+    try:
+        for _ in range(200):
+            [(_, listening)] = await watcher.pubsub_numsub(feed)
+            if listening:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await watcher.aclose()
+    assert listening, "the server never subscribed to its identity feed"
+
+    # In a thread: the server runs on this event loop and must keep running meanwhile.
+    await asyncio.to_thread(import_roster, "党员")
     assert "绑定成功" in ((await peer.say(client, WANG, "绑定 王芳 5678")).text or "")
     assert "（党员）" in ((await peer.say(client, WANG, "我的身份")).text or "")
-    import_roster("支部书记")
+    await asyncio.to_thread(import_roster, "支部书记")
     for _ in range(20):
         who = (await peer.say(client, WANG, "我的身份")).text or ""
         if "支部书记" in who:
