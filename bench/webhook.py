@@ -1,25 +1,34 @@
 """Webhook benchmark: signed `帮助` pushes through the full pipeline against a bare echo baseline.
 
-    python bench/webhook.py [--backends sqlite,postgres] [--mode plain|compat|safe]
+    python bench/webhook.py [--backends postgres,sqlite] [--processes 1,2,4] [--proxy nginx|none]
+                            [--dataset district|none] [--streets 15] [--mode plain|compat|safe]
                             [--messages 3000 | --duration SECONDS] [--concurrency 50]
                             [--rounds 3] [--profile DIR]
 
 Every server runs in a process of its own, so the load generator never shares its event loop.
-All of them start first, get a warm-up, then are measured in interleaved rounds (the baseline
-and the pipeline see the same background load) and reported as medians:
+For each number of processes in `--processes`, that many servers of each kind sit behind a
+private nginx (`fleet.py`: plain HTTP on loopback ports, keep-alive to the upstreams).  All of
+them start first, get a warm-up, then are measured in interleaved rounds (every target sees the
+same background load) and reported as medians:
 
 * baseline: a bare aiohttp + wechatpy server defined in this file (`--baseline-server PORT`):
   signature check (SHA-1, constant-time compare), wechatpy's `parse_message`, a wechatpy
-  `TextReply` echo.  No database, no cache, no de-duplication.
-* sqlite: `python -m server serve` on a SQLite file in a temporary directory and the
-  in-process cache.
+  `TextReply` echo.  No database, no cache, no de-duplication.  As many processes as the
+  pipeline, behind the same nginx, so the ratio isolates the pipeline's own cost.
 * postgres: `python -m server serve` on a fresh PostgreSQL database `dangjian_bench_<hex>`
-  (created and dropped here) and Redis with a private key prefix (removed afterwards).
+  (created and dropped here) holding the district of `district.py` — 18,465 members, each bound
+  to an openid the pushes come from, and a year of activity — and a private redis-server; the
+  first process runs the scheduler, the others DANGJIAN_SCHEDULER=false.
+* sqlite: one `python -m server serve` on a SQLite file in a temporary directory and the
+  in-process cache, pushes from `--openids` unbound senders.
 
-Outbound WeChat calls of the pipeline go to `python -m server fake-wechat` on a local port.
+While each target is measured, the CPU of its servers, nginx, the database's PostgreSQL
+backends, Redis and this process (the load generator) is read from /proc, and their memory
+(VmRSS) sampled; printed as shares of a core, CPU per message and peak RSS, with what 4 and 8
+cores should give.  Outbound WeChat calls of the pipeline go to `python -m server fake-wechat`.
 All traffic stays on 127.0.0.1.  The exit status is 0 whether or not the targets are met (this
 is a measurement); 1 when any request failed or a server could not be started; 130/143 when
-interrupted (SIGINT/SIGTERM), after stopping the servers and removing the database and keys.
+interrupted (SIGINT/SIGTERM), after stopping the servers and removing the database.
 """
 
 from __future__ import annotations
@@ -33,9 +42,9 @@ import hmac
 import itertools
 import math
 import os
+import random
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -43,7 +52,7 @@ import tempfile
 import time
 import uuid
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -59,12 +68,17 @@ from wechatpy import parse_message  # noqa: E402 - after the warning filter
 from wechatpy.crypto import PrpCrypto, WeChatCrypto  # noqa: E402
 from wechatpy.replies import TextReply  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import district  # noqa: E402 - bench/ is not a package: sibling modules
+import fleet  # noqa: E402
+from fleet import cpu_seconds, free_port  # noqa: E402, F401 - the other scripts use them here
+
 Mode = Literal["plain", "compat", "safe"]
 
 HOST = "127.0.0.1"
 REPO = Path(__file__).resolve().parents[1]
 PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
-REDIS_URL = "redis://127.0.0.1:6379/0"
 TO_USER = "gh_bench_account"
 CONTENT = "帮助"
 
@@ -79,6 +93,9 @@ REQUEST_TIMEOUT = 10.0
 PHASE_TIMEOUT = 90.0  # no new requests after this long in one measured phase
 DURATION_RATE_CAP = 6000  # pushes pre-built per second of --duration
 BACKEND_NAMES = {"sqlite": "sqlite", "postgres": "postgres+redis"}
+# DANGJIAN_DB_POOL_SIZE of each pipeline process: four of them stay within PostgreSQL's default
+# 100 connections, with room for whatever else uses the server.
+DB_POOL = 15
 
 _msg_ids = itertools.count(8_100_000_000_000_000_001)
 
@@ -237,21 +254,6 @@ def run_baseline_server(port: int) -> int:
 # -- processes -------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of a process (Linux /proc); None where unavailable."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 class ServerFailed(Exception):
     """A server did not start or did not answer its warm-up: reported, exit status 1."""
 
@@ -336,7 +338,7 @@ async def wait_ready(session: aiohttp.ClientSession, server: Server, path: str) 
     )
 
 
-# -- PostgreSQL and Redis --------------------------------------------------------------------
+# -- PostgreSQL --------------------------------------------------------------------
 
 
 async def create_pg_database() -> tuple[str, str]:
@@ -362,44 +364,21 @@ async def drop_pg_database(name: str) -> None:
         await admin.close()
 
 
-async def check_redis() -> None:
-    import redis.asyncio as aioredis
-
-    client = aioredis.Redis.from_url(REDIS_URL, socket_connect_timeout=3)
-    try:
-        await client.ping()
-    finally:
-        await client.aclose()
-
-
-async def remove_redis_prefix(prefix: str) -> int:
-    import redis.asyncio as aioredis
-
-    client = aioredis.Redis.from_url(REDIS_URL, socket_connect_timeout=3)
-    removed = 0
-    try:
-        batch: list[bytes] = []
-        async for key in client.scan_iter(match=prefix + "*", count=1000):
-            batch.append(key)
-            if len(batch) >= 1000:
-                removed += await client.unlink(*batch)
-                batch.clear()
-        if batch:
-            removed += await client.unlink(*batch)
-    finally:
-        await client.aclose()
-    return removed
-
-
 # -- load ------------------------------------------------------------------------------------
+
+# What is watched while a target is measured: its server processes, the private nginx, the
+# bench database's PostgreSQL backends, the private Redis and this process (the load generator).
+GROUPS = ("servers", "nginx", "PG", "Redis", "gen")
+GROUP_NAMES = {"servers": "servers", "nginx": "nginx", "PG": "PostgreSQL", "Redis": "Redis",
+               "gen": "load generator"}  # fmt: skip
 
 
 @dataclass
 class Round:
     sent: int
     elapsed: float
-    server_cpu: float | None  # seconds of CPU the server process used
-    client_cpu: float  # seconds of CPU the load generator (this process) used
+    cpu: dict[str, float | None]  # CPU seconds of each watched group during the round
+    memory: dict[str, fleet.Usage] = field(default_factory=dict)
 
     @property
     def rate(self) -> float:
@@ -409,6 +388,7 @@ class Round:
 @dataclass
 class Result:
     backend: str
+    processes: int = 1
     rounds: list[Round] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)  # all rounds pooled
     errors: int = 0
@@ -421,12 +401,37 @@ class Result:
         """Median messages/s over the rounds."""
         return statistics.median(r.rate for r in self.rounds) if self.rounds else 0.0
 
-    def cpu_share(self, which: Literal["server", "client"]) -> float | None:
-        elapsed = sum(r.elapsed for r in self.rounds)
-        used = [r.server_cpu if which == "server" else r.client_cpu for r in self.rounds]
-        if not elapsed or any(u is None for u in used):
+    def _cpu(self, group: str) -> float | None:
+        used = [r.cpu.get(group) for r in self.rounds]
+        if not used or any(u is None for u in used):
             return None
-        return sum(u for u in used if u is not None) / elapsed
+        return sum(u for u in used if u is not None)
+
+    def cpu_share(self, group: str) -> float | None:
+        """CPU seconds of `group` over the rounds' wall time (1.0 = one core all the time)."""
+        used, elapsed = self._cpu(group), sum(r.elapsed for r in self.rounds)
+        return None if used is None or not elapsed else used / elapsed
+
+    def cpu_ms(self, group: str) -> float | None:
+        """Milliseconds of `group`'s CPU per message answered."""
+        used, sent = self._cpu(group), sum(r.sent for r in self.rounds)
+        return None if used is None or not sent else 1000 * used / sent
+
+    def peak_mb(self, group: str, *, summed: str = "") -> float | None:
+        """The largest VmRSS one process of `group` reached; with `summed` "rss" or "private",
+        the group's VmRSS or RssAnon summed, at its largest."""
+        seen = []
+        for r in self.rounds:
+            usage = r.memory.get(group)
+            if usage is None or not usage.processes:
+                continue
+            if summed == "rss":
+                seen.append(usage.peak_total_mb)
+            elif summed == "private":
+                seen.append(usage.peak_private_mb)
+            else:
+                seen.append(usage.peak_mb)
+        return max(seen) if seen else None
 
     def percentile(self, p: float) -> float:
         """Nearest-rank percentile over every measured request, in milliseconds."""
@@ -444,12 +449,26 @@ class Result:
 
 @dataclass
 class Target:
-    key: str
-    server: Server
+    """One measured set-up: `processes` servers of one kind, behind nginx or addressed in turn."""
+
+    key: str  # baseline, sqlite or postgres
+    servers: list[Server]
     result: Result
+    ports: list[int]  # where its pushes go: nginx's front port, or each server's in turn
+    senders: Iterator[str]  # the openids its pushes come from, in turn across rounds
+    groups: dict[str, Callable[[], Sequence[int]]] = field(default_factory=dict)
     warm: bool = False
-    db_url: str | None = None  # the pipeline's database, for benchmarks that seed it
-    env: dict[str, str] | None = None  # how the server was started, to start more like it
+    db_url: str | None = None  # the pipeline's database, for benchmarks that check it
+
+    @property
+    def processes(self) -> int:
+        return len(self.servers)
+
+    def pushes(self, side: WeChatSide, count: int, content: str = CONTENT) -> list[Push]:
+        return [
+            side.push(self.ports[n % len(self.ports)], next(self.senders), content)
+            for n in range(count)
+        ]
 
 
 async def drive(
@@ -485,50 +504,54 @@ async def drive(
     return responses, latencies, time.perf_counter() - started
 
 
-async def warm_up(
+async def timed_round(
     session: aiohttp.ClientSession,
     target: Target,
-    side: WeChatSide,
-    args: argparse.Namespace,
-    openids: Sequence[str],
+    pushes: Sequence[Push],
+    concurrency: int,
+    stop_after: float,
+) -> list[tuple[int, bytes] | None]:
+    """Drive `pushes` at `target` watching its processes; the round goes into its result.
+    Checking the responses is the caller's."""
+    async with fleet.Watch(target.groups) as watch:
+        responses, latencies, elapsed = await drive(session, pushes, concurrency, stop_after)
+    sent = sum(1 for r in responses if r is not None)
+    cpu = {name: usage.cpu for name, usage in watch.usage.items()}
+    target.result.rounds.append(Round(sent, elapsed, cpu, watch.usage))
+    target.result.latencies.extend(latencies)
+    return responses
+
+
+async def warm_up(
+    session: aiohttp.ClientSession, target: Target, side: WeChatSide, args: argparse.Namespace
 ) -> None:
-    """Uncounted pushes first: connections, caches and the ORM's first queries."""
-    server = target.server
-    who = itertools.cycle(openids)
-    pushes = [side.push(server.port, next(who)) for _ in range(args.warmup)]
+    """Uncounted pushes first, `--warmup` for each process: connections, caches and the ORM's
+    first queries."""
+    pushes = target.pushes(side, args.warmup * target.processes)
     responses, _, _ = await drive(session, pushes, args.concurrency, PHASE_TIMEOUT)
     for push, response in zip(pushes, responses, strict=True):
+        name = f"{target.result.backend} x{target.processes}"
         if response is None:
-            raise ServerFailed(f"{server.name}: warm-up did not finish in {PHASE_TIMEOUT:.0f} s")
+            raise ServerFailed(f"{name}: warm-up did not finish in {PHASE_TIMEOUT:.0f} s")
         problem = side.problem(*response, push.openid)
         if problem:
-            raise ServerFailed(
-                f"{server.name}: warm-up request failed: {problem}\n{server.log_tail()}"
-            )
+            tails = "\n".join(s.log_tail() for s in target.servers)
+            raise ServerFailed(f"{name}: warm-up request failed: {problem}\n{tails}")
     target.warm = True
 
 
 async def measure_round(
-    session: aiohttp.ClientSession,
-    target: Target,
-    side: WeChatSide,
-    args: argparse.Namespace,
-    openids: Sequence[str],
+    session: aiohttp.ClientSession, target: Target, side: WeChatSide, args: argparse.Namespace
 ) -> None:
-    server, result = target.server, target.result
-    who = itertools.cycle(openids)
+    result = target.result
     count = args.messages
     if args.duration:
         count = args.messages_given or int(args.duration * DURATION_RATE_CAP)
     # Signed just before they are sent: the server refuses timestamps older than 300 s.
-    pushes = [side.push(server.port, next(who)) for _ in range(count)]
-    stop_after = args.duration or PHASE_TIMEOUT
-    cpu_before = cpu_seconds(server.proc.pid)
-    client_before = time.process_time()
-    responses, latencies, elapsed = await drive(session, pushes, args.concurrency, stop_after)
-    client_cpu = time.process_time() - client_before
-    cpu_after = cpu_seconds(server.proc.pid)
-    server_cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
+    pushes = target.pushes(side, count)
+    responses = await timed_round(
+        session, target, pushes, args.concurrency, args.duration or PHASE_TIMEOUT
+    )
     sent = 0
     for push, response in zip(pushes, responses, strict=True):
         if response is None:
@@ -541,71 +564,232 @@ async def measure_round(
             result.error(problem)
     if args.duration and sent == count:
         result.notes.append(f"all {count} pre-built pushes sent within {args.duration:g} s")
-    result.rounds.append(Round(sent, elapsed, server_cpu, client_cpu))
-    result.latencies.extend(latencies)
 
 
-# -- the run ---------------------------------------------------------------------------------
+# -- setting the stage: servers, nginx, PostgreSQL, Redis, the district ----------------------
 
 
-def pipeline_argv(args: argparse.Namespace, port: int, key: str) -> list[str]:
+@dataclass
+class Stage:
+    """Everything one run measures against, started by `set_up`, stopped by its stack."""
+
+    side: WeChatSide
+    workdir: Path
+    targets: list[Target] = field(default_factory=list)
+    skipped: list[Result] = field(default_factory=list)  # backends that could not be set up
+    nginx: fleet.Nginx | None = None
+    redis: fleet.PrivateRedis | None = None
+    redis_prefix: str = ""
+    db_url: str | None = None
+    db_name: str | None = None
+    roll: district.Roll | None = None  # the district, when the pushes come from its members
+    lifetime: dict[str, dict[str, float]] = field(default_factory=dict)  # memory at the end
+
+    def processes(self) -> dict[str, list[int]]:
+        """Every process of the run by name, for their memory at the end."""
+        named: dict[str, list[int]] = {}
+        for target in self.targets:
+            for server in target.servers:
+                named[server.name] = [server.proc.pid]
+        if self.nginx is not None:
+            pids = self.nginx.pids()
+            named["nginx master"] = pids[:1]
+            for n, pid in enumerate(pids[1:]):
+                named[f"nginx worker {n + 1}"] = [pid]
+        if self.redis is not None:
+            named["redis-server (private)"] = self.redis.pids()
+        if self.db_name:
+            named["PostgreSQL backends (bench database)"] = fleet.pg_backends(self.db_name)
+        named["load generator (this process)"] = [os.getpid()]
+        return named
+
+    def keep_lifetime_memory(self) -> None:
+        """Each process's VmHWM (its peak since it started) and VmRSS now, before they stop."""
+        for name, pids in self.processes().items():
+            found = [fleet.memory_mb(pid) for pid in pids]
+            self.lifetime[name] = {
+                "VmHWM": max((m.get("VmHWM", 0.0) for m in found), default=0.0),
+                "VmRSS": sum(m.get("VmRSS", 0.0) for m in found),
+                "RssAnon": sum(m.get("RssAnon", 0.0) for m in found),
+                "processes": float(len(pids)),
+            }
+
+
+def pipeline_argv(args: argparse.Namespace, port: int, name: str) -> list[str]:
     argv = [sys.executable]
-    if args.profile:
-        profile = Path(args.profile).resolve() / f"{key}.prof"
+    if getattr(args, "profile", None):
+        profile = Path(args.profile).resolve() / f"{name}.prof"
         argv += ["-m", "cProfile", "-o", str(profile)]
     return [*argv, "-m", "server", "serve", "--host", HOST, "--port", str(port)]
 
 
-async def start_pipeline(
-    key: str,
-    stack: contextlib.AsyncExitStack,
+async def start_servers(
     session: aiohttp.ClientSession,
+    stack: contextlib.AsyncExitStack,
+    stage: Stage,
+    key: str,
+    count: int,
+    args: argparse.Namespace,
+    env: dict[str, str],
+) -> list[Server]:
+    """`count` servers of one kind, started together (their migrations take turns under
+    PostgreSQL's advisory lock); each stopped when `stack` unwinds."""
+    servers = []
+    for n in range(count):
+        port = free_port()
+        name = f"{key}-{n + 1}"
+        if key == "baseline":
+            argv = [sys.executable, str(Path(__file__).resolve()), "--baseline-server", str(port)]
+            extra = {}
+        else:
+            argv = pipeline_argv(args, port, name)
+            # One process runs the scheduler (the leader lease would pick one anyway); the
+            # others are web processes only, as a deployment behind a proxy runs them.
+            extra = {"DANGJIAN_SCHEDULER": "true" if n == 0 else "false"}
+            if n == 0:
+                name += " (scheduler)"
+        server = start_process(name, argv, clean_env(env | extra), stage.workdir, port)
+        stack.callback(server.stop)  # unwinds before the database is dropped
+        servers.append(server)
+    path = "/healthz"
+    healths = await asyncio.gather(*(wait_ready(session, s, path) for s in servers))
+    if key != "baseline":
+        expected_cache = "redis" if key == "postgres" else "memory"
+        for server, health in zip(servers, healths, strict=True):
+            if health.get("cache_backend") != expected_cache:
+                raise ServerFailed(
+                    f"{server.name}: expected the {expected_cache} cache; /healthz: {health}"
+                )
+    return servers
+
+
+async def set_up(
+    session: aiohttp.ClientSession,
+    stack: contextlib.AsyncExitStack,
     side: WeChatSide,
     args: argparse.Namespace,
-    workdir: Path,
-    api_base: str,
-) -> Target:
-    """`python -m server serve` on this backend; its clean-up is pushed onto `stack`."""
-    name = BACKEND_NAMES[key]
-    env = {
-        "WECHAT_TOKEN": side.token,
-        "WECHAT_AES_KEY": side.aes_key,
-        "WECHAT_APPID": side.appid,
+    failures: list[str],
+) -> Stage:
+    """Start what `args` asks for; everything started is stopped, and the database dropped,
+    when `stack` unwinds.  Uses args.backends, .processes, .proxy, .dataset, .streets, .seed,
+    .openids, .db_pool and .mode."""
+    workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="dangjian-bench-")))
+    stage = Stage(side=side, workdir=workdir)
+    wechat = {"WECHAT_TOKEN": side.token, "WECHAT_AES_KEY": side.aes_key}
+    wechat["WECHAT_APPID"] = side.appid
+    top = max(args.processes)
+    servers: dict[str, list[Server]] = {}
+    servers["baseline"] = await start_servers(session, stack, stage, "baseline", top, args, wechat)
+
+    api_base = ""
+    if args.backends:
+        fake_port = free_port()
+        argv = [sys.executable, "-m", "server", "fake-wechat", "--host", HOST]
+        fake = start_process(
+            "fake-wechat", [*argv, "--port", str(fake_port)], clean_env({}), workdir, fake_port
+        )
+        stack.callback(fake.stop)
+        await wait_ready(session, fake, "/_fake/calls")
+        api_base = f"http://{HOST}:{fake_port}"
+    pipeline_env = wechat | {
         "WECHAT_SECRET": "bench-secret",
         "WECHAT_API_BASE": api_base,
         # The console's mode the pushes are sent in (the server refuses plaintext otherwise).
         "WECHAT_ENCRYPT_MODE": args.mode,
         "DANGJIAN_LOG_LEVEL": "WARNING",
-        "DANGJIAN_DATA_DIR": str(workdir / key),
     }
-    if key == "sqlite":
-        env["DANGJIAN_DB_URL"] = f"sqlite://{workdir / 'bench.sqlite3'}"
-    else:
+    for key in args.backends:
         try:
-            await check_redis()
-        except Exception as exc:  # any failure means: no Redis here
-            raise Unavailable(
-                f"Redis at {REDIS_URL} unreachable ({type(exc).__name__}: {exc})"
-            ) from None
-        redis_prefix = f"dangjian_bench:{uuid.uuid4().hex[:12]}:"
-        stack.push_async_callback(remove_redis_prefix, redis_prefix)
+            env = pipeline_env | {"DANGJIAN_DATA_DIR": str(workdir / key)}
+            if key == "sqlite":
+                if 1 not in args.processes:
+                    raise Unavailable("SQLite runs as one process: add 1 to --processes")
+                env["DANGJIAN_DB_URL"] = f"sqlite://{workdir / 'bench.sqlite3'}"
+                servers[key] = await start_servers(session, stack, stage, key, 1, args, env)
+                continue
+            try:
+                stage.redis = fleet.private_redis(workdir)
+            except (OSError, RuntimeError) as exc:
+                raise Unavailable(f"a private redis-server: {exc}") from None
+            stack.callback(stage.redis.stop)
+            try:
+                stage.db_url, stage.db_name = await create_pg_database()
+            except Exception as exc:  # any failure means: no PostgreSQL here
+                raise Unavailable(
+                    f"PostgreSQL ({PG_ADMIN}) unreachable ({type(exc).__name__}: {exc})"
+                ) from None
+            stack.push_async_callback(drop_pg_database, stage.db_name)
+            if args.dataset == "district":
+                from server.clock import Clock
+
+                stage.roll = await district.prepare(
+                    stage.db_url,
+                    side.appid,
+                    streets=args.streets,
+                    seed=args.seed,
+                    today=Clock(district.ZONE).today(),
+                )
+            stage.redis_prefix = f"dangjian_bench:{uuid.uuid4().hex[:12]}:"
+            env |= {
+                "DANGJIAN_DB_URL": stage.db_url,
+                "DANGJIAN_REDIS_URL": stage.redis.url,
+                "DANGJIAN_REDIS_PREFIX": stage.redis_prefix,
+                "DANGJIAN_DB_POOL_SIZE": str(args.db_pool),
+            }
+            servers[key] = await start_servers(session, stack, stage, key, top, args, env)
+        except Unavailable as exc:
+            stage.skipped.append(Result(BACKEND_NAMES[key], skipped=str(exc)))
+        except ServerFailed as exc:
+            failures.append(str(exc))
+            stage.skipped.append(Result(BACKEND_NAMES[key], skipped="failed to start (see below)"))
+
+    tiers = [(n, key) for n in args.processes for key in ("baseline", *args.backends)]
+    tiers = [(n, key) for n, key in tiers if key in servers and (key != "sqlite" or n == 1)]
+    if args.proxy == "nginx":
+        upstreams = {f"{key}_{n}": [s.port for s in servers[key][:n]] for n, key in tiers}
+        stage.nginx = fleet.Nginx(workdir / "nginx", upstreams)
+        stack.callback(stage.nginx.stop)  # also one that started but never listened
         try:
-            env["DANGJIAN_DB_URL"], pg_name = await create_pg_database()
-        except Exception as exc:
-            raise Unavailable(
-                f"PostgreSQL ({PG_ADMIN}) unreachable ({type(exc).__name__}: {exc})"
-            ) from None
-        stack.push_async_callback(drop_pg_database, pg_name)
-        env["DANGJIAN_REDIS_URL"] = REDIS_URL
-        env["DANGJIAN_REDIS_PREFIX"] = redis_prefix
-    port = free_port()
-    server = start_process(name, pipeline_argv(args, port, key), clean_env(env), workdir, port)
-    stack.callback(server.stop)  # unwinds before the database is dropped
-    health = await wait_ready(session, server, "/healthz")
-    expected_cache = "redis" if key == "postgres" else "memory"
-    if health.get("cache_backend") != expected_cache:
-        raise ServerFailed(f"{name}: expected the {expected_cache} cache; /healthz: {health}")
-    return Target(key, server, Result(name), db_url=env["DANGJIAN_DB_URL"], env=clean_env(env))
+            stage.nginx.start()
+        except (OSError, RuntimeError) as exc:
+            raise ServerFailed(f"nginx: {exc}") from None
+
+    unbound = [openid_for(i) for i in range(args.openids)]
+    members = [openid for _, openid in stage.roll.bound] if stage.roll else unbound
+    random.Random(args.seed).shuffle(members)
+    for n, key in tiers:
+        chosen = servers[key][:n]
+        if stage.nginx is not None:
+            ports = [stage.nginx.ports[f"{key}_{n}"]]
+        else:
+            ports = [s.port for s in chosen]
+        groups = watched(stage, chosen, database=key == "postgres")
+        senders = itertools.cycle(unbound if key == "sqlite" else members)
+        result = Result(BACKEND_NAMES.get(key, key), processes=n)
+        db_url = stage.db_url if key == "postgres" else None
+        stage.targets.append(Target(key, chosen, result, ports, senders, groups, db_url=db_url))
+    return stage
+
+
+def watched(
+    stage: Stage, servers: Sequence[Server], *, database: bool
+) -> dict[str, Callable[[], Sequence[int]]]:
+    """The process groups watched while a target is measured (see GROUPS)."""
+    groups: dict[str, Callable[[], Sequence[int]]] = {
+        "servers": lambda: [s.proc.pid for s in servers]
+    }
+    if stage.nginx is not None:
+        groups["nginx"] = stage.nginx.pids
+    if database and stage.db_name:
+        name = stage.db_name
+        groups["PG"] = lambda: fleet.pg_backends(name)
+    if database and stage.redis is not None:
+        groups["Redis"] = stage.redis.pids
+    groups["gen"] = lambda: [os.getpid()]
+    return groups
+
+
+# -- the run ---------------------------------------------------------------------------------
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -615,10 +799,10 @@ async def run(args: argparse.Namespace) -> int:
         appid="wxbench" + secrets.token_hex(5),
         mode=args.mode,
     )
-    openids = [openid_for(i) for i in range(args.openids)]
-    rows: list[Result] = []
-    targets: list[Target] = []
     failures: list[str] = []
+    load = [os.getloadavg()[0]]
+    stage: Stage | None = None
+    redis_usage: tuple[dict[str, tuple[int, int]], int] | None = None
     async with contextlib.AsyncExitStack() as stack:  # unwinds: servers, databases, session
         session = await stack.enter_async_context(
             aiohttp.ClientSession(
@@ -626,126 +810,244 @@ async def run(args: argparse.Namespace) -> int:
                 timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT),
             )
         )
-        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="dangjian-bench-")))
         try:
-            port = free_port()
-            env = {
-                "WECHAT_TOKEN": side.token,
-                "WECHAT_AES_KEY": side.aes_key,
-                "WECHAT_APPID": side.appid,
-            }
-            argv = [sys.executable, str(Path(__file__).resolve()), "--baseline-server", str(port)]
-            baseline = start_process("baseline", argv, clean_env(env), workdir, port)
-            stack.callback(baseline.stop)
-            await wait_ready(session, baseline, "/healthz")
-            targets.append(Target("baseline", baseline, Result("baseline")))
-
-            fake_port = free_port()
-            if args.backends:
-                argv = [sys.executable, "-m", "server", "fake-wechat", "--host", HOST]
-                fake = start_process(
-                    "fake-wechat",
-                    [*argv, "--port", str(fake_port)],
-                    clean_env({}),
-                    workdir,
-                    fake_port,
-                )
-                stack.callback(fake.stop)
-                await wait_ready(session, fake, "/_fake/calls")
-            for key in args.backends:
+            stage = await set_up(session, stack, side, args, failures)
+            for target in stage.targets:
                 try:
-                    targets.append(
-                        await start_pipeline(
-                            key, stack, session, side, args, workdir, f"http://{HOST}:{fake_port}"
-                        )
-                    )
-                except Unavailable as exc:
-                    rows.append(Result(BACKEND_NAMES[key], skipped=str(exc)))
-                except ServerFailed as exc:
-                    failures.append(str(exc))
-                    rows.append(Result(BACKEND_NAMES[key], skipped="failed to start (see below)"))
-
-            for target in targets:
-                try:
-                    await warm_up(session, target, side, args, openids)
+                    await warm_up(session, target, side, args)
                 except ServerFailed as exc:
                     failures.append(str(exc))
                     target.result.skipped = "failed in warm-up (see below)"
-            live = [t for t in targets if t.warm]
-            # Round-robin, rotating the order, so that the baseline and the pipeline see the
-            # same background load: the figures are medians over the rounds.
+            live = [t for t in stage.targets if t.warm]
+            # Round-robin over every target (each number of processes, baseline and pipeline),
+            # rotating the order, so that all see the same background load: medians reported.
             for n in range(args.rounds):
                 shift = n % len(live) if live else 0
                 for target in live[shift:] + live[:shift]:
-                    await measure_round(session, target, side, args, openids)
+                    await measure_round(session, target, side, args)
+            load.append(os.getloadavg()[0])
+            stage.keep_lifetime_memory()
+            if stage.redis is not None:
+                redis_usage = await fleet.redis_keys(stage.redis.url, stage.redis_prefix)
         except ServerFailed as exc:
             failures.append(str(exc))
-    by_name = {t.result.backend: t.result for t in targets} | {r.backend: r for r in rows}
-    order = ["baseline", *(BACKEND_NAMES[k] for k in args.backends)]
-    results = [by_name[name] for name in order if name in by_name]
-    print_report(args, results, failures)
+    results = [t.result for t in stage.targets] if stage else []
+    print_report(args, stage, results, failures, load)
+    if stage is not None:
+        print_memory(stage, results)
+        if redis_usage is not None:
+            print_redis(redis_usage, results)
+        print_estimate(results, BACKEND_NAMES["postgres"])
     errors = sum(r.errors for r in results)
     if errors:
         print(f"\nFAILED: {errors} request(s) did not get a text reply", file=sys.stderr)
     return 1 if errors or failures else 0
 
 
-def print_report(args: argparse.Namespace, results: list[Result], failures: list[str]) -> None:
-    load = f"{args.duration:g} s" if args.duration else f"{args.messages} messages"
+# -- the report --------------------------------------------------------------------------------
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.0f}%"
+
+
+def _num(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _mb(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
+def by_processes(results: Sequence[Result], backend: str) -> dict[int, Result]:
+    return {r.processes: r for r in results if r.backend == backend and r.rounds}
+
+
+def print_report(
+    args: argparse.Namespace,
+    stage: Stage | None,
+    results: list[Result],
+    failures: list[str],
+    load: list[float],
+) -> None:
+    span = f"{args.duration:g} s" if args.duration else f"{args.messages} messages"
+    if stage is not None and stage.roll is not None:
+        who = f"{len(stage.roll.bound):,} bound members of the district ({args.streets} streets)"
+    else:
+        who = f"{args.openids} unbound openids"
+    proxy = "no proxy"
+    if args.proxy == "nginx":
+        proxy = "nginx (plain HTTP, keep-alive to the upstreams)"
     print(
-        f"\nwebhook benchmark: `{CONTENT}` pushes, mode={args.mode}, {args.concurrency} "
-        f"connections, {args.rounds} rounds x {load} (+{args.warmup} warm-up) per backend, "
-        f"{args.openids} openids, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}"
+        f"\nwebhook benchmark: `{CONTENT}` pushes from {who}, mode={args.mode}, "
+        f"{args.concurrency} connections via {proxy}, {args.rounds} rounds x {span} "
+        f"(+{args.warmup} warm-up per process) per target, {os.cpu_count()} CPUs, "
+        f"Python {sys.version.split()[0]}, load average {load[0]:.1f} before, "
+        f"{load[-1]:.1f} after"
     )
+    print_throughput(results, MIN_RATIO, MAX_P99_MS)
+    print(
+        f"targets: ratio >= {MIN_RATIO} of the baseline's msgs/s at the same number of "
+        f"processes, p99 < {MAX_P99_MS:.0f} ms, no errors.\nmsgs/s: median of the rounds "
+        "(range: slowest-fastest round); latencies: all rounds pooled; scaling: msgs/s / "
+        "msgs/s with one process."
+    )
+    for skipped in stage.skipped if stage else []:
+        print(f"{skipped.backend:<16}skipped: {skipped.skipped}")
+    print_cpu(results)
+    for failure in failures:
+        print(f"\nFAILED: {failure}", file=sys.stderr)
+
+
+def print_throughput(results: Sequence[Result], min_ratio: float, max_p99: float | None) -> None:
     header = (
-        f"{'backend':<16}{'msgs/s':>8}{'(range)':>12}{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}"
-        f"{'errors':>7}{'srv cpu':>8}{'gen cpu':>8}{'ratio':>7}  verdict"
+        f"{'target':<16}{'procs':>5}{'msgs/s':>8}{'(range)':>12}{'p50 ms':>8}{'p99 ms':>8}"
+        f"{'max ms':>8}{'errors':>7}{'ratio':>7}{'scaling':>8}  verdict"
     )
     print(header)
     print("-" * len(header))
-    baseline = next((r for r in results if r.backend == "baseline" and r.rounds), None)
     for r in results:
-        if r.skipped:
-            print(f"{r.backend:<16}skipped: {r.skipped}")
-            continue
-        if not r.rounds:
-            print(f"{r.backend:<16}not measured")
+        if r.skipped or not r.rounds:
+            print(f"{r.backend:<16}{r.processes:>5}  {r.skipped or 'not measured'}")
             continue
         rates = [round_.rate for round_ in r.rounds]
         spread = f"({min(rates):.0f}-{max(rates):.0f})"
-        srv, gen = r.cpu_share("server"), r.cpu_share("client")
-        srv_text = "-" if srv is None else f"{100 * srv:.0f}%"
-        gen_text = "-" if gen is None else f"{100 * gen:.0f}%"
         p99 = r.percentile(99)
+        baseline = by_processes(results, "baseline").get(r.processes)
         ratio, verdict = "", ""
-        if r is not baseline and baseline is not None and baseline.rate > 0:
+        if r.backend != "baseline" and baseline is not None and baseline.rate > 0:
             value = r.rate / baseline.rate
-            checks = (
-                ("ratio", value >= MIN_RATIO),
-                ("p99", p99 < MAX_P99_MS),
-                ("errors", r.errors == 0),
-            )
+            checks = [("ratio", value >= min_ratio), ("errors", r.errors == 0)]
+            if max_p99 is not None:
+                checks.insert(1, ("p99", p99 < max_p99))
             misses = [what for what, ok in checks if not ok]
             ratio = f"{value:.2f}"
             verdict = "PASS" if not misses else f"FAIL ({', '.join(misses)})"
+        one = by_processes(results, r.backend).get(1)
+        scaling = f"{r.rate / one.rate:.2f}" if one is not None and one.rate else ""
         worst = max(r.latencies) * 1000 if r.latencies else math.nan
         line = (
-            f"{r.backend:<16}{r.rate:>8.0f}{spread:>12}{r.percentile(50):>8.1f}{p99:>8.1f}"
-            f"{worst:>8.1f}{r.errors:>7}{srv_text:>8}{gen_text:>8}{ratio:>7}  {verdict}"
+            f"{r.backend:<16}{r.processes:>5}{r.rate:>8.0f}{spread:>12}{r.percentile(50):>8.1f}"
+            f"{p99:>8.1f}{worst:>8.1f}{r.errors:>7}{ratio:>7}{scaling:>8}  {verdict}"
         )
         print(line.rstrip())
         for sample in r.error_samples:
             print(f"    error: {sample}")
         for note in dict.fromkeys(r.notes):
             print(f"    note: {note}")
+
+
+def print_cpu(results: Sequence[Result]) -> None:
+    measured = [r for r in results if r.rounds]
+    if not measured:
+        return
+    names = "".join(f"{g:>8}" for g in GROUPS)
     print(
-        f"targets: ratio >= {MIN_RATIO} of the baseline's msgs/s, p99 < {MAX_P99_MS:.0f} ms, no "
-        "errors.\nmsgs/s: median of the rounds (range: slowest-fastest round); latencies: all "
-        "rounds pooled.\nsrv cpu: the server process's CPU time / wall time (PostgreSQL and "
-        "Redis not included; 100% = one core); gen cpu: the load generator's."
+        "\nCPU while each target was measured: share of one core (100% = one core busy all "
+        "the time)\nand ms of CPU per message answered. servers: the target's processes "
+        "summed; PG: the backends\nof the bench's database; Redis: the private redis-server; "
+        "gen: the load generator (this process)."
     )
-    for failure in failures:
-        print(f"\nFAILED: {failure}", file=sys.stderr)
+    print(f"{'target':<16}{'procs':>5}{names}{'total':>8}   ms/msg:{names}")
+    for r in measured:
+        shares = [r.cpu_share(g) for g in GROUPS]
+        known = [s for s in shares if s is not None]
+        per = "".join(f"{_num(r.cpu_ms(g)):>8}" for g in GROUPS)
+        print(
+            f"{r.backend:<16}{r.processes:>5}{''.join(f'{_pct(s):>8}' for s in shares)}"
+            f"{_pct(sum(known)):>8}   {'':>7}{per}"
+        )
+
+
+def print_memory(stage: Stage, results: Sequence[Result]) -> None:
+    measured = [r for r in results if r.rounds]
+    if not measured:
+        return
+    print(
+        f"\nMemory under load, MB: the largest VmRSS (/proc/<pid>/status) one process of each "
+        f"group reached,\nsampled every {fleet.SAMPLE_EVERY:g} s while the target was measured; "
+        "in brackets the group's VmRSS summed,\nbut for PostgreSQL its backends' RssAnon (private "
+        "memory) summed: their VmRSS counts the shared\nbuffers each touched, shared by all."
+    )
+    cols = ("servers", "nginx", "PG", "Redis", "gen")
+    print(f"{'target':<16}{'procs':>5}" + "".join(f"{c:>16}" for c in cols))
+    for r in measured:
+        cells = []
+        for group in cols:
+            one = r.peak_mb(group)
+            summed = r.peak_mb(group, summed="private" if group == "PG" else "rss")
+            cells.append("-" if one is None else f"{_mb(one)} ({_mb(summed)})")
+        print(f"{r.backend:<16}{r.processes:>5}" + "".join(f"{c:>16}" for c in cells))
+    if stage.lifetime:
+        print(
+            "\nEach process at the end, MB: VmHWM (its peak since it started), VmRSS and RssAnon "
+            "(private) now"
+        )
+        for name, m in stage.lifetime.items():
+            many = f" ({m['processes']:.0f} processes: the largest VmHWM, the others summed)"
+            many = many if m["processes"] > 1 else ""
+            print(f"  {name:<38}{m['VmHWM']:>8.0f}{m['VmRSS']:>8.0f}{m['RssAnon']:>8.0f}{many}")
+
+
+def print_redis(usage: tuple[dict[str, tuple[int, int]], int], results: Sequence[Result]) -> None:
+    kinds, used_memory = usage
+    pipeline = BACKEND_NAMES["postgres"]
+    sent = sum(sum(rd.sent for rd in r.rounds) for r in results if r.backend == pipeline)
+    print(
+        f"\nRedis after the run (private instance; used_memory {used_memory / 2**20:.1f} MB): "
+        f"the bench's keys by kind,\nfrom {sent:,} measured messages plus the warm-up; "
+        "per-message keys expire after 300 s"
+    )
+    for kind, (count, size) in sorted(kinds.items(), key=lambda k: -k[1][1]):
+        print(f"  {kind:<12}{count:>9,} keys {size / 2**20:>8.1f} MB  {size / count:>6.0f} B/key")
+
+
+def print_estimate(results: Sequence[Result], backend: str) -> None:
+    """What more cores should give, from the CPU each message cost on this machine."""
+    tiers = by_processes(results, backend)
+    if not tiers:
+        return
+    cores = os.cpu_count() or 2
+    print(f"\nWhat more cores should give ({backend}; no load generator on a production host):")
+    for n, r in sorted(tiers.items()):
+        costs = {g: r.cpu_ms(g) for g in GROUPS}
+        shares = [r.cpu_share(g) for g in GROUPS]  # None: not watched (no nginx) or unknown
+        if any(costs[g] is None for g in ("servers", "PG", "Redis")):
+            print(f"  {n} process(es): CPU per message unknown")
+            continue
+        s, x, p, q = (costs[g] or 0.0 for g in ("servers", "nginx", "PG", "Redis"))
+        g = costs["gen"] or 0.0
+        work = s + x + p + q
+        used = sum(share or 0.0 for share in shares)
+        print(
+            f"  measured at {n} process(es): servers {s:.2f} + nginx {x:.2f} + PostgreSQL {p:.2f}"
+            f" + Redis {q:.2f} = {work:.2f} ms of CPU a message (+ {g:.2f} ms load generator)"
+        )
+        # The rate is the CPU the run got over the CPU a message takes: were all this
+        # machine's cores the bench's (nothing else running), the same arithmetic gives more.
+        print(
+            f"    the bench's processes got {used:.2f} cores (the rest went to other work): "
+            f"{r.rate:.0f} msgs/s; all {cores} cores: {cores} x 1000 / ({work:.2f} + {g:.2f}) "
+            f"= {cores * 1000 / (work + g):.0f}"
+        )
+        for more in (4, 8):
+            ceiling = more * 1000 / work
+            web = ceiling * s / 1000  # cores' worth of web processes at that rate
+            print(
+                f"    {more} cores: {more} x 1000 / {work:.2f} = {ceiling:.0f} msgs/s with every "
+                f"core busy (web processes {web:.1f} cores of it: run {math.ceil(web)}+); "
+                f"at 70% busy, ~{0.7 * ceiling:.0f}"
+            )
+
+
+# -- command line ------------------------------------------------------------------------------
+
+
+def parse_processes(text: str) -> list[int]:
+    counts = sorted({int(n) for n in text.split(",") if n.strip()})
+    if not counts or counts[0] < 1 or counts[-1] > 16:
+        raise argparse.ArgumentTypeError("a list of process counts, each 1-16, e.g. 1,2,4")
+    return counts
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -755,9 +1057,30 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--backends",
-        default="sqlite,postgres",
-        help="comma-separated: sqlite, postgres (= PostgreSQL + Redis)",
+        default="postgres",
+        help="comma-separated: postgres (= PostgreSQL + Redis, the default), sqlite (one process)",
     )
+    parser.add_argument(
+        "--processes",
+        type=parse_processes,
+        default=[1, 2, 4],
+        help="server processes behind nginx, a list (default 1,2,4); the baseline runs as many",
+    )
+    parser.add_argument(
+        "--proxy",
+        choices=["nginx", "none"],
+        default="nginx",
+        help="nginx in front (default), or none: pushes go to each process's port in turn",
+    )
+    parser.add_argument(
+        "--dataset",
+        choices=["district", "none"],
+        default="district",
+        help="postgres: pushes from the district's bound members (default), or none: an empty "
+        "database and --openids unbound senders",
+    )
+    parser.add_argument("--streets", type=int, default=district.STREETS, help="of the district")
+    parser.add_argument("--seed", type=int, default=2023, help="of the district and the senders")
     parser.add_argument(
         "--mode",
         choices=["plain", "compat", "safe"],
@@ -768,28 +1091,33 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--messages",
         type=int,
         default=None,
-        help="measured pushes per backend (default 3000); with --duration, "
+        help="measured pushes per target per round (default 3000); with --duration, "
         "the most that are pre-built",
     )
     parser.add_argument(
         "--duration",
         type=float,
         default=None,
-        help="measure for this many seconds per backend instead (max 240)",
+        help="measure for this many seconds per target instead (max 240)",
     )
     parser.add_argument(
         "--rounds",
         type=int,
         default=3,
-        help="measurements per backend, interleaved; medians reported (default 3)",
+        help="measurements per target, interleaved; medians reported (default 3)",
     )
-    parser.add_argument("--warmup", type=int, default=200, help="uncounted pushes first")
+    parser.add_argument("--warmup", type=int, default=200, help="uncounted pushes per process")
+    parser.add_argument(
+        "--db-pool", type=int, default=DB_POOL, help="DANGJIAN_DB_POOL_SIZE of each process"
+    )
     parser.add_argument("--concurrency", type=int, default=50, help="connections (default 50)")
-    parser.add_argument("--openids", type=int, default=200, help="distinct senders")
+    parser.add_argument(
+        "--openids", type=int, default=200, help="distinct unbound senders (sqlite, --dataset none)"
+    )
     parser.add_argument(
         "--profile",
         metavar="DIR",
-        help="run the pipeline servers under cProfile, writing DIR/BACKEND.prof",
+        help="run the pipeline servers under cProfile, writing DIR/<server>.prof",
     )
     parser.add_argument("--baseline-server", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -805,9 +1133,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if args.duration is not None and not 0 < args.duration <= 240:
         # Pushes are signed before the phase starts; the server rejects them after 300 s.
         parser.error("--duration must be in (0, 240] seconds")
-    for name in ("messages", "warmup", "concurrency", "openids", "rounds"):
+    for name in ("messages", "warmup", "concurrency", "openids", "rounds", "streets"):
         if getattr(args, name) < (0 if name == "warmup" else 1):
             parser.error(f"--{name} is too small")
+    if args.streets > 40:
+        parser.error("--streets: at most 40")
     if args.profile:
         Path(args.profile).mkdir(parents=True, exist_ok=True)
     return args
