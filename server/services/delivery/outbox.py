@@ -134,14 +134,23 @@ class Outbox:
             .prefetch_related("meeting")  # the member's id is enough: no Member rows
         )
         self._slot = time.monotonic()
-        for first in range(0, len(due), CHUNK):
-            if self.paused_until and now < self.paused_until:
-                report.paused = True
-                break
-            await self._chunk(due[first : first + CHUNK], now, report)
+        # The chunks side by side through one gate: a chunk's last sends (a retry's back-off, a
+        # slow call) no longer hold up the next chunk's first (bench/notices.py).
+        gate = asyncio.Semaphore(self.concurrency)
+        chunks = [due[first : first + CHUNK] for first in range(0, len(due), CHUNK)]
+        ended = await asyncio.gather(
+            *(self._chunk(rows, now, report, gate) for rows in chunks), return_exceptions=True
+        )
+        for failure in ended:  # each chunk let its rows go; the first failure is the run's
+            if isinstance(failure, BaseException):
+                raise failure
+        if self.paused_until and now < self.paused_until:
+            report.paused = True
         return report
 
-    async def _chunk(self, rows: list[Notice], now: datetime, report: Report) -> None:
+    async def _chunk(
+        self, rows: list[Notice], now: datetime, report: Report, gate: asyncio.Semaphore
+    ) -> None:
         """A few hundred notices: decided and claimed together, each settled on its own."""
         live: list[Notice] = []
         for notice in rows:
@@ -178,7 +187,6 @@ class Outbox:
                     ).values_list("id", flat=True),
                 )
             )
-            gate = asyncio.Semaphore(self.concurrency)
 
             async def one(notice: Notice) -> None:
                 await self._wait_for_slot()
