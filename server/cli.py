@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from server.cli_running import write_file
 from server.errors import ConfigError, DangjianError
 from server.logs import setup_logging
 from server.settings import Settings, load_settings
@@ -294,20 +295,7 @@ def cmd_tally(settings: Settings, args: argparse.Namespace) -> int:
         data = to_xlsx(report, filing) if args.format == "xlsx" else to_csv(report, filing)
         return report.sentence, data, filename(report, args.format)
 
-    outcome = asyncio.run(run())
-    if isinstance(outcome, str):
-        print(outcome, file=sys.stderr)
-        return 2
-    sentence, data, default_name = outcome
-    out = Path(args.out or default_name)
-    try:
-        out.write_bytes(data)
-    except OSError as exc:
-        print(f"--out: cannot write {out} ({exc.strerror})", file=sys.stderr)
-        return 2
-    print(sentence)
-    print(f"wrote {out}")
-    return 0
+    return write_file(asyncio.run(run()), args.out)
 
 
 async def _tally_org(given: str | None) -> Organisation | str:

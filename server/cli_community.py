@@ -11,31 +11,16 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import sys
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from pathlib import Path
 
-from server.errors import DangjianError
+from server.cli_running import in_database
 from server.settings import Settings
 
 
 def _run(settings: Settings, work: Callable[[], Awaitable[tuple[int, str]]]) -> int:
-    """Open the database, do the work; a refusal goes to stderr naming its argument."""
-    from server.db import database
-
-    async def run() -> tuple[int, str]:
-        async with database(settings.database_url):
-            return await work()
-
-    try:
-        status, text = asyncio.run(run())
-    except DangjianError as exc:
-        print(f"{exc.field or 'community'}: {exc.user_message}", file=sys.stderr)
-        return 2
-    print(text, file=sys.stderr if status else sys.stdout)
-    return status
+    return in_database(settings, work, fallback="community")
 
 
 def cmd_add(settings: Settings, args: argparse.Namespace) -> int:

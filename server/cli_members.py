@@ -9,14 +9,12 @@ access token; without Redis nothing outside this process can be reached, and the
 from __future__ import annotations
 
 import argparse
-import asyncio
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from server.errors import DangjianError
+from server.cli_running import in_database
 from server.settings import Settings
 
 if TYPE_CHECKING:
@@ -82,18 +80,7 @@ async def _member(phone: str) -> Member:
 
 
 def _run(settings: Settings, work: Callable[[], Awaitable[str]]) -> int:
-    from server.db import database
-
-    async def run() -> str:
-        async with database(settings.database_url):
-            return await work()
-
-    try:
-        print(asyncio.run(run()))
-    except DangjianError as exc:
-        print(f"{exc.field or 'dangjian'}: {exc.user_message}", file=sys.stderr)
-        return 2
-    return 0
+    return in_database(settings, work)
 
 
 def cmd_unbind(settings: Settings, args: argparse.Namespace) -> int:

@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from server.errors import DangjianError
+from server.cli_running import in_database
 from server.settings import Settings
 
 if TYPE_CHECKING:
@@ -43,21 +42,7 @@ NONE = "—"
 
 
 def _run(settings: Settings, work: Callable[[], Awaitable[str]]) -> int:
-    """Open the database, do the work; a refusal goes to stderr naming its argument."""
-    from server.db import database
-
-    async def run() -> str:
-        async with database(settings.database_url):
-            return await work()
-
-    try:
-        text = asyncio.run(run())
-    except DangjianError as exc:
-        where = ARGUMENTS.get(exc.field or "", exc.field or "mobile")
-        print(f"{where}: {exc.user_message}", file=sys.stderr)
-        return 2
-    print(text)
-    return 0
+    return in_database(settings, work, arguments=ARGUMENTS, fallback="mobile")
 
 
 def _day(given: str | None, name: str) -> date | None:

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from server.errors import DangjianError
+from server.cli_running import in_database
 from server.settings import Settings
 
 if TYPE_CHECKING:
@@ -37,19 +37,7 @@ YES = frozenset({"y", "yes", "是", "确认"})
 
 
 def _run(settings: Settings, work: Callable[[], Awaitable[str]]) -> int:
-    from server.db import database
-
-    async def run() -> str:
-        async with database(settings.database_url):
-            return await work()
-
-    try:
-        text = asyncio.run(run())
-    except DangjianError as exc:
-        print(f"{exc.field or 'dangjian'}: {exc.user_message}", file=sys.stderr)
-        return 2
-    print(text)
-    return 0
+    return in_database(settings, work)
 
 
 async def _member(phone: str) -> Member:

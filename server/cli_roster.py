@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
-from pathlib import Path
 
+from server.cli_running import write_file
 from server.settings import Settings
 
 
@@ -39,20 +38,7 @@ def cmd_export_members(settings: Settings, args: argparse.Namespace) -> int:
         )
         return summary, data, file_names(org, today)[1]
 
-    outcome = asyncio.run(run())
-    if isinstance(outcome, str):
-        print(outcome, file=sys.stderr)
-        return 2
-    summary, data, default_name = outcome
-    out = Path(args.out or default_name)
-    try:
-        out.write_bytes(data)
-    except OSError as exc:
-        print(f"--out: cannot write {out} ({exc.strerror})", file=sys.stderr)
-        return 2
-    print(summary)
-    print(f"wrote {out}（内部资料，含个人信息：请妥善保管）")
-    return 0
+    return write_file(asyncio.run(run()), args.out, "（内部资料，含个人信息：请妥善保管）")
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
