@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import signal
+import threading
 import time
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
@@ -52,10 +54,23 @@ def _worker(settings: Settings, index: int) -> None:
     from server.serving import serve
 
     setup_logging(settings.log_level)
+    _stop_with(os.getppid())
     if index > 0:
         settings = settings.model_copy(update={"scheduler": False})
     use_fast_event_loop()
     asyncio.run(serve(settings, reuse_port=True))
+
+
+def _stop_with(parent: int) -> None:
+    """A worker whose supervisor died without stopping it (SIGKILL, OOM) stops too, rather
+    than hold the port for a `serve --workers` started again after it."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os.kill(os.getpid(), signal.SIGTERM)  # the worker's own graceful stop
+
+    threading.Thread(target=watch, name="supervisor-watch", daemon=True).start()
 
 
 class Supervisor:

@@ -115,8 +115,43 @@ async def test_two_workers_share_one_port_and_one_scheduler(
         assert said(log, "all workers stopped")
     finally:
         if parent.poll() is None:
-            parent.kill()
+            parent.kill()  # a supervisor killed outright: its workers stop on their own
             parent.wait()
+
+
+async def test_workers_stop_when_their_supervisor_is_killed(
+    pg_url: str, redis_url: str, redis_prefix: str, redis_cleanup: None, tmp_path: Path
+) -> None:
+    port, log = free_port(), tmp_path / "serve.log"
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "DANGJIAN_DB_URL": pg_url,
+        "DANGJIAN_REDIS_URL": redis_url,
+        "DANGJIAN_REDIS_PREFIX": redis_prefix,
+        "DANGJIAN_DATA_DIR": str(tmp_path),
+        "DANGJIAN_PORT": str(port),
+    }
+    command = [sys.executable, "-m", "server", "serve", "--workers", "2"]
+    parent = subprocess.Popen(
+        command, env=env, cwd=REPO, stdout=log.open("wb"), stderr=subprocess.STDOUT
+    )
+    try:
+        await until(lambda: len(said(log, "serving on")) == 2, log)
+        workers = started(log, 0) + started(log, 1)
+    finally:
+        parent.kill()
+        parent.wait()
+
+    def gone(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        with open(f"/proc/{pid}/stat") as stat:  # a zombie waiting for init is gone too
+            return stat.read().split(") ", 1)[1].startswith("Z")
+
+    await until(lambda: all(gone(pid) for pid in workers), log, seconds=30)
 
 
 def test_workers_without_redis_are_refused_naming_the_variable(tmp_path: Path) -> None:
