@@ -112,7 +112,9 @@ async def test_a_fan_out_cut_short_leaves_each_notice_in_a_true_state(
     sender = asyncio.create_task(outbox_one_at_a_time(client).deliver_due(clock.now()))
 
     async def leaders_send_began() -> bool:
-        return await status_of("吴组长") == NoticeStatus.SENDING
+        # Marked sending, and the hanging call has reached WeChat: the shutdown comes mid-call.
+        in_flight = not fake.failure_waiting(CUSTOM)
+        return in_flight and await status_of("吴组长") == NoticeStatus.SENDING
 
     await until(leaders_send_began)
     sender.cancel()  # the server shuts down mid-fan-out

@@ -168,6 +168,11 @@ class FakeWeChat:
             raise ValueError("after must be 0 or more")
         self._s.failures[path] = Failure(errcode, status, delay, times, after)
 
+    def failure_waiting(self, path: str) -> bool:
+        """True while a failure queued by `fail_next` for `path` has not met its call yet: a
+        test knows a delayed call has reached WeChat once this turns False."""
+        return path in self._s.failures
+
     def clear_failures(self, path: str | None = None) -> None:
         """Stop failing calls to `path` (None: every path): the outage is over."""
         if path is None:

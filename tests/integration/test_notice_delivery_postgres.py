@@ -41,7 +41,9 @@ async def test_a_shutdown_mid_fan_out_on_postgres_strands_nothing_and_repeats_no
     sender = asyncio.create_task(outbox_one_at_a_time(client).deliver_due(clock.now()))
 
     async def leaders_send_began() -> bool:
-        return await status_of("吴组长") == NoticeStatus.SENDING
+        # Marked sending, and the hanging call has reached WeChat: the shutdown comes mid-call.
+        in_flight = not fake.failure_waiting(CUSTOM)
+        return in_flight and await status_of("吴组长") == NoticeStatus.SENDING
 
     await until(leaders_send_began)
     sender.cancel()
