@@ -56,23 +56,30 @@ async def until(check: object, log: Path, seconds: float = 60) -> None:
     raise AssertionError(f"never happened; the log:\n{log.read_text()[-3000:]}")
 
 
-async def test_two_workers_share_one_port_and_one_scheduler(
-    pg_url: str, redis_url: str, redis_prefix: str, redis_cleanup: None, tmp_path: Path
-) -> None:
-    port, log = free_port(), tmp_path / "serve.log"
+def two_workers(
+    port: int, log: Path, pg_url: str, redis_url: str, redis_prefix: str
+) -> subprocess.Popen[bytes]:
+    """`dangjian serve --workers 2` of this checkout on PostgreSQL and Redis, logging to `log`."""
     env = {
         **os.environ,
         "PYTHONPATH": str(REPO),
         "DANGJIAN_DB_URL": pg_url,
         "DANGJIAN_REDIS_URL": redis_url,
         "DANGJIAN_REDIS_PREFIX": redis_prefix,
-        "DANGJIAN_DATA_DIR": str(tmp_path),
+        "DANGJIAN_DATA_DIR": str(log.parent),
         "DANGJIAN_PORT": str(port),
     }
     command = [sys.executable, "-m", "server", "serve", "--workers", "2"]
-    parent = subprocess.Popen(
+    return subprocess.Popen(
         command, env=env, cwd=REPO, stdout=log.open("wb"), stderr=subprocess.STDOUT
     )
+
+
+async def test_two_workers_share_one_port_and_one_scheduler(
+    pg_url: str, redis_url: str, redis_prefix: str, redis_cleanup: None, tmp_path: Path
+) -> None:
+    port, log = free_port(), tmp_path / "serve.log"
+    parent = two_workers(port, log, pg_url, redis_url, redis_prefix)
     try:
         await until(lambda: len(said(log, "serving on")) == 2, log)
         workers = {line["pid"] for line in said(log, "serving on")}
@@ -123,19 +130,7 @@ async def test_workers_stop_when_their_supervisor_is_killed(
     pg_url: str, redis_url: str, redis_prefix: str, redis_cleanup: None, tmp_path: Path
 ) -> None:
     port, log = free_port(), tmp_path / "serve.log"
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(REPO),
-        "DANGJIAN_DB_URL": pg_url,
-        "DANGJIAN_REDIS_URL": redis_url,
-        "DANGJIAN_REDIS_PREFIX": redis_prefix,
-        "DANGJIAN_DATA_DIR": str(tmp_path),
-        "DANGJIAN_PORT": str(port),
-    }
-    command = [sys.executable, "-m", "server", "serve", "--workers", "2"]
-    parent = subprocess.Popen(
-        command, env=env, cwd=REPO, stdout=log.open("wb"), stderr=subprocess.STDOUT
-    )
+    parent = two_workers(port, log, pg_url, redis_url, redis_prefix)
     try:
         await until(lambda: len(said(log, "serving on")) == 2, log)
         workers = started(log, 0) + started(log, 1)

@@ -80,7 +80,13 @@ from server.models.study import (
 )
 from server.services.people.access import member_in_scope, scope_of
 from server.services.people.identities import IdentityDirectory
-from server.services.privacy.mentions import PHONE_GONE, has_namesake, replace_everywhere, replaced
+from server.services.privacy.mentions import (
+    PHONE_GONE,
+    REACH_GONE,
+    has_namesake,
+    replace_everywhere,
+    replaced,
+)
 from server.services.privacy.residents import forget_resident, silence_messages
 
 log = logging.getLogger("dangjian.privacy")
@@ -478,18 +484,7 @@ async def _mobility(member_id: int) -> dict[str, int]:
     """Dates and states stay (the branch's figures); places, ways to reach, notes go."""
     mine = {"member_id": member_id}
     spells = await MobileMember.filter(**mine).update(
-        name="",
-        phone=None,
-        appid=None,
-        openid=None,
-        channel=None,
-        place="",
-        reach="",
-        other_org="",
-        other_contact="",
-        certificate="",
-        end_note="",
-        refuse_reason="",
+        name="", other_org="", end_note="", refuse_reason="", **REACH_GONE
     )
     # Records of others this member kept in touch with, still open: the branch names another.
     await MobileMember.filter(keeper_id=member_id, current__isnull=False).update(keeper_id=None)

@@ -55,6 +55,18 @@ FREE_TEXT: tuple[tuple[type[Model], tuple[str, ...]], ...] = (
 )
 
 PHONE_GONE = "（电话已删除）"
+# A 流动 record's ways to reach someone and where they went: what an erasure and, for a refused
+# 流入 report, the retention job empty (the dates and states stay, for the figures).
+REACH_GONE: dict[str, object] = {
+    "phone": None,
+    "appid": None,
+    "openid": None,
+    "channel": None,
+    "place": "",
+    "reach": "",
+    "other_contact": "",
+    "certificate": "",
+}
 # A one-character "name" would eat ordinary words (王 in 王府井).
 SHORTEST_NAME = 2
 

@@ -46,7 +46,7 @@ from server.models.community import (
 )
 from server.models.mobility import FlowStatus, MobileMember
 from server.models.people import AdminLink, BindCode, Member
-from server.services.privacy.mentions import PHONE_GONE, replaced
+from server.services.privacy.mentions import PHONE_GONE, REACH_GONE, replaced
 from server.services.privacy.residents import FINISHED, GONE_OPENID, forget_resident
 
 log = logging.getLogger("dangjian.privacy")
@@ -135,15 +135,8 @@ async def _incoming(cutoff: datetime) -> int:
         swaps = [(record.phone or "", PHONE_GONE), (record.name, REPORTER_GONE)]
         await MobileMember.filter(id=record.id).update(
             name=REPORTER_GONE,
-            phone=None,
-            appid=None,
-            openid=None,
-            channel=None,
-            place="",
-            reach="",
-            other_contact="",
-            certificate="",
             refuse_reason=replaced(record.refuse_reason, swaps) or "",
+            **REACH_GONE,
         )
         done += 1
     return done
