@@ -121,6 +121,7 @@ async def measure(
 async def run(args: argparse.Namespace) -> int:
     from server.clock import Clock
     from server.db import close_database, open_database
+    from server.heap import settle
     from server.models.people import Organisation, OrgKind
     from server.services.tallies.report import tally_report
     from server.services.tallies.report_file import to_xlsx
@@ -176,6 +177,7 @@ async def run(args: argparse.Namespace) -> int:
                       (f"{district}, by month", top, "month")]  # fmt: skip
         now = datetime.now(UTC)
         largest = None
+        settle()  # the collector's settings `dangjian serve` runs with (server/heap.py)
         for name, org, by in cases:
 
             async def report(use: bool, org: Any = org, by: str = by) -> Any:

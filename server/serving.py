@@ -14,6 +14,7 @@ from aiohttp import web
 
 from server.app import create_app
 from server.errors import ConfigError
+from server.heap import settle
 from server.settings import Settings
 
 log = logging.getLogger("dangjian")
@@ -35,6 +36,7 @@ async def serve(settings: Settings, *, reuse_port: bool = False) -> None:
                 f"DANGJIAN_HOST/DANGJIAN_PORT: cannot listen on {settings.host}:{settings.port} "
                 f"({exc.strerror or exc})"
             ) from None
+        settle()  # what start-up built lives as long as the process: out of the collector's way
         log.info("serving on http://%s:%s", settings.host, settings.port)
         await stop.wait()
         log.info("shutting down")

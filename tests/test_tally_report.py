@@ -603,6 +603,52 @@ async def test_a_day_changed_and_taken_again_is_not_read_from_memory(busy: None)
     assert after == await report(ONE, *YEAR, "child", use_snapshots=False)
 
 
+async def test_this_months_members_so_far_are_kept_and_todays_are_added_once(busy: None) -> None:
+    """By month, March is under way: its members up to yesterday come from memory, and a
+    member who studies today counts in March once, whether or not she studied in March before."""
+    from server.services.tallies.report_cache import CACHE
+
+    march = (await report(EAST, *YEAR, "month")).rows[-1]
+    assert march.key == "2026-03" and march.members_self_studied > 0
+    already = (
+        await UnitReading.filter(
+            organisation__path__startswith=EAST, day__gte=date(2026, 3, 1), read_full=True
+        )
+        .first()
+        .prefetch_related("member")
+    )
+    assert already is not None
+    newcomer = await make_member("周新", "13900000077", org=await org(ONE))  # never studied
+    for member in (already.member, newcomer):
+        await UnitReading.create(
+            member=member,
+            organisation_id=counted_in(member),
+            unit_id="today",
+            day=TODAY,
+            read_full=True,
+        )
+
+    hits = CACHE.hits
+    after = await report(EAST, *YEAR, "month")
+    assert CACHE.hits > hits  # March 1..19 were not read again
+    assert after.rows[-1].members_self_studied == march.members_self_studied + 1
+    assert after == await report(EAST, *YEAR, "month", use_snapshots=False)
+
+
+async def test_a_branch_renamed_is_reported_under_its_new_name_at_once(busy: None) -> None:
+    """The rows kept in memory carry the branches' names: a new name shows on the next view."""
+    before = await report(COMMITTEE, *YEAR, "branch")
+    two = await org(TWO)
+    assert two.name in {row.label for row in before.rows}
+    two.name = "东社区第二党支部（更名）"
+    await two.save(update_fields=["name"])
+
+    after = await report(COMMITTEE, *YEAR, "branch")
+    labels = {row.label for row in after.rows}
+    assert "东社区第二党支部（更名）" in labels and "东社区第二党支部" not in labels
+    assert after == await report(COMMITTEE, *YEAR, "branch", use_snapshots=False)
+
+
 async def test_organisations_given_as_ranges_of_ids_are_exactly_those(db: None) -> None:
     from server.services.tallies.counting import within
 

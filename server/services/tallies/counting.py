@@ -24,6 +24,7 @@ from collections import Counter, defaultdict
 from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -91,6 +92,12 @@ def _ranges(ids: Iterable[int]) -> list[tuple[int, int]] | None:
     A subtree's organisations are mostly created together, so a district's 3,500 ids are a
     handful of ranges; the ORM spends ~20 ms building an IN list that long, per query.
     """
+    found = _ranges_of(tuple(ids))
+    return None if found is None else list(found)
+
+
+@lru_cache(maxsize=64)  # a report asks for the same subtree's ranges about ten times
+def _ranges_of(ids: tuple[int, ...]) -> tuple[tuple[int, int], ...] | None:
     unique = sorted(set(ids))
     ranges: list[tuple[int, int]] = []
     for i in unique:
@@ -100,7 +107,7 @@ def _ranges(ids: Iterable[int]) -> list[tuple[int, int]] | None:
             ranges.append((i, i))
     if not ranges or len(ranges) * 4 > len(unique):
         return None
-    return ranges
+    return tuple(ranges)
 
 
 def within(ids: list[int], field: str = "organisation_id") -> Q:

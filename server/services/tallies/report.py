@@ -44,7 +44,6 @@ from server.services.tallies.counting import (
     COUNTS,
     Grain,
     Parts,
-    Studied,
     Tally,
     count_events,
     day_or_id,
@@ -56,7 +55,8 @@ from server.services.tallies.counting import (
     within,
     within_sql,
 )
-from server.services.tallies.report_cache import CACHE, copy_studied, digest, version
+from server.services.tallies.distinct import Span, counted
+from server.services.tallies.report_cache import CACHE, digest, version
 from server.services.tallies.service import ServiceSummary, service_summary
 from server.services.tallies.snapshot import taken_days
 
@@ -237,7 +237,7 @@ async def tally_report(
         *counting,
     )
     # gather() of different awaitables is typed list[object]: what each of them returned.
-    studied = cast(Studied, gathered[0])
+    studied = cast(Span, gathered[0])
     active = cast("dict[int, int]", gathered[1])
     parts = cast("list[Parts]", gathered[2:])
 
@@ -248,6 +248,7 @@ async def tally_report(
             parts, kept, lambda day: bucket_of(day).isoformat(), ("time", by)
         )
         people = await _studied_by_bucket_kept(ids, start, end, zone, now, by, taken, live_from)
+        _none, distinct_all = await counted(studied, None, ("total",))
         rows = [
             _row(
                 bucket_key(by, date.fromisoformat(key)),
@@ -262,23 +263,26 @@ async def tally_report(
             for key, label, first, last in buckets
         ]
     else:
-        row_of, heads = _org_rows(org, orgs, by)
-        tree = digest(f"{o['id']}:{o['kind']}:{o['path']}" for o in orgs)
+        # The names too: they are the rows' labels.
+        tree = digest(f"{o['id']}:{o['kind']}:{o['path']}:{o['name']}" for o in orgs)
+
+        async def cut_rows() -> tuple[dict[int, str], list[tuple[str, str, int | None]]]:
+            return _org_rows(org, orgs, by)
+
+        row_of, heads = await CACHE.get(("cut", org.id, by, tree), cut_rows)
         per_key = await _merge_kept(
             parts, kept, lambda org_id: row_of.get(org_id, OTHER), ("rows", org.id, by, tree)
         )
-        organised: dict[str, set[int]] = defaultdict(set)
-        alone: dict[str, set[int]] = defaultdict(set)
-        for pairs, into in ((studied.organised, organised), (studied.self_study, alone)):
-            for org_id, member in pairs:
-                into[row_of.get(org_id, OTHER)].add(member)
+        who_per_row, distinct_all = await counted(
+            studied, lambda org_id: row_of.get(org_id, OTHER), ("rows", org.id, by, tree)
+        )
         members: Counter[str] = Counter()
         for org_id, n in active.items():
             members[row_of.get(org_id, OTHER)] += n
         rows = []
         for n, (key, label, head_id) in enumerate(heads):
             tally = per_key.get(key, Tally())
-            who = (len(organised.get(key, ())), len(alone.get(key, ())))
+            who = who_per_row.get(key, (0, 0))
             own = n == len(heads) - 1  # the org's own row (本级), or outside every branch
             if own and not (tally.counts or tally.meetings or any(who) or members[key]):
                 continue  # nothing there: no row for it
@@ -294,10 +298,7 @@ async def tally_report(
         start,
         end,
         everything,
-        (
-            len({member for _org, member in studied.organised}),
-            len({member for _org, member in studied.self_study}),
-        ),
+        distinct_all,
         sum(active.values()),
     )
     return TallyReport(
@@ -396,10 +397,15 @@ async def _merge_kept(
 
 
 def _merge(parts: Iterable[dict[Any, Tally]], key_of: Callable[[Any], str]) -> dict[str, Tally]:
-    merged: dict[str, Tally] = defaultdict(Tally)
+    merged: dict[str, Tally] = {}
     for part in parts:
         for raw, tally in part.items():
-            merged[key_of(raw)].add(tally)
+            key = key_of(raw)
+            into = merged.get(key)
+            if into is None:  # a copy (the parts may be kept): Counter copies a Counter in C
+                merged[key] = Tally(Counter(tally.counts), Counter(tally.meetings))
+            else:
+                into.add(tally)
     return merged
 
 
@@ -520,19 +526,17 @@ async def _studied(
     zone: ZoneInfo,
     now: datetime,
     taken: dict[date, str],
-) -> Studied:
-    """Distinct members in the period: the days already taken from this process's memory
-    (while they stay as taken), the rest counted now.  A union of sets, so exact."""
+) -> Span:
+    """The period's (organisation, member) pairs: the days already taken from this process's
+    memory (while they stay as taken), the rest counted now (`distinct` makes the union)."""
     past_last = live_from - timedelta(days=1)
     past_days = (past_last - start).days + 1
     if past_days <= 0 or sum(1 for d in taken if start <= d <= past_last) < past_days:
-        return await studied_pairs(ids, start, end, zone, now)
+        return Span(None, None, await studied_pairs(ids, start, end, zone, now))
     key = ("studied", digest(ids), start, past_last, version(taken, start, past_last))
     past = await CACHE.get(key, lambda: studied_pairs(ids, start, past_last, zone, now))
-    if live_from > end:
-        return copy_studied(past)
-    recent = await studied_pairs(ids, live_from, end, zone, now)
-    return Studied(past.organised | recent.organised, past.self_study | recent.self_study)
+    recent = await studied_pairs(ids, live_from, end, zone, now) if live_from <= end else None
+    return Span(past, key, recent)
 
 
 async def _from_snapshots(ids: list[int], first: date, last: date, grain: Grain) -> Parts:
@@ -615,20 +619,32 @@ async def _studied_by_bucket_kept(
     live_from: date,
 ) -> dict[str, tuple[int, int]]:
     """`_studied_by_bucket`; the leading buckets whose every day is taken are kept in memory
-    while those days stay as taken (each bucket's distinct members are its own)."""
+    while those days stay as taken (each bucket's distinct members are its own), and so are
+    the taken days of the bucket under way (this month: its members so far, kept as pairs,
+    with today's added)."""
     split = start
-    for _key, _label, first, last in _buckets(start, end, by):
+    under_way: tuple[str, date, date] | None = None
+    for key, _label, first, last in _buckets(start, end, by):
         days = (last - first).days + 1
-        if last >= live_from or any(first + timedelta(days=n) not in taken for n in range(days)):
+        if any(first + timedelta(days=n) not in taken for n in range(days)):
+            if first < live_from <= last and all(
+                first + timedelta(days=n) in taken for n in range((live_from - first).days)
+            ):
+                under_way = (key, first, last)
             break
         split = last + timedelta(days=1)
     out: dict[str, tuple[int, int]] = {}
     if split > start:
         done = split - timedelta(days=1)
-        key = ("studied by", by, digest(ids), start, done, version(taken, start, done))
+        kept = ("studied by", by, digest(ids), start, done, version(taken, start, done))
         out.update(
-            await CACHE.get(key, lambda: _studied_by_bucket(ids, start, done, zone, now, by))
+            await CACHE.get(kept, lambda: _studied_by_bucket(ids, start, done, zone, now, by))
         )
+    if under_way is not None:
+        bucket, first, last = under_way
+        span = await _studied(ids, first, last, live_from, zone, now, taken)
+        _rows, out[bucket] = await counted(span, None, ("total",))
+        split = last + timedelta(days=1)
     if split <= end:
         out.update(await _studied_by_bucket(ids, split, end, zone, now, by))
     return out

@@ -30,6 +30,13 @@ MOST = 500_000
 
 
 def weight(value: Any) -> int:
+    weigh = getattr(value, "weight", None)  # a value that knows its own (`distinct.Distinct`)
+    if callable(weigh):
+        return int(weigh())
+    if isinstance(value, tuple):
+        return sum(weight(v) for v in value)
+    if isinstance(value, list):
+        return len(value) + 1
     if isinstance(value, Studied):
         return len(value.organised) + len(value.self_study) + 1
     if isinstance(value, dict):
@@ -86,7 +93,3 @@ def version(taken: dict[date, str], first: date, last: date) -> str:
 def digest(items: Iterable[object]) -> str:
     """A short fixed-size key for a long list (a district's organisation ids, or its tree)."""
     return hashlib.blake2b(",".join(map(str, items)).encode(), digest_size=16).hexdigest()
-
-
-def copy_studied(studied: Studied) -> Studied:
-    return Studied(set(studied.organised), set(studied.self_study))
