@@ -31,8 +31,13 @@ async def managed_by(member: Member | None) -> list[Community]:
     """The communities `member` runs, by name (none for most members)."""
     if member is None or member.status != MemberStatus.ACTIVE:
         return []
+    named = {
+        staff["community_id"]
+        for staff in await CommunityStaff.filter(member_id=member.id).values("community_id")
+    }
+    if not named and not is_leader(member):
+        return []  # most members: one query, asked on every 帮助
     communities = await Community.all().prefetch_related("organisation").order_by("name")
-    named = {s.community_id for s in await CommunityStaff.filter(member_id=member.id)}
     scope = await scope_of(member) if is_leader(member) else None
     return [
         c

@@ -7,6 +7,7 @@ is found by the WeChat user who reported, else by the member.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from server.models.community import Community, Resident, Volunteer
@@ -35,8 +36,11 @@ async def volunteer_of(appid: str, openid: str, member: Member | None) -> Volunt
 
 
 async def standing_of(appid: str, openid: str, member: Member | None) -> Standing:
-    return Standing(
-        resident=await residents.resident_for(appid, openid),
-        volunteer=await volunteer_of(appid, openid, member),
-        communities=tuple(await roles.managed_by(member)),
+    # Asked on every 帮助 and every message not understood: the three reads are independent,
+    # and on PostgreSQL they run side by side on the pool's connections.
+    resident, volunteer, communities = await asyncio.gather(
+        residents.resident_for(appid, openid),
+        volunteer_of(appid, openid, member),
+        roles.managed_by(member),
     )
+    return Standing(resident=resident, volunteer=volunteer, communities=tuple(communities))
