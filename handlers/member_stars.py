@@ -34,12 +34,6 @@ ONLY_OWN = (
 TO_DASHBOARD = "评定请到后台的星级党员台账（回复 后台 获取登录链接）。"
 
 
-def ledger_year(today: date) -> int:
-    """The year a ledger is about by default: this year, or last year in January–March, when
-    branches hold the 民主评议 of the year just ended."""
-    return today.year - 1 if today.month <= 3 else today.year
-
-
 def _evidence_lines(e: Evidence) -> list[str]:
     hours = f"{e.service_hours.normalize():f}"
     return [
@@ -56,7 +50,7 @@ async def my_star(member: Member, clock: Clock, settings: Settings, args: str) -
     if args:
         return ONLY_OWN  # nobody else's star, whoever asks
     mine = await ledger.my_star(member)
-    year = ledger_year(clock.today())
+    year = ledger.default_year(clock.today())
     e = (await gather([member], year, clock.now(), settings))[member.id]
     if mine.decided is None:
         head = f"{member.name}同志，您的星级：尚未评定。"
@@ -82,7 +76,7 @@ async def my_star(member: Member, clock: Clock, settings: Settings, args: str) -
 def _year_of(args: str, today: date) -> int:
     raw = args.removesuffix("年").removesuffix("年度").strip()
     if not raw:
-        return ledger_year(today)
+        return ledger.default_year(today)
     if not (raw.isascii() and raw.isdigit() and len(raw) == 4):
         raise ValidationFailed("请写年份，如：星级台账 2026", field="year")
     return ledger.check_year(int(raw), today)

@@ -48,6 +48,12 @@ async def branch_led_by(leader: Member, branch_id: int | None) -> Organisation:
     return branch
 
 
+def default_year(today: date) -> int:
+    """The year a ledger is about unless another is asked for: this year, or last year in
+    January–March, when branches hold the 民主评议 of the year just ended."""
+    return today.year - 1 if today.month <= 3 else today.year
+
+
 def check_year(year: int, today: date) -> int:
     if not FIRST_YEAR <= year <= today.year:
         raise ValidationFailed(f"年度应在 {FIRST_YEAR} 年到 {today.year} 年之间。", field="year")
