@@ -42,22 +42,20 @@ async def show_my_record(member: Member, clock: Clock, points_rules: PointsRules
         f"· 打卡 {r.check_ins_this_month} 天，已连续 {r.streak} 天\n"
         f"· 自学 {r.self_study_days_this_month} 天（读完一篇或答完一轮题的日子）\n"
         f"{points}"
-        f"· 星级：{await star_line(member)}\n"
         f"· 心得：{exchanged}\n"
         f"· 今年会议：出席 {met['present']} 次，请假 {met['leave']} 次，缺席 {met['absent']} 次\n"
         f"{mobility}"
-        "这些记录只有您自己能看到，不作排名，也不作评议党员的依据。"
+        "这些记录只有您自己能看到，不作排名，也不作评议党员的依据。\n"
+        f"星级：{await star_line(member)}"
     )
 
 
 async def star_line(member: Member) -> str:
     """The branch's decision of the latest confirmed year, or 尚未评定 — never points."""
     decided = (await my_star(member)).decided
-    return (
-        decided_text(decided)
-        if decided
-        else "尚未评定（由支部在民主评议时评定，回复 我的星级 查看）"
-    )
+    if decided is None:
+        return "尚未评定（由支部在民主评议时评定，回复 我的星级 查看）"
+    return f"{decided_text(decided)}（支部在民主评议时评定）"
 
 
 async def _mobility(member: Member, year: int) -> str:
