@@ -13,9 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from server.channels import Channel
-from server.models.people import Member, WeChatIdentity
+from server.models.people import Member, Organisation, Role, WeChatIdentity
 from server.services.member_stars import ledger
-from tests.conftest import APPID
+from tests.conftest import APPID, make_member
 from tests.test_checkin_chat import frozen_app
 from tests.test_member_stars import LATER, NOW, ZONE, build, settings
 from tests.wechat_peer import openid_for
@@ -122,3 +122,23 @@ async def test_the_secretary_reads_the_branch_list_by_group_and_name(
     for bad in ("星级台账 明年", "星级台账 2030", "星级台账 1999"):
         said = (await peer.say(client, SECRETARY, bad)).text or ""
         assert "年" in said and "★" not in said, said
+
+
+async def test_above_a_branch_the_list_is_counts_only(
+    aiohttp_client: Any, make_settings: Any
+) -> None:
+    client, peer, _clock = await frozen_app(aiohttp_client, make_settings, NOW)
+    b = await build()
+    street = await Organisation.get(path="示范街道党工委")
+    staff = await make_member("白辉", "13900000099", role=Role.STAFF, org=street)
+    staff_openid = openid_for("bai-hui-stars")
+    await bind(staff, staff_openid)
+    await ledger.ledger(b.one, 2026, NOW, settings())
+    await ledger.decide(
+        b.secretary, b.one, b.wang.id, 2026, star=4, exempt=False, reason="", now=NOW
+    )
+    reply = (await peer.say(client, staff_openid, "星级台账")).text or ""
+    assert "2026年度星级党员评定进度（只计人数）" in reply
+    assert "· 第一社区第一党支部：4 人，已评定 1，免评 0，待评定 3" in reply
+    assert "· 第一社区第二党支部：2 人，已评定 0，免评 0，待评定 2" in reply
+    assert "王芳" not in reply and "★" not in reply
