@@ -15,6 +15,7 @@ naming the field where there is one, with nothing changed.  Points set no star, 
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -22,6 +23,7 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import openpyxl
 import pytest
 
 from server.db import close_database, open_database
@@ -44,12 +46,14 @@ from server.models.meetings import (
     MeetingType,
 )
 from server.models.member_stars import MemberStar, MemberStarChange, StarStatus, StarYear
-from server.models.people import Member, Organisation, Role
+from server.models.people import Member, MemberStatus, Organisation, Role
 from server.models.study import PointsEntry, PointsReason, Submission, SubmissionStatus
 from server.services.member_stars import evidence, ledger
 from server.services.people.access import Hidden, NotAllowed
+from server.services.privacy.erase import erase_member
+from server.services.privacy.export import member_data
 from server.services.tallies.report import tally_report
-from server.settings import Settings
+from server.settings import Settings, load_settings
 from tests.conftest import make_branch, make_group, make_member, migrated
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -337,9 +341,26 @@ async def test_committee_staff_see_counts_per_branch_not_stars(db: None) -> None
 def test_an_old_env_that_still_sets_the_star_thresholds_starts(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from server.settings import load_settings
-
     monkeypatch.chdir(tmp_path)
     (tmp_path / ".env").write_text("DANGJIAN_STAR_THRESHOLDS=100,250,500,800\n")
     monkeypatch.setenv("DANGJIAN_STAR_THRESHOLDS", "not even numbers")
     assert not hasattr(load_settings(), "star_thresholds")  # read by nothing, refused by nothing
+
+
+async def test_a_members_data_holds_their_stars_and_erasure_takes_the_reasons(db: None) -> None:
+    b = await build()
+    await ledger.ledger(b.one, 2026, NOW, settings())
+    await ledger.decide(
+        b.secretary, b.one, b.zhao.id, 2026, star=None, exempt=True, reason="长期卧床", now=NOW
+    )
+    book = openpyxl.load_workbook(io.BytesIO(await member_data(b.zhao.id, zone=ZONE, now=NOW)))
+    rows = [r for r in book["星级评定"].iter_rows(values_only=True) if r[0] == 2026]
+    assert [r[2:] for r in rows] == [("待评定", "免评", "长期卧床")]
+
+    b.zhao.status = MemberStatus.TRANSFERRED  # 转出: only then may the data be erased
+    await b.zhao.save()
+    erased = await erase_member(b.zhao.id, None, "本人申请删除", now=NOW, zone=ZONE)
+    assert erased.changes["star_reasons"] == 2
+    row = await MemberStar.get(member_id=b.zhao.id, year=2026)
+    assert (row.status, row.reason) == (StarStatus.EXEMPT, "")  # the decision stays
+    assert await MemberStarChange.filter(row_id=row.id, reason="").count() == 1
