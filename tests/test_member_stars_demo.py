@@ -17,7 +17,7 @@ import pytest
 from server.clock import day_start
 from server.db import close_database, open_database
 from server.models.meetings import AttendeeRole, MeetingAttendee, held
-from server.models.people import Organisation, OrgKind
+from server.models.people import Member, Organisation, OrgKind, Role
 from server.models.study import Submission
 from server.services.member_stars import ledger
 from server.services.people.scope import subtree
@@ -63,3 +63,25 @@ async def test_every_branchs_evidence_equals_the_tallies(street: None) -> None:
         compared += 1
     # Most branches compare; those that do not had a member move or leave during the year.
     assert compared >= len(branches) // 2 and compared > 3, (compared, len(branches))
+
+
+async def test_a_demo_branch_decides_its_year_and_its_members_see_their_stars(
+    street: None,
+) -> None:
+    settings = Settings(_env_file=None, db_url="sqlite://:memory:")
+    branch = await Organisation.filter(kind=OrgKind.BRANCH).order_by("path").first()
+    assert branch is not None
+    secretary = await Member.get(organisation_id=branch.id, role=Role.SECRETARY)
+    book = await ledger.ledger(branch, 2026, NOW, settings)
+    assert len(book.entries) > 5
+    for entry in book.entries:  # each as suggested: no reason needed
+        await ledger.decide(
+            secretary, branch, entry.member.id, 2026, star=entry.suggestion.level,
+            exempt=False, reason="", now=NOW,
+        )  # fmt: skip
+    await ledger.confirm(secretary, branch, 2026, None, NOW, ZONE)
+    for entry in book.entries:
+        mine = (await ledger.my_star(entry.member)).decided
+        assert mine is not None and (mine.year, mine.star) == (2026, entry.suggestion.level)
+    # The suggestions spread across levels: the rule reads the records, not one default.
+    assert len({e.suggestion.level for e in book.entries}) > 1
