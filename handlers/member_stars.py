@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from handlers.common import branch_leader
 from server.clock import Clock
-from server.dispatch import Router
+from server.dispatch import ChatContext, Router
 from server.dispatch.filters import Command, bound
 from server.errors import ValidationFailed
 from server.models.member_stars import StarStatus
@@ -23,9 +22,16 @@ from server.settings import Settings
 from server.wechat.replies import MAX_TEXT_BYTES, fit
 
 router = Router("member_stars")
+
+
+def keeps_ledger(ctx: ChatContext) -> bool:
+    """书记, 副书记, 总支书记, staff, admin: who reads a branch's ledger (or the counts above)."""
+    return ctx.member is not None and is_leader(ctx.member)
+
+
 router.help("我的星级", "支部评定的星级和本人今年的记录（只有本人能看到）", visible=bound, order=71)
 router.help(
-    "星级台账", "本支部党员的星级评定情况（已评定、免评、待评定）", visible=branch_leader, order=69
+    "星级台账", "本支部党员的星级评定情况（已评定、免评、待评定）", visible=keeps_ledger, order=69
 )
 
 ONLY_OWN = (

@@ -137,6 +137,7 @@ async def test_above_a_branch_the_list_is_counts_only(
     await ledger.decide(
         b.secretary, b.one, b.wang.id, 2026, star=4, exempt=False, reason="", now=NOW
     )
+    assert "星级台账" in ((await peer.say(client, staff_openid, "帮助")).text or "")
     reply = (await peer.say(client, staff_openid, "星级台账")).text or ""
     assert "2026年度星级党员评定进度（只计人数）" in reply
     assert "· 第一社区第一党支部：4 人，已评定 1，免评 0，待评定 3" in reply
