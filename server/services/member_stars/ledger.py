@@ -125,9 +125,7 @@ async def _year(branch: Organisation, year: int) -> StarYear | None:
     return await StarYear.get_or_none(branch_id=branch.id, year=year)
 
 
-async def ledger(
-    branch: Organisation, year: int, now: datetime, settings: Settings, *, refresh: bool = True
-) -> Ledger:
+async def ledger(branch: Organisation, year: int, now: datetime, settings: Settings) -> Ledger:
     """The year's ledger of `branch`, by 党小组 and then by name (never by star).
 
     While the year is open the evidence is gathered afresh from the records; once confirmed,
@@ -140,7 +138,7 @@ async def ledger(
         r.member_id: r
         for r in await MemberStar.filter(member_id__in=[m.id for m in members], year=year)
     }
-    fresh = await gather(members, year, now, settings) if refresh and not final else {}
+    fresh = await gather(members, year, now, settings) if not final else {}
     entries: list[Entry] = []
     for m in members:
         row = rows.get(m.id)
