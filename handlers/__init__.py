@@ -13,6 +13,7 @@ from handlers import (
     fallback,
     help,
     meetings,
+    member_stars,
     members,
     mobile_members,
     mobility,
@@ -52,6 +53,7 @@ def build_router() -> Router:
         mobility.router,
         mobile_members.router,
         study.router,
+        member_stars.router,  # 我的星级 before 我的's own words
         record.router,
         admin.router,  # 后台: before the fallback and free-text questions
         # The 双报到 loop; residents and members from units are not bound, so none of these

@@ -113,19 +113,18 @@ class Settings(BaseSettings):
     # follower's unionid: an unbound follower already bound in the mini-program is linked.
     wechat_unionid: bool = _env("DANGJIAN_WECHAT_UNIONID", False)
 
-    # Points (积分) and stars: the member's own encouragement, seen by nobody else, and never
-    # the rating of a member (that is the branch's 民主评议).  Off: none are awarded or shown
-    # anywhere, for the whole deployment.
+    # Points (积分): the member's own encouragement, seen by nobody else, and never the rating
+    # of a member — a star is the branch's decision at its 民主评议 (services/member_stars).
+    # Off: none are awarded or shown anywhere, for the whole deployment.
     points: bool = _env("DANGJIAN_POINTS", True)
-    # What each deed earns, the most a member can earn in a day, and the rolling 12-month
-    # totals at which stars 2, 3, 4 and 5 begin (everyone has at least one).
+    # What each deed earns, and the most a member can earn in a day.  (DANGJIAN_STAR_THRESHOLDS,
+    # which once made stars of points, is no longer read: an old .env that sets it still starts.)
     points_check_in: int = _env("DANGJIAN_POINTS_CHECK_IN", 1, ge=0, le=100)
     points_reading: int = _env("DANGJIAN_POINTS_READING", 2, ge=0, le=100)
     points_quiz_correct: int = _env("DANGJIAN_POINTS_QUIZ_CORRECT", 1, ge=0, le=100)
     points_submission: int = _env("DANGJIAN_POINTS_SUBMISSION", 5, ge=0, le=100)
     points_meeting: int = _env("DANGJIAN_POINTS_MEETING", 3, ge=0, le=100)
     points_daily_cap: int = _env("DANGJIAN_POINTS_DAILY_CAP", 10, ge=1, le=1000)
-    star_thresholds: str = _env("DANGJIAN_STAR_THRESHOLDS", "100,250,500,800")
 
     # 心得: the share of a submission's phrases found in another submission or a study unit
     # at which it is flagged for the secretary as a near-copy (flagged, never rejected).
@@ -263,19 +262,6 @@ class Settings(BaseSettings):
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError("expected an IANA time zone such as Asia/Shanghai") from exc
-        return v
-
-    @field_validator("star_thresholds")
-    @classmethod
-    def _stars(cls, v: str) -> str:
-        try:
-            values = [int(x) for x in v.split(",")]
-        except ValueError:
-            raise ValueError(
-                "expected four increasing whole numbers, e.g. 100,250,500,800"
-            ) from None
-        if len(values) != 4 or values != sorted(set(values)) or values[0] <= 0:
-            raise ValueError("expected four increasing whole numbers, e.g. 100,250,500,800")
         return v
 
     @field_validator("wechat_token")

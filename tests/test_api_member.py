@@ -245,7 +245,9 @@ async def test_my_profile_shows_my_record_with_the_phone_masked(
     assert me["today"] == "2026-11-25"
     assert me["check_in"] == {"today": True, "month_days": 1, "streak": 1}
     assert me["self_study_days_this_month"] == 1  # the mini-program shows the full text
-    assert me["points"] == {"this_month": 3, "last_12_months": 3, "star": 1}
+    assert me["points"] == {"this_month": 3, "last_12_months": 3}  # the member's own, no star
+    # The star is the branch's decision at its 民主评议; none has been made yet.
+    assert me["star"] == {"year": None, "status": "none", "star": None, "text": "尚未评定"}
     assert me["submissions"] == {"pending": 0, "approved": 0, "returned": 0}
     assert me["meetings_this_year"] == {"present": 0, "leave": 0, "absent": 0}
     assert "13800005678" not in str(me)

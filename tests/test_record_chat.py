@@ -21,11 +21,11 @@ async def test_my_record_after_a_check_in_and_a_reading(
     reply = (await peer.say(client, WANG, "我的")).text or ""
     assert "打卡 1 天，已连续 1 天" in reply and "自学 1 天" in reply
     assert "本月 3 分" in reply  # 1 for the check-in, 2 for reading
-    assert "（1 星）" in reply
+    assert "星级：尚未评定" in reply  # the branch decides a star, not points
     assert "只有您自己能看到" in reply
 
 
-async def test_the_star_level_follows_the_rolling_twelve_months(
+async def test_points_of_twelve_months_are_shown_and_make_no_star(
     client: TestClient, peer: WeChatPeer
 ) -> None:
     member = await bound_member()
@@ -48,7 +48,8 @@ async def test_the_star_level_follows_the_rolling_twelve_months(
         points=500,
     )
     reply = (await peer.say(client, WANG, "我的")).text or ""
-    assert "近 12 个月 300 分" in reply and "（3 星）" in reply  # 250 <= 300 < 500
+    assert "近 12 个月 300 分" in reply
+    assert "星级：尚未评定" in reply and "★" not in reply  # points set no star, however many
 
 
 async def test_my_record_shows_only_my_own(client: TestClient, peer: WeChatPeer) -> None:

@@ -37,6 +37,7 @@ from server.admin import (
     overview,
     picker,
     signing,
+    stars_page,
 )
 from server.admin.pages import message_page, render
 from server.admin.signing import signed_in
@@ -92,3 +93,8 @@ def add_routes(admin: web.Application) -> None:
     admin.router.add_post("/community/units/import", community_units.import_units)
     admin.router.add_get("/community/units/{id}/card", community_card.card_page)
     admin.router.add_get("/community/units/{id}/card.xlsx", community_card.card_download)
+    # 星级党员台账: a branch's ledger, its forms, a member's years (stars_page.py)
+    admin.router.add_get("/stars", stars_page.stars_page, name="stars")
+    admin.router.add_get(r"/stars/members/{id:\d+}", stars_page.member_page)
+    admin.router.add_post("/stars/decide", stars_page.decide)
+    admin.router.add_post("/stars/confirm", stars_page.confirm)

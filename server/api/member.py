@@ -22,6 +22,8 @@ from server.models.notices import SubscribeGrant
 from server.models.study import (
     CheckIn,
 )
+from server.services.member_stars.ledger import my_star
+from server.services.member_stars.words import star_json
 from server.services.study.checkin import check_in
 from server.services.study.record import my_record
 
@@ -36,14 +38,15 @@ MAX_TEMPLATES = 20
 
 
 @routes.get(
-    "/profile", response=replies.Profile, summary="我的：身份、打卡、积分与星级、心得和今年的会议"
+    "/profile", response=replies.Profile, summary="我的：身份、打卡、积分、星级、心得和今年的会议"
 )
 async def profile(call: Call[Any]) -> dict[str, Any]:
-    """积分只有本人能看到；`points.last_12_months` 决定星级（滚动 12 个月）。"""
+    """积分只有本人能看到，是本人的激励，不决定星级；`star` 是支部在民主评议时评定、
+    已确认的最近一年的星级（或免评），尚未评定时 `status` 为 none。"""
     clock, member = call.deps.clock, call.member
     today = clock.today()
     year_start = datetime(today.year, 1, 1, tzinfo=clock.zone)
-    r = await my_record(member, today, points_rules(call), year_start, clock.now())
+    r = await my_record(member, today, year_start, clock.now())
     return {
         "member": member_json(member),
         "today": today.isoformat(),
@@ -53,16 +56,16 @@ async def profile(call: Call[Any]) -> dict[str, Any]:
             "streak": r.streak,
         },
         "self_study_days_this_month": r.self_study_days_this_month,
-        # Off for the deployment (DANGJIAN_POINTS=false): no points, no star, for anyone.
+        # Off for the deployment (DANGJIAN_POINTS=false): no points for anyone.
         "points": {
             "this_month": r.points_this_month,
             "last_12_months": r.points_12_months,
-            "star": r.star,
         }
         if points_rules(call).enabled
         else None,
         "submissions": {status.value: n for status, n in r.submissions.items()},
         "meetings_this_year": r.meetings,
+        "star": star_json((await my_star(member)).decided),
     }
 
 

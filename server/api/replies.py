@@ -118,7 +118,13 @@ class ProfileCheckIn(Out):
 class ProfilePoints(Out):
     this_month: int
     last_12_months: int
-    star: int = Field(description="本人的星级，只本人可见")
+
+
+class ProfileStar(Out):
+    year: int | None = Field(description="评定的年度；尚未评定时为 null")
+    status: str = Field(description="rated（已评定）、exempt（免评）或 none（尚未评定）")
+    star: int | None = Field(description="支部评定的星级 1–5；免评或尚未评定时为 null")
+    text: str = Field(description="已评定 ★★★★、免评 或 尚未评定")
 
 
 class SubmissionCounts(Out):
@@ -141,6 +147,9 @@ class Profile(Out):
     points: ProfilePoints
     submissions: SubmissionCounts
     meetings_this_year: MeetingCounts
+    star: ProfileStar = Field(
+        description="支部在民主评议时评定、已确认的最近一年的星级或免评；不由积分决定"
+    )
 
 
 class Grant(Out):

@@ -50,6 +50,7 @@ from server.models.community import (
     Volunteer,
 )
 from server.models.meetings import MeetingAttendee, MeetingChange
+from server.models.member_stars import MemberStar, MemberStarChange
 from server.models.mobility import (
     DuesPaid,
     LostAttempt,
@@ -380,6 +381,11 @@ async def _erase(
     done["submissions"] = len(submissions)
     done["leave_reasons"] = await MeetingAttendee.filter(**mine, reason__isnull=False).update(
         reason=None
+    )
+    # 星级党员: the decisions stay (the branch's record); their reasons (health, family) go.
+    stars = await MemberStar.filter(**mine).values_list("id", flat=True)
+    done["star_reasons"] = await MemberStar.filter(**mine).update(reason="") + (
+        await MemberStarChange.filter(row_id__in=list(stars)).update(reason="")
     )
     done["meeting_changes"] = await _meeting_changes(member.id, swaps)
     done["member_changes"] = await _own_changes(member.id, swaps)

@@ -35,6 +35,7 @@ from server.models.community import (
     Volunteer,
 )
 from server.models.meetings import Meeting, MeetingAttendee
+from server.models.member_stars import MemberStar, MemberStarChange
 from server.models.mobility import (
     DIRECTION_LABELS,
     FLOW_STATUS_LABELS,
@@ -133,6 +134,7 @@ async def member_data(member_id: int, *, zone: ZoneInfo, now: datetime) -> bytes
         *await _community(member, t),
         *await _mobility(member, t),
         *await _messages(member, t),
+        await _stars(member, t),
         await _changes(member, t),
     ]
     heading = f"{member.name}的个人信息"
@@ -483,6 +485,17 @@ async def _messages(member: Member, t: _Text) -> list[Sheet]:
             notices,
         ),
     ]
+
+
+async def _stars(member: Member, t: _Text) -> Sheet:
+    """星级党员: every decision on the member's years, with its reason."""
+    rows: list[list[CellValue]] = [
+        [row.year, t.moment(c.at), c.before, c.after, c.reason or NONE]
+        for row in await MemberStar.filter(member_id=member.id).order_by("year")
+        for c in await MemberStarChange.filter(row_id=row.id).order_by("at", "id")
+    ]
+    columns = [_c("年度", 8), _c("时间", 17), _c("评定前", 14), _c("评定后", 14), _c("理由", 40)]
+    return Sheet("星级评定", columns, rows)
 
 
 async def _changes(member: Member, t: _Text) -> Sheet:

@@ -1,4 +1,6 @@
-"""Points for 星级党员: awarded by the server only, once per deed, within a daily cap."""
+"""Points (积分): the member's own encouragement, awarded by the server only, once per deed,
+within a daily cap.  They set no star: a member's star is the branch's decision
+(`services.member_stars`), never a sum of points."""
 
 from __future__ import annotations
 
@@ -23,15 +25,10 @@ class PointsRules:
     submission: int = 5
     meeting: int = 3
     daily_cap: int = 10
-    star_thresholds: tuple[int, int, int, int] = (100, 250, 500, 800)
     enabled: bool = True  # DANGJIAN_POINTS: off, nothing is awarded and nothing shown
-
-    def star(self, twelve_month_total: int) -> int:
-        return 1 + sum(1 for threshold in self.star_thresholds if twelve_month_total >= threshold)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PointsRules:
-        thresholds = tuple(int(x) for x in settings.star_thresholds.split(","))
         return cls(
             check_in=settings.points_check_in,
             reading=settings.points_reading,
@@ -39,7 +36,6 @@ class PointsRules:
             submission=settings.points_submission,
             meeting=settings.points_meeting,
             daily_cap=settings.points_daily_cap,
-            star_thresholds=thresholds,  # type: ignore[arg-type]  # validated: four numbers
             enabled=settings.points,
         )
 
@@ -132,7 +128,7 @@ async def _take_room(member: Member, day: date, wanted: int, cap: int) -> int:
 
 
 async def year_total(member: Member, today: date) -> int:
-    """The rolling 12 months that set the star level."""
+    """The rolling 12 months: the member's own figure, shown to them alone."""
     return await _sum(member, today - timedelta(days=365), today)
 
 

@@ -9,7 +9,7 @@ from server.models.people import Member
 from server.models.study import QuizAttempt, SubmissionStatus, UnitReading
 from server.services.meetings.scheduling import attendance_record
 from server.services.study.checkin import month_check_ins, streak
-from server.services.study.points import PointsRules, month_total, year_total
+from server.services.study.points import month_total, year_total
 from server.services.study.submissions import counts_by_status
 
 
@@ -34,23 +34,18 @@ class MyRecord:
     self_study_days_this_month: int  # days with a unit read in full or a quiz finished
     points_this_month: int
     points_12_months: int
-    star: int
     submissions: dict[SubmissionStatus, int]  # all this member's 心得, by status
     meetings: dict[str, int]  # this year's ended meetings: present, leave, absent
 
 
-async def my_record(
-    member: Member, today: date, rules: PointsRules, year_start: datetime, now: datetime
-) -> MyRecord:
+async def my_record(member: Member, today: date, year_start: datetime, now: datetime) -> MyRecord:
     first = today.replace(day=1)
-    twelve = await year_total(member, today)
     return MyRecord(
         check_ins_this_month=await month_check_ins(member, today),
         streak=await streak(member, today),
         self_study_days_this_month=len(await self_study_days(member, first, today)),
         points_this_month=await month_total(member, today),
-        points_12_months=twelve,
-        star=rules.star(twelve),
+        points_12_months=await year_total(member, today),
         submissions=await counts_by_status(member),
         meetings=await attendance_record(member, year_start, now),
     )
