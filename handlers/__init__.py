@@ -11,6 +11,7 @@ from handlers import (
     community,
     dues,
     fallback,
+    five_star,
     help,
     meetings,
     members,
@@ -53,6 +54,7 @@ def build_router() -> Router:
         mobile_members.router,
         study.router,
         record.router,
+        five_star.router,  # 支部评星
         admin.router,  # 后台: before the fallback and free-text questions
         # The 双报到 loop; residents and members from units are not bound, so none of these
         # asks for a binding.  The community's 报到审核 before the members' 报到 (a prefix).
