@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 
 from server.admin.links import COOKIE
@@ -268,3 +269,52 @@ async def test_the_branch_page_at_390_px_in_chromium(
 async def _fits(tab: Any) -> None:
     width = await tab.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
     assert width[0] <= width[1], width
+
+
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
+    b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\x00\x05\x00\x01\xff\x89\x99"
+    b"=\x1d\x00\x00\x00\x00IEND\xaeB`\x82"
+)
+
+
+async def test_a_photo_may_go_with_a_self_score_and_is_never_required(desk: Desk) -> None:
+    d, c = desk, desk.c
+    from server.services.five_star import cycle as cycles
+
+    await cycles.open_cycle(c.staff, 2026, NOW)
+    await as_(d, c.secretary)
+    _, _ = await post(d, "score", c.branch.id, item="dues", score=6, note="党费台账")  # none
+
+    async def upload(name: str, content: bytes) -> tuple[int, str]:
+        cookie = next(m for m in d.client.session.cookie_jar if m.key == COOKIE)
+        key = d.client.app[SETTINGS].secret.encode()
+        token = hmac.new(key, b"admin-form:" + cookie.value.encode(), hashlib.sha256)
+        form = FormData()
+        fields = {"form_token": token.hexdigest()[:32], "org": str(c.branch.id), "year": "2026"}
+        for k, v in (fields | {"form": "score", "item": "rules_on_wall", "score": "4"}).items():
+            form.add_field(k, v)
+        form.add_field("note", "制度牌已上墙")
+        form.add_field("photo", content, filename=name, content_type="image/jpeg")
+        resp = await d.client.post("/admin/five-star/score", data=form, allow_redirects=False)
+        return resp.status, resp.headers.get("Location") or await resp.text()
+
+    # Not a picture, whatever its name says: refused, naming the photo; nothing kept.
+    status, html = await upload("wall.jpg", b"<html>not a picture</html>")
+    assert status == 400 and "请检查：<strong>照片" in html, (status, html)
+    assert not await ItemScore.exists(item="rules_on_wall")
+    assert not (d.client.app[SETTINGS].data_dir / "five_star_photos").exists()
+
+    status, where = await upload("wall.png", PNG)
+    assert status == 303 and "done=" in where
+    row = await ItemScore.get(item="rules_on_wall")
+    assert row.score == 4 and row.photo is not None and row.photo.endswith(".png")
+    assert (await ItemScore.get(item="dues")).photo is None  # a score without one is whole
+    html = await page(d, c.branch.id)
+    assert f'href="/admin/five-star/photos/{row.id}"' in html
+    shown = await d.client.get(f"/admin/five-star/photos/{row.id}")
+    assert shown.status == 200 and shown.content_type == "image/png"
+    assert await shown.read() == PNG
+
+    await as_(d, c.other_secretary)  # another branch's: as if there were none
+    assert (await d.client.get(f"/admin/five-star/photos/{row.id}")).status == 403

@@ -23,9 +23,10 @@ from server.admin.community_forms import TOKEN, check_form, number, text
 from server.admin.pages import message_page
 from server.admin.signing import signed_in
 from server.errors import Conflict, DangjianError, ValidationFailed
-from server.models.five_star import BranchAssessment, Objection, StarCycle
+from server.models.five_star import BranchAssessment, ItemScore, Objection, StarCycle
 from server.models.people import Member, Organisation, OrgKind
 from server.services.five_star import cycle as cycles
+from server.services.five_star import photos
 from server.services.five_star.evidence import figures, period_of
 from server.services.people.access import Hidden, Scope, organisation_in_scope, scope_of
 from server.typedefs import CLOCK, SETTINGS
@@ -146,8 +147,15 @@ async def _score(step: Step) -> str:
     assessment = await step.assessment()
     item = text(step.form, "item")
     score = _int(step.form, "score", "得分")
-    await cycles.self_score(step.member, assessment, item, score, text(step.form, "note"), step.now)
-    return "自评分已保存。"
+    note = text(step.form, "note")
+    upload = step.form.get("photo")
+    photo = None
+    if isinstance(upload, web.FileField) and upload.filename:
+        # Everything else checked before the file is kept: a refusal leaves nothing behind.
+        await cycles.check_self_score(step.member, assessment, item, score, note)
+        photo = photos.keep(step.request.config_dict[SETTINGS].data_dir, upload.file.read())
+    await cycles.self_score(step.member, assessment, item, score, note, step.now, photo=photo)
+    return "自评分已保存。" + ("照片已附上。" if photo else "")
 
 
 async def _apply(step: Step) -> str:
@@ -230,6 +238,20 @@ async def act(request: web.Request) -> web.Response:
     return await run(request, found)
 
 
+async def photo(request: web.Request) -> web.Response:
+    """/admin/five-star/photos/{id}: the photo of a self-scored item, within the scope."""
+    member = await signed_in(request)
+    raw = request.match_info["id"]
+    row = await ItemScore.get_or_none(id=int(raw)) if len(raw) < 10 else None
+    if row is None or row.photo is None:
+        raise Hidden()
+    assessment = await BranchAssessment.get(id=row.assessment_id)
+    await organisation_in_scope(await scope_of(member), assessment.branch_id)
+    body, mime = photos.read(request.config_dict[SETTINGS].data_dir, row.photo)
+    return web.Response(body=body, content_type=mime)
+
+
 def add_routes(admin: web.Application) -> None:
     admin.router.add_get("/five-star", five_star_page.five_star_page, name="five-star")
+    admin.router.add_get(r"/five-star/photos/{id:\d+}", photo)
     admin.router.add_post(r"/five-star/{action:[a-z]+}", act)

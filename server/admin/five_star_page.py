@@ -56,6 +56,7 @@ FIELDS = {
     "scheme": "评星方案",
     "stage": "环节",
     "id": "编号",
+    "photo": "照片",
 }
 
 
@@ -87,6 +88,7 @@ class Line:
     frozen: str  # the records' figure as the branch applied with it
     note: str
     by: str
+    photo: int | None  # the score's id, when it has a photo
     adjustments: list[dict[str, Any]]
 
 
@@ -165,6 +167,7 @@ async def _branch(member: Member, s: BranchStanding, today: Any) -> dict[str, An
                     own.figure if own is not None and own.auto else "",
                     own.note if own is not None else "",
                     names.get(own.by_id, "") if own is not None and not own.auto else "",
+                    own.id if own is not None and own.photo else None,
                     [
                         {"row": x, "by": names.get(x.by_id, "")}
                         for x in s.adjustments

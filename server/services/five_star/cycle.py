@@ -175,17 +175,10 @@ def _score(raw: int, points: int, field: str = "score") -> int:
     return raw
 
 
-async def self_score(
-    actor: Member,
-    assessment: BranchAssessment,
-    item_key: str,
-    score: int,
-    note: str,
-    now: datetime,
-    *,
-    photo: str | None = None,
-) -> ItemScore:
-    """The branch scores one of its own items (not one the records fill), while it is 自评中."""
+async def check_self_score(
+    actor: Member, assessment: BranchAssessment, item_key: str, score: int, note: str
+) -> tuple[str, int, str]:
+    """What `self_score` checks, writing nothing: the item's key, the score and the note."""
     branch = await Organisation.get(id=assessment.branch_id)
     _require_branch(actor, branch)
     cycle = await StarCycle.get(id=assessment.cycle_id)
@@ -197,11 +190,26 @@ async def self_score(
     if assessment.stage is not Stage.DRAFT:
         raise Conflict("已经申报，不能再修改自评分。", field="item")
     value = _score(score, item.points)
-    text = _clean(note, "note", NOTE_MAX, required=False, what="说明")
-    row = await ItemScore.get_or_none(assessment_id=assessment.id, item=item.key)
+    return item.key, value, _clean(note, "note", NOTE_MAX, required=False, what="说明")
+
+
+async def self_score(
+    actor: Member,
+    assessment: BranchAssessment,
+    item_key: str,
+    score: int,
+    note: str,
+    now: datetime,
+    *,
+    photo: str | None = None,
+) -> ItemScore:
+    """The branch scores one of its own items (not one the records fill), while it is 自评中;
+    a photo is never required, and one kept before stays unless another is sent."""
+    key, value, text = await check_self_score(actor, assessment, item_key, score, note)
+    row = await ItemScore.get_or_none(assessment_id=assessment.id, item=key)
     if row is None:
         return await ItemScore.create(
-            assessment_id=assessment.id, item=item.key, score=value, note=text,
+            assessment_id=assessment.id, item=key, score=value, note=text,
             photo=photo, by_id=actor.id, at=now,
         )  # fmt: skip
     row.score, row.note, row.by_id, row.at = value, text, actor.id, now
