@@ -12,6 +12,7 @@ from server.dispatch import ChatContext, Router
 from server.dispatch.filters import Keyword, bound
 from server.models.people import Member, Organisation
 from server.services.five_star.cycle import BRANCH_ROLES, STAR_WORDS
+from server.services.five_star.evidence import Basis
 from server.services.five_star.standing import branch_standing
 from server.services.people.access import NotAllowed
 from server.settings import Settings
@@ -33,10 +34,10 @@ async def branch_stars(member: Member, clock: Clock, settings: Settings) -> str:
         raise NotAllowed("支部评星由支部书记、副书记查看；评星结果经党工委会议决定后公示。")
     branch = await Organisation.get(id=member.organisation_id)
     today = clock.today()
-    s = await branch_standing(
-        branch, today.year, today=today, now=clock.now(), zone=clock.zone,
-        lecture_every=settings.lecture_every, cadence_days=settings.mobile_contact_days,
-    )  # fmt: skip
+    basis = Basis(
+        today, clock.now(), clock.zone, settings.lecture_every, settings.mobile_contact_days
+    )
+    s = await branch_standing(branch, today.year, basis)
     lines = [
         f"{branch.name}{s.year}年度五星支部评星（截至{today.month}月{today.day}日）：",
         f"目前得分 {s.total}/{s.scheme.points}（按方案：{STAR_WORDS[s.reached]}）",

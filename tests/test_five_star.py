@@ -50,6 +50,7 @@ from tests.demo_street import DAY, NOW, seeded_street
 from tests.five_star_helpers import (
     ZONE,
     Cast,
+    basis,
     cast,
     hold,
     live_figures,
@@ -196,7 +197,7 @@ async def test_the_whole_cycle_each_step_by_a_person_with_who_and_when(street: C
     scores = await cycles.current_scores(assessment, live)
     reached = scheme.level(scores)
     assert reached >= 1, scores
-    assessment = await cycles.apply(c.secretary, assessment, reached, live, NOW)
+    assessment = await cycles.apply(c.secretary, assessment, reached, basis(DAY, NOW))
     assert (assessment.stage, assessment.applied_level) == (Stage.APPLIED, reached)
     frozen = await ItemScore.get(assessment_id=assessment.id, item="meetings_on_time")
     assert frozen.auto and frozen.score == live["meetings_on_time"].score
@@ -233,7 +234,7 @@ async def test_the_whole_cycle_each_step_by_a_person_with_who_and_when(street: C
             await cycles.self_score(c.other_secretary, other, item.key, item.points, "", NOW)
     other_live = await live_figures(scheme, c.other, DAY, NOW)
     other_level = scheme.level(await cycles.current_scores(other, other_live))
-    other = await cycles.apply(c.other_secretary, other, other_level, other_live, NOW)
+    other = await cycles.apply(c.other_secretary, other, other_level, basis(DAY, NOW))
     other = await cycles.review(c.general, other, "", later)
     other = await cycles.review(c.staff, other, "", later)
     await cycles.decide(
@@ -310,16 +311,16 @@ async def test_out_of_turn_out_of_range_and_out_of_place_change_nothing(street: 
 
     live = await live_figures(scheme, c.branch, DAY, NOW)
     with pytest.raises(ValidationFailed, match="还有自评指标没有打分") as early:
-        await cycles.apply(c.secretary, assessment, 1, live, NOW)
+        await cycles.apply(c.secretary, assessment, 1, basis(DAY, NOW))
     assert early.value.field == "item"
     await score_every_own_item(c, assessment, scheme, NOW)
     reached = scheme.level(await cycles.current_scores(assessment, live))
     if reached < 5:
         with pytest.raises(ValidationFailed, match="不能高于得分达到的星级") as high:
-            await cycles.apply(c.secretary, assessment, reached + 1, live, NOW)
+            await cycles.apply(c.secretary, assessment, reached + 1, basis(DAY, NOW))
         assert high.value.field == "level"
     with pytest.raises(NotAllowed):
-        await cycles.apply(c.other_secretary, assessment, 1, live, NOW)
+        await cycles.apply(c.other_secretary, assessment, 1, basis(DAY, NOW))
     # Skipping steps: no review, decision or 公示 before its turn.
     with pytest.raises(Conflict):
         await cycles.review(c.general, assessment, "", NOW)
@@ -329,9 +330,9 @@ async def test_out_of_turn_out_of_range_and_out_of_place_change_nothing(street: 
         )  # fmt: skip
     with pytest.raises(Conflict):
         await cycles.publish(c.staff, cycle, 7, today=DAY, now=NOW)
-    assessment = await cycles.apply(c.secretary, assessment, max(reached, 1), live, NOW)
+    assessment = await cycles.apply(c.secretary, assessment, max(reached, 1), basis(DAY, NOW))
     with pytest.raises(Conflict):
-        await cycles.apply(c.secretary, assessment, 1, live, NOW)  # twice
+        await cycles.apply(c.secretary, assessment, 1, basis(DAY, NOW))  # twice
     with pytest.raises(Conflict):  # the scheme is fixed once a branch applied
         await cycles.save_scheme(c.staff, cycle, schemes.default_text(), NOW)
 

@@ -27,7 +27,6 @@ from server.models.five_star import BranchAssessment, ItemScore, Objection, Star
 from server.models.people import Member, Organisation, OrgKind
 from server.services.five_star import cycle as cycles
 from server.services.five_star import photos
-from server.services.five_star.evidence import figures, period_of
 from server.services.people.access import Hidden, Scope, organisation_in_scope, scope_of
 from server.typedefs import CLOCK, SETTINGS
 
@@ -161,14 +160,7 @@ async def _score(step: Step) -> str:
 async def _apply(step: Step) -> str:
     assessment = await step.assessment()
     level = _int(step.form, "level", "申报星级")
-    settings = step.request.config_dict[SETTINGS]
-    cycle = await step.cycle()
-    live = await figures(
-        cycles.scheme_of(cycle), step.org, period_of(step.year, step.today), today=step.today,
-        now=step.now, zone=settings.zone, lecture_every=settings.lecture_every,
-        cadence_days=settings.mobile_contact_days,
-    )  # fmt: skip
-    await cycles.apply(step.member, assessment, level, live, step.now)
+    await cycles.apply(step.member, assessment, level, five_star_page.basis_of(step.request))
     return f"已申报{cycles.STAR_WORDS[level]}支部。"
 
 

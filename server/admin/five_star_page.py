@@ -26,7 +26,7 @@ from server.models.five_star import STAGE_WORDS, BranchAssessment, Objection, St
 from server.models.people import Member, Organisation, OrgKind, Role
 from server.services.five_star import cycle as cycles
 from server.services.five_star.cycle import STAR_WORDS, stars
-from server.services.five_star.evidence import Figure
+from server.services.five_star.evidence import Basis, Figure
 from server.services.five_star.scheme import Item
 from server.services.five_star.standing import BranchStanding, branch_standing
 from server.services.people.access import (
@@ -58,6 +58,13 @@ FIELDS = {
     "id": "编号",
     "photo": "照片",
 }
+
+
+def basis_of(request: web.Request) -> Basis:
+    """Now, and the settings the records are read by."""
+    settings, now = request.config_dict[SETTINGS], request.config_dict[CLOCK].now()
+    today = now.astimezone(settings.zone).date()
+    return Basis(today, now, settings.zone, settings.lecture_every, settings.mobile_contact_days)
 
 
 def year_of(raw: str, this_year: int) -> int:
@@ -127,10 +134,7 @@ async def page(
     cycle = await cycles.cycle_of(year)
     context["cycle"] = cycle
     if org.kind is OrgKind.BRANCH:
-        s = await branch_standing(
-            org, year, today=today, now=now, zone=settings.zone,
-            lecture_every=settings.lecture_every, cadence_days=settings.mobile_contact_days,
-        )  # fmt: skip
+        s = await branch_standing(org, year, basis_of(request))
         context |= await _branch(member, s, today)
     else:
         context |= await _year(scope, org, year, cycle)

@@ -20,7 +20,7 @@ from server.services.five_star import cycle as cycles
 from server.settings import Settings
 from tests import test_five_star as stories
 from tests.demo_street import DAY, NOW, ZONE
-from tests.five_star_helpers import cast, live_figures, score_every_own_item
+from tests.five_star_helpers import basis, cast, score_every_own_item
 
 pytestmark = pytest.mark.integration
 
@@ -52,9 +52,8 @@ async def test_two_presses_of_apply_and_of_review_leave_one_step_each(street: st
     scheme = cycles.scheme_of(cycle)
     assessment = await cycles.assessment_of(cycle, c.branch)
     await score_every_own_item(c, assessment, scheme, NOW)
-    live = await live_figures(scheme, c.branch, DAY, NOW)
     pressed = await asyncio.gather(
-        *(cycles.apply(who, assessment, 1, live, NOW) for who in (c.secretary, deputy) * 3),
+        *(cycles.apply(who, assessment, 1, basis(DAY, NOW)) for who in (c.secretary, deputy) * 3),
         return_exceptions=True,
     )
     assert sum(isinstance(r, BranchAssessment) for r in pressed) == 1, pressed

@@ -30,7 +30,7 @@ from server.models.five_star import (
 )
 from server.models.people import Member, MemberStatus, Organisation, OrgKind, Role
 from server.services.five_star import scheme as schemes
-from server.services.five_star.evidence import Figure
+from server.services.five_star.evidence import Basis, Figure, figures
 from server.services.five_star.scheme import Scheme
 from server.services.people.access import NotAllowed
 from server.services.people.org_order import in_tree_order
@@ -245,14 +245,11 @@ def open_items(scheme: Scheme, own: dict[str, ItemScore]) -> list[str]:
 
 
 async def apply(
-    actor: Member,
-    assessment: BranchAssessment,
-    level: int,
-    live: dict[str, Figure],
-    now: datetime,
+    actor: Member, assessment: BranchAssessment, level: int, basis: Basis
 ) -> BranchAssessment:
-    """申报: every self item scored; the records' figures frozen as they stand; a level the
-    scores reach."""
+    """申报: every self item scored; the records' figures read now and frozen as they stand; a
+    level the scores reach."""
+    now = basis.now
     branch = await Organisation.get(id=assessment.branch_id)
     _require_branch(actor, branch)
     if assessment.stage is not Stage.DRAFT:
@@ -266,6 +263,7 @@ async def apply(
         raise ValidationFailed(f"还有自评指标没有打分：{names}。", field="item")
     if not 1 <= level <= 5:
         raise ValidationFailed("申报星级应为一到五星。", field="level")
+    live = await figures(scheme, branch, cycle.year, basis)
     scores = {key: row.score for key, row in own.items()} | {
         key: figure.score for key, figure in live.items()
     }

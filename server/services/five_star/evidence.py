@@ -55,6 +55,18 @@ class Figure:
 
 
 @dataclass(frozen=True)
+class Basis:
+    """When, and by which settings, the records are read: the lights' 党课 period
+    (DANGJIAN_LECTURE_EVERY) and the 流动党员 contact cadence."""
+
+    today: date
+    now: datetime
+    zone: ZoneInfo
+    lecture_every: str
+    cadence_days: int
+
+
+@dataclass(frozen=True)
 class Period:
     year: int
     start: date
@@ -72,17 +84,12 @@ def share_score(points: int, done: int, owed: int) -> int:
 
 
 async def figures(
-    scheme: Scheme,
-    branch: Organisation,
-    period: Period,
-    *,
-    today: date,
-    now: datetime,
-    zone: ZoneInfo,
-    lecture_every: str,
-    cadence_days: int,
+    scheme: Scheme, branch: Organisation, year: int, basis: Basis
 ) -> dict[str, Figure]:
-    """Every record item of `scheme` for `branch` over `period`, by item key."""
+    """Every record item of `scheme` for `branch` in `year` (to `basis.today`), by item key."""
+    today, now, zone = basis.today, basis.now, basis.zone
+    lecture_every, cadence_days = basis.lecture_every, basis.cadence_days
+    period = period_of(year, today)
     wanted = {i.source for i in scheme.items() if i.auto}
     report: TallyReport | None = None
     if wanted & {"study", "exchange", "org_life", "appraisal"}:

@@ -9,8 +9,6 @@ doing; nothing is stored by looking.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from server.models.five_star import (
     AssessmentStep,
@@ -23,7 +21,7 @@ from server.models.five_star import (
 from server.models.people import Organisation
 from server.services.five_star import cycle as cycles
 from server.services.five_star import scheme as schemes
-from server.services.five_star.evidence import Figure, figures, period_of
+from server.services.five_star.evidence import Basis, Figure, figures
 from server.services.five_star.scheme import Area, Item, Scheme
 
 
@@ -64,16 +62,7 @@ class BranchStanding:
         return self.assessment.stage if self.assessment is not None else None
 
 
-async def branch_standing(
-    branch: Organisation,
-    year: int,
-    *,
-    today: date,
-    now: datetime,
-    zone: ZoneInfo,
-    lecture_every: str,
-    cadence_days: int,
-) -> BranchStanding:
+async def branch_standing(branch: Organisation, year: int, basis: Basis) -> BranchStanding:
     cycle = await cycles.cycle_of(year)
     scheme = cycles.scheme_of(cycle) if cycle else schemes.load(await cycles.scheme_in_force())
     assessment = (
@@ -81,10 +70,7 @@ async def branch_standing(
         if cycle
         else None
     )
-    live = await figures(
-        scheme, branch, period_of(year, today), today=today, now=now, zone=zone,
-        lecture_every=lecture_every, cadence_days=cadence_days,
-    )  # fmt: skip
+    live = await figures(scheme, branch, year, basis)
     own: dict[str, ItemScore] = {}
     adjusted: list[ScoreAdjustment] = []
     steps: list[AssessmentStep] = []
