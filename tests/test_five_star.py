@@ -261,7 +261,15 @@ async def test_the_whole_cycle_each_step_by_a_person_with_who_and_when(street: C
     await cycles.answer_objection(
         c.staff, objection, "经核实，活动室按时开放，已提醒支部公示开放时间", later
     )
+    with pytest.raises(Conflict, match="已经答复"):
+        await cycles.answer_objection(c.staff, objection, "再答一次", later)
+    with pytest.raises(Conflict, match="公示期已于2026年12月3日结束"):
+        await cycles.record_objection(
+            c.staff, assessment, "迟到的异议", "过期", today=date(2026, 12, 4), now=later
+        )
     assert await cycles.finalise(c.staff, cycle, today=date(2026, 12, 4), now=later) == 2
+    with pytest.raises(Conflict):  # once
+        await cycles.finalise(c.staff, cycle, today=date(2026, 12, 5), now=later)
     assessment = await BranchAssessment.get(id=assessment.id)
     assert (assessment.stage, assessment.decided_level) == (Stage.FINAL, level)
 
