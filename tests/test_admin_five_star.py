@@ -229,6 +229,8 @@ async def test_the_branch_page_at_390_px_in_chromium(
                     await tab.click("#five-star-link")
                 if name == "staff":
                     assert await tab.locator("#star-branches tbody tr").count() == 54
+                    await _fits(tab)  # the year: 54 branches in the tree's order
+                    await tab.screenshot(path=str(shots / "five-star-year-390.png"), full_page=True)
                     async with tab.expect_navigation():
                         await tab.click(f'tr[data-org="{c.branch.id}"] a')
                 assert await tab.text_content("#org-name") == "五星支部 · 红星村第一党支部"
