@@ -320,3 +320,31 @@ async def test_a_photo_may_go_with_a_self_score_and_is_never_required(desk: Desk
 
     await as_(d, c.other_secretary)  # another branch's: as if there were none
     assert (await d.client.get(f"/admin/five-star/photos/{row.id}")).status == 403
+
+
+async def test_staff_edit_the_years_scheme_and_a_mistake_is_named(desk: Desk) -> None:
+    d, c = desk, desk.c
+    committee = c.staff.organisation_id
+    await as_(d, c.staff)
+    await post(d, "open", committee)
+    html = await page(d)
+    assert 'name="scheme"' in html and "[[areas.items]]" in html  # the year's copy, editable
+
+    wrong = schemes.default_text().replace("points = 8\n", "points = 0\n", 1)
+    status, html = await post(d, "scheme", committee, scheme=wrong)
+    assert status == 400 and "请检查：<strong>评星方案" in html
+    assert "评星方案有误（基本队伍 指标 organised_study）：points 应为 1 到 100 之间的整数" in html
+    assert (await StarCycle.get(year=2026)).scheme_text == schemes.default_text()
+
+    mended = schemes.default_text().replace('name = "活动阵地规范"', 'name = "党群服务阵地规范"')
+    status, where = await post(d, "scheme", committee, scheme=mended)
+    assert status == 303 and "done=" in where
+    cycle = await StarCycle.get(year=2026)
+    assert cycle.scheme_text == mended and cycle.scheme_edited_by_id == c.staff.id
+    assert "党群服务阵地规范" in await page(d, c.branch.id)
+
+    # A secretary may not edit it; nothing changes.
+    await as_(d, c.secretary)
+    status, html = await post(d, "scheme", committee, scheme=schemes.default_text())
+    assert status == 403
+    assert (await StarCycle.get(year=2026)).scheme_text == mended
