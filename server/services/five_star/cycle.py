@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from server.errors import Conflict, ValidationFailed
@@ -143,7 +144,10 @@ async def save_scheme(actor: Member, cycle: StarCycle, text: str, now: datetime)
 async def assessment_of(cycle: StarCycle, branch: Organisation) -> BranchAssessment:
     if branch.kind is not OrgKind.BRANCH:
         raise ValidationFailed("五星支部按党支部评定，请选择一个党支部。", field="org")
-    found, _ = await BranchAssessment.get_or_create(cycle_id=cycle.id, branch_id=branch.id)
+    try:
+        found, _ = await BranchAssessment.get_or_create(cycle_id=cycle.id, branch_id=branch.id)
+    except IntegrityError:  # another request created it a moment ago
+        found = await BranchAssessment.get(cycle_id=cycle.id, branch_id=branch.id)
     return found
 
 

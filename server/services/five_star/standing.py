@@ -106,6 +106,8 @@ async def _next(s: BranchStanding) -> str:
     if stage is Stage.DRAFT:
         if cycles.open_items(s.scheme, s.own):
             return "下一步：在后台「五星支部」为自评指标打分，全部打分后申报星级。"
+        if not s.reached:
+            return "自评已完成，得分尚未达到一星：可对照待办补齐后再申报。"
         return f"下一步：在后台「五星支部」申报星级（得分已达{cycles.STAR_WORDS[s.reached]}）。"
     assert s.assessment is not None
     if stage in (Stage.APPLIED, Stage.GENERAL_REVIEWED):
