@@ -11,6 +11,7 @@ from handlers import (
     community,
     dues,
     fallback,
+    five_star,
     help,
     meetings,
     member_stars,
@@ -55,6 +56,7 @@ def build_router() -> Router:
         study.router,
         member_stars.router,  # 我的星级 before 我的's own words
         record.router,
+        five_star.router,  # 支部评星
         admin.router,  # 后台: before the fallback and free-text questions
         # The 双报到 loop; residents and members from units are not bound, so none of these
         # asks for a binding.  The community's 报到审核 before the members' 报到 (a prefix).

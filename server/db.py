@@ -34,6 +34,7 @@ MODELS = [
     "server.models.mobility",
     "server.models.privacy",
     "server.models.member_stars",
+    "server.models.five_star",
 ]
 MIGRATIONS = "migrations"
 # Any fixed 64-bit number will do; it only has to be the same in every process.

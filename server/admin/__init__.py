@@ -16,7 +16,7 @@ import jinja2
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from server.admin import screen, views
+from server.admin import five_star_actions, screen, views
 from server.errors import DangjianError
 from server.inputs import refuse_nul
 from server.typedefs import ADMIN_TEMPLATES
@@ -73,6 +73,7 @@ def create_admin_app() -> web.Application:
     admin.router.add_static("/static", HERE / "static", name="static")
     views.add_routes(admin)
     screen.add_routes(admin)  # a meeting's sign-in screen, and signing in from its QR code
+    five_star_actions.add_routes(admin)  # 五星支部
     return admin
 
 

@@ -8,4 +8,5 @@ writes them lives in `server/services/`; nothing here knows of chat, HTTP or WeC
 - `notices`: meeting notices and subscribe-message grants
 - `tallies`: the nightly tally snapshots
 - `jobs`: scheduled job runs and what each sent
+- `five_star`: 五星支部, each year's assessment of each branch
 """
