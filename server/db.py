@@ -33,6 +33,7 @@ MODELS = [
     "server.models.community",
     "server.models.mobility",
     "server.models.privacy",
+    "server.models.duty_lists",
 ]
 MIGRATIONS = "migrations"
 # Any fixed 64-bit number will do; it only has to be the same in every process.

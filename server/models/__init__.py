@@ -8,4 +8,5 @@ writes them lives in `server/services/`; nothing here knows of chat, HTTP or WeC
 - `notices`: meeting notices and subscribe-message grants
 - `tallies`: the nightly tally snapshots
 - `jobs`: scheduled job runs and what each sent
+- `duty_lists`: the committee's 五张清单, their notes, evidence and the branches they concern
 """
