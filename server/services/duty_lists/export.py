@@ -36,7 +36,7 @@ COLUMNS = (
     Column("任务", 24),
     Column("责任人", 13),
     Column("措施", 34),
-    Column("时限", 11, align=TOP_CENTRED),
+    Column("时限", 12.5, align=TOP_CENTRED),
     Column("进展情况", 30),
     Column("完成情况", 18),
 )
