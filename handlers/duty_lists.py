@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from server.clock import Clock
 from server.dispatch import ChatContext, Router
-from server.dispatch.context import text_after_number
+from server.dispatch.context import EDGE_PUNCT, text_after_number
 from server.dispatch.filters import Command, Keyword, Pattern, bound
 from server.errors import ValidationFailed
 from server.models.duty_lists import DutyItem
@@ -86,7 +86,7 @@ async def progress(member: Member, clock: Clock, number: str, raw_text: str) -> 
     if item is None or not await who.owns(member, item):
         if item is None or not await who.keeps(member, item):
             return NOT_YOURS.format(n=number)
-    said = text_after_number(raw_text, COMMAND)
+    said = text_after_number(raw_text, COMMAND).lstrip(EDGE_PUNCT + " \u3000")
     if not said:
         return f"请写上进展内容，例如：{EXAMPLE}"
     if len(said) > LIMITS["note"]:

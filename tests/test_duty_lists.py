@@ -174,9 +174,10 @@ async def test_the_unfinished_are_carried_into_the_next_year_once(db: None) -> N
     copy = made[0]
     assert (copy.year, copy.task, copy.owner_org_id) == (2027, "改造阵地", s.west.id)
     assert {link.organisation_id for link in await DutyLink.filter(item_id=copy.id)} == {s.west.id}
-    assert f"结转至2027年第 {copy.id} 项" in (
-        await DutyNote.get(item_id=open_one.id, kind=NoteKind.CARRIED)
-    ).text
+    assert (
+        f"结转至2027年第 {copy.id} 项"
+        in (await DutyNote.get(item_id=open_one.id, kind=NoteKind.CARRIED)).text
+    )
     # Again: nothing more.
     assert await carry.carry_over(s.staff, s.committee, 2026, date(2027, 6, 30), NOW, january) == []
     assert await DutyItem.filter(year=2027).count() == 1
@@ -190,7 +191,7 @@ async def test_the_unfinished_are_carried_into_the_next_year_once(db: None) -> N
 async def test_the_export_is_the_committees_table(db: None) -> None:
     s = await street()
     first = await make_item(s, owner_id=s.owner.id, deadline=date(2026, 12, 1))
-    second = await make_item(s, owner_org_id=s.east.id, task="=HYPERLINK(\"x\")")
+    second = await make_item(s, owner_org_id=s.east.id, task='=HYPERLINK("x")')
     await items.add_note(s.owner, first, "已检查3个支部", NOW, TODAY)
     await items.complete(s.staff, second, "已完成培训", NOW, TODAY)
     lines = await reading.lines(s.staff, TODAY, Filters(year=2026))
