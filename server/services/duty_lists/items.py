@@ -22,7 +22,7 @@ from server.services.people.scope import subtree
 LIMITS = {"problem": 500, "task": 500, "measures": 1000, "note": 1000, "link": 500}
 FIELD_WORDS = {"problem": "问题", "task": "任务", "measures": "措施", "note": "内容"}
 FURTHEST_YEARS = 5  # a 时限 at most this many years ahead
-FILE_MAX = 5 * 1024 * 1024
+FILE_MAX = 1024 * 1024  # and within DANGJIAN_MAX_BODY_BYTES, the largest form the app reads
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
@@ -222,7 +222,7 @@ def check_file(file: Attachment | None) -> Attachment | None:
     if file is None or not file.data:
         return None
     if len(file.data) > FILE_MAX:
-        raise ValidationFailed("附件不能超过 5 MB。", field="file")
+        raise ValidationFailed("附件不能超过 1 MB。", field="file")
     name = "".join(ch for ch in file.name if ch.isprintable() and ch not in '\\/:*?"<>|')
     return Attachment(name.strip()[:120] or "附件", file.content_type[:100], file.data)
 
