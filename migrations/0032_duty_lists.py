@@ -28,7 +28,7 @@ class Migration(migrations.Migration):
                 ('owner_org', fields.ForeignKeyField('models.Organisation', source_field='owner_org_id', null=True, db_constraint=True, to_field='id', related_name='duty_items_owned', on_delete=OnDelete.SET_NULL)),
                 ('completed_on', fields.DateField(null=True)),
                 ('completed_by_id', fields.IntField(null=True)),
-                ('carried_from', fields.ForeignKeyField('models.DutyItem', source_field='carried_from_id', null=True, unique=True, db_constraint=True, to_field='id', related_name='carried_to', on_delete=OnDelete.SET_NULL)),
+                ('carried_from', fields.OneToOneField('models.DutyItem', source_field='carried_from_id', null=True, db_constraint=True, to_field='id', related_name='carried_to', on_delete=OnDelete.SET_NULL)),
                 ('created_by_id', fields.IntField(null=True)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
                 ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),

@@ -67,10 +67,9 @@ class DutyItem(Model):
     owner_org_id: int | None
     completed_on = fields.DateField(null=True)
     completed_by_id = fields.IntField(null=True)
-    carried_from: fields.ForeignKeyNullableRelation[DutyItem] = fields.ForeignKeyField(
-        "models.DutyItem", related_name="carried_to", null=True, unique=True,
-        on_delete=fields.SET_NULL,
-    )  # fmt: skip
+    carried_from: fields.OneToOneNullableRelation[DutyItem] = fields.OneToOneField(
+        "models.DutyItem", related_name="carried_to", null=True, on_delete=fields.SET_NULL
+    )
     carried_from_id: int | None
     created_by_id = fields.IntField(null=True)  # None: the command line
     created_at = fields.DatetimeField()
