@@ -136,6 +136,7 @@ async def _seed_demo(settings: Settings, seed: int, *, activity: bool) -> str:
     dashboard's sign-in commands."""
     from server.services.demo.activity import demo_figures, seed_activity
     from server.services.demo.community import seed_community
+    from server.services.demo.duty_lists import seed_duty_lists
     from server.services.demo.mobility import seed_mobility
     from server.services.demo.street import seed_demo
     from server.services.study.points import PointsRules
@@ -167,6 +168,7 @@ async def _seed_demo(settings: Settings, seed: int, *, activity: bool) -> str:
             samples=report.sample_members,
         )
         parts.append(moved.summary())
+        parts.append((await seed_duty_lists(now.date(), settings.zone)).summary())
         trials = [served.try_it(), moved.try_it()]
     parts.append(report.try_it())
     parts += [trial for trial in trials if trial]

@@ -15,6 +15,7 @@ import io
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
@@ -209,3 +210,21 @@ async def test_the_export_is_the_committees_table(db: None) -> None:
     assert rows[1][7] == "已完成（2026年11月25日）：已完成培训"
     assert sheet.page_setup.orientation == "landscape" and sheet.page_setup.paperSize == 9
     assert sheet.print_title_rows == "$3:$3"
+
+
+async def test_the_demo_street_has_a_year_of_items_in_every_state(db: None) -> None:
+    from server.services.demo.duty_lists import ITEMS, seed_duty_lists
+    from server.services.demo.street import seed_demo
+
+    await seed_demo(today=TODAY)
+    zone = ZoneInfo("Asia/Shanghai")
+    report = await seed_duty_lists(TODAY, zone)
+    assert report.written == len(ITEMS) and report.counts is not None
+    c = report.counts
+    assert (c.total, c.done, c.late, c.at_risk) == (8, 1, 1, 2), c
+    assert "五张清单：2026年 8 项（已完成 1" in report.summary()
+    again = await seed_duty_lists(TODAY, zone)
+    assert again.written == 0 and await DutyItem.all().count() == 8
+    # Every item has a 责任人 who is told: an organisation of the street with its secretary.
+    for item in await DutyItem.all():
+        assert item.owner_org_id is not None and await who.owners_of(item), item.task
