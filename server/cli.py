@@ -452,6 +452,7 @@ def build_parser() -> argparse.ArgumentParser:
     from server.chat_cli import add_arguments as add_chat_arguments
     from server.cli_community import add_commands as add_community_commands
     from server.cli_doctor import add_commands as add_doctor_commands
+    from server.cli_duty_lists import add_commands as add_duty_commands
     from server.cli_members import add_commands as add_member_commands
     from server.cli_mobility import add_commands as add_mobility_commands
     from server.cli_privacy import add_commands as add_privacy_commands
@@ -536,6 +537,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_member_commands(sub)
     add_community_commands(sub)
     add_mobility_commands(sub)
+    add_duty_commands(sub)
     add_roster_commands(sub)
     add_privacy_commands(sub)
     add_doctor_commands(sub)
