@@ -10,6 +10,7 @@ from handlers import (
     common,
     community,
     dues,
+    duty_lists,
     fallback,
     five_star,
     help,
@@ -57,6 +58,7 @@ def build_router() -> Router:
         member_stars.router,  # 我的星级 before 我的's own words
         record.router,
         five_star.router,  # 支部评星
+        duty_lists.router,  # 我的清单, 清单进展: before free-text questions
         admin.router,  # 后台: before the fallback and free-text questions
         # The 双报到 loop; residents and members from units are not bound, so none of these
         # asks for a binding.  The community's 报到审核 before the members' 报到 (a prefix).

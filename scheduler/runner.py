@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from scheduler import mobility, retention, unit_cards
+from scheduler import duty_lists, mobility, retention, unit_cards
 from scheduler.jobs import (
     Fence,
     compliance_check,
@@ -223,6 +223,12 @@ def timed_jobs(
             daily(*mobility.morning(settings.report_time)),  # 流动党员: contacts due, 失联
             mobility.GRACE,
             lambda key: mobility.mobility_reminders(clock, settings, key, fence),
+        ),
+        Periodic(
+            duty_lists.JOB,
+            daily(*duty_lists.morning(settings.report_time)),  # 五张清单: deadlines near, passed
+            duty_lists.GRACE,
+            lambda key: duty_lists.duty_reminders(clock, settings, key, fence),
         ),
         Periodic(
             retention.JOB,

@@ -136,6 +136,7 @@ async def _seed_demo(settings: Settings, seed: int, *, activity: bool) -> str:
     dashboard's sign-in commands."""
     from server.services.demo.activity import demo_figures, seed_activity
     from server.services.demo.community import seed_community
+    from server.services.demo.duty_lists import seed_duty_lists
     from server.services.demo.mobility import seed_mobility
     from server.services.demo.street import seed_demo
     from server.services.study.points import PointsRules
@@ -167,6 +168,7 @@ async def _seed_demo(settings: Settings, seed: int, *, activity: bool) -> str:
             samples=report.sample_members,
         )
         parts.append(moved.summary())
+        parts.append((await seed_duty_lists(now.date(), settings.zone)).summary())
         trials = [served.try_it(), moved.try_it()]
     parts.append(report.try_it())
     parts += [trial for trial in trials if trial]
@@ -450,6 +452,7 @@ def build_parser() -> argparse.ArgumentParser:
     from server.chat_cli import add_arguments as add_chat_arguments
     from server.cli_community import add_commands as add_community_commands
     from server.cli_doctor import add_commands as add_doctor_commands
+    from server.cli_duty_lists import add_commands as add_duty_commands
     from server.cli_members import add_commands as add_member_commands
     from server.cli_mobility import add_commands as add_mobility_commands
     from server.cli_privacy import add_commands as add_privacy_commands
@@ -534,6 +537,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_member_commands(sub)
     add_community_commands(sub)
     add_mobility_commands(sub)
+    add_duty_commands(sub)
     add_roster_commands(sub)
     add_privacy_commands(sub)
     add_doctor_commands(sub)

@@ -35,6 +35,7 @@ MODELS = [
     "server.models.privacy",
     "server.models.member_stars",
     "server.models.five_star",
+    "server.models.duty_lists",
 ]
 MIGRATIONS = "migrations"
 # Any fixed 64-bit number will do; it only has to be the same in every process.

@@ -11,7 +11,9 @@
   流入 member's record (its forms in `mobile_actions`, its lines and to-dos in `mobile_desk`);
 - `community_page`: 社区服务, a community's needs, reported members, orders and units
   (its forms in `community_actions`, the staff's 报到单位 in `community_units`, a unit's
-  联系卡 and its XLSX in `community_card`).
+  联系卡 and its XLSX in `community_card`);
+- `duty_lists_page`: 五张清单, the list with its counts and filters, an item, the XLSX (its
+  forms in `duty_lists_actions`).
 
 `render`, `message_page` and `signed_in` are importable from here too, for pages added beside.
 """
@@ -27,6 +29,8 @@ from server.admin import (
     community_page,
     community_posts,
     community_units,
+    duty_lists_actions,
+    duty_lists_page,
     exports,
     member_erase,
     member_privacy,
@@ -98,3 +102,13 @@ def add_routes(admin: web.Application) -> None:
     admin.router.add_get(r"/stars/members/{id:\d+}", stars_page.member_page)
     admin.router.add_post("/stars/decide", stars_page.decide)
     admin.router.add_post("/stars/confirm", stars_page.confirm)
+    # 五张清单: the list with filters and counts, an item, their forms (duty_lists_page.py)
+    admin.router.add_get("/duties", duty_lists_page.list_page, name="duties")
+    admin.router.add_get("/duties/export", duty_lists_page.export, name="duties-export")
+    admin.router.add_get(r"/duties/{id:\d+}", duty_lists_page.item_page)
+    admin.router.add_get(r"/duties/files/{id:\d+}", duty_lists_page.file_download)
+    admin.router.add_post("/duties", duty_lists_actions.create)
+    admin.router.add_post("/duties/carry", duty_lists_actions.carry_over)
+    admin.router.add_post(
+        r"/duties/{id:\d+}/{action:edit|notes|done|reopen}", duty_lists_actions.item_action
+    )

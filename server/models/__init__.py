@@ -9,4 +9,5 @@ writes them lives in `server/services/`; nothing here knows of chat, HTTP or WeC
 - `tallies`: the nightly tally snapshots
 - `jobs`: scheduled job runs and what each sent
 - `five_star`: 五星支部, each year's assessment of each branch
+- `duty_lists`: the committee's 五张清单, their notes, evidence and the branches they concern
 """
