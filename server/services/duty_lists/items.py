@@ -204,8 +204,7 @@ async def owner_text(item: DutyItem) -> str:
         org = await Organisation.get_or_none(id=item.owner_org_id)
         if org is None:
             return "（组织已撤销）"
-        title = "书记"
-        return f"{org.name}{title}"
+        return f"{org.name}书记"
     return "未指定"
 
 
