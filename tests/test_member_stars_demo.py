@@ -85,3 +85,21 @@ async def test_a_demo_branch_decides_its_year_and_its_members_see_their_stars(
         assert mine is not None and (mine.year, mine.star) == (2026, entry.suggestion.level)
     # The suggestions spread across levels: the rule reads the records, not one default.
     assert len({e.suggestion.level for e in book.entries}) > 1
+
+
+async def test_the_ledger_lists_the_party_groups_in_the_order_the_branch_set_them_up(
+    street: None,
+) -> None:
+    """第一, 第二, 第三 … 网格党小组 as the secretary knows them (by name 第三 sorts before 第二),
+    members in no group last: an order of the list, never of merit."""
+    settings = Settings(_env_file=None, db_url="sqlite://:memory:")
+    branch = await Organisation.get(path="示范街道党工委/红星村党总支/红星村第一党支部")
+    book = await ledger.ledger(branch, 2026, NOW, settings)
+    seen: list[str] = []
+    for entry in book.entries:
+        if not seen or seen[-1] != entry.group:
+            seen.append(entry.group)
+    groups = await Organisation.filter(parent_id=branch.id, kind=OrgKind.GROUP).order_by("id")
+    in_use = [g.name for g in groups if g.name in seen]
+    assert [g for g in seen if g] == in_use and len(in_use) >= 3
+    assert "" not in seen[: len(in_use)]  # those in no group come after every group

@@ -146,7 +146,7 @@ class Progress:
         return f"{done}；年度要求是{self.expectation.text}，达到其一即可。"
 
 
-async def _completed_by(
+async def completed_by(
     volunteer_ids: list[int], start: datetime, end: datetime
 ) -> dict[int, tuple[int, Decimal]]:
     """Done claims on orders confirmed in [start, end), and their hours, by member."""
@@ -170,7 +170,7 @@ async def progress(volunteer: Volunteer, year: int, now: datetime, settings: Set
     The whole year is asked for: nothing is completed after `now`, and a cut at `now` would
     leave out a confirmation made this very moment."""
     start, end = year_span(year, settings.zone)
-    done = await _completed_by([volunteer.id], start, end)
+    done = await completed_by([volunteer.id], start, end)
     completed, hours = done.get(volunteer.id, (0, Decimal(0)))
     return Progress(year, completed, hours, Expectation.of(settings))
 
@@ -305,7 +305,7 @@ async def contact_card(
     totals.rated, totals.rating_sum = len(given), sum(given)
 
     year_start, _ = year_span(start.astimezone(zone).year, zone)
-    year = await _completed_by(ids, year_start, min(end, now))
+    year = await completed_by(ids, year_start, min(end, now))
     for line in lines.values():
         completed, hours = year.get(line.volunteer_id, (0, Decimal(0)))
         line.year = Progress(year_start.astimezone(zone).year, completed, hours, expectation)

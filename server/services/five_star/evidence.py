@@ -25,7 +25,7 @@ from server.clock import day_span
 from server.models.community import Volunteer
 from server.models.meetings import Meeting, MeetingType, held
 from server.models.people import Member, MemberStatus, Organisation
-from server.services.community.contact_card import _completed_by as completed_by
+from server.services.community.contact_card import completed_by
 from server.services.five_star.scheme import Item, Scheme
 from server.services.meetings.compliance_status import AMBER, DUE, GREEN, RED, branch_lights
 from server.services.mobility import counts as mobility_counts

@@ -155,9 +155,9 @@ async def ledger(branch: Organisation, year: int, now: datetime, settings: Setti
         e = _evidence_of(row)
         group = m.group.name if isinstance(m.group, Organisation) else ""
         entries.append(Entry(m, group, row, e, suggest(e)))
-    # 党小组 by name (members in none last), then members by name: an order of the list, not
-    # of merit.
-    entries.sort(key=lambda x: (x.group == "", x.group, x.member.name, x.member.id))
+    # 党小组 in the order the branch set them up (第一, 第二, 第三 …: by name, 第三 would come
+    # before 第二), members in none last, then members by name: an order of the list, not of merit.
+    entries.sort(key=lambda x: (x.group == "", x.member.group_id or 0, x.member.name, x.member.id))
     return Ledger(branch, year, entries, confirmed)
 
 
