@@ -13,9 +13,9 @@ once, and a day missed by more than `GRACE` is let go (the next morning finds th
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from scheduler.jobs import Fence
+from scheduler.jobs import Fence, after_report_time, no_fence
 from server.clock import Clock
 from server.services.community.outbox import enqueue, quiet_hours
 from server.services.duty_lists.reminders import due_today, letter
@@ -28,18 +28,12 @@ GRACE = timedelta(hours=10)
 AFTER_REPORTS = timedelta(hours=1)
 
 
-async def _no_fence() -> None:
-    return None
-
-
 def morning(report_time: str) -> tuple[int, int]:
-    hour, minute = (int(x) for x in report_time.split(":"))
-    due = datetime(2000, 1, 1, hour, minute) + AFTER_REPORTS
-    return due.hour, due.minute
+    return after_report_time(report_time, AFTER_REPORTS)
 
 
 async def duty_reminders(
-    clock: Clock, settings: Settings, period: str | None = None, fence: Fence = _no_fence
+    clock: Clock, settings: Settings, period: str | None = None, fence: Fence = no_fence
 ) -> int:
     """Write today's reminders; how many letters are in the outbox for them now (written by
     this run or an earlier one of the same day)."""

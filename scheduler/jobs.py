@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 
 from tortoise.exceptions import IntegrityError
 
@@ -24,8 +25,17 @@ log = logging.getLogger("dangjian.scheduler")
 Fence = Callable[[], Awaitable[None]]
 
 
-async def _no_fence() -> None:
+async def no_fence() -> None:
+    """A job run outside the scheduler (a test, a command): nothing to lose the lead to."""
     return None
+
+
+def after_report_time(report_time: str, later: timedelta) -> tuple[int, int]:
+    """The hour and minute `later` than DANGJIAN_REPORT_TIME ("HH:MM"): when a morning job runs,
+    once the day's reports have gone."""
+    hour, minute = (int(x) for x in report_time.split(":"))
+    due = datetime(2000, 1, 1, hour, minute) + later
+    return due.hour, due.minute
 
 
 async def _claim(job: str, period: str | None, target: str, clock: Clock) -> bool:
@@ -90,7 +100,7 @@ async def compliance_check(
     clients: dict[Channel, WeChatClient],
     lecture_every: str,
     period: str | None = None,
-    fence: Fence = _no_fence,
+    fence: Fence = no_fence,
 ) -> int:
     """Tell each branch's secretaries what the branch still owes this month / quarter.
 
@@ -118,7 +128,7 @@ async def weekly_digest(
     clock: Clock,
     clients: dict[Channel, WeChatClient],
     period: str | None = None,
-    fence: Fence = _no_fence,
+    fence: Fence = no_fence,
 ) -> int:
     told = 0
     for branch in await Organisation.filter(kind=OrgKind.BRANCH).order_by("id"):

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from scheduler.jobs import Fence
+from scheduler.jobs import Fence, after_report_time, no_fence
 from server.clock import Clock
 from server.models.community import CommunityMessage
 from server.models.jobs import JobSend
@@ -53,19 +53,13 @@ GRACE = timedelta(hours=10)
 AFTER_REPORTS = timedelta(minutes=30)
 
 
-async def _no_fence() -> None:
-    return None
-
-
 def morning(report_time: str) -> tuple[int, int]:
     """The hour and minute the job is due: half an hour after DANGJIAN_REPORT_TIME."""
-    hour, minute = (int(x) for x in report_time.split(":"))
-    due = datetime(2000, 1, 1, hour, minute) + AFTER_REPORTS
-    return due.hour, due.minute
+    return after_report_time(report_time, AFTER_REPORTS)
 
 
 async def mobility_reminders(
-    clock: Clock, settings: Settings, period: str | None = None, fence: Fence = _no_fence
+    clock: Clock, settings: Settings, period: str | None = None, fence: Fence = no_fence
 ) -> Told:
     """Write today's to-dos; what was written.  `period` (the run's day) names the run only:
     what is due is read on the clock, so a run caught up late sees the day as it is."""

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
-from scheduler.jobs import Fence
+from scheduler.jobs import Fence, no_fence
 from server.cache import Cache
 from server.clock import Clock
 from server.models.community import CommunityMessage, ReportUnit, UnitContact
@@ -24,10 +24,6 @@ from server.settings import Settings
 log = logging.getLogger("dangjian.scheduler")
 KIND = "unit_card"
 GRACE = timedelta(days=7)  # a run missed by longer is let go: no stale card a month late
-
-
-async def _no_fence() -> None:
-    return None
 
 
 def quarterly(hour: int, minute: int) -> Callable[[datetime], datetime]:
@@ -62,7 +58,7 @@ async def send_unit_cards(
     settings: Settings,
     cache: Cache,
     period: str | None = None,
-    fence: Fence = _no_fence,
+    fence: Fence = no_fence,
 ) -> int:
     """Write the quarter just ended's card for every contact; the number of rows written.
 
